@@ -1,0 +1,37 @@
+# Two commands do all the set-up: `make demo` and `make test` (each installs on first use).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: install demo test up bench lint clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+install: .venv/.installed
+
+demo: install
+	.venv/bin/nexora demo
+
+test: install
+	.venv/bin/python -m pytest
+
+up: install
+	.venv/bin/nexora up
+
+bench: install
+	for b in bench/bench_*.py; do .venv/bin/python $$b || exit 1; done
+
+lint: install
+	.venv/bin/ruff check .
+
+clean:
+	rm -rf var .pytest_cache

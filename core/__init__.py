@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every layer uses: settings, logging with trace ids."""

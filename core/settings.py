@@ -1,0 +1,73 @@
+"""One settings object, read from the environment and `.env` (documented in `.env.example`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, computed_field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changethis", "change-me", "secret", "dev", ""}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    ENVIRONMENT: Literal["development", "test", "production"] = "development"
+    DATA_DIR: Path = Path("var")
+    DATABASE_URL: str | None = None
+    SECRET_KEY: SecretStr = SecretStr("changethis")
+
+    OPENAI_API_KEY: SecretStr | None = None
+    OPENAI_BASE_URL: str | None = None
+    OPENAI_MODEL: str = "gpt-4o-mini"
+    HTTP_CLIENT_TIMEOUT: float = Field(60.0, gt=0)
+    LLM_RETRIES: int = Field(4, ge=0, le=10)
+    LLM_RETRY_DELAY_SECONDS: float = Field(2.0, ge=0)
+    LLM_MAX_TOKENS: int = Field(1500, gt=0)
+    LLM_CONCURRENCY: int = Field(8, ge=1, le=64)
+
+    API_HOST: str = "127.0.0.1"
+    API_PORT: int = 8000
+    PREFECT_PORT: int = 4200
+    PUBLIC_BASE_URL: str | None = None
+    MAX_FIELD_CHARS: int = Field(60_000, gt=0)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def database_url(self) -> str:
+        if self.DATABASE_URL:
+            url = self.DATABASE_URL
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.DATA_DIR / 'nexora.db').as_posix()}"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.OPENAI_API_KEY is not None and self.OPENAI_API_KEY.get_secret_value() != ""
+
+    @property
+    def api_url(self) -> str:
+        return self.PUBLIC_BASE_URL or f"http://{self.API_HOST}:{self.API_PORT}"
+
+    @property
+    def prefect_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.PREFECT_PORT}"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        secret = self.SECRET_KEY.get_secret_value()
+        if secret.lower() in PLACEHOLDER_SECRETS:
+            message = "SECRET_KEY is a placeholder; set a random value (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            if self.ENVIRONMENT == "production":
+                raise ValueError(message)
+        return self
+
+
+def get_settings() -> Settings:
+    return Settings()
+
+
+settings = get_settings()

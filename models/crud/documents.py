@@ -1,0 +1,212 @@
+"""Documents and their fields: create from a template, edit, write fields, change status."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, func, select
+
+from core.settings import settings
+from models import rules
+from models.crud.templates import default_template, get_template
+from models.db import utcnow
+from models.document import AuditLog, Document, DocumentCreate, DocumentField, DocumentUpdate
+from models.enums import DocumentKind, DocumentStatus, FieldSource
+from models.errors import ConflictError, InvalidError, NotFoundError
+from models.template import Template
+
+
+def create_document(session: Session, data: DocumentCreate, actor: str | None = None,
+                    trace_id: str | None = None) -> Document:
+    if data.template_id is not None:
+        template = get_template(session, data.template_id)
+        if data.kind is not None and data.kind != template.kind:
+            raise InvalidError(f"O template {template.id} é do tipo {template.kind}, não {data.kind}.")
+    elif data.kind is not None:
+        template = default_template(session, data.kind)
+    else:
+        raise InvalidError("Informe 'template_id' ou 'kind' (ETP ou TR).")
+    document = Document(
+        titulo=data.titulo, numero_processo=data.numero_processo, orgao=data.orgao,
+        unidade=data.unidade, context=data.context, kind=template.kind,
+        template_id=template.id, template_version=template.version,
+    )
+    session.add(document)
+    session.flush()
+    for position, section in enumerate(template.sections):
+        session.add(DocumentField(document_id=document.id, slug=section["slug"], position=position))
+    session.add(AuditLog(document_id=document.id, from_status=None, to_status=DocumentStatus.RASCUNHO,
+                         actor=actor, trace_id=trace_id, reason="criação"))
+    session.flush()
+    return document
+
+
+def get_document(session: Session, document_id: uuid.UUID, *, for_update: bool = False) -> Document:
+    query = select(Document).where(Document.id == document_id)
+    if for_update:
+        query = query.with_for_update()
+    document = session.exec(query).first()
+    if document is None:
+        raise NotFoundError(f"Documento {document_id} não encontrado.")
+    return document
+
+
+def list_documents(session: Session, *, kind: DocumentKind | None = None, status: DocumentStatus | None = None,
+                   orgao: str | None = None, text: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[Document], int]:
+    filters: list[Any] = []
+    if kind:
+        filters.append(Document.kind == kind)
+    if status:
+        filters.append(Document.status == status)
+    if orgao:
+        filters.append(func.lower(Document.orgao) == orgao.lower())
+    if text:
+        pattern = f"%{text.lower()}%"
+        filters.append(or_(func.lower(Document.titulo).like(pattern),
+                           func.lower(Document.numero_processo).like(pattern),
+                           func.lower(Document.context).like(pattern)))
+    query = select(Document).where(*filters).order_by(col(Document.updated_at).desc())
+    total = session.exec(select(func.count()).select_from(Document).where(*filters)).one()
+    return list(session.exec(query.offset(offset).limit(limit)).all()), total
+
+
+@dataclass
+class DocumentView:
+    document: Document
+    template: Template
+    fields: list[DocumentField]
+
+    def field_rows(self) -> list[dict[str, Any]]:
+        by_slug = {f.slug: f for f in self.fields}
+        rows = []
+        for section in self.template.sections:
+            stored = by_slug.get(section["slug"])
+            rows.append({
+                "slug": section["slug"], "code": section["code"], "title": section["title"],
+                "required": section["required"],
+                **({k: getattr(stored, k) for k in ("content", "justification", "source", "model", "tokens_in",
+                                                     "tokens_out", "flow_run_id", "trace_id", "updated_at")}
+                   if stored else {}),
+            })
+        return rows
+
+
+def document_view(session: Session, document_id: uuid.UUID) -> DocumentView:
+    document = get_document(session, document_id)
+    template = session.get(Template, document.template_id)
+    fields = session.exec(
+        select(DocumentField).where(DocumentField.document_id == document_id).order_by(DocumentField.position)
+    ).all()
+    return DocumentView(document, template, list(fields))
+
+
+def ensure_editable(document: Document) -> None:
+    if document.status not in rules.EDITABLE:
+        raise ConflictError(
+            f"O documento está '{document.status}'; só é possível editar em "
+            f"{', '.join(s.value for s in rules.EDITABLE)}.",
+            status=str(document.status),
+        )
+
+
+def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpdate) -> Document:
+    document = get_document(session, document_id, for_update=True)
+    ensure_editable(document)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if not changes:
+        raise InvalidError("Nenhum campo para alterar.")
+    for key, value in changes.items():
+        setattr(document, key, value)
+    document.updated_at = utcnow()
+    session.add(document)
+    session.flush()
+    return document
+
+
+def delete_document(session: Session, document_id: uuid.UUID) -> None:
+    document = get_document(session, document_id, for_update=True)
+    if document.status != DocumentStatus.RASCUNHO:
+        raise ConflictError(f"Só um rascunho pode ser excluído; o documento está '{document.status}'. "
+                            "Use a transição para 'cancelado'.")
+    for row in session.exec(select(DocumentField).where(DocumentField.document_id == document_id)).all():
+        session.delete(row)
+    for row in session.exec(select(AuditLog).where(AuditLog.document_id == document_id)).all():
+        session.delete(row)
+    session.delete(document)
+    session.flush()
+
+
+def _field(session: Session, document: Document, slug: str) -> DocumentField:
+    field = session.exec(
+        select(DocumentField).where(DocumentField.document_id == document.id, DocumentField.slug == slug)
+    ).first()
+    if field is None:
+        raise NotFoundError(f"O documento {document.kind} não tem a seção '{slug}'.",
+                            slug=slug)
+    return field
+
+
+def _check_text(label: str, value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    if "\x00" in value:
+        raise InvalidError(f"{label}: caractere nulo não permitido.")
+    if len(value) > limit:
+        raise InvalidError(f"{label}: {len(value)} caracteres; o máximo é {limit}.")
+    return value
+
+
+def write_field(session: Session, document_id: uuid.UUID, slug: str, *, content: str | None,
+                justification: str | None, source: FieldSource = FieldSource.HUMAN, model: str | None = None,
+                tokens_in: int | None = None, tokens_out: int | None = None, flow_run_id: str | None = None,
+                trace_id: str | None = None) -> DocumentField:
+    document = get_document(session, document_id, for_update=True)
+    ensure_editable(document)
+    template = session.get(Template, document.template_id)
+    section = template.section(slug)
+    field = _field(session, document, slug)
+    limit = min(section.get("max_chars", settings.MAX_FIELD_CHARS), settings.MAX_FIELD_CHARS) \
+        if source is FieldSource.HUMAN else settings.MAX_FIELD_CHARS
+    content = _check_text("content", content, limit)
+    justification = _check_text("justification", justification, 4000)
+    if source is FieldSource.HUMAN and not ((content or "").strip() or (justification or "").strip()):
+        raise InvalidError("Informe 'content' (texto da seção) ou 'justification' (por que não se aplica).")
+    if justification and section.get("required", True) and not (content or "").strip():
+        raise InvalidError(f"A seção {section['code']} ('{slug}') é obrigatória: não pode ser só justificada.")
+    field.content, field.justification, field.source = content, justification, source
+    field.model, field.tokens_in, field.tokens_out = model, tokens_in, tokens_out
+    field.flow_run_id, field.trace_id, field.updated_at = flow_run_id, trace_id, utcnow()
+    document.updated_at = utcnow()
+    session.add(field)
+    session.add(document)
+    session.flush()
+    return field
+
+
+def transition(session: Session, document_id: uuid.UUID, target: DocumentStatus, reason: str | None,
+               actor: str | None = None, trace_id: str | None = None) -> Document:
+    """The one place where a document's status changes."""
+    document = get_document(session, document_id, for_update=True)
+    current = DocumentStatus(document.status)
+    rules.check_transition(current, target, reason)
+    if target is DocumentStatus.APROVADO:
+        view = document_view(session, document_id)
+        states = {f.slug: rules.FieldState(f.content, f.justification) for f in view.fields}
+        rules.check_approval(DocumentKind(document.kind), view.template.sections, states)
+    document.status = target
+    document.updated_at = utcnow()
+    session.add(document)
+    session.add(AuditLog(document_id=document.id, from_status=current, to_status=target, reason=reason,
+                         actor=actor, trace_id=trace_id))
+    session.flush()
+    return document
+
+
+def audit_trail(session: Session, document_id: uuid.UUID) -> list[AuditLog]:
+    get_document(session, document_id)
+    return list(session.exec(select(AuditLog).where(AuditLog.document_id == document_id)
+                             .order_by(col(AuditLog.id))).all())

@@ -1,0 +1,147 @@
+"""Documents (ETP/TR), their fields, and the audit log of status changes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.db import utcnow
+from models.enums import DocumentKind, DocumentStatus, FieldSource
+
+
+class DocumentBase(SQLModel):
+    titulo: str = Field(min_length=3, max_length=300)
+    numero_processo: str = Field(min_length=1, max_length=60)
+    orgao: str = Field(min_length=2, max_length=200)
+    unidade: str = Field(default="", max_length=200)
+    context: str = Field(default="", max_length=20_000)
+
+
+class DocumentCreate(DocumentBase):
+    template_id: uuid.UUID | None = None
+    kind: DocumentKind | None = None
+
+
+class DocumentUpdate(SQLModel):
+    titulo: str | None = Field(default=None, min_length=3, max_length=300)
+    numero_processo: str | None = Field(default=None, min_length=1, max_length=60)
+    orgao: str | None = Field(default=None, min_length=2, max_length=200)
+    unidade: str | None = Field(default=None, max_length=200)
+    context: str | None = Field(default=None, max_length=20_000)
+
+
+class Document(DocumentBase, table=True):
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_orgao", "orgao"), Index("ix_documents_updated_at", "updated_at"))
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: DocumentKind = Field(index=True, sa_type=String(8))
+    template_id: uuid.UUID = Field(foreign_key="templates.id", index=True)
+    template_version: int
+    status: DocumentStatus = Field(default=DocumentStatus.RASCUNHO, index=True, sa_type=String(20))
+    version: int = Field(default=1, ge=1)
+    context: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class DocumentField(SQLModel, table=True):
+    __tablename__ = "document_fields"
+    __table_args__ = (UniqueConstraint("document_id", "slug", name="uq_document_fields_slug"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    document_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    slug: str = Field(max_length=40)
+    position: int = 0
+    content: str | None = Field(default=None, sa_column=Column(Text))
+    justification: str | None = Field(default=None, sa_column=Column(Text))
+    source: FieldSource | None = Field(default=None, sa_type=String(10))
+    model: str | None = Field(default=None, max_length=120)
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    trace_id: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+    @property
+    def filled(self) -> bool:
+        return bool(self.content and self.content.strip())
+
+    @property
+    def justified(self) -> bool:
+        return bool(self.justification and self.justification.strip())
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    from_status: DocumentStatus | None = Field(default=None, sa_type=String(20))
+    to_status: DocumentStatus = Field(sa_type=String(20))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    actor: str | None = Field(default=None, max_length=120)
+    trace_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class FieldWrite(SQLModel):
+    content: str | None = None
+    justification: str | None = None
+
+
+class FieldPublic(SQLModel):
+    slug: str
+    code: str
+    title: str
+    required: bool
+    content: str | None
+    justification: str | None
+    source: FieldSource | None
+    model: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    flow_run_id: str | None
+    trace_id: str | None
+    updated_at: datetime
+
+
+class DocumentPublic(DocumentBase):
+    id: uuid.UUID
+    kind: DocumentKind
+    template_id: uuid.UUID
+    template_version: int
+    status: DocumentStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentDetail(DocumentPublic):
+    fields: list[FieldPublic]
+
+
+class DocumentsPublic(SQLModel):
+    data: list[DocumentPublic]
+    count: int
+
+
+class TransitionRequest(SQLModel):
+    to: DocumentStatus
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class AuditPublic(SQLModel):
+    from_status: DocumentStatus | None
+    to_status: DocumentStatus = Field(sa_type=String(20))
+    reason: str | None
+    actor: str | None
+    trace_id: str | None
+    created_at: datetime

@@ -1,0 +1,35 @@
+"""Enumerations shared by tables, schemas and rules."""
+
+from enum import StrEnum
+
+
+class DocumentKind(StrEnum):
+    ETP = "ETP"
+    TR = "TR"
+
+
+class DocumentStatus(StrEnum):
+    RASCUNHO = "rascunho"
+    EM_REVISAO = "em_revisao"
+    DEVOLVIDO = "devolvido"
+    APROVADO = "aprovado"
+    CANCELADO = "cancelado"
+
+
+class FieldSource(StrEnum):
+    HUMAN = "human"
+    LLM = "llm"
+    OFFLINE = "offline"
+
+
+class MarketData(StrEnum):
+    NONE = "none"
+    SIMILAR_PURCHASES = "similar_purchases"
+    PRICE_ESTIMATE = "price_estimate"
+
+
+class Scope(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    RUN = "run"
+    ADMIN = "admin"

@@ -1,0 +1,7 @@
+"""Every table, imported once so the metadata (and Alembic) sees them all."""
+
+from models.apikey import ApiKey
+from models.document import AuditLog, Document, DocumentField
+from models.template import Template
+
+__all__ = ["ApiKey", "AuditLog", "Document", "DocumentField", "Template"]
