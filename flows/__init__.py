@@ -1,0 +1,5 @@
+"""Prefect flows, one module per operation."""
+
+from core.logging import install_trace_filter
+
+install_trace_filter()

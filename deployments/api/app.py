@@ -1,0 +1,49 @@
+"""The thin API: validates requests, starts flow runs through deployments, reads their state."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from prefect.client.orchestration import get_client
+
+from core.logging import accept_trace_id, current_trace_id, install_trace_filter
+from deployments.api import errors
+from deployments.api.routes import documents, health, runs, templates
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    install_trace_filter()
+    async with get_client() as client:
+        app.state.prefect = client
+        yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="NEXORA ComprasGov.AI",
+        version="0.1.0",
+        description="API do back office de planejamento de contratações (Lei 14.133/2021): "
+                    "documentos ETP/TR, templates e execuções de fluxos Prefect.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def trace(request: Request, call_next):
+        trace_id = accept_trace_id(request.headers.get("x-request-id"))
+        token = current_trace_id.set(trace_id)
+        try:
+            response = await call_next(request)
+        finally:
+            current_trace_id.reset(token)
+        response.headers["X-Request-ID"] = trace_id
+        return response
+
+    errors.install(app)
+    for module in (health, templates, documents, runs):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,77 @@
+"""FastAPI dependencies: database session, the caller's API key and its scopes, the Prefect client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prefect.client.orchestration import PrefectClient
+from sqlmodel import Session
+
+from core.logging import current_trace_id
+from models.apikey import ApiKey
+from models.crud.apikeys import authenticate
+from models.db import get_engine
+from models.enums import Scope
+
+bearer = HTTPBearer(auto_error=False, description="Chave de API: `Authorization: Bearer nxk_…`")
+
+
+def get_session() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_key(session: SessionDep,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
+    if credentials is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Chave de API ausente (Authorization: Bearer …).",
+                            headers={"WWW-Authenticate": "Bearer"})
+    key = authenticate(session, credentials.credentials)
+    if key is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Chave de API inválida ou revogada.",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return key
+
+
+CurrentKey = Annotated[ApiKey, Depends(get_current_key)]
+
+
+def require(scope: Scope) -> Callable[[ApiKey], ApiKey]:
+    def check(key: CurrentKey) -> ApiKey:
+        if scope.value not in key.scopes and Scope.ADMIN.value not in key.scopes:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"A chave '{key.name}' não tem o escopo '{scope.value}'.")
+        return key
+
+    return check
+
+
+ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
+WriteKey = Annotated[ApiKey, Depends(require(Scope.WRITE))]
+RunKey = Annotated[ApiKey, Depends(require(Scope.RUN))]
+AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]
+
+
+def get_prefect(request: Request) -> PrefectClient:
+    return request.app.state.prefect
+
+
+PrefectDep = Annotated[PrefectClient, Depends(get_prefect)]
+
+
+def get_trace_id() -> str:
+    return current_trace_id.get() or "-"
+
+
+TraceId = Annotated[str, Depends(get_trace_id)]

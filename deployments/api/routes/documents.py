@@ -1,0 +1,87 @@
+"""Documents: create from a template, list, read, edit, delete a draft, write fields, change status."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from deployments.api.deps import ReadKey, SessionDep, TraceId, WriteKey
+from models.crud import documents as crud
+from models.document import (AuditPublic, DocumentCreate, DocumentDetail, DocumentPublic, DocumentsPublic,
+                             DocumentUpdate, FieldPublic, FieldWrite, TransitionRequest)
+from models.enums import DocumentKind, DocumentStatus
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+
+
+def detail(session, document_id: uuid.UUID) -> DocumentDetail:
+    view = crud.document_view(session, document_id)
+    return DocumentDetail(**DocumentPublic.model_validate(view.document, from_attributes=True).model_dump(),
+                          fields=[FieldPublic.model_validate(row) for row in view.field_rows()])
+
+
+@router.post("", response_model=DocumentDetail, status_code=status.HTTP_201_CREATED)
+def create_document(session: SessionDep, key: WriteKey, trace_id: TraceId, body: DocumentCreate) -> DocumentDetail:
+    """Create an ETP or TR from a template (by id, or the current default of its kind)."""
+    document = crud.create_document(session, body, actor=key.name, trace_id=trace_id)
+    return detail(session, document.id)
+
+
+@router.get("", response_model=DocumentsPublic)
+def read_documents(session: SessionDep, _: ReadKey, kind: DocumentKind | None = None,
+                   status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
+                   orgao: Annotated[str | None, Query(max_length=200)] = None,
+                   q: Annotated[str | None, Query(max_length=200, description="texto no título, processo ou contexto")] = None,
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> DocumentsPublic:
+    """List documents, most recently changed first."""
+    rows, count = crud.list_documents(session, kind=kind, status=status_, orgao=orgao, text=q,
+                                      limit=limit, offset=offset)
+    return DocumentsPublic(data=[DocumentPublic.model_validate(d, from_attributes=True) for d in rows],
+                           count=count)
+
+
+@router.get("/{document_id}", response_model=DocumentDetail)
+def read_document(session: SessionDep, _: ReadKey, document_id: uuid.UUID) -> DocumentDetail:
+    """A document with every field, in template order."""
+    return detail(session, document_id)
+
+
+@router.patch("/{document_id}", response_model=DocumentDetail)
+def update_document(session: SessionDep, _: WriteKey, document_id: uuid.UUID, body: DocumentUpdate) -> DocumentDetail:
+    """Change the document's header data (only while rascunho or devolvido)."""
+    crud.update_document(session, document_id, body)
+    return detail(session, document_id)
+
+
+@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_document(session: SessionDep, _: WriteKey, document_id: uuid.UUID) -> Response:
+    """Delete a draft (anything else is cancelled, not deleted)."""
+    crud.delete_document(session, document_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/{document_id}/fields/{slug}", response_model=FieldPublic)
+def write_field(session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, slug: str,
+                body: FieldWrite) -> FieldPublic:
+    """Write a field by hand (source `human`); `justification` marks an optional ETP element as não se aplica."""
+    crud.write_field(session, document_id, slug, content=body.content, justification=body.justification,
+                     trace_id=trace_id)
+    row = next(r for r in crud.document_view(session, document_id).field_rows() if r["slug"] == slug)
+    return FieldPublic.model_validate(row)
+
+
+@router.post("/{document_id}/transitions", response_model=DocumentPublic)
+def change_status(session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID,
+                  body: TransitionRequest) -> DocumentPublic:
+    """Move the document through rascunho → em_revisao → aprovado (or devolvido, cancelado)."""
+    document = crud.transition(session, document_id, body.to, body.reason, actor=key.name, trace_id=trace_id)
+    return DocumentPublic.model_validate(document, from_attributes=True)
+
+
+@router.get("/{document_id}/audit", response_model=list[AuditPublic])
+def read_audit(session: SessionDep, _: ReadKey, document_id: uuid.UUID) -> list[AuditPublic]:
+    """Every status change of the document: who, when, why, under which trace."""
+    return [AuditPublic.model_validate(a, from_attributes=True) for a in crud.audit_trail(session, document_id)]

@@ -1,0 +1,32 @@
+"""Health: the database, the Prefect server and which drafting provider is active."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from core.settings import settings
+from deployments.api.deps import PrefectDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+@router.get("/health")
+async def health(session: SessionDep, client: PrefectDep) -> dict:
+    """Liveness of the API and what it depends on (no key needed)."""
+    checks: dict[str, str] = {}
+    try:
+        session.exec(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = f"erro: {type(exc).__name__}"
+    try:
+        await client.api_healthcheck()
+        checks["prefect"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["prefect"] = f"erro: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return {"status": "ok" if ok else "degraded", **checks,
+            "llm_provider": "llm" if settings.llm_enabled else "offline",
+            "llm_model": settings.OPENAI_MODEL if settings.llm_enabled else "offline-template-v1",
+            "environment": settings.ENVIRONMENT}

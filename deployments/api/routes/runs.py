@@ -1,0 +1,158 @@
+"""Flow runs: start the drafting flows (202 + run id), read a run's state and result."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from core.settings import settings
+from deployments import prefect_glue as glue
+from deployments.api.deps import PrefectDep, ReadKey, RunKey, SessionDep, TraceId
+from deployments.api.errors import error_body
+from deployments.catalog import GENERATE_DOCUMENT, GENERATE_FIELD, DeploymentSpec
+from models.apikey import ApiKey
+from models.crud.documents import document_view, ensure_editable
+from models.enums import DocumentKind
+from models.errors import InvalidError, NotFoundError
+
+router = APIRouter(prefix="/api/v1", tags=["flow runs"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")]
+Wait = Annotated[float, Query(ge=0, le=300, description="segundos a esperar pelo resultado (0 = não esperar)")]
+
+
+class GenerateFieldRequest(BaseModel):
+    document_id: uuid.UUID
+    field: str = Field(min_length=2, max_length=40, description="slug da seção no template")
+    force: bool = Field(False, description="ignora o cache e chama o modelo de novo")
+    instructions: str | None = Field(None, max_length=2000, description="pedido adicional ao redator")
+
+
+class GenerateDocumentRequest(BaseModel):
+    force: bool = False
+    only_empty: bool = True
+
+
+class RunAccepted(BaseModel):
+    flow_run_id: str
+    name: str
+    state: str | None
+    trace_id: str
+    status_url: str
+    ui_url: str
+
+
+class RunStatus(BaseModel):
+    flow_run_id: str
+    name: str
+    state: str | None
+    state_name: str | None
+    message: str | None
+    final: bool
+    trace_id: str | None
+    tags: list[str]
+    parameters: dict[str, Any]
+    created: str | None
+    start_time: str | None
+    end_time: str | None
+    ui_url: str
+    result: Any = None
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "sem-numero"
+
+
+async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, parameters: dict[str, Any], *,
+                 name: str, tags: list[str], trace_id: str, idempotency_key: str | None, wait: float):
+    scoped_key = f"{key.id}:{spec.flow_name}:{idempotency_key}" if idempotency_key else None
+    try:
+        flow_run = await glue.start_run(client, spec.full_name, parameters, trace_id=trace_id, tags=tags,
+                                        name=name, idempotency_key=scoped_key)
+    except glue.IdempotencyConflict as exc:
+        return JSONResponse(error_body(str(exc), flow_run_id=str(exc.flow_run.id)), status_code=409)
+    if wait:
+        flow_run = await glue.wait_for_run(client, flow_run.id, wait)
+        if flow_run.state and flow_run.state.type in glue.FINAL:
+            return RunStatus(**await glue.describe_run(flow_run, settings.prefect_ui_url))
+    body = RunAccepted(
+        flow_run_id=str(flow_run.id), name=flow_run.name, state=flow_run.state.type.value if flow_run.state else None,
+        trace_id=trace_id, status_url=str(request.url_for("read_flow_run", flow_run_id=flow_run.id)),
+        ui_url=f"{settings.prefect_ui_url}/runs/flow-run/{flow_run.id}",
+    )
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED,
+                        headers={"Location": body.status_url})
+
+
+async def _generate_field(kind: DocumentKind, request: Request, session, client, key, trace_id: str,
+                          body: GenerateFieldRequest, idempotency_key: str | None, wait: float):
+    view = document_view(session, body.document_id)
+    if view.document.kind != kind:
+        raise InvalidError(f"O documento {body.document_id} é um {view.document.kind}; use "
+                           f"/api/v1/{str(view.document.kind).lower()}/generate-field.")
+    if view.template.section(body.field) is None:
+        raise NotFoundError(f"O {kind} não tem a seção '{body.field}'. Seções: {', '.join(view.template.slugs)}.")
+    ensure_editable(view.document)
+    session.rollback()  # release the read before the slow part
+    doc = view.document
+    return await launch(
+        request, client, key, GENERATE_FIELD, body.model_dump(), trace_id=trace_id, wait=wait,
+        idempotency_key=idempotency_key, name=f"generate-{kind}-{_slugify(doc.numero_processo)}-{body.field}",
+        tags=["nexora", f"document:{doc.id}", f"kind:{kind}"],
+    )
+
+
+RESPONSES = {202: {"model": RunAccepted, "description": "Execução iniciada"},
+             200: {"model": RunStatus, "description": "Execução terminada dentro de `wait`"}}
+
+
+@router.post("/etp/generate-field", status_code=202, responses=RESPONSES, response_model=None)
+async def etp_generate_field(request: Request, session: SessionDep, client: PrefectDep, key: RunKey,
+                             trace_id: TraceId, body: GenerateFieldRequest,
+                             idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+    """Draft one field of an ETP in a flow run (202 with the run id; `wait` returns the result if ready)."""
+    return await _generate_field(DocumentKind.ETP, request, session, client, key, trace_id, body,
+                                 idempotency_key, wait)
+
+
+@router.post("/tr/generate-field", status_code=202, responses=RESPONSES, response_model=None)
+async def tr_generate_field(request: Request, session: SessionDep, client: PrefectDep, key: RunKey,
+                            trace_id: TraceId, body: GenerateFieldRequest,
+                            idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+    """Draft one field of a TR in a flow run."""
+    return await _generate_field(DocumentKind.TR, request, session, client, key, trace_id, body,
+                                 idempotency_key, wait)
+
+
+@router.post("/documents/{document_id}/generate", status_code=202, responses=RESPONSES, response_model=None)
+async def generate_document(request: Request, session: SessionDep, client: PrefectDep, key: RunKey,
+                            trace_id: TraceId, document_id: uuid.UUID, body: GenerateDocumentRequest | None = None,
+                            idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+    """Draft every empty field of the document, concurrently, in one flow run."""
+    body = body or GenerateDocumentRequest()
+    view = document_view(session, document_id)
+    ensure_editable(view.document)
+    session.rollback()
+    doc = view.document
+    return await launch(
+        request, client, key, GENERATE_DOCUMENT, {"document_id": document_id, **body.model_dump()},
+        trace_id=trace_id, wait=wait, idempotency_key=idempotency_key,
+        name=f"generate-{doc.kind}-{_slugify(doc.numero_processo)}",
+        tags=["nexora", f"document:{doc.id}", f"kind:{doc.kind}"],
+    )
+
+
+@router.get("/flow-runs/{flow_run_id}", response_model=RunStatus, name="read_flow_run")
+async def read_flow_run(client: PrefectDep, _: ReadKey, flow_run_id: uuid.UUID,
+                        wait: Wait = 0) -> RunStatus:
+    """State and (when completed) result of a flow run; `wait` long-polls until it ends."""
+    flow_run = await glue.read_run(client, flow_run_id)
+    if flow_run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Execução {flow_run_id} não encontrada.")
+    if wait:
+        flow_run = await glue.wait_for_run(client, flow_run_id, wait)
+    return RunStatus(**await glue.describe_run(flow_run, settings.prefect_ui_url))

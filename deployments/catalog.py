@@ -1,0 +1,88 @@
+"""The one list of deployments: the `serve` runner and prefect.yaml are both made from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+DEPLOYMENT_NAME = "nexora"
+WORK_POOL = "nexora-process"
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    flow_name: str
+    entrypoint: str  # "flows/generate_field.py:generate_field"
+    description: str
+    tags: tuple[str, ...] = ()
+    concurrency_limit: int | None = None
+    cron: str | None = None
+    interval_seconds: int | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.flow_name}/{DEPLOYMENT_NAME}"
+
+    def load_flow(self):
+        path, attribute = self.entrypoint.split(":")
+        module = import_module(path.removesuffix(".py").replace("/", "."))
+        return getattr(module, attribute)
+
+
+GENERATE_FIELD = DeploymentSpec(
+    flow_name="generate-field",
+    entrypoint="flows/generate_field.py:generate_field",
+    description="Redige uma seção de um ETP ou TR com o modelo de linguagem (ou o rascunho offline).",
+    tags=("drafting", "llm"),
+)
+GENERATE_DOCUMENT = DeploymentSpec(
+    flow_name="generate-document",
+    entrypoint="flows/generate_document.py:generate_document",
+    description="Redige todas as seções vazias de um documento, em paralelo, sob um limite de concorrência.",
+    tags=("drafting", "llm"),
+)
+
+DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT)
+
+
+def prefect_yaml() -> dict[str, Any]:
+    """prefect.yaml for a Prefect server with the `nexora-process` work pool."""
+    from prefect import __version__ as prefect_version
+
+    deployments = []
+    for spec in DEPLOYMENTS:
+        entry: dict[str, Any] = {
+            "name": DEPLOYMENT_NAME,
+            "entrypoint": spec.entrypoint,
+            "description": spec.description,
+            "tags": ["nexora", *spec.tags],
+            "parameters": dict(spec.parameters),
+            "work_pool": {"name": WORK_POOL, "work_queue_name": "default", "job_variables": {}},
+        }
+        if spec.concurrency_limit:
+            entry["concurrency_limit"] = spec.concurrency_limit
+        schedules = []
+        if spec.cron:
+            schedules.append({"cron": spec.cron, "timezone": "America/Sao_Paulo", "active": True})
+        if spec.interval_seconds:
+            schedules.append({"interval": spec.interval_seconds, "active": True})
+        entry["schedules"] = schedules
+        deployments.append(entry)
+    return {
+        "name": "nexora-comprasgov",
+        "prefect-version": prefect_version,
+        "build": None,
+        "push": None,
+        "pull": [{"prefect.deployments.steps.set_working_directory": {"directory": "{{ $NEXORA_HOME }}"}}],
+        "deployments": deployments,
+    }
+
+
+def render_prefect_yaml() -> str:
+    import yaml
+
+    header = ("# Generated from deployments/catalog.py by `nexora deployments yaml`; do not edit by hand.\n"
+              "# Workers on this host: export NEXORA_HOME=<repo root>, then `prefect --no-prompt deploy --all`.\n")
+    return header + yaml.safe_dump(prefect_yaml(), sort_keys=False, allow_unicode=True, width=110)

@@ -1,0 +1,81 @@
+"""The main job once, through the API: an ETP from the template, every field drafted, approved."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+DEMO_DOCUMENT = {
+    "kind": "ETP",
+    "titulo": "Aquisição de computadores portáteis para as equipes de fiscalização",
+    "numero_processo": "23000.012345/2026-41",
+    "orgao": "Ministério da Gestão e da Inovação em Serviços Públicos",
+    "unidade": "Coordenação-Geral de Logística",
+    "context": (
+        "As equipes de fiscalização de contratos (48 servidores em 6 superintendências) usam computadores "
+        "de 2016, sem garantia, com falhas frequentes e incompatíveis com o sistema de gestão de contratos. "
+        "A demanda consta do Plano de Contratações Anual de 2026 (item 312). Quantidade estimada: 52 "
+        "notebooks (48 servidores + 4 de reserva técnica), com garantia on-site de 36 meses. "
+        "Não há contratação vigente para o mesmo objeto."
+    ),
+}
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def _check(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise DemoError(f"{response.request.method} {response.request.url.path} → {response.status_code}: "
+                        f"{response.text[:500]}")
+    return response.json() if response.content else {}
+
+
+def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = None,
+             timeout: float = 300) -> dict[str, Any]:
+    console = console or Console()
+    headers = {"Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
+        health = _check(client.get("/api/v1/health"))
+        console.print(f"API em {api_url} · provedor de redação: [bold]{health['llm_provider']}[/] "
+                      f"({health['llm_model']})")
+        document = _check(client.post("/api/v1/documents", json=DEMO_DOCUMENT))
+        console.print(f"ETP criado: {document['id']} (template v{document['template_version']}, "
+                      f"{len(document['fields'])} seções)")
+        started = time.monotonic()
+        accepted = _check(client.post(f"/api/v1/documents/{document['id']}/generate",
+                                      headers={"Idempotency-Key": f"demo-{document['id']}"}))
+        run_id = accepted["flow_run_id"]
+        console.print(f"Redação iniciada: flow run {run_id} (trace_id {accepted['trace_id']})")
+        status: dict[str, Any] = accepted
+        while time.monotonic() - started < timeout:
+            status = _check(client.get(f"/api/v1/flow-runs/{run_id}", params={"wait": 10}))
+            if status["final"]:
+                break
+        if status.get("state") != "COMPLETED":
+            raise DemoError(f"A execução {run_id} terminou em {status.get('state')}: {status.get('message')}")
+        elapsed = time.monotonic() - started
+        document = _check(client.get(f"/api/v1/documents/{document['id']}"))
+        table = Table(title=f"{document['titulo']} — seções redigidas em {elapsed:.1f} s")
+        for column in ("", "seção", "fonte", "tokens", "início do texto"):
+            table.add_column(column)
+        for field in document["fields"]:
+            paragraphs = (field["content"] or "").split("\n\n")
+            text = " ".join(p for p in paragraphs if not p.startswith("[Rascunho")).replace("\n", " ")
+            table.add_row(field["code"], field["title"], field["source"] or "-",
+                          f"{field['tokens_in'] or 0}/{field['tokens_out'] or 0}", text[:70] + "…")
+        console.print(table)
+        for target in ("em_revisao", "aprovado"):
+            moved = _check(client.post(f"/api/v1/documents/{document['id']}/transitions",
+                                       json={"to": target, "reason": "demonstração"}))
+            console.print(f"Status: [bold]{moved['status']}[/]")
+        audit = _check(client.get(f"/api/v1/documents/{document['id']}/audit"))
+    console.print(f"Flow run da redação: {ui_url}/runs/flow-run/{run_id}")
+    console.print(f"Prefect UI: {ui_url}   ·   API: {api_url}/docs")
+    return {"document_id": document["id"], "flow_run_id": run_id, "status": audit[-1]["to_status"],
+            "fields": len(document["fields"]), "seconds": round(elapsed, 1)}

@@ -1,0 +1,87 @@
+"""The Prefect-client glue used by the API and the CLI: start a run, read it, wait for it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import arun_deployment
+from prefect.exceptions import ObjectNotFound
+
+from core.logging import trace_id_from_tags, trace_tag
+
+FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used for a run with other parameters."""
+
+    def __init__(self, flow_run: FlowRun):
+        super().__init__("Idempotency-Key já usada com outros parâmetros")
+        self.flow_run = flow_run
+
+
+def _jsonable(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in parameters.items()}
+
+
+async def start_run(client: PrefectClient, deployment: str, parameters: dict[str, Any], *, trace_id: str,
+                    tags: list[str], name: str, idempotency_key: str | None = None) -> FlowRun:
+    parameters = _jsonable(parameters)
+    flow_run = await arun_deployment(
+        deployment, client=client, parameters=parameters, timeout=0, as_subflow=False,
+        tags=[trace_tag(trace_id), *tags], flow_run_name=name, idempotency_key=idempotency_key,
+    )
+    if idempotency_key and _jsonable(flow_run.parameters) != parameters:
+        raise IdempotencyConflict(flow_run)
+    return flow_run
+
+
+async def read_run(client: PrefectClient, flow_run_id: uuid.UUID) -> FlowRun | None:
+    try:
+        return await client.read_flow_run(flow_run_id)
+    except ObjectNotFound:
+        return None
+
+
+async def wait_for_run(client: PrefectClient, flow_run_id: uuid.UUID, seconds: float,
+                       poll: float = 0.25) -> FlowRun:
+    """Poll until the run reaches a final state or `seconds` pass; returns the last seen run."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        flow_run = await client.read_flow_run(flow_run_id)
+        if flow_run.state and flow_run.state.type in FINAL:
+            return flow_run
+        if loop.time() >= deadline:
+            return flow_run
+        await asyncio.sleep(min(poll, max(0.0, deadline - loop.time())))
+
+
+async def describe_run(flow_run: FlowRun, ui_url: str) -> dict[str, Any]:
+    state = flow_run.state
+    body: dict[str, Any] = {
+        "flow_run_id": str(flow_run.id),
+        "name": flow_run.name,
+        "state": state.type.value if state else None,
+        "state_name": state.name if state else None,
+        "message": state.message if state else None,
+        "final": bool(state and state.type in FINAL),
+        "trace_id": trace_id_from_tags(flow_run.tags),
+        "tags": sorted(flow_run.tags),
+        "parameters": flow_run.parameters,
+        "created": flow_run.created.isoformat() if flow_run.created else None,
+        "start_time": flow_run.start_time.isoformat() if flow_run.start_time else None,
+        "end_time": flow_run.end_time.isoformat() if flow_run.end_time else None,
+        "ui_url": f"{ui_url}/runs/flow-run/{flow_run.id}",
+        "result": None,
+    }
+    if state and state.type is StateType.COMPLETED:
+        try:
+            body["result"] = await state.aresult(raise_on_failure=False)
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be read is reported, not fatal
+            body["message"] = f"resultado indisponível: {exc}"
+    return body

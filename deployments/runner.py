@@ -1,0 +1,29 @@
+"""The embedded flow runner: `serve` every deployment of the catalog (python -m deployments.runner)."""
+
+from __future__ import annotations
+
+from prefect import serve
+from prefect.schedules import Cron, Interval
+
+from deployments.catalog import DEPLOYMENT_NAME, DEPLOYMENTS, DeploymentSpec
+
+
+def to_deployment(spec: DeploymentSpec):
+    schedules = []
+    if spec.cron:
+        schedules.append(Cron(spec.cron, timezone="America/Sao_Paulo"))
+    if spec.interval_seconds:
+        schedules.append(Interval(spec.interval_seconds))
+    return spec.load_flow().to_deployment(
+        name=DEPLOYMENT_NAME, description=spec.description, tags=["nexora", *spec.tags],
+        parameters=dict(spec.parameters), concurrency_limit=spec.concurrency_limit,
+        schedules=schedules or None,
+    )
+
+
+def main(limit: int | None = None) -> None:
+    serve(*(to_deployment(spec) for spec in DEPLOYMENTS), limit=limit, print_starting_message=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""generate-document: draft every empty section of a document concurrently, under a limit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from core.settings import settings
+from flows.generate_field import run_identity
+from tasks.llm import draft_section, provider_config
+from tasks.records import load_drafting_contexts, save_field
+
+
+class PartialGenerationError(RuntimeError):
+    """Some sections could not be drafted; the others were stored."""
+
+
+@flow(name="generate-document", task_runner=ThreadPoolTaskRunner(max_workers=settings.LLM_CONCURRENCY),
+      persist_result=True, result_serializer="json")
+def generate_document(document_id: uuid.UUID, force: bool = False, only_empty: bool = True) -> dict[str, Any]:
+    """Draft the empty sections (or all with only_empty=false); fails naming the sections that failed."""
+    run_id, trace_id = run_identity()
+    contexts = load_drafting_contexts(document_id, only_empty=only_empty)
+    config = provider_config()
+    drafting = draft_section.with_options(refresh_cache=force)
+    futures = {drafting.submit(ctx, config): ctx.section["slug"] for ctx in contexts}
+    saved, failed = [], {}
+    for future, slug in futures.items():
+        future.wait()
+        state = future.state
+        if state.is_completed():
+            saved.append({**save_field(document_id, slug, future.result(), run_id, trace_id),
+                          "cached": state.name == "Cached"})
+        else:
+            failed[slug] = str(state.message or state.name)
+    if failed:
+        details = "; ".join(f"{slug}: {reason}" for slug, reason in sorted(failed.items()))
+        raise PartialGenerationError(
+            f"{len(failed)} de {len(futures)} seções falharam ({details}); {len(saved)} foram gravadas."
+        )
+    return {"document_id": str(document_id), "fields": sorted(saved, key=lambda s: s["slug"]),
+            "tokens_in": sum(s["tokens_in"] or 0 for s in saved),
+            "tokens_out": sum(s["tokens_out"] or 0 for s in saved)}

@@ -1,0 +1,30 @@
+"""generate-field: draft one section of an ETP or TR with the LLM (or offline) and store it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from core.logging import trace_id_from_tags
+from tasks.llm import draft_section, provider_config
+from tasks.records import load_drafting_contexts, save_field
+
+
+def run_identity() -> tuple[str | None, str | None]:
+    run_id = flow_run.get_id()
+    return (str(run_id) if run_id else None), trace_id_from_tags(flow_run.get_tags())
+
+
+@flow(name="generate-field", log_prints=True, persist_result=True, result_serializer="json")
+def generate_field(document_id: uuid.UUID, slug: str, force: bool = False,
+                   instructions: str | None = None) -> dict[str, Any]:
+    """Draft the section `slug` of the document; `force` bypasses the cache of an unchanged prompt."""
+    run_id, trace_id = run_identity()
+    (ctx,) = load_drafting_contexts(document_id, [slug], instructions=instructions)
+    state = draft_section.with_options(refresh_cache=force)(ctx, provider_config(), return_state=True)
+    draft = state.result()
+    saved = save_field(document_id, slug, draft, run_id, trace_id)
+    return {"document_id": str(document_id), **saved, "cached": state.name == "Cached", "content": draft["content"]}

@@ -1,0 +1,108 @@
+"""Drafting through an OpenAI-compatible chat API, or the offline provider when no key is set."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import httpx
+import openai
+from prefect import task
+from prefect.cache_policies import INPUTS
+from prefect.logging import get_run_logger
+from prefect.tasks import exponential_backoff
+
+from core.settings import settings
+from models.enums import FieldSource
+from tasks.prompts import DraftingContext, build_messages, offline_draft
+
+RETRYABLE_STATUS = {408, 409, 429}
+
+
+class MalformedResponseError(RuntimeError):
+    """The provider answered 2xx with a body that is not a chat completion."""
+
+
+def is_retryable_error(exc: BaseException) -> bool:
+    """Retry timeouts, connection errors, 429, 408 and 5xx; never other 4xx (401, 403, 404, 400…)."""
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, MalformedResponseError,
+                        httpx.TimeoutException, httpx.TransportError)):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code >= 500 or exc.status_code in RETRYABLE_STATUS
+    return False
+
+
+def retry_condition(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - the state carries the task's exception
+        return is_retryable_error(exc)
+    return False
+
+
+@lru_cache(maxsize=4)
+def _client(base_url: str | None, api_key: str, timeout: float) -> openai.OpenAI:
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+
+
+def provider_config() -> dict[str, Any]:
+    """What decides which provider answers; part of the cache key."""
+    if settings.llm_enabled:
+        return {"provider": "llm", "model": settings.OPENAI_MODEL, "base_url": settings.OPENAI_BASE_URL,
+                "max_tokens": settings.LLM_MAX_TOKENS}
+    return {"provider": "offline", "model": "offline-template-v1"}
+
+
+def call_chat(messages: list[dict[str, str]], config: dict[str, Any]) -> dict[str, Any]:
+    """One chat-completion call; returns content and token usage, raises on any bad answer."""
+    client = _client(config["base_url"], settings.OPENAI_API_KEY.get_secret_value(), settings.HTTP_CLIENT_TIMEOUT)
+    try:
+        response = client.chat.completions.create(
+            model=config["model"], messages=messages, max_tokens=config["max_tokens"], temperature=0.2
+        )
+    except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
+        raise MalformedResponseError(f"resposta inválida do provedor de LLM: {exc}") from exc
+    choices = getattr(response, "choices", None)
+    if not choices or choices[0].message is None or not (choices[0].message.content or "").strip():
+        raise MalformedResponseError("resposta do provedor de LLM sem texto (choices vazio)")
+    usage = response.usage
+    return {
+        "content": choices[0].message.content.strip(),
+        "source": FieldSource.LLM.value,
+        "model": response.model or config["model"],
+        "tokens_in": usage.prompt_tokens if usage else None,
+        "tokens_out": usage.completion_tokens if usage else None,
+        "finish_reason": choices[0].finish_reason,
+    }
+
+
+@task(
+    name="draft-section",
+    retries=settings.LLM_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=settings.LLM_RETRY_DELAY_SECONDS),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_condition,
+    cache_policy=INPUTS,
+    persist_result=True,
+    task_run_name="draft-{ctx.section[slug]}",
+)
+def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any]:
+    """Draft one section; cached on the prompt's inputs and the provider (force=true refreshes)."""
+    logger = get_run_logger()
+    if config["provider"] == "offline":
+        logger.info("offline provider (no OPENAI_API_KEY): deterministic draft of %s", ctx.section["slug"])
+        return {"content": offline_draft(ctx), "source": FieldSource.OFFLINE.value, "model": config["model"],
+                "tokens_in": 0, "tokens_out": 0, "finish_reason": "offline"}
+    messages = build_messages(ctx)
+    logger.info("calling %s at %s for %s", config["model"], config["base_url"] or "api.openai.com",
+                ctx.section["slug"])
+    try:
+        result = call_chat(messages, config)
+    except Exception as exc:
+        logger.warning("LLM call failed for %s (%s): %s", ctx.section["slug"], type(exc).__name__, exc)
+        raise
+    logger.info("drafted %s: %d chars, tokens in/out %s/%s", ctx.section["slug"], len(result["content"]),
+                result["tokens_in"], result["tokens_out"])
+    return result

@@ -1,0 +1,72 @@
+"""Tasks that read and write the app database for the flows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from prefect import task
+from prefect.logging import get_run_logger
+
+from models.crud.documents import document_view, ensure_editable, write_field
+from models.db import session_scope
+from models.enums import FieldSource
+from models.errors import NotFoundError
+from tasks.prompts import DraftingContext
+
+DB_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5]}
+
+
+def _context(view, section: dict[str, Any], instructions: str | None) -> DraftingContext:
+    document, template = view.document, view.template
+    return DraftingContext(
+        kind=str(document.kind), template_name=template.name, template_version=template.version,
+        titulo=document.titulo, numero_processo=document.numero_processo, orgao=document.orgao,
+        unidade=document.unidade, context=document.context, section=section,
+        extra_instructions=instructions,
+    )
+
+
+@task(name="load-drafting-context", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+def load_drafting_contexts(document_id: uuid.UUID, slugs: list[str] | None = None, only_empty: bool = False,
+                           instructions: str | None = None) -> list[DraftingContext]:
+    """The drafting context of the requested sections (all, or only the empty ones)."""
+    with session_scope() as session:
+        view = document_view(session, document_id)
+        ensure_editable(view.document)
+        sections = view.template.sections
+        if slugs is not None:
+            unknown = [s for s in slugs if view.template.section(s) is None]
+            if unknown:
+                raise NotFoundError(f"O {view.document.kind} não tem a(s) seção(ões): {', '.join(unknown)}.")
+            sections = [s for s in sections if s["slug"] in slugs]
+        if only_empty:
+            filled = {f.slug for f in view.fields if f.filled or f.justified}
+            sections = [s for s in sections if s["slug"] not in filled]
+        return [_context(view, section, instructions) for section in sections]
+
+
+@task(name="save-field", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+def save_field(document_id: uuid.UUID, slug: str, draft: dict[str, Any], flow_run_id: str | None,
+               trace_id: str | None) -> dict[str, Any]:
+    with session_scope() as session:
+        field = write_field(
+            session, document_id, slug, content=draft["content"], justification=None,
+            source=FieldSource(draft["source"]), model=draft["model"], tokens_in=draft["tokens_in"],
+            tokens_out=draft["tokens_out"], flow_run_id=flow_run_id, trace_id=trace_id,
+        )
+    get_run_logger().info("stored %s (%s, %d chars)", slug, draft["source"], len(draft["content"]))
+    return {"slug": field.slug, "source": draft["source"], "model": draft["model"],
+            "tokens_in": draft["tokens_in"], "tokens_out": draft["tokens_out"], "chars": len(draft["content"])}
+
+
+def _is_domain_failure(state) -> bool:
+    from models.errors import DomainError
+
+    try:
+        state.result()
+    except DomainError:
+        return True
+    except Exception:  # noqa: BLE001 - database errors are worth a retry
+        return False
+    return True
