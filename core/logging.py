@@ -53,31 +53,47 @@ def resolve_trace_id() -> str | None:
 
 
 class TraceIdFilter(logging.Filter):
-    """Prefix `trace_id=<id>` to the message once, so the UI, the console and greps all see it."""
+    """Prefix `trace_id=<id>` to the message once, so the UI, the console and greps all see it.
+
+    Prefect logs the final state of a run after its context has closed; the trace id of such a
+    record is found through the record's flow_run_id, remembered while the run was active.
+    """
+
+    _by_run: dict[str, str] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "trace_id", None) is None:
-            record.trace_id = resolve_trace_id() or "-"
-            if record.trace_id != "-" and isinstance(record.msg, str):
-                record.msg = f"trace_id={record.trace_id} | {record.msg}"
+            run_id = str(getattr(record, "flow_run_id", "") or "")
+            trace_id = resolve_trace_id()
+            if trace_id and run_id:
+                if len(self._by_run) > 10_000:
+                    self._by_run.clear()
+                self._by_run[run_id] = trace_id
+            elif run_id:
+                trace_id = self._by_run.get(run_id)
+            record.trace_id = trace_id or "-"
+            if trace_id and isinstance(record.msg, str):
+                record.msg = f"trace_id={trace_id} | {record.msg}"
         return True
 
 
-_installed_on: set[int] = set()
+_FILTER = TraceIdFilter()
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "uvicorn.error", "uvicorn.access")
 
 
 def install_trace_filter() -> None:
-    """Attach the filter to every handler of every configured logger (idempotent)."""
-    trace_filter = TraceIdFilter()
-    loggers = [logging.getLogger()] + [
-        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
-    ]
-    for logger in loggers:
-        for handler in logger.handlers:
-            if id(handler) not in _installed_on:
-                handler.addFilter(trace_filter)
-                _installed_on.add(id(handler))
+    """Attach the filter to the loggers that runs and the API log through (idempotent).
+
+    Logger-level filters survive Prefect's logging (re)configuration, unlike handler filters.
+    """
+    for name in RUN_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 def get_logger(name: str) -> logging.Logger:
-    return logging.getLogger(f"nexora.{name}")
+    logger = logging.getLogger(f"nexora.{name}")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger

@@ -1,0 +1,175 @@
+"""Test session: one Prefect server, one loopback LLM, one SQLite and one PostgreSQL database.
+
+The environment is set here, before any project or Prefect module is imported, so every layer
+(settings, Prefect client, the runner subprocess) sees the same test configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.utils.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+TMP = Path(tempfile.mkdtemp(prefix="nexora-tests-"))
+PREFECT_PORT, LLM_PORT = free_port(), free_port()
+PG_ADMIN_URL = os.environ.get("NEXORA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_DB = f"nexora_test_{os.getpid()}"
+
+os.environ.update({
+    "ENVIRONMENT": "test",
+    "DATA_DIR": str(TMP / "data"),
+    "DATABASE_URL": f"sqlite:///{TMP / 'data' / 'test.db'}",
+    "SECRET_KEY": "test-secret-key-not-a-placeholder",
+    "OPENAI_API_KEY": "sk-test-loopback",
+    "OPENAI_BASE_URL": f"http://127.0.0.1:{LLM_PORT}/v1",
+    "OPENAI_MODEL": "fake-gpt",
+    "HTTP_CLIENT_TIMEOUT": "2",
+    "LLM_RETRIES": "3",
+    "LLM_RETRY_DELAY_SECONDS": "0.05",
+    "LLM_CONCURRENCY": "13",
+    "PREFECT_HOME": str(TMP / "prefect"),
+    "PREFECT_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOCAL_STORAGE_PATH": str(TMP / "prefect" / "storage"),
+    "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+    "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
+})
+os.environ.pop("PREFECT_PROFILE", None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} not healthy after {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    import signal
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def llm_server():
+    from tests.servers.llm import FakeLLM
+
+    server = FakeLLM(port=LLM_PORT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm(llm_server):
+    llm_server.reset()
+    yield llm_server
+    llm_server.reset()
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    log = open(TMP / "prefect-server.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+         "--port", str(PREFECT_PORT)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{PREFECT_PORT}/api/health", 120, process)
+        yield os.environ["PREFECT_API_URL"]
+    finally:
+        stop(process)
+        log.close()
+
+
+def _migrate_and_seed(url: str) -> None:
+    from models.crud.templates import seed_templates
+    from models.db import session_scope
+    from models.migrate import upgrade
+
+    upgrade(url)
+    with session_scope(url) as session:
+        seed_templates(session)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url():
+    from core.settings import settings
+
+    _migrate_and_seed(settings.database_url)
+    return settings.database_url
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database on the local server for this session (dropped at the end)."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}"'))
+        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
+    _migrate_and_seed(url)
+    yield url
+    from models.db import get_engine
+
+    get_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """Each database test runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def session(db_url):
+    from models.db import session_scope
+
+    with session_scope(db_url) as s:
+        yield s
+
+
+@pytest.fixture
+def use_db(db_url, monkeypatch):
+    """Point the app (flows, tasks, API) at the parametrized database for this test."""
+    from core.settings import settings
+
+    monkeypatch.setattr(settings, "DATABASE_URL", db_url)
+    return db_url
+
+
+def unique(prefix: str = "") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"

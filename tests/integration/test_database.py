@@ -1,0 +1,164 @@
+"""Migrations, templates and documents on SQLite and PostgreSQL."""
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlmodel import select
+
+from models.crud import documents as crud
+from models.crud.templates import SEEDS_DIR, add_template, default_template, parse_spec, seed_templates
+from models.document import AuditLog, DocumentCreate, DocumentField, DocumentUpdate
+from models.enums import DocumentKind, DocumentStatus, FieldSource
+from models.errors import ConflictError, InvalidError, NotFoundError
+from models.migrate import downgrade, upgrade
+from models.rules import IncompleteDocumentError, TransitionError
+from tests.utils.builders import document_data
+
+TABLES = {"templates", "documents", "document_fields", "audit_log", "api_keys", "alembic_version"}
+
+
+def new_document(session, kind="ETP", **kw):
+    data = document_data(kind, **kw)
+    return crud.create_document(session, DocumentCreate(**{**data, "kind": DocumentKind(kind)}), actor="t")
+
+
+def test_migrations_up_down_up(tmp_path, pg_url):
+    sqlite = f"sqlite:///{tmp_path}/m.db"
+    for url in (sqlite, pg_url.replace("nexora_test_", "nexora_mig_")):
+        if url.startswith("postgresql"):
+            admin = create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                name = url.rsplit("/", 1)[1]
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+        upgrade(url)
+        assert TABLES <= set(inspect(create_engine(url)).get_table_names())
+        downgrade(url)
+        assert set(inspect(create_engine(url)).get_table_names()) <= {"alembic_version"}
+        upgrade(url)
+        assert TABLES <= set(inspect(create_engine(url)).get_table_names())
+
+
+def test_seeding_is_idempotent(session):
+    before = [t.id for t in default_template_all(session)]
+    results = seed_templates(session)
+    assert all(created is False for _, created in results)
+    assert [t.id for t in default_template_all(session)] == before
+
+
+def default_template_all(session):
+    return [default_template(session, DocumentKind.ETP), default_template(session, DocumentKind.TR)]
+
+
+def test_new_template_version_leaves_existing_documents_alone(session):
+    raw = json.loads((SEEDS_DIR / "tr.json").read_text(encoding="utf-8"))
+    raw["name"] = f"TR teste {uuid.uuid4().hex[:6]}"
+    raw.pop("version")
+    v1, created = add_template(session, parse_spec(raw))
+    assert created and v1.version == 1
+    doc = crud.create_document(session, DocumentCreate(**document_data("TR"), template_id=v1.id))
+    raw["sections"].append({**raw["sections"][0], "slug": "anexos", "code": "k", "title": "Anexos"})
+    v2, created = add_template(session, parse_spec(raw))
+    assert created and v2.version == 2
+    again, created = add_template(session, parse_spec(raw))
+    assert not created and again.id == v2.id
+    view = crud.document_view(session, doc.id)
+    assert view.document.template_version == 1 and len(view.fields) == 10 and "anexos" not in view.template.slugs
+    raw["version"] = 1
+    with pytest.raises(ConflictError, match="versão 1"):
+        add_template(session, parse_spec(raw))
+
+
+def test_document_creation_makes_every_field_and_an_audit_row(session):
+    doc = new_document(session)
+    view = crud.document_view(session, doc.id)
+    assert doc.status == DocumentStatus.RASCUNHO and len(view.fields) == 13
+    assert [r["code"] for r in view.field_rows()][:3] == ["I", "II", "III"]
+    audit = crud.audit_trail(session, doc.id)
+    assert [(a.from_status, a.to_status) for a in audit] == [(None, DocumentStatus.RASCUNHO)]
+
+
+def test_wrong_kind_for_template_is_refused(session):
+    tr = default_template(session, DocumentKind.TR)
+    with pytest.raises(InvalidError, match="tipo TR"):
+        crud.create_document(session, DocumentCreate(**{**document_data("ETP"), "template_id": tr.id,
+                                                         "kind": DocumentKind.ETP}))
+
+
+def test_fields_lifecycle_and_approval(session):
+    doc = new_document(session)
+    sections = crud.document_view(session, doc.id).template.sections
+    for s in sections:
+        if s["required"]:
+            crud.write_field(session, doc.id, s["slug"], content=f"Texto de {s['title']} — ação", justification=None)
+    crud.transition(session, doc.id, DocumentStatus.EM_REVISAO, None, actor="ana")
+    with pytest.raises(IncompleteDocumentError) as caught:
+        crud.transition(session, doc.id, DocumentStatus.APROVADO, None)
+    assert len(caught.value.missing) == 8
+    assert crud.get_document(session, doc.id).status == DocumentStatus.EM_REVISAO
+    with pytest.raises(ConflictError):
+        crud.write_field(session, doc.id, "impactos_ambientais", content="x", justification=None)
+    crud.transition(session, doc.id, DocumentStatus.DEVOLVIDO, "faltam justificativas", actor="chefe")
+    for s in sections:
+        if not s["required"]:
+            crud.write_field(session, doc.id, s["slug"], content=None, justification="Não se aplica ao objeto.")
+    crud.transition(session, doc.id, DocumentStatus.EM_REVISAO, None)
+    crud.transition(session, doc.id, DocumentStatus.APROVADO, None, actor="chefe")
+    trail = [(a.from_status, a.to_status, a.actor) for a in crud.audit_trail(session, doc.id)]
+    assert trail[-1] == (DocumentStatus.EM_REVISAO, DocumentStatus.APROVADO, "chefe")
+    assert len(trail) == 5
+    with pytest.raises(TransitionError):
+        crud.transition(session, doc.id, DocumentStatus.RASCUNHO, "x")
+
+
+def test_field_writes_are_validated_and_change_nothing_on_error(session):
+    doc = new_document(session)
+    crud.write_field(session, doc.id, "descricao_necessidade", content="Necessidade: ação pública", justification=None)
+    cases = [
+        dict(slug="nao_existe", content="x", justification=None, exc=NotFoundError),
+        dict(slug="descricao_necessidade", content="", justification=None, exc=InvalidError),
+        dict(slug="descricao_necessidade", content="x" * 100_000, justification=None, exc=InvalidError),
+        dict(slug="descricao_necessidade", content=None, justification="não se aplica", exc=InvalidError),
+        dict(slug="descricao_necessidade", content="a\x00b", justification=None, exc=InvalidError),
+    ]
+    for case in cases:
+        exc = case.pop("exc")
+        slug = case.pop("slug")
+        with pytest.raises(exc):
+            crud.write_field(session, doc.id, slug, **case)
+    field = session.exec(select(DocumentField).where(DocumentField.document_id == doc.id,
+                                                     DocumentField.slug == "descricao_necessidade")).one()
+    assert field.content == "Necessidade: ação pública" and field.source == FieldSource.HUMAN
+
+
+def test_update_and_delete_rules(session):
+    doc = new_document(session)
+    crud.update_document(session, doc.id, DocumentUpdate(titulo="Novo título da contratação"))
+    assert crud.get_document(session, doc.id).titulo == "Novo título da contratação"
+    with pytest.raises(InvalidError):
+        crud.update_document(session, doc.id, DocumentUpdate())
+    crud.transition(session, doc.id, DocumentStatus.EM_REVISAO, None)
+    with pytest.raises(ConflictError, match="rascunho"):
+        crud.delete_document(session, doc.id)
+    other = new_document(session)
+    crud.delete_document(session, other.id)
+    with pytest.raises(NotFoundError):
+        crud.get_document(session, other.id)
+    assert session.exec(select(AuditLog).where(AuditLog.document_id == other.id)).all() == []
+
+
+def test_list_filters(session):
+    tag = uuid.uuid4().hex[:8]
+    a = new_document(session, "ETP", titulo=f"Serviço de limpeza {tag}", orgao="Órgão Alfa")
+    b = new_document(session, "TR", titulo=f"Serviço de vigilância {tag}", orgao="Órgão Beta")
+    rows, count = crud.list_documents(session, text=tag)
+    assert count == 2 and {r.id for r in rows} == {a.id, b.id}
+    rows, count = crud.list_documents(session, text=tag, kind=DocumentKind.TR)
+    assert [r.id for r in rows] == [b.id]
+    rows, _ = crud.list_documents(session, text=tag, orgao="órgão alfa")
+    assert [r.id for r in rows] == [a.id]
+    crud.transition(session, a.id, DocumentStatus.EM_REVISAO, None)
+    rows, _ = crud.list_documents(session, text=tag, status=DocumentStatus.EM_REVISAO)
+    assert [r.id for r in rows] == [a.id]

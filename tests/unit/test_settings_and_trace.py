@@ -1,0 +1,59 @@
+"""Settings refuse placeholder secrets outside development; trace ids are safe and reach log lines."""
+
+import logging
+
+import pytest
+from pydantic import ValidationError
+
+from core.logging import TraceIdFilter, accept_trace_id, current_trace_id, trace_id_from_tags, trace_tag
+from core.settings import Settings
+
+
+def test_placeholder_secret_refused_in_production(monkeypatch):
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "changethis")
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None)
+
+
+def test_placeholder_secret_allowed_in_development(monkeypatch):
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    assert Settings(_env_file=None).SECRET_KEY.get_secret_value() == "changethis"
+
+
+def test_database_url_defaults_to_sqlite_and_normalises_postgres(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    assert Settings(_env_file=None).database_url == f"sqlite:///{tmp_path}/nexora.db"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db:5432/nexora")
+    assert Settings(_env_file=None).database_url == "postgresql+psycopg://u@db:5432/nexora"
+
+
+def test_timeout_must_be_positive(monkeypatch):
+    monkeypatch.setenv("HTTP_CLIENT_TIMEOUT", "0")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)
+
+
+@pytest.mark.parametrize("given,kept", [("abc-123_X.y", True), ("a b", False), ("x" * 65, False),
+                                        ("trace_id=1%s", False), (None, False)])
+def test_accept_trace_id(given, kept):
+    result = accept_trace_id(given)
+    assert (result == given) is kept and len(result) <= 64
+
+
+def test_trace_tag_round_trip():
+    assert trace_id_from_tags(["nexora", trace_tag("abc")]) == "abc"
+    assert trace_id_from_tags(["nexora"]) is None
+
+
+def test_filter_prefixes_the_trace_id_once():
+    record = logging.LogRecord("nexora.x", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    token = current_trace_id.set("t-1")
+    try:
+        TraceIdFilter().filter(record)
+        TraceIdFilter().filter(record)
+    finally:
+        current_trace_id.reset(token)
+    assert record.getMessage() == "trace_id=t-1 | hello world"
