@@ -29,15 +29,16 @@ def get_session() -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client's next request sees the change.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_current_key(session: SessionDep,
-                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
+def get_current_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Chave de API ausente (Authorization: Bearer …).",
                             headers={"WWW-Authenticate": "Bearer"})
-    key = authenticate(session, credentials.credentials)
+    with Session(get_engine(), expire_on_commit=False) as session:
+        key = authenticate(session, credentials.credentials)
     if key is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Chave de API inválida ou revogada.",
                             headers={"WWW-Authenticate": "Bearer"})

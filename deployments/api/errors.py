@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -42,6 +43,12 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException):
         return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(httpx.TransportError)
+    async def orchestrator_down(_: Request, exc: httpx.TransportError):
+        logger.error("Prefect server unreachable: %s", exc)
+        return JSONResponse(error_body("Servidor de orquestração (Prefect) indisponível; tente novamente em "
+                                       "instantes."), status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception):

@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -78,7 +79,8 @@ async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, pa
     if wait:
         flow_run = await glue.wait_for_run(client, flow_run.id, wait)
         if flow_run.state and flow_run.state.type in glue.FINAL:
-            return RunStatus(**await glue.describe_run(flow_run, settings.prefect_ui_url))
+            done = RunStatus(**await glue.describe_run(flow_run, settings.prefect_ui_url))
+            return JSONResponse(jsonable_encoder(done), status_code=status.HTTP_200_OK)
     body = RunAccepted(
         flow_run_id=str(flow_run.id), name=flow_run.name, state=flow_run.state.type.value if flow_run.state else None,
         trace_id=trace_id, status_url=str(request.url_for("read_flow_run", flow_run_id=flow_run.id)),
@@ -100,7 +102,9 @@ async def _generate_field(kind: DocumentKind, request: Request, session, client,
     session.rollback()  # release the read before the slow part
     doc = view.document
     return await launch(
-        request, client, key, GENERATE_FIELD, body.model_dump(), trace_id=trace_id, wait=wait,
+        request, client, key, GENERATE_FIELD,
+        {"document_id": body.document_id, "slug": body.field, "force": body.force, "instructions": body.instructions},
+        trace_id=trace_id, wait=wait,
         idempotency_key=idempotency_key, name=f"generate-{kind}-{_slugify(doc.numero_processo)}-{body.field}",
         tags=["nexora", f"document:{doc.id}", f"kind:{kind}"],
     )

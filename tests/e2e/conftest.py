@@ -1,0 +1,62 @@
+"""The running platform for end-to-end tests: the `serve` runner (subprocess) and the API (uvicorn)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from deployments.catalog import DEPLOYMENTS
+from tests.conftest import ROOT, TMP, stop, wait_http
+from tests.utils.builders import make_key
+from tests.utils.ports import free_port
+
+
+@pytest.fixture(scope="session")
+def runner(prefect_server, sqlite_url, llm_server):
+    log = open(TMP / "runner.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "deployments.runner"], cwd=ROOT, env=dict(os.environ),
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 90
+    api = os.environ["PREFECT_API_URL"]
+    try:
+        while not all(httpx.get(f"{api}/deployments/name/{d.full_name}").status_code == 200 for d in DEPLOYMENTS):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"runner did not register deployments; see {TMP / 'runner.log'}")
+            time.sleep(0.5)
+        yield process
+    finally:
+        stop(process)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def api_url(prefect_server, sqlite_url):
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config("deployments.api.app:app", host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/api/v1/health", 30)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def keys(sqlite_url):
+    return {scope: make_key(sqlite_url, scopes, name=f"e2e-{scope}") for scope, scopes in {
+        "all": ["read", "write", "run"], "read": ["read"], "write": ["read", "write"], "admin": ["admin"]}.items()}
+
+
+@pytest.fixture
+def client(api_url, keys):
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {keys['all']}"}, timeout=90) as c:
+        yield c

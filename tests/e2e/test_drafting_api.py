@@ -1,0 +1,82 @@
+"""End to end: HTTP API → deployment → flow run in the runner → field stored, trace id on the run."""
+
+import uuid
+
+import pytest
+
+from tests.utils.builders import document_data
+
+pytestmark = pytest.mark.usefixtures("runner")
+
+
+def new_document(client, kind="ETP"):
+    response = client.post("/api/v1/documents", json=document_data(kind))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_generate_field_through_the_api(client, llm):
+    doc = new_document(client)
+    trace = f"e2e-{uuid.uuid4().hex[:8]}"
+    accepted = client.post("/api/v1/etp/generate-field", headers={"X-Request-ID": trace},
+                           json={"document_id": doc["id"], "field": "descricao_necessidade"})
+    assert accepted.status_code == 202, accepted.text
+    body = accepted.json()
+    assert body["trace_id"] == trace and accepted.headers["X-Request-ID"] == trace
+    assert body["name"].startswith("generate-ETP-23000") and body["name"].endswith("descricao_necessidade")
+    status = client.get(body["status_url"], params={"wait": 60}).json()
+    assert status["state"] == "COMPLETED", status
+    assert f"trace:{trace}" in status["tags"] and status["trace_id"] == trace
+    assert status["result"]["source"] == "llm" and status["result"]["content"].startswith("Texto redigido")
+    field = next(f for f in client.get(f"/api/v1/documents/{doc['id']}").json()["fields"]
+                 if f["slug"] == "descricao_necessidade")
+    assert field["source"] == "llm" and field["trace_id"] == trace and field["flow_run_id"] == body["flow_run_id"]
+    assert field["tokens_in"] > 0 and llm.calls == 1
+
+
+def test_idempotency_key_gives_the_same_run(client):
+    doc = new_document(client, "TR")
+    payload = {"document_id": doc["id"], "field": "definicao_objeto"}
+    key = {"Idempotency-Key": f"idem-{uuid.uuid4()}"}
+    first = client.post("/api/v1/tr/generate-field", json=payload, headers=key).json()
+    second = client.post("/api/v1/tr/generate-field", json=payload, headers=key).json()
+    assert first["flow_run_id"] == second["flow_run_id"]
+    other = client.post("/api/v1/tr/generate-field", json={**payload, "field": "modelo_gestao"}, headers=key)
+    assert other.status_code == 409 and other.json()["flow_run_id"] == first["flow_run_id"]
+    assert client.get(f"/api/v1/flow-runs/{first['flow_run_id']}", params={"wait": 60}).json()["state"] == "COMPLETED"
+
+
+def test_wait_returns_the_result_and_a_slow_llm_returns_202(client, llm):
+    doc = new_document(client)
+    done = client.post(f"/api/v1/documents/{doc['id']}/generate", params={"wait": 90})
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "COMPLETED" and len(done.json()["result"]["fields"]) == 13
+    fields = client.get(f"/api/v1/documents/{doc['id']}").json()["fields"]
+    assert all(f["source"] == "llm" for f in fields)
+
+    llm.set(mode="slow", delay=1.5)
+    slow = client.post("/api/v1/etp/generate-field", params={"wait": 0.5},
+                       json={"document_id": doc["id"], "field": "estimativa_valor", "force": True})
+    assert slow.status_code == 202 and slow.json()["state"] in ("SCHEDULED", "PENDING", "RUNNING")
+    final = client.get(slow.json()["status_url"], params={"wait": 60}).json()
+    assert final["state"] == "COMPLETED"
+
+
+def test_failed_run_reports_the_reason(client, llm):
+    llm.set(mode="status", status=401)
+    doc = new_document(client)
+    accepted = client.post("/api/v1/etp/generate-field",
+                           json={"document_id": doc["id"], "field": "posicionamento_conclusivo"}).json()
+    status = client.get(f"/api/v1/flow-runs/{accepted['flow_run_id']}", params={"wait": 60}).json()
+    assert status["state"] == "FAILED" and "AuthenticationError" in status["message"]
+    assert llm.calls == 1
+
+
+def test_health_and_openapi(api_url, client):
+    health = client.get("/api/v1/health").json()
+    assert health["status"] == "ok" and health["llm_provider"] == "llm"
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/v1/etp/generate-field", "/api/v1/tr/generate-field", "/api/v1/documents/{document_id}/generate",
+                 "/api/v1/flow-runs/{flow_run_id}", "/api/v1/templates", "/api/v1/documents/{document_id}/transitions"):
+        assert path in spec["paths"]
+    assert client.get("/docs").status_code == 200
