@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         secret = self.SECRET_KEY.get_secret_value()
         if secret.lower() in PLACEHOLDER_SECRETS:
             message = "SECRET_KEY is a placeholder; set a random value (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-            if self.ENVIRONMENT == "production":
+            if self.ENVIRONMENT != "development":
                 raise ValueError(message)
         return self
 

@@ -59,9 +59,10 @@ def templates_list() -> None:
 
     with session_scope() as session:
         rows, _ = list_templates(session, limit=200)
-        table = Table("id", "tipo", "nome", "versão", "seções")
+        table = Table("tipo", "nome", "versão", "seções")
+        table.add_column("id", no_wrap=True)
         for t in rows:
-            table.add_row(str(t.id), str(t.kind), t.name, str(t.version), str(len(t.sections)))
+            table.add_row(str(t.kind), t.name, str(t.version), str(len(t.sections)), str(t.id))
     console.print(table)
 
 

@@ -9,8 +9,9 @@ from core.logging import TraceIdFilter, accept_trace_id, current_trace_id, trace
 from core.settings import Settings
 
 
-def test_placeholder_secret_refused_in_production(monkeypatch):
-    monkeypatch.setenv("ENVIRONMENT", "production")
+@pytest.mark.parametrize("environment", ["production", "test"])
+def test_placeholder_secret_refused_outside_development(monkeypatch, environment):
+    monkeypatch.setenv("ENVIRONMENT", environment)
     monkeypatch.setenv("SECRET_KEY", "changethis")
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(_env_file=None)

@@ -1,0 +1,54 @@
+"""The `nexora` command line: templates and API keys, with clear error lines."""
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from deployments.cli import app
+from models.crud.apikeys import authenticate
+from models.db import session_scope
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+runner = CliRunner()
+
+
+def test_templates_add_list_show_and_errors(sqlite_url, tmp_path):
+    raw = json.loads((SEEDS / "tr.json").read_text(encoding="utf-8"))
+    raw.pop("version")
+    raw["name"] = "TR de serviços contínuos (CLI)"
+    good = tmp_path / "tr.json"
+    good.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    first = runner.invoke(app, ["templates", "add", str(good)])
+    assert first.exit_code == 0 and "publicado" in first.output
+    again = runner.invoke(app, ["templates", "add", str(good)])
+    assert again.exit_code == 0 and "já existia" in again.output
+    template_id = re.search(r"\(([0-9a-f-]{36})\)", first.output).group(1)
+    listed = runner.invoke(app, ["templates", "list"])
+    assert listed.exit_code == 0 and template_id in listed.output
+    shown = runner.invoke(app, ["templates", "show", template_id], terminal_width=200)
+    assert shown.exit_code == 0 and "definicao_objeto" in shown.output
+
+    raw["sections"][5]["title"] = ""
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    failed = runner.invoke(app, ["templates", "add", str(bad)], terminal_width=200)
+    assert failed.exit_code == 1 and "seção 6 ('modelo_gestao'): title" in failed.output
+    missing = runner.invoke(app, ["templates", "add", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 1 and "não encontrado" in missing.output
+
+
+def test_apikey_create_and_revoke(sqlite_url):
+    created = runner.invoke(app, ["apikey", "create", "app-compras", "--scope", "read", "--scope", "run"])
+    assert created.exit_code == 0
+    raw = created.output.strip().splitlines()[-1]
+    with session_scope(sqlite_url) as session:
+        key = authenticate(session, raw)
+        assert key is not None and key.scopes == ["read", "run"]
+        prefix = key.prefix
+    assert runner.invoke(app, ["apikey", "revoke", prefix]).exit_code == 0
+    with session_scope(sqlite_url) as session:
+        assert authenticate(session, raw) is None
+    bad = runner.invoke(app, ["apikey", "create", "x", "--scope", "superuser"])
+    assert bad.exit_code == 1 and "Escopos inválidos" in bad.output
