@@ -39,7 +39,8 @@ os.environ.update({
     "PREFECT_LOGGING_LEVEL": "WARNING",
 })
 
-MACHINE = f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.python_implementation()} {platform.python_version()}"
+_MEMORY_GIB = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+MACHINE = f"{os.cpu_count()} cores, {_MEMORY_GIB} GiB, {platform.python_implementation()} {platform.python_version()}"
 
 
 def wait_http(url: str, timeout: float = 120) -> None:
@@ -56,9 +57,13 @@ def wait_http(url: str, timeout: float = 120) -> None:
     raise RuntimeError(f"{url} not up after {timeout} s")
 
 
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
 class Processes:
     def __init__(self):
         self.procs: list[subprocess.Popen] = []
+        self.pg_databases: list[str] = []
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = open(HOME / f"{name}.log", "wb")  # noqa: SIM115
@@ -67,7 +72,19 @@ class Processes:
         self.procs.append(proc)
         return proc
 
-    def prefect_server(self) -> None:
+    def prefect_server(self, database: str = "sqlite") -> None:
+        """A Prefect server on SQLite (embedded mode) or on a fresh PostgreSQL database (production)."""
+        if database == "postgresql":
+            from sqlalchemy import create_engine, text
+
+            name = f"nexora_bench_prefect_{os.getpid()}"
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            self.pg_databases.append(name)
+            os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
         self.start("prefect", [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
                                "127.0.0.1", "--port", str(PREFECT_PORT)])
         wait_http(f"http://127.0.0.1:{PREFECT_PORT}/api/health")
@@ -81,7 +98,16 @@ class Processes:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        shutil.rmtree(HOME, ignore_errors=True)
+        if self.pg_databases:
+            from sqlalchemy import create_engine, text
+
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                for name in self.pg_databases:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(HOME, ignore_errors=True)
 
 
 def prepare_database() -> None:

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     LLM_RETRIES: int = Field(4, ge=0, le=10)
     LLM_RETRY_DELAY_SECONDS: float = Field(2.0, ge=0)
     LLM_MAX_TOKENS: int = Field(1500, gt=0)
-    LLM_CONCURRENCY: int = Field(8, ge=1, le=64)
+    LLM_CONCURRENCY: int = Field(16, ge=1, le=64)
 
     API_HOST: str = "127.0.0.1"
     API_PORT: int = 8000
@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     def _refuse_placeholders(self) -> Settings:
         secret = self.SECRET_KEY.get_secret_value()
         if secret.lower() in PLACEHOLDER_SECRETS:
-            message = "SECRET_KEY is a placeholder; set a random value (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            message = ("SECRET_KEY is a placeholder; set a random value "
+                       "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
             if self.ENVIRONMENT != "development":
                 raise ValueError(message)
         return self

@@ -11,7 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from core.settings import settings
 from flows.generate_field import run_identity
 from tasks.llm import draft_section, provider_config
-from tasks.records import load_drafting_contexts, save_field
+from tasks.records import load_drafting_contexts, save_fields
 
 
 class PartialGenerationError(RuntimeError):
@@ -27,15 +27,18 @@ def generate_document(document_id: uuid.UUID, force: bool = False, only_empty: b
     config = provider_config()
     drafting = draft_section.with_options(refresh_cache=force)
     futures = {drafting.submit(ctx, config): ctx.section["slug"] for ctx in contexts}
-    saved, failed = [], {}
+    drafts, cached, failed = {}, set(), {}
     for future, slug in futures.items():
         future.wait()
         state = future.state
         if state.is_completed():
-            saved.append({**save_field(document_id, slug, future.result(), run_id, trace_id),
-                          "cached": state.name == "Cached"})
+            drafts[slug] = future.result()
+            if state.name == "Cached":
+                cached.add(slug)
         else:
             failed[slug] = str(state.message or state.name)
+    saved = [{**item, "cached": item["slug"] in cached}
+             for item in (save_fields(document_id, drafts, run_id, trace_id) if drafts else [])]
     if failed:
         details = "; ".join(f"{slug}: {reason}" for slug, reason in sorted(failed.items()))
         raise PartialGenerationError(

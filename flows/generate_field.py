@@ -10,7 +10,7 @@ from prefect.runtime import flow_run
 
 from core.logging import trace_id_from_tags
 from tasks.llm import draft_section, provider_config
-from tasks.records import load_drafting_contexts, save_field
+from tasks.records import load_drafting_contexts, save_fields
 
 
 def run_identity() -> tuple[str | None, str | None]:
@@ -26,5 +26,5 @@ def generate_field(document_id: uuid.UUID, slug: str, force: bool = False,
     (ctx,) = load_drafting_contexts(document_id, [slug], instructions=instructions)
     state = draft_section.with_options(refresh_cache=force)(ctx, provider_config(), return_state=True)
     draft = state.result()
-    saved = save_field(document_id, slug, draft, run_id, trace_id)
+    (saved,) = save_fields(document_id, {slug: draft}, run_id, trace_id)
     return {"document_id": str(document_id), **saved, "cached": state.name == "Cached", "content": draft["content"]}

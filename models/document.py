@@ -68,14 +68,6 @@ class DocumentField(SQLModel, table=True):
     trace_id: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
-    @property
-    def filled(self) -> bool:
-        return bool(self.content and self.content.strip())
-
-    @property
-    def justified(self) -> bool:
-        return bool(self.justification and self.justification.strip())
-
 
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"

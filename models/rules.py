@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from models.enums import DocumentKind, DocumentStatus as S
+from models.enums import DocumentKind
+from models.enums import DocumentStatus as S
 
 TRANSITIONS: dict[S, tuple[S, ...]] = {
     S.RASCUNHO: (S.EM_REVISAO, S.CANCELADO),

@@ -9,7 +9,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field as PField, field_validator, model_validator
+from pydantic import BaseModel, field_validator, model_validator
+from pydantic import Field as PField
 from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -37,7 +38,8 @@ class SectionSpec(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not SLUG_RE.match(value):
-            raise ValueError("slug deve ter de 2 a 40 caracteres: letras minúsculas, dígitos e '_' (começando por letra)")
+            raise ValueError("slug deve ter de 2 a 40 caracteres: letras minúsculas, dígitos e '_' "
+                             "(começando por letra)")
         return value
 
 

@@ -1,0 +1,16 @@
+"""Prefect tasks, grouped by the outside system they touch."""
+
+import logging
+
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+
+from core.logging import get_logger
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter:
+    """The run's logger (to the Prefect UI) inside a run; the module logger when called as a plain function."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger("tasks")

@@ -10,11 +10,11 @@ import httpx
 import openai
 from prefect import task
 from prefect.cache_policies import INPUTS
-from prefect.logging import get_run_logger
 from prefect.tasks import exponential_backoff
 
 from core.settings import settings
 from models.enums import FieldSource
+from tasks import run_logger
 from tasks.prompts import DraftingContext, build_messages, offline_draft
 
 RETRYABLE_STATUS = {408, 409, 429}
@@ -90,7 +90,7 @@ def call_chat(messages: list[dict[str, str]], config: dict[str, Any]) -> dict[st
 )
 def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any]:
     """Draft one section; cached on the prompt's inputs and the provider (force=true refreshes)."""
-    logger = get_run_logger()
+    logger = run_logger()
     if config["provider"] == "offline":
         logger.info("offline provider (no OPENAI_API_KEY): deterministic draft of %s", ctx.section["slug"])
         return {"content": offline_draft(ctx), "source": FieldSource.OFFLINE.value, "model": config["model"],

@@ -6,12 +6,13 @@ import uuid
 from typing import Any
 
 from prefect import task
-from prefect.logging import get_run_logger
 
 from models.crud.documents import document_view, ensure_editable, write_field
 from models.db import session_scope
 from models.enums import FieldSource
 from models.errors import NotFoundError
+from models.rules import FieldState
+from tasks import run_logger
 from tasks.prompts import DraftingContext
 
 DB_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5]}
@@ -41,23 +42,29 @@ def load_drafting_contexts(document_id: uuid.UUID, slugs: list[str] | None = Non
                 raise NotFoundError(f"O {view.document.kind} não tem a(s) seção(ões): {', '.join(unknown)}.")
             sections = [s for s in sections if s["slug"] in slugs]
         if only_empty:
-            filled = {f.slug for f in view.fields if f.filled or f.justified}
+            states = {f.slug: FieldState(f.content, f.justification) for f in view.fields}
+            filled = {slug for slug, state in states.items() if state.filled or state.justified}
             sections = [s for s in sections if s["slug"] not in filled]
         return [_context(view, section, instructions) for section in sections]
 
 
-@task(name="save-field", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
-def save_field(document_id: uuid.UUID, slug: str, draft: dict[str, Any], flow_run_id: str | None,
-               trace_id: str | None) -> dict[str, Any]:
+@task(name="save-fields", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+def save_fields(document_id: uuid.UUID, drafts: dict[str, dict[str, Any]], flow_run_id: str | None,
+                trace_id: str | None) -> list[dict[str, Any]]:
+    """Store drafted sections in one transaction; returns what was stored, per section."""
+    stored = []
     with session_scope() as session:
-        field = write_field(
-            session, document_id, slug, content=draft["content"], justification=None,
-            source=FieldSource(draft["source"]), model=draft["model"], tokens_in=draft["tokens_in"],
-            tokens_out=draft["tokens_out"], flow_run_id=flow_run_id, trace_id=trace_id,
-        )
-    get_run_logger().info("stored %s (%s, %d chars)", slug, draft["source"], len(draft["content"]))
-    return {"slug": field.slug, "source": draft["source"], "model": draft["model"],
-            "tokens_in": draft["tokens_in"], "tokens_out": draft["tokens_out"], "chars": len(draft["content"])}
+        for slug, draft in drafts.items():
+            write_field(session, document_id, slug, content=draft["content"], justification=None,
+                        source=FieldSource(draft["source"]), model=draft["model"], tokens_in=draft["tokens_in"],
+                        tokens_out=draft["tokens_out"], flow_run_id=flow_run_id, trace_id=trace_id)
+            stored.append({"slug": slug, "source": draft["source"], "model": draft["model"],
+                           "tokens_in": draft["tokens_in"], "tokens_out": draft["tokens_out"],
+                           "chars": len(draft["content"])})
+    logger = run_logger()
+    for item in stored:
+        logger.info("stored %s (%s, %d chars)", item["slug"], item["source"], item["chars"])
+    return stored
 
 
 def _is_domain_failure(state) -> bool:

@@ -13,20 +13,15 @@ from sqlmodel import Session
 from core.logging import current_trace_id
 from models.apikey import ApiKey
 from models.crud.apikeys import authenticate
-from models.db import get_engine
+from models.db import get_engine, session_scope
 from models.enums import Scope
 
 bearer = HTTPBearer(auto_error=False, description="Chave de API: `Authorization: Bearer nxk_…`")
 
 
 def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+    with session_scope() as session:
+        yield session
 
 
 # scope="function": commit before the response is sent, so a client's next request sees the change.

@@ -6,6 +6,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.logging import current_trace_id, get_logger
@@ -49,6 +50,18 @@ def install(app: FastAPI) -> None:
         logger.error("Prefect server unreachable: %s", exc)
         return JSONResponse(error_body("Servidor de orquestração (Prefect) indisponível; tente novamente em "
                                        "instantes."), status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(ObjectNotFound)
+    async def deployment_missing(_: Request, exc: ObjectNotFound):
+        logger.error("Prefect object not found: %s", exc)
+        return JSONResponse(error_body("Deployment não registrado no Prefect: o runner (`nexora up`) ou os "
+                                       "workers estão no ar?"), status_code=503, headers={"Retry-After": "10"})
+
+    @app.exception_handler(PrefectHTTPStatusError)
+    async def orchestrator_error(_: Request, exc: PrefectHTTPStatusError):
+        logger.error("Prefect server refused a request: %s", exc)
+        return JSONResponse(error_body(f"O servidor Prefect recusou a operação: {exc.response.status_code}"),
+                            status_code=502)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception):

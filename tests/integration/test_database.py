@@ -8,7 +8,13 @@ from sqlalchemy import create_engine, inspect, text
 from sqlmodel import select
 
 from models.crud import documents as crud
-from models.crud.templates import SEEDS_DIR, add_template, default_template, parse_spec, seed_templates
+from models.crud.templates import (
+    SEEDS_DIR,
+    add_template,
+    default_template,
+    parse_spec,
+    seed_templates,
+)
 from models.document import AuditLog, DocumentCreate, DocumentField, DocumentUpdate
 from models.enums import DocumentKind, DocumentStatus, FieldSource
 from models.errors import ConflictError, InvalidError, NotFoundError

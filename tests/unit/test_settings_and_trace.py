@@ -5,7 +5,13 @@ import logging
 import pytest
 from pydantic import ValidationError
 
-from core.logging import TraceIdFilter, accept_trace_id, current_trace_id, trace_id_from_tags, trace_tag
+from core.logging import (
+    TraceIdFilter,
+    accept_trace_id,
+    current_trace_id,
+    trace_id_from_tags,
+    trace_tag,
+)
 from core.settings import Settings
 
 

@@ -9,8 +9,17 @@ from fastapi import APIRouter, Query, Response, status
 
 from deployments.api.deps import ReadKey, SessionDep, TraceId, WriteKey
 from models.crud import documents as crud
-from models.document import (AuditPublic, DocumentCreate, DocumentDetail, DocumentPublic, DocumentsPublic,
-                             DocumentUpdate, FieldPublic, FieldWrite, TransitionRequest)
+from models.document import (
+    AuditPublic,
+    DocumentCreate,
+    DocumentDetail,
+    DocumentPublic,
+    DocumentsPublic,
+    DocumentUpdate,
+    FieldPublic,
+    FieldWrite,
+    TransitionRequest,
+)
 from models.enums import DocumentKind, DocumentStatus
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -33,7 +42,8 @@ def create_document(session: SessionDep, key: WriteKey, trace_id: TraceId, body:
 def read_documents(session: SessionDep, _: ReadKey, kind: DocumentKind | None = None,
                    status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
                    orgao: Annotated[str | None, Query(max_length=200)] = None,
-                   q: Annotated[str | None, Query(max_length=200, description="texto no título, processo ou contexto")] = None,
+                   q: Annotated[str | None, Query(max_length=200, description="texto no título, processo ou contexto")]
+                   = None,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
                    offset: Annotated[int, Query(ge=0)] = 0) -> DocumentsPublic:
     """List documents, most recently changed first."""

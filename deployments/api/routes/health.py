@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
-from deployments.api.deps import PrefectDep, SessionDep
+from deployments.api.deps import PrefectDep
+from models.db import session_scope
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
 
+def _ping_database() -> None:
+    with session_scope() as session:
+        session.exec(text("SELECT 1"))
+
+
 @router.get("/health")
-async def health(session: SessionDep, client: PrefectDep) -> dict:
+async def health(client: PrefectDep) -> dict:
     """Liveness of the API and what it depends on (no key needed)."""
     checks: dict[str, str] = {}
     try:
-        session.exec(text("SELECT 1"))
+        await run_in_threadpool(_ping_database)
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"erro: {type(exc).__name__}"

@@ -10,14 +10,16 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
 from deployments import prefect_glue as glue
-from deployments.api.deps import PrefectDep, ReadKey, RunKey, SessionDep, TraceId
+from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
 from deployments.api.errors import error_body
 from deployments.catalog import GENERATE_DOCUMENT, GENERATE_FIELD, DeploymentSpec
 from models.apikey import ApiKey
 from models.crud.documents import document_view, ensure_editable
+from models.db import session_scope
 from models.enums import DocumentKind
 from models.errors import InvalidError, NotFoundError
 
@@ -90,23 +92,33 @@ async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, pa
                         headers={"Location": body.status_url})
 
 
-async def _generate_field(kind: DocumentKind, request: Request, session, client, key, trace_id: str,
+def _runnable_document(document_id: uuid.UUID, kind: DocumentKind | None = None,
+                       slug: str | None = None) -> dict[str, str]:
+    """Check the document can be drafted (in a worker thread, with its own short session)."""
+    with session_scope() as session:
+        view = document_view(session, document_id)
+        doc = view.document
+        if kind is not None and doc.kind != kind:
+            raise InvalidError(f"O documento {document_id} é um {doc.kind}; use "
+                               f"/api/v1/{str(doc.kind).lower()}/generate-field.")
+        if slug is not None and view.template.section(slug) is None:
+            raise NotFoundError(f"O {doc.kind} não tem a seção '{slug}'. Seções: {', '.join(view.template.slugs)}.")
+        ensure_editable(doc)
+        return {"id": str(doc.id), "kind": str(doc.kind), "processo": _slugify(doc.numero_processo)}
+
+
+def _tags(doc: dict[str, str]) -> list[str]:
+    return ["nexora", f"document:{doc['id']}", f"kind:{doc['kind']}"]
+
+
+async def _generate_field(kind: DocumentKind, request: Request, client, key, trace_id: str,
                           body: GenerateFieldRequest, idempotency_key: str | None, wait: float):
-    view = document_view(session, body.document_id)
-    if view.document.kind != kind:
-        raise InvalidError(f"O documento {body.document_id} é um {view.document.kind}; use "
-                           f"/api/v1/{str(view.document.kind).lower()}/generate-field.")
-    if view.template.section(body.field) is None:
-        raise NotFoundError(f"O {kind} não tem a seção '{body.field}'. Seções: {', '.join(view.template.slugs)}.")
-    ensure_editable(view.document)
-    session.rollback()  # release the read before the slow part
-    doc = view.document
+    doc = await run_in_threadpool(_runnable_document, body.document_id, kind, body.field)
     return await launch(
         request, client, key, GENERATE_FIELD,
         {"document_id": body.document_id, "slug": body.field, "force": body.force, "instructions": body.instructions},
-        trace_id=trace_id, wait=wait,
-        idempotency_key=idempotency_key, name=f"generate-{kind}-{_slugify(doc.numero_processo)}-{body.field}",
-        tags=["nexora", f"document:{doc.id}", f"kind:{kind}"],
+        trace_id=trace_id, wait=wait, idempotency_key=idempotency_key,
+        name=f"generate-{kind}-{doc['processo']}-{body.field}", tags=_tags(doc),
     )
 
 
@@ -115,38 +127,34 @@ RESPONSES = {202: {"model": RunAccepted, "description": "Execução iniciada"},
 
 
 @router.post("/etp/generate-field", status_code=202, responses=RESPONSES, response_model=None)
-async def etp_generate_field(request: Request, session: SessionDep, client: PrefectDep, key: RunKey,
+async def etp_generate_field(request: Request, client: PrefectDep, key: RunKey,
                              trace_id: TraceId, body: GenerateFieldRequest,
                              idempotency_key: IdempotencyKey = None, wait: Wait = 0):
     """Draft one field of an ETP in a flow run (202 with the run id; `wait` returns the result if ready)."""
-    return await _generate_field(DocumentKind.ETP, request, session, client, key, trace_id, body,
+    return await _generate_field(DocumentKind.ETP, request, client, key, trace_id, body,
                                  idempotency_key, wait)
 
 
 @router.post("/tr/generate-field", status_code=202, responses=RESPONSES, response_model=None)
-async def tr_generate_field(request: Request, session: SessionDep, client: PrefectDep, key: RunKey,
+async def tr_generate_field(request: Request, client: PrefectDep, key: RunKey,
                             trace_id: TraceId, body: GenerateFieldRequest,
                             idempotency_key: IdempotencyKey = None, wait: Wait = 0):
     """Draft one field of a TR in a flow run."""
-    return await _generate_field(DocumentKind.TR, request, session, client, key, trace_id, body,
+    return await _generate_field(DocumentKind.TR, request, client, key, trace_id, body,
                                  idempotency_key, wait)
 
 
 @router.post("/documents/{document_id}/generate", status_code=202, responses=RESPONSES, response_model=None)
-async def generate_document(request: Request, session: SessionDep, client: PrefectDep, key: RunKey,
-                            trace_id: TraceId, document_id: uuid.UUID, body: GenerateDocumentRequest | None = None,
+async def generate_document(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId,
+                            document_id: uuid.UUID, body: GenerateDocumentRequest | None = None,
                             idempotency_key: IdempotencyKey = None, wait: Wait = 0):
     """Draft every empty field of the document, concurrently, in one flow run."""
     body = body or GenerateDocumentRequest()
-    view = document_view(session, document_id)
-    ensure_editable(view.document)
-    session.rollback()
-    doc = view.document
+    doc = await run_in_threadpool(_runnable_document, document_id)
     return await launch(
         request, client, key, GENERATE_DOCUMENT, {"document_id": document_id, **body.model_dump()},
         trace_id=trace_id, wait=wait, idempotency_key=idempotency_key,
-        name=f"generate-{doc.kind}-{_slugify(doc.numero_processo)}",
-        tags=["nexora", f"document:{doc.id}", f"kind:{doc.kind}"],
+        name=f"generate-{doc['kind']}-{doc['processo']}", tags=_tags(doc),
     )
 
 

@@ -39,7 +39,8 @@ def read_template(session: SessionDep, _: ReadKey, template_id: uuid.UUID) -> Te
 @router.post("", response_model=TemplatePublic, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": TemplatePublic, "description": "Mesmo conteúdo já publicado"}})
 def create_template(session: SessionDep, _: AdminKey, response: Response,
-                    body: Annotated[dict[str, Any], Body(description="Template (ver seeds/etp.json)")]) -> TemplatePublic:
+                    body: Annotated[dict[str, Any], Body(description="Template (ver seeds/etp.json)")],
+                    ) -> TemplatePublic:
     """Publish a template: new content becomes a new version; the same content again changes nothing."""
     template, created = add_template(session, parse_spec(body))
     if not created:
