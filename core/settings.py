@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     PREFECT_PORT: int = 4200
     PUBLIC_BASE_URL: str | None = None
     MAX_FIELD_CHARS: int = Field(60_000, gt=0)
+    RUN_START_TIMEOUT: float = Field(30.0, gt=0)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -99,3 +99,13 @@ def test_templates_api_validates_and_versions(api_url, client, keys):
     body["sections"][3]["guidance"] = "curto"
     bad = httpx.post(f"{api_url}/api/v1/templates", json=body, headers=admin)
     assert bad.status_code == 422 and "seção 4 ('estimativa_quantidades'): guidance" in bad.json()["detail"]
+
+
+def test_slow_orchestrator_gives_503_with_retry_advice(client, document, monkeypatch):
+    from core.settings import settings
+
+    monkeypatch.setattr(settings, "RUN_START_TIMEOUT", 0.001)
+    response = client.post("/api/v1/etp/generate-field",
+                           json={"document_id": document["id"], "field": "descricao_necessidade"})
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert "Idempotency-Key" in response.json()["detail"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Annotated, Any
@@ -74,10 +75,16 @@ async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, pa
                  name: str, tags: list[str], trace_id: str, idempotency_key: str | None, wait: float):
     scoped_key = f"{key.id}:{spec.flow_name}:{idempotency_key}" if idempotency_key else None
     try:
-        flow_run = await glue.start_run(client, spec.full_name, parameters, trace_id=trace_id, tags=tags,
-                                        name=name, idempotency_key=scoped_key)
+        async with asyncio.timeout(settings.RUN_START_TIMEOUT):
+            flow_run = await glue.start_run(client, spec.full_name, parameters, trace_id=trace_id, tags=tags,
+                                            name=name, idempotency_key=scoped_key)
     except glue.IdempotencyConflict as exc:
         return JSONResponse(error_body(str(exc), flow_run_id=str(exc.flow_run.id)), status_code=409)
+    except TimeoutError:
+        return JSONResponse(error_body(
+            f"O servidor Prefect não criou a execução em {settings.RUN_START_TIMEOUT:.0f} s; repita o pedido "
+            "com a mesma Idempotency-Key (não haverá execução duplicada)."), status_code=503,
+            headers={"Retry-After": "10"})
     if wait:
         flow_run = await glue.wait_for_run(client, flow_run.id, wait)
         if flow_run.state and flow_run.state.type in glue.FINAL:
