@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     LLM_MAX_TOKENS: int = Field(1500, gt=0)
     LLM_CONCURRENCY: int = Field(16, ge=1, le=64)
 
+    ARTIFACTS_DIR: Path | None = None
+    S3_BUCKET: str | None = None
+    S3_ENDPOINT_URL: str | None = None
+    S3_REGION: str = "us-east-1"
+    S3_SSE: Literal["AES256", "aws:kms"] | None = None
+    S3_KMS_KEY_ID: str | None = None
+    S3_PRESIGN_SECONDS: int = Field(900, ge=60, le=7 * 24 * 3600)
+    AWS_ACCESS_KEY_ID: str | None = None
+    AWS_SECRET_ACCESS_KEY: SecretStr | None = None
+
     API_HOST: str = "127.0.0.1"
     API_PORT: int = 8000
     PREFECT_PORT: int = 4200
@@ -44,6 +54,10 @@ class Settings(BaseSettings):
                 url = "postgresql+psycopg://" + url.split("://", 1)[1]
             return url
         return f"sqlite:///{(self.DATA_DIR / 'nexora.db').as_posix()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.ARTIFACTS_DIR or self.DATA_DIR / "artifacts"
 
     @property
     def llm_enabled(self) -> bool:

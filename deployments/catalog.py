@@ -44,7 +44,15 @@ GENERATE_DOCUMENT = DeploymentSpec(
     tags=("drafting", "llm"),
 )
 
-DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT)
+CONSOLIDATE_DOCUMENT = DeploymentSpec(
+    flow_name="consolidate-document",
+    entrypoint="flows/consolidate_document.py:consolidate_document",
+    description="Consolida um documento aprovado em DOCX e PDF, grava no armazenamento e registra os artefatos.",
+    tags=("consolidation", "storage"),
+    concurrency_limit=4,
+)
+
+DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT, CONSOLIDATE_DOCUMENT)
 
 
 def prefect_yaml() -> dict[str, Any]:

@@ -21,10 +21,12 @@ templates_app = typer.Typer(help="Templates de ETP/TR.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Chaves de API.", no_args_is_help=True)
 db_app = typer.Typer(help="Banco de dados da aplicação.", no_args_is_help=True)
 deployments_app = typer.Typer(help="Deployments do Prefect.", no_args_is_help=True)
+documents_app = typer.Typer(help="Documentos ETP/TR.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
 app.add_typer(deployments_app, name="deployments")
+app.add_typer(documents_app, name="documents")
 console = Console()
 err = Console(stderr=True)
 
@@ -157,6 +159,50 @@ def deployments_yaml(check: Annotated[bool, typer.Option(help="only check prefec
         return
     path.write_text(rendered, encoding="utf-8")
     console.print(f"escrito {path}")
+
+
+@documents_app.command("consolidate")
+def documents_consolidate(
+    document_id: str,
+    wait: Annotated[float, typer.Option(help="segundos a esperar pelo fim da execução (0 = não esperar)")] = 120,
+) -> None:
+    """Consolidate an approved document into DOCX and PDF (starts the consolidate-document deployment)."""
+    import asyncio
+    import uuid
+
+    from prefect.client.orchestration import get_client
+
+    from core.logging import new_trace_id
+    from deployments import prefect_glue as glue
+    from deployments import triggers
+    from deployments.catalog import CONSOLIDATE_DOCUMENT
+    from models.errors import DomainError
+
+    apply_prefect_env(settings)
+    try:
+        doc = triggers.consolidatable(uuid.UUID(document_id))
+    except ValueError:
+        fail(f"id inválido: {document_id}")
+    except DomainError as exc:
+        fail(exc.message)
+
+    async def run() -> dict:
+        async with get_client() as client:
+            flow_run = await glue.start_run(
+                client, CONSOLIDATE_DOCUMENT.full_name, {"document_id": document_id}, trace_id=new_trace_id(),
+                tags=triggers.run_tags(doc), name=f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}")
+            console.print(f"execução {flow_run.id} ({flow_run.name}) iniciada")
+            if wait:
+                flow_run = await glue.wait_for_run(client, flow_run.id, wait)
+            return await glue.describe_run(flow_run, settings.prefect_ui_url)
+
+    status = asyncio.run(run())
+    console.print(f"estado: {status['state']} — {status['ui_url']}")
+    if status["state"] == "COMPLETED":
+        for artifact in status["result"]["artifacts"]:
+            console.print(f"  {artifact['format']}: {artifact['storage_uri']} ({artifact['size_bytes']:,} bytes)")
+    elif status["final"]:
+        fail(status["message"] or "a consolidação falhou")
 
 
 @app.command("runner")

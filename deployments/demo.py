@@ -1,4 +1,4 @@
-"""The main job once, through the API: an ETP from the template, every field drafted, approved."""
+"""The main job once, through the API: an ETP from the template, every field drafted, approved, consolidated."""
 
 from __future__ import annotations
 
@@ -74,8 +74,22 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
             moved = _check(client.post(f"/api/v1/documents/{document['id']}/transitions",
                                        json={"to": target, "reason": "demonstração"}))
             console.print(f"Status: [bold]{moved['status']}[/]")
+        consolidation = _check(client.post(f"/api/v1/documents/{document['id']}/consolidate",
+                                           headers={"Idempotency-Key": f"demo-consolidate-{document['id']}"}))
+        status = _check(client.get(f"/api/v1/flow-runs/{consolidation['flow_run_id']}", params={"wait": 120}))
+        if status.get("state") != "COMPLETED":
+            raise DemoError(f"A consolidação {consolidation['flow_run_id']} terminou em {status.get('state')}: "
+                            f"{status.get('message')}")
+        artifacts = _check(client.get(f"/api/v1/documents/{document['id']}/artifacts"))
+        for artifact in artifacts:
+            console.print(f"Artefato {artifact['format'].upper()}: {artifact['storage_uri']} "
+                          f"({artifact['size_bytes']:,} bytes, sha256 {artifact['sha256'][:12]}…)")
         audit = _check(client.get(f"/api/v1/documents/{document['id']}/audit"))
+    console.print(f"Status: [bold]{audit[-1]['to_status']}[/]")
     console.print(f"Flow run da redação: {ui_url}/runs/flow-run/{run_id}")
+    console.print(f"Flow run da consolidação: {ui_url}/runs/flow-run/{consolidation['flow_run_id']}")
     console.print(f"Prefect UI: {ui_url}   ·   API: {api_url}/docs")
     return {"document_id": document["id"], "flow_run_id": run_id, "status": audit[-1]["to_status"],
-            "fields": len(document["fields"]), "seconds": round(elapsed, 1)}
+            "fields": len(document["fields"]), "drafting_seconds": round(elapsed, 1),
+            "consolidation_flow_run_id": consolidation["flow_run_id"],
+            "artifacts": {a["format"]: a["storage_uri"] for a in artifacts}}

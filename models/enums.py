@@ -13,6 +13,7 @@ class DocumentStatus(StrEnum):
     EM_REVISAO = "em_revisao"
     DEVOLVIDO = "devolvido"
     APROVADO = "aprovado"
+    CONSOLIDADO = "consolidado"
     CANCELADO = "cancelado"
 
 

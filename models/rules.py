@@ -13,7 +13,8 @@ TRANSITIONS: dict[S, tuple[S, ...]] = {
     S.RASCUNHO: (S.EM_REVISAO, S.CANCELADO),
     S.EM_REVISAO: (S.APROVADO, S.DEVOLVIDO, S.CANCELADO),
     S.DEVOLVIDO: (S.RASCUNHO, S.EM_REVISAO, S.CANCELADO),
-    S.APROVADO: (S.CANCELADO,),
+    S.APROVADO: (S.CANCELADO,),  # aprovado → consolidado only through consolidation (consolidate-document)
+    S.CONSOLIDADO: (S.CANCELADO,),  # edits after consolidation need a new version (new_version)
     S.CANCELADO: (),
 }
 REASON_REQUIRED = {S.DEVOLVIDO, S.CANCELADO}

@@ -1,7 +1,8 @@
 """Every table, imported once so the metadata (and Alembic) sees them all."""
 
 from models.apikey import ApiKey
+from models.artifact import Artifact
 from models.document import AuditLog, Document, DocumentField
 from models.template import Template
 
-__all__ = ["ApiKey", "AuditLog", "Document", "DocumentField", "Template"]
+__all__ = ["ApiKey", "Artifact", "AuditLog", "Document", "DocumentField", "Template"]

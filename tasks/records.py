@@ -7,13 +7,15 @@ from typing import Any
 
 from prefect import task
 
+from models.crud.artifacts import artifacts_of, register_consolidation
 from models.crud.documents import document_view, ensure_editable, write_field
 from models.db import session_scope
-from models.enums import FieldSource
-from models.errors import NotFoundError
+from models.enums import DocumentStatus, FieldSource
+from models.errors import ConflictError, NotFoundError
 from models.rules import FieldState
 from tasks import run_logger
 from tasks.prompts import DraftingContext
+from tasks.render_model import RenderDocument, RenderSection
 
 DB_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5]}
 
@@ -77,3 +79,44 @@ def _is_domain_failure(state) -> bool:
     except Exception:  # noqa: BLE001 - database errors are worth a retry
         return False
     return True
+
+
+@task(name="load-consolidation-input", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
+    """The approved document as the renderers need it, plus what the registry records."""
+    with session_scope() as session:
+        view = document_view(session, document_id)
+        document, template = view.document, view.template
+        if document.status == DocumentStatus.CONSOLIDADO:
+            existing = artifacts_of(session, document_id, document.version)
+            if existing:
+                return {"already": [a.model_dump(mode="json") for a in existing], "version": document.version}
+        if document.status != DocumentStatus.APROVADO:
+            raise ConflictError(f"Só um documento aprovado pode ser consolidado; está '{document.status}'.")
+        by_slug = {f.slug: f for f in view.fields}
+        sections = tuple(
+            RenderSection(code=s["code"], title=s["title"], legal_basis=s["legal_basis"], required=s["required"],
+                          content=by_slug[s["slug"]].content, justification=by_slug[s["slug"]].justification)
+            for s in template.sections
+        )
+        render = RenderDocument(
+            kind=str(document.kind), titulo=document.titulo, numero_processo=document.numero_processo,
+            orgao=document.orgao, unidade=document.unidade, version=document.version,
+            template_name=template.name, template_version=template.version,
+            issued_on=document.updated_at.date(), sections=sections,
+        )
+        return {"already": None, "render": render, "version": document.version,
+                "template_id": str(template.id), "template_version": template.version}
+
+
+@task(name="register-artifacts", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+def register_artifacts(document_id: uuid.UUID, version: int, stored: list[dict[str, Any]], template_id: str,
+                       template_version: int, flow_run_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
+    """Artifacts and status consolidado in one transaction."""
+    with session_scope() as session:
+        artifacts = register_consolidation(
+            session, document_id, version, stored, template_id=uuid.UUID(template_id),
+            template_version=template_version, flow_run_id=flow_run_id, trace_id=trace_id)
+        rows = [a.model_dump(mode="json") for a in artifacts]
+    run_logger().info("registered %d artifacts of version %d; status consolidado", len(rows), version)
+    return rows

@@ -43,6 +43,8 @@ os.environ.update({
     "PREFECT_LOCAL_STORAGE_PATH": str(TMP / "prefect" / "storage"),
     "PREFECT_RUNNER_POLL_FREQUENCY": "1",
     "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret",
 })
 os.environ.pop("PREFECT_PROFILE", None)
 
@@ -93,6 +95,22 @@ def llm(llm_server):
     llm_server.reset()
     yield llm_server
     llm_server.reset()
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    """moto_server on loopback: S3 (and later SES) through boto3 with endpoint_url."""
+    port = free_port()
+    log = open(TMP / "moto.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/moto-api/", 30, process)
+        yield url
+    finally:
+        stop(process)
+        log.close()
 
 
 @pytest.fixture(scope="session")

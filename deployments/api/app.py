@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 
 from core.logging import accept_trace_id, current_trace_id, install_trace_filter
 from deployments.api import errors
-from deployments.api.routes import documents, health, runs, templates
+from deployments.api.routes import artifacts, documents, health, runs, templates
 
 
 @asynccontextmanager
@@ -41,7 +41,7 @@ def create_app() -> FastAPI:
         return response
 
     errors.install(app)
-    for module in (health, templates, documents, runs):
+    for module in (health, templates, documents, runs, artifacts):
         app.include_router(module.router)
     return app
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.logging import current_trace_id, get_logger
 from models.errors import DomainError
 from models.rules import IncompleteDocumentError, TransitionError
+from tasks.storage import StorageError
 
 logger = get_logger("api")
 
@@ -44,6 +45,11 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException):
         return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StorageError)
+    async def storage_error(_: Request, exc: StorageError):
+        logger.error("storage: %s", exc)
+        return JSONResponse(error_body(str(exc)), status_code=503 if exc.retryable else 502)
 
     @app.exception_handler(httpx.TransportError)
     async def orchestrator_down(_: Request, exc: httpx.TransportError):

@@ -132,6 +132,9 @@ def delete_document(session: Session, document_id: uuid.UUID) -> None:
     if document.status != DocumentStatus.RASCUNHO:
         raise ConflictError(f"Só um rascunho pode ser excluído; o documento está '{document.status}'. "
                             "Use a transição para 'cancelado'.")
+    if document.version > 1:
+        raise ConflictError(f"O documento tem versões consolidadas (está na versão {document.version}); "
+                            "use a transição para 'cancelado'.")
     for row in session.exec(select(DocumentField).where(DocumentField.document_id == document_id)).all():
         session.delete(row)
     for row in session.exec(select(AuditLog).where(AuditLog.document_id == document_id)).all():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from deployments.catalog import DEPLOYMENTS
 from tests.conftest import ROOT, wait_http
 from tests.utils.ports import free_port
 
@@ -29,7 +30,7 @@ def test_up_serves_ui_api_and_deployments_then_stops_on_sigint(tmp_path: Path):
         assert ui.status_code == 200 and "<html" in ui.text.lower()
         names = [d["name"] for d in httpx.post(f"http://127.0.0.1:{prefect_port}/api/deployments/filter",
                                                 json={}).json()]
-        assert names.count("nexora") == 2
+        assert names.count("nexora") == len(DEPLOYMENTS)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output = process.communicate(timeout=60)[0].decode()

@@ -35,3 +35,36 @@ def make_document(url: str, kind: str = "ETP", **overrides: Any) -> uuid.UUID:
 def make_key(url: str, scopes: list[str], name: str = "tests") -> str:
     with session_scope(url) as session:
         return create_key(session, name, scopes)[1]
+
+
+SAMPLE_TABLE = """Itens estimados:
+
+| Item | Unidade | Quantidade | Preço unitário (R$) |
+|---|---|---:|---:|
+| Notebook 14" i5, 16 GB | unidade | 48 | 4.850,00 |
+| Notebook reserva técnica | unidade | 4 | 4.850,00 |
+| Garantia on-site 36 meses | serviço | 52 | 320,00 |"""
+
+
+def approve_document(url: str, document_id, justify: tuple[str, ...] = ("impactos_ambientais",)) -> None:
+    """Fill every section (lists, a table, accents), justify some optional ones, and approve."""
+    from models.crud import documents as crud
+    from models.enums import DocumentStatus
+
+    with session_scope(url) as session:
+        view = crud.document_view(session, document_id)
+        for position, section in enumerate(view.template.sections):
+            slug = section["slug"]
+            if slug in justify and not section["required"]:
+                crud.write_field(session, document_id, slug, content=None,
+                                 justification="Não se aplica: a solução não gera resíduos além da logística "
+                                               "reversa prevista em contrato.")
+                continue
+            body = (f"Texto da seção {section['code']} sobre a ação de contratação, licitação e manutenção do "
+                    f"órgão, conforme o §2º.\n\n- primeiro ponto **importante**\n- segundo ponto *em itálico*\n\n"
+                    f"1. etapa um\n2. etapa dois")
+            if position == 5:
+                body += "\n\n" + SAMPLE_TABLE
+            crud.write_field(session, document_id, slug, content=body, justification=None)
+        crud.transition(session, document_id, DocumentStatus.EM_REVISAO, None, actor="tests")
+        crud.transition(session, document_id, DocumentStatus.APROVADO, None, actor="tests")

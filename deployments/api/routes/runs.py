@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from typing import Annotated, Any
 
@@ -15,14 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
 from deployments import prefect_glue as glue
+from deployments import triggers
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
 from deployments.api.errors import error_body
-from deployments.catalog import GENERATE_DOCUMENT, GENERATE_FIELD, DeploymentSpec
+from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD, DeploymentSpec
 from models.apikey import ApiKey
-from models.crud.documents import document_view, ensure_editable
-from models.db import session_scope
 from models.enums import DocumentKind
-from models.errors import InvalidError, NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["flow runs"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")]
@@ -67,10 +64,6 @@ class RunStatus(BaseModel):
     result: Any = None
 
 
-def _slugify(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "sem-numero"
-
-
 async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, parameters: dict[str, Any], *,
                  name: str, tags: list[str], trace_id: str, idempotency_key: str | None, wait: float):
     scoped_key = f"{key.id}:{spec.flow_name}:{idempotency_key}" if idempotency_key else None
@@ -99,33 +92,14 @@ async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, pa
                         headers={"Location": body.status_url})
 
 
-def _runnable_document(document_id: uuid.UUID, kind: DocumentKind | None = None,
-                       slug: str | None = None) -> dict[str, str]:
-    """Check the document can be drafted (in a worker thread, with its own short session)."""
-    with session_scope() as session:
-        view = document_view(session, document_id)
-        doc = view.document
-        if kind is not None and doc.kind != kind:
-            raise InvalidError(f"O documento {document_id} é um {doc.kind}; use "
-                               f"/api/v1/{str(doc.kind).lower()}/generate-field.")
-        if slug is not None and view.template.section(slug) is None:
-            raise NotFoundError(f"O {doc.kind} não tem a seção '{slug}'. Seções: {', '.join(view.template.slugs)}.")
-        ensure_editable(doc)
-        return {"id": str(doc.id), "kind": str(doc.kind), "processo": _slugify(doc.numero_processo)}
-
-
-def _tags(doc: dict[str, str]) -> list[str]:
-    return ["nexora", f"document:{doc['id']}", f"kind:{doc['kind']}"]
-
-
 async def _generate_field(kind: DocumentKind, request: Request, client, key, trace_id: str,
                           body: GenerateFieldRequest, idempotency_key: str | None, wait: float):
-    doc = await run_in_threadpool(_runnable_document, body.document_id, kind, body.field)
+    doc = await run_in_threadpool(triggers.runnable_document, body.document_id, kind, body.field)
     return await launch(
         request, client, key, GENERATE_FIELD,
         {"document_id": body.document_id, "slug": body.field, "force": body.force, "instructions": body.instructions},
         trace_id=trace_id, wait=wait, idempotency_key=idempotency_key,
-        name=f"generate-{kind}-{doc['processo']}-{body.field}", tags=_tags(doc),
+        name=f"generate-{kind}-{doc['processo']}-{body.field}", tags=triggers.run_tags(doc),
     )
 
 
@@ -157,11 +131,23 @@ async def generate_document(request: Request, client: PrefectDep, key: RunKey, t
                             idempotency_key: IdempotencyKey = None, wait: Wait = 0):
     """Draft every empty field of the document, concurrently, in one flow run."""
     body = body or GenerateDocumentRequest()
-    doc = await run_in_threadpool(_runnable_document, document_id)
+    doc = await run_in_threadpool(triggers.runnable_document, document_id)
     return await launch(
         request, client, key, GENERATE_DOCUMENT, {"document_id": document_id, **body.model_dump()},
         trace_id=trace_id, wait=wait, idempotency_key=idempotency_key,
-        name=f"generate-{doc['kind']}-{doc['processo']}", tags=_tags(doc),
+        name=f"generate-{doc['kind']}-{doc['processo']}", tags=triggers.run_tags(doc),
+    )
+
+
+@router.post("/documents/{document_id}/consolidate", status_code=202, responses=RESPONSES, response_model=None)
+async def consolidate(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, document_id: uuid.UUID,
+                      idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+    """Render the approved document to DOCX and PDF, store and register them, mark it consolidado."""
+    doc = await run_in_threadpool(triggers.consolidatable, document_id)
+    return await launch(
+        request, client, key, CONSOLIDATE_DOCUMENT, {"document_id": document_id}, trace_id=trace_id, wait=wait,
+        idempotency_key=idempotency_key, name=f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}",
+        tags=triggers.run_tags(doc),
     )
 
 

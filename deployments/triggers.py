@@ -1,0 +1,48 @@
+"""Checks before a flow run is started (API and CLI): the document can run, and how the run is named."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from models.crud.documents import document_view, ensure_editable, get_document
+from models.db import session_scope
+from models.enums import DocumentKind, DocumentStatus
+from models.errors import ConflictError, InvalidError, NotFoundError
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "sem-numero"
+
+
+def runnable_document(document_id: uuid.UUID, kind: DocumentKind | None = None,
+                       slug: str | None = None) -> dict[str, str]:
+    """Check the document can be drafted (in a worker thread, with its own short session)."""
+    with session_scope() as session:
+        view = document_view(session, document_id)
+        doc = view.document
+        if kind is not None and doc.kind != kind:
+            raise InvalidError(f"O documento {document_id} é um {doc.kind}; use "
+                               f"/api/v1/{str(doc.kind).lower()}/generate-field.")
+        if slug is not None and view.template.section(slug) is None:
+            raise NotFoundError(f"O {doc.kind} não tem a seção '{slug}'. Seções: {', '.join(view.template.slugs)}.")
+        ensure_editable(doc)
+        return {"id": str(doc.id), "kind": str(doc.kind), "processo": slugify(doc.numero_processo)}
+
+
+def run_tags(doc: dict[str, str]) -> list[str]:
+    return ["nexora", f"document:{doc['id']}", f"kind:{doc['kind']}"]
+
+
+def consolidatable(document_id: uuid.UUID) -> dict[str, str]:
+    with session_scope() as session:
+        doc = get_document(session, document_id)
+        if doc.status == DocumentStatus.CONSOLIDADO:
+            raise ConflictError(f"O documento já está consolidado na versão {doc.version}; os arquivos estão em "
+                                f"/api/v1/documents/{doc.id}/artifacts. Para alterar, abra uma nova versão "
+                                f"(POST /api/v1/documents/{doc.id}/versions).", status=str(doc.status))
+        if doc.status != DocumentStatus.APROVADO:
+            raise ConflictError(f"Só um documento aprovado pode ser consolidado; este está '{doc.status}'. "
+                                "Aprove-o primeiro (transição para 'aprovado').", status=str(doc.status))
+        return {"id": str(doc.id), "kind": str(doc.kind), "processo": slugify(doc.numero_processo),
+                "version": str(doc.version)}

@@ -1,0 +1,58 @@
+"""consolidate-document: an approved ETP/TR becomes a DOCX and a PDF in object storage, registered, consolidado.
+
+Render both → store both → register both and set the status in one transaction. A failure at any
+step leaves the document aprovado with no registry row, and the run fails naming the step; a rerun
+reuses the objects already stored (content-addressed keys) and completes without duplicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from prefect import flow
+
+from flows.generate_field import run_identity
+from tasks.records import load_consolidation_input, register_artifacts
+from tasks.render import render_files
+from tasks.run_artifacts import publish_consolidation
+from tasks.storage import store_files
+
+
+class ConsolidationFailed(RuntimeError):
+    """One step of the consolidation failed; nothing was registered and the status is unchanged."""
+
+
+def _step(name: str, task, *args):
+    state = task(*args, return_state=True)
+    if not state.is_completed():
+        reason = state.message or state.name
+        try:
+            state.result()
+        except Exception as exc:  # noqa: BLE001 - the task's own error is the clearest reason
+            reason = f"{type(exc).__name__}: {exc}"
+        raise ConsolidationFailed(
+            f"Consolidação falhou na etapa '{name}': {reason}. O documento continua 'aprovado' e nenhum "
+            "artefato foi registrado; corrija a causa e execute a consolidação de novo (arquivos já "
+            "gravados são reaproveitados)."
+        )
+    return state.result()
+
+
+@flow(name="consolidate-document", persist_result=True, result_serializer="json")
+def consolidate_document(document_id: uuid.UUID) -> dict[str, Any]:
+    """Render, store and register the approved document; idempotent once consolidated."""
+    run_id, trace_id = run_identity()
+    prepared = _step("carregar documento", load_consolidation_input, document_id)
+    if prepared["already"]:
+        return {"document_id": str(document_id), "version": prepared["version"], "already_consolidated": True,
+                "artifacts": prepared["already"]}
+    render = prepared["render"]
+    files = _step("renderizar DOCX e PDF", render_files, render)
+    stored = _step("armazenar arquivos", store_files, str(document_id), prepared["version"], files)
+    artifacts = _step("registrar artefatos e status", register_artifacts, document_id, prepared["version"], stored,
+                      prepared["template_id"], prepared["template_version"], run_id, trace_id)
+    publish_consolidation({"id": str(document_id), "kind": render.kind, "numero_processo": render.numero_processo,
+                           "titulo": render.titulo}, artifacts, return_state=True)
+    return {"document_id": str(document_id), "version": prepared["version"], "already_consolidated": False,
+            "reused_objects": sum(1 for s in stored if s["reused"]), "artifacts": artifacts}

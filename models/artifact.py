@@ -1,0 +1,46 @@
+"""The artifact registry: every stored DOCX/PDF of a consolidated document, with its hash and location."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, ForeignKey, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.db import utcnow
+
+
+class Artifact(SQLModel, table=True):
+    __tablename__ = "artifacts"
+    __table_args__ = (
+        UniqueConstraint("document_id", "document_version", "format", name="uq_artifacts_version_format"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    document_id: uuid.UUID = Field(sa_column=Column(ForeignKey("documents.id"), nullable=False, index=True))
+    document_version: int
+    format: str = Field(sa_type=String(8))
+    storage_uri: str = Field(max_length=1000)
+    key: str = Field(max_length=500)
+    sha256: str = Field(max_length=64, index=True)
+    size_bytes: int
+    template_id: uuid.UUID
+    template_version: int
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    trace_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ArtifactPublic(SQLModel):
+    id: uuid.UUID
+    document_id: uuid.UUID
+    document_version: int
+    format: str
+    storage_uri: str
+    sha256: str
+    size_bytes: int
+    template_version: int
+    flow_run_id: str | None
+    created_at: datetime
+    download_url: str | None = None

@@ -1,0 +1,171 @@
+"""What the DOCX and PDF renderers read: an approved ETP or TR, and the texts both print the same way."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+KIND_TITLES = {"ETP": "Estudo Técnico Preliminar", "TR": "Termo de Referência"}
+NOT_APPLICABLE = "Não se aplica"
+NOT_FILLED = "[Seção não preenchida]"
+TOC_TITLE = "Sumário"
+_NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+MONTHS = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
+          "novembro", "dezembro")
+
+
+@dataclass(frozen=True)
+class RenderSection:
+    """One element of the document (ETP inciso "I".."XIII", TR alínea "a".."j"); content in the markup subset."""
+
+    code: str
+    title: str
+    legal_basis: str
+    required: bool
+    content: str | None
+    justification: str | None
+
+
+@dataclass(frozen=True)
+class RenderDocument:
+    """An approved ETP or TR, as printed."""
+
+    kind: str
+    titulo: str
+    numero_processo: str
+    orgao: str
+    unidade: str
+    version: int
+    template_name: str
+    template_version: int
+    issued_on: datetime.date
+    sections: tuple[RenderSection, ...]
+    author: str = "NEXORA ComprasGov.AI"
+
+
+@dataclass(frozen=True)
+class CoverLine:
+    """One line of the cover: its text, font size in points, weight and the space above it in points."""
+
+    text: str
+    size: float
+    bold: bool
+    space_before: float
+
+
+class BodyKind(Enum):
+    """What a section prints below its heading."""
+
+    CONTENT = "content"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_FILLED = "not_filled"
+
+
+def has_text(value: str | None) -> bool:
+    """True when the value has a non-space character."""
+    return bool(value and value.strip())
+
+
+def clean(text: str) -> str:
+    """The text without control characters, which neither DOCX (XML) nor PDF can carry."""
+    return _NOT_PRINTABLE.sub("", text)
+
+
+def body_kind(section: RenderSection) -> BodyKind:
+    """Content when filled; the justification when only that is given; otherwise the not-filled notice."""
+    if has_text(section.content):
+        return BodyKind.CONTENT
+    if has_text(section.justification):
+        return BodyKind.NOT_APPLICABLE
+    return BodyKind.NOT_FILLED
+
+
+def kind_title(doc: RenderDocument) -> str:
+    """The full name of the document kind (the code itself for an unknown kind)."""
+    return KIND_TITLES.get(doc.kind, doc.kind)
+
+
+def date_pt(day: datetime.date) -> str:
+    """A date written out in Portuguese, e.g. "1º de março de 2026", "27 de novembro de 2026"."""
+    number = "1º" if day.day == 1 else str(day.day)
+    return f"{number} de {MONTHS[day.month - 1]} de {day.year}"
+
+
+def section_heading(section: RenderSection) -> str:
+    """The heading of a section, e.g. "I — Descrição da necessidade da contratação"."""
+    return f"{section.code} — {section.title}"
+
+
+def legal_line(section: RenderSection) -> str:
+    """The line with the legal basis under a section heading."""
+    return f"Fundamento: {section.legal_basis}"
+
+
+def process_line(doc: RenderDocument) -> str:
+    """The process number as printed, e.g. "Processo nº 23000.000123/2026-11"."""
+    return f"Processo nº {doc.numero_processo}"
+
+
+def version_line(doc: RenderDocument) -> str:
+    """The document version as printed on the cover."""
+    return f"Versão {doc.version}"
+
+
+def template_line(doc: RenderDocument) -> str:
+    """The template name and version as printed on the cover."""
+    return f"Modelo: {doc.template_name} (versão {doc.template_version})"
+
+
+def header_lines(doc: RenderDocument) -> tuple[str, str]:
+    """The two lines of the running header: the órgão, then the kind and the process."""
+    return doc.orgao, f"{kind_title(doc)} — {process_line(doc)}"
+
+
+def subject(doc: RenderDocument) -> str:
+    """The document subject (metadata)."""
+    return f"{kind_title(doc)} — {process_line(doc)}"
+
+
+def keywords(doc: RenderDocument) -> list[str]:
+    """The document keywords (metadata)."""
+    return [doc.kind, kind_title(doc), process_line(doc)]
+
+
+def issued_at(doc: RenderDocument) -> datetime.datetime:
+    """The issue date as a UTC midnight timestamp, for the creation/modification metadata."""
+    return datetime.datetime.combine(doc.issued_on, datetime.time(), tzinfo=datetime.UTC)
+
+
+def cover_lines(doc: RenderDocument) -> list[CoverLine]:
+    """The cover, top to bottom; an empty unidade is left out."""
+    lines = [
+        CoverLine(doc.orgao, 14, True, 0), CoverLine(doc.unidade, 12, False, 4),
+        CoverLine(process_line(doc), 11, False, 150), CoverLine(kind_title(doc), 22, True, 18),
+        CoverLine(doc.titulo, 14, False, 14), CoverLine(version_line(doc), 10, False, 60),
+        CoverLine(template_line(doc), 10, False, 4), CoverLine(date_pt(doc.issued_on), 11, False, 140),
+    ]
+    return [line for line in lines if has_text(line.text)]
+
+
+def column_widths(rows: Sequence[Sequence[str]], measure: Callable[[str, bool], float], available: float,
+                  padding: float) -> list[float]:
+    """Table column widths summing to ``available``: proportional to the natural widths when they fit, else no column
+    narrower than its longest word (``measure(text, is_header)`` gives a text's width)."""
+    columns = len(rows[0])
+    natural, minimum = [0.0] * columns, [0.0] * columns
+    for index, row in enumerate(rows):
+        for column, text in enumerate(row[:columns]):
+            natural[column] = max(natural[column], measure(text, index == 0))
+            longest = max((measure(word, index == 0) for word in text.split()), default=0.0)
+            minimum[column] = max(minimum[column], longest)
+    natural = [min(width, available) + padding for width in natural]
+    minimum = [width + padding for width in minimum]
+    if sum(natural) <= available:
+        return [width * available / sum(natural) for width in natural]
+    if sum(minimum) >= available:
+        return [width * available / sum(minimum) for width in minimum]
+    spare, flexible = available - sum(minimum), [high - low for high, low in zip(natural, minimum, strict=True)]
+    return [low + spare * flex / sum(flexible) for low, flex in zip(minimum, flexible, strict=True)]

@@ -1,0 +1,212 @@
+"""Object storage for artifacts: S3 (or any S3-compatible store) through boto3, or a local folder.
+
+Keys are content-addressed (`documents/{id}/v{version}/{sha256}.{ext}`), so a retry writes the same
+object and an object already stored is recognised by its key and hash.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from prefect import task
+
+from core.settings import settings
+
+CONTENT_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+
+
+class StorageError(RuntimeError):
+    """Storage refused or failed: says what the operator should check, and whether a retry may help."""
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def artifact_key(document_id: str, version: int, digest: str, fmt: str) -> str:
+    return f"documents/{document_id}/v{version}/{digest}.{fmt}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    key: str
+    uri: str
+    sha256: str
+    size: int
+    reused: bool
+
+
+class ObjectStore(Protocol):
+    def uri(self, key: str) -> str: ...
+    def put(self, key: str, data: bytes, content_type: str) -> Stored: ...
+    def exists(self, key: str, digest: str) -> bool: ...
+    def download_url(self, key: str, filename: str) -> str | None: ...
+    def open(self, key: str) -> BinaryIO: ...
+
+
+class LocalStore:
+    """A folder on disk (embedded default); writes are atomic (temp file + rename)."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise StorageError(f"chave fora do armazenamento: {key}")
+        return path
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def exists(self, key: str, digest: str) -> bool:
+        path = self._path(key)
+        return path.is_file() and sha256_hex(path.read_bytes()) == digest
+
+    def put(self, key: str, data: bytes, content_type: str) -> Stored:
+        digest = sha256_hex(data)
+        if self.exists(key, digest):
+            return Stored(key, self.uri(key), digest, len(data), reused=True)
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise StorageError(f"não foi possível gravar em {path.parent}: {exc.strerror or exc}",
+                               retryable=exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS)) from exc
+        return Stored(key, self.uri(key), digest, len(data), reused=False)
+
+    def download_url(self, key: str, filename: str) -> str | None:
+        return None  # streamed by the API
+
+    def open(self, key: str) -> BinaryIO:
+        return self._path(key).open("rb")
+
+
+class S3Store:
+    """Amazon S3 or an S3-compatible store (MinIO, moto) through boto3."""
+
+    def __init__(self, bucket: str, endpoint_url: str | None = None):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        secret = settings.AWS_SECRET_ACCESS_KEY.get_secret_value() if settings.AWS_SECRET_ACCESS_KEY else None
+        self.client = boto3.client(
+            "s3", endpoint_url=endpoint_url, region_name=settings.S3_REGION,
+            aws_access_key_id=settings.AWS_ACCESS_KEY_ID, aws_secret_access_key=secret,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5,
+                          read_timeout=settings.HTTP_CLIENT_TIMEOUT, signature_version="s3v4"),
+        )
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _error(self, exc: Exception, action: str, key: str) -> StorageError:
+        from botocore.exceptions import ClientError
+
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "?")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            hint = " (verifique a permissão s3:PutObject da credencial)" if code == "AccessDenied" else ""
+            return StorageError(f"S3 {action} {self.uri(key)}: {code} (HTTP {status}){hint}",
+                                retryable=status >= 500 or status in (408, 429))
+        return StorageError(f"S3 {action} {self.uri(key)}: {type(exc).__name__}: {exc}", retryable=True)
+
+    def exists(self, key: str, digest: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            # 404: not there; 403: a write-only credential may not read it back. Either way, PUT it.
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (403, 404):
+                return False
+            raise self._error(exc, "HEAD", key) from exc
+        except Exception as exc:  # noqa: BLE001 - connection errors become a clear storage error
+            raise self._error(exc, "HEAD", key) from exc
+        return head.get("Metadata", {}).get("sha256") == digest
+
+    def put(self, key: str, data: bytes, content_type: str) -> Stored:
+        digest = sha256_hex(data)
+        if self.exists(key, digest):
+            return Stored(key, self.uri(key), digest, len(data), reused=True)
+        extra = {}
+        if settings.S3_SSE:
+            extra["ServerSideEncryption"] = settings.S3_SSE
+            if settings.S3_SSE == "aws:kms" and settings.S3_KMS_KEY_ID:
+                extra["SSEKMSKeyId"] = settings.S3_KMS_KEY_ID
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                                   Metadata={"sha256": digest}, **extra)
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc, "PUT", key) from exc
+        return Stored(key, self.uri(key), digest, len(data), reused=False)
+
+    def download_url(self, key: str, filename: str) -> str | None:
+        return self.client.generate_presigned_url(
+            "get_object", ExpiresIn=settings.S3_PRESIGN_SECONDS,
+            Params={"Bucket": self.bucket, "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"'},
+        )
+
+    def open(self, key: str) -> BinaryIO:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+
+
+def get_store() -> ObjectStore:
+    """S3 when S3_BUCKET is set, otherwise the local artifacts folder."""
+    if settings.S3_BUCKET:
+        return S3Store(settings.S3_BUCKET, settings.S3_ENDPOINT_URL)
+    return LocalStore(settings.artifacts_dir)
+
+
+def store_for_uri(uri: str) -> ObjectStore:
+    """The store that holds an artifact registered with this URI (it may predate a settings change)."""
+    if uri.startswith("s3://"):
+        return S3Store(uri[5:].split("/", 1)[0], settings.S3_ENDPOINT_URL)
+    return LocalStore(settings.artifacts_dir)
+
+
+def _storage_retry(task, task_run, state) -> bool:
+    """Retry storage faults that may pass (5xx, connection); not refusals (AccessDenied, NoSuchBucket)."""
+    try:
+        state.result()
+    except StorageError as exc:
+        return exc.retryable
+    except Exception:  # noqa: BLE001
+        return True
+    return False
+
+
+@task(name="store-files", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
+      retry_condition_fn=_storage_retry, persist_result=False)
+def store_files(document_id: str, version: int, files: dict[str, bytes]) -> list[dict]:
+    """Put each file under its content-addressed key; an object already there is reused, not rewritten."""
+    store = get_store()
+    stored = []
+    for fmt, data in files.items():
+        key = artifact_key(document_id, version, sha256_hex(data), fmt)
+        result = store.put(key, data, CONTENT_TYPES[fmt])
+        stored.append({"format": fmt, "key": result.key, "uri": result.uri, "sha256": result.sha256,
+                       "size": result.size, "reused": result.reused})
+    return stored
+
