@@ -43,6 +43,7 @@ class StackError(RuntimeError):
 @dataclass
 class Stack:
     settings: Settings
+    extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -56,7 +57,7 @@ class Stack:
     def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
         logs = (self.settings.DATA_DIR / "logs").resolve()
         logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **prefect_env(self.settings)}
+        env = {**os.environ, **prefect_env(self.settings), **self.extra_env}
         out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                    cwd=Path.cwd())

@@ -10,6 +10,30 @@ from tests.utils.builders import approve_document, document_data
 pytestmark = pytest.mark.usefixtures("runner")
 
 
+def run_page_artifacts(flow_run_id: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as prefect:
+        return prefect.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(flow_run_id)])))
+
+
+def test_cli_consolidates_and_reports_the_files(sqlite_url):
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+    from tests.utils.builders import make_document
+
+    doc = make_document(sqlite_url, "TR")
+    refused = CliRunner().invoke(app, ["documents", "consolidate", str(doc)])
+    assert refused.exit_code == 1 and "aprovado" in refused.output
+    approve_document(sqlite_url, doc)
+    done = CliRunner().invoke(app, ["documents", "consolidate", str(doc), "--wait", "90"], terminal_width=200)
+    assert done.exit_code == 0, done.output
+    assert "COMPLETED" in done.output and "docx:" in done.output and "pdf:" in done.output
+
+
 def test_consolidate_through_the_api(client, sqlite_url, tmp_path):
     doc = client.post("/api/v1/documents", json=document_data("ETP")).json()
     draft = client.post(f"/api/v1/documents/{doc['id']}/consolidate")
@@ -28,6 +52,12 @@ def test_consolidate_through_the_api(client, sqlite_url, tmp_path):
 
     document = client.get(f"/api/v1/documents/{doc['id']}").json()
     assert document["status"] == "consolidado"
+    run_artifacts = run_page_artifacts(first.json()["flow_run_id"])
+    by_key = {a.key: a for a in run_artifacts if a.key}
+    base = f"consolidated-{doc['id']}"
+    assert set(by_key) == {f"{base}-docx", f"{base}-pdf", f"{base}-summary"}
+    assert "/download" in by_key[f"{base}-docx"].data and "/download" in by_key[f"{base}-pdf"].data
+    assert "consolidado" in by_key[f"{base}-summary"].data
     artifacts = client.get(f"/api/v1/documents/{doc['id']}/artifacts").json()
     assert sorted(a["format"] for a in artifacts) == ["docx", "pdf"]
     for artifact in artifacts:

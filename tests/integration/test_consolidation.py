@@ -4,7 +4,10 @@ Faults come from outside the code: a store that is down, answers 500 or AccessDe
 trigger that makes the registration fail, an artifacts path that cannot be a folder.
 """
 
+import hashlib
+
 import boto3
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
@@ -14,6 +17,7 @@ from flows.consolidate_document import consolidate_document
 from models.artifact import Artifact
 from models.crud.documents import get_document
 from models.db import get_engine, session_scope
+from tasks.storage import S3Store
 from tests.servers.s3_faults import FailingS3
 from tests.utils.builders import approve_document, make_document
 from tests.utils.ports import free_port
@@ -72,6 +76,9 @@ def test_s3_store_with_encryption(sqlite_url, s3, monkeypatch):
         head = client.head_object(Bucket=bucket, Key=row.key)
         assert head["Metadata"]["sha256"] == row.sha256 and head["ContentLength"] == row.size_bytes
         assert head["ServerSideEncryption"] == "AES256"
+        url = S3Store(bucket, settings.S3_ENDPOINT_URL).download_url(row.key, f"doc.{row.format}")
+        fetched = httpx.get(url)
+        assert fetched.status_code == 200 and hashlib.sha256(fetched.content).hexdigest() == row.sha256
 
 
 @pytest.mark.parametrize("fault", ["down", 500, 403])

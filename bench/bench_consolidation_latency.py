@@ -1,0 +1,69 @@
+"""Latency a user feels: POST /consolidate → both artifacts registered, on the embedded stack.
+
+The stack is the one `make up` starts (Prefect server on SQLite, the `serve` runner, the API), with
+our setting of the runner's polling (PREFECT_RUNNER_POLL_FREQUENCY=1). Anchor, same run: the same
+stack with Prefect's default polling (10 s). Each sample: an approved ETP, the POST, then the
+artifact list polled every 100 ms until the DOCX and the PDF are registered. Target: p50 under 4 s.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import _harness as h  # noqa: I001
+import httpx
+
+N, N_ANCHOR = int(os.environ.get("BENCH_N", "20")), int(os.environ.get("BENCH_N_ANCHOR", "6"))
+
+
+def measure(poll_seconds: str, n: int, key_name: str) -> list[float]:
+    from core.settings import Settings
+    from deployments.catalog import DEPLOYMENTS
+    from deployments.stack import Stack
+    from tests.utils.builders import approve_document, make_document, make_key
+
+    settings = Settings()
+    url = settings.database_url
+    stack = Stack(settings, extra_env={"PREFECT_RUNNER_POLL_FREQUENCY": poll_seconds})
+    try:
+        stack.start([spec.full_name for spec in DEPLOYMENTS])
+        key = make_key(url, ["read", "write", "run"], name=key_name)
+        samples = []
+        with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            for _ in range(n + 1):  # the first run warms the runner; not counted
+                doc = make_document(url)
+                approve_document(url, doc)
+                started = time.perf_counter()
+                client.post(f"/api/v1/documents/{doc}/consolidate").raise_for_status()
+                while len(client.get(f"/api/v1/documents/{doc}/artifacts").json()) < 2:
+                    if time.perf_counter() - started > 120:
+                        raise RuntimeError(f"consolidation of {doc} took over 120 s")
+                    time.sleep(0.1)
+                samples.append(time.perf_counter() - started)
+        return samples[1:]
+    finally:
+        stack.stop()
+
+
+def main() -> None:
+    os.environ["PREFECT_PORT"], os.environ["API_PORT"] = str(h.PREFECT_PORT), str(h.free_port())
+    procs = h.Processes()
+    try:
+        h.prepare_database()
+        ours = measure("1", N, "bench-ours")
+        anchor = measure("10", N_ANCHOR, "bench-anchor")
+        p50, anchor_p50 = h.percentile(ours, 50), h.percentile(anchor, 50)
+        h.emit({"bench": "consolidation_latency", "unit": "s p50 POST → artifacts registered", "ours": round(p50, 2),
+                "anchor_name": "same stack, Prefect default runner polling (10 s)", "anchor": round(anchor_p50, 2),
+                "ratio": round(anchor_p50 / p50, 2), "p95_s": round(h.percentile(ours, 95), 2),
+                "min_s": round(min(ours), 2), "max_s": round(max(ours), 2),
+                "anchor_p95_s": round(h.percentile(anchor, 95), 2), "n": N, "n_anchor": N_ANCHOR,
+                "prefect_db": "sqlite"})
+    finally:
+        procs.stop()
+
+
+if __name__ == "__main__":
+    main()
