@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.generate_field import run_identity
+from flows._identity import run_identity
 from tasks.records import load_consolidation_input, register_artifacts
 from tasks.render import render_files
 from tasks.run_artifacts import publish_consolidation

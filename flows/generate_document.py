@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.settings import settings
-from flows.generate_field import run_identity
+from flows._identity import run_identity
 from tasks.llm import draft_section, provider_config
 from tasks.records import load_drafting_contexts, save_fields
 

@@ -6,16 +6,10 @@ import uuid
 from typing import Any
 
 from prefect import flow
-from prefect.runtime import flow_run
 
-from core.logging import trace_id_from_tags
+from flows._identity import run_identity
 from tasks.llm import draft_section, provider_config
 from tasks.records import load_drafting_contexts, save_fields
-
-
-def run_identity() -> tuple[str | None, str | None]:
-    run_id = flow_run.get_id()
-    return (str(run_id) if run_id else None), trace_id_from_tags(flow_run.get_tags())
 
 
 @flow(name="generate-field", log_prints=True, persist_result=True, result_serializer="json")
