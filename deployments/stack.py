@@ -110,6 +110,8 @@ class Stack:
         return [name for name, p in self.processes.items() if p.poll() is not None]
 
     def stop(self) -> None:
+        """Stop in reverse start order, each before the next: the runner pauses its deployments while
+        the Prefect server is still there to hear it."""
         for name in reversed(list(self.processes)):
             process = self.processes[name]
             if process.poll() is None:
@@ -117,7 +119,6 @@ class Stack:
                     os.killpg(process.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     continue
-        for process in self.processes.values():
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
