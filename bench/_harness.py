@@ -128,3 +128,12 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def run_seconds(state) -> float:
+    """A finished flow run's duration on the server: start → final state (what an API client sees)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    return (run.end_time - run.start_time).total_seconds()

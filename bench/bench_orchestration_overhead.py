@@ -33,17 +33,13 @@ def timed(fn, n: int = N) -> float:
 
 def run_ms(flow, *args, n: int = N, **kwargs) -> tuple[float, float]:
     """Median (server-side run start → Completed, in-process wall) of n runs, in ms."""
-    from prefect.client.orchestration import get_client
-
     server, wall = [], []
-    with get_client(sync_client=True) as client:
-        for _ in range(n):
-            started = time.perf_counter()
-            state = flow(*args, return_state=True, **kwargs)
-            wall.append(time.perf_counter() - started)
-            assert state.is_completed(), state.message
-            run = client.read_flow_run(state.state_details.flow_run_id)
-            server.append((run.end_time - run.start_time).total_seconds())
+    for _ in range(n):
+        started = time.perf_counter()
+        state = flow(*args, return_state=True, **kwargs)
+        wall.append(time.perf_counter() - started)
+        assert state.is_completed(), state.message
+        server.append(h.run_seconds(state))
     return statistics.median(server) * 1000, statistics.median(wall) * 1000
 
 

@@ -11,13 +11,11 @@ from models.crud.artifacts import artifacts_of, register_consolidation
 from models.crud.documents import document_view, ensure_editable, write_field
 from models.db import session_scope
 from models.enums import DocumentStatus, FieldSource
-from models.errors import ConflictError, NotFoundError
+from models.errors import ConflictError, DomainError, NotFoundError
 from models.rules import FieldState
 from tasks import run_logger
 from tasks.prompts import DraftingContext
 from tasks.render_model import RenderDocument, RenderSection
-
-DB_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5]}
 
 
 def _context(view, section: dict[str, Any], instructions: str | None) -> DraftingContext:
@@ -30,7 +28,21 @@ def _context(view, section: dict[str, Any], instructions: str | None) -> Draftin
     )
 
 
-@task(name="load-drafting-context", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+def _retry_database_errors(task, task_run, state) -> bool:
+    """Retry database errors; a domain refusal (not found, conflict, invalid) stays final."""
+    try:
+        state.result()
+    except DomainError:
+        return False
+    except Exception:  # noqa: BLE001 - database errors are worth a retry
+        return True
+    return False
+
+
+DB_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5], "retry_condition_fn": _retry_database_errors}
+
+
+@task(name="load-drafting-context", **DB_RETRIES)
 def load_drafting_contexts(document_id: uuid.UUID, slugs: list[str] | None = None, only_empty: bool = False,
                            instructions: str | None = None) -> list[DraftingContext]:
     """The drafting context of the requested sections (all, or only the empty ones)."""
@@ -50,7 +62,7 @@ def load_drafting_contexts(document_id: uuid.UUID, slugs: list[str] | None = Non
         return [_context(view, section, instructions) for section in sections]
 
 
-@task(name="save-fields", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+@task(name="save-fields", **DB_RETRIES)
 def save_fields(document_id: uuid.UUID, drafts: dict[str, dict[str, Any]], flow_run_id: str | None,
                 trace_id: str | None) -> list[dict[str, Any]]:
     """Store drafted sections in one transaction; returns what was stored, per section."""
@@ -69,19 +81,7 @@ def save_fields(document_id: uuid.UUID, drafts: dict[str, dict[str, Any]], flow_
     return stored
 
 
-def _is_domain_failure(state) -> bool:
-    from models.errors import DomainError
-
-    try:
-        state.result()
-    except DomainError:
-        return True
-    except Exception:  # noqa: BLE001 - database errors are worth a retry
-        return False
-    return True
-
-
-@task(name="load-consolidation-input", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+@task(name="load-consolidation-input", **DB_RETRIES)
 def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
     """The approved document as the renderers need it, plus what the registry records."""
     with session_scope() as session:
@@ -109,7 +109,7 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
                 "template_id": str(template.id), "template_version": template.version}
 
 
-@task(name="register-artifacts", **DB_RETRIES, retry_condition_fn=lambda t, r, s: not _is_domain_failure(s))
+@task(name="register-artifacts", **DB_RETRIES)
 def register_artifacts(document_id: uuid.UUID, version: int, stored: list[dict[str, Any]], template_id: str,
                        template_version: int, flow_run_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
     """Artifacts and status consolidado in one transaction."""

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from core.logging import current_trace_id
 from models.apikey import ApiKey
 from models.crud.apikeys import authenticate
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from models.enums import Scope
 
 bearer = HTTPBearer(auto_error=False, description="Chave de API: `Authorization: Bearer nxk_…`")
@@ -32,7 +32,7 @@ def get_current_key(credentials: Annotated[HTTPAuthorizationCredentials | None, 
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Chave de API ausente (Authorization: Bearer …).",
                             headers={"WWW-Authenticate": "Bearer"})
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with session_scope() as session:
         key = authenticate(session, credentials.credentials)
     if key is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Chave de API inválida ou revogada.",

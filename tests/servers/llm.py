@@ -157,15 +157,3 @@ class FakeLLM:
                       "total_tokens": prompt_tokens + completion_tokens},
         })
 
-
-if __name__ == "__main__":  # a stand-alone server for benchmarks and manual runs
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--delay", type=float, default=0.0)
-    args = parser.parse_args()
-    fake = FakeLLM(port=args.port)
-    fake.set(mode="slow" if args.delay else "ok", delay=args.delay)
-    print(fake.port, flush=True)
-    fake.thread.run()
