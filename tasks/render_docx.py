@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import zipfile
 from xml.sax.saxutils import escape
@@ -12,6 +13,8 @@ from docx.document import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.opc.pkgwriter import PackageWriter
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
@@ -53,18 +56,33 @@ W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 def render_docx(doc: RenderDocument) -> bytes:
     """The document as DOCX bytes: cover, then every section with its legal basis and body."""
-    document = docx.Document()
-    body = _Body(document, _setup_styles(document))
+    package, style_ids = _base()
+    document = docx.Document(io.BytesIO(package))
+    body = _Body(document, style_ids)
     _setup_page(document, doc)
     body.cover(doc)
     for section in doc.sections:
         body.section(section)
     body.flush()
     _properties(document, doc)
+    return _save(document, doc.issued_on)
+
+
+@functools.cache
+def _base() -> tuple[bytes, dict[str, str]]:
+    """python-docx's default template with our styles, made once per process (uncompressed), and the style ids."""
+    document = docx.Document()
+    style_ids = _setup_styles(document)
     _drop_template_extras(document)
     buffer = io.BytesIO()
     document.save(buffer)
-    return _fixed_zip_times(buffer.getvalue(), doc.issued_on)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
+        members = [(info.filename, source.read(info)) for info in source.infolist()]
+    stored = io.BytesIO()
+    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as target:
+        for name, data in members:
+            target.writestr(name, data)
+    return stored.getvalue(), style_ids
 
 
 def _font(style: ParagraphStyle, size: float, bold: bool = False, italic: bool = False,
@@ -280,13 +298,28 @@ def _drop_template_extras(document: Document) -> None:
             del rels[rid]
 
 
-def _fixed_zip_times(data: bytes, day: datetime.date) -> bytes:
-    """The same package with every member dated on the issue day, so equal input gives equal bytes."""
-    stamp = (min(max(day.year, 1980), 2107), day.month, day.day, 0, 0, 0)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            entry = zipfile.ZipInfo(info.filename, stamp)
-            entry.external_attr = info.external_attr
-            target.writestr(entry, source.read(info), zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+def _save(document: Document, day: datetime.date) -> bytes:
+    """The package as bytes, every member dated on the issue day, so equal input gives equal bytes."""
+    package = document.part.package
+    parts = list(package.iter_parts())
+    for part in parts:
+        part.before_marshal()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        writer = _DatedWriter(archive, (min(max(day.year, 1980), 2107), day.month, day.day, 0, 0, 0))
+        PackageWriter._write_content_types_stream(writer, parts)
+        PackageWriter._write_pkg_rels(writer, package.rels)
+        PackageWriter._write_parts(writer, parts)
+    return buffer.getvalue()
+
+
+class _DatedWriter:
+    """python-docx's physical package writer, with a fixed date on each zip member."""
+
+    def __init__(self, archive: zipfile.ZipFile, stamp: tuple[int, ...]) -> None:
+        self.archive, self.stamp = archive, stamp
+
+    def write(self, pack_uri: PackURI, blob: bytes) -> None:
+        entry = zipfile.ZipInfo(pack_uri.membername, self.stamp)
+        entry.external_attr = 0o600 << 16
+        self.archive.writestr(entry, blob, zipfile.ZIP_DEFLATED)

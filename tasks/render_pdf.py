@@ -31,6 +31,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.paraparser import ParaFrag, ParaParser
 from reportlab.platypus.tableofcontents import TableOfContents
 
 from tasks import markup
@@ -99,8 +100,20 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def render_pdf(doc: RenderDocument) -> bytes:
-    """The document as PDF bytes: cover, table of contents, then every section; fonts embedded."""
+    """The document as PDF bytes: cover, table of contents, then every section; fonts embedded.
+
+    One layout pass: the table of contents keeps its place on page 2 and is drawn there when the canvas saves,
+    once every heading's page is known. A table of contents longer than a page falls back to reportlab's
+    two-pass multiBuild.
+    """
     _register_fonts()
+    try:
+        return _build(doc, single_pass=True)
+    except _TocOverflow:
+        return _build(doc, single_pass=False)
+
+
+def _build(doc: RenderDocument, single_pass: bool) -> bytes:
     buffer = io.BytesIO()
     template = _DocTemplate(
         buffer, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP, bottomMargin=BOTTOM,
@@ -112,10 +125,44 @@ def render_pdf(doc: RenderDocument) -> bytes:
         PageTemplate("cover", [frame]),
         PageTemplate("body", [frame], onPage=functools.partial(_draw_header, lines=header_lines(doc))),
     ])
-    template.headings = bool(doc.sections)
     stamp = issued_at(doc).strftime("D:%Y%m%d%H%M%S+00'00'")
-    template.multiBuild(_story(doc), canvasmaker=functools.partial(_NumberedCanvas, date=stamp))
+    canvasmaker = functools.partial(_NumberedCanvas, date=stamp)
+    toc = TableOfContents(levelStyles=[_styles()["toc"]], dotsMinLevel=0, rightColumnWidth=36)
+    if single_pass:
+        template.build(_story(doc, _TocSlot(toc, _toc_entries(doc))), canvasmaker=canvasmaker)
+    else:
+        template.headings = bool(doc.sections)
+        template.multiBuild(_story(doc, toc), canvasmaker=canvasmaker)
     return buffer.getvalue()
+
+
+def _toc_entries(doc: RenderDocument) -> list[tuple[int, str, int, str]]:
+    """The table of contents' entries before layout (page 0): their number and text decide its height."""
+    return [(0, escape(clean(section_heading(section))), 0, f"secao-{index}")
+            for index, section in enumerate(doc.sections)]
+
+
+class _TocOverflow(Exception):
+    """The table of contents does not fit on its page: lay the document out in two passes instead."""
+
+
+class _TocSlot(Flowable):
+    """Holds the table of contents' place; the canvas draws it there at save, with the pages found by the layout."""
+
+    def __init__(self, toc: TableOfContents, entries: list[tuple[int, str, int, str]]) -> None:
+        super().__init__()
+        self.toc, self.entries = toc, entries
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.toc._lastEntries = self.entries
+        self.toc.canv = self.canv
+        self.width, self.height = self.toc.wrap(availWidth, availHeight)
+        if self.height > availHeight:
+            raise _TocOverflow
+        return self.width, self.height
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:
+        canvas.toc_slot = (canvas.getPageNumber(), self.toc, x, y, self.width)
 
 
 class _Paragraph(Paragraph):
@@ -123,6 +170,12 @@ class _Paragraph(Paragraph):
     and skips drawing on a dry canvas."""
 
     _memo: tuple[Any, ...] | None = None
+
+    @classmethod
+    def of_runs(cls, runs: markup.Runs, style: ParagraphStyle) -> _Paragraph:
+        """A paragraph built from markup runs directly, without reportlab's markup parser (a third of the cost)."""
+        frags = [_frag(style, run.bold, run.italic).clone(text=clean(run.text)) for run in runs]
+        return cls("", style, frags=frags or [_frag(style, False, False).clone(text="")])
 
     def draw(self) -> None:
         if not getattr(self.canv, "dry", False):
@@ -139,11 +192,22 @@ class _Paragraph(Paragraph):
         return size
 
 
-class _DocTemplate(BaseDocTemplate):
-    """Sends each section heading to the table of contents and to the PDF outline.
+@functools.cache
+def _frag(style: ParagraphStyle, bold: bool, italic: bool) -> ParaFrag:
+    """The fragment reportlab's parser makes for a run in ``style`` (font, size, colour), to clone per run."""
+    text = "x"
+    text = f"<b>{text}</b>" if bold else text
+    text = f"<i>{text}</i>" if italic else text
+    return ParaParser().parse(text, style)[1][0]
 
-    With headings, the first multiBuild pass only collects their pages and is never saved (its table of contents
-    is still empty, so a second pass always follows): it runs on a dry canvas, where paragraphs are not drawn.
+
+class _DocTemplate(BaseDocTemplate):
+    """Sends each section heading to the table of contents (on the canvas, or notified in two-pass mode) and to the
+    PDF outline.
+
+    In two-pass mode the first multiBuild pass only collects the headings' pages and is never saved (its table of
+    contents is still empty, so a second pass always follows): it runs on a dry canvas, where paragraphs are not
+    drawn.
     """
 
     builds = 0
@@ -160,31 +224,50 @@ class _DocTemplate(BaseDocTemplate):
             return
         self.canv.bookmarkPage(key)
         self.canv.addOutlineEntry(flowable.toc_text, key, level=0)
-        self.notify("TOCEntry", (0, escape(flowable.toc_text), self.page, key))
+        entry = (0, escape(flowable.toc_text), self.page, key)
+        self.canv.toc_entries.append(entry)
+        self.notify("TOCEntry", entry)
 
 
 class _NumberedCanvas(Canvas):
-    """Keeps every page until save, then stamps "Página X de Y" on each (two-pass page count)."""
+    """Keeps every page until save, then stamps "Página X de Y" on each (two-pass page count) and draws the table
+    of contents in its slot.
+
+    Held pages still count in the PDF document, so bookmarks and links made on page N point at page N.
+    """
 
     def __init__(self, *args: Any, date: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._page_states: list[dict[str, Any]] = []
+        self.toc_entries: list[tuple[int, str, int, str]] = []
+        self.toc_slot: tuple[int, TableOfContents, float, float, float] | None = None
         if date:
             self.setDateFormatter(lambda *_: date)
 
     def showPage(self) -> None:
         self._page_states.append(dict(self.__dict__))
+        self._doc.pageCounter += 1
         self._startPage()
 
     def save(self) -> None:
         total = len(self._page_states)
+        self._doc.pageCounter -= total
+        slot = self.toc_slot
         for number, state in enumerate(self._page_states, 1):
             self.__dict__.update(state)
+            if slot is not None and slot[0] == number:
+                self._draw_toc(*slot[1:])
             self.setFont("Vera", 8)
             self.setFillColor(GRAY)
             self.drawCentredString(A4[0] / 2, 1.1 * cm, f"Página {number} de {total}")
             super().showPage()
         super().save()
+
+    def _draw_toc(self, toc: TableOfContents, x: float, y: float, width: float) -> None:
+        toc._lastEntries = self.toc_entries
+        toc.canv = self
+        toc.wrap(width, A4[1])
+        toc.drawOn(self, x, y)
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
@@ -211,17 +294,7 @@ def _draw_header(canvas: Canvas, _doc: BaseDocTemplate, lines: tuple[str, str]) 
     canvas.restoreState()
 
 
-def _markup(runs: markup.Runs) -> str:
-    """Reportlab paragraph markup for runs: text escaped, then <b>/<i> added."""
-    parts = []
-    for run in runs:
-        text = escape(clean(run.text))
-        text = f"<b>{text}</b>" if run.bold else text
-        parts.append(f"<i>{text}</i>" if run.italic else text)
-    return "".join(parts)
-
-
-def _story(doc: RenderDocument) -> list[Flowable]:
+def _story(doc: RenderDocument, toc: Flowable) -> list[Flowable]:
     styles = _styles()
     cover = [
         _Paragraph(escape(clean(line.text)), _style(
@@ -229,7 +302,6 @@ def _story(doc: RenderDocument) -> list[Flowable]:
             leading=line.size * 1.3, spaceBefore=line.space_before))
         for index, line in enumerate(cover_lines(doc))
     ]
-    toc = TableOfContents(levelStyles=[styles["toc"]], dotsMinLevel=0, rightColumnWidth=36)
     story: list[Flowable] = [
         KeepInFrame(FRAME_WIDTH, A4[1] - TOP - BOTTOM, cover, mode="shrink"), NextPageTemplate("body"), PageBreak(),
         _Paragraph(TOC_TITLE, styles["toc-title"]), toc, PageBreak(),
@@ -257,9 +329,9 @@ def _blocks(blocks: list[markup.Block], styles: dict[str, ParagraphStyle]) -> li
     flowables: list[Flowable] = []
     for block in blocks:
         if isinstance(block, markup.Paragraph):
-            flowables.append(_Paragraph(_markup(block.runs), styles["body"]))
+            flowables.append(_Paragraph.of_runs(block.runs, styles["body"]))
         elif isinstance(block, markup.Heading):
-            flowables.append(_Paragraph(_markup(block.runs), styles["sub1" if block.level == 1 else "sub2"]))
+            flowables.append(_Paragraph.of_runs(block.runs, styles["sub1" if block.level == 1 else "sub2"]))
         elif isinstance(block, markup.BulletList | markup.NumberedList):
             flowables.append(_list(block, styles["item"]))
         elif isinstance(block, markup.Table):
@@ -268,7 +340,7 @@ def _blocks(blocks: list[markup.Block], styles: dict[str, ParagraphStyle]) -> li
 
 
 def _list(block: markup.BulletList | markup.NumberedList, style: ParagraphStyle) -> ListFlowable:
-    items = [ListItem(_Paragraph(_markup(item), style)) for item in block.items]
+    items = [ListItem(_Paragraph.of_runs(item, style)) for item in block.items]
     if isinstance(block, markup.BulletList):
         return ListFlowable(items, bulletType="bullet", start="•", bulletFontName="Vera", bulletFontSize=10,
                             leftIndent=18, spaceAfter=4)
@@ -280,7 +352,7 @@ def _table(block: markup.Table, styles: dict[str, ParagraphStyle]) -> Table:
     """A grid table: bold shaded header repeated on each page, wrapped cells, columns fitted to the frame."""
     aligns = [*block.aligns, *["left"] * len(block.header)][:len(block.header)]
     rows = [block.header, *block.rows]
-    data = [[_Paragraph(_markup(cell), styles[f"{'head' if index == 0 else 'cell'}-{align}"])
+    data = [[_Paragraph.of_runs(cell, styles[f"{'head' if index == 0 else 'cell'}-{align}"])
              for cell, align in zip(row, aligns, strict=False)] for index, row in enumerate(rows)]
     texts = [[clean(markup.plain(cell)) for cell in row] for row in rows]
     widths = column_widths(texts, _measure, FRAME_WIDTH, 2 * CELL_PADDING + 2)

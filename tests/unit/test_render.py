@@ -235,6 +235,31 @@ def test_pdf_table_of_contents(etp_pdf):
     assert in_order(toc, ETP_TITLES)
 
 
+def toc_and_outline_pages(data: bytes) -> tuple[list[int], list[int], list[str]]:
+    """Page numbers printed in the table of contents, the pages the PDF outline jumps to, and every page's text."""
+    reader = PdfReader(io.BytesIO(data))
+    pages = [squash(page.extract_text() or "") for page in reader.pages]
+    toc = " ".join(page for page in pages if "Sumário" in page or page.count(" . ") > 10)
+    printed = [int(n) for n in re.findall(r"(?:\. )+(\d+)", toc)]
+    outline = [reader.get_destination_page_number(entry) + 1 for entry in reader.outline]
+    return printed, outline, pages
+
+
+def test_pdf_contents_and_outline_point_at_each_heading_page():
+    printed, outline, pages = toc_and_outline_pages(render_pdf(etp_document()))
+    assert printed == outline and len(outline) == 13 and outline == sorted(outline) and outline[0] == 3
+    for number, code, title in zip(outline, ROMAN, ETP_TITLES, strict=True):
+        assert f"{code} — {title}" in pages[number - 1]
+
+
+def test_pdf_contents_longer_than_a_page():
+    sections = tuple(RenderSection(f"{n}", f"Seção de número {n} com um título um pouco mais longo", "Lei", False,
+                                   f"Conteúdo da seção {n}.", None) for n in range(1, 71))
+    printed, outline, pages = toc_and_outline_pages(render_pdf(etp_document(sections=sections)))
+    assert printed == outline and len(outline) == 70 and outline[0] > 3
+    assert "Seção de número 70" in pages[outline[-1] - 1] and "Conteúdo da seção 70." in pages[-1]
+
+
 def test_long_document_spans_many_pages():
     paragraph = ("O órgão realizará a manutenção preventiva conforme o cronograma aprovado, com licitação prévia e "
                  "registro de cada ação no sistema de acompanhamento, observada a área técnica responsável. ") * 3
