@@ -73,6 +73,7 @@ def _base() -> tuple[bytes, dict[str, str]]:
     """python-docx's default template with our styles, made once per process (uncompressed), and the style ids."""
     document = docx.Document()
     style_ids = _setup_styles(document)
+    _keep_styles(document, set(style_ids.values()) | {"Header", "Footer"})
     _drop_template_extras(document)
     buffer = io.BytesIO()
     document.save(buffer)
@@ -289,6 +290,29 @@ def _properties(document: Document, doc: RenderDocument) -> None:
     props.revision = max(1, doc.version)
     stamp = issued_at(doc).replace(tzinfo=None)
     props.created = props.modified = stamp
+
+
+def _keep_styles(document: Document, used: set[str]) -> None:
+    """Drop the template's styles that nothing here uses (it defines ~160, mostly table styles: 350 kB of XML that
+    every render would parse, write and compress); keep the used ones, what they are based on or linked to, and
+    each kind's default style."""
+    root = document.styles.element
+    styles = {style.get(qn("w:styleId")): style for style in root.findall(qn("w:style"))}
+    keep = {style_id for style_id, style in styles.items() if style.get(qn("w:default")) == "1"}
+    pending = list(used)
+    while pending:
+        style_id = pending.pop()
+        if style_id in keep or style_id not in styles:
+            keep.add(style_id)
+            continue
+        keep.add(style_id)
+        for tag in ("w:basedOn", "w:link", "w:next"):
+            ref = styles[style_id].find(qn(tag))
+            if ref is not None:
+                pending.append(ref.get(qn("w:val")))
+    for style_id, style in styles.items():
+        if style_id not in keep:
+            root.remove(style)
 
 
 def _drop_template_extras(document: Document) -> None:

@@ -200,6 +200,15 @@ def test_docx_properties_header_and_footer(etp_docx):
     assert round(section.page_width.cm, 1) == 21.0
 
 
+def test_docx_defines_every_style_it_uses_and_little_else():
+    with zipfile.ZipFile(io.BytesIO(render_docx(etp_document()))) as package:
+        body, styles = package.read("word/document.xml").decode(), package.read("word/styles.xml").decode()
+    used = set(re.findall(r'<w:(?:pStyle|rStyle|tblStyle) w:val="([^"]+)"', body))
+    defined = set(re.findall(r'w:styleId="([^"]+)"', styles))
+    assert used and used <= defined
+    assert len(defined) < 30 and len(styles) < 60_000
+
+
 def test_both_formats_are_deterministic():
     assert render_docx(etp_document()) == render_docx(etp_document())
     assert render_pdf(etp_document()) == render_pdf(etp_document())
