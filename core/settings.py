@@ -44,6 +44,27 @@ class Settings(BaseSettings):
     PUBLIC_BASE_URL: str | None = None
     MAX_FIELD_CHARS: int = Field(60_000, gt=0)
     RUN_START_TIMEOUT: float = Field(30.0, gt=0)
+    RUNNER_POLL_SECONDS: float = Field(0.5, ge=0.1, le=60)
+
+    EMAIL_BACKEND: Literal["file", "smtp", "ses"] = "file"
+    EMAIL_FROM: str = "NEXORA ComprasGov.AI <nao-responda@nexora.local>"
+    SMTP_HOST: str = "localhost"
+    SMTP_PORT: int = Field(587, gt=0, lt=65536)
+    SMTP_STARTTLS: bool = True
+    SMTP_SSL: bool = False
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: SecretStr | None = None
+    SES_SENDER_EMAIL: str | None = None
+    SES_REGION: str | None = None
+    SES_ENDPOINT_URL: str | None = None
+    NOTIFY_CONCURRENCY: int = Field(32, ge=1, le=256)
+    NOTIFY_BATCH_SIZE: int = Field(200, ge=1, le=5000)
+    NOTIFY_TIMEOUT_SECONDS: float = Field(10.0, gt=0, le=120)
+    NOTIFY_MAX_ATTEMPTS: int = Field(8, ge=1, le=50)
+    NOTIFY_RETRY_BASE_SECONDS: float = Field(30.0, ge=0)
+    NOTIFY_RETRY_MAX_SECONDS: float = Field(3600.0, ge=0)
+    NOTIFY_LEASE_SECONDS: float = Field(300.0, gt=0)
+    WEBHOOK_ALLOWED_NETWORKS: str = ""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -70,6 +91,11 @@ class Settings(BaseSettings):
     @property
     def prefect_ui_url(self) -> str:
         return f"http://127.0.0.1:{self.PREFECT_PORT}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mail_outbox_dir(self) -> Path:
+        return self.DATA_DIR / "mail-outbox"
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -52,7 +52,18 @@ CONSOLIDATE_DOCUMENT = DeploymentSpec(
     concurrency_limit=4,
 )
 
-DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT, CONSOLIDATE_DOCUMENT)
+DELIVER_NOTIFICATIONS = DeploymentSpec(
+    flow_name="deliver-notifications",
+    entrypoint="flows/deliver_notifications.py:deliver_notifications",
+    description="Entrega as notificações pendentes (e-mail e webhooks), registrando cada tentativa; "
+                "iniciada logo após cada evento e a cada minuto como garantia.",
+    tags=("notifications",),
+    concurrency_limit=2,
+    interval_seconds=60,
+)
+
+DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT, CONSOLIDATE_DOCUMENT,
+                                           DELIVER_NOTIFICATIONS)
 
 
 def prefect_yaml() -> dict[str, Any]:

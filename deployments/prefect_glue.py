@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
+import httpx
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.context import SettingsContext, get_settings_context
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, Settings
 
 from core.logging import trace_id_from_tags, trace_tag
 
+T = TypeVar("T")
 FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 
 
@@ -37,16 +43,55 @@ async def deployment_id(client: PrefectClient, name: str) -> uuid.UUID:
     return _deployment_ids[name]
 
 
+_without_retries: tuple[Settings, Settings] | None = None
+
+
+def _settings_without_client_retries(settings: Settings) -> Settings:
+    """The same settings with the client's retries off (made once; settings objects are not hashable)."""
+    global _without_retries
+    if _without_retries is None or _without_retries[0] is not settings:
+        _without_retries = (settings, settings.copy_with_update(updates={PREFECT_CLIENT_MAX_RETRIES: 0}))
+    return _without_retries[1]
+
+
+@contextlib.contextmanager
+def _no_client_retries() -> Iterator[None]:
+    context = get_settings_context()
+    with SettingsContext(profile=context.profile, settings=_settings_without_client_retries(context.settings)):
+        yield
+
+
+async def retry_busy(call: Callable[[], Awaitable[T]], first_delay: float = 0.05, max_delay: float = 1.0) -> T:
+    """Run a Prefect client call, repeating it soon after a 503 until it succeeds (the caller bounds the time).
+
+    Prefect's server answers 503 when its SQLite database is locked by another write for a few milliseconds,
+    and Prefect's client then waits 2 s, 4 s, 8 s…; a user starting a run would wait seconds for nothing. Here
+    the client's own retries are off for this call and a 503 is repeated after 50 ms, 100 ms, … up to 1 s.
+    Creating a run is safe to repeat: a 503 means the server's transaction did not commit.
+    """
+    delay = first_delay
+    while True:
+        try:
+            with _no_client_retries():
+                return await call()
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 503:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay)
+
+
 async def start_run(client: PrefectClient, deployment: str, parameters: dict[str, Any], *, trace_id: str,
                     tags: list[str], name: str, idempotency_key: str | None = None) -> FlowRun:
     """Create a flow run of the deployment and return at once (what `arun_deployment(timeout=0)` does,
     without its by-name lookup on every call: one request to the Prefect server per trigger)."""
     parameters = _jsonable(parameters)
+    deployment_uuid = await deployment_id(client, deployment)
     try:
-        flow_run = await client.create_flow_run_from_deployment(
-            await deployment_id(client, deployment), parameters=parameters, name=name,
-            tags=[trace_tag(trace_id), *tags], idempotency_key=idempotency_key,
-        )
+        flow_run = await retry_busy(lambda: client.create_flow_run_from_deployment(
+            deployment_uuid, parameters=parameters, name=name, tags=[trace_tag(trace_id), *tags],
+            idempotency_key=idempotency_key,
+        ))
     except ObjectNotFound:
         _deployment_ids.pop(deployment, None)  # deleted and re-created: look it up again next time
         raise

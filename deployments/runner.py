@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import serve
 from prefect.schedules import Cron, Interval
 
+from core.settings import settings
 from deployments.catalog import DEPLOYMENT_NAME, DEPLOYMENTS, DeploymentSpec
 
 
@@ -22,7 +23,8 @@ def to_deployment(spec: DeploymentSpec):
 
 
 def main(limit: int | None = None) -> None:
-    serve(*(to_deployment(spec) for spec in DEPLOYMENTS), limit=limit, print_starting_message=True)
+    serve(*(to_deployment(spec) for spec in DEPLOYMENTS), limit=limit, print_starting_message=True,
+          query_seconds=settings.RUNNER_POLL_SECONDS)
 
 
 if __name__ == "__main__":

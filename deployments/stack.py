@@ -22,7 +22,6 @@ def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": api_url or f"http://127.0.0.1:{settings.PREFECT_PORT}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         "PREFECT_SERVER_API_HOST": "127.0.0.1",

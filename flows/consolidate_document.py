@@ -12,6 +12,8 @@ from typing import Any
 
 from prefect import flow
 
+from deployments.kick import start_delivery_run
+from flows._events import on_consolidation_failure
 from flows._identity import run_identity
 from tasks.records import load_consolidation_input, register_artifacts
 from tasks.render import render_files
@@ -39,7 +41,8 @@ def _step(name: str, task, *args):
     return state.result()
 
 
-@flow(name="consolidate-document", persist_result=True, result_serializer="json")
+@flow(name="consolidate-document", persist_result=True, result_serializer="json",
+      on_failure=[on_consolidation_failure], on_crashed=[on_consolidation_failure])
 def consolidate_document(document_id: uuid.UUID) -> dict[str, Any]:
     """Render, store and register the approved document; idempotent once consolidated."""
     run_id, trace_id = run_identity()
@@ -52,6 +55,7 @@ def consolidate_document(document_id: uuid.UUID) -> dict[str, Any]:
     stored = _step("armazenar arquivos", store_files, str(document_id), prepared["version"], files)
     artifacts = _step("registrar artefatos e status", register_artifacts, document_id, prepared["version"], stored,
                       prepared["template_id"], prepared["template_version"], run_id, trace_id)
+    start_delivery_run()  # the document.consolidated event was committed with the artifacts
     publish_consolidation({"id": str(document_id), "kind": render.kind, "numero_processo": render.numero_processo,
                            "titulo": render.titulo}, artifacts, return_state=True)
     return {"document_id": str(document_id), "version": prepared["version"], "already_consolidated": False,

@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.settings import settings
+from flows._events import on_generation_failure
 from flows._identity import run_identity
 from tasks.llm import draft_section, provider_config
 from tasks.records import load_drafting_contexts, save_fields
@@ -19,7 +20,8 @@ class PartialGenerationError(RuntimeError):
 
 
 @flow(name="generate-document", task_runner=ThreadPoolTaskRunner(max_workers=settings.LLM_CONCURRENCY),
-      persist_result=True, result_serializer="json")
+      persist_result=True, result_serializer="json", on_failure=[on_generation_failure],
+      on_crashed=[on_generation_failure])
 def generate_document(document_id: uuid.UUID, force: bool = False, only_empty: bool = True) -> dict[str, Any]:
     """Draft the empty sections (or all with only_empty=false); fails naming the sections that failed."""
     run_id, trace_id = run_identity()

@@ -7,12 +7,14 @@ from typing import Any
 
 from prefect import flow
 
+from flows._events import on_generation_failure
 from flows._identity import run_identity
 from tasks.llm import draft_section, provider_config
 from tasks.records import load_drafting_contexts, save_fields
 
 
-@flow(name="generate-field", log_prints=True, persist_result=True, result_serializer="json")
+@flow(name="generate-field", log_prints=True, persist_result=True, result_serializer="json",
+      on_failure=[on_generation_failure], on_crashed=[on_generation_failure])
 def generate_field(document_id: uuid.UUID, slug: str, force: bool = False,
                    instructions: str | None = None) -> dict[str, Any]:
     """Draft the section `slug` of the document; `force` bypasses the cache of an unchanged prompt."""

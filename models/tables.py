@@ -3,6 +3,8 @@
 from models.apikey import ApiKey
 from models.artifact import Artifact
 from models.document import AuditLog, Document, DocumentField
+from models.notification import DeliveryAttempt, Event, Notification, Subscription
 from models.template import Template
 
-__all__ = ["ApiKey", "Artifact", "AuditLog", "Document", "DocumentField", "Template"]
+__all__ = ["ApiKey", "Artifact", "AuditLog", "DeliveryAttempt", "Document", "DocumentField", "Event", "Notification",
+           "Subscription", "Template"]

@@ -45,6 +45,13 @@ os.environ.update({
     "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    # notifications: loopback receivers are allow-listed; short back-off, time-out and lease for the tests
+    "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "NOTIFY_RETRY_BASE_SECONDS": "0.2",
+    "NOTIFY_RETRY_MAX_SECONDS": "1",
+    "NOTIFY_TIMEOUT_SECONDS": "2",
+    "NOTIFY_LEASE_SECONDS": "4",
+    "NOTIFY_MAX_ATTEMPTS": "4",
 })
 os.environ.pop("PREFECT_PROFILE", None)
 
@@ -111,6 +118,22 @@ def moto_url():
     finally:
         stop(process)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def webhook_server():
+    from tests.servers.webhook import WebhookReceiver
+
+    server = WebhookReceiver(port=free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver(webhook_server):
+    webhook_server.reset()
+    yield webhook_server
+    webhook_server.reset()
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,15 @@ from prefect.client.orchestration import get_client
 
 from core.logging import accept_trace_id, current_trace_id, install_trace_filter
 from deployments.api import errors
-from deployments.api.routes import artifacts, documents, health, runs, templates
+from deployments.api.routes import artifacts, documents, health, notifications, runs, templates
+from deployments.kick import Kicker
+from models.crud.notifications import on_events_committed
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     install_trace_filter()
+    on_events_committed(app.state.kicker.request)
     async with get_client() as client:
         app.state.prefect = client
         yield
@@ -40,8 +43,9 @@ def create_app() -> FastAPI:
         response.headers["X-Request-ID"] = trace_id
         return response
 
+    app.state.kicker = Kicker()
     errors.install(app)
-    for module in (health, templates, documents, runs, artifacts):
+    for module in (health, templates, documents, runs, artifacts, notifications):
         app.include_router(module.router)
     return app
 

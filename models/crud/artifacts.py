@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from models.artifact import Artifact
 from models.crud.documents import get_document
+from models.crud.notifications import record_document_event
 from models.db import utcnow
 from models.document import AuditLog, Document
 from models.enums import DocumentStatus
@@ -45,6 +46,9 @@ def register_consolidation(session: Session, document_id: uuid.UUID, version: in
     session.add(AuditLog(document_id=document_id, from_status=DocumentStatus.APROVADO,
                          to_status=DocumentStatus.CONSOLIDADO, reason=f"versão {version} consolidada",
                          actor=actor, trace_id=trace_id))
+    record_document_event(session, "document.consolidated", document, trace_id=trace_id, flow_run_id=flow_run_id,
+                          artifacts=[{"format": a.format, "sha256": a.sha256, "size_bytes": a.size_bytes}
+                                     for a in artifacts])
     session.flush()
     return artifacts
 

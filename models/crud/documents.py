@@ -11,12 +11,19 @@ from sqlmodel import Session, col, func, select
 
 from core.settings import settings
 from models import rules
+from models.crud.notifications import record_document_event
 from models.crud.templates import default_template, get_template
 from models.db import utcnow
 from models.document import AuditLog, Document, DocumentCreate, DocumentField, DocumentUpdate
 from models.enums import DocumentKind, DocumentStatus, FieldSource
 from models.errors import ConflictError, InvalidError, NotFoundError
 from models.template import Template
+
+TRANSITION_EVENTS = {
+    DocumentStatus.EM_REVISAO: "document.submitted",
+    DocumentStatus.DEVOLVIDO: "document.returned",
+    DocumentStatus.APROVADO: "document.approved",
+}
 
 
 def create_document(session: Session, data: DocumentCreate, actor: str | None = None,
@@ -205,6 +212,9 @@ def transition(session: Session, document_id: uuid.UUID, target: DocumentStatus,
     session.add(document)
     session.add(AuditLog(document_id=document.id, from_status=current, to_status=target, reason=reason,
                          actor=actor, trace_id=trace_id))
+    if target in TRANSITION_EVENTS:
+        record_document_event(session, TRANSITION_EVENTS[target], document, trace_id=trace_id,
+                              from_status=str(current), reason=reason, actor=actor)
     session.flush()
     return document
 

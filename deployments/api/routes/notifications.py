@@ -1,0 +1,109 @@
+"""Subscriptions (who hears which events) and notifications (each delivery, its attempts, re-drive)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
+
+from deployments.api.deps import AdminKey, ReadKey, SessionDep, WriteKey
+from models.crud import notifications as crud
+from models.events import EVENT_TYPES
+from models.notification import (
+    AttemptPublic,
+    DeliveryStatus,
+    NotificationDetail,
+    NotificationPublic,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
+
+
+class NotificationsPage(BaseModel):
+    data: list[NotificationPublic]
+    count: int
+
+
+class Redriven(BaseModel):
+    requeued: int
+
+
+@router.get("/event-types", response_model=dict[str, str])
+def event_types(_: ReadKey) -> dict[str, str]:
+    """The event types one can subscribe to, with their names."""
+    return EVENT_TYPES
+
+
+@router.post("/subscriptions", response_model=SubscriptionCreated, status_code=status.HTTP_201_CREATED)
+def create_subscription(session: SessionDep, _: AdminKey, body: SubscriptionCreate) -> SubscriptionCreated:
+    """Subscribe an e-mail address or a webhook URL to event types (optionally of one órgão). A webhook's signing
+    secret is in this answer only: store it now."""
+    subscription, secret = crud.create_subscription(session, body)
+    return SubscriptionCreated(**SubscriptionPublic.model_validate(subscription, from_attributes=True).model_dump(),
+                               secret=secret)
+
+
+@router.get("/subscriptions", response_model=list[SubscriptionPublic])
+def list_subscriptions(session: SessionDep, _: AdminKey, active: bool | None = None) -> list[SubscriptionPublic]:
+    return [SubscriptionPublic.model_validate(s, from_attributes=True)
+            for s in crud.list_subscriptions(session, active=active)]
+
+
+@router.get("/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
+def read_subscription(session: SessionDep, _: AdminKey, subscription_id: uuid.UUID) -> SubscriptionPublic:
+    return SubscriptionPublic.model_validate(crud.get_subscription(session, subscription_id), from_attributes=True)
+
+
+@router.delete("/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
+def delete_subscription(session: SessionDep, _: AdminKey, subscription_id: uuid.UUID) -> SubscriptionPublic:
+    """Deactivate: no new notifications; what was already queued is still delivered, and the history stays."""
+    return SubscriptionPublic.model_validate(crud.deactivate_subscription(session, subscription_id),
+                                             from_attributes=True)
+
+
+@router.get("/notifications", response_model=NotificationsPage)
+def list_notifications(session: SessionDep, _: ReadKey, status: DeliveryStatus | None = None,
+                       event: Annotated[str | None, Query(description="tipo de evento")] = None,
+                       target: Annotated[str | None, Query(description="parte do e-mail ou da URL")] = None,
+                       event_id: uuid.UUID | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                       offset: Annotated[int, Query(ge=0)] = 0) -> NotificationsPage:
+    """Notifications, newest first, filtered by status, event type and target."""
+    rows, total = crud.list_notifications(session, status=status, event_type=event, target=target,
+                                          event_id=event_id, limit=limit, offset=offset)
+    return NotificationsPage(data=[NotificationPublic.model_validate(r, from_attributes=True) for r in rows],
+                             count=total)
+
+
+@router.get("/notifications/{notification_id}", response_model=NotificationDetail)
+def read_notification(session: SessionDep, _: ReadKey, notification_id: uuid.UUID) -> NotificationDetail:
+    """One notification with its event and every attempt (time, status code, latency, error)."""
+    row, event, attempts = crud.get_notification(session, notification_id)
+    return _detail(row, event, attempts)
+
+
+@router.post("/notifications/{notification_id}/retry", response_model=NotificationDetail)
+def retry_notification(session: SessionDep, _: WriteKey, notification_id: uuid.UUID) -> NotificationDetail:
+    """Re-drive: send again now with a fresh budget of attempts (dead, retrying or pending; not delivered)."""
+    crud.redrive(session, notification_id)
+    row, event, attempts = crud.get_notification(session, notification_id)
+    return _detail(row, event, attempts)
+
+
+@router.post("/notifications/retry-dead", response_model=Redriven)
+def retry_dead(session: SessionDep, _: WriteKey) -> Redriven:
+    """Re-drive every dead notification."""
+    return Redriven(requeued=crud.redrive_dead(session))
+
+
+def _detail(row, event, attempts) -> NotificationDetail:
+    public = NotificationPublic.model_validate(row, from_attributes=True).model_dump()
+    return NotificationDetail(**public, event={"id": str(event.id), "type": event.type, "orgao": event.orgao,
+                                               "document_id": str(event.document_id) if event.document_id else None,
+                                               "occurred_at": event.occurred_at.isoformat(), "data": event.data},
+                              attempt_log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts])
