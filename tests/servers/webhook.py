@@ -59,6 +59,18 @@ class WebhookReceiver:
             def log_message(self, *args) -> None:
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                """/_stats: what arrived (for a receiver in another process, as in the benchmark)."""
+                with receiver.lock:
+                    stats = {"received": len(receiver.received), "unique": len({r.event_id for r in receiver.received}),
+                             "bad_signatures": sum(1 for r in receiver.received if not r.signature_ok)}
+                payload = json.dumps(stats).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 status, headers = receiver._handle(self.path, dict(self.headers.items()), body)
@@ -126,3 +138,19 @@ class WebhookReceiver:
     def unique_events(self, path: str | None = None) -> set[str]:
         """What a receiver deduplicating on the Idempotency-Key has processed."""
         return {r.event_id for r in self.events(path)}
+
+
+def main() -> None:
+    """Run a receiver alone: python -m tests.servers.webhook PORT DELAY_SECONDS SECRET"""
+    import sys
+
+    port, delay, secret = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+    receiver = WebhookReceiver(port=port)
+    for path in ("/bench", "/plain"):
+        receiver.behaviours[path] = Behaviour(delay_seconds=delay)
+        receiver.secrets[path] = secret
+    receiver.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

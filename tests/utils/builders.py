@@ -51,6 +51,16 @@ def approve_document(url: str, document_id, justify: tuple[str, ...] = ("impacto
     from models.crud import documents as crud
     from models.enums import DocumentStatus
 
+    fill_document(url, document_id, justify)
+    with session_scope(url) as session:
+        crud.transition(session, document_id, DocumentStatus.EM_REVISAO, None, actor="tests")
+        crud.transition(session, document_id, DocumentStatus.APROVADO, None, actor="tests")
+
+
+def fill_document(url: str, document_id, justify: tuple[str, ...] = ("impactos_ambientais",)) -> None:
+    """Fill every section (lists, a table, accents) and justify some optional ones."""
+    from models.crud import documents as crud
+
     with session_scope(url) as session:
         view = crud.document_view(session, document_id)
         for position, section in enumerate(view.template.sections):
@@ -66,5 +76,3 @@ def approve_document(url: str, document_id, justify: tuple[str, ...] = ("impacto
             if position == 5:
                 body += "\n\n" + SAMPLE_TABLE
             crud.write_field(session, document_id, slug, content=body, justification=None)
-        crud.transition(session, document_id, DocumentStatus.EM_REVISAO, None, actor="tests")
-        crud.transition(session, document_id, DocumentStatus.APROVADO, None, actor="tests")

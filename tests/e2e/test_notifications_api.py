@@ -1,0 +1,103 @@
+"""Notifications through the API and the running platform: subscriptions, an approval reaching a signed webhook
+through the runner, the delivery log, and re-driving a dead letter."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+from core.settings import settings
+from tests.servers.webhook import Behaviour
+from tests.utils.builders import document_data, fill_document
+
+pytestmark = pytest.mark.usefixtures("runner")
+
+
+@pytest.fixture
+def admin(api_url, keys):
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {keys['admin']}"}, timeout=30) as c:
+        yield c
+
+
+def wait_for(check, timeout=45.0, every=0.25):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s")
+        time.sleep(every)
+
+
+def test_subscription_requests_are_checked(admin, client, receiver, monkeypatch):
+    ok = admin.post("/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}/api-check",
+                                                   "event_types": ["document.approved"], "name": "painel"})
+    assert ok.status_code == 201 and ok.json()["secret"].startswith("whsec_")
+    listed = admin.get("/api/v1/subscriptions").json()
+    mine = [s for s in listed if s["id"] == ok.json()["id"]]
+    assert mine and "secret" not in mine[0] and "secret_encrypted" not in mine[0]
+    assert client.get("/api/v1/subscriptions").status_code == 403  # needs the admin scope
+    for body, needle in (
+        ({"channel": "email", "target": "nao-e-email", "event_types": ["*"]}, "E-mail inválido"),
+        ({"channel": "email", "target": "a@orgao.gov.br", "event_types": ["document.perdido"]}, "desconhecido"),
+        ({"channel": "email", "target": "a@orgao.gov.br", "event_types": []}, "event_types"),
+        ({"channel": "sms", "target": "+5561999999999", "event_types": ["*"]}, "channel"),
+        ({"channel": "webhook", "target": "http://192.168.0.10/hook", "event_types": ["*"]}, "endereço interno"),
+    ):
+        answer = admin.post("/api/v1/subscriptions", json=body)
+        assert answer.status_code == 422 and needle in answer.text, (body, answer.text)
+    monkeypatch.setattr(settings, "ENVIRONMENT", "production")
+    answer = admin.post("/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}/x",
+                                                       "event_types": ["*"]})
+    assert answer.status_code == 422 and "https" in answer.json()["detail"]
+    monkeypatch.setattr(settings, "ENVIRONMENT", "test")
+    assert admin.delete(f"/api/v1/subscriptions/{ok.json()['id']}").json()["active"] is False
+    assert admin.get(f"/api/v1/subscriptions/{uuid.uuid4()}").status_code == 404
+
+
+def test_approval_reaches_the_webhook_through_the_runner(admin, client, receiver, sqlite_url):
+    path = f"/approved-{uuid.uuid4().hex[:6]}"
+    created = admin.post("/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}{path}",
+                                                        "event_types": ["document.approved"]}).json()
+    receiver.secrets[path] = created["secret"]
+    doc = client.post("/api/v1/documents", json=document_data("ETP")).json()
+    fill_document(sqlite_url, uuid.UUID(doc["id"]))
+    for status in ("em_revisao", "aprovado"):
+        assert client.post(f"/api/v1/documents/{doc['id']}/transitions", json={"to": status}).status_code == 200
+    (got,) = wait_for(lambda: receiver.events(path))  # started by the event, not by the minute schedule
+    assert got.signature_ok and got.body["type"] == "document.approved" and got.body["document_id"] == doc["id"]
+    page = wait_for(lambda: [n for n in client.get("/api/v1/notifications", params={
+        "event": "document.approved", "target": path, "status": "delivered"}).json()["data"]])
+    detail = client.get(f"/api/v1/notifications/{page[0]['id']}").json()
+    assert detail["event"]["id"] == got.event_id and detail["attempt_log"][0]["status_code"] == 200
+    again = client.post(f"/api/v1/notifications/{page[0]['id']}/retry")
+    assert again.status_code == 409 and "já foi entregue" in again.json()["detail"]
+    assert client.post(f"/api/v1/notifications/{uuid.uuid4()}/retry").status_code == 404
+    assert client.get("/api/v1/notifications", params={"status": "perdida"}).status_code == 422
+    admin.delete(f"/api/v1/subscriptions/{created['id']}")
+
+
+def test_dead_letter_is_redriven_through_the_api(admin, client, receiver, sqlite_url):
+    path = f"/gone-{uuid.uuid4().hex[:6]}"
+    created = admin.post("/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}{path}",
+                                                        "event_types": ["document.submitted"]}).json()
+    receiver.secrets[path] = created["secret"]
+    receiver.behaviours[path] = Behaviour(status=410)
+    doc = client.post("/api/v1/documents", json=document_data("TR")).json()
+    fill_document(sqlite_url, uuid.UUID(doc["id"]), justify=())
+    assert client.post(f"/api/v1/documents/{doc['id']}/transitions", json={"to": "em_revisao"}).status_code == 200
+    (dead,) = wait_for(lambda: client.get("/api/v1/notifications", params={"target": path, "status": "dead"})
+                       .json()["data"])
+    assert dead["last_status_code"] == 410 and "HTTP 410" in dead["last_error"]
+    receiver.behaviours[path] = Behaviour()
+    redriven = client.post(f"/api/v1/notifications/{dead['id']}/retry")
+    assert redriven.status_code == 200 and redriven.json()["status"] == "pending"
+    wait_for(lambda: receiver.events(path))
+    final = wait_for(lambda: (lambda d: d if d["status"] == "delivered" else None)(
+        client.get(f"/api/v1/notifications/{dead['id']}").json()))
+    assert [a["outcome"] for a in final["attempt_log"]] == ["dead", "delivered"]
+    admin.delete(f"/api/v1/subscriptions/{created['id']}")
