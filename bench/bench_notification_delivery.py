@@ -28,7 +28,8 @@ def main() -> None:
     try:
         h.prepare_database()
         procs.prefect_server()
-        from sqlalchemy import update
+        from sqlalchemy import func, update
+        from sqlmodel import select
 
         from core import crypto
         from core.settings import settings
@@ -66,14 +67,20 @@ def main() -> None:
         with session_scope() as session:  # give the anchor's rows back to the outbox, untouched
             session.exec(update(Notification).where(Notification.claim_token.is_not(None))
                          .values(status="pending", claim_token=None, claimed_until=None))
-        stats_before = httpx.get(f"http://127.0.0.1:{port}/_stats").json()
 
         started = time.perf_counter()
         summary = deliver_notifications(max_seconds=1800)
         ours_s = time.perf_counter() - started
-        stats = httpx.get(f"http://127.0.0.1:{port}/_stats").json()
-        received = stats["received"] - stats_before["received"]
-        unique = stats["unique"] - stats_before["unique"]
+        stats = httpx.get(f"http://127.0.0.1:{port}/_stats?path=/bench").json()
+        received, unique = stats["received"], stats["unique"]
+        with session_scope() as session:
+            left = {str(status): count for status, count in session.exec(
+                select(Notification.status, func.count()).where(Notification.status != "delivered")
+                .group_by(Notification.status)).all()}
+            errors = session.exec(select(Notification.last_error, func.count())
+                                  .where(Notification.status != "delivered").group_by(Notification.last_error)
+                                  .limit(5)).all()
+        print(f"not delivered: {left}; errors: {errors}", file=sys.stderr)
         ours_rate = N / ours_s
         h.emit({"bench": "notification_delivery", "unit": "deliveries/s", "ours": round(ours_rate, 1),
                 "anchor_name": "plain loop, one signed POST at a time (httpx keep-alive)",

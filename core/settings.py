@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     SES_REGION: str | None = None
     SES_ENDPOINT_URL: str | None = None
     NOTIFY_CONCURRENCY: int = Field(32, ge=1, le=256)
-    NOTIFY_BATCH_SIZE: int = Field(200, ge=1, le=5000)
+    NOTIFY_BATCH_SIZE: int = Field(500, ge=1, le=5000)
     NOTIFY_TIMEOUT_SECONDS: float = Field(10.0, gt=0, le=120)
     NOTIFY_MAX_ATTEMPTS: int = Field(8, ge=1, le=50)
     NOTIFY_RETRY_BASE_SECONDS: float = Field(30.0, ge=0)

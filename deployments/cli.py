@@ -363,8 +363,8 @@ def notifications_retry(
         apply_prefect_env(settings)
         run = start_delivery_run()
         console.print(f"execução deliver-notifications {run} iniciada" if run else
-                      "uma execução deliver-notifications já está para começar (ou o agendamento de 1 minuto "
-                      "entregará)")
+                      "nenhuma execução nova: já há uma para começar, ou o Prefect não respondeu; o agendamento "
+                      "de 1 minuto entregará")
 
 
 @app.command("runner")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, or_, update
+from sqlalchemy import and_, bindparam, event, insert, or_, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
@@ -163,6 +163,7 @@ class Job:
 
     notification_id: uuid.UUID
     attempt: int
+    max_attempts: int
     channel: Channel
     target: str
     secret_sealed: str | None
@@ -210,7 +211,8 @@ def claim(session: Session, limit: int, lease_seconds: float | None = None) -> l
         .where(Notification.claim_token == token, Notification.status == DeliveryStatus.SENDING)
         .order_by(col(Notification.next_attempt_at))
     ).all()
-    return [Job(notification_id=n.id, attempt=n.attempts + 1, channel=Channel(n.channel), target=n.target,
+    return [Job(notification_id=n.id, attempt=n.attempts + 1, max_attempts=n.max_attempts,
+                channel=Channel(n.channel), target=n.target,
                 secret_sealed=s.secret_encrypted, event_id=e.id, event_type=e.type, occurred_at=e.occurred_at,
                 orgao=e.orgao, document_id=e.document_id, data=e.data) for n, e, s in rows]
 
@@ -226,40 +228,38 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 def record_outcomes(session: Session, jobs: dict[uuid.UUID, Job], outcomes: list[Outcome],
                     flow_run_id: str | None = None) -> dict[str, int]:
-    """Store every attempt and move each notification on: delivered, retrying later, or dead."""
+    """Store every attempt and move each notification on: delivered, retrying later, or dead (two bulk
+    statements; a row another run has delivered meanwhile, after its claim expired, stays delivered)."""
     counts = {"delivered": 0, "retry": 0, "dead": 0}
-    rows = {n.id: n for n in session.exec(
-        select(Notification).where(col(Notification.id).in_([o.notification_id for o in outcomes]))).all()}
     now = utcnow()
+    attempts, changes = [], []
     for outcome in outcomes:
-        row, job = rows.get(outcome.notification_id), jobs[outcome.notification_id]
-        if row is None:
-            continue
-        number = job.attempt
+        job = jobs[outcome.notification_id]
         if outcome.delivered:
-            verdict = "delivered"
-        elif outcome.retryable and number < row.max_attempts:
-            verdict = "retry"
+            verdict, status, next_at = "delivered", DeliveryStatus.DELIVERED, now
+        elif outcome.retryable and job.attempt < job.max_attempts:
+            verdict, status = "retry", DeliveryStatus.RETRYING
+            next_at = now + timedelta(seconds=backoff_seconds(job.attempt, outcome.retry_after))
         else:
-            verdict = "dead"
+            verdict, status, next_at = "dead", DeliveryStatus.DEAD, now
         counts[verdict] += 1
-        session.add(DeliveryAttempt(notification_id=row.id, number=number, started_at=outcome.started_at,
-                                    latency_ms=round(outcome.latency_ms, 1), status_code=outcome.status_code,
-                                    outcome=verdict, error=outcome.error, flow_run_id=flow_run_id))
-        if row.status == DeliveryStatus.DELIVERED:
-            continue  # another run delivered it meanwhile (its claim had expired): keep that
-        row.attempts = max(row.attempts, number)
-        row.last_status_code, row.last_error = outcome.status_code, outcome.error
-        row.claim_token, row.claimed_until, row.updated_at = None, None, now
-        if verdict == "delivered":
-            row.status, row.delivered_at, row.last_error = DeliveryStatus.DELIVERED, now, None
-        elif verdict == "retry":
-            row.status = DeliveryStatus.RETRYING
-            row.next_attempt_at = now + timedelta(seconds=backoff_seconds(number, outcome.retry_after))
-        else:
-            row.status = DeliveryStatus.DEAD
-        session.add(row)
-    session.flush()
+        attempts.append({"notification_id": job.notification_id, "number": job.attempt,
+                         "started_at": outcome.started_at, "latency_ms": round(outcome.latency_ms, 1),
+                         "status_code": outcome.status_code, "outcome": verdict, "error": outcome.error,
+                         "flow_run_id": flow_run_id})
+        changes.append({"b_id": job.notification_id, "b_status": status, "b_attempts": job.attempt,
+                        "b_code": outcome.status_code, "b_error": None if outcome.delivered else outcome.error,
+                        "b_next": next_at, "b_delivered": now if outcome.delivered else None})
+    if not outcomes:
+        return counts
+    session.exec(insert(DeliveryAttempt), params=attempts)
+    table = Notification.__table__
+    session.exec(update(table).where(table.c.id == bindparam("b_id"), table.c.status != DeliveryStatus.DELIVERED)
+                 .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+                         last_status_code=bindparam("b_code"), last_error=bindparam("b_error"),
+                         next_attempt_at=bindparam("b_next"), delivered_at=bindparam("b_delivered"),
+                         claim_token=None, claimed_until=None, updated_at=now)
+                 .execution_options(synchronize_session=False), params=changes)
     return counts
 
 

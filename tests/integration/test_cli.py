@@ -52,3 +52,42 @@ def test_apikey_create_and_revoke(sqlite_url):
         assert authenticate(session, raw) is None
     bad = runner.invoke(app, ["apikey", "create", "x", "--scope", "superuser"])
     assert bad.exit_code == 1 and "Escopos inválidos" in bad.output
+
+
+def test_subscriptions_and_notifications_commands(sqlite_url, prefect_server, receiver):
+    from flows.deliver_notifications import deliver_notifications
+    from models.crud.notifications import record_event
+    from tests.servers.webhook import Behaviour
+
+    added = runner.invoke(app, ["subscriptions", "add", "--events", "document.approved", "--webhook",
+                                f"{receiver.url}/cli"], terminal_width=200)
+    assert added.exit_code == 0, added.output
+    subscription_id = re.search(r"assinatura ([0-9a-f-]{36})", added.output).group(1)
+    secret = added.output.strip().splitlines()[-1]
+    assert secret.startswith("whsec_")
+    receiver.secrets["/cli"], receiver.behaviours["/cli"] = secret, Behaviour(status=410)
+    for argv, needle in ((["--events", "*", "--email", "sem-arroba"], "E-mail inválido"),
+                         (["--events", "document.sumiu", "--email", "a@b.gov.br"], "desconhecido"),
+                         (["--events", "*"], "--email ou --webhook")):
+        refused = runner.invoke(app, ["subscriptions", "add", *argv], terminal_width=200)
+        assert refused.exit_code == 1 and needle in refused.output, refused.output
+    assert subscription_id in runner.invoke(app, ["subscriptions", "list"]).output
+
+    with session_scope(sqlite_url) as session:
+        record_event(session, "document.approved", data={"numero_processo": "23000.000777/2026-01"})
+    deliver_notifications(max_seconds=10)
+    dead = runner.invoke(app, ["notifications", "list", "--status", "dead", "--target", "/cli"], terminal_width=250)
+    assert dead.exit_code == 0 and "1 de 1" in dead.output
+    notification_id = re.search(r"([0-9a-f]{8}-[0-9a-f-]{27})", dead.output).group(1)
+    shown = runner.invoke(app, ["notifications", "show", notification_id], terminal_width=250)
+    assert shown.exit_code == 0 and "410" in shown.output and "dead" in shown.output
+    assert runner.invoke(app, ["notifications", "list", "--status", "perdida"]).exit_code == 1
+    receiver.behaviours["/cli"] = Behaviour()
+    again = runner.invoke(app, ["notifications", "retry", "--dead"], terminal_width=250)
+    assert again.exit_code == 0 and "de volta à fila" in again.output
+    deliver_notifications(max_seconds=10)
+    assert len(receiver.unique_events("/cli")) == 1
+    assert "delivered" in runner.invoke(app, ["notifications", "show", notification_id], terminal_width=250).output
+    assert runner.invoke(app, ["notifications", "retry"]).exit_code == 1
+    removed = runner.invoke(app, ["subscriptions", "remove", subscription_id])
+    assert removed.exit_code == 0 and "desativada" in removed.output

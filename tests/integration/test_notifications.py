@@ -473,3 +473,27 @@ def test_database_refusing_connections_mid_delivery_loses_nothing(pg_url, receiv
         admin.dispose()
         with session_scope(pg_url) as s:
             s.exec(update(Subscription).values(active=False))
+
+
+# Failure events from the flows' hooks
+
+
+def test_failed_generation_and_consolidation_raise_events(db, llm):
+    from flows.consolidate_document import consolidate_document
+    from flows.generate_field import generate_field
+
+    address = f"falhas.{uuid.uuid4().hex[:6]}@orgao.gov.br"
+    subscribe(db, Channel.EMAIL, address, ["generation.failed", "consolidation.failed"])
+    llm.set(mode="status", status=401)
+    doc = make_document(db)
+    drafting = generate_field(doc, "descricao_necessidade", return_state=True)
+    assert drafting.is_failed()
+    consolidation = consolidate_document(doc, return_state=True)  # a rascunho does not consolidate
+    assert consolidation.is_failed()
+    with session_scope(db) as s:
+        events = {e.type: e for e in s.exec(select(Event).where(Event.document_id == doc))}
+    assert set(events) == {"generation.failed", "consolidation.failed"}
+    assert "AuthenticationError" in events["generation.failed"].data["error"]
+    assert events["consolidation.failed"].data["flow_run_id"] == str(consolidation.state_details.flow_run_id)
+    assert "carregar documento" in events["consolidation.failed"].data["error"]
+    assert {n.event_type for n in notifications(db, address)} == set(events)
