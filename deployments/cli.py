@@ -394,16 +394,17 @@ def _start_stack():
 def up() -> None:
     """Bring the embedded platform up (Prefect server + UI, runner, API) until Ctrl-C."""
     apply_prefect_env(settings)
-    stack = _start_stack()
-    console.print(f"Prefect UI: {settings.prefect_ui_url}   API: {stack.api_url}/docs   (Ctrl-C para parar)")
     stopping = False
 
     def handle(signum, _frame):
         nonlocal stopping
         stopping = True
 
+    # before the start: a Ctrl-C while the stack comes up stops it cleanly once it is up
     signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)
+    stack = _start_stack()
+    console.print(f"Prefect UI: {settings.prefect_ui_url}   API: {stack.api_url}/docs   (Ctrl-C para parar)")
     try:
         while not stopping:
             dead = stack.dead()
@@ -437,7 +438,7 @@ def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running aft
         stack = _start_stack()
     try:
         with session_scope() as session:
-            _, raw = create_key(session, f"demo-{int(time.time())}", ["read", "write", "run"])
+            _, raw = create_key(session, f"demo-{int(time.time())}", ["read", "write", "run", "admin"])
         summary = run_demo(settings.api_url, raw, settings.prefect_ui_url, console)
         console.print_json(json.dumps(summary))
     except DemoError as exc:

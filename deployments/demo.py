@@ -25,8 +25,30 @@ DEMO_DOCUMENT = {
 }
 
 
+DEMO_EMAIL = "fiscalizacao@demo.nexora.local"
+
+
 class DemoError(RuntimeError):
     pass
+
+
+def _subscribe(client: httpx.Client) -> str:
+    """An e-mail subscription for the demo's events (reused on later runs)."""
+    for subscription in _check(client.get("/api/v1/subscriptions", params={"active": True})):
+        if subscription["target"] == DEMO_EMAIL:
+            return subscription["id"]
+    return _check(client.post("/api/v1/subscriptions", json={
+        "name": "demonstração", "channel": "email", "target": DEMO_EMAIL,
+        "event_types": ["document.approved", "document.consolidated"]}))["id"]
+
+
+def _delivered(client: httpx.Client, document_id: str, expected: int, timeout: float = 60) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = _check(client.get("/api/v1/notifications", params={"document_id": document_id}))["data"]
+        if len([r for r in rows if r["status"] == "delivered"]) >= expected or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.5)
 
 
 def _check(response: httpx.Response) -> dict[str, Any]:
@@ -70,6 +92,7 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
             table.add_row(field["code"], field["title"], field["source"] or "-",
                           f"{field['tokens_in'] or 0}/{field['tokens_out'] or 0}", text[:70] + "…")
         console.print(table)
+        _subscribe(client)
         for target in ("em_revisao", "aprovado"):
             moved = _check(client.post(f"/api/v1/documents/{document['id']}/transitions",
                                        json={"to": target, "reason": "demonstração"}))
@@ -85,11 +108,16 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
             console.print(f"Artefato {artifact['format'].upper()}: {artifact['storage_uri']} "
                           f"({artifact['size_bytes']:,} bytes, sha256 {artifact['sha256'][:12]}…)")
         audit = _check(client.get(f"/api/v1/documents/{document['id']}/audit"))
+        notices = _delivered(client, document["id"], expected=2)
     console.print(f"Status: [bold]{audit[-1]['to_status']}[/]")
+    for notice in sorted(notices, key=lambda n: n["created_at"]):
+        console.print(f"Notificação {notice['event_type']} → {notice['target']}: [bold]{notice['status']}[/]"
+                      + (f" ({notice['last_error']})" if notice["last_error"] else ""))
     console.print(f"Flow run da redação: {ui_url}/runs/flow-run/{run_id}")
     console.print(f"Flow run da consolidação: {ui_url}/runs/flow-run/{consolidation['flow_run_id']}")
     console.print(f"Prefect UI: {ui_url}   ·   API: {api_url}/docs")
     return {"document_id": document["id"], "flow_run_id": run_id, "status": audit[-1]["to_status"],
             "fields": len(document["fields"]), "drafting_seconds": round(elapsed, 1),
             "consolidation_flow_run_id": consolidation["flow_run_id"],
-            "artifacts": {a["format"]: a["storage_uri"] for a in artifacts}}
+            "artifacts": {a["format"]: a["storage_uri"] for a in artifacts},
+            "notifications": {n["event_type"]: n["status"] for n in notices}}

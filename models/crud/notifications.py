@@ -271,9 +271,12 @@ def due_count(session: Session) -> int:
 
 
 def list_notifications(session: Session, *, status: DeliveryStatus | None = None, event_type: str | None = None,
-                       target: str | None = None, event_id: uuid.UUID | None = None, limit: int = 50,
+                       target: str | None = None, event_id: uuid.UUID | None = None,
+                       document_id: uuid.UUID | None = None, limit: int = 50,
                        offset: int = 0) -> tuple[list[Notification], int]:
     filters: list[Any] = []
+    if document_id:
+        filters.append(col(Notification.event_id).in_(select(Event.id).where(Event.document_id == document_id)))
     if status:
         filters.append(Notification.status == status)
     if event_type:

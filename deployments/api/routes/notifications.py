@@ -70,12 +70,12 @@ def delete_subscription(session: SessionDep, _: AdminKey, subscription_id: uuid.
 def list_notifications(session: SessionDep, _: ReadKey, status: DeliveryStatus | None = None,
                        event: Annotated[str | None, Query(description="tipo de evento")] = None,
                        target: Annotated[str | None, Query(description="parte do e-mail ou da URL")] = None,
-                       event_id: uuid.UUID | None = None,
+                       event_id: uuid.UUID | None = None, document_id: uuid.UUID | None = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 50,
                        offset: Annotated[int, Query(ge=0)] = 0) -> NotificationsPage:
-    """Notifications, newest first, filtered by status, event type and target."""
+    """Notifications, newest first, filtered by status, event type, target, event or document."""
     rows, total = crud.list_notifications(session, status=status, event_type=event, target=target,
-                                          event_id=event_id, limit=limit, offset=offset)
+                                          event_id=event_id, document_id=document_id, limit=limit, offset=offset)
     return NotificationsPage(data=[NotificationPublic.model_validate(r, from_attributes=True) for r in rows],
                              count=total)
 
