@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     SMTP_SSL: bool = False
     SMTP_USERNAME: str | None = None
     SMTP_PASSWORD: SecretStr | None = None
+    SMTP_CA_FILE: Path | None = None
     SES_SENDER_EMAIL: str | None = None
     SES_REGION: str | None = None
     SES_ENDPOINT_URL: str | None = None

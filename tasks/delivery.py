@@ -153,18 +153,21 @@ def _write_eml(job: Job) -> None:
     return None
 
 
+def _tls() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(settings.SMTP_CA_FILE) if settings.SMTP_CA_FILE else None)
+
+
 def _send_smtp(job: Job) -> int:
     message = messages.email_message(job)
     timeout = settings.NOTIFY_TIMEOUT_SECONDS
     try:
         if settings.SMTP_SSL:
-            server = smtplib.SMTP_SSL(settings.SMTP_HOST, settings.SMTP_PORT, timeout=timeout,
-                                      context=ssl.create_default_context())
+            server = smtplib.SMTP_SSL(settings.SMTP_HOST, settings.SMTP_PORT, timeout=timeout, context=_tls())
         else:
             server = smtplib.SMTP(settings.SMTP_HOST, settings.SMTP_PORT, timeout=timeout)
         with server:
             if settings.SMTP_STARTTLS and not settings.SMTP_SSL:
-                server.starttls(context=ssl.create_default_context())
+                server.starttls(context=_tls())
             if settings.SMTP_USERNAME:
                 password = settings.SMTP_PASSWORD.get_secret_value() if settings.SMTP_PASSWORD else ""
                 server.login(settings.SMTP_USERNAME, password)

@@ -51,8 +51,14 @@ def document_link(job: Job) -> str | None:
     return f"{settings.api_url.rstrip('/')}/api/v1/documents/{job.document_id}"
 
 
+STATUS_NAMES = {"rascunho": "rascunho", "em_revisao": "em revisão", "devolvido": "devolvido",
+                "aprovado": "aprovado", "consolidado": "consolidado", "cancelado": "cancelado"}
+
+
 def _facts(job: Job) -> list[tuple[str, str]]:
-    data = job.data
+    data = {**job.data}
+    if data.get("status"):
+        data["status"] = STATUS_NAMES.get(str(data["status"]), data["status"])
     labels = (("kind", "Tipo"), ("numero_processo", "Processo"), ("titulo", "Objeto"), ("version", "Versão"),
               ("status", "Situação"), ("reason", "Motivo"), ("error", "Erro"), ("flow_run_name", "Execução"))
     facts = [(label, str(data[key])) for key, label in labels if data.get(key) not in (None, "")]

@@ -213,7 +213,7 @@ def claim(session: Session, limit: int, lease_seconds: float | None = None) -> l
     ).all()
     return [Job(notification_id=n.id, attempt=n.attempts + 1, max_attempts=n.max_attempts,
                 channel=Channel(n.channel), target=n.target,
-                secret_sealed=s.secret_encrypted, event_id=e.id, event_type=e.type, occurred_at=e.occurred_at,
+                secret_sealed=s.secret_encrypted, event_id=e.id, event_type=e.type, occurred_at=as_utc(e.occurred_at),
                 orgao=e.orgao, document_id=e.document_id, data=e.data) for n, e, s in rows]
 
 

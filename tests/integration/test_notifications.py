@@ -190,7 +190,7 @@ def test_webhook_is_signed_and_delivered_once(db, receiver):
     assert got.signature_ok
     assert got.body["type"] == "document.submitted" and got.body["document_id"] == str(doc)
     assert got.event_id == got.body["id"] == got.headers["x-nexora-event-id"]
-    assert got.body["data"]["kind"] == "ETP" and "occurred_at" in got.body
+    assert got.body["data"]["kind"] == "ETP" and got.body["occurred_at"].endswith("+00:00")
     (row,) = notifications(db, target)
     assert (row.status, row.attempts, row.last_status_code) == (DeliveryStatus.DELIVERED, 1, 200)
     (attempt,) = attempts(db, row.id)
@@ -358,6 +358,67 @@ def test_smtp_permanent_refusal_is_dead(db, smtp):
     (row,) = notifications(db, address)
     assert (row.status, row.last_status_code) == (DeliveryStatus.DEAD, 550)
     assert "Caixa postal inexistente" in row.last_error
+
+
+def certificate(folder) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (the test's own CA), as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "smtp.pem", folder / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_smtp_starttls_with_credentials_and_a_wrong_password(db, tmp_path, monkeypatch, caplog):
+    import ssl
+
+    cert_file, key_file = certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    port = free_port()
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            auth_required=True, auth_callback=lambda mechanism, user, password:
+                            (user, password) == (b"relay", b"s3nha-do-relay"))
+    controller.start()
+    try:
+        for name, value in (("EMAIL_BACKEND", "smtp"), ("SMTP_HOST", "127.0.0.1"), ("SMTP_PORT", port),
+                            ("SMTP_STARTTLS", True), ("SMTP_CA_FILE", cert_file), ("SMTP_USERNAME", "relay")):
+            monkeypatch.setattr(settings, name, value)
+        from pydantic import SecretStr
+
+        monkeypatch.setattr(settings, "SMTP_PASSWORD", SecretStr("senha-errada-123"))
+        address = f"tls.{uuid.uuid4().hex[:6]}@orgao.gov.br"
+        subscribe(db, Channel.EMAIL, address, ["document.submitted"])
+        submit(db)
+        deliver_notifications(max_seconds=10)
+        (row,) = notifications(db, address)
+        assert (row.status, row.last_status_code) == (DeliveryStatus.DEAD, 535)
+        assert "senha-errada-123" not in row.last_error and "senha-errada-123" not in caplog.text
+        monkeypatch.setattr(settings, "SMTP_PASSWORD", SecretStr("s3nha-do-relay"))
+        with session_scope(db) as s:
+            outbox.redrive(s, row.id)
+        deliver_until(db, address, all_delivered)
+        assert [m["To"] for m in inbox.messages] == [address]
+    finally:
+        controller.stop()
 
 
 def test_ses_through_moto(db, moto_url, monkeypatch):
