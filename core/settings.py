@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     NOTIFY_LEASE_SECONDS: float = Field(300.0, gt=0)
     WEBHOOK_ALLOWED_NETWORKS: str = ""
 
+    PNCP_BASE_URL: str = "https://pncp.gov.br"
+    PNCP_TIMEOUT_SECONDS: float = Field(30.0, gt=0)
+    PNCP_PAGE_SIZE: int = Field(50, ge=10, le=50)
+    PNCP_ITEMS_PAGE_SIZE: int = Field(50, ge=1, le=1000)
+    PNCP_RETRIES: int = Field(5, ge=0, le=20)
+    PNCP_RETRY_BASE_SECONDS: float = Field(2.0, ge=0)
+    PNCP_CONSULTA_INTERVAL_SECONDS: float = Field(2.0, gt=0)
+    PNCP_DETAIL_CONCURRENCY: int = Field(4, ge=1, le=32)
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def database_url(self) -> str:

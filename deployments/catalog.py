@@ -62,8 +62,18 @@ DELIVER_NOTIFICATIONS = DeploymentSpec(
     interval_seconds=60,
 )
 
+COLLECT_PNCP = DeploymentSpec(
+    flow_name="collect-pncp",
+    entrypoint="flows/collect_pncp.py:collect_pncp",
+    description="Coleta contratações, itens e resultados do PNCP (ontem e hoje, por padrão), retomando de onde "
+                "parou; registros inválidos vão para a quarentena.",
+    tags=("pncp", "market-data"),
+    concurrency_limit=1,
+    cron="0 3 * * *",
+)
+
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT, CONSOLIDATE_DOCUMENT,
-                                           DELIVER_NOTIFICATIONS)
+                                           DELIVER_NOTIFICATIONS, COLLECT_PNCP)
 
 
 def prefect_yaml() -> dict[str, Any]:

@@ -1,0 +1,173 @@
+"""collect-pncp: keep the local market tables current from PNCP — contratações, their items and results.
+
+The work is cut in slices (endpoint × modalidade × UF × window of at most 365 days). Each slice resumes from its
+checkpoint; each page is stored with its items and results and the checkpoint advanced in one transaction, so a
+killed run resumes where it stopped, with no duplicates (upserts on the natural keys) and no gap. Records that
+fail validation go to the quarantine and the run goes on. A slice the server refuses (400/422) or that keeps
+failing after the retries is reported, and the run ends Failed naming it; the others are stored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow
+from prefect.artifacts import create_table_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from core.settings import settings
+from flows._identity import run_identity
+from tasks import run_logger
+from tasks.pncp import parse
+from tasks.pncp.client import STATS, ensure_limits, fetch_items, fetch_page, with_retries
+from tasks.pncp.store import read_checkpoint, store_page
+
+MODALIDADES = tuple(range(1, 14))
+ENDPOINTS = ("contratacoes/publicacao", "contratacoes/atualizacao")
+BRASILIA = ZoneInfo("America/Sao_Paulo")
+
+
+class CollectionFailed(RuntimeError):
+    """Some slices could not be collected; what was collected is stored and the checkpoints say where to resume."""
+
+
+def windows(start: date, end: date, days: int = 365) -> list[tuple[date, date]]:
+    """[start, end] cut into consecutive windows of at most ``days`` days (the API refuses longer ones)."""
+    if end < start:
+        raise ValueError(f"janela inválida: {start} > {end}")
+    out, cursor = [], start
+    while cursor <= end:
+        last = min(end, cursor + timedelta(days=days - 1))
+        out.append((cursor, last))
+        cursor = last + timedelta(days=1)
+    return out
+
+
+def _parse_page(records: list[Any], source: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows, bad, seen = [], [], set()
+    for raw in records:
+        try:
+            row = parse.contratacao(raw)
+        except parse.RecordError as exc:
+            key = raw.get("numeroControlePNCP") if isinstance(raw, dict) else None
+            bad.append({"kind": "contratacao", "source": source, "reason": str(exc), "raw": raw, "key": key})
+            continue
+        if row["numero_controle_pncp"] not in seen:
+            seen.add(row["numero_controle_pncp"])
+            rows.append(row)
+    return rows, bad
+
+
+def _parse_details(parent: dict[str, Any], details: dict[str, Any], source: str):
+    items, results, bad = [], [], []
+    for raw in details["items"]:
+        try:
+            row = parse.item(raw, parent)
+        except parse.RecordError as exc:
+            bad.append({"kind": "item", "source": source, "reason": str(exc), "raw": raw,
+                        "key": parent["numero_controle_pncp"]})
+            continue
+        items.append(row)
+        for raw_result in details["results"].get(row["numero_item"], []):
+            try:
+                results.append(parse.resultado(raw_result, row))
+            except parse.RecordError as exc:
+                bad.append({"kind": "resultado", "source": f"{source}/itens/{row['numero_item']}/resultados",
+                            "reason": str(exc), "raw": _masked(raw_result),
+                            "key": f"{parent['numero_controle_pncp']}#{row['numero_item']}"})
+    return items, results, bad
+
+
+def _masked(raw: Any) -> Any:
+    """A quarantined result keeps no PF's CPF or name either."""
+    if isinstance(raw, dict) and raw.get("tipoPessoa") == "PF":
+        raw = {**raw, "niFornecedor": parse.mask_person(str(raw.get("niFornecedor") or "")),
+               "nomeRazaoSocialFornecedor": None}
+    return raw
+
+
+def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None, uf: str | None, *,
+                  with_items: bool, with_results: bool, restart: bool, run_id: str | None) -> Counter[str]:
+    totals: Counter[str] = Counter()
+    point = read_checkpoint(endpoint, modalidade, uf, start, end, restart)
+    if point["done"]:
+        totals["slices_skipped"] += 1
+        return totals
+    page_task, items_task = with_retries(fetch_page), with_retries(fetch_items)
+    number = max(1, point["last_page"])  # the last stored page again: records that moved a page are not missed
+    while True:
+        page = page_task(endpoint, start, end, number, modalidade, uf)
+        source = f"{endpoint}?{start:%Y%m%d}-{end:%Y%m%d}&modalidade={modalidade}&uf={uf or ''}&pagina={number}"
+        rows, bad = _parse_page(page.records, source)
+        items: list[dict[str, Any]] = []
+        results: list[dict[str, Any]] = []
+        if with_items and rows:
+            futures = [(row, items_task.submit(row["cnpj_orgao"], row["ano_compra"], row["sequencial_compra"],
+                                               with_results)) for row in rows]
+            for row, future in futures:
+                path = f"orgaos/{row['cnpj_orgao']}/compras/{row['ano_compra']}/{row['sequencial_compra']}"
+                future.wait()
+                if not future.state.is_completed():
+                    bad.append({"kind": "itens", "source": path, "key": row["numero_controle_pncp"],
+                                "reason": f"itens não obtidos: {future.state.message}", "raw": ""})
+                    totals["detail_failures"] += 1
+                    continue
+                got_items, got_results, got_bad = _parse_details(row, future.result(), path)
+                items += got_items
+                results += got_results
+                bad += got_bad
+        stored = store_page(point["key"], number, page.total_pages, page.last, rows, items, results, bad, run_id)
+        totals.update(stored)
+        totals["pages"] += 1
+        totals["records_fetched"] += len(page.records)
+        if page.last:
+            totals["slices_done"] += 1
+            return totals
+        number += 1
+
+
+@flow(name="collect-pncp", task_runner=ThreadPoolTaskRunner(max_workers=settings.PNCP_DETAIL_CONCURRENCY),
+      persist_result=True, result_serializer="json")
+def collect_pncp(start: date | None = None, end: date | None = None, modalidades: list[int] | None = None,
+                 ufs: list[str] | None = None, endpoint: str = "contratacoes/publicacao", with_items: bool = True,
+                 with_results: bool = True, restart: bool = False) -> dict[str, Any]:
+    """Collect [start, end] (default: yesterday and today, Brasília) for the modalidades (default: all) and UFs
+    (default: all at once); ``restart`` collects slices already done again."""
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"endpoint desconhecido: {endpoint}; use {', '.join(ENDPOINTS)}")
+    today = datetime.now(BRASILIA).date()
+    start, end = start or today - timedelta(days=1), end or today
+    run_id, _ = run_identity()
+    ensure_limits()
+    before = dict(STATS.counts)
+    totals: Counter[str] = Counter()
+    failed: list[str] = []
+    for window_start, window_end in windows(start, end):
+        for modalidade in modalidades or MODALIDADES:
+            for uf in ufs or [None]:
+                try:
+                    totals.update(collect_slice(endpoint, window_start, window_end, modalidade, uf,
+                                                with_items=with_items, with_results=with_results, restart=restart,
+                                                run_id=run_id))
+                except Exception as exc:  # noqa: BLE001 - one slice failing must not stop the others
+                    failed.append(f"{endpoint} {window_start:%Y-%m-%d}..{window_end:%Y-%m-%d} modalidade "
+                                  f"{modalidade}{' UF ' + uf if uf else ''}: {exc}")
+    calls = {key: STATS.counts[key] - before.get(key, 0) for key in STATS.counts}
+    summary = {"pages": totals["pages"], "records_fetched": totals["records_fetched"],
+               **{key: totals[key] for key in sorted(totals) if key.split("_")[0] in
+                  ("contratacoes", "itens", "resultados")},
+               "quarantined": totals["quarantined"], "detail_failures": totals["detail_failures"],
+               "slices_done": totals["slices_done"], "slices_skipped": totals["slices_skipped"],
+               "slices_failed": len(failed), "requests": calls.get("requests", 0),
+               "retries_429": calls.get("throttled", 0), "server_errors": calls.get("server_errors", 0),
+               "timeouts": calls.get("timeouts", 0), "malformed": calls.get("malformed", 0)}
+    create_table_artifact(key="pncp-collection", table=[{"medida": k, "valor": v} for k, v in summary.items()],
+                          description=f"Coleta PNCP {start:%d/%m/%Y}–{end:%d/%m/%Y} ({endpoint})")
+    run_logger().info("coleta PNCP: %s", summary)
+    if failed:
+        raise CollectionFailed(f"{len(failed)} fatia(s) não coletada(s) (retomadas do checkpoint na próxima "
+                               f"execução): " + "; ".join(failed[:10]))
+    return summary

@@ -1,0 +1,109 @@
+"""Storing PNCP records: batched upserts on the natural keys, the quarantine, and the collection checkpoints.
+
+An upsert inserts new keys and replaces a stored row only when the incoming `data_atualizacao` is not older
+(a record changed at the source updates the stored one; an old copy seen again in another slice does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, func, select
+
+from models.db import utcnow
+from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
+
+KEYS: dict[type[SQLModel], tuple[str, ...]] = {
+    PncpContratacao: ("numero_controle_pncp",),
+    PncpItem: ("numero_controle_pncp", "numero_item"),
+    PncpResultado: ("numero_controle_pncp", "numero_item", "sequencial_resultado"),
+}
+CHUNK = 500
+_MIN = datetime.min
+
+
+def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert or update ``rows`` (dicts of column values) by the model's natural key; counts what happened."""
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    if not rows:
+        return counts
+    keys = KEYS[model]
+    latest: dict[tuple, dict[str, Any]] = {}
+    for row in rows:  # the same record twice in one batch: keep the newest
+        key = tuple(row[k] for k in keys)
+        kept = latest.get(key)
+        if kept is None or (row.get("data_atualizacao") or _MIN) >= (kept.get("data_atualizacao") or _MIN):
+            latest[key] = row
+    table = model.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    items = list(latest.items())
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start:start + CHUNK]
+        stored = _stored_versions(session, model, keys, [key for key, _ in chunk])
+        for key, row in chunk:
+            if key not in stored:
+                counts["inserted"] += 1
+            elif (row.get("data_atualizacao") or _MIN) >= (stored[key] or _MIN):
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+        statement = insert(table).values([row for _, row in chunk])
+        update = {c.name: statement.excluded[c.name] for c in table.columns
+                  if c.name not in keys and not c.primary_key}
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_=update,
+            where=or_(table.c.data_atualizacao.is_(None), statement.excluded.data_atualizacao.is_(None),
+                      statement.excluded.data_atualizacao >= table.c.data_atualizacao))
+        session.exec(statement)
+    return counts
+
+
+def _stored_versions(session: Session, model, keys: tuple[str, ...], wanted: list[tuple]) -> dict[tuple, Any]:
+    columns = [getattr(model, k) for k in keys]
+    if len(keys) == 1:
+        condition = col(columns[0]).in_([k[0] for k in wanted])
+    else:
+        condition = tuple_(*columns).in_(wanted)
+    rows = session.exec(select(*columns, model.data_atualizacao).where(condition)).all()
+    return {tuple(r[:-1]): r[-1] for r in rows}
+
+
+def quarantine(session: Session, kind: str, source: str, reason: str, raw: str, record_key: str | None = None,
+               flow_run_id: str | None = None) -> None:
+    session.add(PncpQuarantine(kind=kind, source=source[:500], reason=reason, raw=raw, record_key=record_key,
+                               flow_run_id=flow_run_id))
+
+
+def slice_key(endpoint: str, modalidade: int | None, uf: str | None, start: date, end: date) -> str:
+    return f"{endpoint}|{modalidade or '-'}|{uf or '-'}|{start:%Y%m%d}-{end:%Y%m%d}"
+
+
+def checkpoint(session: Session, endpoint: str, modalidade: int | None, uf: str | None, start: date,
+               end: date) -> PncpCheckpoint:
+    """The slice's checkpoint (created at page 0 when new)."""
+    key = slice_key(endpoint, modalidade, uf, start, end)
+    row = session.exec(select(PncpCheckpoint).where(PncpCheckpoint.slice_key == key)).first()
+    if row is None:
+        row = PncpCheckpoint(slice_key=key, endpoint=endpoint, modalidade_id=modalidade, uf=uf, window_start=start,
+                             window_end=end)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def advance(session: Session, key: str, page: int, total_pages: int | None, done: bool) -> None:
+    """Record that ``page`` is stored (called in the transaction that stored it)."""
+    row = session.exec(select(PncpCheckpoint).where(PncpCheckpoint.slice_key == key).with_for_update()).one()
+    row.last_page, row.total_pages, row.done, row.updated_at = page, total_pages, done, utcnow()
+    session.add(row)
+
+
+def counts(session: Session) -> dict[str, int]:
+    return {name: session.exec(select(func.count()).select_from(model)).one()
+            for name, model in (("contratacoes", PncpContratacao), ("itens", PncpItem),
+                                ("resultados", PncpResultado), ("quarentena", PncpQuarantine))}

@@ -1,0 +1,220 @@
+"""The PNCP APIs over httpx: one page per call, each a Prefect task with retries, under Prefect rate limits.
+
+Consulta API (`/api/consulta/v1/...`): an envelope `{data, totalRegistros, totalPaginas, numeroPagina,
+paginasRestantes, empty}`; 204 is an empty page. Detail API (`/api/pncp/v1/orgaos/{cnpj}/compras/{ano}/{seq}/
+itens`, `.../itens/{n}/resultados`): a bare JSON array; a page past the end is `200 []`; 204 means none.
+
+Retried (exponential back-off with jitter, PNCP_RETRIES): 429 (an HTML body, no Retry-After), 5xx, time-outs,
+connection errors and bodies that are not the JSON expected. Never retried: 400 and 422, which fail with the
+server's own message (a page size too large, a window over 365 days, a missing parameter).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import rate_limit
+from prefect.tasks import exponential_backoff
+
+from core.settings import settings
+
+CONSULTA_LIMIT = "pncp-consulta"
+CONSULTA, DETAIL = "/api/consulta/v1", "/api/pncp/v1"
+
+
+class PncpError(Exception):
+    """A PNCP answer that is not usable; ``retryable`` says whether asking again may help."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None):
+        super().__init__(message)
+        self.retryable, self.status = retryable, status
+
+
+@dataclass
+class Page:
+    records: list[Any]
+    number: int
+    total_pages: int | None
+    remaining: int | None
+    raw: str = ""
+
+    @property
+    def last(self) -> bool:
+        if self.remaining is not None:
+            return self.remaining <= 0
+        if self.total_pages is not None:
+            return self.number >= self.total_pages
+        return not self.records
+
+
+@dataclass
+class Stats:
+    """What the PNCP calls of one run cost (thread-safe; read for the run's table artifact)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, **values: int) -> None:
+        with self.lock:
+            self.counts.update(values)
+
+
+STATS = Stats()
+
+
+def _retryable(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except PncpError as exc:
+        return exc.retryable
+    except Exception:  # noqa: BLE001 - anything else unexpected: not worth hammering the server
+        return False
+    return False
+
+
+def _retry_options() -> dict[str, Any]:
+    return {"retries": settings.PNCP_RETRIES,
+            "retry_delay_seconds": exponential_backoff(backoff_factor=max(settings.PNCP_RETRY_BASE_SECONDS, 0.001)),
+            "retry_jitter_factor": 0.5, "retry_condition_fn": _retryable}
+
+
+_local = threading.local()
+
+
+def _client() -> httpx.Client:
+    client = getattr(_local, "client", None)
+    if client is None or client.is_closed or str(client.base_url).rstrip("/") != settings.PNCP_BASE_URL.rstrip("/"):
+        client = httpx.Client(base_url=settings.PNCP_BASE_URL, timeout=settings.PNCP_TIMEOUT_SECONDS,
+                              follow_redirects=True, headers={"Accept": "application/json",
+                                                              "User-Agent": "NEXORA-ComprasGov/1 (coleta PNCP)"})
+        _local.client = client
+    return client
+
+
+def ensure_limits() -> None:
+    """Create or update the Prefect rate limit the consulta calls wait on (one call every N seconds)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(
+            CONSULTA_LIMIT, 1, slot_decay_per_second=1 / settings.PNCP_CONSULTA_INTERVAL_SECONDS)
+
+
+def _get(path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    STATS.add(requests=1)
+    try:
+        response = _client().get(path, params=params)
+    except httpx.TimeoutException as exc:
+        STATS.add(timeouts=1)
+        raise PncpError(f"tempo esgotado ({settings.PNCP_TIMEOUT_SECONDS:g} s) em {path}", retryable=True) from exc
+    except httpx.TransportError as exc:
+        raise PncpError(f"falha de conexão em {path}: {type(exc).__name__}: {exc}", retryable=True) from exc
+    status = response.status_code
+    if status in (200, 204):
+        return response
+    body = response.text.strip()
+    if status == 429:
+        STATS.add(throttled=1)
+        raise PncpError(f"429 (limite de requisições do PNCP) em {path}", retryable=True, status=429)
+    if status >= 500:
+        STATS.add(server_errors=1)
+        raise PncpError(f"{status} em {path}: {_message(body)}", retryable=True, status=status)
+    raise PncpError(f"{status} em {path}: {_message(body)}", retryable=False, status=status)
+
+
+def _message(body: str) -> str:
+    """The server's message: the JSON `message` when there is one, else the start of the body."""
+    try:
+        import json
+
+        data = json.loads(body)
+        if isinstance(data, dict) and data.get("message"):
+            return str(data["message"])
+    except ValueError:
+        pass
+    return body[:300]
+
+
+def _json(response: httpx.Response, path: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        STATS.add(malformed=1)
+        raise PncpError(f"resposta não é JSON em {path}: {response.text[:120]!r}", retryable=True) from exc
+
+
+def consulta_page(endpoint: str, start: date, end: date, page: int, modalidade: int | None = None,
+                  uf: str | None = None) -> Page:
+    """One page of a consulta endpoint (``contratacoes/publicacao``, ``contratacoes/atualizacao``, …)."""
+    params: dict[str, Any] = {"dataInicial": f"{start:%Y%m%d}", "dataFinal": f"{end:%Y%m%d}", "pagina": page,
+                              "tamanhoPagina": settings.PNCP_PAGE_SIZE}
+    if modalidade is not None:
+        params["codigoModalidadeContratacao"] = modalidade
+    if uf:
+        params["uf"] = uf
+    path = f"{CONSULTA}/{endpoint}"
+    rate_limit(CONSULTA_LIMIT)
+    response = _get(path, params)
+    if response.status_code == 204 or not response.content:
+        return Page([], page, None, 0)
+    envelope = _json(response, path)
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), list):
+        STATS.add(malformed=1)
+        raise PncpError(f"envelope inesperado em {path} (página {page})", retryable=True)
+    return Page(envelope["data"], page, envelope.get("totalPaginas"), envelope.get("paginasRestantes"),
+                response.text)
+
+
+def detail_list(path: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """A detail API list (items of a compra, results of an item); 204 and `[]` are empty."""
+    response = _get(f"{DETAIL}/{path}", params)
+    if response.status_code == 204 or not response.content:
+        return []
+    data = _json(response, path)
+    if not isinstance(data, list):
+        STATS.add(malformed=1)
+        raise PncpError(f"lista esperada em {path}", retryable=True)
+    return data
+
+
+@task(name="pncp-page", cache_policy=NO_CACHE, persist_result=False)
+def fetch_page(endpoint: str, start: date, end: date, page: int, modalidade: int | None = None,
+               uf: str | None = None) -> Page:
+    return consulta_page(endpoint, start, end, page, modalidade, uf)
+
+
+@task(name="pncp-itens", cache_policy=NO_CACHE, persist_result=False)
+def fetch_items(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dict[str, Any]:
+    """Every item of a compra (all pages) and, if asked, each item's results.
+
+    The detail API's concurrency is bounded by the flow's thread pool (PNCP_DETAIL_CONCURRENCY workers) and made
+    global by the collect-pncp deployment's concurrency limit of one run; a Prefect slot per call was tried and
+    cost the (SQLite) Prefect server two writes per call, with 2 s stalls when it was busy."""
+    items: list[Any] = []
+    page = 1
+    while True:
+        chunk = detail_list(f"orgaos/{cnpj}/compras/{ano}/{sequencial}/itens",
+                            {"pagina": page, "tamanhoPagina": settings.PNCP_ITEMS_PAGE_SIZE})
+        items.extend(chunk)
+        if len(chunk) < settings.PNCP_ITEMS_PAGE_SIZE:
+            break
+        page += 1
+    results: dict[int, list[Any]] = {}
+    if with_results:
+        for entry in items:
+            number = entry.get("numeroItem") if isinstance(entry, dict) else None
+            if isinstance(number, int) and entry.get("temResultado", True):
+                results[number] = detail_list(f"orgaos/{cnpj}/compras/{ano}/{sequencial}/itens/{number}/resultados")
+    return {"items": items, "results": results}
+
+
+def with_retries(fn):
+    """The task with the PNCP retry policy of the current settings."""
+    return fn.with_options(**_retry_options())

@@ -1,0 +1,48 @@
+"""Database tasks of collect-pncp: read a slice's checkpoint; store one page (records, quarantine, checkpoint)
+in one transaction, so a page is either stored with its checkpoint or not at all."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from models.crud import market
+from models.db import session_scope
+from models.market import PncpContratacao, PncpItem, PncpResultado
+from tasks.records import DB_RETRIES
+
+
+@task(name="pncp-checkpoint", cache_policy=NO_CACHE, persist_result=False, **DB_RETRIES)
+def read_checkpoint(endpoint: str, modalidade: int | None, uf: str | None, start: date, end: date,
+                    restart: bool = False) -> dict[str, Any]:
+    with session_scope() as session:
+        row = market.checkpoint(session, endpoint, modalidade, uf, start, end)
+        if restart:
+            row.last_page, row.done = 0, False
+            session.add(row)
+        return {"key": row.slice_key, "last_page": row.last_page, "done": row.done}
+
+
+@task(name="pncp-store-page", cache_policy=NO_CACHE, persist_result=False, **DB_RETRIES)
+def store_page(key: str, page: int, total_pages: int | None, done: bool, contratacoes: list[dict[str, Any]],
+               itens: list[dict[str, Any]], resultados: list[dict[str, Any]], quarantined: list[dict[str, Any]],
+               flow_run_id: str | None) -> dict[str, int]:
+    """Upsert the page's records, quarantine the bad ones and advance the checkpoint, in one transaction."""
+    counts: dict[str, int] = {}
+    with session_scope() as session:
+        for name, model, rows in (("contratacoes", PncpContratacao, contratacoes), ("itens", PncpItem, itens),
+                                  ("resultados", PncpResultado, resultados)):
+            for outcome, number in market.upsert(session, model, rows).items():
+                counts[f"{name}_{outcome}"] = number
+        for bad in quarantined:
+            market.quarantine(session, bad["kind"], bad["source"], bad["reason"],
+                              json.dumps(bad["raw"], ensure_ascii=False, default=str)
+                              if not isinstance(bad["raw"], str) else bad["raw"],
+                              record_key=bad.get("key"), flow_run_id=flow_run_id)
+        market.advance(session, key, page, total_pages, done)
+    counts["quarantined"] = len(quarantined)
+    return counts

@@ -1,0 +1,175 @@
+"""collect-pncp against the PNCP replay server on loopback, on SQLite and PostgreSQL: pagination, 204, `[]`,
+the server's 400/422 refusals, 429 with an HTML body, bursts of 500, slow pages, malformed JSON, odd records,
+updates at the source, and a run killed mid-window that resumes into the same tables as an uninterrupted one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from core.settings import settings
+from flows.collect_pncp import collect_pncp
+from models.db import session_scope
+from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
+from tasks.pncp import client as pncp
+from tests.conftest import ROOT, TMP, _migrate_and_seed
+from tests.servers.pncp import HTML_429, PncpReplay
+from tests.utils.ports import free_port
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+START, END = date(2026, 3, 2), date(2026, 3, 6)
+TABLES = ("pncp_resultados", "pncp_itens", "pncp_contratacoes", "pncp_quarantine", "pncp_checkpoints")
+FAST = {"PNCP_CONSULTA_INTERVAL_SECONDS": 0.02, "PNCP_RETRY_BASE_SECONDS": 0.02, "PNCP_TIMEOUT_SECONDS": 1.0,
+        "PNCP_PAGE_SIZE": 10, "PNCP_ITEMS_PAGE_SIZE": 2, "PNCP_RETRIES": 3}
+
+
+@pytest.fixture
+def replay(monkeypatch):
+    server = PncpReplay(port=free_port()).start_server()
+    monkeypatch.setattr(settings, "PNCP_BASE_URL", server.url)
+    for name, value in FAST.items():
+        monkeypatch.setattr(settings, name, value)
+    yield server
+    server.stop()
+
+
+def _empty(url):
+    with session_scope(url) as s:
+        for table in TABLES:
+            s.exec(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def market(request, monkeypatch):
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    monkeypatch.setattr(settings, "DATABASE_URL", url)
+    _empty(url)
+    yield url
+    _empty(url)
+
+
+def collect(**overrides):
+    params = {"start": START, "end": END, "modalidades": [6, 8]} | overrides
+    return collect_pncp(**params)
+
+
+def snapshot(url):
+    """Every stored record, without the time it was fetched: what two runs must agree on."""
+    with session_scope(url) as s:
+        out = {}
+        for model, key in ((PncpContratacao, ("numero_controle_pncp",)),
+                           (PncpItem, ("numero_controle_pncp", "numero_item")),
+                           (PncpResultado, ("numero_controle_pncp", "numero_item", "sequencial_resultado"))):
+            rows = s.exec(select(model)).all()
+            out[model.__tablename__] = sorted(
+                (tuple(getattr(r, k) for k in key),
+                 tuple((c, str(getattr(r, c))) for c in sorted(model.model_fields) if c not in ("id", "fetched_at")))
+                for r in rows)
+        return out
+
+
+def test_collects_pages_items_and_results_and_quarantines_odd_records(market, replay):
+    summary = collect()
+    valid = replay.all_valid_controls()
+    with session_scope(market) as s:
+        stored = {r.numero_controle_pncp for r in s.exec(select(PncpContratacao))}
+        items = s.exec(select(PncpItem)).all()
+        results = s.exec(select(PncpResultado)).all()
+        quarantined = s.exec(select(PncpQuarantine)).all()
+        points = s.exec(select(PncpCheckpoint)).all()
+    assert stored == valid
+    assert len(items) == sum(len(replay.items[c]) for c in valid)  # items paginated 2 by 2, `[]` past the end
+    assert len(results) == sum(1 for (c, _n) in replay.results if c in valid)  # 204 for items without result
+    assert {q.kind for q in quarantined} == {"contratacao"}
+    assert len(quarantined) == sum(len(rows) for rows in replay.records.values()) - len(valid)
+    reasons = " ".join(q.reason for q in quarantined)
+    assert "numeroControlePNCP inválido" in reasons and "ufSigla" in reasons and "negativo" in reasons
+    assert all(p.done for p in points) and len(points) == 2
+    assert summary["contratacoes_inserted"] == len(valid) and summary["quarantined"] == len(quarantined)
+    pf = [r for r in results if r.tipo_pessoa == "PF"]
+    assert pf and all(r.ni_fornecedor.startswith("pf:") and r.nome_fornecedor is None for r in pf)
+    assert all("12345678909" not in str(r.raw) and "MARIA" not in str(r.raw) for r in pf)
+
+
+def test_second_run_stores_nothing_twice_and_an_update_at_the_source_replaces_the_row(market, replay):
+    collect()
+    first = snapshot(market)
+    again = collect(restart=True)
+    assert snapshot(market) == first
+    assert again["contratacoes_inserted"] == 0 and again["itens_inserted"] == 0
+    control = sorted(replay.all_valid_controls())[0]
+    replay.update_record(control, objetoCompra="Objeto retificado", dataAtualizacao="2026-03-20T10:00:00",
+                         dataAtualizacaoGlobal="2026-03-20T10:00:00")
+    updated = collect(endpoint="contratacoes/atualizacao", start=date(2026, 3, 20), end=date(2026, 3, 20))
+    assert updated["contratacoes_updated"] == 1 and updated["contratacoes_inserted"] == 0
+    with session_scope(market) as s:
+        row = s.get(PncpContratacao, control)
+        assert row.objeto_compra == "Objeto retificado" and row.data_atualizacao.day == 20
+
+
+def test_throttling_server_errors_slow_and_malformed_pages_are_retried(market, replay, monkeypatch):
+    monkeypatch.setattr(settings, "PNCP_RETRIES", 6)  # five bad answers in a row for the first page
+    replay.fail("consulta", 429, times=2, body=HTML_429, content_type="text/html")
+    replay.fail("consulta", 500, times=1)
+    replay.slow("consulta", 1.5, times=1)
+    replay.malformed("consulta", times=1)
+    replay.fail("itens", 503, times=2)
+    summary = collect(modalidades=[6])
+    assert summary["retries_429"] == 2 and summary["server_errors"] >= 3 and summary["timeouts"] == 1
+    assert summary["malformed"] == 1 and summary["slices_failed"] == 0
+    with session_scope(market) as s:
+        stored = {r.numero_controle_pncp for r in s.exec(select(PncpContratacao))}
+    assert stored == {r["numeroControlePNCP"] for r in replay.records[6]} & replay.all_valid_controls()
+
+
+def test_refusals_are_not_retried_and_fail_the_run_with_the_server_message(market, replay, monkeypatch):
+    monkeypatch.setattr(settings, "PNCP_PAGE_SIZE", 50)
+    replay.fail("consulta", 400, times=1, body='{"message": "Tamanho de página inválido"}')
+    state = collect_pncp(start=START, end=END, modalidades=[6], return_state=True)
+    assert state.is_failed() and "Tamanho de página inválido" in state.message
+    assert len(replay.calls["consulta"]) == 1  # not retried
+    with pytest.raises(pncp.PncpError, match="maior que 365 dias"):
+        pncp.consulta_page("contratacoes/publicacao", date(2024, 1, 1), date(2025, 6, 30), 1, 6)
+
+
+def test_a_killed_run_resumes_into_the_same_tables_as_an_uninterrupted_one(market, replay):
+    env = {**os.environ, "DATABASE_URL": market, "PNCP_BASE_URL": replay.url,
+           **{k: str(v) for k, v in FAST.items()}, "PNCP_CONSULTA_INTERVAL_SECONDS": "0.5"}
+    replay.slow("consulta", 0.6, times=20)  # each page takes a while: the kill lands between two pages
+    code = ("from datetime import date; from flows.collect_pncp import collect_pncp; "
+            "collect_pncp(start=date(2026, 3, 2), end=date(2026, 3, 6), modalidades=[6, 8])")
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while True:
+        with session_scope(market) as s:
+            pages = sum(p.last_page for p in s.exec(select(PncpCheckpoint)))
+        if pages >= 1:
+            break
+        assert time.monotonic() < deadline and process.poll() is None, "the collection never stored a page"
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    replay.reset()
+    with session_scope(market) as s:
+        assert not all(p.done for p in s.exec(select(PncpCheckpoint)))  # stopped mid-window
+    collect()
+    resumed = snapshot(market)
+
+    other = f"sqlite:///{TMP / 'data' / f'pncp-reference-{os.getpid()}.db'}"
+    _migrate_and_seed(other)
+    _empty(other)
+    settings.DATABASE_URL = other
+    try:
+        collect()
+        assert snapshot(other) == resumed
+    finally:
+        settings.DATABASE_URL = market
