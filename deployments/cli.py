@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import signal
 import sys
@@ -24,6 +25,7 @@ deployments_app = typer.Typer(help="Deployments do Prefect.", no_args_is_help=Tr
 documents_app = typer.Typer(help="Documentos ETP/TR.", no_args_is_help=True)
 subscriptions_app = typer.Typer(help="Assinaturas de notificações (e-mail e webhooks).", no_args_is_help=True)
 notifications_app = typer.Typer(help="Notificações: entregas, tentativas e reenvio.", no_args_is_help=True)
+pncp_app = typer.Typer(help="Coleta de contratações, itens e resultados do PNCP.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
@@ -31,6 +33,7 @@ app.add_typer(deployments_app, name="deployments")
 app.add_typer(documents_app, name="documents")
 app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(pncp_app, name="pncp")
 console = Console()
 err = Console(stderr=True)
 
@@ -365,6 +368,129 @@ def notifications_retry(
         console.print(f"execução deliver-notifications {run} iniciada" if run else
                       "nenhuma execução nova: já há uma para começar, ou o Prefect não respondeu; o agendamento "
                       "de 1 minuto entregará")
+
+
+def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, restart) -> dict:
+    from pydantic import ValidationError
+
+    from deployments.api.routes.pncp import CollectRequest
+
+    try:
+        request = CollectRequest(start=start, end=end, modalidades=modalidade or None, ufs=uf or None,
+                                 endpoint=endpoint, with_items=items, with_results=results, restart=restart)
+    except ValidationError as exc:
+        fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+    return request.model_dump(mode="json", exclude_none=True)
+
+
+PncpFrom = Annotated[datetime.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="início (AAAA-MM-DD)")]
+PncpTo = Annotated[datetime.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="fim (AAAA-MM-DD)")]
+PncpModalidade = Annotated[list[int] | None, typer.Option("--modalidade", "-m", help="código 1–13 (repita)")]
+PncpUf = Annotated[list[str] | None, typer.Option("--uf", help="UF (repita)")]
+PncpEndpoint = Annotated[str, typer.Option(help="contratacoes/publicacao ou contratacoes/atualizacao")]
+
+
+@pncp_app.command("collect")
+def pncp_collect(
+    start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,
+    endpoint: PncpEndpoint = "contratacoes/publicacao",
+    items: Annotated[bool, typer.Option(help="coletar os itens")] = True,
+    results: Annotated[bool, typer.Option(help="coletar os resultados dos itens")] = True,
+    restart: Annotated[bool, typer.Option(help="coletar de novo fatias já concluídas")] = False,
+    wait: Annotated[float, typer.Option(help="segundos a esperar pelo fim (0 = não esperar)")] = 0,
+) -> None:
+    """Start one collect-pncp run (default window: yesterday and today)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from core.logging import new_trace_id
+    from deployments import prefect_glue as glue
+    from deployments.catalog import COLLECT_PNCP
+
+    parameters = _pncp_parameters(start and start.date(), end and end.date(), modalidade, uf, endpoint, items,
+                                  results, restart)
+    apply_prefect_env(settings)
+
+    async def run() -> dict:
+        async with get_client() as client:
+            flow_run = await glue.start_run(client, COLLECT_PNCP.full_name, parameters, trace_id=new_trace_id(),
+                                            tags=["nexora", "pncp"], name="collect-pncp")
+            console.print(f"execução {flow_run.id} ({flow_run.name}) iniciada")
+            if wait:
+                flow_run = await glue.wait_for_run(client, flow_run.id, wait)
+            return await glue.describe_run(flow_run, settings.prefect_ui_url)
+
+    status = asyncio.run(run())
+    console.print(f"estado: {status['state']} — {status['ui_url']}")
+    if status["final"] and status["state"] != "COMPLETED":
+        fail(status["message"] or "a coleta falhou")
+    if status["state"] == "COMPLETED":
+        console.print_json(json.dumps(status["result"]))
+
+
+@pncp_app.command("backfill")
+def pncp_backfill(
+    start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,
+    endpoint: PncpEndpoint = "contratacoes/publicacao",
+    days: Annotated[int, typer.Option(min=1, max=365, help="dias por execução")] = 30,
+    wait: Annotated[bool, typer.Option(help="acompanhar as execuções até o fim")] = True,
+) -> None:
+    """One collect-pncp run per window of DAYS days, each with an idempotency key (running it again starts
+    nothing twice); follows them with a progress bar."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from rich.progress import Progress
+
+    from core.logging import new_trace_id
+    from deployments import prefect_glue as glue
+    from deployments.catalog import COLLECT_PNCP
+    from flows.collect_pncp import windows
+
+    if start is None or end is None:
+        fail("informe --from e --to")
+    base = _pncp_parameters(start.date(), end.date(), modalidade, uf, endpoint, True, True, False)
+    try:
+        cut = windows(start.date(), end.date(), days)
+    except ValueError as exc:
+        fail(str(exc))
+    apply_prefect_env(settings)
+    scope = f"{endpoint}:{','.join(map(str, base.get('modalidades', [])))}:{','.join(base.get('ufs', []))}"
+
+    async def run() -> list[dict]:
+        async with get_client() as client:
+            runs = []
+            for first, last in cut:
+                parameters = {**base, "start": first.isoformat(), "end": last.isoformat()}
+                runs.append(await glue.start_run(
+                    client, COLLECT_PNCP.full_name, parameters, trace_id=new_trace_id(), tags=["nexora", "pncp"],
+                    name=f"collect-pncp-{first:%Y%m%d}-{last:%Y%m%d}",
+                    idempotency_key=f"pncp-backfill:{scope}:{first:%Y%m%d}-{last:%Y%m%d}"))
+            console.print(f"{len(runs)} execução(ões) de collect-pncp (uma por janela de até {days} dias)")
+            if not wait:
+                return []
+            with Progress(console=console) as progress:
+                bar = progress.add_task("coletando janelas", total=len(runs))
+                pending = {r.id for r in runs}
+                final = []
+                while pending:
+                    for run_id in list(pending):
+                        flow_run = await glue.read_run(client, run_id)
+                        if flow_run and flow_run.state and flow_run.state.type in glue.FINAL:
+                            pending.discard(run_id)
+                            final.append(await glue.describe_run(flow_run, settings.prefect_ui_url))
+                            progress.advance(bar)
+                    await asyncio.sleep(1)
+                return final
+
+    finished = asyncio.run(run())
+    failed = [r for r in finished if r["state"] != "COMPLETED"]
+    for item in failed:
+        err.print(f"{item['name']}: {item['state']} — {item['message']}")
+    if failed:
+        fail(f"{len(failed)} de {len(finished)} janelas falharam; reexecute-as (Retry na UI do Prefect, ou "
+             "'nexora pncp collect --from … --to …'): cada uma retoma do seu checkpoint")
 
 
 @app.command("runner")

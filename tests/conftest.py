@@ -21,7 +21,7 @@ from tests.utils.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TMP = Path(tempfile.mkdtemp(prefix="nexora-tests-"))
-PREFECT_PORT, LLM_PORT = free_port(), free_port()
+PREFECT_PORT, LLM_PORT, PNCP_PORT = free_port(), free_port(), free_port()
 PG_ADMIN_URL = os.environ.get("NEXORA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PG_DB = f"nexora_test_{os.getpid()}"
 
@@ -52,6 +52,14 @@ os.environ.update({
     "NOTIFY_TIMEOUT_SECONDS": "2",
     "NOTIFY_LEASE_SECONDS": "4",
     "NOTIFY_MAX_ATTEMPTS": "4",
+    # PNCP: the replay server on loopback, with short intervals and back-off
+    "PNCP_BASE_URL": f"http://127.0.0.1:{PNCP_PORT}",
+    "PNCP_CONSULTA_INTERVAL_SECONDS": "0.02",
+    "PNCP_RETRY_BASE_SECONDS": "0.02",
+    "PNCP_TIMEOUT_SECONDS": "1",
+    "PNCP_PAGE_SIZE": "10",
+    "PNCP_ITEMS_PAGE_SIZE": "2",
+    "PNCP_RETRIES": "3",
 })
 os.environ.pop("PREFECT_PROFILE", None)
 
@@ -134,6 +142,16 @@ def receiver(webhook_server):
     webhook_server.reset()
     yield webhook_server
     webhook_server.reset()
+
+
+@pytest.fixture(scope="session")
+def pncp_server():
+    """The PNCP replay server at PNCP_BASE_URL (what the runner subprocess collects from)."""
+    from tests.servers.pncp import PncpReplay
+
+    server = PncpReplay(port=PNCP_PORT).start_server()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

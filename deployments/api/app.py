@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 
 from core.logging import accept_trace_id, current_trace_id, install_trace_filter
 from deployments.api import errors
-from deployments.api.routes import artifacts, documents, health, notifications, runs, templates
+from deployments.api.routes import artifacts, documents, health, notifications, pncp, runs, templates
 from deployments.kick import Kicker
 from models.crud.notifications import on_events_committed
 
@@ -45,7 +45,7 @@ def create_app() -> FastAPI:
 
     app.state.kicker = Kicker()
     errors.install(app)
-    for module in (health, templates, documents, runs, artifacts, notifications):
+    for module in (health, templates, documents, runs, artifacts, notifications, pncp):
         app.include_router(module.router)
     return app
 

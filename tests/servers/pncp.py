@@ -119,7 +119,7 @@ class PncpReplay:
                 record["orgaoEntidade"] = {**record["orgaoEntidade"], "cnpj": cnpj}
                 record["unidadeOrgao"] = {**record["unidadeOrgao"], "ufSigla": rng.choice(ufs)}
                 if self.odd_every and serial % self.odd_every == 0:
-                    self._spoil(record, serial)
+                    self._spoil(record, serial // self.odd_every - 1)
                 rows.append(record)
                 control = record["numeroControlePNCP"]
                 items = []
@@ -151,8 +151,8 @@ class PncpReplay:
             self.records[modalidade] = rows
 
     @staticmethod
-    def _spoil(record: dict, serial: int) -> None:
-        kind = serial // 9 % 4
+    def _spoil(record: dict, nth: int) -> None:
+        kind = nth % 4
         if kind == 0:
             record["numeroControlePNCP"] = "sem-controle"
         elif kind == 1:

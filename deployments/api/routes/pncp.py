@@ -1,0 +1,64 @@
+"""PNCP collection started by the apps: `POST /api/v1/pncp/collect` → 202 + the collect-pncp flow run."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from deployments.api.deps import PrefectDep, RunKey, TraceId
+from deployments.api.routes.runs import RESPONSES, IdempotencyKey, Wait, launch
+from deployments.catalog import COLLECT_PNCP
+
+router = APIRouter(prefix="/api/v1/pncp", tags=["pncp"])
+UFS = {"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR", "PE", "PI", "RJ",
+       "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"}
+
+
+class CollectRequest(BaseModel):
+    start: date | None = Field(None, description="início da janela (padrão: ontem)")
+    end: date | None = Field(None, description="fim da janela (padrão: hoje)")
+    modalidades: list[int] | None = Field(None, description="códigos de modalidade 1–13 (padrão: todas)")
+    ufs: list[str] | None = Field(None, description="UFs (padrão: todas de uma vez)")
+    endpoint: Literal["contratacoes/publicacao", "contratacoes/atualizacao"] = "contratacoes/publicacao"
+    with_items: bool = True
+    with_results: bool = True
+    restart: bool = Field(False, description="coletar de novo fatias já concluídas")
+
+    @field_validator("modalidades")
+    @classmethod
+    def _modalidades(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (not value or any(m < 1 or m > 13 for m in value)):
+            raise ValueError("modalidades são códigos de 1 a 13")
+        return sorted(set(value)) if value else value
+
+    @field_validator("ufs")
+    @classmethod
+    def _ufs(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        upper = sorted({v.strip().upper() for v in value})
+        unknown = [v for v in upper if v not in UFS]
+        if not upper or unknown:
+            raise ValueError(f"UF desconhecida: {', '.join(unknown) or '(lista vazia)'}")
+        return upper
+
+    @model_validator(mode="after")
+    def _window(self) -> CollectRequest:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("a janela termina antes de começar")
+        if self.start and self.start > date.today() + timedelta(days=1):
+            raise ValueError("a janela começa no futuro")
+        return self
+
+
+@router.post("/collect", status_code=202, responses=RESPONSES, response_model=None)
+async def collect(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, body: CollectRequest,
+                  idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+    """Collect contratações (and their items and results) of a window from PNCP into the market tables."""
+    parameters = body.model_dump(mode="json", exclude_none=True)
+    label = f"{body.start or 'ontem'}-{body.end or 'hoje'}"
+    return await launch(request, client, key, COLLECT_PNCP, parameters, trace_id=trace_id, wait=wait,
+                        idempotency_key=idempotency_key, name=f"collect-pncp-{label}", tags=["nexora", "pncp"])
