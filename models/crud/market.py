@@ -22,7 +22,7 @@ KEYS: dict[type[SQLModel], tuple[str, ...]] = {
     PncpItem: ("numero_controle_pncp", "numero_item"),
     PncpResultado: ("numero_controle_pncp", "numero_item", "sequencial_resultado"),
 }
-CHUNK = 500
+CHUNK = 1000
 _MIN = datetime.min
 
 
@@ -39,8 +39,15 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
         if kept is None or (row.get("data_atualizacao") or _MIN) >= (kept.get("data_atualizacao") or _MIN):
             latest[key] = row
     table = model.__table__
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(  # one statement, compiled once, executed for many rows
+        index_elements=list(keys),
+        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys and not c.primary_key},
+        where=or_(table.c.data_atualizacao.is_(None), statement.excluded.data_atualizacao.is_(None),
+                  statement.excluded.data_atualizacao > table.c.data_atualizacao))
+    columns = [c.name for c in table.columns if (not c.primary_key or c.name in keys) and c.name != "fetched_at"]
+    now = utcnow()
     items = list(latest.items())
     for start in range(0, len(items), CHUNK):
         chunk = items[start:start + CHUNK]
@@ -48,18 +55,12 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
         for key, row in chunk:
             if key not in stored:
                 counts["inserted"] += 1
-            elif (row.get("data_atualizacao") or _MIN) >= (stored[key] or _MIN):
+            elif row.get("data_atualizacao") is None or stored[key] is None or row["data_atualizacao"] > stored[key]:
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
-        statement = insert(table).values([row for _, row in chunk])
-        update = {c.name: statement.excluded[c.name] for c in table.columns
-                  if c.name not in keys and not c.primary_key}
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_=update,
-            where=or_(table.c.data_atualizacao.is_(None), statement.excluded.data_atualizacao.is_(None),
-                      statement.excluded.data_atualizacao >= table.c.data_atualizacao))
-        session.exec(statement)
+        session.connection().execute(statement, [{**{c: row.get(c) for c in columns}, "fetched_at": now}
+                                                 for _, row in chunk])
     return counts
 
 
