@@ -59,6 +59,9 @@ class PncpReplay:
     odd_every: int = 9  # every n-th record has something wrong (0: none)
     faults: dict[str, list[Fault]] = field(default_factory=lambda: defaultdict(list))
     calls: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    latency: dict[str, float] = field(default_factory=dict)  # seconds every answer of a kind takes
+    in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    max_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -206,11 +209,28 @@ class PncpReplay:
         self.server.server_close()
 
     def answer(self, target: str) -> tuple[int, str, str]:
+        kind = self._kind(urlsplit(target).path)
+        with self.lock:
+            self.in_flight[kind] += 1
+            self.max_in_flight[kind] = max(self.max_in_flight[kind], self.in_flight[kind])
+        try:
+            if self.latency.get(kind):
+                time.sleep(self.latency[kind])
+            return self._answer(target)
+        finally:
+            with self.lock:
+                self.in_flight[kind] -= 1
+
+    @staticmethod
+    def _kind(path: str) -> str:
+        return ("consulta" if path.startswith("/api/consulta/") else
+                "resultados" if path.endswith("/resultados") else "itens" if path.endswith("/itens") else "other")
+
+    def _answer(self, target: str) -> tuple[int, str, str]:
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         path = parts.path
-        kind = ("consulta" if path.startswith("/api/consulta/") else
-                "resultados" if path.endswith("/resultados") else "itens" if path.endswith("/itens") else "other")
+        kind = self._kind(path)
         with self.lock:
             self.calls[kind].append(time.monotonic())
             fault = self.faults[kind].pop(0) if self.faults.get(kind) else None

@@ -1,0 +1,77 @@
+"""PNCP politeness: against the replay server answering every call in 2 s, with the default limits (one consulta
+call every 2 s, PNCP_DETAIL_CONCURRENCY detail calls at once), the collector must stay within the limits while
+using at least 90% of the consulta API's allowance.
+
+The server records when each call arrives and how many were in flight. Within the limit: no two consulta calls
+closer than the interval (less 5% for clock jitter); use: consulta calls made ÷ calls the limit allows over the
+same span. Anchor, same run: a plain loop calling the same pages one after the other with a sleep of the
+interval between calls (what a careful script does). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date
+
+import _harness as h  # noqa: I001
+
+LATENCY = float(os.environ.get("BENCH_LATENCY", "2.0"))
+
+
+def main() -> None:
+    procs = h.Processes()
+    try:
+        h.prepare_database()
+        procs.prefect_server()
+        import httpx
+
+        from core.settings import settings
+        from flows.collect_pncp import collect_pncp
+        from tests.servers.pncp import PncpReplay
+
+        interval = settings.PNCP_CONSULTA_INTERVAL_SECONDS
+        replay = PncpReplay(port=h.free_port(), per_modalidade=30, modalidades=(4, 6, 8, 9),
+                            odd_every=0).start_server()
+        replay.latency = {"consulta": LATENCY, "itens": LATENCY, "resultados": LATENCY}
+        settings.PNCP_BASE_URL = replay.url
+        started = time.monotonic()
+        summary = collect_pncp(start=date(2026, 3, 2), end=date(2026, 3, 6), modalidades=[4, 6, 8, 9],
+                               with_results=False)
+        elapsed = time.monotonic() - started
+        calls = sorted(replay.calls["consulta"])
+        gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+        span = calls[-1] - calls[0] + interval
+        use = len(calls) / (span / interval)
+
+        replay.reset()
+        anchor_started = time.monotonic()
+        with httpx.Client(base_url=replay.url, timeout=30) as client:
+            for modalidade in (4, 6, 8, 9):
+                page = 1
+                while True:
+                    answer = client.get("/api/consulta/v1/contratacoes/publicacao", params={
+                        "dataInicial": "20260302", "dataFinal": "20260306", "codigoModalidadeContratacao": modalidade,
+                        "pagina": page, "tamanhoPagina": settings.PNCP_PAGE_SIZE})
+                    time.sleep(interval)
+                    if answer.status_code == 204 or answer.json()["paginasRestantes"] == 0:
+                        break
+                    page += 1
+        anchor_calls = sorted(replay.calls["consulta"])
+        anchor_span = anchor_calls[-1] - anchor_calls[0] + interval
+        anchor_use = len(anchor_calls) / (anchor_span / interval)
+        h.emit({"bench": "pncp_politeness", "unit": "share of the consulta allowance used", "ours": round(use, 3),
+                "anchor_name": "plain loop: call, sleep the interval, call", "anchor": round(anchor_use, 3),
+                "ratio": round(use / anchor_use, 2), "within_limit": min(gaps) >= interval * 0.95,
+                "min_gap_s": round(min(gaps), 3), "interval_s": interval, "latency_s": LATENCY,
+                "consulta_calls": len(calls), "detail_max_in_flight": replay.max_in_flight.get("itens", 0),
+                "detail_limit": settings.PNCP_DETAIL_CONCURRENCY, "pages": summary["pages"],
+                "contratacoes": summary.get("contratacoes_inserted", 0), "seconds": round(elapsed, 1),
+                "anchor_seconds": round(time.monotonic() - anchor_started, 1)})
+        replay.stop()
+    finally:
+        procs.stop()
+
+
+if __name__ == "__main__":
+    main()
