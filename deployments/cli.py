@@ -343,10 +343,10 @@ def notifications_retry(
     """Re-drive one notification, or every dead one (--dead); a delivery run starts at once."""
     import uuid
 
-    from deployments.kick import start_delivery_run
     from models.crud.notifications import redrive, redrive_dead
     from models.db import session_scope
     from models.errors import DomainError
+    from tasks.kick import start_delivery_run
 
     if bool(notification_id) == dead:
         fail("informe o id da notificação ou --dead (um dos dois)")

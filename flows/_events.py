@@ -12,10 +12,10 @@ log = get_logger("nexora.notifications")
 
 def record_failure(event_type: str, flow_run: Any, state: Any) -> None:
     """Write the failure event for the run's document and start a delivery run; never raises (it is a hook)."""
-    from deployments.kick import start_delivery_run
     from models.crud.notifications import record_document_event, record_event
     from models.db import session_scope
     from models.document import Document
+    from tasks.kick import start_delivery_run
 
     details = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name,
                "error": (state.message or state.name or "")[:2000]}

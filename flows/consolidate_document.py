@@ -12,9 +12,9 @@ from typing import Any
 
 from prefect import flow
 
-from deployments.kick import start_delivery_run
 from flows._events import on_consolidation_failure
 from flows._identity import run_identity
+from tasks.kick import start_delivery_run
 from tasks.records import load_consolidation_input, register_artifacts
 from tasks.render import render_files
 from tasks.run_artifacts import publish_consolidation

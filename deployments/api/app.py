@@ -10,8 +10,8 @@ from prefect.client.orchestration import get_client
 from core.logging import accept_trace_id, current_trace_id, install_trace_filter
 from deployments.api import errors
 from deployments.api.routes import artifacts, documents, health, notifications, pncp, runs, templates
-from deployments.kick import Kicker
 from models.crud.notifications import on_events_committed
+from tasks.kick import Kicker
 
 
 @asynccontextmanager

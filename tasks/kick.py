@@ -1,4 +1,5 @@
-"""Start a deliver-notifications run right after events are committed, without piling runs up.
+"""Start a deliver-notifications run right after events are committed, without piling runs up (used by the
+API, the CLI and the flows).
 
 A run is created only when none is already waiting to start (Scheduled and due, or Pending): that waiting run
 will claim the new rows when it starts. Best effort: when Prefect cannot be reached, the one-minute schedule
