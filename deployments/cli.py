@@ -468,6 +468,8 @@ def pncp_backfill(
                     name=f"collect-pncp-{first:%Y%m%d}-{last:%Y%m%d}",
                     idempotency_key=f"pncp-backfill:{scope}:{first:%Y%m%d}-{last:%Y%m%d}"))
             console.print(f"{len(runs)} execução(ões) de collect-pncp (uma por janela de até {days} dias)")
+            for (first, last), flow_run in zip(cut, runs, strict=True):
+                console.print(f"  {first:%d/%m/%Y}–{last:%d/%m/%Y}: execução {flow_run.id}")
             if not wait:
                 return []
             with Progress(console=console) as progress:
