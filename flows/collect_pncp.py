@@ -78,17 +78,9 @@ def _parse_details(parent: dict[str, Any], details: dict[str, Any], source: str)
                 results.append(parse.resultado(raw_result, row))
             except parse.RecordError as exc:
                 bad.append({"kind": "resultado", "source": f"{source}/itens/{row['numero_item']}/resultados",
-                            "reason": str(exc), "raw": _masked(raw_result),
+                            "reason": str(exc), "raw": parse.without_person(raw_result),
                             "key": f"{parent['numero_controle_pncp']}#{row['numero_item']}"})
     return items, results, bad
-
-
-def _masked(raw: Any) -> Any:
-    """A quarantined result keeps no PF's CPF or name either."""
-    if isinstance(raw, dict) and raw.get("tipoPessoa") == "PF":
-        raw = {**raw, "niFornecedor": parse.mask_person(str(raw.get("niFornecedor") or "")),
-               "nomeRazaoSocialFornecedor": None}
-    return raw
 
 
 def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None, uf: str | None, *,

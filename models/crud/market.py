@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import or_, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import Session, SQLModel, col, select
 
 from models.db import utcnow
 from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
@@ -102,9 +102,3 @@ def advance(session: Session, key: str, page: int, total_pages: int | None, done
     row = session.exec(select(PncpCheckpoint).where(PncpCheckpoint.slice_key == key).with_for_update()).one()
     row.last_page, row.total_pages, row.done, row.updated_at = page, total_pages, done, utcnow()
     session.add(row)
-
-
-def counts(session: Session) -> dict[str, int]:
-    return {name: session.exec(select(func.count()).select_from(model)).one()
-            for name, model in (("contratacoes", PncpContratacao), ("itens", PncpItem),
-                                ("resultados", PncpResultado), ("quarentena", PncpQuarantine))}

@@ -11,6 +11,7 @@ server's own message (a page size too large, a window over 365 days, a missing p
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -132,8 +133,6 @@ def _get(path: str, params: dict[str, Any] | None = None) -> httpx.Response:
 def _message(body: str) -> str:
     """The server's message: the JSON `message` when there is one, else the start of the body."""
     try:
-        import json
-
         data = json.loads(body)
         if isinstance(data, dict) and data.get("message"):
             return str(data["message"])

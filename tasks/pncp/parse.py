@@ -217,6 +217,14 @@ def mask_person(identifier: str) -> str:
     return "pf:" + hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def without_person(raw: Any) -> Any:
+    """A result's raw JSON with a PF supplier's CPF hashed and name withheld (anything else unchanged)."""
+    if not isinstance(raw, dict) or raw.get("tipoPessoa") != "PF":
+        return raw
+    identifier = text(raw.get("niFornecedor"))
+    return {**raw, "niFornecedor": mask_person(identifier) if identifier else None, "nomeRazaoSocialFornecedor": None}
+
+
 def resultado(raw: dict[str, Any], parent_item: dict[str, Any]) -> dict[str, Any]:
     """A result of an item as a pncp_resultados row; a PF supplier's CPF is hashed and the name withheld, in the
     row and in the raw JSON kept with it."""
@@ -229,12 +237,8 @@ def resultado(raw: dict[str, Any], parent_item: dict[str, Any]) -> dict[str, Any
     if numero != parent_item["numero_item"]:
         raise RecordError(f"resultado do item {numero}, esperado {parent_item['numero_item']}")
     person = text(raw.get("tipoPessoa"), 2)
-    identifier, name = text(raw.get("niFornecedor")), text(raw.get("nomeRazaoSocialFornecedor"), 300)
-    stored = dict(raw)
-    if person == "PF":
-        identifier = mask_person(identifier) if identifier else None
-        name = None
-        stored["niFornecedor"], stored["nomeRazaoSocialFornecedor"] = identifier, None
+    stored = without_person(raw)
+    identifier, name = text(stored.get("niFornecedor")), text(stored.get("nomeRazaoSocialFornecedor"), 300)
     return {
         "numero_controle_pncp": parent_item["numero_controle_pncp"], "numero_item": numero,
         "sequencial_resultado": integer(raw.get("sequencialResultado"), "sequencialResultado", required=True,
