@@ -1,6 +1,7 @@
 """PNCP ingest: items per second upserted into PostgreSQL and SQLite, batched, with their raw JSON.
 
-Ours: models.crud.market.upsert (one INSERT … ON CONFLICT DO UPDATE per 500 rows, after one SELECT of the stored
+Ours: models.crud.market.upsert (PostgreSQL: COPY into a temporary table and one INSERT … SELECT … ON CONFLICT DO
+UPDATE … RETURNING per batch; SQLite: one compiled INSERT … ON CONFLICT per 1,000 rows after one SELECT of the stored
 versions), 5,000 items per transaction, on a fresh database of each kind. Anchor, same run, same rows: one ORM
 insert per row (session.add + flush), on the first N_ANCHOR items. A second pass of ours upserts the same items
 again (all "unchanged"). Items are shaped on the real PNCP item (tests/data/pncp). Target: ≥ 20,000 items/s on

@@ -1,17 +1,22 @@
 """Storing PNCP records: batched upserts on the natural keys, the quarantine, and the collection checkpoints.
 
-An upsert inserts new keys and replaces a stored row only when the incoming `data_atualizacao` is not older
-(a record changed at the source updates the stored one; an old copy seen again in another slice does not).
+An upsert inserts new keys and replaces a stored row only when the incoming `data_atualizacao` is newer (a record
+changed at the source updates the stored one; an old copy seen again in another slice does not).
+
+On PostgreSQL the rows are streamed with COPY into a temporary table and merged by one INSERT … SELECT … ON
+CONFLICT DO UPDATE … RETURNING, which also tells inserted from updated rows. Elsewhere (SQLite) one compiled
+INSERT … ON CONFLICT runs for many rows after one SELECT of the stored versions.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import JSON, or_, tuple_
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from models.db import utcnow
@@ -24,6 +29,7 @@ KEYS: dict[type[SQLModel], tuple[str, ...]] = {
 }
 CHUNK = 1000
 _MIN = datetime.min
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode  # built once: json.dumps(**kw) builds one a call
 
 
 def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -38,8 +44,10 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
         kept = latest.get(key)
         if kept is None or (row.get("data_atualizacao") or _MIN) >= (kept.get("data_atualizacao") or _MIN):
             latest[key] = row
+    if session.get_bind().dialect.name == "postgresql":
+        return _upsert_copy(session, model, keys, list(latest.values()), counts)
     table = model.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = sqlite.insert
     statement = insert(table)
     statement = statement.on_conflict_do_update(  # one statement, compiled once, executed for many rows
         index_elements=list(keys),
@@ -61,6 +69,38 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
                 counts["unchanged"] += 1
         session.connection().execute(statement, [{**{c: row.get(c) for c in columns}, "fetched_at": now}
                                                  for _, row in chunk])
+    return counts
+
+
+def _upsert_copy(session: Session, model: type[SQLModel], keys: tuple[str, ...], rows: list[dict[str, Any]],
+                 counts: dict[str, int]) -> dict[str, int]:
+    """PostgreSQL: COPY into a temporary table, then one merge that reports which rows it inserted."""
+    table = model.__table__
+    columns = [c for c in table.columns if (not c.primary_key or c.name in keys)]
+    names = [c.name for c in columns]
+    as_json = {c.name for c in columns if isinstance(c.type, JSON)}
+    listed = ", ".join(names)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
+    now = utcnow()
+    cursor = session.connection().connection.driver_connection.cursor()
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS _incoming_{table.name} AS SELECT {listed} FROM {table.name} "
+                   "WITH NO DATA")
+    cursor.execute(f"TRUNCATE _incoming_{table.name}")
+    plain = [n for n in names if n not in as_json and n != "fetched_at"]
+    order = plain + sorted(as_json) + ["fetched_at"]
+    with cursor.copy(f"COPY _incoming_{table.name} ({', '.join(order)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([*map(row.get, plain), *(_JSON(row.get(n)) for n in sorted(as_json)), now])
+    cursor.execute(
+        f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM _incoming_{table.name} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates} "
+        f"WHERE {table.name}.data_atualizacao IS NULL OR excluded.data_atualizacao IS NULL "
+        f"OR excluded.data_atualizacao > {table.name}.data_atualizacao "
+        "RETURNING (xmax = 0)")
+    returned = [inserted for (inserted,) in cursor.fetchall()]
+    counts["inserted"] = sum(returned)
+    counts["updated"] = len(returned) - counts["inserted"]
+    counts["unchanged"] = len(rows) - len(returned)
     return counts
 
 
