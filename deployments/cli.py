@@ -370,14 +370,15 @@ def notifications_retry(
                       "de 1 minuto entregará")
 
 
-def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, restart) -> dict:
+def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, restart, source="pncp") -> dict:
     from pydantic import ValidationError
 
     from deployments.api.routes.pncp import CollectRequest
 
     try:
         request = CollectRequest(start=start, end=end, modalidades=modalidade or None, ufs=uf or None,
-                                 endpoint=endpoint, with_items=items, with_results=results, restart=restart)
+                                 endpoint=endpoint, with_items=items, with_results=results, restart=restart,
+                                 source=source)
     except ValidationError as exc:
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     return request.model_dump(mode="json", exclude_none=True)
@@ -398,6 +399,7 @@ def pncp_collect(
     results: Annotated[bool, typer.Option(help="coletar os resultados dos itens")] = True,
     restart: Annotated[bool, typer.Option(help="coletar de novo fatias já concluídas")] = False,
     wait: Annotated[float, typer.Option(help="segundos a esperar pelo fim (0 = não esperar)")] = 0,
+    sample: Annotated[bool, typer.Option("--amostra", help="coletar da amostra embutida (sem rede)")] = False,
 ) -> None:
     """Start one collect-pncp run (default window: yesterday and today)."""
     import asyncio
@@ -409,7 +411,7 @@ def pncp_collect(
     from deployments.catalog import COLLECT_PNCP
 
     parameters = _pncp_parameters(start and start.date(), end and end.date(), modalidade, uf, endpoint, items,
-                                  results, restart)
+                                  results, restart, "amostra" if sample else "pncp")
     apply_prefect_env(settings)
 
     async def run() -> dict:

@@ -13,7 +13,7 @@ import contextvars
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from prefect import flow
@@ -24,7 +24,7 @@ from core.settings import settings
 from flows._identity import run_identity
 from tasks import run_logger
 from tasks.pncp import parse
-from tasks.pncp.client import STATS, ensure_limits, fetch_items, fetch_page, with_retries
+from tasks.pncp.client import SOURCE, SOURCES, STATS, ensure_limits, fetch_items, fetch_page, with_retries
 from tasks.pncp.store import read_checkpoint, store_page
 
 MODALIDADES = tuple(range(1, 14))
@@ -86,7 +86,8 @@ def _parse_details(parent: dict[str, Any], details: dict[str, Any], source: str)
 def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None, uf: str | None, *,
                   with_items: bool, with_results: bool, restart: bool, run_id: str | None) -> Counter[str]:
     totals: Counter[str] = Counter()
-    point = read_checkpoint(endpoint, modalidade, uf, start, end, restart)
+    label = endpoint if SOURCE.get() == "pncp" else f"{SOURCE.get()}:{endpoint}"  # the sample's own checkpoints
+    point = read_checkpoint(label, modalidade, uf, start, end, restart)
     if point["done"]:
         totals["slices_skipped"] += 1
         return totals
@@ -127,15 +128,21 @@ def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None,
       persist_result=True, result_serializer="json")
 def collect_pncp(start: date | None = None, end: date | None = None, modalidades: list[int] | None = None,
                  ufs: list[str] | None = None, endpoint: str = "contratacoes/publicacao", with_items: bool = True,
-                 with_results: bool = True, restart: bool = False) -> dict[str, Any]:
+                 with_results: bool = True, restart: bool = False,
+                 source: Literal["pncp", "amostra"] = "pncp") -> dict[str, Any]:
     """Collect [start, end] (default: yesterday and today, Brasília) for the modalidades (default: all) and UFs
-    (default: all at once); ``restart`` collects slices already done again."""
+    (default: all at once); ``restart`` collects slices already done again. ``source="amostra"`` collects the
+    embedded sample of real awarded prices (no network) instead of PNCP_BASE_URL, through the same code."""
     if endpoint not in ENDPOINTS:
         raise ValueError(f"endpoint desconhecido: {endpoint}; use {', '.join(ENDPOINTS)}")
+    if source not in SOURCES:
+        raise ValueError(f"origem desconhecida: {source}; use {', '.join(SOURCES)}")
+    SOURCE.set(source)
     today = datetime.now(BRASILIA).date()
     start, end = start or today - timedelta(days=1), end or today
     run_id, _ = run_identity()
-    ensure_limits()
+    if source == "pncp":
+        ensure_limits()
     before = dict(STATS.counts)
     totals: Counter[str] = Counter()
     failed: list[str] = []
@@ -165,7 +172,8 @@ def collect_pncp(start: date | None = None, end: date | None = None, modalidades
                "retries_429": calls.get("throttled", 0), "server_errors": calls.get("server_errors", 0),
                "timeouts": calls.get("timeouts", 0), "malformed": calls.get("malformed", 0)}
     create_table_artifact(key="pncp-collection", table=[{"medida": k, "valor": v} for k, v in summary.items()],
-                          description=f"Coleta PNCP {start:%d/%m/%Y}–{end:%d/%m/%Y} ({endpoint})")
+                          description=f"Coleta PNCP {start:%d/%m/%Y}–{end:%d/%m/%Y} ({endpoint}"
+                          + (", amostra embutida)" if source == "amostra" else ")"))
     run_logger().info("coleta PNCP: %s", summary)
     if failed:
         raise CollectionFailed(f"{len(failed)} fatia(s) não coletada(s) (retomadas do checkpoint na próxima "

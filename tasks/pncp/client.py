@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,6 +29,9 @@ from core.settings import settings
 
 CONSULTA_LIMIT = "pncp-consulta"
 CONSULTA, DETAIL = "/api/consulta/v1", "/api/pncp/v1"
+SOURCES = ("pncp", "amostra")
+# where the calls of this run go: "pncp" (PNCP_BASE_URL) or "amostra" (the embedded sample, tasks/pncp/sample.py)
+SOURCE: ContextVar[str] = ContextVar("pncp_source", default="pncp")
 
 
 class PncpError(Exception):
@@ -90,11 +94,21 @@ _local = threading.local()
 
 
 def _client() -> httpx.Client:
+    sample = SOURCE.get() == "amostra"
+    if sample:
+        from tasks.pncp.sample import SAMPLE_URL as base_url
+    else:
+        base_url = settings.PNCP_BASE_URL
     client = getattr(_local, "client", None)
-    if client is None or client.is_closed or str(client.base_url).rstrip("/") != settings.PNCP_BASE_URL.rstrip("/"):
-        client = httpx.Client(base_url=settings.PNCP_BASE_URL, timeout=settings.PNCP_TIMEOUT_SECONDS,
-                              follow_redirects=True, headers={"Accept": "application/json",
-                                                              "User-Agent": "NEXORA-ComprasGov/1 (coleta PNCP)"})
+    if client is None or client.is_closed or str(client.base_url).rstrip("/") != base_url.rstrip("/"):
+        transport = None
+        if sample:
+            from tasks.pncp.sample import SampleTransport
+
+            transport = SampleTransport()
+        client = httpx.Client(base_url=base_url, timeout=settings.PNCP_TIMEOUT_SECONDS, follow_redirects=True,
+                              transport=transport, headers={"Accept": "application/json",
+                                                            "User-Agent": "NEXORA-ComprasGov/1 (coleta PNCP)"})
         _local.client = client
     return client
 
@@ -159,7 +173,8 @@ def consulta_page(endpoint: str, start: date, end: date, page: int, modalidade: 
     if uf:
         params["uf"] = uf
     path = f"{CONSULTA}/{endpoint}"
-    rate_limit(CONSULTA_LIMIT)
+    if SOURCE.get() == "pncp":  # the limit protects PNCP's servers; the embedded sample has none to protect
+        rate_limit(CONSULTA_LIMIT)
     response = _get(path, params)
     if response.status_code == 204 or not response.content:
         return Page([], page, None, 0)

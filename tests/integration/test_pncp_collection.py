@@ -173,3 +173,28 @@ def test_a_killed_run_resumes_into_the_same_tables_as_an_uninterrupted_one(marke
         assert snapshot(other) == resumed
     finally:
         settings.DATABASE_URL = market
+
+
+def test_the_embedded_sample_is_collected_through_the_same_code_with_its_own_checkpoints(market):
+    # given the embedded sample (real SIASG awarded prices in PNCP's wire format) and no network at all
+    import polars as pl
+
+    from tasks.pncp.sample import SAMPLE
+
+    real = pl.read_parquet(SAMPLE)
+    # when the years 2021–2022 are collected from it, twice
+    first = collect_pncp(start=date(2021, 1, 1), end=date(2022, 12, 31), modalidades=[6], source="amostra")
+    again = collect_pncp(start=date(2021, 1, 1), end=date(2022, 12, 31), modalidades=[6], source="amostra")
+    # then every real item of those years is stored once, with its real homologated price
+    expected = real.filter(pl.col("ano_aviso").is_in(["2021", "2022"]))
+    with session_scope(market) as s:
+        results = s.exec(select(PncpResultado)).all()
+        items = s.exec(select(PncpItem)).all()
+        points = s.exec(select(PncpCheckpoint)).all()
+    assert len(results) == expected.height == first["resultados_inserted"]
+    assert len(items) == expected.select("id_licitacao", "numero_item").n_unique() == first["itens_inserted"]
+    assert sorted(float(r.valor_unitario_homologado) for r in results) == \
+        pytest.approx(sorted(float(v) for v in expected["preco_unitario"]))
+    assert first["quarantined"] == 0 and first["requests"] > first["pages"]
+    assert again["slices_skipped"] == len(points) and again["pages"] == 0
+    assert all(p.endpoint.startswith("amostra:") for p in points)  # a real collection of the same window is not skipped

@@ -26,6 +26,9 @@ class CollectRequest(BaseModel):
     with_items: bool = True
     with_results: bool = True
     restart: bool = Field(False, description="coletar de novo fatias já concluídas")
+    source: Literal["pncp", "amostra"] = Field(
+        "pncp", description="`pncp`: a API do PNCP (PNCP_BASE_URL); `amostra`: a amostra embutida de preços reais "
+                            "homologados (SIASG 2016–2022), sem rede, pelo mesmo caminho de coleta")
 
     @field_validator("modalidades")
     @classmethod
@@ -59,6 +62,6 @@ async def collect(request: Request, client: PrefectDep, key: RunKey, trace_id: T
                   idempotency_key: IdempotencyKey = None, wait: Wait = 0):
     """Collect contratações (and their items and results) of a window from PNCP into the market tables."""
     parameters = body.model_dump(mode="json", exclude_none=True)
-    label = f"{body.start or 'ontem'}-{body.end or 'hoje'}"
+    label = f"{body.start or 'ontem'}-{body.end or 'hoje'}" + ("-amostra" if body.source == "amostra" else "")
     return await launch(request, client, key, COLLECT_PNCP, parameters, trace_id=trace_id, wait=wait,
                         idempotency_key=idempotency_key, name=f"collect-pncp-{label}", tags=["nexora", "pncp"])
