@@ -1,0 +1,47 @@
+"""Leak-free statistics of past prices: for each row, the prices of comparable purchases strictly before its date.
+
+The rows to describe (queries) and the past prices (history) are stacked, the queries with a null price, sorted by
+date, and polars' rolling-by-date kernels run over each key (``over``) with a window closed on the left: the window of
+a row dated ``d`` is ``[d - window_days, d)``, so a price dated ``d`` or later never reaches it, rows of the same date
+do not see each other, and a query never sees itself nor another query (their prices are null).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+ROW = "_row"
+
+
+def past_stats(
+    rows: pl.LazyFrame,
+    history: pl.LazyFrame,
+    *,
+    keys: list[str],
+    required: list[str] | None = None,
+    value: pl.Expr,
+    window_days: int,
+    prefix: str,
+    quantiles: tuple[float, ...] = (),
+) -> pl.LazyFrame:
+    """``_row`` plus ``<prefix>_median``, ``<prefix>_n`` (and ``<prefix>_q10`` … for each quantile) of ``value``
+    over the history rows with the same ``keys`` within ``window_days`` before each row's date. Rows with a null
+    ``required`` key (default: any key) are left out; a null in another key is a value like any other.
+
+    ``rows`` has ``_row``, ``data`` and the keys; ``history`` has ``data``, the keys and the columns ``value``
+    reads. A row left out, or with no past price in its window, gets a null median and ``n`` = 0.
+    """
+    queries = rows.select(ROW, "data", *keys, pl.lit(None, pl.Float64).alias("_value"))
+    past = history.select(pl.lit(None, pl.UInt32).alias(ROW), "data", *keys, value.cast(pl.Float64).alias("_value"))
+    stacked = pl.concat([queries, past], how="vertical_relaxed").filter(
+        pl.all_horizontal(pl.col(required or keys).is_not_null())).sort("data")
+    window = {"by": "data", "window_size": f"{window_days}d", "closed": "left"}
+    stats = [
+        pl.col("_value").rolling_median_by(**window).over(keys).alias(f"{prefix}_median"),
+        pl.col("_value").is_not_null().cast(pl.Float64).rolling_sum_by(**window).over(keys).alias(f"{prefix}_n"),
+        *[pl.col("_value").rolling_quantile_by(quantile=q, interpolation="linear", **window).over(keys)
+          .alias(f"{prefix}_q{round(q * 100):02d}") for q in quantiles],
+    ]
+    found = stacked.with_columns(stats).filter(pl.col(ROW).is_not_null()).select(
+        ROW, *[stat.meta.output_name() for stat in stats])
+    return rows.select(ROW).join(found, on=ROW, how="left").with_columns(pl.col(f"{prefix}_n").fill_null(0.0))

@@ -1,0 +1,211 @@
+"""Price-model features: the dataset schema, the encodings, text features and leak-free history, without servers."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import polars as pl
+import pytest
+
+from tasks.pncp.parse import fold
+from tasks.prices import dataset, text
+from tasks.prices.features import REGION_OF, Encodings, FeatureConfig, build_features, feature_names
+from tasks.prices.history import past_stats
+
+CONFIG = FeatureConfig(hash_buckets=8, history_days=3650)
+
+
+def rows(*specs: tuple) -> pl.DataFrame:
+    """(date, code, unit, price[, description, purchase]) → dataset rows; the rest filled with plain values."""
+    records = []
+    for number, spec in enumerate(specs):
+        day, code, unit, price, *rest = spec
+        records.append({
+            "data": day, "codigo_catalogo": code, "descricao": rest[0] if rest else f"ITEM {code}, CAIXA 500 ML",
+            "unidade": unit, "quantidade": 10.0, "preco_unitario": price, "uf": "MG", "modalidade_id": 6,
+            "material_ou_servico": "M", "numero_controle_pncp": rest[1] if len(rest) > 1 else f"P{number}",
+        })
+    return pl.DataFrame(records, schema=dataset.SCHEMA)
+
+
+HISTORY_COLUMNS = [name for name in feature_names(CONFIG) if name.startswith("hist_")]
+
+
+# --- the dataset schema -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change,message", [
+    (lambda f: f.drop("uf", "data"), "colunas ausentes: data, uf"),
+    (lambda f: f.with_columns(pl.col("quantidade").cast(pl.String)), "tipos errados: quantidade (esperado Float64"),
+    (lambda f: f.with_columns(pl.col("modalidade_id").cast(pl.Int32)), "modalidade_id (esperado Int64"),
+    (lambda f: f.with_columns(pl.lit(0.0).alias("preco_unitario")), "1 linha(s) com preco_unitario ausente, zero"),
+    (lambda f: f.with_columns(pl.lit(None, pl.Date).alias("data")), "1 linha(s) sem data"),
+])
+def test_invalid_dataset_is_refused_naming_the_problem(change, message):
+    # given a valid row made invalid
+    frame = change(rows((date(2023, 1, 1), "1", "UN", 10.0)))
+    # when / then
+    with pytest.raises(ValueError, match="dataset de preços inválido") as error:
+        dataset.validate(frame)
+    assert message in str(error.value)
+
+
+def test_rows_to_price_need_no_price_and_lazy_frames_are_checked_by_schema():
+    frame = rows((date(2023, 1, 1), "1", "UN", 10.0))
+    dataset.validate(frame.drop("preco_unitario"), prices=False)
+    dataset.validate(frame.lazy().with_columns(pl.lit(-1.0).alias("preco_unitario")))  # values: only when eager
+    with pytest.raises(ValueError, match="colunas ausentes: preco_unitario"):
+        dataset.validate(frame.drop("preco_unitario").lazy())
+
+
+def test_siasg_seed_converts_to_the_dataset():
+    # given the bundled SIASG file, when converted
+    frame = dataset.from_siasg().collect()
+    # then it satisfies the schema, with the documented conventions
+    dataset.validate(frame)
+    assert frame.height == 6513 and frame["unidade"].null_count() == 0
+    assert frame.filter(pl.col("data").dt.year() < 2022)["data"].dt.month().unique().to_list() == [7]
+    assert frame["modalidade_id"].unique().to_list() == [5] and set(frame["material_ou_servico"]) == {"M", "S"}
+    first = frame.row(0, named=True)
+    assert first["preco_unitario"] == pytest.approx(29844.0) and first["numero_controle_pncp"] == "01000105000262022"
+
+
+# --- encodings ----------------------------------------------------------------------------------------------------
+
+def test_encodings_fit_on_training_rows_map_unknown_to_zero_and_keep_null():
+    # given encodings fitted on two codes
+    train = rows((date(2022, 1, 1), "B", "UN", 1.0), (date(2022, 1, 1), "A", "KG", 1.0))
+    encodings = Encodings.fit(train)
+    assert encodings.codes["cat_catalogo"] == {"A": 1, "B": 2} and encodings.codes["cat_regiao"] == {"Sudeste": 1}
+    # when rows with an unseen code and a missing one are featurised against the training rows
+    new = rows((date(2023, 1, 1), "B", "UN", 1.0), (date(2023, 1, 1), "Z", "UN", 1.0),
+               (date(2023, 1, 1), None, None, 1.0)).drop("preco_unitario")
+    features = build_features(new, encodings=encodings, history=train, config=CONFIG).collect()
+    # then known → its code, unknown → 0, missing → null
+    assert features["cat_catalogo"].to_list() == [2, 0, None]
+    assert features["cat_unidade"].to_list() == [2, 2, None]
+
+
+def test_encodings_round_trip_through_json():
+    encodings = Encodings.fit(dataset.from_siasg(), min_count=2)
+    document = encodings.to_json()
+    loaded = Encodings.from_json(document)
+    assert loaded == encodings and json.loads(document)["unknown"] == 0
+    assert min(len(codes) for codes in encodings.codes.values()) >= 1
+    assert len(encodings.codes["cat_catalogo"]) == 826  # codes seen at least twice
+
+
+@pytest.mark.parametrize("document", ['{"codes": 3}', "[]", "{}"])
+def test_bad_encodings_document_is_refused(document):
+    with pytest.raises(ValueError, match="codificação de categorias inválida"):
+        Encodings.from_json(document)
+
+
+def test_every_uf_has_its_region():
+    assert len(REGION_OF) == 27 and REGION_OF["DF"] == "Centro-Oeste" and REGION_OF["AM"] == "Norte"
+
+
+# --- text ---------------------------------------------------------------------------------------------------------
+
+def test_text_features_read_quantities_with_units():
+    # given descriptions with quantities in several units and number formats
+    frame = pl.DataFrame({"descricao": ["Notebook 8 GB RAM, SSD 1 TB", "Soro 500 ml", "Água 1,5 L", "AR 12.000 BTUS",
+                                        "Monitor 23\" LED", "Caneta azul"]})
+    # when
+    features = frame.select(text.scalar_features(pl.col("descricao")))
+    out = features.select(pl.col("^num_.*$").exp() - 1)
+    # then the largest value of each dimension, in its base unit
+    assert out["num_gb"].to_list()[0] == pytest.approx(1000.0)
+    assert out["num_ml"].to_list()[1:3] == pytest.approx([500.0, 1500.0])
+    assert out["num_btu"][3] == pytest.approx(12000.0) and out["num_pol"][4] == pytest.approx(23.0)
+    assert out.row(5, named=True)["num_gb"] is None
+    assert features["txt_tokens"].to_list() == [3.0, 2.0, 1.0, 2.0, 2.0, 2.0]  # 3+ characters: "8", "gb", "ar" out
+
+
+def test_fold_expression_matches_the_parser_fold():
+    samples = ["CABO ELÉTRICO  FLEXÍVEL", "Água ½ L, nº 2", "  Ação\tÚnica  ", ""]
+    folded = pl.DataFrame({"t": samples}).select(text.fold_expr(pl.col("t")))["t"].to_list()
+    assert folded == [fold(sample) for sample in samples]
+
+
+def test_token_hashing_is_deterministic_and_counts_every_token():
+    # given two frames with the same descriptions in a different order
+    frame = pl.DataFrame({"descricao": ["cabo eletrico flexivel cobre", "switch gerenciavel portas", "cabo"]})
+    names = text.hash_columns(8)
+    # when hashed
+    first = text.hashed_tokens(frame.lazy().with_row_index("_row"), 8).sort("_row").collect()
+    second = text.hashed_tokens(frame.reverse().lazy().with_row_index("_row"), 8).sort("_row").collect()
+    # then the same description gets the same buckets wherever it is, and each token is counted once
+    assert first.select(names).row(0) == second.select(names).row(2)
+    assert first.select(pl.sum_horizontal(names).alias("n"))["n"].to_list() == [4.0, 3.0, 1.0]
+
+
+def test_description_key_is_the_items_name():
+    frame = pl.DataFrame({"d": ["CABO ELÉTRICO FLEXÍVEL, APLICAÇÃO X", "SWITCH, PORTAS 24", "12 345"]})
+    keys = frame.select(text.description_key(text.fold_expr(pl.col("d"))).alias("key"))["key"].to_list()
+    assert keys == ["cabo eletrico", "switch", None]
+
+
+# --- history ------------------------------------------------------------------------------------------------------
+
+def test_past_stats_use_only_earlier_dates_within_the_window():
+    # given prices of code A on three dates and of code B
+    history = rows((date(2022, 1, 1), "A", "UN", 10.0), (date(2022, 1, 1), "A", "UN", 20.0),
+                   (date(2022, 6, 1), "A", "UN", 100.0), (date(2020, 1, 1), "A", "UN", 1000.0),
+                   (date(2022, 3, 1), "B", "UN", 7.0))
+    queries = rows((date(2022, 1, 1), "A", "UN", 0.0), (date(2022, 3, 1), "A", "UN", 0.0),
+                   (date(2022, 6, 2), "A", "UN", 0.0), (date(2022, 6, 2), "C", "UN", 0.0))
+    # when described with a one-year window
+    stats = past_stats(queries.lazy().with_row_index("_row"), history.lazy(), keys=["codigo_catalogo"],
+                       value=pl.col("preco_unitario"), window_days=365, prefix="h", quantiles=(0.1, 0.9))
+    out = stats.sort("_row").collect()
+    # then the same date is not seen, 2020 is out of the window, and a code without past has none
+    assert out["h_n"].to_list() == [0.0, 2.0, 3.0, 0.0]
+    assert out["h_median"].to_list() == [None, 15.0, 20.0, None]
+    assert out["h_q10"][1] == pytest.approx(11.0) and out["h_q90"][2] == pytest.approx(84.0)
+
+
+def test_no_leak_a_later_price_never_moves_earlier_features():
+    # given real rows, and the same rows with the prices of the last date multiplied by 100
+    frame = dataset.from_siasg().collect()
+    last = frame["data"].max()
+    changed = frame.with_columns(
+        pl.when(pl.col("data") == last).then(pl.col("preco_unitario") * 100).otherwise(pl.col("preco_unitario"))
+        .alias("preco_unitario"))
+    encodings = Encodings.fit(frame)
+    # when both are featurised
+    before = build_features(frame, encodings=encodings, config=CONFIG).collect()
+    after = build_features(changed, encodings=encodings, config=CONFIG).collect()
+    # then no feature of any row moves: the rows of the last date only have earlier rows in their history
+    names = feature_names(CONFIG)
+    assert before.select(names).equals(after.select(names))
+    assert changed.filter(pl.col("data") == last).height > 0
+
+
+def test_no_leak_on_hand_rows_same_date_and_future_prices_are_not_seen():
+    # given three dates of code A; the middle date has two purchases
+    frame = rows((date(2022, 1, 1), "A", "UN", 10.0), (date(2022, 2, 1), "A", "UN", 30.0),
+                 (date(2022, 2, 1), "A", "UN", 50.0), (date(2022, 3, 1), "A", "UN", 70.0))
+    encodings = Encodings.fit(frame)
+    features = build_features(frame, encodings=encodings, config=CONFIG).collect()
+    changed = frame.with_columns(pl.Series("preco_unitario", [10.0, 80.0, 5000.0, 1.0]))
+    again = build_features(changed, encodings=encodings, config=CONFIG).collect()
+    # then the February rows see January only, and March sees January and February
+    assert features["hist_code_n"].to_list() == [0.0, 1.0, 1.0, 3.0]
+    assert again.select(HISTORY_COLUMNS).head(3).equals(features.select(HISTORY_COLUMNS).head(3))
+    assert features["hist_code_median"].exp().round(6).to_list() == [None, 10.0, 10.0, 30.0]
+    assert again["hist_code_median"].exp().round(6)[3] == 80.0
+
+
+def test_featurising_new_rows_against_history_matches_training_features():
+    # given training rows featurised against themselves
+    frame = dataset.from_siasg().collect()
+    encodings = Encodings.fit(frame)
+    own = build_features(frame, encodings=encodings, config=CONFIG)
+    # when the same rows, without prices, are featurised against the training data as history
+    new = build_features(frame.drop("preco_unitario"), encodings=encodings, history=frame, config=CONFIG)
+    # then the result is lazy, in the rows' order, and the features are the same
+    assert isinstance(new, pl.LazyFrame)
+    names = feature_names(CONFIG)
+    assert own.collect().select(names).equals(new.collect().select(names))
+    assert new.collect_schema().names() == ["data", "codigo_catalogo", "material_ou_servico", *names]
