@@ -5,12 +5,14 @@ Per row (``feature_names`` gives the order the model sees):
 - categorical codes (``Encodings``): ``cat_catalogo``, ``cat_unidade``, ``cat_uf``, ``cat_regiao`` (the UF's region),
   ``cat_modalidade``, ``cat_tipo`` (M/S); 0 is reserved for a value not seen in training, null stays null;
 - calendar and size: ``mes`` (month), ``log_quantidade`` (log1p of the quantity); no year: trees cannot
-  extrapolate to a year after the training data (on SIASG, MdAPE with the year was worse in all three test years);
+  extrapolate to a year after the training data (on SIASG, mean MdAPE over the test years 2020–2022 was 0.71 with
+  the year, 0.68 without);
 - text of the description (``tasks.prices.text``): ``txt_*``, ``num_*`` and ``hash_NN``;
 - leak-free history (``tasks.prices.history``), in log price: median and count of past prices strictly before the
-  row's date within ``history_days``, by catalogue code (``hist_code_*``), by code and unit (``hist_code_unit_*``)
-  and, as a fallback for items without a code or whose code is new, by the description's key and unit
-  (``hist_desc_*``). An unstated unit (null) compares with the other unstated units.
+  row's date within ``history_days`` (default 3650, in practice all the past: on SIASG, mean MdAPE over the test
+  years 2020–2022 was 0.68 against 0.71 with 1095 days), by catalogue code (``hist_code_*``), by code and unit
+  (``hist_code_unit_*``) and, as a fallback for items without a code or whose code is new, by the description's
+  key and unit (``hist_desc_*``). An unstated unit (null) compares with the other unstated units.
 
 The history comes from ``history`` (past prices, e.g. the training rows) when given, else from the rows themselves:
 training featurises its rows against themselves; a new item is featurised against the training data.
@@ -57,7 +59,7 @@ HISTORY = {"hist_code": ["codigo_catalogo"], "hist_code_unit": ["codigo_catalogo
 @dataclass(frozen=True)
 class FeatureConfig:
     hash_buckets: int = 32
-    history_days: int = 730
+    history_days: int = 3650
 
 
 def feature_names(config: FeatureConfig) -> list[str]:

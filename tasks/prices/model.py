@@ -1,10 +1,16 @@
 """LightGBM price models on log(preco_unitario): P10, P50 and P90, the time split, evaluation and the IN 65 baseline.
 
 Three boosters share the features of ``tasks.prices.features``: quantile regressions at 0.1 and 0.9 for an 80%
-interval and, for the point estimate, a quantile regression at 0.5 (``objective_p50="quantile"``, the default:
-the median suits an error measured by MdAPE; ``"regression"`` trains L2 instead). Predictions are brought back to
-prices with exp and sorted per row, so p10 ≤ p50 ≤ p90 always. A model is saved as LightGBM model strings plus the
-encodings, the feature list and the parameters, in one JSON document (``to_bytes``) or a directory (``save``).
+interval and, for the point estimate, a quantile regression at 0.5 (``objective_p50="quantile"``, the default;
+``"regression"`` trains L2 instead). Measured: on SIASG, mean MdAPE over the test years 2020–2022 0.68 (quantile)
+against 0.73 (L2); on the CATMAT series 0.87 against 0.92. The interval is widened by a split-conformal margin
+(``interval_margin``): without it, coverage of [p10, p90] on SIASG 2022 was 0.63; with it, 0.84. Predictions are
+brought back to prices with exp and sorted per row, so p10 ≤ p50 ≤ p90 always. A model is saved as LightGBM model
+strings plus the encodings, the feature list and the parameters, in one JSON document (``to_bytes``) or a directory
+(``save``).
+
+Parameters other than ours (``OWN``) go to LightGBM as they are. On a machine whose cores are busy, pass
+``num_threads`` (LightGBM's OpenMP threads spin when oversubscribed: the unit tests train 25× faster with 1).
 """
 
 from __future__ import annotations
@@ -202,7 +208,8 @@ def baseline(test: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataF
 def evaluate(model: PriceModel, test: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame, *,
              top_codes: int = 5, window_days: int = 365) -> dict:
     """Metrics of the model on ``test``, plus ``on_baseline_rows``: overall metrics on the rows the IN 65 baseline
-    covers (the like-for-like comparison)."""
+    covers (the like-for-like comparison). ``history``: the prices the rows may look back on, e.g. train and test
+    together (each row sees only prices dated before it), the same as given to ``baseline``."""
     rows = test.lazy().collect()
     scored = _with_predictions(rows, model.predict(rows, history))
     covered = baseline_predictions(rows, history, window_days=window_days)["p50"].is_not_null()
