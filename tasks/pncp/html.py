@@ -24,7 +24,9 @@ What the parser relies on, top to bottom:
 
 Labels are matched as whole text nodes (each sits in its own ``<b>``/``<span>``), so the body is read as one
 stream of text nodes (one C call) and the header through four CSS selectors; tasks/pncp/comprasnet.py (the
-contratação) and comprasnet_items.py (items and results) do the rest. Learned from: a page saved from comprasnet.gov.br, ``andremenegatti/ComprasnetAtasParsing:
+contratação) and comprasnet_items.py (items and results) do the rest.
+
+Learned from: a page saved from comprasnet.gov.br, ``andremenegatti/ComprasnetAtasParsing:
 atas_sample/0100010000012016_ata000.html`` (the Ata de Realização, whose header and item blocks the termo shares)
 and that package's ``R/xpaths.R``; the termohom.asp / FornecedorResultado.asp scrapers found by code search (the
 ``Item: N - GRUPO M`` marker, "Eventos do Item" with Responsável, the adjudication's "Fornecedor: …, CNPJ/CPF:"
