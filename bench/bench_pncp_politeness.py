@@ -35,7 +35,7 @@ def main() -> None:
         interval = settings.PNCP_CONSULTA_INTERVAL_SECONDS
         limit = settings.PNCP_DETAIL_CONCURRENCY
         # 1. contratações only: the consulta API's allowance is what binds
-        replay = PncpReplay(port=h.free_port(), per_modalidade=120, modalidades=(4, 5, 6, 7, 8, 9),
+        replay = PncpReplay(port=h.free_port(), per_modalidade=200, modalidades=(4, 5, 6, 7, 8, 9),
                             odd_every=0).start_server()
         replay.latency = {"consulta": LATENCY, "itens": LATENCY, "resultados": LATENCY}
         settings.PNCP_BASE_URL = replay.url
@@ -78,7 +78,7 @@ def main() -> None:
         h.emit({"bench": "pncp_politeness", "unit": "share of the consulta allowance used", "ours": round(use, 3),
                 "anchor_name": "plain loop: call, sleep the interval, call", "anchor": round(anchor_use, 3),
                 "ratio": round(use / anchor_use, 2), "within_limit": min(gaps) >= interval * 0.95,
-                "min_gap_s": round(min(gaps), 3), "interval_s": interval, "latency_s": LATENCY,
+                "min_gap_s": round(min(gaps), 3), "gaps_s": [round(g, 2) for g in gaps], "interval_s": interval, "latency_s": LATENCY,
                 "consulta_calls": len(calls), "consulta_max_in_flight": consulta_in_flight, "pages": summary["pages"],
                 "seconds": round(elapsed, 1), "detail_use": round(detail_use, 3),
                 "detail_max_in_flight": detail_in_flight, "detail_limit": limit,

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     PNCP_RETRY_BASE_SECONDS: float = Field(2.0, ge=0)
     PNCP_CONSULTA_INTERVAL_SECONDS: float = Field(2.0, gt=0)
     PNCP_DETAIL_CONCURRENCY: int = Field(4, ge=1, le=32)
-    PNCP_SLICE_CONCURRENCY: int = Field(2, ge=1, le=16)
+    PNCP_SLICE_CONCURRENCY: int = Field(3, ge=1, le=16)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

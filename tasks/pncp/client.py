@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -113,6 +114,30 @@ def _client() -> httpx.Client:
     return client
 
 
+class Pacer:
+    """Asks Prefect's rate limit for a consulta slot only when the limit can grant it.
+
+    Prefect answers a denied ask with a randomised Retry-After of a whole interval or more (growing with the asks
+    it denied), so threads asking as soon as they are ready left a third of the allowance unused. Here the asks of
+    this process go one at a time, each one interval after the previous grant; the limit itself still holds back
+    every other process that shares it (another run, another worker)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next = 0.0
+
+    def acquire(self, interval: float) -> None:
+        with self.lock:
+            wait = self.next - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            rate_limit(CONSULTA_LIMIT)
+            self.next = time.monotonic() + interval
+
+
+PACER = Pacer()
+
+
 def ensure_limits() -> None:
     """Create or update the Prefect rate limit the consulta calls wait on (one call every N seconds)."""
     from prefect.client.orchestration import get_client
@@ -174,7 +199,7 @@ def consulta_page(endpoint: str, start: date, end: date, page: int, modalidade: 
         params["uf"] = uf
     path = f"{CONSULTA}/{endpoint}"
     if SOURCE.get() == "pncp":  # the limit protects PNCP's servers; the embedded sample has none to protect
-        rate_limit(CONSULTA_LIMIT)
+        PACER.acquire(settings.PNCP_CONSULTA_INTERVAL_SECONDS)
     response = _get(path, params)
     if response.status_code == 204 or not response.content:
         return Page([], page, None, 0)
