@@ -65,10 +65,9 @@ def records(page: PageText, source: str) -> HtmlRecords:
     if SEP + SEP in stream:  # an empty text node (a lone &nbsp;) counts as none
         stream = EMPTY.sub(SEP, stream)
     seen: set[int] = set()
-    for part in stream.split(SEP + "Item:")[1:]:
-        cut = part.find(SEP)
-        read_item(part[:cut].strip() if cut >= 0 else part.strip(), part[cut:] if cut >= 0 else "", row, seen, out,
-                  source)
+    for block in stream.split(SEP + "Item:")[1:]:  # each block starts with the rest of its "Item: N" marker
+        cut = block.find(SEP)
+        read_item((block[:cut] if cut >= 0 else block).strip(), block, row, seen, out, source)
     estimated = [i["valor_total"] for i in out.items if i["valor_total"] is not None]
     homologated = [r["valor_total_homologado"] for r in out.results if r["valor_total_homologado"] is not None]
     row["valor_total_estimado"] = round(sum(estimated), 4) if estimated else None

@@ -28,6 +28,7 @@ RESULT_LABEL = re.compile(SEP + r"(Aceito|Adjudicado) para:" + SEP)
 RESULT = re.compile(SEP + r"(Aceito|Adjudicado) para:\x1f([^\x1f]*)\x1f, pelo melhor lance de\x1f([^\x1f]*)"
                     r"(?:\x1f, com valor negociado a\x1f([^\x1f]*))?(?:\x1fe a quantidade de\x1f([^\x1f]*))?")
 PERSON_KINDS = {14: "PJ", 11: "PF"}
+LABELLED = {"Aceito": "Aceito para", "Adjudicado": "Adjudicado para"}
 NI = re.compile(r"\s*(\d[\d./-]*\d)")
 EVENTS = tuple(SEP + name + SEP for name in ("Homologado", "Adjudicado", "Aceite"))
 EVENT_DATE = re.compile(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d")
@@ -76,7 +77,9 @@ def moment(stamp: str, name: str) -> datetime:
 def _fields(block: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     label = None
-    for token in block.split(SEP, 40):
+    end = block.find(SEP + "Situação:" + SEP)  # the last label: split no further than its value
+    end = block.find(SEP, end + 11) if end >= 0 else -1
+    for token in (block[:end] if end >= 0 else block).split(SEP):
         key = LABELS.get(token)
         if key is not None:
             if label is not None:
@@ -186,7 +189,7 @@ def _result(match: re.Match[str] | None, block: str, item: dict[str, Any], out: 
         digits = identifier and identifier.replace(".", "").replace("/", "").replace("-", "")
         kind = PERSON_KINDS.get(len(digits)) if digits else None
         raw = without_person({"tipoPessoa": kind, "niFornecedor": identifier,
-                              "nomeRazaoSocialFornecedor": name if kind else None, "rotulo": f"{label} para",
+                              "nomeRazaoSocialFornecedor": name if kind else None, "rotulo": LABELLED[label],
                               "melhorLance": best, "valorNegociado": negotiated, "quantidade": quantity})
         if identifier is None:
             raise RecordError(f"resultado do item {numero}: CNPJ/CPF do fornecedor {name!r} não encontrado nos "
