@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -243,6 +245,13 @@ def test_an_impossible_event_date_quarantines_the_result():
     page = html.parse_page(content, "data.html")
     assert len(page.items) == 1 and page.results == []
     assert page.bad[0]["reason"] == "resultado do item 1: data do evento inválida '31/02/2018 10:00:00'"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_keep_parser_memory_tunes_glibc_in_its_own_process():
+    done = subprocess.run([sys.executable, "-c", "from tasks.pncp.html import keep_parser_memory as k; print(k())"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr
 
 
 def test_an_item_without_number_or_description_is_quarantined():
