@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     PNCP_DETAIL_CONCURRENCY: int = Field(4, ge=1, le=32)
     PNCP_SLICE_CONCURRENCY: int = Field(3, ge=1, le=16)
 
+    MLFLOW_TRACKING_URI: str | None = None
+    PRICE_MODEL_PROMOTION_MARGIN: float = Field(0.02, ge=0, lt=1)
+    PRICE_MODEL_TEST_MONTHS: int = Field(12, ge=1, le=60)
+    PRICE_MODEL_MIN_ROWS: int = Field(200, ge=10)
+    PRICE_MODEL_REFRESH_SECONDS: float = Field(30.0, ge=0)
+    PRICE_MODEL_THREADS: int = Field(0, ge=0, le=64)
+    PRICE_RESEARCH_WINDOW_DAYS: int = Field(365, ge=1, le=3650)
+    PRICE_RESEARCH_OUTLIERS: Literal["iqr", "dp", "mediana", "none"] = "iqr"
+    PRICE_RESEARCH_IQR_K: float = Field(1.5, gt=0)
+    PRICE_RESEARCH_MIN_PRICES: int = Field(3, ge=1)
+    PRICE_INDEX_FILE: Path | None = None
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def database_url(self) -> str:

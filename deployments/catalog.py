@@ -72,8 +72,18 @@ COLLECT_PNCP = DeploymentSpec(
     cron="0 3 * * *",
 )
 
+TRAIN_PRICE_MODEL = DeploymentSpec(
+    flow_name="train-price-model",
+    entrypoint="flows/train_price_model.py:train_price_model",
+    description="Treina o modelo de preços de referência com os preços coletados, compara com a pesquisa IN 65 nos "
+                "mesmos itens, registra no MLflow e promove a champion só quando for melhor.",
+    tags=("prices", "mlflow"),
+    concurrency_limit=1,
+    cron="0 4 * * 1",
+)
+
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT, CONSOLIDATE_DOCUMENT,
-                                           DELIVER_NOTIFICATIONS, COLLECT_PNCP)
+                                           DELIVER_NOTIFICATIONS, COLLECT_PNCP, TRAIN_PRICE_MODEL)
 
 
 def prefect_yaml() -> dict[str, Any]:

@@ -578,5 +578,9 @@ def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running aft
             stack.stop()
 
 
+from deployments.cli_model import model_app  # noqa: E402 - after `app`, whose helpers it uses lazily
+
+app.add_typer(model_app, name="model")
+
 if __name__ == "__main__":
     sys.exit(app())

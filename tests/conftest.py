@@ -21,7 +21,7 @@ from tests.utils.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TMP = Path(tempfile.mkdtemp(prefix="nexora-tests-"))
-PREFECT_PORT, LLM_PORT, PNCP_PORT = free_port(), free_port(), free_port()
+PREFECT_PORT, LLM_PORT, PNCP_PORT, MLFLOW_PORT = free_port(), free_port(), free_port(), free_port()
 PG_ADMIN_URL = os.environ.get("NEXORA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PG_DB = f"nexora_test_{os.getpid()}"
 
@@ -60,11 +60,44 @@ os.environ.update({
     "PNCP_PAGE_SIZE": "10",
     "PNCP_ITEMS_PAGE_SIZE": "2",
     "PNCP_RETRIES": "3",
+    # price model: the MLflow tracking server of the session (production mode), a quick registry check in the API
+    "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{MLFLOW_PORT}",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    "PRICE_MODEL_REFRESH_SECONDS": "1",
+    "PRICE_MODEL_THREADS": "1",
 })
 os.environ.pop("PREFECT_PROFILE", None)
 
 
+_MLFLOW: dict[str, subprocess.Popen] = {}
+
+
+def _start_mlflow() -> subprocess.Popen:
+    """The MLflow tracking server (SQLite backend, proxied artifacts), started once; ~30 s to healthy here, so it
+    starts as soon as the collected tests are known to need it."""
+    if "process" not in _MLFLOW:
+        folder = TMP / "mlflow"
+        folder.mkdir(parents=True, exist_ok=True)
+        _MLFLOW["log"] = open(folder / "server.log", "wb")  # noqa: SIM115
+        _MLFLOW["process"] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(MLFLOW_PORT),
+             "--workers", "1", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+             "--artifacts-destination", str(folder / "artifacts")],
+            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}, stdout=_MLFLOW["log"],
+            stderr=subprocess.STDOUT, start_new_session=True)
+    return _MLFLOW["process"]
+
+
+def pytest_collection_finish(session):
+    if any("mlflow_server" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_mlflow()
+
+
 def pytest_sessionfinish(session, exitstatus):
+    if "process" in _MLFLOW:
+        stop(_MLFLOW["process"])
+        _MLFLOW["log"].close()
     shutil.rmtree(TMP, ignore_errors=True)
 
 
@@ -152,6 +185,13 @@ def pncp_server():
     server = PncpReplay(port=PNCP_PORT).start_server()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server():
+    process = _start_mlflow()
+    wait_http(f"http://127.0.0.1:{MLFLOW_PORT}/health", 180, process)
+    return os.environ["MLFLOW_TRACKING_URI"]
 
 
 @pytest.fixture(scope="session")

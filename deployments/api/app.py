@@ -9,7 +9,8 @@ from prefect.client.orchestration import get_client
 
 from core.logging import accept_trace_id, current_trace_id, install_trace_filter
 from deployments.api import errors
-from deployments.api.routes import artifacts, documents, health, notifications, pncp, runs, templates
+from deployments.api.champion import Champion
+from deployments.api.routes import artifacts, documents, health, notifications, pncp, prices, runs, templates
 from models.crud.notifications import on_events_committed
 from tasks.kick import Kicker
 
@@ -18,9 +19,13 @@ from tasks.kick import Kicker
 async def lifespan(app: FastAPI):
     install_trace_filter()
     on_events_committed(app.state.kicker.request)
-    async with get_client() as client:
-        app.state.prefect = client
-        yield
+    app.state.champion.start()
+    try:
+        async with get_client() as client:
+            app.state.prefect = client
+            yield
+    finally:
+        app.state.champion.stop()
 
 
 def create_app() -> FastAPI:
@@ -44,8 +49,9 @@ def create_app() -> FastAPI:
         return response
 
     app.state.kicker = Kicker()
+    app.state.champion = Champion()
     errors.install(app)
-    for module in (health, templates, documents, runs, artifacts, notifications, pncp):
+    for module in (health, templates, documents, runs, artifacts, notifications, pncp, prices):
         app.include_router(module.router)
     return app
 

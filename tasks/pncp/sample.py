@@ -11,7 +11,8 @@ What SIASG does not carry is derived, and said here: the órgão's "CNPJ" in the
 zero-padded to 14 digits; the sequencial and ano are the pregão's número and ano; SIASG's modalidade 05 (pregão)
 is PNCP's 6 (Pregão - Eletrônico); a pregão without a publication date is dated on a day of its `ano_aviso` chosen
 by a hash of its id (deterministic, spread over the year); the object is described from its items; the estimated
-unit value is unknown (null) and the homologated one is the real `preco_unitario`.
+unit value is unknown (null) and the homologated one is the real `preco_unitario`; the link is the pregão's record
+in the legacy open-data API (compras.dados.gov.br).
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def dataset() -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], di
                              "nomeUnidade": first["nome_uasg"], "codigoIbge": None},
             "valorTotalEstimado": None, "valorTotalHomologado": round(total, 2),
             "dataPublicacaoPncp": stamp, "dataAberturaProposta": stamp, "dataAtualizacao": stamp,
-            "dataAtualizacaoGlobal": stamp, "linkSistemaOrigem": None,
+            "dataAtualizacaoGlobal": stamp,
+            "linkSistemaOrigem": f"http://compras.dados.gov.br/licitacoes/doc/licitacao/{licitacao}",
         })
         items[control] = []
         awarded: dict[int, list[dict[str, str]]] = defaultdict(list)  # an item split among suppliers: one result each

@@ -19,7 +19,7 @@ from tests.utils.ports import free_port
 
 
 @pytest.fixture(scope="session")
-def runner(prefect_server, sqlite_url, llm_server):
+def runner(prefect_server, sqlite_url, llm_server, mlflow_server):
     log = open(TMP / "runner.log", "wb")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-m", "deployments.runner"], cwd=ROOT, env=dict(os.environ),
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -37,7 +37,7 @@ def runner(prefect_server, sqlite_url, llm_server):
 
 
 @pytest.fixture(scope="session")
-def api_url(prefect_server, sqlite_url):
+def api_url(prefect_server, sqlite_url, mlflow_server):
     port = free_port()
     server = uvicorn.Server(uvicorn.Config("deployments.api.app:app", host="127.0.0.1", port=port,
                                            log_level="warning"))

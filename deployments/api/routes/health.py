@@ -1,8 +1,8 @@
-"""Health: the database, the Prefect server and which drafting provider is active."""
+"""Health: the database, the Prefect server, which drafting provider is active and the price model in use."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
@@ -19,7 +19,7 @@ def _ping_database() -> None:
 
 
 @router.get("/health")
-async def health(client: PrefectDep) -> dict:
+async def health(request: Request, client: PrefectDep) -> dict:
     """Liveness of the API and what it depends on (no key needed)."""
     checks: dict[str, str] = {}
     try:
@@ -36,4 +36,4 @@ async def health(client: PrefectDep) -> dict:
     return {"status": "ok" if ok else "degraded", **checks,
             "llm_provider": "llm" if settings.llm_enabled else "offline",
             "llm_model": settings.OPENAI_MODEL if settings.llm_enabled else "offline-template-v1",
-            "environment": settings.ENVIRONMENT}
+            "price_model": request.app.state.champion.status(), "environment": settings.ENVIRONMENT}

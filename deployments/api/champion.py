@@ -1,0 +1,85 @@
+"""The price model the API answers with: the registry's `champion`, swapped in without a restart.
+
+A background thread asks the registry every PRICE_MODEL_REFRESH_SECONDS which version holds `champion`; a new one
+is loaded by version, warmed up with one prediction, and only then swapped in (one reference assignment under a
+lock). If loading or the warm-up fails, the version in use stays and the error is shown by /api/v1/health.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, date, datetime
+from typing import Any
+
+from core.settings import settings
+
+log = logging.getLogger("nexora.api.price_model")
+WARM_UP = [{"descricao": "PAPEL A4 75 G/M2", "unidade": "RESMA", "quantidade": 10, "uf": "DF",
+            "data": date(2024, 1, 2).isoformat()}]
+
+
+class Champion:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.served = None  # tasks.prices.registry.Served
+        self.loaded_at: datetime | None = None
+        self.checked_at: datetime | None = None
+        self.error: str | None = None
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def current(self):
+        with self.lock:
+            return self.served
+
+    def refresh(self) -> bool:
+        """Load the registry's champion if it is not the one in use; True when a new version was swapped in."""
+        from tasks.prices.registry import CHAMPION, Registry
+        from tasks.prices.serving import rows_frame
+
+        self.checked_at = datetime.now(UTC)
+        try:
+            registry = Registry()
+            wanted = registry.alias(CHAMPION)
+            in_use = self.current()
+            if wanted is None or (in_use is not None and in_use.version == wanted.version):
+                self.error = None
+                return False
+            served = registry.load(wanted.version)
+            rows, _ = rows_frame(WARM_UP)
+            served.model.predict(rows, served.history)  # warm-up: a version that cannot predict is not swapped in
+        except Exception as exc:  # noqa: BLE001 - keep serving the version in use, say why
+            self.error = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("modelo de preços: versão não carregada (%s); mantida a versão em uso", self.error)
+            return False
+        with self.lock:
+            self.served = served
+            self.loaded_at = datetime.now(UTC)
+        self.error = None
+        log.info("modelo de preços: versão %s em uso", served.version)
+        return True
+
+    def status(self) -> dict[str, Any]:
+        served = self.current()
+        return {"name": "preco-referencia", "version": served.version if served else None,
+                "loaded_at": self.loaded_at.isoformat() if self.loaded_at else None,
+                "checked_at": self.checked_at.isoformat() if self.checked_at else None, "error": self.error}
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.refresh()
+            if settings.PRICE_MODEL_REFRESH_SECONDS <= 0:
+                return
+            self.stop_event.wait(settings.PRICE_MODEL_REFRESH_SECONDS)
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._loop, name="price-model-refresh", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread:
+            self.thread.join(timeout=5)
+
+

@@ -1,0 +1,115 @@
+"""Price estimates for apps (the model's interval beside the IN 65 mapa de preços) and the price model's training."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, model_validator
+
+from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
+from deployments.api.routes.runs import RESPONSES, IdempotencyKey, Wait, launch
+from deployments.catalog import TRAIN_PRICE_MODEL
+from models.db import session_scope
+
+router = APIRouter(prefix="/api/v1", tags=["prices"])
+NO_MODEL = ("Ainda não há modelo de preços promovido (champion): a estimativa é a pesquisa de preços IN 65/2021 "
+            "(mapa de preços) apenas.")
+
+
+class PriceItem(BaseModel):
+    descricao: str | None = Field(None, max_length=2000, description="descrição do item")
+    codigo_catalogo: str | None = Field(None, max_length=40, description="código CATMAT/CATSER")
+    unidade: str | None = Field(None, max_length=120, description="unidade de fornecimento (UN, CX C/ 100 UN, KG…)")
+    quantidade: float | None = Field(None, gt=0, le=1e12)
+    uf: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    data: date | None = Field(None, description="data de referência (padrão: hoje)")
+    modalidade_id: int | None = Field(None, ge=1, le=13)
+    material_ou_servico: Literal["M", "S"] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PriceItem:
+        if not (self.codigo_catalogo and self.codigo_catalogo.strip()) and not (self.descricao and
+                                                                               self.descricao.strip()):
+            raise ValueError("informe a descrição e/ou o código CATMAT/CATSER do item")
+        return self
+
+
+class PriceBatch(BaseModel):
+    itens: list[PriceItem] = Field(..., min_length=1, max_length=100)
+
+
+class TrainRequest(BaseModel):
+    test_months: int | None = Field(None, ge=1, le=60, description="meses mais recentes usados como teste")
+    seed: int = Field(0, ge=0)
+    promote: bool = Field(True, description="aplicar o critério de promoção (champion) ao final")
+
+
+def estimate_items(items: list[dict[str, Any]], served) -> list[dict[str, Any]]:
+    """Model estimate (when a champion is loaded) and the IN 65 mapa de preços of each item."""
+    from tasks.prices import market_data
+    from tasks.prices.serving import mapa, rows_frame
+
+    predictions = None
+    if served is not None:
+        rows, factors = rows_frame(items)
+        out = served.model.predict(rows, served.history)
+        predictions = [{name: round(out[name][i] * factors[i], 4) for name in ("p10", "p50", "p90")}
+                       for i in range(len(items))]
+    answers = []
+    with session_scope() as session:
+        for index, item in enumerate(items):
+            reference = item.get("data") or date.today()
+            observations = market_data.observations(
+                session, reference_date=reference, catalogue_code=item.get("codigo_catalogo"))
+            try:
+                research = mapa(observations, item, reference).to_dict()
+            except ValueError as exc:
+                raise HTTPException(422, f"item {index + 1}: {exc}") from exc
+            answer: dict[str, Any] = {"item": {k: (v.isoformat() if isinstance(v, date) else v)
+                                               for k, v in item.items() if v is not None},
+                                      "mapa_de_precos": research}
+            if predictions is not None:
+                answer["estimativa"] = {**predictions[index], "unidade": item.get("unidade") or "unidade do item",
+                                        "intervalo": "80% (P10–P90)", "modelo": "preco-referencia",
+                                        "versao": served.version}
+            else:
+                answer["estimativa"] = None
+                answer["nota"] = NO_MODEL
+            answers.append(answer)
+    return answers
+
+
+@router.post("/prices/estimate")
+async def estimate(request: Request, key: ReadKey, item: PriceItem) -> dict[str, Any]:
+    """Estimate of one item: the model's P50 and 80% interval and the IN 65 mapa de preços beside it."""
+    served = request.app.state.champion.current()
+    return (await run_in_threadpool(estimate_items, [item.model_dump()], served))[0]
+
+
+@router.post("/prices/estimate/batch")
+async def estimate_batch(request: Request, key: ReadKey, batch: PriceBatch) -> dict[str, Any]:
+    """Estimates of up to 100 items in one call."""
+    served = request.app.state.champion.current()
+    data = await run_in_threadpool(estimate_items, [i.model_dump() for i in batch.itens], served)
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/models/price")
+async def price_model(request: Request, key: ReadKey) -> dict[str, Any]:
+    """The registered versions of `preco-referencia`, their aliases and metrics, and the version in use here."""
+    from tasks.prices.registry import Registry
+
+    versions = await run_in_threadpool(lambda: Registry().versions())
+    return {"in_use": request.app.state.champion.status(), "data": versions, "count": len(versions)}
+
+
+@router.post("/models/price/train", status_code=202, responses=RESPONSES, response_model=None)
+async def train(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, body: TrainRequest | None = None,
+                idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+    """Start a train-price-model run (train, judge against IN 65, register, promote if better)."""
+    parameters = (body or TrainRequest()).model_dump(exclude_none=True)
+    return await launch(request, client, key, TRAIN_PRICE_MODEL, parameters, trace_id=trace_id, wait=wait,
+                        idempotency_key=idempotency_key, name="train-price-model", tags=["nexora", "prices"])

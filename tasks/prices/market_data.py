@@ -1,0 +1,118 @@
+"""The collected market tables as price data: the training frame of the price model and the observations of the
+IN 65 price research, both from the awarded results (pncp_resultados ⋈ pncp_itens ⋈ pncp_contratacoes).
+
+A price is the result's homologated unit value; its date the result's date, else the publication's; its unit
+the item's unit of supply reduced to a base unit (``tasks.prices.units``: "CX C/ 100 UN" at R$ 50,00 → R$ 0,50
+per UN, quantity × 100). Units the normaliser cannot read stay null in the training frame (a category of their
+own) and are set aside by the research.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import text
+from sqlmodel import Session
+
+from tasks.prices.dataset import PRICE, SCHEMA
+from tasks.prices.research import Observation
+from tasks.prices.units import parse_unit
+
+PRICES_SQL = """
+SELECT r.numero_controle_pncp, r.numero_item, r.valor_unitario_homologado AS preco, r.data_resultado,
+       i.descricao, i.codigo_catalogo, i.unidade_medida, i.material_ou_servico, i.quantidade,
+       r.quantidade_homologada, c.uf, c.modalidade_id, c.data_publicacao_pncp, c.link_sistema_origem,
+       c.cnpj_orgao, c.ano_compra, c.sequencial_compra
+FROM pncp_resultados r
+JOIN pncp_itens i ON i.numero_controle_pncp = r.numero_controle_pncp AND i.numero_item = r.numero_item
+JOIN pncp_contratacoes c ON c.numero_controle_pncp = r.numero_controle_pncp
+WHERE r.valor_unitario_homologado > 0
+"""
+
+
+def _day(row: dict[str, Any]) -> date | None:
+    value = row["data_resultado"] or row["data_publicacao_pncp"]
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):  # SQLite hands dates back as text through a raw query
+        return date.fromisoformat(value[:10])
+    return value
+
+
+def link(row: dict[str, Any]) -> str:
+    """The record's own link when the source gave one, else its page on PNCP."""
+    return row.get("link_sistema_origem") or (
+        f"https://pncp.gov.br/app/editais/{row['cnpj_orgao']}/{row['ano_compra']}/{row['sequencial_compra']}")
+
+
+def _rows(session: Session, where: str = "", params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    result = session.connection().execute(text(PRICES_SQL + where), params or {})
+    return [dict(r._mapping) for r in result]
+
+
+def training_frame(session: Session, *, until: date | None = None) -> pl.DataFrame:
+    """Every awarded price (up to ``until``) in the price model's schema (``tasks.prices.dataset.SCHEMA``)."""
+    records = []
+    for row in _rows(session):
+        day = _day(row)
+        if day is None or (until and day > until):
+            continue
+        unit = parse_unit(row["unidade_medida"])
+        factor = unit.factor if unit else 1.0
+        quantity = row["quantidade_homologada"] or row["quantidade"]
+        records.append({
+            "data": day, "codigo_catalogo": row["codigo_catalogo"], "descricao": row["descricao"] or "",
+            "unidade": unit.base if unit else None,
+            "quantidade": float(quantity) * factor if quantity else None,
+            PRICE: float(row["preco"]) / factor, "uf": row["uf"], "modalidade_id": row["modalidade_id"],
+            "material_ou_servico": row["material_ou_servico"], "numero_controle_pncp": row["numero_controle_pncp"],
+        })
+    frame = pl.DataFrame(records, schema=SCHEMA)
+    return frame.filter(pl.col("quantidade").is_not_null() & (pl.col("quantidade") > 0))
+
+
+def observations(session: Session, *, reference_date: date, window_days: int = 365,
+                 catalogue_code: str | None = None) -> list[Observation]:
+    """The collected prices the research may compare: those of the catalogue code when one is given, else all in
+    the window (the research itself picks the comparable descriptions and units)."""
+    start = reference_date - timedelta(days=window_days + 60)  # a result's date may trail its publication
+    where = " AND c.data_publicacao_pncp >= :start"
+    params: dict[str, Any] = {"start": datetime.combine(start, datetime.min.time())}
+    if catalogue_code:
+        where += " AND i.codigo_catalogo = :code"
+        params["code"] = catalogue_code.strip()
+    out = []
+    for row in _rows(session, where, params):
+        day = _day(row)
+        if day is None:
+            continue
+        out.append(Observation(
+            price=float(row["preco"]), unit=row["unidade_medida"], date=day,
+            numero_controle_pncp=row["numero_controle_pncp"], numero_item=row["numero_item"], link=link(row),
+            catalogue_code=row["codigo_catalogo"], description=row["descricao"] or "", uf=row["uf"],
+            quantidade=float(row["quantidade_homologada"] or row["quantidade"] or 0) or None))
+    return out
+
+
+def similar_purchases(session: Session, description: str, *, limit: int = 5, since: date | None = None
+                      ) -> list[dict[str, Any]]:
+    """Contratações whose items resemble ``description`` (for the ETP's levantamento de mercado), best first."""
+    from tasks.prices.research import similarity
+
+    scored: dict[str, dict[str, Any]] = {}
+    for row in _rows(session):
+        day = _day(row)
+        if since and day and day < since:
+            continue
+        score = similarity(description, row["descricao"])
+        if score <= 0:
+            continue
+        kept = scored.get(row["numero_controle_pncp"])
+        if kept is None or score > kept["similaridade"]:
+            scored[row["numero_controle_pncp"]] = {
+                "numero_controle_pncp": row["numero_controle_pncp"], "descricao": row["descricao"], "uf": row["uf"],
+                "data": day.isoformat() if day else None, "preco_unitario": float(row["preco"]),
+                "unidade": row["unidade_medida"], "link": link(row), "similaridade": round(score, 3)}
+    return sorted(scored.values(), key=lambda r: (-r["similaridade"], r["numero_controle_pncp"]))[:limit]

@@ -1,0 +1,87 @@
+"""Pricing items for apps: items as the model's rows, the MLflow pyfunc wrapper, and the IN 65 research with the
+configured criterion and index.
+
+An item is priced per base unit (``tasks.prices.units``) and the answer is given back per the unit asked for
+("CX C/ 100 UN" → 100 × the price of one UN).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from core.settings import settings
+from tasks.prices.dataset import SCHEMA
+from tasks.prices.research import MapaDePrecos, Observation, PriceIndex, research
+from tasks.prices.units import parse_unit
+
+ROW_SCHEMA = {name: dtype for name, dtype in SCHEMA.items() if name != "preco_unitario"}
+
+
+def rows_frame(items: list[dict[str, Any]]) -> tuple[pl.DataFrame, list[float]]:
+    """(the items as the model's rows, each item's unit factor). Keys: descricao, codigo_catalogo, unidade,
+    quantidade, uf, data (date or ISO text), modalidade_id, material_ou_servico."""
+    records, factors = [], []
+    for item in items:
+        unit = parse_unit(item.get("unidade"))
+        factor = unit.factor if unit else 1.0
+        day = item.get("data") or date.today()
+        quantity = item.get("quantidade")
+        records.append({
+            "data": date.fromisoformat(str(day)[:10]) if not isinstance(day, date) else day,
+            "codigo_catalogo": (str(item["codigo_catalogo"]).strip() or None) if item.get("codigo_catalogo")
+            else None,
+            "descricao": item.get("descricao") or "", "unidade": unit.base if unit else None,
+            "quantidade": float(quantity) * factor if quantity else 1.0 * factor,
+            "uf": item.get("uf"), "modalidade_id": item.get("modalidade_id"),
+            "material_ou_servico": item.get("material_ou_servico"),
+            "numero_controle_pncp": "consulta"})
+        factors.append(factor)
+    return pl.DataFrame(records, schema=ROW_SCHEMA), factors
+
+
+def price_index() -> PriceIndex | None:
+    """The configured monthly index (PRICE_INDEX_FILE: CSV ano,mes,valor), or None."""
+    path: Path | None = settings.PRICE_INDEX_FILE
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as handle:
+        values = {(int(r["ano"]), int(r["mes"])): float(str(r["valor"]).replace(",", "."))
+                  for r in csv.DictReader(handle)}
+    return PriceIndex(name=path.stem.upper(), values=values)
+
+
+def mapa(observations: list[Observation], item: dict[str, Any], reference: date) -> MapaDePrecos:
+    """The IN 65 research of one item with the configured window, criterion, minimum and index."""
+    return research(observations, reference_date=reference, catalogue_code=item.get("codigo_catalogo"),
+                    description=item.get("descricao"), unit=item.get("unidade") or None,
+                    window_days=settings.PRICE_RESEARCH_WINDOW_DAYS, outliers=settings.PRICE_RESEARCH_OUTLIERS,
+                    iqr_k=settings.PRICE_RESEARCH_IQR_K, min_prices=settings.PRICE_RESEARCH_MIN_PRICES,
+                    index=price_index())
+
+
+def _pyfunc_base():
+    import mlflow.pyfunc
+
+    return mlflow.pyfunc.PythonModel
+
+
+class PricePyfunc(_pyfunc_base()):
+    """`mlflow.pyfunc` face of a registered version (for `mlflow models serve` and batch scoring): the input
+    columns of ``registry.INPUTS``, the output p10/p50/p90 per the unit given."""
+
+    def load_context(self, context) -> None:
+        from tasks.prices.model import PriceModel
+
+        self.model = PriceModel.from_bytes(Path(context.artifacts["price_model"]).read_bytes())
+        self.history = pl.read_parquet(context.artifacts["history"])
+
+    def predict(self, context, model_input, params=None):
+        items = [dict(zip(model_input.columns, values, strict=True)) for values in model_input.itertuples(index=False)]
+        rows, factors = rows_frame(items)
+        out = self.model.predict(rows, self.history)
+        return {name: [v * f for v, f in zip(out[name].to_list(), factors, strict=True)] for name in out.columns}

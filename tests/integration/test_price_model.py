@@ -1,0 +1,127 @@
+"""train-price-model on the embedded sample of real prices, against the session's MLflow tracking server: what a
+run logs and registers, the promotion gate, rollback, and the API's champion swapped in without a restart."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from core.settings import settings
+from deployments.api.champion import Champion
+from flows.collect_pncp import collect_pncp
+from flows.train_price_model import TrainingRefused, train_price_model
+from models.db import session_scope
+from tasks.prices.registry import CHAMPION, MODEL_NAME, PREVIOUS, Registry
+
+pytestmark = pytest.mark.usefixtures("prefect_server", "mlflow_server")
+TABLES = ("pncp_resultados", "pncp_itens", "pncp_contratacoes", "pncp_quarantine", "pncp_checkpoints")
+
+
+def _empty(url):
+    with session_scope(url) as s:
+        for table in TABLES:
+            s.exec(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(scope="module")
+def trained(sqlite_url):
+    """The sample's 2020–2022 collected, then one training run (the module's tests read what it left)."""
+    _empty(sqlite_url)
+    collect_pncp(start=date(2020, 1, 1), end=date(2022, 12, 31), modalidades=[6], source="amostra")
+    summary = train_price_model()
+    yield summary
+    _empty(sqlite_url)
+
+
+def test_training_is_refused_without_collected_prices(sqlite_url):
+    # given no collected prices, when training runs, then it fails saying what to do
+    _empty(sqlite_url)
+    state = train_price_model(return_state=True)
+    assert state.is_failed()
+    with pytest.raises(TrainingRefused, match="colete o PNCP antes"):
+        state.result()
+
+
+def test_a_run_logs_metrics_dataset_plots_and_registers_a_version(trained):
+    registry = Registry()
+    version = registry.client.get_model_version(MODEL_NAME, trained["version"])
+    run = registry.client.get_run(version.run_id)
+    # both metric sets, on the same rows, and the model on every test row
+    for key in ("model_mdape_same_rows", "model_mape_same_rows", "model_coverage_same_rows", "baseline_mdape",
+                "baseline_mape", "baseline_coverage", "model_mdape", "model_coverage"):
+        assert key in run.data.metrics, key
+    assert run.data.metrics["model_mdape_same_rows"] == pytest.approx(trained["model_mdape"])
+    assert registry.metric(version) == pytest.approx(trained["model_mdape"], abs=1e-6)
+    assert run.data.metrics["baseline_mdape"] == pytest.approx(trained["baseline_mdape"])
+    # the dataset's hash and date range, the params, the artifacts
+    tags = run.data.tags
+    assert len(tags["dataset_sha256"]) == 64 and tags["dataset_from"] < tags["dataset_to"]
+    assert int(tags["dataset_rows"]) == trained["train_rows"] + trained["test_rows"] + int(
+        run.data.params["dropped_rows"])
+    assert run.data.params["test_cutoff"] == trained["cutoff"]
+    names = {a.path for a in registry.client.list_artifacts(version.run_id)}
+    assert {"encodings.json", "feature_importance.png", "predicted_vs_actual.png", "metrics_report.json"} <= names
+    # the decision follows the gate: promoted iff it beats the baseline by the margin
+    beats = trained["model_mdape"] < trained["baseline_mdape"] * (1 - settings.PRICE_MODEL_PROMOTION_MARGIN)
+    champion = registry.alias(CHAMPION)
+    assert trained["promoted"] is beats
+    assert (champion is not None and champion.version == trained["version"]) is beats
+    # the registered version loads into a model that prices an item from its own signature's inputs
+    served = registry.load(trained["version"])
+    from tasks.prices.serving import rows_frame
+
+    rows, factors = rows_frame([{"descricao": "MICROCOMPUTADOR", "unidade": "UNIDADE", "quantidade": 10,
+                                 "uf": "DF", "data": "2022-06-01"}])
+    out = served.model.predict(rows, served.history)
+    assert 0 < out["p10"][0] <= out["p50"][0] <= out["p90"][0]
+
+
+def _version_with_mdape(registry: Registry, source_version: str, mdape: float) -> str:
+    """A new registered version of the trained model tagged with ``mdape`` (a retraining with that result)."""
+    version = registry.client.create_model_version(MODEL_NAME, f"models:/{MODEL_NAME}/{source_version}").version
+    registry.tag(version, mdape=mdape)
+    return version
+
+
+def test_the_gate_promotes_only_a_better_model_and_rollback_swaps_back(trained):
+    registry = Registry()
+    for alias in (CHAMPION, PREVIOUS):
+        if registry.alias(alias):
+            registry.client.delete_registered_model_alias(MODEL_NAME, alias)
+    first = _version_with_mdape(registry, trained["version"], 0.40)
+    worse_than_baseline = registry.promote(first, 0.40, baseline_mdape=0.40)
+    assert not worse_than_baseline.promoted and "IN 65" in worse_than_baseline.reason
+    assert registry.promote(first, 0.40, baseline_mdape=0.60).promoted
+    assert registry.alias(CHAMPION).version == first
+    second = _version_with_mdape(registry, trained["version"], 0.395)  # better, but not by the 2% margin
+    refused = registry.promote(second, 0.395, baseline_mdape=0.60)
+    assert not refused.promoted and f"campeão v{first}" in refused.reason
+    third = _version_with_mdape(registry, trained["version"], 0.30)
+    assert registry.promote(third, 0.30, baseline_mdape=0.60).promoted
+    assert (registry.alias(CHAMPION).version, registry.alias(PREVIOUS).version) == (third, first)
+    assert registry.rollback() == (first, third)
+    assert (registry.alias(CHAMPION).version, registry.alias(PREVIOUS).version) == (first, third)
+
+
+def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_broken(trained):
+    registry = Registry()
+    holder = Champion()
+    registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
+    assert holder.refresh() and holder.current().version == trained["version"]
+    assert not holder.refresh()  # same champion: nothing reloaded
+    # a new champion is loaded, warmed up and swapped in
+    newer = _version_with_mdape(registry, trained["version"], 0.1)
+    registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, newer)
+    assert holder.refresh() and holder.current().version == newer
+    # a champion whose artifacts are gone: the version in use stays, the error is shown
+    run = registry.client.create_run(registry.experiment_id())
+    registry.client.log_text(run.info.run_id, "sem modelo", "vazio/leia-me.txt")
+    broken = registry.client.create_model_version(MODEL_NAME, f"{run.info.artifact_uri}/vazio",
+                                                  run_id=run.info.run_id).version
+    registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, broken)
+    assert not holder.refresh()
+    assert holder.current().version == newer and holder.status()["error"]
+    registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
+
