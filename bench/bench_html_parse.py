@@ -24,8 +24,8 @@ import time
 import _harness as h  # noqa: I001
 
 N150 = int(os.environ.get("BENCH_N150", "5"))
-N_MIX = int(os.environ.get("BENCH_N_MIX", "20"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+N_MIX = int(os.environ.get("BENCH_N_MIX", "16"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 TARGET = 25
 
 
@@ -67,7 +67,7 @@ def measure(everything: list[bytes]) -> dict[str, float]:
     times = fastest({"ours": (html.parse_page, 3), "anchor": (comprasnet_soup.parse_page, 1)}, everything)
     texts = [html.decode(content) for content in everything[:N150]]
     parsing = fastest({"ours": (lambda text, _: LexborHTMLParser(text), 3),
-                       "anchor": (lambda text, _: BeautifulSoup(text, "html.parser"), 1)}, texts, rounds=2)
+                       "anchor": (lambda text, _: BeautifulSoup(text, "html.parser"), 1)}, texts)
     ours, anchor = total(times["ours"]), total(times["anchor"])
     big_ours, big_anchor = total(times["ours"][:N150]), total(times["anchor"][:N150])
     return {"ours": len(everything) / ours, "anchor": len(everything) / anchor, "ratio": anchor / ours,
