@@ -49,7 +49,7 @@ class PageText:
     title: list[str]  # text nodes of the title cell: the title, "Nº 00003/2018 (SRP)", maybe a PNCP control number
     ident: str  # the identification line at the top ("160478.32018.7442…"), or ""
     summary: str  # the paragraph under the title ("Às 14:32 horas do dia …")
-    stream: str
+    stream: str  # SEP, then every text node of the body, stripped, empty ones left out, joined by SEP
 
 
 def records(page: PageText, source: str) -> HtmlRecords:

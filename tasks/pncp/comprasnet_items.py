@@ -3,8 +3,9 @@ reads the page; the layout is described in tasks/pncp/html.py).
 
 A block is the page's text from one "Item: N" to the next, as text nodes joined by SEP: the item's cells as
 "Label:" / value pairs, then the result line ("Adjudicado para:" / NOME / ", pelo melhor lance de" / "R$ 9,5500"
-…) and the item's events, whose adjudication names the winner's CNPJ or CPF. A person (CPF) is stored masked with
-parse.mask_person and without a name, in the row and in its raw JSON.
+…) and the item's events, whose adjudication names the winner's CNPJ or CPF. A person (CPF) — or an identifier
+that is not a CNPJ — is stored masked with parse.mask_person and without a name, in the row, in its raw JSON and
+in the quarantine; a reason never quotes a supplier's name.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tasks.pncp.parse import RecordError, mask_person, normalise_unit, when, without_person
+from tasks.pncp.parse import RecordError, mask_person, normalise_unit, when
 
 SEP = "\x1f"
 ITEM_NUMBER = re.compile(r"(\d{1,5})(?:\s*-\s*GRUPO\s*(\d+))?")
@@ -188,12 +189,13 @@ def _result(match: re.Match[str] | None, block: str, item: dict[str, Any], out: 
         identifier = _supplier(block, name)
         digits = identifier and identifier.replace(".", "").replace("/", "").replace("-", "")
         kind = PERSON_KINDS.get(len(digits)) if digits else None
-        raw = without_person({"tipoPessoa": kind, "niFornecedor": identifier,
-                              "nomeRazaoSocialFornecedor": name if kind else None, "rotulo": LABELLED[label],
-                              "melhorLance": best, "valorNegociado": negotiated, "quantidade": quantity})
+        private = kind != "PJ"  # a CPF, or what cannot be told from one: masked, and no name kept
+        raw = {"tipoPessoa": kind, "niFornecedor": mask_person(identifier) if private and identifier else identifier,
+               "nomeRazaoSocialFornecedor": None if private else name, "rotulo": LABELLED[label],
+               "melhorLance": best, "valorNegociado": negotiated, "quantidade": quantity}
         if identifier is None:
-            raise RecordError(f"resultado do item {numero}: CNPJ/CPF do fornecedor {name!r} não encontrado nos "
-                              "eventos do item")
+            raise RecordError(f"resultado do item {numero}: CNPJ/CPF do fornecedor não encontrado nos eventos do "
+                              "item")
         if kind is None or not digits.isdigit():
             raise RecordError(f"resultado do item {numero}: CNPJ/CPF inválido")
         unit_price = number(negotiated, "valor negociado", numero) if negotiated \
@@ -209,11 +211,10 @@ def _result(match: re.Match[str] | None, block: str, item: dict[str, Any], out: 
         out.bad.append({"kind": "resultado", "source": source, "reason": str(exc), "raw": raw,
                         "key": f"{item['numero_controle_pncp']}#{numero}"})
         return
-    person = kind == "PF"
     out.results.append({
         "numero_controle_pncp": item["numero_controle_pncp"], "numero_item": numero, "sequencial_resultado": 1,
-        "tipo_pessoa": kind, "ni_fornecedor": mask_person(digits) if person else digits,
-        "nome_fornecedor": None if person else name[:300], "porte_fornecedor_id": None,
+        "tipo_pessoa": kind, "ni_fornecedor": raw["niFornecedor"] if private else digits,
+        "nome_fornecedor": None if private else name[:300], "porte_fornecedor_id": None,
         "quantidade_homologada": amount, "valor_unitario_homologado": unit_price,
         "valor_total_homologado": round(amount * unit_price, 4) if amount is not None and unit_price is not None
         else None,

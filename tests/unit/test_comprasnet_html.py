@@ -88,6 +88,16 @@ def test_a_pf_supplier_is_stored_masked_without_the_name():
     assert "MARIA DA CONCEI" not in everything
 
 
+def test_an_identifier_that_is_not_a_cnpj_is_quarantined_masked_and_nameless():
+    content = termo(160478, 13, 2018, [Item(1, "CAFÉ", None, "10", "PACOTE", "17,9000", result=Result(
+        "JOSÉ ANTÔNIO DE ASSUNÇÃO", "123.456.789", "15,0000"))])
+    page = html.parse_page(content, "ni.html")
+    (bad,) = page.bad
+    assert bad["reason"] == "resultado do item 1: CNPJ/CPF inválido" and page.results == []
+    assert bad["raw"]["niFornecedor"].startswith("pf:") and bad["raw"]["nomeRazaoSocialFornecedor"] is None
+    assert "123.456.789" not in json.dumps(bad) and "ANTÔNIO" not in json.dumps(bad, ensure_ascii=False)
+
+
 def test_odd_records_are_quarantined_with_the_reason_and_the_rest_is_kept():
     page = read(ODD)
     assert sorted(by_number(page.items)) == [1, 4, 5, 6, 7] and sorted(by_number(page.results)) == [1, 6]
@@ -97,8 +107,8 @@ def test_odd_records_are_quarantined_with_the_reason_and_the_rest_is_kept():
         ("item", "CNET-15308005000122019", "valor estimado do item 3: valor inválido '34,0O00'"),
         ("resultado", "CNET-15308005000122019#5", "melhor lance do item 5: valor inválido 'R$ 6x9,00'"),
         ("item", "CNET-15308005000122019", "item 6 repetido na página"),
-        ("resultado", "CNET-15308005000122019#7", "resultado do item 7: CNPJ/CPF do fornecedor "
-                                                  "'COMERCIAL SÃO JOÃO LTDA - ME' não encontrado nos eventos do item"),
+        ("resultado", "CNET-15308005000122019#7",
+         "resultado do item 7: CNPJ/CPF do fornecedor não encontrado nos eventos do item"),
     ]
     assert all(entry["source"].endswith(ODD) for entry in page.bad)
     assert page.bad[1]["raw"]["estimado"] == "34,0O00" and page.bad[2]["raw"]["niFornecedor"] == "08.359.941/0001-28"
