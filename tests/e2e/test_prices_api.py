@@ -54,7 +54,8 @@ def test_estimates_before_and_after_a_champion(client):
     assert estimate["versao"] == version and 0 < estimate["p10"] <= estimate["p50"] <= estimate["p90"]
     assert second["mapa_de_precos"]["n"] == mapa["n"]
     # batch: each item answered in order
-    batch = client.post("/api/v1/prices/estimate/batch", json={"itens": [ITEM, {**ITEM, "unidade": "CX C/ 10 UN", "quantidade": 2}]})
+    boxes = {**ITEM, "unidade": "CX C/ 10 UN", "quantidade": 2}
+    batch = client.post("/api/v1/prices/estimate/batch", json={"itens": [ITEM, boxes]})
     assert batch.status_code == 200 and batch.json()["count"] == 2
     one, box = (row["estimativa"] for row in batch.json()["data"])
     assert box["p50"] == pytest.approx(one["p50"] * 10, rel=1e-3)  # 2 boxes of 10 are the same 20 units, priced by box
