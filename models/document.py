@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, Literal
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.db import utcnow
 from models.enums import DocumentKind, DocumentStatus, FieldSource
+
+
+class DocumentItem(SQLModel):
+    """An item the purchase plans to buy: what the price research and the estimate are made for."""
+
+    descricao: str = Field(min_length=3, max_length=2000)
+    codigo_catalogo: str | None = Field(default=None, max_length=40, description="código CATMAT/CATSER")
+    unidade: str | None = Field(default=None, max_length=120, description="unidade de fornecimento")
+    quantidade: float | None = Field(default=None, gt=0, le=1e12)
+    material_ou_servico: Literal["M", "S"] | None = None
+    data_referencia: date | None = Field(default=None, description="data de referência da pesquisa de preços "
+                                                                   "(padrão: a data da redação)")
 
 
 class DocumentBase(SQLModel):
@@ -23,6 +36,7 @@ class DocumentBase(SQLModel):
 class DocumentCreate(DocumentBase):
     template_id: uuid.UUID | None = None
     kind: DocumentKind | None = None
+    itens: list[DocumentItem] = Field(default_factory=list, max_length=200)
 
 
 class DocumentUpdate(SQLModel):
@@ -31,6 +45,7 @@ class DocumentUpdate(SQLModel):
     orgao: str | None = Field(default=None, min_length=2, max_length=200)
     unidade: str | None = Field(default=None, max_length=200)
     context: str | None = Field(default=None, max_length=20_000)
+    itens: list[DocumentItem] | None = Field(default=None, max_length=200)
 
 
 class Document(DocumentBase, table=True):
@@ -44,6 +59,8 @@ class Document(DocumentBase, table=True):
     status: DocumentStatus = Field(default=DocumentStatus.RASCUNHO, index=True, sa_type=String(20))
     version: int = Field(default=1, ge=1)
     context: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    itens: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                              server_default="[]"))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
@@ -106,6 +123,7 @@ class FieldPublic(SQLModel):
 
 
 class DocumentPublic(DocumentBase):
+    itens: list[dict[str, Any]] = []
     id: uuid.UUID
     kind: DocumentKind
     template_id: uuid.UUID

@@ -98,6 +98,8 @@ def offline_draft(ctx: DraftingContext) -> str:
     ]
     if ctx.context.strip():
         parts.append(f"Informações do processo: {ctx.context.strip()[:1500]}")
+    if ctx.market_notes and section.get("market_data", "none") != "none":
+        parts.append(f"Dados de mercado: {ctx.market_notes}")
     parts.append(f"Pontos a abordar: {section['guidance']}")
     parts.append(f"{MISSING_MARK} conteúdo específico desta seção com base nos documentos do processo]")
     return "\n\n".join(parts)

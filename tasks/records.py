@@ -18,14 +18,24 @@ from tasks.prompts import DraftingContext
 from tasks.render_model import RenderDocument, RenderSection
 
 
-def _context(view, section: dict[str, Any], instructions: str | None) -> DraftingContext:
+def _context(view, section: dict[str, Any], instructions: str | None, notes: dict[str, str | None]
+             ) -> DraftingContext:
     document, template = view.document, view.template
     return DraftingContext(
         kind=str(document.kind), template_name=template.name, template_version=template.version,
         titulo=document.titulo, numero_processo=document.numero_processo, orgao=document.orgao,
         unidade=document.unidade, context=document.context, section=section,
-        extra_instructions=instructions,
+        market_notes=notes.get(section.get("market_data", "none")), extra_instructions=instructions,
     )
+
+
+def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, str | None]:
+    """The market data the requested sections ask for (once per kind), from the document's items."""
+    from tasks.prices.notes import market_notes
+
+    kinds = {s.get("market_data", "none") for s in sections} - {"none"}
+    items = view.document.itens or []
+    return {kind: market_notes(session, kind, view.document.titulo, items) for kind in kinds} if items else {}
 
 
 def _retry_database_errors(task, task_run, state) -> bool:
@@ -59,7 +69,8 @@ def load_drafting_contexts(document_id: uuid.UUID, slugs: list[str] | None = Non
             states = {f.slug: FieldState(f.content, f.justification) for f in view.fields}
             filled = {slug for slug, state in states.items() if state.filled or state.justified}
             sections = [s for s in sections if s["slug"] not in filled]
-        return [_context(view, section, instructions) for section in sections]
+        notes = _market_notes(session, view, sections)
+        return [_context(view, section, instructions, notes) for section in sections]
 
 
 @task(name="save-fields", **DB_RETRIES)

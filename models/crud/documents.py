@@ -39,6 +39,7 @@ def create_document(session: Session, data: DocumentCreate, actor: str | None = 
     document = Document(
         titulo=data.titulo, numero_processo=data.numero_processo, orgao=data.orgao,
         unidade=data.unidade, context=data.context, kind=template.kind,
+        itens=[item.model_dump(mode="json", exclude_none=True) for item in data.itens],
         template_id=template.id, template_version=template.version,
     )
     session.add(document)
@@ -123,7 +124,9 @@ def ensure_editable(document: Document) -> None:
 def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpdate) -> Document:
     document = get_document(session, document_id, for_update=True)
     ensure_editable(document)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes = data.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    if "itens" in changes:  # stored without the empty keys
+        changes["itens"] = [{k: v for k, v in item.items() if v is not None} for item in changes["itens"]]
     if not changes:
         raise InvalidError("Nenhum campo para alterar.")
     for key, value in changes.items():

@@ -125,3 +125,35 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
     assert holder.current().version == newer and holder.status()["error"]
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
 
+
+
+def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_document_lists_items(trained, sqlite_url,
+                                                                                                  monkeypatch):
+    from tasks.prompts import build_messages, offline_draft
+    from tasks.records import load_drafting_contexts
+    from tests.utils.builders import make_document
+
+    monkeypatch.setattr(settings, "DATABASE_URL", sqlite_url)
+    registry = Registry()
+    registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
+    item = {"descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "codigo_catalogo": "456702",
+            "unidade": "UNIDADE", "quantidade": 52, "data_referencia": "2022-03-01"}
+    with_items = make_document(sqlite_url, itens=[item])
+    without = make_document(sqlite_url)
+    contexts = {c.section["slug"]: c for c in load_drafting_contexts.fn(
+        with_items, ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"])}
+    # element VI: the mapa de preços (its sources by control number) and the champion's estimate
+    price = contexts["estimativa_valor"].market_notes
+    assert "IN 65/2021" in price and "mediana R$" in price and "Fontes: " in price
+    assert f"preco-referencia v{trained['version']}" in price and "Valor total estimado" in price
+    assert "-1-" in price.split("Fontes: ")[1]  # numeroControlePNCP of the prices used
+    # element V: similar contratações of the collected data; other sections get no market data
+    assert contexts["levantamento_mercado"].market_notes.startswith("Contratações similares")
+    assert contexts["descricao_necessidade"].market_notes is None
+    # what the writer sees: in the prompt and in the offline draft
+    prompt = build_messages(contexts["estimativa_valor"])[1]["content"]
+    assert "Dados de mercado: Item 1 — NOTEBOOK" in prompt
+    assert "pesquisa de preços (IN 65/2021" in offline_draft(contexts["estimativa_valor"])
+    # a document without items: the writer is told to mark what the research must bring
+    plain = load_drafting_contexts.fn(without, ["estimativa_valor"])[0]
+    assert plain.market_notes is None and "[PREENCHER" in build_messages(plain)[1]["content"]
