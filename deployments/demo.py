@@ -9,6 +9,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from tasks.prices.outliers import brl
+
 DEMO_DOCUMENT = {
     "kind": "ETP",
     "titulo": "Aquisição de computadores portáteis para as equipes de fiscalização",
@@ -22,6 +24,9 @@ DEMO_DOCUMENT = {
         "notebooks (48 servidores + 4 de reserva técnica), com garantia on-site de 36 meses. "
         "Não há contratação vigente para o mesmo objeto."
     ),
+    # the embedded sample of real prices ends in 2022: the research is dated there (IN 65/2021 looks one year back)
+    "itens": [{"descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "codigo_catalogo": "456702",
+               "unidade": "UNIDADE", "quantidade": 52, "material_ou_servico": "M", "data_referencia": "2022-06-30"}],
 }
 
 
@@ -73,6 +78,52 @@ def collect_market(client: httpx.Client, console: Console, timeout: float = 600)
     return {"flow_run_id": accepted["flow_run_id"], **{k: v for k, v in summary.items() if isinstance(v, int)}}
 
 
+def price_model(client: httpx.Client, console: Console, timeout: float = 900) -> dict[str, Any]:
+    """Train the price model on what was collected, then price the demo's item (model and IN 65 side by side)."""
+    started = time.monotonic()
+    accepted = _check(client.post("/api/v1/models/price/train", json={}))
+    console.print(f"Treino do modelo de preços: flow run {accepted['flow_run_id']}")
+    status = accepted
+    while not status.get("final") and time.monotonic() - started < timeout:
+        status = _check(client.get(f"/api/v1/flow-runs/{accepted['flow_run_id']}", params={"wait": 30}))
+    if status.get("state") != "COMPLETED":
+        raise DemoError(f"O treino {accepted['flow_run_id']} terminou em {status.get('state')}: "
+                        f"{status.get('message')}")
+    result = status["result"]
+    console.print(f"Modelo preco-referencia v{result['version']} em {time.monotonic() - started:.1f} s: MdAPE "
+                  f"{result['model_mdape']:.3f} contra {result['baseline_mdape']:.3f} da pesquisa IN 65 nos mesmos "
+                  f"itens de teste → {'promovido a champion' if result['promoted'] else 'não promovido'} "
+                  f"({result['decision']})")
+    deadline = time.monotonic() + 60
+    while result["promoted"] and time.monotonic() < deadline:  # the API loads the new champion by itself
+        if _check(client.get("/api/v1/health"))["price_model"]["version"] == result["version"]:
+            break
+        time.sleep(0.5)
+    item = {**DEMO_DOCUMENT["itens"][0], "uf": "DF", "data": DEMO_DOCUMENT["itens"][0]["data_referencia"]}
+    item.pop("data_referencia")
+    answer = _check(client.post("/api/v1/prices/estimate", json=item))
+    mapa = answer["mapa_de_precos"]
+    table = Table(title=f"Pesquisa de preços — {item['descricao']} (CATMAT {item['codigo_catalogo']}), "
+                        f"referência {mapa['data_referencia']}")
+    for column in ("numeroControlePNCP", "data", "UF", "preço por unidade"):
+        table.add_column(column)
+    for line in mapa["precos"]:
+        table.add_row(line["numero_controle_pncp"], line["data"], line["uf"] or "-", brl(line["valor_corrigido"]))
+    console.print(table)
+    console.print(f"IN 65/2021: {mapa['n']} preço(s), mediana {brl(mapa['mediana'] or 0)}, média "
+                  f"{brl(mapa['media'] or 0)}, menor {brl(mapa['menor_valor'] or 0)}, {len(mapa['removidos'])} "
+                  f"excluído(s)" + (f" — {mapa['nota']}" if mapa["nota"] else ""))
+    estimate = answer.get("estimativa")
+    if estimate:
+        console.print(f"Modelo v{estimate['versao']}: {brl(estimate['p50'])} por unidade (80%: "
+                      f"{brl(estimate['p10'])} a {brl(estimate['p90'])})")
+    else:
+        console.print(answer.get("nota", ""))
+    return {"version": result["version"], "promoted": result["promoted"], "model_mdape": result["model_mdape"],
+            "baseline_mdape": result["baseline_mdape"], "prices_found": mapa["n"], "mediana": mapa["mediana"],
+            "model_p50": estimate["p50"] if estimate else None}
+
+
 def _check(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
         raise DemoError(f"{response.request.method} {response.request.url.path} → {response.status_code}: "
@@ -89,6 +140,7 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
         console.print(f"API em {api_url} · provedor de redação: [bold]{health['llm_provider']}[/] "
                       f"({health['llm_model']})")
         market = collect_market(client, console)
+        prices = price_model(client, console)
         document = _check(client.post("/api/v1/documents", json=DEMO_DOCUMENT))
         console.print(f"ETP criado: {document['id']} (template v{document['template_version']}, "
                       f"{len(document['fields'])} seções)")
@@ -143,4 +195,5 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
             "fields": len(document["fields"]), "drafting_seconds": round(elapsed, 1),
             "consolidation_flow_run_id": consolidation["flow_run_id"],
             "artifacts": {a["format"]: a["storage_uri"] for a in artifacts},
-            "notifications": {n["event_type"]: n["status"] for n in notices}, "market": market}
+            "notifications": {n["event_type"]: n["status"] for n in notices}, "market": market,
+            "price_model": prices}
