@@ -431,6 +431,37 @@ def pncp_collect(
         console.print_json(json.dumps(status["result"]))
 
 
+@pncp_app.command("import-html")
+def pncp_import_html(files: Annotated[list[Path], typer.Argument(help="páginas salvas (termos)")]) -> None:
+    """Store legacy Comprasnet result pages (saved HTML) in the market tables, one transaction per page; a page
+    that is not a result page is reported and skipped, bad records go to the quarantine."""
+    from models.db import session_scope
+    from tasks.pncp.html import PageError, keep_parser_memory, parse_page
+    from tasks.pncp.store import store_records
+
+    prepare_database()
+    keep_parser_memory()
+    table = Table(title="páginas Comprasnet")
+    for column in ("arquivo", "contratação", "itens", "resultados", "quarentena"):
+        table.add_column(column)
+    refused = 0
+    for path in files:
+        try:
+            found = parse_page(path.read_bytes(), f"arquivo:{path.name}")
+        except (OSError, PageError) as exc:
+            err.print(f"[bold red]erro:[/] {path}: {exc}")
+            refused += 1
+            continue
+        with session_scope() as session:
+            store_records(session, [found.contratacao] if found.contratacao else [], found.items, found.results,
+                          found.bad)
+        table.add_row(path.name, found.contratacao["numero_controle_pncp"] if found.contratacao else "-",
+                      str(len(found.items)), str(len(found.results)), str(len(found.bad)))
+    console.print(table)
+    if refused:
+        raise typer.Exit(1)
+
+
 @pncp_app.command("backfill")
 def pncp_backfill(
     start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,

@@ -32,17 +32,25 @@ def store_page(key: str, page: int, total_pages: int | None, done: bool, contrat
                itens: list[dict[str, Any]], resultados: list[dict[str, Any]], quarantined: list[dict[str, Any]],
                flow_run_id: str | None) -> dict[str, int]:
     """Upsert the page's records, quarantine the bad ones and advance the checkpoint, in one transaction."""
-    counts: dict[str, int] = {}
     with session_scope() as session:
-        for name, model, rows in (("contratacoes", PncpContratacao, contratacoes), ("itens", PncpItem, itens),
-                                  ("resultados", PncpResultado, resultados)):
-            for outcome, number in market.upsert(session, model, rows).items():
-                counts[f"{name}_{outcome}"] = number
-        for bad in quarantined:
-            market.quarantine(session, bad["kind"], bad["source"], bad["reason"],
-                              json.dumps(bad["raw"], ensure_ascii=False, default=str)
-                              if not isinstance(bad["raw"], str) else bad["raw"],
-                              record_key=bad.get("key"), flow_run_id=flow_run_id)
+        counts = store_records(session, contratacoes, itens, resultados, quarantined, flow_run_id)
         market.advance(session, key, page, total_pages, done)
+    return counts
+
+
+def store_records(session, contratacoes: list[dict[str, Any]], itens: list[dict[str, Any]],
+                  resultados: list[dict[str, Any]], quarantined: list[dict[str, Any]],
+                  flow_run_id: str | None = None) -> dict[str, int]:
+    """Upsert rows of the three tables and quarantine the bad records, in the caller's transaction."""
+    counts: dict[str, int] = {}
+    for name, model, rows in (("contratacoes", PncpContratacao, contratacoes), ("itens", PncpItem, itens),
+                              ("resultados", PncpResultado, resultados)):
+        for outcome, number in market.upsert(session, model, rows).items():
+            counts[f"{name}_{outcome}"] = number
+    for bad in quarantined:
+        market.quarantine(session, bad["kind"], bad["source"], bad["reason"],
+                          json.dumps(bad["raw"], ensure_ascii=False, default=str)
+                          if not isinstance(bad["raw"], str) else bad["raw"],
+                          record_key=bad.get("key"), flow_run_id=flow_run_id)
     counts["quarantined"] = len(quarantined)
     return counts

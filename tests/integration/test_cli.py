@@ -91,3 +91,25 @@ def test_subscriptions_and_notifications_commands(sqlite_url, prefect_server, re
     assert runner.invoke(app, ["notifications", "retry"]).exit_code == 1
     removed = runner.invoke(app, ["subscriptions", "remove", subscription_id])
     assert removed.exit_code == 0 and "desativada" in removed.output
+
+
+def test_pncp_import_html_stores_result_pages_and_refuses_others(sqlite_url):
+    from sqlmodel import select
+
+    from models.market import PncpContratacao, PncpItem, PncpQuarantine
+
+    pages = sorted((Path(__file__).resolve().parents[1] / "data" / "comprasnet").glob("*.html"))
+    done = runner.invoke(app, ["pncp", "import-html", *map(str, pages)], terminal_width=200)
+    assert done.exit_code == 1 and "edital_itens_160478_pe00003_2018.html" in done.output
+    assert "não é uma página de resultado" in done.output
+    with session_scope(sqlite_url) as s:
+        keys = {c.numero_controle_pncp for c in s.exec(select(PncpContratacao))}
+        items = s.exec(select(PncpItem).where(PncpItem.numero_controle_pncp.like("CNET-1604780500003%"))).all()
+        quarantined = s.exec(select(PncpQuarantine).where(PncpQuarantine.source.like("arquivo:%"))).all()
+    assert {"CNET-16047805000032018", "00394452000103-1-000321/2023"} <= keys
+    assert len(items) == 4 and quarantined
+    again = runner.invoke(app, ["pncp", "import-html", str(pages[1])], terminal_width=200)
+    assert again.exit_code == 0  # the same page twice: upserts, no duplicates
+    with session_scope(sqlite_url) as s:
+        assert len(s.exec(select(PncpItem).where(
+            PncpItem.numero_controle_pncp.like("CNET-1604780500003%"))).all()) == 4
