@@ -3,6 +3,7 @@ the runner, the champion picked up by the running API without a restart, the bat
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -61,6 +62,27 @@ def test_estimates_before_and_after_a_champion(client):
     assert box["p50"] == pytest.approx(one["p50"] * 10, rel=1e-3)  # 2 boxes of 10 are the same 20 units, priced by box
     listing = client.get("/api/v1/models/price").json()
     assert listing["in_use"]["version"] == version and any(v["version"] == version for v in listing["data"])
+    # a new champion while apps keep asking: every request answered, by the old version then the new one
+    newer = registry.client.create_model_version(MODEL_NAME, f"models:/{MODEL_NAME}/{version}").version
+    answers, stop = [], threading.Event()
+
+    def ask():
+        while not stop.is_set():
+            answer = client.post("/api/v1/prices/estimate", json=ITEM)
+            answers.append((answer.status_code, (answer.json().get("estimativa") or {}).get("versao")))
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    time.sleep(0.5)
+    registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, newer)
+    swapped = _wait_for_version(client, newer)
+    time.sleep(0.5)
+    stop.set()
+    asker.join(timeout=30)
+    assert swapped["price_model"]["version"] == newer
+    assert answers and all(code == 200 for code, _ in answers)
+    seen = [v for _, v in answers]
+    assert seen[0] == version and seen[-1] == newer and set(seen) == {version, newer}
 
 
 @pytest.mark.parametrize("body,needle", [
