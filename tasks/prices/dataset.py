@@ -7,6 +7,8 @@ benchmarks build it from the parquet files in ``seeds/prices`` (see ``from_siasg
 
 from __future__ import annotations
 
+import hashlib
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -63,16 +65,28 @@ def _units(raw: pl.Expr) -> pl.Expr:
     return raw.map_elements(normalise_unit, return_dtype=pl.String, skip_nulls=True)
 
 
-def from_siasg(path: Path = SIASG) -> pl.LazyFrame:
+def spread_day(id_licitacao: str, year: int) -> date:
+    """A day of ``year`` fixed by a hash of the purchase (as ``tasks.pncp.sample``): the same purchase, the same day."""
+    spread = int(hashlib.sha256(id_licitacao.encode()).hexdigest()[:8], 16) % 365
+    return date(year, 1, 1) + timedelta(days=min(spread, 364 if year % 4 else 365))
+
+
+def from_siasg(path: Path = SIASG, *, spread: bool = False) -> pl.LazyFrame:
     """SIASG homologated items (2016–2022) as the dataset.
 
     ``data`` is ``data_publicacao`` when set (109 rows, all of 2022), else 1 July of ``ano_aviso`` (the file has
-    only the year of the notice for the rest); ``preco_unitario`` is ``valor_total_item / quantidade``; the unit is
-    normalised with ``tasks.pncp.parse.normalise_unit``; the purchase key is ``id_licitacao`` and the modalidade its
-    digits 7–8 (UASG 6 + modalidade 2 + número 5 + ano 4); ``material_ou_servico`` is ``tipo`` as M/S.
+    only the year of the notice for the rest) or, with ``spread``, a day of that year fixed by a hash of
+    ``id_licitacao`` (``spread_day``, as the PNCP sample does: the real collection's dates fall all over the year,
+    so prices of the same year are history for one another); ``preco_unitario`` is ``valor_total_item /
+    quantidade``; the unit is normalised with ``tasks.pncp.parse.normalise_unit``; the purchase key is
+    ``id_licitacao`` and the modalidade its digits 7–8 (UASG 6 + modalidade 2 + número 5 + ano 4);
+    ``material_ou_servico`` is ``tipo`` as M/S.
     """
     published = _blank_to_null("data_publicacao").str.to_date("%Y-%m-%d", strict=False)
     mid_year = pl.date(pl.col("ano_aviso").cast(pl.Int32), 7, 1)
+    if spread:
+        mid_year = pl.struct("id_licitacao", "ano_aviso").map_elements(
+            lambda row: spread_day(row["id_licitacao"], int(row["ano_aviso"])), return_dtype=pl.Date)
     quantity = pl.col("quantidade").cast(pl.Float64)
     return (
         pl.scan_parquet(path)

@@ -209,3 +209,48 @@ def test_featurising_new_rows_against_history_matches_training_features():
     names = feature_names(CONFIG)
     assert own.collect().select(names).equals(new.collect().select(names))
     assert new.collect_schema().names() == ["data", "codigo_catalogo", "material_ou_servico", *names]
+
+
+def test_reference_is_the_in65_median_else_the_longer_past_and_never_the_rows_date():
+    # given code A priced in 2020, in 2022 and on the query's own date; B only in 2019; C never
+    history = rows((date(2020, 1, 1), "A", "UN", 1000.0), (date(2022, 1, 1), "A", "UN", 10.0),
+                   (date(2022, 6, 1), "A", "UN", 5000.0), (date(2019, 1, 1), "B", "UN", 7.0),
+                   (date(2022, 3, 1), "A", "CX", 99.0))
+    queries = rows((date(2022, 6, 1), "A", "UN", 1.0), (date(2022, 6, 1), "B", "UN", 1.0),
+                   (date(2022, 6, 1), "C", "UN", 1.0)).drop("preco_unitario")
+    # when featurised with the IN 65 window of a year
+    features = build_features(queries, encodings=Encodings.fit(history), history=history, config=CONFIG).collect()
+    # then A's reference is the year before (not 2020, not its own date, not another unit); B falls back to the
+    # older past; C has none
+    assert features["hist_in65_n"].to_list() == [1.0, 0.0, 0.0]
+    assert features["ref_median"].exp().round(6).to_list() == [10.0, 7.0, None]
+    assert features["ref_level"].to_list() == [1.0, 2.0, 0.0]
+
+
+def test_reference_of_a_row_does_not_move_when_its_own_or_later_prices_change():
+    # given real rows with spread dates, and the same rows with every price from 1 July 2021 on multiplied by 100
+    frame = dataset.from_siasg(spread=True).collect()
+    cutoff = date(2021, 7, 1)
+    changed = frame.with_columns(pl.when(pl.col("data") >= cutoff).then(pl.col("preco_unitario") * 100)
+                                 .otherwise(pl.col("preco_unitario")).alias("preco_unitario"))
+    encodings = Encodings.fit(frame)
+    names = ["hist_in65_median", "hist_in65_n", "ref_median", "ref_level"]
+    # when both are featurised
+    before = build_features(frame, encodings=encodings, config=CONFIG).collect()
+    after = build_features(changed, encodings=encodings, config=CONFIG).collect()
+    # then the reference of every row up to the cutoff's date is the same, and later ones did move
+    upto = (frame["data"] <= cutoff).to_list()
+    assert before.filter(upto).select(names).equals(after.filter(upto).select(names))
+    assert not before.select(names).equals(after.select(names))
+
+
+def test_siasg_with_spread_dates_keeps_rows_and_years_and_gives_each_purchase_one_day():
+    # given the seed with 1 July dates and with dates spread by a hash of the purchase
+    plain, spread = dataset.from_siasg().collect(), dataset.from_siasg(spread=True).collect()
+    # then the same rows and prices, the same years, one date per purchase, many days of the year
+    dataset.validate(spread)
+    assert spread.drop("data").equals(plain.drop("data"))
+    assert spread["data"].dt.year().equals(plain["data"].dt.year())
+    assert spread.group_by("numero_controle_pncp").agg(pl.col("data").n_unique())["data"].max() == 1
+    assert spread.filter(pl.col("data").dt.year() < 2022)["data"].n_unique() > 300
+    assert spread["data"][1] == dataset.spread_day("01000105000652017", 2017) == date(2017, 4, 6)
