@@ -100,3 +100,19 @@ def test_estimates_need_a_key(api_url):
     import httpx
 
     assert httpx.post(f"{api_url}/api/v1/prices/estimate", json=ITEM).status_code == 401
+
+
+def test_model_cli_lists_versions_and_refuses_a_rollback_without_previous():
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+    from tasks.prices.registry import MODEL_NAME, PREVIOUS, Registry
+
+    registry = Registry()
+    if registry.alias(PREVIOUS):
+        registry.client.delete_registered_model_alias(MODEL_NAME, PREVIOUS)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["model", "list"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "preco-referencia" in listed.output and "MdAPE IN 65" in listed.output
+    refused = runner.invoke(app, ["model", "rollback"], terminal_width=200)
+    assert refused.exit_code == 1 and "não há versão anterior" in refused.output
