@@ -132,8 +132,13 @@ class Encodings:
                     for name, mapping in loaded["codes"].items()})
 
 
+FOLDED = "_folded"
+
+
 def _keys(frame: pl.LazyFrame) -> pl.LazyFrame:
-    return frame.with_columns(text.description_key(text.fold_expr(pl.col("descricao"))).alias("_description_key"))
+    """The description folded once (``FOLDED``) and its key; every text feature reads the folded column."""
+    return frame.with_columns(text.fold_expr(pl.col("descricao")).alias(FOLDED)).with_columns(
+        text.description_key(pl.col(FOLDED)).alias("_description_key"))
 
 
 def build_features(
@@ -152,7 +157,7 @@ def build_features(
     rows = _keys(frame.lazy()).with_row_index(ROW)
     if history is not None:
         validate(history)
-    past = _keys(history.lazy() if history is not None else frame.lazy())
+    past = _keys(history.lazy()) if history is not None else rows
     log_price = pl.col(PRICE).log()
     windows = {**{prefix: (keys, config.history_days) for prefix, keys in HISTORY.items()},
                IN65: (HISTORY["hist_code_unit"], config.reference_days)}
@@ -165,9 +170,9 @@ def build_features(
         *encodings.expressions(),
         pl.col("data").dt.month().cast(pl.Float64).alias("mes"),
         pl.col("quantidade").clip(lower_bound=0).log1p().alias("log_quantidade"),
-        *text.scalar_features(pl.col("descricao")),
+        *text.scalar_features(pl.col(FOLDED), folded=True),
     )
-    for part in [text.hashed_tokens(rows, config.hash_buckets), *stats]:
+    for part in [text.hashed_tokens(rows, config.hash_buckets, folded=FOLDED), *stats]:
         out = out.join(part, on=ROW, how="left")
     return out.sort(ROW).with_columns(*reference(config)).select(*kept, *feature_names(config))
 

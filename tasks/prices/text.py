@@ -73,9 +73,11 @@ def description_key(folded: pl.Expr) -> pl.Expr:
     return pl.when(key == "").then(None).otherwise(key)
 
 
-def scalar_features(descricao: pl.Expr) -> list[pl.Expr]:
-    """Length, counts and the quantities of each dimension written in the description."""
-    folded = fold_expr(descricao)
+def scalar_features(descricao: pl.Expr, *, folded: bool = False) -> list[pl.Expr]:
+    """Length, counts and the quantities of each dimension written in the description (``folded``: ``descricao``
+    is already ``fold_expr``'s output, e.g. a column folded once; folding is the dearest step, and polars does not
+    share it between the expressions below)."""
+    folded = descricao if folded else fold_expr(descricao)
     out = [
         folded.str.len_chars().cast(pl.Float64).alias("txt_chars"),
         tokens(folded).list.len().cast(pl.Float64).alias("txt_tokens"),
@@ -97,10 +99,13 @@ def hash_columns(buckets: int) -> list[str]:
     return [f"hash_{index:02d}" for index in range(buckets)]
 
 
-def hashed_tokens(rows: pl.LazyFrame, buckets: int, *, index: str = "_row") -> pl.LazyFrame:
-    """``index`` plus one count column per bucket, for every row of ``rows`` (which has ``index`` and ``descricao``)."""
+def hashed_tokens(rows: pl.LazyFrame, buckets: int, *, index: str = "_row", folded: str | None = None
+                  ) -> pl.LazyFrame:
+    """``index`` plus one count column per bucket, for every row of ``rows`` (which has ``index`` and ``descricao``,
+    or the column ``folded`` holding the description already folded)."""
     names = hash_columns(buckets)
-    exploded = rows.select(index, tokens(fold_expr(pl.col("descricao"))).alias("token")).explode("token").drop_nulls()
+    text = pl.col(folded) if folded else fold_expr(pl.col("descricao"))
+    exploded = rows.select(index, tokens(text).alias("token")).explode("token").drop_nulls()
     vocabulary = exploded.select("token").unique().with_columns(
         pl.col("token").map_batches(lambda values: _bucket(values, buckets), return_dtype=pl.Int64,
                                     is_elementwise=True).alias("bucket"))
