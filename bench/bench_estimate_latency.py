@@ -56,7 +56,7 @@ def main() -> None:
             deadline = time.monotonic() + 120
             while client.get("/api/v1/health").json()["price_model"]["version"] != trained["version"]:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the API did not load the champion")
+                    raise RuntimeError(f"the API did not load the champion: {client.get('/api/v1/health').json()}")
                 time.sleep(0.3)
             for _ in range(20):  # warm: connections, caches, the first polars plans
                 client.post("/api/v1/prices/estimate", json=ITEM).raise_for_status()
@@ -73,7 +73,8 @@ def main() -> None:
 
         mlflow.set_tracking_uri(registry.uri)
         loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
-        frame = pd.DataFrame([{**ITEM, "modalidade_id": None, "material_ou_servico": None}])
+        frame = pd.DataFrame([{**ITEM, "quantidade": float(ITEM["quantidade"]), "modalidade_id": 6,
+                               "material_ou_servico": "M"}])
         for _ in range(20):
             loaded.predict(frame)
         anchor = []

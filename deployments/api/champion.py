@@ -43,10 +43,10 @@ class Champion:
             registry = Registry()
             wanted = registry.alias(CHAMPION)
             in_use = self.current()
-            if wanted is None or (in_use is not None and in_use.version == wanted.version):
+            if wanted is None or (in_use is not None and in_use.version == str(wanted.version)):
                 self.error = None
                 return False
-            served = registry.load(wanted.version)
+            served = registry.load(str(wanted.version))
             rows, _ = rows_frame(WARM_UP)
             served.model.predict(rows, served.history)  # warm-up: a version that cannot predict is not swapped in
         except Exception as exc:  # noqa: BLE001 - keep serving the version in use, say why

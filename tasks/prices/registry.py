@@ -111,13 +111,14 @@ class Registry:
             reasons.append(f"MdAPE {mdape:.3f} não supera o campeão v{current.version} ({current_mdape:.3f}) com "
                            f"margem de {margin:.0%}")
         if reasons:
-            return Decision(False, "; ".join(reasons), version, current.version if current else None, current_mdape)
+            return Decision(False, "; ".join(reasons), version, str(current.version) if current else None,
+                            current_mdape)
         if current is not None:
             self.client.set_registered_model_alias(self.name, PREVIOUS, current.version)
         self.client.set_registered_model_alias(self.name, CHAMPION, version)
         why = f"MdAPE {mdape:.3f}" + (f" contra IN 65 {baseline_mdape:.3f}" if baseline_mdape is not None else "") \
             + (f" e campeão anterior v{current.version} {current_mdape:.3f}" if current_mdape is not None else "")
-        return Decision(True, why, version, current.version if current else None, current_mdape)
+        return Decision(True, why, version, str(current.version) if current else None, current_mdape)
 
     def rollback(self) -> tuple[str, str]:
         """Swap ``champion`` and ``previous``; returns (new champion, new previous)."""
@@ -126,7 +127,7 @@ class Registry:
             raise LookupError("não há versão anterior para restaurar (aliases champion e previous são necessários)")
         self.client.set_registered_model_alias(self.name, CHAMPION, previous.version)
         self.client.set_registered_model_alias(self.name, PREVIOUS, champion.version)
-        return previous.version, champion.version
+        return str(previous.version), str(champion.version)
 
     def versions(self) -> list[dict[str, Any]]:
         from mlflow.exceptions import MlflowException
@@ -136,8 +137,8 @@ class Registry:
         except MlflowException:
             return []
         out = []
-        for v in sorted(found, key=lambda v: int(v.version), reverse=True):
-            out.append({"version": v.version, "aliases": sorted(getattr(v, "aliases", []) or []),
+        for v in sorted(found, key=lambda v: int(v.version), reverse=True):  # a str over REST, an int in a local store
+            out.append({"version": str(v.version), "aliases": sorted(getattr(v, "aliases", []) or []),
                         "run_id": v.run_id, "created": v.creation_timestamp,
                         "mdape": self.metric(v), "baseline_mdape": self.metric(v, "baseline_mdape")})
         return out
@@ -156,7 +157,7 @@ class Registry:
             model = PriceModel.from_bytes(found["price_model.json"].read_bytes())
             history = pl.read_parquet(found["history.parquet"])
         mv = self.client.get_model_version(self.name, version)
-        return Served(version, mv.run_id, model, history)
+        return Served(str(version), mv.run_id, model, history)
 
 
 def signature():
