@@ -127,6 +127,9 @@ def pandas_features(frame, codes: dict[str, dict[str, int]]):
                F.IN65: (F.HISTORY["hist_code_unit"], CONFIG.reference_days)}
     result = pd.concat([result, *[_past(frame, keys, days, prefix) for prefix, (keys, days) in windows.items()]],
                        axis=1)
+    if CONFIG.count_cap:
+        counts = [f"{prefix}_n" for prefix in windows]
+        result[counts] = result[counts].clip(upper=CONFIG.count_cap)
     medians = F.REFERENCES[CONFIG.reference_levels]
     result["ref_median"] = result[medians].bfill(axis=1).iloc[:, 0]
     level = result[medians].notna().to_numpy()

@@ -58,9 +58,10 @@ DEFAULT_PARAMS: dict = {
     "calibration_share": 0.1,
     "reference_days": 365,
     "reference_levels": "code_unit",
+    "count_cap": 3,
 }
 OWN = ("objective_p50", "num_boost_round", "hash_buckets", "history_days", "min_count", "calibration_share",
-       "interval_margin", "reference_days", "reference_levels")
+       "interval_margin", "reference_days", "reference_levels", "count_cap")
 
 
 class Split(NamedTuple):
@@ -123,7 +124,8 @@ class PriceModel:
         if document.get("format") != FORMAT:
             raise ValueError(f"modelo de preços em formato desconhecido: {document.get('format')!r}")
         return cls({name: lgb.Booster(model_str=text) for name, text in document["boosters"].items()},
-                   Encodings.from_json(json.dumps(document["encodings"])), document["features"], document["params"])
+                   Encodings.from_json(json.dumps(document["encodings"])), document["features"],
+                   _saved_params(document["params"]))
 
     def save(self, directory: Path) -> None:
         """``model.json`` (format, features, params), ``encodings.json`` and ``p10.txt``/``p50.txt``/``p90.txt``."""
@@ -141,7 +143,12 @@ class PriceModel:
             raise ValueError(f"modelo de preços em formato desconhecido: {meta.get('format')!r}")
         boosters = {name: lgb.Booster(model_file=str(directory / f"{name}.txt")) for name in QUANTILES}
         encodings = Encodings.from_json((directory / "encodings.json").read_text(encoding="utf-8"))
-        return cls(boosters, encodings, meta["features"], meta["params"])
+        return cls(boosters, encodings, meta["features"], _saved_params(meta["params"]))
+
+
+def _saved_params(params: dict) -> dict:
+    """A model saved before ``count_cap`` existed was trained on uncapped history counts: it keeps them."""
+    return {"count_cap": None, **params}
 
 
 def _lightgbm_params(params: dict, seed: int, name: str) -> dict:

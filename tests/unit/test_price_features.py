@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
 import polars as pl
@@ -195,6 +196,19 @@ def test_no_leak_on_hand_rows_same_date_and_future_prices_are_not_seen():
     assert again.select(HISTORY_COLUMNS).head(3).equals(features.select(HISTORY_COLUMNS).head(3))
     assert features["hist_code_median"].exp().round(6).to_list() == [None, 10.0, 10.0, 30.0]
     assert again["hist_code_median"].exp().round(6)[3] == 80.0
+
+
+@pytest.mark.parametrize("cap,expected", [(3, [0, 1, 2, 3, 3, 3]), (None, [0, 1, 2, 3, 4, 5])])
+def test_history_counts_are_capped_so_a_longer_history_looks_like_training(cap, expected):
+    # given six prices of one code on six days
+    frame = rows(*[(date(2023, 1, day), "1", "UN", 10.0) for day in range(1, 7)])
+    # when featurised with the count capped (default 3) or not
+    config = FeatureConfig(hash_buckets=8, count_cap=cap)
+    out = build_features(frame, encodings=Encodings.fit(frame), config=config).collect()
+    # then every count stops at the cap, and the medians do not change
+    for prefix in ("hist_code", "hist_code_unit", "hist_desc", "hist_in65"):
+        assert out[f"{prefix}_n"].to_list() == expected
+    assert out["hist_code_median"].drop_nulls().to_list() == [pytest.approx(math.log(10.0))] * 5
 
 
 def test_featurising_new_rows_against_history_matches_training_features():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
 import pytest
 
 from tasks.prices import dataset, metrics
+from tasks.prices.features import to_config
 from tasks.prices.model import PriceModel, baseline, baseline_predictions, evaluate, time_split, train
 from tests.unit.test_price_features import rows
 
@@ -139,6 +141,16 @@ def test_save_and_load_give_identical_predictions(model, split, siasg, tmp_path)
     assert from_directory.features == model.features and from_directory.params == model.params
     assert sorted(path.name for path in (tmp_path / "model").iterdir()) == [
         "encodings.json", "model.json", "p10.txt", "p50.txt", "p90.txt"]
+
+
+def test_a_model_saved_before_the_count_cap_keeps_uncapped_counts(model):
+    # given a model's bytes as saved before ``count_cap`` existed (no such parameter)
+    document = json.loads(model.to_bytes())
+    del document["params"]["count_cap"]
+    # when it is loaded
+    loaded = PriceModel.from_bytes(json.dumps(document).encode())
+    # then its history counts are featurised as it was trained: uncapped
+    assert loaded.params["count_cap"] is None and to_config(loaded.params).count_cap is None
 
 
 def test_unknown_model_format_is_refused():
