@@ -148,6 +148,13 @@ def _keys(frame: pl.LazyFrame) -> pl.LazyFrame:
         text.description_key(pl.col(FOLDED)).alias("_description_key"))
 
 
+def prepared(history: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """The history with its folded description and key, computed once (a frame that has them is used as is: a
+    served model keeps its history prepared, so a prediction does not fold thousands of descriptions again)."""
+    lazy = history.lazy()
+    return lazy if FOLDED in lazy.collect_schema() else _keys(lazy)
+
+
 def build_features(
     frame: pl.LazyFrame | pl.DataFrame,
     *,
@@ -164,7 +171,7 @@ def build_features(
     rows = _keys(frame.lazy()).with_row_index(ROW)
     if history is not None:
         validate(history)
-    past = _keys(history.lazy()) if history is not None else rows
+    past = (prepared(history) if history is not None else rows)
     log_price = pl.col(PRICE).log()
     windows = {**{prefix: (keys, config.history_days) for prefix, keys in HISTORY.items()},
                IN65: (HISTORY["hist_code_unit"], config.reference_days)}

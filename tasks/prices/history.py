@@ -32,7 +32,9 @@ def past_stats(
     reads. A row left out, or with no past price in its window, gets a null median and ``n`` = 0.
     """
     queries = rows.select(ROW, "data", *keys, pl.lit(None, pl.Float64).alias("_value"))
-    past = history.select(pl.lit(None, pl.UInt32).alias(ROW), "data", *keys, value.cast(pl.Float64).alias("_value"))
+    wanted = queries.select(keys).unique()  # only the groups some row asks about (one item: a few prices, not all)
+    past = history.join(wanted, on=keys, how="semi", nulls_equal=True).select(
+        pl.lit(None, pl.UInt32).alias(ROW), "data", *keys, value.cast(pl.Float64).alias("_value"))
     stacked = pl.concat([queries, past], how="vertical_relaxed").filter(
         pl.all_horizontal(pl.col(required or keys).is_not_null())).sort("data")
     window = {"by": "data", "window_size": f"{window_days}d", "closed": "left"}

@@ -102,7 +102,7 @@ class PriceModel:
     def predict(self, rows: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
         """p10, p50, p90 (prices) for each row, in order; ``history`` = the past prices the row may look back on."""
         features = build_features(rows, encodings=self.encodings, history=history,
-                                  config=to_config(self.params)).collect()
+                                  config=to_config(self.params)).collect(engine="in-memory")  # few rows: ~2x faster
         matrix = _matrix(features, self.features)
         logs = np.column_stack([self.boosters[name].predict(matrix) for name in QUANTILES])
         margin = float(self.params.get("interval_margin", 0.0))

@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from core.settings import settings
+from tasks.prices.features import prepared
 from tasks.prices.model import PriceModel
 
 MODEL_NAME = "preco-referencia"
@@ -155,7 +156,7 @@ class Registry:
                 raise FileNotFoundError(f"a versão {version} de {self.name} não tem price_model.json e "
                                         "history.parquet")
             model = PriceModel.from_bytes(found["price_model.json"].read_bytes())
-            history = pl.read_parquet(found["history.parquet"])
+            history = prepared(pl.read_parquet(found["history.parquet"])).collect()
         mv = self.client.get_model_version(self.name, version)
         return Served(str(version), mv.run_id, model, history)
 

@@ -78,7 +78,9 @@ class PricePyfunc(_pyfunc_base()):
         from tasks.prices.model import PriceModel
 
         self.model = PriceModel.from_bytes(Path(context.artifacts["price_model"]).read_bytes())
-        self.history = pl.read_parquet(context.artifacts["history"])
+        from tasks.prices.features import prepared
+
+        self.history = prepared(pl.read_parquet(context.artifacts["history"])).collect()
 
     def predict(self, context, model_input, params=None):
         items = [dict(zip(model_input.columns, values, strict=True)) for values in model_input.itertuples(index=False)]

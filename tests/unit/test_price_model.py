@@ -161,3 +161,13 @@ def test_unknown_model_format_is_refused():
 def test_training_is_reproducible_with_a_seed(split, model, siasg):
     again = train(split.train, params=SMALL, seed=7)
     assert again.predict(split.test, history=siasg).equals(model.predict(split.test, history=siasg))
+
+
+def test_a_prepared_history_gives_the_same_predictions(model, split, siasg):
+    # given the history prepared once (folded descriptions and keys), as a served model keeps it
+    from tasks.prices.features import prepared
+
+    ready = prepared(siasg).collect()
+    rows = split.test.head(40).drop("preco_unitario")
+    # then the predictions are those made from the raw history
+    assert model.predict(rows, ready).equals(model.predict(rows, siasg))
