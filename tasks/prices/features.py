@@ -175,8 +175,8 @@ def build_features(
     log_price = pl.col(PRICE).log()
     windows = {**{prefix: (keys, config.history_days) for prefix, keys in HISTORY.items()},
                IN65: (HISTORY["hist_code_unit"], config.reference_days)}
-    stats = [past_stats(rows, past, keys=keys, required=keys[:1], value=log_price, window_days=days, prefix=prefix)
-             for prefix, (keys, days) in windows.items()]
+    stats = [past_stats(rows, past, keys=keys, required=keys[:1], value=log_price, window_days=days, prefix=prefix,
+                        narrow=history is not None) for prefix, (keys, days) in windows.items()]
     kept = [name for name in (PRICE, "data", "codigo_catalogo", "material_ou_servico")
             if name in frame.lazy().collect_schema()]
     out = rows.select(

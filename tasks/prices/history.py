@@ -23,6 +23,7 @@ def past_stats(
     window_days: int,
     prefix: str,
     quantiles: tuple[float, ...] = (),
+    narrow: bool = True,
 ) -> pl.LazyFrame:
     """``_row`` plus ``<prefix>_median``, ``<prefix>_n`` (and ``<prefix>_q10`` … for each quantile) of ``value``
     over the history rows with the same ``keys`` within ``window_days`` before each row's date. Rows with a null
@@ -32,8 +33,9 @@ def past_stats(
     reads. A row left out, or with no past price in its window, gets a null median and ``n`` = 0.
     """
     queries = rows.select(ROW, "data", *keys, pl.lit(None, pl.Float64).alias("_value"))
-    wanted = queries.select(keys).unique()  # only the groups some row asks about (one item: a few prices, not all)
-    past = history.join(wanted, on=keys, how="semi", nulls_equal=True).select(
+    if narrow:  # only the groups some row asks about (one item: a few prices, not the whole history)
+        history = history.join(queries.select(keys).unique(), on=keys, how="semi", nulls_equal=True)
+    past = history.select(
         pl.lit(None, pl.UInt32).alias(ROW), "data", *keys, value.cast(pl.Float64).alias("_value"))
     stacked = pl.concat([queries, past], how="vertical_relaxed").filter(
         pl.all_horizontal(pl.col(required or keys).is_not_null())).sort("data")
