@@ -29,6 +29,9 @@ def past_stats(
     over the history rows with the same ``keys`` within ``window_days`` before each row's date. Rows with a null
     ``required`` key (default: any key) are left out; a null in another key is a value like any other.
 
+    ``narrow`` first keeps only the history groups the rows ask about (the same result, much less work when a
+    few rows look back on a long history; pointless when the rows are the history).
+
     ``rows`` has ``_row``, ``data`` and the keys; ``history`` has ``data``, the keys and the columns ``value``
     reads. A row left out, or with no past price in its window, gets a null median and ``n`` = 0.
     """
