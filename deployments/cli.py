@@ -449,7 +449,7 @@ def pncp_import_html(files: Annotated[list[Path], typer.Argument(help="páginas 
         try:
             found = parse_page(path.read_bytes(), f"arquivo:{path.name}")
         except (OSError, PageError) as exc:
-            err.print(f"[bold red]erro:[/] {path}: {exc}")
+            err.print(f"[bold red]erro:[/] {path}: {exc}", soft_wrap=True)
             refused += 1
             continue
         with session_scope() as session:
