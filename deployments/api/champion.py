@@ -2,7 +2,9 @@
 
 A background thread asks the registry every PRICE_MODEL_REFRESH_SECONDS which version holds `champion`; a new one
 is loaded by version, warmed up with one prediction, and only then swapped in (one reference assignment under a
-lock). If loading or the warm-up fails, the version in use stays and the error is shown by /api/v1/health.
+lock). If loading or the warm-up fails, the version in use stays and the error is shown by /api/v1/health. When no
+version holds `champion` any more (withdrawn in the registry), the model is dropped and estimates carry the IN 65
+mapa de preços alone.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class Champion:
             return self.served
 
     def refresh(self) -> bool:
-        """Load the registry's champion if it is not the one in use; True when a new version was swapped in."""
+        """Load the registry's champion if it is not the one in use (or drop the one in use when no version holds
+        the alias any more); True when what answers changed."""
         from tasks.prices.registry import CHAMPION, Registry
         from tasks.prices.serving import rows_frame
 
@@ -43,6 +46,12 @@ class Champion:
             registry = Registry()
             wanted = registry.alias(CHAMPION)
             in_use = self.current()
+            if wanted is None and in_use is not None:  # the alias was withdrawn: stop answering with that model
+                with self.lock:
+                    self.served, self.loaded_at = None, None
+                self.error = None
+                log.warning("modelo de preços: alias champion removido; estimativas só pela pesquisa IN 65")
+                return True
             if wanted is None or (in_use is not None and in_use.version == str(wanted.version)):
                 self.error = None
                 return False

@@ -123,6 +123,9 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, broken)
     assert not holder.refresh()
     assert holder.current().version == newer and holder.status()["error"]
+    # the alias withdrawn (a bad model pulled back in the MLflow UI): no model answers any more
+    registry.client.delete_registered_model_alias(MODEL_NAME, CHAMPION)
+    assert holder.refresh() and holder.current() is None and holder.status()["version"] is None
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
 
 
