@@ -402,22 +402,29 @@ def pncp_collect(
     sample: Annotated[bool, typer.Option("--amostra", help="coletar da amostra embutida (sem rede)")] = False,
 ) -> None:
     """Start one collect-pncp run (default window: yesterday and today)."""
+    from deployments.catalog import COLLECT_PNCP
+
+    parameters = _pncp_parameters(start and start.date(), end and end.date(), modalidade, uf, endpoint, items,
+                                  results, restart, "amostra" if sample else "pncp")
+    start_and_follow(COLLECT_PNCP, parameters, ["nexora", "pncp"], wait, "a coleta falhou")
+
+
+def start_and_follow(spec, parameters: dict, tags: list[str], wait: float, failure: str) -> None:
+    """Start a run of a deployment, follow it up to ``wait`` seconds, print its state (and result), fail if it
+    failed."""
     import asyncio
 
     from prefect.client.orchestration import get_client
 
     from core.logging import new_trace_id
     from deployments import prefect_glue as glue
-    from deployments.catalog import COLLECT_PNCP
 
-    parameters = _pncp_parameters(start and start.date(), end and end.date(), modalidade, uf, endpoint, items,
-                                  results, restart, "amostra" if sample else "pncp")
     apply_prefect_env(settings)
 
     async def run() -> dict:
         async with get_client() as client:
-            flow_run = await glue.start_run(client, COLLECT_PNCP.full_name, parameters, trace_id=new_trace_id(),
-                                            tags=["nexora", "pncp"], name="collect-pncp")
+            flow_run = await glue.start_run(client, spec.full_name, parameters, trace_id=new_trace_id(), tags=tags,
+                                            name=spec.flow_name)
             console.print(f"execução {flow_run.id} ({flow_run.name}) iniciada")
             if wait:
                 flow_run = await glue.wait_for_run(client, flow_run.id, wait)
@@ -426,7 +433,7 @@ def pncp_collect(
     status = asyncio.run(run())
     console.print(f"estado: {status['state']} — {status['ui_url']}")
     if status["final"] and status["state"] != "COMPLETED":
-        fail(status["message"] or "a coleta falhou")
+        fail(status["message"] or failure)
     if status["state"] == "COMPLETED":
         console.print_json(json.dumps(status["result"]))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -17,35 +16,11 @@ def model_train(
     wait: Annotated[float, typer.Option(help="segundos a esperar pelo fim (0 = não esperar)")] = 600,
 ) -> None:
     """Start a train-price-model run and (by default) wait for its decision."""
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-
-    from core.logging import new_trace_id
-    from core.settings import settings
-    from deployments import prefect_glue as glue
     from deployments.catalog import TRAIN_PRICE_MODEL
-    from deployments.cli import console, fail
-    from deployments.stack import apply_prefect_env
+    from deployments.cli import start_and_follow
 
-    apply_prefect_env(settings)
     parameters = {"promote": promote, **({"test_months": test_months} if test_months else {})}
-
-    async def run() -> dict:
-        async with get_client() as client:
-            flow_run = await glue.start_run(client, TRAIN_PRICE_MODEL.full_name, parameters, trace_id=new_trace_id(),
-                                            tags=["nexora", "prices"], name="train-price-model")
-            console.print(f"execução {flow_run.id} ({flow_run.name}) iniciada")
-            if wait:
-                flow_run = await glue.wait_for_run(client, flow_run.id, wait)
-            return await glue.describe_run(flow_run, settings.prefect_ui_url)
-
-    status = asyncio.run(run())
-    console.print(f"estado: {status['state']} — {status['ui_url']}")
-    if status["final"] and status["state"] != "COMPLETED":
-        fail(status["message"] or "o treino falhou")
-    if status["state"] == "COMPLETED":
-        console.print_json(json.dumps(status["result"]))
+    start_and_follow(TRAIN_PRICE_MODEL, parameters, ["nexora", "prices"], wait, "o treino falhou")
 
 
 @model_app.command("list")

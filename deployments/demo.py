@@ -57,6 +57,16 @@ def _delivered(client: httpx.Client, document_id: str, expected: int, timeout: f
         time.sleep(0.5)
 
 
+def _finished(client: httpx.Client, accepted: dict[str, Any], deadline: float, what: str) -> dict[str, Any]:
+    """Follow a flow run started through the API until it ends; DemoError unless it completed."""
+    status = accepted
+    while not status.get("final") and time.monotonic() < deadline:
+        status = _check(client.get(f"/api/v1/flow-runs/{accepted['flow_run_id']}", params={"wait": 30}))
+    if status.get("state") != "COMPLETED":
+        raise DemoError(f"{what} {accepted['flow_run_id']} terminou em {status.get('state')}: {status.get('message')}")
+    return status
+
+
 def collect_market(client: httpx.Client, console: Console, timeout: float = 600) -> dict[str, Any]:
     """The market tables from the embedded sample of real prices, through collect-pncp (skipped slices when the
     sample was already collected: the checkpoints say so)."""
@@ -64,13 +74,7 @@ def collect_market(client: httpx.Client, console: Console, timeout: float = 600)
     accepted = _check(client.post("/api/v1/pncp/collect", json=SAMPLE_WINDOW))
     console.print(f"Coleta da amostra embutida de preços reais (SIASG 2016–2022, formato PNCP): flow run "
                   f"{accepted['flow_run_id']}")
-    status = accepted
-    while not status.get("final") and time.monotonic() - started < timeout:
-        status = _check(client.get(f"/api/v1/flow-runs/{accepted['flow_run_id']}", params={"wait": 30}))
-    if status.get("state") != "COMPLETED":
-        raise DemoError(f"A coleta {accepted['flow_run_id']} terminou em {status.get('state')}: "
-                        f"{status.get('message')}")
-    summary = status.get("result") or {}
+    summary = _finished(client, accepted, started + timeout, "A coleta").get("result") or {}
     console.print(f"Mercado: {summary.get('contratacoes_inserted', 0)} contratações, "
                   f"{summary.get('itens_inserted', 0)} itens e {summary.get('resultados_inserted', 0)} resultados "
                   f"novos em {time.monotonic() - started:.1f} s ({summary.get('slices_skipped', 0)} fatias já "
@@ -84,13 +88,7 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
     # the sample's last year holds only 233 awarded prices: judge on its last two years (1,160)
     accepted = _check(client.post("/api/v1/models/price/train", json={"test_months": 24}))
     console.print(f"Treino do modelo de preços: flow run {accepted['flow_run_id']}")
-    status = accepted
-    while not status.get("final") and time.monotonic() - started < timeout:
-        status = _check(client.get(f"/api/v1/flow-runs/{accepted['flow_run_id']}", params={"wait": 30}))
-    if status.get("state") != "COMPLETED":
-        raise DemoError(f"O treino {accepted['flow_run_id']} terminou em {status.get('state')}: "
-                        f"{status.get('message')}")
-    result = status["result"]
+    result = _finished(client, accepted, started + timeout, "O treino")["result"]
     console.print(f"Modelo preco-referencia v{result['version']} em {time.monotonic() - started:.1f} s: MdAPE "
                   f"{result['model_mdape']:.3f} contra {result['baseline_mdape']:.3f} da pesquisa IN 65 nos mesmos "
                   f"itens de teste → {'promovido a champion' if result['promoted'] else 'não promovido'} "
