@@ -93,10 +93,14 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
                   f"{result['model_mdape']:.3f} contra {result['baseline_mdape']:.3f} da pesquisa IN 65 nos mesmos "
                   f"itens de teste → {'promovido a champion' if result['promoted'] else 'não promovido'} "
                   f"({result['decision']})")
-    deadline = time.monotonic() + 60
-    while result["promoted"] and time.monotonic() < deadline:  # the API loads the new champion by itself
-        if _check(client.get("/api/v1/health"))["price_model"]["version"] == result["version"]:
+    deadline = time.monotonic() + 90
+    while result["promoted"]:  # the API loads the new champion by itself
+        in_use = _check(client.get("/api/v1/health"))["price_model"]
+        if in_use["version"] == result["version"]:
+            console.print(f"API: modelo v{in_use['version']} em uso, sem reinício")
             break
+        if time.monotonic() > deadline:
+            raise DemoError(f"A API não carregou o modelo v{result['version']}: {in_use}")
         time.sleep(0.5)
     item = {**DEMO_DOCUMENT["itens"][0], "uf": "DF", "data": DEMO_DOCUMENT["itens"][0]["data_referencia"]}
     item.pop("data_referencia")

@@ -102,9 +102,7 @@ def register(model: price_model.PriceModel, frame: pl.DataFrame, split: price_mo
 
     from tasks.prices.serving import PricePyfunc
 
-    registry = Registry()
-    mlflow.set_tracking_uri(registry.uri)
-    mlflow.set_registry_uri(registry.uri)
+    registry = Registry()  # also makes it the process's MLflow tracking and registry
     same_rows = scores["model"]["on_baseline_rows"]
     metrics = {**_flat("model", scores["model"]), **_flat("baseline", scores["baseline"]),
                **{f"model_{k}_same_rows": float(v) for k, v in same_rows.items() if v is not None}}

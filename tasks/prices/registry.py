@@ -63,10 +63,15 @@ class Served:
 
 class Registry:
     def __init__(self, uri: str | None = None, name: str = MODEL_NAME):
+        import mlflow
         from mlflow import MlflowClient
 
         self.uri, self.name = uri or tracking_uri(), name
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        # `models:/` URIs are resolved through the process's registry: make it this one (the embedded store has no
+        # environment variable pointing at it)
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
 
     def experiment_id(self) -> str:
         found = self.client.get_experiment_by_name(self.name)
