@@ -160,3 +160,15 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     # a document without items: the writer is told to mark what the research must bring
     plain = load_drafting_contexts.fn(without, ["estimativa_valor"])[0]
     assert plain.market_notes is None and "[PREENCHER" in build_messages(plain)[1]["content"]
+
+
+def test_a_registry_loads_its_own_versions_whatever_the_process_default_store(trained, tmp_path):
+    # given a process whose MLflow default store is elsewhere (the embedded default has no variable naming it)
+    import mlflow
+
+    elsewhere = f"sqlite:///{tmp_path / 'outro.db'}"
+    mlflow.set_tracking_uri(elsewhere)
+    mlflow.set_registry_uri(elsewhere)
+    # when the registry loads a version, then it is the version of its own store
+    served = Registry().load(trained["version"])
+    assert served.version == trained["version"] and served.history.height > 0
