@@ -8,6 +8,9 @@ do not see each other, and a query never sees itself nor another query (their pr
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
 import polars as pl
 
 ROW = "_row"
@@ -52,3 +55,53 @@ def past_stats(
     found = stacked.with_columns(stats).filter(pl.col(ROW).is_not_null()).select(
         ROW, *[stat.meta.output_name() for stat in stats])
     return rows.select(ROW).join(found, on=ROW, how="left").with_columns(pl.col(f"{prefix}_n").fill_null(0.0))
+
+
+class HistoryIndex:
+    """A fixed history arranged for looking up the past statistics of a few rows without a polars plan: per set of
+    keys, each group's dates (sorted, as days) and values, so a row is one dictionary lookup, two binary searches
+    and a median. Same results as ``past_stats`` (tested side by side); it serves a loaded model, whose history
+    does not change, where a polars query per request costs milliseconds of planning for one row.
+
+    ``frame`` is the history itself (the caller's polars path for many rows); the arrangement by keys is built on
+    first use and kept (the champion's warm-up builds every one it needs before the model answers).
+    """
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._groups: dict[tuple, dict[tuple, tuple[np.ndarray, np.ndarray]]] = {}
+        self._lock = threading.Lock()
+
+    def groups(self, keys: list[str], value: pl.Expr) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
+        cache_key = (tuple(keys), str(value))
+        found = self._groups.get(cache_key)
+        if found is None:
+            with self._lock:
+                if (found := self._groups.get(cache_key)) is None:
+                    grouped = (self.frame.lazy().select(*keys, pl.col("data").cast(pl.Int32).alias("_day"),
+                                                        value.cast(pl.Float64).alias("_value"))
+                               .sort("_day").group_by(keys, maintain_order=True).agg("_day", "_value")
+                               .collect())
+                    found = {tuple(key): (np.asarray(days, dtype=np.int32), np.asarray(values, dtype=np.float64))
+                             for *key, days, values in grouped.iter_rows()}
+                    self._groups[cache_key] = found
+        return found
+
+    def past_stats(self, rows: pl.DataFrame, *, keys: list[str], required: list[str] | None = None,
+                   value: pl.Expr, window_days: int, prefix: str) -> pl.DataFrame:
+        """``past_stats`` (median and count) for ``rows`` (``_row``, ``data`` and the keys), eagerly."""
+        groups = self.groups(keys, value)
+        needed = [keys.index(name) for name in (required or keys)]
+        medians, counts = [], []
+        for day, *key in rows.select(pl.col("data").cast(pl.Int32), *keys).iter_rows():
+            found = None if any(key[i] is None for i in needed) else groups.get(tuple(key))
+            if found is None:
+                medians.append(None)
+                counts.append(0.0)
+                continue
+            days, values = found
+            low, high = np.searchsorted(days, [day - window_days, day], side="left")
+            medians.append(float(np.median(values[low:high])) if high > low else None)
+            counts.append(float(high - low))
+        return pl.DataFrame({ROW: rows[ROW], f"{prefix}_median": pl.Series(medians, dtype=pl.Float64),
+                             f"{prefix}_n": pl.Series(counts, dtype=pl.Float64)})

@@ -38,7 +38,7 @@ import polars as pl
 from tasks.prices import metrics
 from tasks.prices.dataset import PRICE, validate
 from tasks.prices.features import CATEGORIES, Encodings, build_features, feature_names, to_config
-from tasks.prices.history import ROW, past_stats
+from tasks.prices.history import ROW, HistoryIndex, past_stats
 
 FORMAT = "nexora-price-model/1"
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
@@ -99,8 +99,10 @@ class PriceModel:
     features: list[str]
     params: dict
 
-    def predict(self, rows: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-        """p10, p50, p90 (prices) for each row, in order; ``history`` = the past prices the row may look back on."""
+    def predict(self, rows: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame | HistoryIndex
+                ) -> pl.DataFrame:
+        """p10, p50, p90 (prices) for each row, in order; ``history`` = the past prices the row may look back on
+        (a ``HistoryIndex`` for a loaded model answering a few rows at a time)."""
         features = build_features(rows, encodings=self.encodings, history=history,
                                   config=to_config(self.params)).collect(engine="in-memory")  # few rows: ~2x faster
         matrix = _matrix(features, self.features)

@@ -18,7 +18,8 @@ from typing import Any
 import polars as pl
 
 from core.settings import settings
-from tasks.prices.features import prepared
+from tasks.prices.features import served_history
+from tasks.prices.history import HistoryIndex
 from tasks.prices.model import PriceModel
 
 MODEL_NAME = "preco-referencia"
@@ -58,7 +59,7 @@ class Served:
     version: str
     run_id: str | None
     model: PriceModel
-    history: pl.DataFrame
+    history: HistoryIndex
 
 
 class Registry:
@@ -161,7 +162,7 @@ class Registry:
                 raise FileNotFoundError(f"a versão {version} de {self.name} não tem price_model.json e "
                                         "history.parquet")
             model = PriceModel.from_bytes(found["price_model.json"].read_bytes())
-            history = prepared(pl.read_parquet(found["history.parquet"])).collect()
+            history = served_history(pl.read_parquet(found["history.parquet"]))
         mv = self.client.get_model_version(self.name, version)
         return Served(str(version), mv.run_id, model, history)
 

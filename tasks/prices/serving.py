@@ -78,9 +78,9 @@ class PricePyfunc(_pyfunc_base()):
         from tasks.prices.model import PriceModel
 
         self.model = PriceModel.from_bytes(Path(context.artifacts["price_model"]).read_bytes())
-        from tasks.prices.features import prepared
+        from tasks.prices.features import served_history
 
-        self.history = prepared(pl.read_parquet(context.artifacts["history"])).collect()
+        self.history = served_history(pl.read_parquet(context.artifacts["history"]))
 
     def predict(self, context, model_input, params=None):
         items = [dict(zip(model_input.columns, values, strict=True)) for values in model_input.itertuples(index=False)]

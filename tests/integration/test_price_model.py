@@ -171,4 +171,4 @@ def test_a_registry_loads_its_own_versions_whatever_the_process_default_store(tr
     mlflow.set_registry_uri(elsewhere)
     # when the registry loads a version, then it is the version of its own store
     served = Registry().load(trained["version"])
-    assert served.version == trained["version"] and served.history.height > 0
+    assert served.version == trained["version"] and served.history.frame.height > 0

@@ -11,8 +11,8 @@ import pytest
 
 from tasks.pncp.parse import fold
 from tasks.prices import dataset, text
-from tasks.prices.features import REGION_OF, Encodings, FeatureConfig, build_features, feature_names
-from tasks.prices.history import past_stats
+from tasks.prices.features import REGION_OF, Encodings, FeatureConfig, build_features, feature_names, served_history
+from tasks.prices.history import HistoryIndex, past_stats
 
 CONFIG = FeatureConfig(hash_buckets=8, history_days=3650)
 
@@ -223,6 +223,49 @@ def test_featurising_new_rows_against_history_matches_training_features():
     names = feature_names(CONFIG)
     assert own.collect().select(names).equals(new.collect().select(names))
     assert new.collect_schema().names() == ["data", "codigo_catalogo", "material_ou_servico", *names]
+
+
+@pytest.mark.parametrize("window_days", [1, 30, 365, 3650])
+def test_history_index_gives_past_stats_exactly(window_days):
+    # given real rows (spread dates: many dates per code) as a fixed history, and queries on their dates, a day
+    # later and a year later, with a null unit and a code never seen among them
+    history = dataset.from_siasg(spread=True).collect()
+    sample = history.sample(300, seed=7)
+    queries = pl.concat([sample, sample.with_columns(pl.col("data") + pl.duration(days=1)),
+                         sample.with_columns(pl.col("data") + pl.duration(days=365)),
+                         rows((date(2021, 5, 5), "nunca-visto", None, 1.0), (date(2021, 5, 5), None, "UN", 1.0))])
+    queries = queries.with_row_index("_row")
+    keys = ["codigo_catalogo", "unidade"]
+    # when described by past_stats (polars) and by the index (lookups)
+    expected = past_stats(queries.lazy(), history.lazy(), keys=keys, required=keys[:1],
+                          value=pl.col("preco_unitario").log(), window_days=window_days, prefix="h").sort("_row")
+    found = HistoryIndex(history).past_stats(queries, keys=keys, required=keys[:1],
+                                             value=pl.col("preco_unitario").log(), window_days=window_days,
+                                             prefix="h")
+    # then both give the same counts and medians for every row (window edges, same date, unseen groups included)
+    expected = expected.collect()
+    assert found["h_n"].to_list() == expected["h_n"].to_list()
+    assert found["h_median"].is_null().to_list() == expected["h_median"].is_null().to_list()
+    assert (found["h_median"] - expected["h_median"]).abs().max() < 1e-12
+    assert 0 < expected["h_n"].filter(expected["h_n"] > 0).len() < queries.height
+
+
+def test_served_history_path_gives_the_training_path_features():
+    # given a model's encodings and its history, and a few new rows (one with a new code, one without a unit)
+    history = dataset.from_siasg(spread=True).collect()
+    encodings = Encodings.fit(history)
+    new = pl.concat([history.sample(40, seed=3).with_columns(pl.col("data") + pl.duration(days=200)),
+                     rows((date(2022, 8, 1), "nunca-visto", None, 1.0, "CANETA ESFEROGRAFICA AZUL"))]
+                    ).drop("preco_unitario")
+    # when featurised against the history as a frame (polars query) and as a served index (eager, lookups)
+    query = build_features(new, encodings=encodings, history=history, config=CONFIG).collect()
+    served = build_features(new, encodings=encodings, history=served_history(history), config=CONFIG).collect()
+    # then the features are the same, in the same order
+    names = feature_names(CONFIG)
+    assert served.columns == query.columns
+    for name in names:
+        assert served[name].is_null().to_list() == query[name].is_null().to_list(), name
+        assert ((served[name] - query[name]).abs().max() or 0.0) < 1e-12, name
 
 
 def test_reference_is_the_in65_median_else_the_longer_past_and_never_the_rows_date():
