@@ -100,7 +100,7 @@ def register(model: price_model.PriceModel, frame: pl.DataFrame, split: price_mo
              seed: int, flow_run_id: str | None) -> dict[str, Any]:
     import mlflow
 
-    from tasks.prices.serving import PricePyfunc
+    from tasks.prices.pyfunc import PricePyfunc
 
     registry = Registry()  # also makes it the process's MLflow tracking and registry
     same_rows = scores["model"]["on_baseline_rows"]

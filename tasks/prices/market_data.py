@@ -96,21 +96,28 @@ def observations(session: Session, *, reference_date: date, window_days: int = 3
     return out
 
 
-def similar_purchases(session: Session, description: str, *, limit: int = 5, since: date | None = None
+def similar_purchases(session: Session, descriptions: list[str], *, limit: int = 5, since: date | None = None
                       ) -> list[dict[str, Any]]:
-    """Contratações whose items resemble ``description`` (for the ETP's levantamento de mercado), best first."""
-    from tasks.prices.research import similarity
+    """Contratações whose items resemble any of ``descriptions`` (for the ETP's levantamento de mercado), best first;
+    a contratação's score is its best item against its best description. The collected results (published from
+    ``since`` on, when given) are read once for all the descriptions."""
+    from tasks.prices.research import jaccard, words
 
+    wanted = [found for found in map(words, descriptions) if found]
+    if not wanted:
+        return []
+    where, params = "", {}
+    if since:
+        where, params = " AND c.data_publicacao_pncp >= :since", {"since": datetime.combine(since, datetime.min.time())}
     scored: dict[str, dict[str, Any]] = {}
-    for row in _rows(session):
-        day = _day(row)
-        if since and day and day < since:
-            continue
-        score = similarity(description, row["descricao"])
+    for row in _rows(session, where, params):
+        item_words = words(row["descricao"])
+        score = max(jaccard(target, item_words) for target in wanted)
         if score <= 0:
             continue
         kept = scored.get(row["numero_controle_pncp"])
         if kept is None or score > kept["similaridade"]:
+            day = _day(row)
             scored[row["numero_controle_pncp"]] = {
                 "numero_controle_pncp": row["numero_controle_pncp"], "descricao": row["descricao"], "uf": row["uf"],
                 "data": day.isoformat() if day else None, "preco_unitario": float(row["preco"]),

@@ -96,13 +96,10 @@ def price_notes(session: Session, items: list[dict[str, Any]], default: date) ->
 
 
 def similar_notes(session: Session, titulo: str, items: list[dict[str, Any]], reference: date) -> str:
-    found: dict[str, dict[str, Any]] = {}
-    for description in [titulo, *[item.get("descricao") or "" for item in items]]:
-        for row in market_data.similar_purchases(session, description, limit=5):
-            found.setdefault(row["numero_controle_pncp"], row)
-    if not found:
+    best = market_data.similar_purchases(session, [titulo, *[item.get("descricao") or "" for item in items]],
+                                         limit=8)
+    if not best:
         return "Nenhuma contratação similar encontrada nos dados coletados do PNCP."
-    best = sorted(found.values(), key=lambda r: (-r["similaridade"], r["numero_controle_pncp"]))[:8]
     return "Contratações similares nos dados coletados do PNCP: " + "; ".join(
         f"{r['numero_controle_pncp']} ({r['data'] or 'sem data'}, {r['uf'] or '-'}): {r['descricao'][:120]} — "
         f"{brl(r['preco_unitario'])} por {r['unidade'] or 'unidade'} ({r['link']})" for r in best) + "."

@@ -43,13 +43,13 @@ def words(text: str | None) -> frozenset[str]:
     return frozenset(w for w in re.split(r"[^a-z0-9]+", fold(text or "")) if w and w not in STOP_WORDS)
 
 
-def _jaccard(left: frozenset[str], right: frozenset[str]) -> float:
+def jaccard(left: frozenset[str], right: frozenset[str]) -> float:
     return len(left & right) / len(left | right) if left and right else 0.0
 
 
 def similarity(a: str | None, b: str | None) -> float:
     """Jaccard similarity of the two descriptions' word sets (0 when either is empty)."""
-    return _jaccard(words(a), words(b))
+    return jaccard(words(a), words(b))
 
 
 class PriceIndexError(ValueError):
@@ -263,7 +263,7 @@ def research(observations: Iterable[Observation], *, reference_date: date, catal
 def _classify(obs: Observation, code: str | None, target: frozenset[str], threshold: float, start: date,
               end: date) -> tuple[str | None, Unit | None]:
     """Why the observation is left out (one of EXCLUSIONS), or None and its unit."""
-    if not (_code(obs.catalogue_code) == code if code else _jaccard(target, words(obs.description)) >= threshold):
+    if not (_code(obs.catalogue_code) == code if code else jaccard(target, words(obs.description)) >= threshold):
         return "outro_item", None
     if not _positive(obs.price):
         return "preco_invalido", None

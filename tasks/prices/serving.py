@@ -1,5 +1,5 @@
-"""Pricing items for apps: items as the model's rows, the MLflow pyfunc wrapper, and the IN 65 research with the
-configured criterion and index.
+"""Pricing items for apps: items as the model's rows and the IN 65 research with the configured criterion and
+index (the MLflow pyfunc face is `tasks.prices.pyfunc`).
 
 An item is priced per base unit (``tasks.prices.units``) and the answer is given back per the unit asked for
 ("CX C/ 100 UN" → 100 × the price of one UN).
@@ -64,26 +64,10 @@ def mapa(observations: list[Observation], item: dict[str, Any], reference: date)
                     index=price_index())
 
 
-def _pyfunc_base():
-    import mlflow.pyfunc
+def __getattr__(name: str):
+    """Versions logged before the pyfunc class moved to ``tasks.prices.pyfunc`` unpickle it from here."""
+    if name == "PricePyfunc":
+        from tasks.prices.pyfunc import PricePyfunc
 
-    return mlflow.pyfunc.PythonModel
-
-
-class PricePyfunc(_pyfunc_base()):
-    """`mlflow.pyfunc` face of a registered version (for `mlflow models serve` and batch scoring): the input
-    columns of ``registry.INPUTS``, the output p10/p50/p90 per the unit given."""
-
-    def load_context(self, context) -> None:
-        from tasks.prices.model import PriceModel
-
-        self.model = PriceModel.from_bytes(Path(context.artifacts["price_model"]).read_bytes())
-        from tasks.prices.features import served_history
-
-        self.history = served_history(pl.read_parquet(context.artifacts["history"]))
-
-    def predict(self, context, model_input, params=None):
-        items = [dict(zip(model_input.columns, values, strict=True)) for values in model_input.itertuples(index=False)]
-        rows, factors = rows_frame(items)
-        out = self.model.predict(rows, self.history)
-        return {name: [v * f for v, f in zip(out[name].to_list(), factors, strict=True)] for name in out.columns}
+        return PricePyfunc
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
