@@ -87,21 +87,31 @@ class HistoryIndex:
                     self._groups[cache_key] = found
         return found
 
-    def past_stats(self, rows: pl.DataFrame, *, keys: list[str], required: list[str] | None = None,
-                   value: pl.Expr, window_days: int, prefix: str) -> pl.DataFrame:
-        """``past_stats`` (median and count) for ``rows`` (``_row``, ``data`` and the keys), eagerly."""
+    def lookup(self, records: list[dict], *, keys: list[str], required: list[str] | None = None, value: pl.Expr,
+               window_days: int, prefix: str) -> dict[str, list]:
+        """``<prefix>_median`` and ``<prefix>_n`` for each record (a dict with ``data`` as days since 1970 and the
+        keys), as lists."""
         groups = self.groups(keys, value)
-        needed = [keys.index(name) for name in (required or keys)]
         medians, counts = [], []
-        for day, *key in rows.select(pl.col("data").cast(pl.Int32), *keys).iter_rows():
-            found = None if any(key[i] is None for i in needed) else groups.get(tuple(key))
+        for record in records:
+            found = None if any(record[name] is None for name in required or keys) else groups.get(
+                tuple(record[name] for name in keys))
             if found is None:
                 medians.append(None)
                 counts.append(0.0)
                 continue
             days, values = found
+            day = record["data"]
             low, high = np.searchsorted(days, [day - window_days, day], side="left")
             medians.append(float(np.median(values[low:high])) if high > low else None)
             counts.append(float(high - low))
-        return pl.DataFrame({ROW: rows[ROW], f"{prefix}_median": pl.Series(medians, dtype=pl.Float64),
-                             f"{prefix}_n": pl.Series(counts, dtype=pl.Float64)})
+        return {f"{prefix}_median": medians, f"{prefix}_n": counts}
+
+    def past_stats(self, rows: pl.DataFrame, *, keys: list[str], required: list[str] | None = None,
+                   value: pl.Expr, window_days: int, prefix: str) -> pl.DataFrame:
+        """``past_stats`` (median and count) for ``rows`` (``_row``, ``data`` and the keys), eagerly."""
+        records = rows.select(pl.col("data").cast(pl.Int32), *keys).to_dicts()
+        found = self.lookup(records, keys=keys, required=required, value=value, window_days=window_days,
+                            prefix=prefix)
+        return pl.DataFrame({ROW: rows[ROW], **found}, schema={ROW: rows.schema[ROW], **dict.fromkeys(
+            found, pl.Float64)})

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from tasks.pncp.parse import fold
-from tasks.prices import dataset, text
+from tasks.prices import dataset, synthetic, text
 from tasks.prices.features import REGION_OF, Encodings, FeatureConfig, build_features, feature_names, served_history
 from tasks.prices.history import HistoryIndex, past_stats
 
@@ -121,6 +121,31 @@ def test_text_features_read_quantities_with_units():
     assert out["num_btu"][3] == pytest.approx(12000.0) and out["num_pol"][4] == pytest.approx(23.0)
     assert out.row(5, named=True)["num_gb"] is None
     assert features["txt_tokens"].to_list() == [3.0, 2.0, 1.0, 2.0, 2.0, 2.0]  # 3+ characters: "8", "gb", "ar" out
+
+
+TRICKY = ["", "1.000,50 KG", "12.000 BTUS 220V", "1,5l 2 L 3lts", "tela 23\" e 15,6 pol", "2x500 ml", "10 m2 e 3 m",
+          "0,5 TB / 512 GB / 800mb", "1.2.3 gb", "kg 5", "5kgx", "notebook 8gb, ssd 256 gb, 3,2 ghz 900 mhz",
+          "papel a4 75 g/m2 500 fl", "cabo 2,5 mm 100 metros", "para com sem dos das", "7.000.000,25 w 3 kva"]
+
+
+def test_python_text_features_equal_the_expressions_on_real_descriptions():
+    # given every description of the real seeds and hand-made tricky ones, folded
+    descriptions = [*dataset.from_siasg().collect()["descricao"].unique().to_list(),
+                    *synthetic.generate(3000, seed=1)["descricao"].unique().to_list(), *TRICKY]
+    folded = pl.DataFrame({"t": descriptions}).select(text.fold_expr(pl.col("t")))["t"]
+    # when computed by the polars expressions and by the Python path for a few rows
+    expected = pl.DataFrame({"t": folded}).select(text.scalar_features(pl.col("t"), folded=True))
+    found = pl.DataFrame([text.scalar_values(value) for value in folded.to_list()],
+                         schema=dict.fromkeys(text.SCALAR_NAMES, pl.Float64), orient="row")
+    hashed = text.hashed_tokens(pl.DataFrame({"_row": range(len(folded)), "t": folded}).lazy(), 16, folded="t"
+                                ).sort("_row").collect().drop("_row")
+    # then every value is the same
+    assert expected.columns == found.columns and len(descriptions) > 2000
+    for name in expected.columns:
+        assert found[name].is_null().to_list() == expected[name].is_null().to_list(), name
+        assert ((found[name] - expected[name]).abs().max() or 0.0) < 1e-12, name
+    assert (text.bucket_counts(folded.to_list(), 16) == hashed.to_numpy()).all()
+    assert expected["num_gb"].drop_nulls().len() > 10
 
 
 def test_fold_expression_matches_the_parser_fold():
