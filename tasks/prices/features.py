@@ -41,6 +41,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from tasks.pncp.parse import fold
 from tasks.prices import text
 from tasks.prices.dataset import PRICE, validate
 from tasks.prices.history import ROW, HistoryIndex, past_stats
@@ -190,7 +191,10 @@ def build_features(
     log_price = pl.col(PRICE).log()
     index = history if isinstance(history, HistoryIndex) else None
     if index is not None and isinstance(frame, pl.DataFrame) and frame.height <= INDEX_ROWS:
-        rows = _keys(frame.lazy()).with_row_index(ROW).collect(engine="in-memory")
+        folded = [fold(description or "") for description in frame["descricao"].to_list()]
+        rows = frame.with_row_index(ROW).with_columns(
+            pl.Series(FOLDED, folded, dtype=pl.String),
+            pl.Series("_description_key", [text.description_key_value(value) for value in folded], dtype=pl.String))
         records = rows.select(pl.col("data").cast(pl.Int32), *{key for keys in HISTORY.values() for key in keys}
                               ).to_dicts()
         found: dict[str, list] = {}

@@ -145,6 +145,9 @@ def test_python_text_features_equal_the_expressions_on_real_descriptions():
         assert found[name].is_null().to_list() == expected[name].is_null().to_list(), name
         assert ((found[name] - expected[name]).abs().max() or 0.0) < 1e-12, name
     assert (text.bucket_counts(folded.to_list(), 16) == hashed.to_numpy()).all()
+    keys = pl.DataFrame({"t": folded}).select(text.description_key(pl.col("t")).alias("k"))["k"].to_list()
+    assert [text.description_key_value(value) for value in folded.to_list()] == keys
+    assert [fold(value) for value in descriptions] == folded.to_list()
     assert expected["num_gb"].drop_nulls().len() > 10
 
 
