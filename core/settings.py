@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     MAX_FIELD_CHARS: int = Field(60_000, gt=0)
     RUN_START_TIMEOUT: float = Field(30.0, gt=0)
     RUNNER_POLL_SECONDS: float = Field(0.5, ge=0.1, le=60)
+    FLOW_HEARTBEAT_SECONDS: int = Field(30, ge=30, le=3600)  # PREFECT_FLOWS_HEARTBEAT_FREQUENCY of runners/workers
+    CRASH_AFTER_SECONDS: int = Field(90, ge=31, le=86400)  # no heartbeat for this long: the run is marked Crashed
 
     EMAIL_BACKEND: Literal["file", "smtp", "ses"] = "file"
     EMAIL_FROM: str = "NEXORA ComprasGov.AI <nao-responda@nexora.local>"

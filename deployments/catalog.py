@@ -82,8 +82,18 @@ TRAIN_PRICE_MODEL = DeploymentSpec(
     cron="0 4 * * 1",
 )
 
+REPORT_RUN_FAILURE = DeploymentSpec(
+    flow_name="report-run-failure",
+    entrypoint="flows/report_run_failure.py:report_run_failure",
+    description="Transforma uma execução com falha ou interrompida (crashed) no evento flow_run.failed, entregue aos "
+                "assinantes; iniciada pela automação que `nexora setup` aplica.",
+    tags=("ops", "notifications"),
+    concurrency_limit=4,
+)
+
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT, CONSOLIDATE_DOCUMENT,
-                                           DELIVER_NOTIFICATIONS, COLLECT_PNCP, TRAIN_PRICE_MODEL)
+                                           DELIVER_NOTIFICATIONS, COLLECT_PNCP, TRAIN_PRICE_MODEL,
+                                           REPORT_RUN_FAILURE)
 
 
 def prefect_yaml() -> dict[str, Any]:

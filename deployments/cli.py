@@ -620,5 +620,9 @@ from deployments.cli_model import model_app  # noqa: E402 - after `app`, whose h
 
 app.add_typer(model_app, name="model")
 
+from deployments.cli_ops import setup  # noqa: E402 - after `app`, whose helpers it uses lazily
+
+app.command("setup")(setup)
+
 if __name__ == "__main__":
     sys.exit(app())

@@ -27,6 +27,7 @@ def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(settings.PREFECT_PORT),
         "PREFECT_UI_API_URL": f"http://127.0.0.1:{settings.PREFECT_PORT}/api",
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(settings.FLOW_HEARTBEAT_SECONDS),
     }
 
 

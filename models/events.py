@@ -9,6 +9,7 @@ EVENT_TYPES: dict[str, str] = {
     "document.consolidated": "Documento consolidado",
     "generation.failed": "Falha na redação por IA",
     "consolidation.failed": "Falha na consolidação",
+    "flow_run.failed": "Execução com falha ou interrompida",
 }
 WILDCARD = "*"
 

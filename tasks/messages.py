@@ -60,7 +60,9 @@ def _facts(job: Job) -> list[tuple[str, str]]:
     if data.get("status"):
         data["status"] = STATUS_NAMES.get(str(data["status"]), data["status"])
     labels = (("kind", "Tipo"), ("numero_processo", "Processo"), ("titulo", "Objeto"), ("version", "Versão"),
-              ("status", "Situação"), ("reason", "Motivo"), ("error", "Erro"), ("flow_run_name", "Execução"))
+              ("status", "Situação"), ("reason", "Motivo"), ("flow_name", "Fluxo"), ("deployment", "Implantação"),
+              ("state", "Estado"), ("error", "Erro"), ("flow_run_name", "Execução"), ("trace_id", "Trace id"),
+              ("ui_url", "Prefect UI"))
     facts = [(label, str(data[key])) for key, label in labels if data.get(key) not in (None, "")]
     if job.orgao:
         facts.insert(0, ("Órgão", job.orgao))
@@ -74,7 +76,8 @@ def _when(moment: datetime) -> str:
 
 def subject(job: Job) -> str:
     name = EVENT_TYPES.get(job.event_type, job.event_type)
-    what = " ".join(str(job.data[k]) for k in ("kind", "numero_processo") if job.data.get(k))
+    what = " ".join(str(job.data[k]) for k in ("kind", "numero_processo", "flow_name", "flow_run_name")
+                    if job.data.get(k))
     return f"[NEXORA] {name}" + (f": {what}" if what else "")
 
 
