@@ -6,8 +6,9 @@ Global concurrency limits (shared by every run, runner and worker that talks to 
   together never exceed what the endpoint was sized for;
 - ``pncp-consulta``: a rate limit (one slot, decaying at 1 / ``PNCP_CONSULTA_INTERVAL_SECONDS`` per second) that
   every consulta call waits on, whatever run or worker makes it;
-- ``pncp-detalhe``: slots held during each call to the PNCP detail API (items and results of a contratação),
-  ``PNCP_DETAIL_CONCURRENCY`` at a time in all.
+- ``pncp-detalhe``: a slot held while one contratação's items and results are fetched from the PNCP detail API,
+  ``PNCP_DETAIL_CONCURRENCY`` contratações at a time in all (a slot per HTTP call cost the SQLite Prefect server two
+  writes per call, with stalls when it was busy).
 
 Automations:
 
@@ -28,11 +29,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from core.limits import CONSULTA_LIMIT, DETAIL_LIMIT, LLM_LIMIT
 from core.settings import Settings
 
-LLM_LIMIT = "llm"
-CONSULTA_LIMIT = "pncp-consulta"
-DETAIL_LIMIT = "pncp-detalhe"
 CRASH_AUTOMATION = "nexora: heartbeat perdido → crashed"
 FAILURE_AUTOMATION = "nexora: execução com falha → notificação"
 FINAL_EVENTS = ("prefect.flow-run.Completed", "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
@@ -50,7 +49,7 @@ class LimitSpec:
 def limit_specs(settings: Settings) -> list[LimitSpec]:
     return [
         LimitSpec(LLM_LIMIT, settings.LLM_CONCURRENCY, None, "chamadas simultâneas ao modelo de linguagem"),
-        LimitSpec(CONSULTA_LIMIT, 1, round(1 / settings.PNCP_CONSULTA_INTERVAL_SECONDS, 6),
+        LimitSpec(CONSULTA_LIMIT, 1, 1 / settings.PNCP_CONSULTA_INTERVAL_SECONDS,
                   f"uma chamada à API de consulta do PNCP a cada {settings.PNCP_CONSULTA_INTERVAL_SECONDS:g} s"),
         LimitSpec(DETAIL_LIMIT, settings.PNCP_DETAIL_CONCURRENCY, None,
                   "chamadas simultâneas à API de itens e resultados do PNCP"),

@@ -10,8 +10,10 @@ import httpx
 import openai
 from prefect import task
 from prefect.cache_policies import INPUTS
+from prefect.concurrency.sync import concurrency
 from prefect.tasks import exponential_backoff
 
+from core.limits import LLM_LIMIT
 from core.settings import settings
 from models.enums import FieldSource
 from tasks import run_logger
@@ -59,9 +61,10 @@ def call_chat(messages: list[dict[str, str]], config: dict[str, Any]) -> dict[st
     """One chat-completion call; returns content and token usage, raises on any bad answer."""
     client = _client(config["base_url"], settings.OPENAI_API_KEY.get_secret_value(), settings.HTTP_CLIENT_TIMEOUT)
     try:
-        response = client.chat.completions.create(
-            model=config["model"], messages=messages, max_tokens=config["max_tokens"], temperature=0.2
-        )
+        with concurrency(LLM_LIMIT, occupy=1, strict=False):  # all runs and workers together: LLM_CONCURRENCY
+            response = client.chat.completions.create(
+                model=config["model"], messages=messages, max_tokens=config["max_tokens"], temperature=0.2
+            )
     except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
         raise MalformedResponseError(f"resposta inválida do provedor de LLM: {exc}") from exc
     choices = getattr(response, "choices", None)

@@ -23,12 +23,12 @@ from typing import Any
 import httpx
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import rate_limit
+from prefect.concurrency.sync import concurrency, rate_limit
 from prefect.tasks import exponential_backoff
 
+from core.limits import CONSULTA_LIMIT, DETAIL_LIMIT
 from core.settings import settings
 
-CONSULTA_LIMIT = "pncp-consulta"
 CONSULTA, DETAIL = "/api/consulta/v1", "/api/pncp/v1"
 SOURCES = ("pncp", "amostra")
 # where the calls of this run go: "pncp" (PNCP_BASE_URL) or "amostra" (the embedded sample, tasks/pncp/sample.py)
@@ -233,9 +233,17 @@ def fetch_page(endpoint: str, start: date, end: date, page: int, modalidade: int
 def fetch_items(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dict[str, Any]:
     """Every item of a compra (all pages) and, if asked, each item's results.
 
-    The detail API's concurrency is bounded by the flow's thread pool (PNCP_DETAIL_CONCURRENCY workers) and made
-    global by the collect-pncp deployment's concurrency limit of one run; a Prefect slot per call was tried and
-    cost the (SQLite) Prefect server two writes per call, with 2 s stalls when it was busy."""
+    The detail API's concurrency is bounded by the flow's thread pool (PNCP_DETAIL_CONCURRENCY workers) and, across
+    runs and workers, by the global limit ``pncp-detalhe``: one slot per contratação, not per call (a slot per call
+    cost the SQLite Prefect server two writes per call, with 2 s stalls when it was busy). Without the limit (no
+    `nexora setup` yet) Prefect lets the call through; the embedded sample takes no slot."""
+    if SOURCE.get() != "pncp":
+        return _items_and_results(cnpj, ano, sequencial, with_results)
+    with concurrency(DETAIL_LIMIT, occupy=1, strict=False):
+        return _items_and_results(cnpj, ano, sequencial, with_results)
+
+
+def _items_and_results(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dict[str, Any]:
     items: list[Any] = []
     page = 1
     while True:
