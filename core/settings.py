@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
 
     ENVIRONMENT: Literal["development", "test", "production"] = "development"
+    LOG_FORMAT: Literal["text", "json"] = "text"
     DATA_DIR: Path = Path("var")
     DATABASE_URL: str | None = None
     SECRET_KEY: SecretStr = SecretStr("changethis")

@@ -620,6 +620,10 @@ from deployments.cli_model import model_app  # noqa: E402 - after `app`, whose h
 
 app.add_typer(model_app, name="model")
 
+from deployments.cli_runs import runs_app  # noqa: E402 - after `app`, whose helpers it uses lazily
+
+app.add_typer(runs_app, name="runs")
+
 from deployments.cli_ops import setup  # noqa: E402 - after `app`, whose helpers it uses lazily
 
 app.command("setup")(setup)

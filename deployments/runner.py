@@ -23,7 +23,8 @@ def to_deployment(spec: DeploymentSpec):
 
 
 def main(limit: int | None = None) -> None:
-    serve(*(to_deployment(spec) for spec in DEPLOYMENTS), limit=limit, print_starting_message=True,
+    serve(*(to_deployment(spec) for spec in DEPLOYMENTS), limit=limit,
+          print_starting_message=settings.LOG_FORMAT == "text",  # JSON logs: every line an object
           query_seconds=settings.RUNNER_POLL_SECONDS)
 
 

@@ -1,5 +1,5 @@
 """Prefect flows, one module per operation."""
 
-from core.logging import install_trace_filter
+from core.logging import install_logging
 
-install_trace_filter()
+install_logging()

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from prefect.client.orchestration import get_client
 
-from core.logging import accept_trace_id, current_trace_id, install_trace_filter
+from core.logging import accept_trace_id, current_trace_id, install_logging
 from deployments.api import errors
 from deployments.api.champion import Champion
 from deployments.api.routes import artifacts, documents, health, notifications, pncp, prices, runs, templates
@@ -17,7 +17,7 @@ from tasks.kick import Kicker
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    install_trace_filter()
+    install_logging()  # again: a server that configured its loggers after the import (uvicorn.run(app))
     on_events_committed(app.state.kicker.request)
     app.state.champion.start()
     try:
@@ -29,6 +29,7 @@ async def lifespan(app: FastAPI):
 
 
 def create_app() -> FastAPI:
+    install_logging()  # at import: uvicorn logs its start-up lines after loading the app
     app = FastAPI(
         title="NEXORA ComprasGov.AI",
         version="0.1.0",

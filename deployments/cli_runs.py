@@ -1,0 +1,212 @@
+"""`nexora runs …`: the flow runs of a trace id (or the latest ones), and a new attempt of a failed run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+runs_app = typer.Typer(help="Execuções de fluxos no Prefect: busca por trace id, últimas execuções e nova tentativa.")
+RETRYABLE = ("FAILED", "CRASHED", "CANCELLED")
+STATES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING", "COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+COLOURS = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "bold red", "CANCELLED": "yellow", "RUNNING": "cyan"}
+
+
+def _prefect_down(exc: Exception) -> str:
+    from prefect.settings import PREFECT_API_URL
+
+    return (f"o servidor Prefect não respondeu em {PREFECT_API_URL.value()} ({type(exc).__name__}); ele está no ar? "
+            "(nexora up)")
+
+
+def _run_row(flow_run, flow_name: str | None, ui_url: str) -> dict[str, Any]:
+    from core.logging import trace_id_from_tags
+
+    state = flow_run.state
+
+    def iso(value) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "flow_run_id": str(flow_run.id), "flow_name": flow_name, "name": flow_run.name,
+        "state": state.type.value if state else None, "state_name": state.name if state else None,
+        "message": state.message if state else None, "trace_id": trace_id_from_tags(flow_run.tags),
+        "deployment_id": str(flow_run.deployment_id) if flow_run.deployment_id else None,
+        "run_count": flow_run.run_count, "expected_start_time": iso(flow_run.expected_start_time),
+        "start_time": iso(flow_run.start_time), "end_time": iso(flow_run.end_time),
+        "ui_url": f"{ui_url}/runs/flow-run/{flow_run.id}",
+    }
+
+
+async def find_runs(client, ui_url: str, *, trace_id: str | None = None, states: list[str] | None = None,
+                    flow: str | None = None, until: datetime | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """The runs carrying the tag `trace:<trace_id>` (or any), in these states, of flows whose name contains
+    `flow`, expected to start by `until` (not the schedule's future runs), the most recently started first."""
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterId,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    from core.logging import trace_tag
+
+    run_filter = FlowRunFilter(
+        tags=FlowRunFilterTags(all_=[trace_tag(trace_id)]) if trace_id else None,
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(s) for s in states])) if states else None,
+        expected_start_time=FlowRunFilterExpectedStartTime(before_=until) if until else None)
+    runs = await client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(like_=flow)) if flow else None, flow_run_filter=run_filter,
+        sort=FlowRunSort.START_TIME_DESC, limit=limit)
+    flow_ids = list({r.flow_id for r in runs})
+    names = {f.id: f.name for f in await client.read_flows(flow_filter=FlowFilter(id=FlowFilterId(any_=flow_ids)))
+             } if flow_ids else {}
+    return [_run_row(r, names.get(r.flow_id), ui_url) for r in runs]
+
+
+def _when(value: str | None) -> str:
+    return datetime.fromisoformat(value).astimezone().strftime("%d/%m/%Y %H:%M:%S") if value else "-"
+
+
+def _state_label(row: dict[str, Any]) -> str:
+    label = row["state"] or "-"
+    if row["state_name"] and row["state_name"].upper() != label:
+        label += f" ({row['state_name']})"
+    colour = COLOURS.get(row["state"] or "")
+    return f"[{colour}]{label}[/]" if colour else label
+
+
+@runs_app.callback(invoke_without_command=True)
+def runs_list(
+    ctx: typer.Context,
+    trace_id: Annotated[str | None, typer.Option("--trace-id", "-t", help="trace id (X-Request-ID) do pedido")] = None,
+    state: Annotated[list[str] | None, typer.Option("--state", "-s", help="estado, ex.: FAILED (repita ou separe "
+                                                                         "por vírgula)")] = None,
+    flow: Annotated[str | None, typer.Option("--flow", "-f", help="nome do fluxo (ou parte dele)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="máximo de execuções")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="uma lista JSON, para scripts")] = False,
+) -> None:
+    """List the flow runs of a trace id, or the most recent runs (filters: --state, --flow); a schedule's future
+    runs are not listed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import httpx
+    from prefect.client.orchestration import get_client
+
+    from deployments.cli import console, fail, settings
+    from deployments.stack import apply_prefect_env
+
+    states = [s.strip().upper() for item in state or [] for s in item.split(",") if s.strip()]
+    unknown = [s for s in states if s not in STATES]
+    if unknown:
+        fail(f"estado inválido: {', '.join(unknown)}; use {', '.join(STATES)}")
+    apply_prefect_env(settings)
+
+    async def run() -> list[dict[str, Any]]:
+        async with get_client() as client:
+            return await find_runs(client, settings.prefect_ui_url, trace_id=trace_id, states=states, flow=flow,
+                                   until=None if trace_id else datetime.now(UTC), limit=limit)
+
+    try:
+        rows = asyncio.run(run())
+    except httpx.HTTPError as exc:
+        fail(_prefect_down(exc))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print("nenhuma execução encontrada" + (f" com o trace id {trace_id}" if trace_id else ""))
+        return
+    from rich.table import Table
+
+    title = f"execuções do trace id {trace_id}" if trace_id else f"{len(rows)} execução(ões) mais recente(s)"
+    table = Table(title=title)
+    for column in ("fluxo", "execução"):
+        table.add_column(column, overflow="fold")  # long names folded, not cut: they are what one searches for
+    for column in ("estado", "início", "fim"):
+        table.add_column(column)
+    table.add_column("id", no_wrap=True)
+    for row in rows:
+        table.add_row(row["flow_name"] or "-", row["name"], _state_label(row), _when(row["start_time"]),
+                      _when(row["end_time"]), row["flow_run_id"])
+    console.print(table)
+
+
+@runs_app.command("retry")
+def runs_retry(
+    flow_run_id: Annotated[str, typer.Argument(help="id da execução")],
+    wait: Annotated[float, typer.Option(min=0, help="segundos a acompanhar a nova tentativa (0 = não esperar)")] = 0,
+) -> None:
+    """Run a FAILED, CRASHED or CANCELLED run again, as the Prefect UI's Retry does: the run goes back to Scheduled
+    (AwaitingRetry), same id and parameters, and its deployment's runner or worker starts it again."""
+    import httpx
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import AwaitingRetry
+
+    from deployments import prefect_glue as glue
+    from deployments.cli import console, fail, settings
+    from deployments.stack import apply_prefect_env
+
+    try:
+        run_id = uuid.UUID(flow_run_id)
+    except ValueError:
+        fail(f"id inválido: {flow_run_id}")
+    apply_prefect_env(settings)
+
+    async def retry() -> dict[str, Any]:
+        async with get_client() as client:
+            flow_run = await glue.read_run(client, run_id)
+            if flow_run is None:
+                fail(f"execução {run_id} não encontrada no Prefect")
+            before = flow_run.state.type.value if flow_run.state else "sem estado"
+            if before not in RETRYABLE:
+                fail(f"a execução {run_id} ({flow_run.name}) está em {before}: só execuções "
+                     f"{', '.join(RETRYABLE)} podem ser executadas de novo")
+            if flow_run.deployment_id is None:
+                fail(f"a execução {run_id} ({flow_run.name}) não foi criada por um deployment (o fluxo rodou direto "
+                     "num processo): nenhum runner pode retomá-la; inicie uma nova execução")
+            try:
+                deployment = await client.read_deployment(flow_run.deployment_id)
+            except ObjectNotFound:
+                fail(f"o deployment da execução {run_id} não existe mais; inicie uma nova execução")
+            target = f"{(await client.read_flow(flow_run.flow_id)).name}/{deployment.name}"
+            result = await glue.retry_busy(lambda: client.set_flow_run_state(
+                run_id, AwaitingRetry(message="Nova tentativa pela CLI (nexora runs retry)"), force=True))
+            if result.status != SetStateStatus.ACCEPT:
+                fail(f"o Prefect recusou a nova tentativa da execução {run_id}: "
+                     f"{result.details.reason or result.status.value}")
+            flow_run = await client.read_flow_run(run_id)
+            row = _run_row(flow_run, None, settings.prefect_ui_url)
+            console.print(f"execução {run_id} ({flow_run.name}): {before} → {_state_label(row)}; o runner do "
+                          f"deployment {target} vai executá-la de novo, com os mesmos parâmetros")
+            if wait:
+                row = _run_row(await glue.wait_for_run(client, run_id, wait), None, settings.prefect_ui_url)
+            return {**row, "deployment": target}
+
+    try:
+        row = asyncio.run(retry())
+    except httpx.HTTPError as exc:
+        fail(_prefect_down(exc))
+    if not wait:
+        return
+    console.print(f"estado: {_state_label(row)} — {row['ui_url']}")
+    if row["state"] in RETRYABLE:
+        fail(row["message"] or "a nova tentativa falhou")
+    if row["state"] == "SCHEDULED":
+        console.print(f"ainda SCHEDULED após {wait:g} s: há um runner (nexora runner, nexora up) ou worker no ar "
+                      f"para o deployment {row['deployment']}?")
+    elif row["state"] != "COMPLETED":
+        console.print(f"ainda {row['state']} após {wait:g} s" + (
+            f"; acompanhe com 'nexora runs --trace-id {row['trace_id']}'" if row["trace_id"] else ""))
