@@ -25,6 +25,10 @@ class DeploymentSpec:
     def full_name(self) -> str:
         return f"{self.flow_name}/{DEPLOYMENT_NAME}"
 
+    def schedule_slug(self, kind: str) -> str:
+        """A schedule's stable name: redeploying updates it in place instead of adding a second one."""
+        return f"{self.flow_name}-{kind}"
+
     def load_flow(self):
         path, attribute = self.entrypoint.split(":")
         module = import_module(path.removesuffix(".py").replace("/", "."))
@@ -114,9 +118,11 @@ def prefect_yaml() -> dict[str, Any]:
             entry["concurrency_limit"] = spec.concurrency_limit
         schedules = []
         if spec.cron:
-            schedules.append({"cron": spec.cron, "timezone": "America/Sao_Paulo", "active": True})
+            schedules.append({"cron": spec.cron, "timezone": "America/Sao_Paulo", "active": True,
+                              "slug": spec.schedule_slug("cron")})
         if spec.interval_seconds:
-            schedules.append({"interval": spec.interval_seconds, "active": True})
+            schedules.append({"interval": spec.interval_seconds, "active": True,
+                              "slug": spec.schedule_slug("intervalo")})
         entry["schedules"] = schedules
         deployments.append(entry)
     return {

@@ -12,9 +12,9 @@ from deployments.catalog import DEPLOYMENT_NAME, DEPLOYMENTS, DeploymentSpec
 def to_deployment(spec: DeploymentSpec):
     schedules = []
     if spec.cron:
-        schedules.append(Cron(spec.cron, timezone="America/Sao_Paulo"))
+        schedules.append(Cron(spec.cron, timezone="America/Sao_Paulo", slug=spec.schedule_slug("cron")))
     if spec.interval_seconds:
-        schedules.append(Interval(spec.interval_seconds))
+        schedules.append(Interval(spec.interval_seconds, slug=spec.schedule_slug("intervalo")))
     return spec.load_flow().to_deployment(
         name=DEPLOYMENT_NAME, description=spec.description, tags=["nexora", *spec.tags],
         parameters=dict(spec.parameters), concurrency_limit=spec.concurrency_limit,

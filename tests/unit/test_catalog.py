@@ -23,6 +23,24 @@ def test_serve_and_yaml_declare_the_same_deployments():
     for entry, deployment in zip(declared, served, strict=True):
         assert set(entry["tags"]) == set(deployment.tags)
         assert deployment.flow_name == spec_flow_name(entry["entrypoint"])
+        assert entry.get("concurrency_limit") == (deployment.concurrency_limit or None)
+        assert entry["parameters"] == deployment.parameters and entry["description"] == deployment.description
+        yaml_schedules = [(s["slug"], s.get("cron"), s.get("interval")) for s in entry["schedules"]]
+        served_schedules = [(s.slug, getattr(s.schedule, "cron", None),
+                             s.schedule.interval.total_seconds() if hasattr(s.schedule, "interval") else None)
+                            for s in deployment.schedules or []]
+        assert yaml_schedules == served_schedules, entry["entrypoint"]
+        assert entry["work_pool"]["name"] == "nexora-process"
+
+
+def test_every_scheduled_deployment_has_slugged_schedules_with_the_issue_cadence():
+    declared = {d["entrypoint"].split(":")[1]: d for d in
+                yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]}
+    assert declared["collect_pncp"]["schedules"][0]["cron"] == "0 3 * * *"  # daily
+    assert declared["train_price_model"]["schedules"][0]["cron"] == "0 4 * * 1"  # weekly
+    assert declared["deliver_notifications"]["schedules"][0]["interval"] == 60  # every minute
+    slugs = [s["slug"] for d in declared.values() for s in d["schedules"]]
+    assert len(slugs) == len(set(slugs)) == 3
 
 
 def spec_flow_name(entrypoint: str) -> str:
