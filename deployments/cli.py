@@ -543,13 +543,20 @@ def runner() -> None:
     main()
 
 
-def _start_stack():
+def _start_stack(workers: int = 0, postgres: str | None = None):
     from deployments.catalog import DEPLOYMENTS
-    from deployments.stack import Stack, StackError
+    from deployments.stack import Stack, StackError, ensure_postgres_database
 
+    if postgres:
+        try:
+            ensure_postgres_database(postgres)
+        except Exception as exc:  # noqa: BLE001 - one line for the operator
+            fail(f"PostgreSQL indisponível em {postgres}: {type(exc).__name__}: {exc}")
+        settings.DATABASE_URL = postgres  # the migrations and the API below use it
     prepare_database()
-    stack = Stack(settings)
-    console.print("iniciando Prefect server, runner e API…")
+    stack = Stack(settings, workers=workers, postgres=postgres)
+    executors = f"{workers} worker(s) no pool nexora-process" if workers else "runner"
+    console.print(f"iniciando Prefect server, {executors} e API…")
     try:
         stack.start([spec.full_name for spec in DEPLOYMENTS])
     except StackError as exc:
@@ -559,8 +566,14 @@ def _start_stack():
 
 
 @app.command("up")
-def up() -> None:
-    """Bring the embedded platform up (Prefect server + UI, runner, API) until Ctrl-C."""
+def up(
+    workers: Annotated[int, typer.Option(min=0, max=16, help="N workers de processo no pool nexora-process (0: o "
+                                                            "runner embutido)")] = 0,
+    postgres: Annotated[str | None, typer.Option(help="URL PostgreSQL do banco da aplicação; o do servidor Prefect "
+                                                      "fica ao lado (<banco>_prefect)")] = None,
+) -> None:
+    """Bring the platform up until Ctrl-C: Prefect server + UI, runner (or N workers), API; limits and automations
+    applied (`nexora setup`)."""
     apply_prefect_env(settings)
     stopping = False
 
@@ -571,7 +584,9 @@ def up() -> None:
     # before the start: a Ctrl-C while the stack comes up stops it cleanly once it is up
     signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)
-    stack = _start_stack()
+    if postgres and not postgres.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        fail("--postgres espera uma URL postgresql://usuario@host:porta/banco")
+    stack = _start_stack(workers, postgres)
     console.print(f"Prefect UI: {settings.prefect_ui_url}   API: {stack.api_url}/docs   (Ctrl-C para parar)")
     try:
         while not stopping:

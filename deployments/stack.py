@@ -1,4 +1,13 @@
-"""The embedded stack: a Prefect server (with its UI), the `serve` runner and the API, on loopback."""
+"""The stack on this host: a Prefect server (with its UI), the flows' executors and the API, on loopback.
+
+Embedded (default): the Prefect server on SQLite under DATA_DIR, the `serve` runner, the app database of
+DATABASE_URL (SQLite by default). Production shape (``workers`` ≥ 1, ``postgres``): the app database and the Prefect
+server's database on PostgreSQL (``<database>`` and ``<database>_prefect``, created when missing), the
+``nexora-process`` work pool with the deployments of prefect.yaml (`prefect --no-prompt deploy --all`, the pull
+step pointing at this checkout) and N process workers polling it, task results persisted by default on the shared
+folder DATA_DIR/prefect/storage (a retried flow run reuses the results of the tasks that succeeded). Both shapes
+apply `nexora setup` (limits and automations) before the API starts.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +18,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from core.settings import Settings
+from deployments.catalog import WORK_POOL
 
 
 def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str]:
@@ -40,11 +51,46 @@ class StackError(RuntimeError):
     pass
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def prefect_database_url(app_url: str) -> str:
+    """The Prefect server's database beside the app's: same server, database ``<name>_prefect``, asyncpg driver."""
+    parsed = urlsplit(app_url)
+    name = parsed.path.lstrip("/") or "nexora"
+    return urlunsplit(("postgresql+asyncpg", parsed.netloc, f"/{name}_prefect", parsed.query, ""))
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the database of ``url`` (any PostgreSQL driver prefix) when it does not exist."""
+    import psycopg
+    from psycopg import sql
+
+    parsed = urlsplit(url)
+    name = parsed.path.lstrip("/")
+    admin = urlunsplit(("postgresql", parsed.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 @dataclass
 class Stack:
     settings: Settings
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    workers: int = 0  # 0: the `serve` runner; N: N process workers on the nexora-process pool
+    postgres: str | None = None  # app database URL on PostgreSQL; the Prefect server's goes beside it
+
+    def __post_init__(self) -> None:
+        if self.postgres:
+            self.extra_env.setdefault("DATABASE_URL", self.postgres)
+            self.extra_env.setdefault("PREFECT_API_DATABASE_CONNECTION_URL", prefect_database_url(self.postgres))
+        if self.workers:
+            self.extra_env.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
+            poll = max(1, round(self.settings.RUNNER_POLL_SECONDS))
+            self.extra_env.setdefault("PREFECT_WORKER_QUERY_SECONDS", str(poll))
+            self.extra_env.setdefault("NEXORA_HOME", str(ROOT))
 
     @property
     def prefect_api(self) -> str:
@@ -57,7 +103,7 @@ class Stack:
     def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
         logs = (self.settings.DATA_DIR / "logs").resolve()
         logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **prefect_env(self.settings), **self.extra_env}
+        env = self._env()
         out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                    cwd=Path.cwd())
@@ -91,20 +137,63 @@ class Stack:
         bindir = Path(sys.executable).parent
         if self._port_in_use(f"http://127.0.0.1:{self.settings.PREFECT_PORT}/api/health"):
             raise StackError(f"A porta {self.settings.PREFECT_PORT} já está em uso; defina PREFECT_PORT.")
+        if self.postgres:
+            for url in (self.postgres, self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"]):
+                ensure_postgres_database(url)
         self._start("prefect-server", [str(bindir / "prefect"), "server", "start", "--host", "127.0.0.1",
                                        "--port", str(self.settings.PREFECT_PORT)])
         self._wait("prefect-server", lambda: httpx.get(f"{self.prefect_api}/health", timeout=2).status_code == 200,
                    120)
-        self._start("runner", [sys.executable, "-m", "deployments.runner"])
 
         def deployments_ready() -> bool:
             return all(httpx.get(f"{self.prefect_api}/deployments/name/{name}", timeout=5).status_code == 200
                        for name in expected_deployments)
 
-        self._wait("runner", deployments_ready, 120)
+        if self.workers:
+            self.deploy()
+            for number in range(1, self.workers + 1):
+                self._start(f"worker-{number}", [str(bindir / "prefect"), "worker", "start", "--pool", WORK_POOL,
+                                                 "--type", "process", "--name", f"nexora-worker-{number}"])
+            self._wait("worker-1", lambda: self.online_workers() >= self.workers, 120)
+        else:
+            self._start("runner", [sys.executable, "-m", "deployments.runner"])
+            self._wait("runner", deployments_ready, 120)
+        self.setup()
         self._start("api", [sys.executable, "-m", "uvicorn", "deployments.api.app:app", "--host",
                             self.settings.API_HOST, "--port", str(self.settings.API_PORT), "--no-access-log"])
         self._wait("api", lambda: httpx.get(f"{self.api_url}/api/v1/health", timeout=2).status_code == 200, 60)
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, **prefect_env(self.settings), **self.extra_env}
+
+    def deploy(self) -> str:
+        """The work pool (created when missing) and `prefect --no-prompt deploy --all` from this checkout."""
+        bindir = Path(sys.executable).parent
+        env = self._env()
+        found = subprocess.run([str(bindir / "prefect"), "work-pool", "inspect", WORK_POOL], env=env,
+                               capture_output=True, text=True, timeout=120)
+        if found.returncode != 0:
+            created = subprocess.run([str(bindir / "prefect"), "work-pool", "create", WORK_POOL, "--type", "process"],
+                                     env=env, capture_output=True, text=True, timeout=120)
+            if created.returncode != 0:
+                raise StackError(f"work pool {WORK_POOL} não criado: {created.stdout[-500:]}{created.stderr[-500:]}")
+        deployed = subprocess.run([str(bindir / "prefect"), "--no-prompt", "deploy", "--all"], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=600)
+        if deployed.returncode != 0:
+            raise StackError(f"prefect deploy --all falhou: {deployed.stdout[-1500:]}{deployed.stderr[-1500:]}")
+        return deployed.stdout
+
+    def online_workers(self) -> int:
+        answer = httpx.post(f"{self.prefect_api}/work_pools/{WORK_POOL}/workers/filter", json={}, timeout=5)
+        return sum(1 for worker in answer.json() if worker.get("status") == "ONLINE") if answer.is_success else 0
+
+    def setup(self) -> None:
+        """`nexora setup` against this stack's Prefect server."""
+        bindir = Path(sys.executable).parent
+        done = subprocess.run([str(bindir / "nexora"), "setup"], env=self._env(), capture_output=True, text=True,
+                              timeout=120)
+        if done.returncode != 0:
+            raise StackError(f"nexora setup falhou: {done.stdout[-800:]}{done.stderr[-800:]}")
 
     def dead(self) -> list[str]:
         return [name for name, p in self.processes.items() if p.poll() is not None]
