@@ -24,6 +24,10 @@ demo: install
 test: install
 	.venv/bin/python -m pytest
 
+# The production shape scaled out (tests/e2e/test_scale_out.py): apart from `make test`, which it would double.
+test-scale: install
+	.venv/bin/python -m pytest -m scale tests/e2e/test_scale_out.py
+
 up: install
 	.venv/bin/nexora up
 

@@ -588,10 +588,16 @@ def up(
         fail("--postgres espera uma URL postgresql://usuario@host:porta/banco")
     stack = _start_stack(workers, postgres)
     console.print(f"Prefect UI: {settings.prefect_ui_url}   API: {stack.api_url}/docs   (Ctrl-C para parar)")
+    reported: set[str] = set()
     try:
         while not stopping:
             dead = stack.dead()
-            if dead:
+            workers = [name for name in dead if name.startswith("worker-")]
+            for name in sorted(set(workers) - reported):  # the other workers take the pool's runs
+                err.print(f"{name} encerrado; os demais workers seguem atendendo o pool (veja "
+                          f"{settings.DATA_DIR / 'logs' / (name + '.log')})")
+                reported.add(name)
+            if set(dead) - set(workers) or (workers and len(workers) == stack.workers):
                 err.print(f"processo(s) encerrado(s): {', '.join(dead)}; veja {settings.DATA_DIR / 'logs'}")
                 break
             time.sleep(0.5)

@@ -1,0 +1,164 @@
+"""The production shape, scaled out: `nexora up --workers 2 --postgres URL` (Prefect server and app database on
+PostgreSQL, two process workers on the nexora-process pool, limits and automations applied), 40 drafting runs
+through the API shared by both workers, then a worker killed in the middle of a run: the run is marked Crashed by
+the heartbeat automation, reported as flow_run.failed, retried with `nexora runs retry` and completed by the
+other worker, with the field written once."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import ROOT, wait_http
+from tests.servers.llm import Behaviour
+from tests.utils.builders import document_data
+from tests.utils.ports import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.scale, pytest.mark.timeout(900)]
+NEXORA = str(Path(sys.executable).parent / "nexora")
+RUNS = 40
+
+
+def wait_for(check, timeout: float, every: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s")
+        time.sleep(every)
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory, llm_server):
+    base = tmp_path_factory.mktemp("scale-out")
+    database = f"nexora_scale_{os.getpid()}"
+    postgres = f"postgresql://postgres@127.0.0.1:5432/{database}"
+    prefect_port, api_port = free_port(), free_port()
+    env = {**os.environ, "DATA_DIR": str(base / "var"), "PREFECT_PORT": str(prefect_port),
+           "API_PORT": str(api_port), "FLOW_HEARTBEAT_SECONDS": "30", "CRASH_AFTER_SECONDS": "40",
+           "HTTP_CLIENT_TIMEOUT": "120", "LLM_RETRIES": "0"}
+    for key in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_LOCAL_STORAGE_PATH", "DATABASE_URL"):
+        env.pop(key, None)
+    process = subprocess.Popen([NEXORA, "up", "--workers", "2", "--postgres", postgres], cwd=ROOT, env=env,
+                               stdout=open(base / "up.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                               start_new_session=True)
+    api = f"http://127.0.0.1:{api_port}"
+    prefect_env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api", "DATABASE_URL": postgres}
+    try:
+        wait_http(f"{api}/api/v1/health", 240, process)
+        created = subprocess.run([NEXORA, "apikey", "create", "scale-out", "-s", "read", "-s", "write", "-s", "run",
+                                  "-s", "admin"], env=prefect_env, capture_output=True, text=True, timeout=60)
+        key = re.search(r"nxk_[A-Za-z0-9_\-]+", created.stdout)
+        assert key, created.stdout + created.stderr
+        yield {"api": api, "key": key.group(0), "env": prefect_env, "logs": base / "var" / "logs",
+               "postgres": postgres, "process": process}
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+            for name in (database, f"{database}_prefect"):
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def submitted_by(logs: Path) -> dict[str, str]:
+    """flow run id → the worker that submitted it, from the workers' logs."""
+    found = {}
+    for log in logs.glob("worker-*.log"):
+        for match in re.finditer(r"Worker '(nexora-worker-\d)' submitting flow run '([0-9a-f-]+)'", log.read_text()):
+            found[match.group(2)] = match.group(1)
+    return found
+
+
+def field_of(client: httpx.Client, document_id: str, slug: str) -> dict:
+    return next(f for f in client.get(f"/api/v1/documents/{document_id}").json()["fields"] if f["slug"] == slug)
+
+
+def test_two_workers_share_forty_runs_and_a_killed_worker_s_run_is_crashed_alerted_retried_and_completed(
+        production, llm_server, receiver):
+    llm_server.reset()
+    headers = {"Authorization": f"Bearer {production['key']}"}
+    with httpx.Client(base_url=production["api"], headers=headers, timeout=60) as client:
+        # given a webhook subscriber of flow_run.failed and ten documents
+        path = f"/scale-{uuid.uuid4().hex[:6]}"
+        subscription = client.post("/api/v1/subscriptions", json={
+            "channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["flow_run.failed"]}).json()
+        receiver.secrets[path] = subscription["secret"]
+        documents = [client.post("/api/v1/documents", json=document_data("ETP")).json()["id"] for _ in range(10)]
+        slugs = [s["slug"] for s in client.get(f"/api/v1/documents/{documents[0]}").json()["fields"]][:4]
+        # when 40 generate-field runs are started through the API
+        started = {}
+        for document_id in documents:
+            for slug in slugs:
+                answer = client.post("/api/v1/etp/generate-field", json={"document_id": document_id, "field": slug})
+                assert answer.status_code == 202, answer.text
+                started[answer.json()["flow_run_id"]] = (document_id, slug)
+        assert len(started) == RUNS
+
+        # then all complete, both workers ran some, and every field holds its drafted text
+        def finished() -> dict[str, str] | None:
+            states = {run: client.get(f"/api/v1/flow-runs/{run}").json()["state"] for run in started}
+            return states if all(v in ("COMPLETED", "FAILED", "CRASHED") for v in states.values()) else None
+
+        final = wait_for(finished, timeout=420, every=3)
+        assert set(final.values()) == {"COMPLETED"}, final
+        by_worker = submitted_by(production["logs"])
+        counts = {name: sum(1 for run in started if by_worker.get(run) == name)
+                  for name in ("nexora-worker-1", "nexora-worker-2")}
+        assert sum(counts.values()) == RUNS and min(counts.values()) > 0, counts
+        for run, (document_id, slug) in started.items():
+            field = field_of(client, document_id, slug)
+            assert field["source"] == "llm" and field["flow_run_id"] == run and field["content"], field
+        assert llm_server.calls == RUNS
+
+        # when a worker is killed (with its flow-run process) while its run waits on a slow LLM answer
+        victim_doc = client.post("/api/v1/documents", json=document_data("ETP", titulo="Vítima do worker")).json()
+        llm_server.behaviour = Behaviour(mode="slow", delay=60, only_if="Vítima do worker")
+        answer = client.post("/api/v1/etp/generate-field", json={"document_id": victim_doc["id"], "field": slugs[0]},
+                             headers={"X-Request-ID": "trace-escala-vitima"})
+        run_id = answer.json()["flow_run_id"]
+        wait_for(lambda: client.get(f"/api/v1/flow-runs/{run_id}").json()["state"] == "RUNNING", timeout=120)
+        wait_for(lambda: llm_server.recorder.in_flight > 0, timeout=60, every=0.2)
+        worker = wait_for(lambda: submitted_by(production["logs"]).get(run_id), timeout=30)
+        run = httpx.get(f"{production['env']['PREFECT_API_URL']}/flow_runs/{run_id}").json()
+        infrastructure_pid = int(str(run["infrastructure_pid"]).rsplit(":", 1)[-1])
+        worker_pid = int(subprocess.run(["pgrep", "-f", "--", f"--name {worker}"], capture_output=True,
+                                        text=True).stdout.split()[0])
+        for target in (infrastructure_pid, worker_pid):
+            os.kill(target, signal.SIGKILL)
+        llm_server.behaviour = Behaviour()  # the LLM answers again: only the dead process is missing
+        # then the heartbeat automation marks it Crashed, and the failure automation reports it
+        wait_for(lambda: client.get(f"/api/v1/flow-runs/{run_id}").json()["state"] == "CRASHED", timeout=150, every=2)
+        (alert,) = wait_for(lambda: [e for e in receiver.events(path) if e.body["data"]["flow_run_id"] == run_id],
+                            timeout=120)
+        assert alert.signature_ok and alert.body["data"]["state"] == "Crashed"
+        assert alert.body["data"]["trace_id"] == "trace-escala-vitima"
+        # when retried, the other worker completes it, and the field is written once, by that run
+        retried = subprocess.run([NEXORA, "runs", "retry", run_id, "--wait", "180"], env=production["env"],
+                                 capture_output=True, text=True, timeout=240)
+        assert retried.returncode == 0, retried.stdout + retried.stderr
+        detail = client.get(f"/api/v1/flow-runs/{run_id}").json()
+        assert detail["state"] == "COMPLETED", detail
+        survivor = {"nexora-worker-1", "nexora-worker-2"} - {worker}
+        log = Path(production["logs"], f"{survivor.pop().replace('nexora-', '')}.log").read_text()
+        assert f"submitting flow run '{run_id}'" in log
+        field = field_of(client, victim_doc["id"], slugs[0])
+        assert field["source"] == "llm" and field["flow_run_id"] == run_id and field["content"]
+        victim_calls = [r for r in llm_server.recorder.requests if "Vítima do worker" in json.dumps(
+            r, ensure_ascii=False)]
+        assert len(victim_calls) == 2  # the call the dead process made, and the retry's
