@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     RUN_START_TIMEOUT: float = Field(30.0, gt=0)
     RUNNER_POLL_SECONDS: float = Field(0.5, ge=0.1, le=60)
     FLOW_HEARTBEAT_SECONDS: int = Field(30, ge=30, le=3600)  # PREFECT_FLOWS_HEARTBEAT_FREQUENCY of runners/workers
-    CRASH_AFTER_SECONDS: int = Field(90, ge=31, le=86400)  # no heartbeat for this long: the run is marked Crashed
+    # no heartbeat for this long: the run is marked Crashed; above Prefect's default heartbeat (180 s) so that a worker
+    # started without PREFECT_FLOWS_HEARTBEAT_FREQUENCY is not taken for dead
+    CRASH_AFTER_SECONDS: int = Field(600, ge=31, le=86400)
 
     EMAIL_BACKEND: Literal["file", "smtp", "ses"] = "file"
     EMAIL_FROM: str = "NEXORA ComprasGov.AI <nao-responda@nexora.local>"
@@ -131,6 +133,13 @@ class Settings(BaseSettings):
                        "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
             if self.ENVIRONMENT != "development":
                 raise ValueError(message)
+        return self
+
+    @model_validator(mode="after")
+    def _crash_after_a_missed_heartbeat(self) -> Settings:
+        if self.CRASH_AFTER_SECONDS <= self.FLOW_HEARTBEAT_SECONDS:
+            raise ValueError(f"CRASH_AFTER_SECONDS ({self.CRASH_AFTER_SECONDS}) must exceed FLOW_HEARTBEAT_SECONDS "
+                             f"({self.FLOW_HEARTBEAT_SECONDS}): a live run would be marked Crashed")
         return self
 
 

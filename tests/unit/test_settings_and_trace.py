@@ -64,3 +64,13 @@ def test_filter_prefixes_the_trace_id_once():
     finally:
         current_trace_id.reset(token)
     assert record.getMessage() == "trace_id=t-1 | hello world"
+
+
+def test_a_run_is_not_declared_crashed_before_a_heartbeat_could_be_missed():
+    import pytest
+
+    from core.settings import Settings
+
+    assert Settings().CRASH_AFTER_SECONDS > 180  # above Prefect's default heartbeat: a worker without ours is safe
+    with pytest.raises(ValueError, match="CRASH_AFTER_SECONDS \\(40\\) must exceed FLOW_HEARTBEAT_SECONDS \\(60\\)"):
+        Settings(CRASH_AFTER_SECONDS=40, FLOW_HEARTBEAT_SECONDS=60)
