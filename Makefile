@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install demo test up bench lint clean
+.PHONY: install browser demo test up bench lint clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -18,10 +18,14 @@ $(UV):
 
 install: .venv/.installed
 
+# The browser test drives Debian's chromium (Playwright downloads no browser here); installed once, as root.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 demo: install
 	.venv/bin/nexora demo
 
-test: install
+test: install browser
 	.venv/bin/python -m pytest
 
 # The production shape scaled out (tests/e2e/test_scale_out.py): apart from `make test`, which it would double.
