@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from prefect.client.orchestration import get_client
 
 from core.logging import accept_trace_id, current_trace_id, install_logging
@@ -30,7 +31,7 @@ async def lifespan(app: FastAPI):
 
 def create_app() -> FastAPI:
     install_logging()  # at import: uvicorn logs its start-up lines after loading the app
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc serve Swagger UI's files themselves: they open without internet
         title="NEXORA ComprasGov.AI",
         version="0.1.0",
         description="API do back office de planejamento de contratações (Lei 14.133/2021): "
