@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import import_module
 from typing import Any
+from zoneinfo import ZoneInfo
 
 DEPLOYMENT_NAME = "nexora"
 WORK_POOL = "nexora-process"
+TIMEZONE = "America/Sao_Paulo"
+# Interval schedules count from a fixed instant: Prefect's default anchor is "now", which made every redeploy
+# rewrite the schedule.
+INTERVAL_ANCHOR = datetime(2026, 1, 1, tzinfo=ZoneInfo(TIMEZONE))
 
 
 @dataclass(frozen=True)
@@ -118,11 +124,11 @@ def prefect_yaml() -> dict[str, Any]:
             entry["concurrency_limit"] = spec.concurrency_limit
         schedules = []
         if spec.cron:
-            schedules.append({"cron": spec.cron, "timezone": "America/Sao_Paulo", "active": True,
+            schedules.append({"cron": spec.cron, "timezone": TIMEZONE, "active": True,
                               "slug": spec.schedule_slug("cron")})
         if spec.interval_seconds:
-            schedules.append({"interval": spec.interval_seconds, "active": True,
-                              "slug": spec.schedule_slug("intervalo")})
+            schedules.append({"interval": spec.interval_seconds, "anchor_date": INTERVAL_ANCHOR.isoformat(),
+                              "timezone": TIMEZONE, "active": True, "slug": spec.schedule_slug("intervalo")})
         entry["schedules"] = schedules
         deployments.append(entry)
     return {

@@ -6,15 +6,16 @@ from prefect import serve
 from prefect.schedules import Cron, Interval
 
 from core.settings import settings
-from deployments.catalog import DEPLOYMENT_NAME, DEPLOYMENTS, DeploymentSpec
+from deployments.catalog import DEPLOYMENT_NAME, DEPLOYMENTS, INTERVAL_ANCHOR, TIMEZONE, DeploymentSpec
 
 
 def to_deployment(spec: DeploymentSpec):
     schedules = []
     if spec.cron:
-        schedules.append(Cron(spec.cron, timezone="America/Sao_Paulo", slug=spec.schedule_slug("cron")))
+        schedules.append(Cron(spec.cron, timezone=TIMEZONE, slug=spec.schedule_slug("cron")))
     if spec.interval_seconds:
-        schedules.append(Interval(spec.interval_seconds, slug=spec.schedule_slug("intervalo")))
+        schedules.append(Interval(spec.interval_seconds, anchor_date=INTERVAL_ANCHOR, timezone=TIMEZONE,
+                                  slug=spec.schedule_slug("intervalo")))
     return spec.load_flow().to_deployment(
         name=DEPLOYMENT_NAME, description=spec.description, tags=["nexora", *spec.tags],
         parameters=dict(spec.parameters), concurrency_limit=spec.concurrency_limit,

@@ -89,6 +89,32 @@ def field_of(client: httpx.Client, document_id: str, slug: str) -> dict:
     return next(f for f in client.get(f"/api/v1/documents/{document_id}").json()["fields"] if f["slug"] == slug)
 
 
+def deployments_now(api: str) -> dict[str, dict]:
+    """Every deployment as the server holds it, minus the fields that record when it was last written."""
+    found = httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()
+    volatile = {"created", "updated", "last_polled", "status"}
+    return {d["id"]: {k: (sorted((s["id"], s["slug"], json.dumps(s["schedule"], sort_keys=True))
+                                 for s in v) if k == "schedules" else v)
+                      for k, v in d.items() if k not in volatile} for d in found}
+
+
+def test_deploying_prefect_yaml_again_changes_nothing(production):
+    # given the deployments `nexora up --workers` made from prefect.yaml
+    api = production["env"]["PREFECT_API_URL"]
+    before = deployments_now(api)
+    assert len(before) == 7
+    # when an operator deploys again
+    again = subprocess.run([str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all"],
+                           cwd=ROOT, env={**production["env"], "NEXORA_HOME": str(ROOT)}, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    # then the same deployments, schedules (same ids and slugs), parameters, pool and pull steps
+    after = deployments_now(api)
+    changed = {i: [k for k in before[i] if before[i][k] != after.get(i, {}).get(k)]
+               for i in before if before[i] != after.get(i)}
+    assert after == before, {i: {k: (before[i][k], after[i].get(k)) for k in keys} for i, keys in changed.items()}
+
+
 def test_two_workers_share_forty_runs_and_a_killed_worker_s_run_is_crashed_alerted_retried_and_completed(
         production, llm_server, receiver):
     llm_server.reset()
