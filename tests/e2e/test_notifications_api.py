@@ -3,7 +3,6 @@ through the runner, the delivery log, and re-driving a dead letter."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 from core.settings import settings
 from tests.servers.webhook import Behaviour
 from tests.utils.builders import document_data, fill_document
+from tests.utils.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("runner")
 
@@ -21,16 +21,6 @@ def admin(api_url, keys):
     with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {keys['admin']}"}, timeout=30) as c:
         yield c
 
-
-def wait_for(check, timeout=45.0, every=0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s")
-        time.sleep(every)
 
 
 def test_subscription_requests_are_checked(admin, client, receiver, monkeypatch):

@@ -16,6 +16,7 @@ import pytest
 from core.settings import settings
 from deployments.ops import CRASH_AUTOMATION, FAILURE_AUTOMATION, limit_specs
 from tests.conftest import ROOT
+from tests.utils.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("runner")
 
@@ -24,16 +25,6 @@ def nexora(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "deployments.cli", *args], cwd=ROOT, env=dict(os.environ),
                           capture_output=True, text=True, timeout=120)
 
-
-def wait_for(check, timeout: float = 90.0, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s")
-        time.sleep(every)
 
 
 async def _server_state() -> tuple[dict, dict]:

@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -24,21 +23,12 @@ from tests.conftest import ROOT, wait_http
 from tests.servers.llm import Behaviour
 from tests.utils.builders import document_data
 from tests.utils.ports import free_port
+from tests.utils.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scale, pytest.mark.timeout(900)]
 NEXORA = str(Path(sys.executable).parent / "nexora")
 RUNS = 40
 
-
-def wait_for(check, timeout: float, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="module")
