@@ -61,7 +61,8 @@ def call_chat(messages: list[dict[str, str]], config: dict[str, Any]) -> dict[st
     """One chat-completion call; returns content and token usage, raises on any bad answer."""
     client = _client(config["base_url"], settings.OPENAI_API_KEY.get_secret_value(), settings.HTTP_CLIENT_TIMEOUT)
     try:
-        with concurrency(LLM_LIMIT, occupy=1, strict=False):  # all runs and workers together: LLM_CONCURRENCY
+        # all runs and workers together: LLM_CONCURRENCY; a killed run's slot comes back within 60 s
+        with concurrency(LLM_LIMIT, occupy=1, strict=False, lease_duration=60):
             response = client.chat.completions.create(
                 model=config["model"], messages=messages, max_tokens=config["max_tokens"], temperature=0.2
             )
