@@ -45,6 +45,9 @@ def test_migrations_up_down_up(tmp_path, pg_url):
         assert set(inspect(create_engine(url)).get_table_names()) <= {"alembic_version"}
         upgrade(url)
         assert TABLES <= set(inspect(create_engine(url)).get_table_names())
+        if url.startswith("postgresql"):  # leave no database behind on the shared server
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_seeding_is_idempotent(session):
