@@ -239,9 +239,9 @@ def fetch_items(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dic
     `nexora setup` yet) Prefect lets the call through; the embedded sample takes no slot."""
     if SOURCE.get() != "pncp":
         return _items_and_results(cnpj, ano, sequencial, with_results)
-    # a short lease: the slots of a run killed mid-fetch come back within 30 s, not Prefect's default 300 s (live
-    # holders renew theirs)
-    with concurrency(DETAIL_LIMIT, occupy=1, strict=False, lease_duration=30):
+    # a short lease (the server's minimum, 60 s): a run killed mid-fetch frees its slots within a minute, not
+    # after Prefect's default 300 s (live holders renew theirs)
+    with concurrency(DETAIL_LIMIT, occupy=1, strict=False, lease_duration=60):
         return _items_and_results(cnpj, ano, sequencial, with_results)
 
 
