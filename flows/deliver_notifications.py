@@ -2,6 +2,10 @@
 
 Each batch claims due notifications (no other run can hold them), sends them at most NOTIFY_CONCURRENCY at a
 time, and records every attempt. A row whose run died mid-batch is claimed again once its lease expires.
+
+The three steps keep their results for the flow run (persisted, keyed by inputs and flow run id): retrying a
+failed run replays the batches it claimed and sent from those results, so what went out is not sent twice and
+only the step that failed runs again.
 """
 
 from __future__ import annotations
@@ -11,14 +15,14 @@ from collections import Counter
 from typing import Any
 
 from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import DEFAULT
 
 from flows._identity import run_identity
 from tasks import run_logger
 from tasks.notify_records import claim_batch, record_batch
 
 
-@task(name="send-batch", cache_policy=NO_CACHE, persist_result=False)
+@task(name="send-batch", cache_policy=DEFAULT)
 def send_batch(jobs: list) -> list:
     """Send the claimed notifications (webhooks and e-mails) concurrently; one outcome per job."""
     import asyncio
@@ -37,8 +41,10 @@ def deliver_notifications(batch_size: int | None = None, max_seconds: float = 50
     size = batch_size or settings.NOTIFY_BATCH_SIZE
     totals: Counter[str] = Counter()
     deadline = time.monotonic() + max_seconds
+    batch = 0
     while time.monotonic() < deadline:
-        jobs = claim_batch(size)
+        jobs = claim_batch(size, batch)
+        batch += 1
         if not jobs:
             break
         outcomes = send_batch(jobs)

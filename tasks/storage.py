@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from prefect import task
+from prefect.cache_policies import DEFAULT
 
 from core.settings import settings
 
@@ -198,9 +199,11 @@ def _storage_retry(task, task_run, state) -> bool:
 
 
 @task(name="store-files", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
-      retry_condition_fn=_storage_retry, persist_result=False)
+      retry_condition_fn=_storage_retry, cache_policy=DEFAULT)
 def store_files(document_id: str, version: int, files: dict[str, bytes]) -> list[dict]:
-    """Put each file under its content-addressed key; an object already there is reused, not rewritten."""
+    """Put each file under its content-addressed key; an object already there is reused, not rewritten.
+
+    The result (keys and hashes) is kept for the flow run: a retried run takes it back without touching storage."""
     store = get_store()
     stored = []
     for fmt, data in files.items():

@@ -54,7 +54,7 @@ def production(tmp_path_factory, llm_server):
         key = re.search(r"nxk_[A-Za-z0-9_\-]+", created.stdout)
         assert key, created.stdout + created.stderr
         yield {"api": api, "key": key.group(0), "env": prefect_env, "logs": base / "var" / "logs",
-               "postgres": postgres, "process": process}
+               "postgres": postgres, "process": process, "mail_outbox": base / "var" / "mail-outbox"}
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
@@ -178,3 +178,117 @@ def test_two_workers_share_forty_runs_and_a_killed_worker_s_run_is_crashed_alert
         victim_calls = [r for r in llm_server.recorder.requests if "Vítima do worker" in json.dumps(
             r, ensure_ascii=False)]
         assert len(victim_calls) == 2  # the call the dead process made, and the retry's
+
+
+FAULTS = """
+CREATE OR REPLACE FUNCTION nexora_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'artifacts' AND NEW.document_id::text = TG_ARGV[0] THEN
+        RAISE EXCEPTION 'falha injetada: registro de artefatos recusado';
+    END IF;
+    IF TG_TABLE_NAME = 'delivery_attempts' AND EXISTS (
+            SELECT 1 FROM notifications n WHERE n.id = NEW.notification_id AND n.target LIKE '%%' || TG_ARGV[0] || '%%')
+    THEN
+        RAISE EXCEPTION 'falha injetada: registro de entrega recusado';
+    END IF;
+    RETURN NEW;
+END $$;
+"""
+
+
+def task_states(prefect_api: str, run_id: str) -> dict[str, list[str]]:
+    """task name (without its dynamic key) → the state names of its task runs in this flow run, oldest first."""
+    found = httpx.post(f"{prefect_api}/task_runs/filter", json={
+        "flow_runs": {"id": {"any_": [run_id]}}, "sort": "EXPECTED_START_TIME_ASC"}, timeout=30).json()
+    states: dict[str, list[str]] = {}
+    for task_run in found:
+        states.setdefault(task_run["name"].rsplit("-", 1)[0], []).append(task_run["state"]["name"])
+    return states
+
+
+def failed_runs(prefect_api: str, flow_name: str, since: str) -> list[str]:
+    found = httpx.post(f"{prefect_api}/flow_runs/filter", json={
+        "flows": {"name": {"any_": [flow_name]}},
+        "flow_runs": {"state": {"type": {"any_": ["FAILED"]}}, "expected_start_time": {"after_": since}}},
+        timeout=30).json()
+    return [run["id"] for run in found]
+
+
+def test_a_retried_run_skips_what_succeeded_no_second_upload_no_second_email(production, receiver):
+    from datetime import UTC, datetime
+
+    from tests.utils.builders import approve_document, make_document
+
+    prefect_api, postgres = production["env"]["PREFECT_API_URL"], production["postgres"]
+    artifacts_dir = Path(production["logs"]).parent / "artifacts"
+    marker = f"retry-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {production['key']}"}
+    since = datetime.now(UTC).isoformat()
+    with httpx.Client(base_url=production["api"], headers=headers, timeout=60) as client, \
+            psycopg.connect(postgres, autocommit=True) as db:
+        # given subscribers of document.consolidated (a webhook and an e-mail address), an approved document, and
+        # a database that refuses, from outside the app, the document's artifact rows and the subscribers' attempts
+        path = f"/{marker}"
+        hook = client.post("/api/v1/subscriptions", json={
+            "channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["document.consolidated"]})
+        assert hook.status_code == 201, hook.text
+        receiver.secrets[path] = hook.json()["secret"]
+        mail = client.post("/api/v1/subscriptions", json={
+            "channel": "email", "target": f"{marker}@orgao.gov.br", "event_types": ["document.consolidated"]})
+        assert mail.status_code == 201, mail.text
+        document_id = str(make_document(postgres, titulo=f"Consolidação com falha {marker}"))
+        approve_document(postgres, document_id)
+        db.execute(FAULTS)
+        db.execute(f"CREATE TRIGGER refuse_artifacts BEFORE INSERT ON artifacts FOR EACH ROW "
+                   f"EXECUTE FUNCTION nexora_test_refuse('{document_id}')")
+        db.execute(f"CREATE TRIGGER refuse_attempts BEFORE INSERT ON delivery_attempts FOR EACH ROW "
+                   f"EXECUTE FUNCTION nexora_test_refuse('{marker}')")
+        try:
+            # when the consolidation fails at its last step (the files are already stored)
+            run_id = client.post(f"/api/v1/documents/{document_id}/consolidate").json()["flow_run_id"]
+            failed = client.get(f"/api/v1/flow-runs/{run_id}", params={"wait": 120}).json()
+            assert failed["state"] == "FAILED", failed
+            assert "registrar artefatos" in (failed.get("message") or json.dumps(failed)), failed
+            stored = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in artifacts_dir.rglob("*")
+                      if p.is_file() and document_id in str(p)}
+            assert len(stored) == 2, stored
+            # and is retried once the database accepts the rows
+            db.execute("DROP TRIGGER refuse_artifacts ON artifacts")
+            retried = subprocess.run([NEXORA, "runs", "retry", run_id, "--wait", "180"], env=production["env"],
+                                     capture_output=True, text=True, timeout=240)
+            assert retried.returncode == 0, retried.stdout + retried.stderr
+            # then the steps that had succeeded are taken from their persisted results: no second upload
+            states = task_states(prefect_api, run_id)
+            assert "Cached" in states["load-consolidation-input"], states
+            assert "Cached" in states["store-files"], states
+            assert states["register-artifacts"][-1] == "Completed", states
+            assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in stored} == stored
+            assert len(client.get(f"/api/v1/documents/{document_id}/artifacts").json()) == 2
+
+            # when the delivery of document.consolidated fails after sending (its attempts cannot be recorded)
+            def delivery_failed() -> list[str] | None:
+                runs = failed_runs(prefect_api, "deliver-notifications", since)
+                return runs if runs and receiver.events(path) else None
+
+            deliveries = wait_for(delivery_failed, timeout=180, every=2)
+            outbox = production["mail_outbox"]
+            sent_mail = [p for p in outbox.glob("*.eml") if marker in p.read_text(errors="replace")]
+            assert len(receiver.events(path)) == 1 and len(sent_mail) == 1
+            mail_written = (sent_mail[0].stat().st_ino, sent_mail[0].stat().st_mtime_ns)  # one file per notification
+            db.execute("DROP TRIGGER refuse_attempts ON delivery_attempts")
+            # and the failed delivery runs are retried
+            for delivery in deliveries:
+                again = subprocess.run([NEXORA, "runs", "retry", delivery, "--wait", "180"], env=production["env"],
+                                       capture_output=True, text=True, timeout=240)
+                assert again.returncode == 0, again.stdout + again.stderr
+            # then what went out is not sent again: one webhook, one e-mail, each recorded as delivered once
+            assert any("Cached" in task_states(prefect_api, d).get("send-batch", []) for d in deliveries)
+            assert len(receiver.events(path)) == 1 and receiver.events(path)[0].signature_ok
+            assert (sent_mail[0].stat().st_ino, sent_mail[0].stat().st_mtime_ns) == mail_written
+            rows = db.execute("SELECT n.status, n.attempts, count(a.id) FROM notifications n "
+                              "LEFT JOIN delivery_attempts a ON a.notification_id = n.id "
+                              "WHERE n.target LIKE %s GROUP BY n.id", (f"%{marker}%",)).fetchall()
+            assert sorted(rows) == [("delivered", 1, 1), ("delivered", 1, 1)], rows
+        finally:
+            db.execute("DROP TRIGGER IF EXISTS refuse_artifacts ON artifacts")
+            db.execute("DROP TRIGGER IF EXISTS refuse_attempts ON delivery_attempts")
