@@ -128,3 +128,18 @@ def test_a_failed_run_becomes_a_flow_run_failed_notification(applied, api_url, k
     assert again.state.result()["reason"] == "already-reported"
     time.sleep(2)
     assert len(receiver.events(path)) == 1
+
+
+def test_a_report_of_a_run_that_does_not_exist_fails_at_once_with_the_reason(applied):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.deployments import run_deployment
+
+    missing = str(uuid.uuid4())
+    report = run_deployment("report-run-failure/nexora", parameters={"flow_run_id": missing}, timeout=90)
+    assert report.state.is_failed(), report.state
+    assert f"execução {missing} não encontrada" in report.state.message
+    with get_client(sync_client=True) as client:
+        ran = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[report.id])))
+    (read,) = [t for t in ran if t.name.startswith("read-failed-run")]
+    assert read.run_count == 1  # not retried: a missing run stays missing
