@@ -43,9 +43,13 @@ class Settings(BaseSettings):
     API_PORT: int = 8000
     PREFECT_PORT: int = 4200
     PUBLIC_BASE_URL: str | None = None
+    PREFECT_UI_PUBLIC_URL: str | None = None  # the Prefect UI as operators reach it (links in alerts and run data)
     MAX_FIELD_CHARS: int = Field(60_000, gt=0)
     RUN_START_TIMEOUT: float = Field(30.0, gt=0)
     RUNNER_POLL_SECONDS: float = Field(0.5, ge=0.1, le=60)
+    # flow runs at once per executor (the `serve` runner, each worker): each is a Python process (~150 MB, ~2 s of
+    # CPU to start); Prefect's runner default, and no limit at all for a worker, which 200 queued runs would swamp
+    FLOW_RUN_LIMIT: int = Field(5, ge=1, le=200)
     FLOW_HEARTBEAT_SECONDS: int = Field(30, ge=30, le=3600)  # PREFECT_FLOWS_HEARTBEAT_FREQUENCY of runners/workers
     # no heartbeat for this long: the run is marked Crashed; above Prefect's default heartbeat (180 s) so that a worker
     # started without PREFECT_FLOWS_HEARTBEAT_FREQUENCY is not taken for dead
@@ -118,6 +122,9 @@ class Settings(BaseSettings):
 
     @property
     def prefect_ui_url(self) -> str:
+        """Base of the links to runs: PREFECT_UI_PUBLIC_URL, or the embedded server on loopback."""
+        if self.PREFECT_UI_PUBLIC_URL:
+            return self.PREFECT_UI_PUBLIC_URL.rstrip("/")
         return f"http://127.0.0.1:{self.PREFECT_PORT}"
 
     @computed_field  # type: ignore[prop-decorator]

@@ -74,3 +74,9 @@ def test_a_run_is_not_declared_crashed_before_a_heartbeat_could_be_missed():
     assert Settings().CRASH_AFTER_SECONDS > 180  # above Prefect's default heartbeat: a worker without ours is safe
     with pytest.raises(ValueError, match="CRASH_AFTER_SECONDS \\(40\\) must exceed FLOW_HEARTBEAT_SECONDS \\(60\\)"):
         Settings(CRASH_AFTER_SECONDS=40, FLOW_HEARTBEAT_SECONDS=60)
+
+
+def test_run_links_use_the_public_prefect_ui_when_set():
+    assert Settings(PREFECT_PORT=4321).prefect_ui_url == "http://127.0.0.1:4321"
+    public = Settings(PREFECT_UI_PUBLIC_URL="https://prefect.orgao.gov.br/")
+    assert public.prefect_ui_url == "https://prefect.orgao.gov.br"
