@@ -391,6 +391,39 @@ PncpUf = Annotated[list[str] | None, typer.Option("--uf", help="UF (repita)")]
 PncpEndpoint = Annotated[str, typer.Option(help="contratacoes/publicacao ou contratacoes/atualizacao")]
 
 
+@pncp_app.command("quarantine")
+def pncp_quarantine(
+    kind: Annotated[str | None, typer.Option(help="contratacao, item, resultado ou page")] = None,
+    run: Annotated[str | None, typer.Option(help="id da execução (flow run) que os colocou")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    raw: Annotated[bool, typer.Option(help="mostrar o registro bruto de cada um")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="uma linha JSON por registro")] = False,
+) -> None:
+    """Records of the PNCP that failed validation (newest first), with the reason and where they came from."""
+    from models.crud.market import list_quarantine
+    from models.db import session_scope
+
+    if kind and kind not in ("contratacao", "item", "resultado", "page"):
+        fail(f"tipo inválido: {kind}; use contratacao, item, resultado ou page")
+    with session_scope() as session:
+        rows, total = list_quarantine(session, kind=kind, flow_run_id=run, limit=limit)
+        found = [{"id": q.id, "created_at": q.created_at.isoformat(timespec="seconds"), "kind": q.kind,
+                  "record_key": q.record_key, "reason": q.reason, "source": q.source, "flow_run_id": q.flow_run_id,
+                  **({"raw": q.raw} if raw or as_json else {})} for q in rows]
+    if as_json:
+        for record in found:
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        return
+    table = Table("quando", "tipo", "chave", "motivo", "origem", "execução", title=f"{len(found)} de {total} em "
+                  "quarentena")
+    for q in found:
+        table.add_row(q["created_at"], q["kind"], q["record_key"] or "", q["reason"][:120], q["source"],
+                      q["flow_run_id"] or "")
+        if raw:
+            table.add_row("", "", "", q["raw"][:2000], "", "")
+    console.print(table)
+
+
 @pncp_app.command("collect")
 def pncp_collect(
     start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,

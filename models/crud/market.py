@@ -120,6 +120,23 @@ def quarantine(session: Session, kind: str, source: str, reason: str, raw: str, 
                                flow_run_id=flow_run_id))
 
 
+def list_quarantine(session: Session, kind: str | None = None, flow_run_id: str | None = None,
+                    limit: int = 50) -> tuple[list[PncpQuarantine], int]:
+    """Quarantined records, newest first, with the total that matches."""
+    from sqlalchemy import func
+
+    where = []
+    if kind:
+        where.append(PncpQuarantine.kind == kind)
+    if flow_run_id:
+        where.append(PncpQuarantine.flow_run_id == flow_run_id)
+    total = session.exec(select(func.count()).select_from(PncpQuarantine).where(*where)).one()
+    rows = session.exec(select(PncpQuarantine).where(*where)
+                        .order_by(col(PncpQuarantine.created_at).desc(), col(PncpQuarantine.id).desc())
+                        .limit(limit)).all()
+    return list(rows), total
+
+
 def slice_key(endpoint: str, modalidade: int | None, uf: str | None, start: date, end: date) -> str:
     return f"{endpoint}|{modalidade or '-'}|{uf or '-'}|{start:%Y%m%d}-{end:%Y%m%d}"
 

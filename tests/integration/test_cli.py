@@ -109,6 +109,16 @@ def test_pncp_import_html_stores_result_pages_and_refuses_others(sqlite_url):
         quarantined = s.exec(select(PncpQuarantine).where(PncpQuarantine.source.like("arquivo:%"))).all()
     assert {"CNET-16047805000032018", "00394452000103-1-000321/2023"} <= keys
     assert len(items) == 4 and quarantined
+    # the operator finds what went to the quarantine, why, and from which file
+    listed = runner.invoke(app, ["pncp", "quarantine", "--json", "--limit", "1000"])
+    assert listed.exit_code == 0, listed.output
+    records = [json.loads(line) for line in listed.output.splitlines()]
+    from_files = [r for r in records if r["source"].startswith("arquivo:")]
+    assert len(from_files) == len(quarantined) and all(r["reason"] and r["raw"] for r in from_files)
+    assert {r["source"] for r in from_files} == {q.source for q in quarantined}
+    table = runner.invoke(app, ["pncp", "quarantine", "--kind", "page"], terminal_width=250)
+    assert table.exit_code == 0 and "em quarentena" in table.output
+    assert runner.invoke(app, ["pncp", "quarantine", "--kind", "nada"]).exit_code == 1
     again = runner.invoke(app, ["pncp", "import-html", str(pages[1])], terminal_width=200)
     assert again.exit_code == 0  # the same page twice: upserts, no duplicates
     with session_scope(sqlite_url) as s:
