@@ -247,6 +247,16 @@ def pg_url():
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def api_url(prefect_server, sqlite_url, mlflow_server):
+    """The API in a thread of the test process, once per session: the app object holds one Prefect client, which a
+    second server in the same process would replace and close on its way out."""
+    from tests.utils.api_thread import api_in_thread
+
+    with api_in_thread() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request):
     """Each database test runs on SQLite and on PostgreSQL."""

@@ -5,17 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 
 from deployments.catalog import DEPLOYMENTS
-from tests.conftest import ROOT, TMP, stop, wait_http
+from tests.conftest import ROOT, TMP, stop
 from tests.utils.builders import make_key
-from tests.utils.ports import free_port
 
 
 @pytest.fixture(scope="session")
@@ -34,20 +31,6 @@ def runner(prefect_server, sqlite_url, llm_server, mlflow_server):
     finally:
         stop(process)
         log.close()
-
-
-@pytest.fixture(scope="session")
-def api_url(prefect_server, sqlite_url, mlflow_server):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config("deployments.api.app:app", host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/api/v1/health", 30)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -11,22 +11,19 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
 import httpx
 import pytest
-import uvicorn
 from prefect import flow
 from typer.testing import CliRunner
 
 from deployments import prefect_glue as glue
 from deployments.catalog import GENERATE_FIELD
 from deployments.cli import app
-from tests.conftest import ROOT, TMP, stop, wait_http
+from tests.conftest import ROOT, TMP, stop
 from tests.utils.builders import document_data, make_document, make_key
-from tests.utils.ports import free_port
 
 OWN_DEPLOYMENT = f"{GENERATE_FIELD.flow_name}/runs-cli"
 RUNNER_LOG = TMP / "runs-cli-runner.log"
@@ -59,19 +56,10 @@ def json_runner(prefect_server, sqlite_url, llm_server):
 
 
 @pytest.fixture(scope="module")
-def api(prefect_server, sqlite_url, mlflow_server):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config("deployments.api.app:app", host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/api/v1/health", 30)
+def api(api_url, sqlite_url):
     key = make_key(sqlite_url, ["read", "write", "run"], name="runs-cli")
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=90) as client:
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=90) as client:
         yield client
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture(autouse=True)
