@@ -137,3 +137,82 @@ def run_seconds(state) -> float:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     return (run.end_time - run.start_time).total_seconds()
+
+
+class Up:
+    """`nexora up [--workers N] [--postgres URL]` as an operator runs it, in its own DATA_DIR and ports, with an API
+    key; ``stop`` ends it (SIGINT, as Ctrl-C) and drops the PostgreSQL databases it created."""
+
+    def __init__(self, name: str, workers: int = 0, postgres: bool = False, **env: str):
+        self.name, self.workers = name, workers
+        self.database = f"nexora_bench_{name.replace('-', '_')}_{os.getpid()}" if postgres else None
+        self.prefect_port, api_port = free_port(), free_port()
+        data = HOME / name
+        self.env = {**os.environ, "DATA_DIR": str(data), "PREFECT_PORT": str(self.prefect_port),
+                    "API_PORT": str(api_port), "DATABASE_URL": f"sqlite:///{data / 'nexora.db'}", **env}
+        for key in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_LOCAL_STORAGE_PATH",
+                    "PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+            self.env.pop(key, None)
+        if self.database:
+            self.env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{self.database}"
+        self.api = f"http://127.0.0.1:{api_port}"
+        self.prefect_api = f"http://127.0.0.1:{self.prefect_port}/api"
+        self.process: subprocess.Popen | None = None
+        self.key = ""
+
+    def start(self) -> Up:
+        import re
+
+        argv = [str(Path(sys.executable).parent / "nexora"), "up", "--workers", str(self.workers)]
+        if self.database:
+            argv += ["--postgres", self.env["DATABASE_URL"]]
+        HOME.mkdir(parents=True, exist_ok=True)
+        log = open(HOME / f"up-{self.name}.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        deadline = time.monotonic() + 300
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nexora up ({self.name}) exited; see {HOME / f'up-{self.name}.log'}")
+            try:
+                import httpx
+
+                if httpx.get(f"{self.api}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nexora up ({self.name}) not healthy after 300 s")
+            time.sleep(0.5)
+        created = subprocess.run([str(Path(sys.executable).parent / "nexora"), "apikey", "create", f"bench-{self.name}",
+                                  "-s", "read", "-s", "write", "-s", "run"], env=self.env, capture_output=True,
+                                 text=True, timeout=120)
+        found = re.search(r"nxk_[A-Za-z0-9_\-]+", created.stdout)
+        if not found:
+            raise RuntimeError(f"apikey create failed: {created.stdout}{created.stderr}")
+        self.key = found.group(0)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        if self.database:
+            import psycopg
+
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+                for name in (self.database, f"{self.database}_prefect"):
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def __enter__(self) -> Up:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -24,7 +24,7 @@ def to_deployment(spec: DeploymentSpec):
 
 
 def main(limit: int | None = None) -> None:
-    serve(*(to_deployment(spec) for spec in DEPLOYMENTS), limit=limit,
+    serve(*(to_deployment(spec) for spec in DEPLOYMENTS), limit=limit or settings.FLOW_RUN_LIMIT,
           print_starting_message=settings.LOG_FORMAT == "text",  # JSON logs: every line an object
           query_seconds=settings.RUNNER_POLL_SECONDS)
 

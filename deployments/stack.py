@@ -153,7 +153,8 @@ class Stack:
             self.deploy()
             for number in range(1, self.workers + 1):
                 self._start(f"worker-{number}", [str(bindir / "prefect"), "worker", "start", "--pool", WORK_POOL,
-                                                 "--type", "process", "--name", f"nexora-worker-{number}"])
+                                                 "--type", "process", "--name", f"nexora-worker-{number}",
+                                                 "--limit", str(self.settings.FLOW_RUN_LIMIT)])
             self._wait("worker-1", lambda: self.online_workers() >= self.workers, 120)
         else:
             self._start("runner", [sys.executable, "-m", "deployments.runner"])

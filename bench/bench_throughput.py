@@ -1,0 +1,80 @@
+"""Throughput of the production shape: 200 short flow runs started through the API, with 1 and with 2 process
+workers on the nexora-process pool (Prefect server and app database on PostgreSQL).
+
+Each configuration is `nexora up --workers N --postgres URL` (FLOW_RUN_LIMIT runs at once per worker). The 200 ETPs
+are created first; then 200 `POST /api/v1/etp/generate-field` (the loopback LLM answers at once) as fast as one
+client sends them, and the clock stops when the last run is Completed; every field must hold its run's text.
+Anchor, same run: the embedded `serve` runner (what `nexora up` without workers runs) on the same PostgreSQL.
+Reported: runs per minute of each, the speed-up of 2 workers over 1, and the ratio of 2 workers over the runner.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import _harness as h  # noqa: I001
+import httpx
+
+N = int(os.environ.get("BENCH_N", "200"))
+
+
+def runs_per_minute(name: str, workers: int) -> dict:
+    from tests.utils.builders import document_data
+
+    with (h.Up(name, workers=workers, postgres=True) as up,
+          httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {up.key}"}, timeout=90) as client):
+        documents = [client.post("/api/v1/documents", json=document_data("ETP")).json() for _ in range(N)]
+        started_at = time.perf_counter()
+        runs = {}
+        for document in documents:
+            slug = document["fields"][0]["slug"]
+            answer = client.post("/api/v1/etp/generate-field", json={"document_id": document["id"], "field": slug})
+            answer.raise_for_status()
+            runs[answer.json()["flow_run_id"]] = (document["id"], slug)
+        sent = time.perf_counter() - started_at
+        pending = set(runs)
+        while pending:
+            if time.perf_counter() - started_at > 1800:
+                raise RuntimeError(f"{name}: {len(pending)} runs not finished after 30 min")
+            for run_id in list(pending):
+                state = client.get(f"/api/v1/flow-runs/{run_id}").json()["state"]
+                if state in ("FAILED", "CRASHED", "CANCELLED"):
+                    raise RuntimeError(f"{name}: run {run_id} ended {state}")
+                if state == "COMPLETED":
+                    pending.discard(run_id)
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - started_at
+        for run_id, (document_id, slug) in runs.items():  # the data is whole: each field written by its run
+            field = next(f for f in client.get(f"/api/v1/documents/{document_id}").json()["fields"]
+                         if f["slug"] == slug)
+            if field["flow_run_id"] != run_id or not field["content"]:
+                raise RuntimeError(f"{name}: field {slug} of {document_id} not written by {run_id}")
+    print(f"{name}: {N} runs in {elapsed:.1f} s (sent in {sent:.1f} s)", file=sys.stderr, flush=True)
+    return {"runs_per_min": round(N / elapsed * 60, 1), "elapsed_s": round(elapsed, 1), "sent_s": round(sent, 1)}
+
+
+def main() -> None:
+    from core.settings import Settings
+    from tests.servers.llm import FakeLLM
+
+    llm = FakeLLM(port=h.LLM_PORT).start()
+    try:
+        one = runs_per_minute("throughput-1-worker", 1)
+        two = runs_per_minute("throughput-2-workers", 2)
+        runner = runs_per_minute("throughput-serve", 0)
+    finally:
+        llm.stop()
+        h.Processes().stop()  # removes the benchmark's home
+    h.emit({"bench": "throughput", "unit": "flow runs per minute, 2 workers", "ours": two["runs_per_min"],
+            "anchor_name": "embedded serve runner, same PostgreSQL", "anchor": runner["runs_per_min"],
+            "ratio": round(two["runs_per_min"] / runner["runs_per_min"], 2),
+            "speed_up_2_over_1_worker": round(two["runs_per_min"] / one["runs_per_min"], 2),
+            "one_worker": one, "two_workers": two, "serve_runner": runner, "n": N,
+            "flow_run_limit_per_executor": Settings().FLOW_RUN_LIMIT, "cores": os.cpu_count()})
+
+
+if __name__ == "__main__":
+    main()
