@@ -47,6 +47,8 @@ os.environ.update({
     "AWS_SECRET_ACCESS_KEY": "testing-secret",
     # notifications: loopback receivers are allow-listed; short back-off, time-out and lease for the tests
     "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "RUN_RATE_PER_MINUTE": "60000",  # the limit's own test narrows it
+    "RUN_RATE_BURST": "10000",
     "NOTIFY_RETRY_BASE_SECONDS": "0.2",
     "NOTIFY_RETRY_MAX_SECONDS": "1",
     "NOTIFY_TIMEOUT_SECONDS": "2",

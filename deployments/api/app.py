@@ -11,6 +11,7 @@ from prefect.client.orchestration import get_client
 from core.logging import accept_trace_id, current_trace_id, install_logging
 from deployments.api import errors
 from deployments.api.champion import Champion
+from deployments.api.limits import BodySizeLimit
 from deployments.api.routes import artifacts, documents, health, notifications, pncp, prices, runs, templates
 from models.crud.notifications import on_events_committed
 from tasks.kick import Kicker
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
         response.headers["X-Request-ID"] = trace_id
         return response
 
+    app.add_middleware(BodySizeLimit)  # outermost: before anything reads the body
     app.state.kicker = Kicker()
     app.state.champion = Champion()
     errors.install(app)

@@ -17,6 +17,7 @@ from deployments import prefect_glue as glue
 from deployments import triggers
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
 from deployments.api.errors import error_body
+from deployments.api.limits import check_run_rate
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD, DeploymentSpec
 from models.apikey import ApiKey
 from models.enums import DocumentKind
@@ -66,6 +67,7 @@ class RunStatus(BaseModel):
 
 async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, parameters: dict[str, Any], *,
                  name: str, tags: list[str], trace_id: str, idempotency_key: str | None, wait: float):
+    check_run_rate(str(key.id))
     scoped_key = f"{key.id}:{spec.flow_name}:{idempotency_key}" if idempotency_key else None
     try:
         async with asyncio.timeout(settings.RUN_START_TIMEOUT):
