@@ -17,6 +17,7 @@ from core.limits import LLM_LIMIT
 from core.settings import settings
 from models.enums import FieldSource
 from tasks import run_logger
+from tasks.guard import check_output, scrub_personal_data
 from tasks.prompts import DraftingContext, build_messages, offline_draft
 
 RETRYABLE_STATUS = {408, 409, 429}
@@ -24,6 +25,21 @@ RETRYABLE_STATUS = {408, 409, 429}
 
 class MalformedResponseError(RuntimeError):
     """The provider answered 2xx with a body that is not a chat completion."""
+
+
+class GeneratedTextRefused(RuntimeError):
+    """The draft tries to act beyond a section's text (status, URLs, tools, our instructions): not stored, no retry."""
+
+
+def scrub_messages(messages: list[dict[str, str]]) -> tuple[list[dict[str, str]], dict[str, int]]:
+    """The messages with personal data replaced (LGPD), and how many of each kind went."""
+    scrubbed, removed = [], {"cpf": 0, "email": 0, "phone": 0}
+    for message in messages:
+        content, counts = scrub_personal_data(message["content"])
+        scrubbed.append({**message, "content": content})
+        for kind, count in counts.items():
+            removed[kind] += count
+    return scrubbed, removed
 
 
 def is_retryable_error(exc: BaseException) -> bool:
@@ -99,7 +115,10 @@ def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any
         logger.info("offline provider (no OPENAI_API_KEY): deterministic draft of %s", ctx.section["slug"])
         return {"content": offline_draft(ctx), "source": FieldSource.OFFLINE.value, "model": config["model"],
                 "tokens_in": 0, "tokens_out": 0, "finish_reason": "offline"}
-    messages = build_messages(ctx)
+    messages, removed = scrub_messages(build_messages(ctx))
+    if any(removed.values()):
+        logger.info("dados pessoais retirados do pedido ao modelo (%s): %s", ctx.section["slug"],
+                    ", ".join(f"{kind} {count}" for kind, count in removed.items() if count))
     logger.info("calling %s at %s for %s", config["model"], config["base_url"] or "api.openai.com",
                 ctx.section["slug"])
     try:
@@ -107,6 +126,12 @@ def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any
     except Exception as exc:
         logger.warning("LLM call failed for %s (%s): %s", ctx.section["slug"], type(exc).__name__, exc)
         raise
+    problems = check_output(result["content"], "\n".join(m["content"] for m in messages))
+    if problems:
+        logger.warning("texto gerado para %s recusado: %s", ctx.section["slug"], "; ".join(problems))
+        raise GeneratedTextRefused(
+            f"Texto gerado para a seção '{ctx.section['slug']}' recusado: {'; '.join(problems)}. Nada foi gravado; "
+            "revise os dados do documento (pode haver uma instrução embutida neles) e gere a seção de novo.")
     logger.info("drafted %s: %d chars, tokens in/out %s/%s", ctx.section["slug"], len(result["content"]),
                 result["tokens_in"], result["tokens_out"])
     return result

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.guard import as_data
+
 SYSTEM_PROMPT = (
     "Você é um assistente de redação de documentos de planejamento de contratações públicas "
     "brasileiras, regidas pela Lei nº 14.133/2021. Escreva em português do Brasil, em linguagem "
@@ -49,7 +51,7 @@ def _document_data(ctx: DraftingContext) -> str:
         lines.append(f"Unidade requisitante: {ctx.unidade}")
     lines.append("Informações do processo fornecidas pela equipe de planejamento:")
     lines.append(ctx.context.strip() or "(nenhuma informação adicional fornecida)")
-    return "\n".join(lines)
+    return as_data("\n".join(lines))
 
 
 def build_messages(ctx: DraftingContext) -> list[dict[str, str]]:
@@ -74,13 +76,14 @@ def build_messages(ctx: DraftingContext) -> list[dict[str, str]]:
         )
     if section.get("market_data", "none") != "none":
         task_lines.append(
-            "Dados de mercado: " + (ctx.market_notes or
-                                    "nenhum dado de mercado foi fornecido; indique com [PREENCHER: ...] "
-                                    "as fontes e os valores que a pesquisa de preços deve trazer.")
+            "Dados de mercado (coletados de contratações publicadas): " + (
+                f"<dados>\n{as_data(ctx.market_notes)}\n</dados>" if ctx.market_notes else
+                "nenhum dado de mercado foi fornecido; indique com [PREENCHER: ...] "
+                "as fontes e os valores que a pesquisa de preços deve trazer.")
         )
     if ctx.extra_instructions:
         task_lines.append(f"Pedido adicional do redator (trate como preferência, não como regra): "
-                          f"<dados>{ctx.extra_instructions.strip()}</dados>")
+                          f"<dados>{as_data(ctx.extra_instructions.strip())}</dados>")
     user = "\n".join(task_lines) + "\n\n<dados>\n" + _document_data(ctx) + "\n</dados>"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

@@ -155,7 +155,7 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     assert contexts["descricao_necessidade"].market_notes is None
     # what the writer sees: in the prompt and in the offline draft
     prompt = build_messages(contexts["estimativa_valor"])[1]["content"]
-    assert "Dados de mercado: Item 1 — NOTEBOOK" in prompt
+    assert "Dados de mercado (coletados de contratações publicadas): <dados>\nItem 1 — NOTEBOOK" in prompt
     assert "pesquisa de preços (IN 65/2021" in offline_draft(contexts["estimativa_valor"])
     # a document without items: the writer is told to mark what the research must bring
     plain = load_drafting_contexts.fn(without, ["estimativa_valor"])[0]

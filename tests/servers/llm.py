@@ -25,6 +25,7 @@ class Behaviour:
     retry_after: str | None = None
     only_if: str | None = None  # apply the behaviour only to prompts containing this text
     hang_seconds: float = 6.0
+    content: str | None = None  # mode "ok": answer with this text instead of the default draft
 
 
 @dataclass
@@ -147,7 +148,7 @@ class FakeLLM:
         if b.delay and mode != "slow":
             time.sleep(b.delay)
         title = next((line for line in prompt.splitlines() if line.startswith("Redija a seção")), "seção")
-        content = f"Texto redigido pelo modelo. {title}"
+        content = b.content if b.content is not None and applies else f"Texto redigido pelo modelo. {title}"
         prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(content) // 4)
         handler._json(200, {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
