@@ -568,6 +568,48 @@ def pncp_backfill(
              "'nexora pncp collect --from … --to …'): cada uma retoma do seu checkpoint")
 
 
+@app.command("backup")
+def backup_command(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="arquivo .tar.gz ou pasta (nome com data e "
+                                                                   "hora); padrão DATA_DIR/backups")] = None,
+) -> None:
+    """Back up the app database, the local artifacts and (embedded) the MLflow store into one .tar.gz."""
+    from deployments.backup import BackupError, backup
+
+    started = time.monotonic()
+    output = output or settings.DATA_DIR / "backups"
+    if not output.name.endswith((".tar.gz", ".tgz")):
+        output.mkdir(parents=True, exist_ok=True)
+    try:
+        manifest = backup(settings, output)
+    except BackupError as exc:
+        fail(str(exc))
+    rows = sum(manifest["row_counts"].values())
+    console.print(f"backup {manifest['archive']}: {manifest['archive_bytes'] / 2**20:.1f} MiB, banco "
+                  f"{manifest['database']} ({rows} linhas em {len(manifest['row_counts'])} tabelas), "
+                  f"{len(manifest['files']) - 1} arquivos, em {time.monotonic() - started:.1f} s")
+
+
+@app.command("restore")
+def restore_command(
+    archive: Annotated[Path, typer.Argument(help="arquivo criado por `nexora backup`")],
+    force: Annotated[bool, typer.Option(help="substituir um banco que já tem documentos")] = False,
+) -> None:
+    """Restore a backup into DATABASE_URL, ARTIFACTS_DIR and (embedded) the MLflow store; checks every hash first
+    and the row counts after. Stop the API and the workers before."""
+    from deployments.backup import BackupError, restore
+
+    started = time.monotonic()
+    try:
+        manifest = restore(settings, archive, force=force)
+    except BackupError as exc:
+        fail(str(exc))
+    counts = manifest["restored_row_counts"]
+    console.print(f"restaurado de {archive}: {counts.get('documents', 0)} documentos, "
+                  f"{counts.get('artifacts', 0)} artefatos, {counts.get('notifications', 0)} notificações, "
+                  f"{len(manifest['files']) - 1} arquivos conferidos, em {time.monotonic() - started:.1f} s")
+
+
 @app.command("runner")
 def runner() -> None:
     """Serve every deployment in this process (the embedded flow runner)."""
