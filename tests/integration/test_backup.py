@@ -87,7 +87,8 @@ def register_model_version() -> str:
 
     from tasks.prices.registry import MODEL_NAME, artifact_location, tracking_uri
 
-    client = MlflowClient(tracking_uri())
+    store = tracking_uri()
+    client = MlflowClient(tracking_uri=store, registry_uri=store)  # not the process's registry (another test's)
     experiment = client.create_experiment(f"backup-{uuid.uuid4().hex[:6]}", artifact_location=artifact_location("b"))
     run = client.create_run(experiment)
     folder = settings.DATA_DIR / "model-files"
