@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from models.crud.documents import document_view, ensure_editable, get_document
+from models.crud.documents import document_view, ensure_editable, get_document, record_confidential_read
 from models.db import session_scope
 from models.enums import DocumentKind, DocumentStatus
 from models.errors import ConflictError, InvalidError, NotFoundError
@@ -27,10 +27,25 @@ def runnable_document(document_id: uuid.UUID, kind: DocumentKind | None = None,
         if slug is not None and view.template.section(slug) is None:
             raise NotFoundError(f"O {doc.kind} não tem a seção '{slug}'. Seções: {', '.join(view.template.slugs)}.")
         ensure_editable(doc)
-        return {"id": str(doc.id), "kind": str(doc.kind), "processo": slugify(doc.numero_processo)}
+        return {"id": str(doc.id), "kind": str(doc.kind), "processo": slugify(doc.numero_processo),
+                "sigiloso": slug is not None and slug in view.protected_slugs}
 
 
-def run_tags(doc: dict[str, str]) -> list[str]:
+def protected_field(document_id: str, slug: str) -> bool:
+    """Whether the field is a section of a sigiloso estimate (False when the document is gone)."""
+    with session_scope() as session:
+        try:
+            return slug in document_view(session, uuid.UUID(document_id)).protected_slugs
+        except (NotFoundError, ValueError):
+            return False
+
+
+def audit_confidential_read(document_id: str, what: str, actor: str, trace_id: str) -> None:
+    with session_scope() as session:
+        record_confidential_read(session, uuid.UUID(document_id), what, actor, trace_id)
+
+
+def run_tags(doc: dict) -> list[str]:
     return ["nexora", f"document:{doc['id']}", f"kind:{doc['kind']}"]
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.db import utcnow
@@ -33,7 +33,12 @@ class DocumentBase(SQLModel):
     context: str = Field(default="", max_length=20_000)
 
 
+SIGILOSO_DESCRIPTION = ("orçamento estimado sigiloso (Lei 14.133/2021, art. 24): a estimativa do valor só é lida "
+                        "com o escopo 'sigiloso', cada leitura é registrada, e o DOCX/PDF público a omite")
+
+
 class DocumentCreate(DocumentBase):
+    orcamento_sigiloso: bool = Field(default=False, description=SIGILOSO_DESCRIPTION)
     template_id: uuid.UUID | None = None
     kind: DocumentKind | None = None
     itens: list[DocumentItem] = Field(default_factory=list, max_length=200)
@@ -46,6 +51,7 @@ class DocumentUpdate(SQLModel):
     unidade: str | None = Field(default=None, max_length=200)
     context: str | None = Field(default=None, max_length=20_000)
     itens: list[DocumentItem] | None = Field(default=None, max_length=200)
+    orcamento_sigiloso: bool | None = Field(default=None, description=SIGILOSO_DESCRIPTION)
 
 
 class Document(DocumentBase, table=True):
@@ -58,6 +64,7 @@ class Document(DocumentBase, table=True):
     template_version: int
     status: DocumentStatus = Field(default=DocumentStatus.RASCUNHO, index=True, sa_type=String(20))
     version: int = Field(default=1, ge=1)
+    orcamento_sigiloso: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     context: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     itens: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
                                                                               server_default="[]"))
@@ -110,6 +117,8 @@ class FieldPublic(SQLModel):
     slug: str
     code: str
     title: str
+    sigiloso: bool = Field(default=False, description="seção do orçamento sigiloso: sem o escopo 'sigiloso', "
+                                                       "`content` e `justification` vêm vazios")
     required: bool
     content: str | None
     justification: str | None
@@ -123,6 +132,7 @@ class FieldPublic(SQLModel):
 
 
 class DocumentPublic(DocumentBase):
+    orcamento_sigiloso: bool = False
     itens: list[dict[str, Any]] = []
     id: uuid.UUID
     kind: DocumentKind
@@ -153,5 +163,27 @@ class AuditPublic(SQLModel):
     to_status: DocumentStatus = Field(sa_type=String(20))
     reason: str | None
     actor: str | None
+    trace_id: str | None
+    created_at: datetime
+
+
+class ConfidentialRead(SQLModel, table=True):
+    """One read of a sigiloso estimate: who, when, under which trace, what."""
+
+    __tablename__ = "confidential_reads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    what: str = Field(max_length=300)
+    actor: str = Field(max_length=120)
+    trace_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ConfidentialReadPublic(SQLModel):
+    what: str
+    actor: str
     trace_id: str | None
     created_at: datetime

@@ -34,3 +34,4 @@ class Scope(StrEnum):
     WRITE = "write"
     RUN = "run"
     ADMIN = "admin"
+    SIGILOSO = "sigiloso"  # reads (and writes) the estimate of a document whose orçamento is sigiloso (art. 24)

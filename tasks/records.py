@@ -92,6 +92,15 @@ def save_fields(document_id: uuid.UUID, drafts: dict[str, dict[str, Any]], flow_
     return stored
 
 
+def sigiloso_note(kind: str) -> str:
+    """What the public DOCX/PDF say in place of a sigiloso estimate."""
+    where = ("em anexo classificado deste Estudo Técnico Preliminar" if kind == "ETP"
+             else "em documento separado e classificado")
+    return (f"Orçamento estimado sigiloso, nos termos do art. 24 da Lei nº 14.133/2021: a estimativa do valor da "
+            f"contratação consta {where}, de acesso restrito; o sigilo não prevalece para os órgãos de controle "
+            "interno e externo (art. 24, inciso I).")
+
+
 @task(name="load-consolidation-input", **DB_RETRIES)
 def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
     """The approved document as the renderers need it, plus what the registry records."""
@@ -105,9 +114,12 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
         if document.status != DocumentStatus.APROVADO:
             raise ConflictError(f"Só um documento aprovado pode ser consolidado; está '{document.status}'.")
         by_slug = {f.slug: f for f in view.fields}
+        protected = view.protected_slugs  # a sigiloso estimate never reaches the public files (nor this result)
         sections = tuple(
             RenderSection(code=s["code"], title=s["title"], legal_basis=s["legal_basis"], required=s["required"],
-                          content=by_slug[s["slug"]].content, justification=by_slug[s["slug"]].justification)
+                          content=sigiloso_note(document.kind) if s["slug"] in protected
+                          else by_slug[s["slug"]].content,
+                          justification=None if s["slug"] in protected else by_slug[s["slug"]].justification)
             for s in template.sections
         )
         render = RenderDocument(

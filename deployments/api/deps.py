@@ -53,7 +53,19 @@ def require(scope: Scope) -> Callable[[ApiKey], ApiKey]:
     return check
 
 
+def cleared_for_sigiloso(key: ApiKey) -> bool:
+    """Only the 'sigiloso' scope reads a sigiloso estimate (not even 'admin')."""
+    return Scope.SIGILOSO.value in key.scopes
+
+
+def require_sigiloso(key: CurrentKey) -> ApiKey:
+    if not cleared_for_sigiloso(key):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"A chave '{key.name}' não tem o escopo 'sigiloso'.")
+    return key
+
+
 ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
+SigilosoKey = Annotated[ApiKey, Depends(require_sigiloso)]
 WriteKey = Annotated[ApiKey, Depends(require(Scope.WRITE))]
 RunKey = Annotated[ApiKey, Depends(require(Scope.RUN))]
 AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]

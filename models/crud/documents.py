@@ -14,8 +14,8 @@ from models import rules
 from models.crud.notifications import record_document_event
 from models.crud.templates import default_template, get_template
 from models.db import utcnow
-from models.document import AuditLog, Document, DocumentCreate, DocumentField, DocumentUpdate
-from models.enums import DocumentKind, DocumentStatus, FieldSource
+from models.document import AuditLog, ConfidentialRead, Document, DocumentCreate, DocumentField, DocumentUpdate
+from models.enums import DocumentKind, DocumentStatus, FieldSource, MarketData
 from models.errors import ConflictError, InvalidError, NotFoundError
 from models.template import Template
 
@@ -40,7 +40,7 @@ def create_document(session: Session, data: DocumentCreate, actor: str | None = 
         titulo=data.titulo, numero_processo=data.numero_processo, orgao=data.orgao,
         unidade=data.unidade, context=data.context, kind=template.kind,
         itens=[item.model_dump(mode="json", exclude_none=True) for item in data.itens],
-        template_id=template.id, template_version=template.version,
+        template_id=template.id, template_version=template.version, orcamento_sigiloso=data.orcamento_sigiloso,
     )
     session.add(document)
     session.flush()
@@ -88,7 +88,16 @@ class DocumentView:
     template: Template
     fields: list[DocumentField]
 
-    def field_rows(self) -> list[dict[str, Any]]:
+    @property
+    def protected_slugs(self) -> set[str]:
+        """The sections kept secret when the orçamento is sigiloso: those that carry the price estimate."""
+        if not self.document.orcamento_sigiloso:
+            return set()
+        return {s["slug"] for s in self.template.sections if s.get("market_data") == MarketData.PRICE_ESTIMATE}
+
+    def field_rows(self, cleared: bool = True) -> list[dict[str, Any]]:
+        """Every section with its stored field; without clearance the sigiloso ones come without their text."""
+        protected = self.protected_slugs
         by_slug = {f.slug: f for f in self.fields}
         rows = []
         for section in self.template.sections:
@@ -99,7 +108,10 @@ class DocumentView:
                 **({k: getattr(stored, k) for k in ("content", "justification", "source", "model", "tokens_in",
                                                      "tokens_out", "flow_run_id", "trace_id", "updated_at")}
                    if stored else {}),
+                "sigiloso": section["slug"] in protected,
             })
+            if section["slug"] in protected and not cleared:
+                rows[-1].update(content=None, justification=None)
         return rows
 
 
@@ -226,3 +238,15 @@ def audit_trail(session: Session, document_id: uuid.UUID) -> list[AuditLog]:
     get_document(session, document_id)
     return list(session.exec(select(AuditLog).where(AuditLog.document_id == document_id)
                              .order_by(col(AuditLog.id))).all())
+
+
+def record_confidential_read(session: Session, document_id: uuid.UUID, what: str, actor: str,
+                             trace_id: str | None) -> None:
+    """Audit one read of a sigiloso estimate (committed with the request's session)."""
+    session.add(ConfidentialRead(document_id=document_id, what=what[:300], actor=actor[:120], trace_id=trace_id))
+
+
+def confidential_reads(session: Session, document_id: uuid.UUID) -> list[ConfidentialRead]:
+    get_document(session, document_id)
+    return list(session.exec(select(ConfidentialRead).where(ConfidentialRead.document_id == document_id)
+                             .order_by(col(ConfidentialRead.created_at), col(ConfidentialRead.id))).all())

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from deployments.api.deps import ReadKey, SessionDep, TraceId, WriteKey
+from deployments.api.deps import ReadKey, SessionDep, SigilosoKey, TraceId, WriteKey, cleared_for_sigiloso
 from models.crud import documents as crud
 from models.document import (
     AuditPublic,
+    ConfidentialReadPublic,
     DocumentCreate,
     DocumentDetail,
     DocumentPublic,
@@ -25,17 +26,27 @@ from models.enums import DocumentKind, DocumentStatus
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
-def detail(session, document_id: uuid.UUID) -> DocumentDetail:
+def field_rows(session, view: crud.DocumentView, key, trace_id: str) -> list[dict]:
+    """The document's fields as this key may see them; a read of a sigiloso estimate is audited."""
+    cleared = cleared_for_sigiloso(key)
+    rows = view.field_rows(cleared)
+    shown = [r["slug"] for r in rows if r["sigiloso"] and (r.get("content") or r.get("justification"))]
+    if cleared and shown:
+        crud.record_confidential_read(session, view.document.id, f"seções {', '.join(shown)}", key.name, trace_id)
+    return rows
+
+
+def detail(session, document_id: uuid.UUID, key, trace_id: str) -> DocumentDetail:
     view = crud.document_view(session, document_id)
     return DocumentDetail(**DocumentPublic.model_validate(view.document, from_attributes=True).model_dump(),
-                          fields=[FieldPublic.model_validate(row) for row in view.field_rows()])
+                          fields=[FieldPublic.model_validate(row) for row in field_rows(session, view, key, trace_id)])
 
 
 @router.post("", response_model=DocumentDetail, status_code=status.HTTP_201_CREATED)
 def create_document(session: SessionDep, key: WriteKey, trace_id: TraceId, body: DocumentCreate) -> DocumentDetail:
     """Create an ETP or TR from a template (by id, or the current default of its kind)."""
     document = crud.create_document(session, body, actor=key.name, trace_id=trace_id)
-    return detail(session, document.id)
+    return detail(session, document.id, key, trace_id)
 
 
 @router.get("", response_model=DocumentsPublic)
@@ -54,16 +65,22 @@ def read_documents(session: SessionDep, _: ReadKey, kind: DocumentKind | None = 
 
 
 @router.get("/{document_id}", response_model=DocumentDetail)
-def read_document(session: SessionDep, _: ReadKey, document_id: uuid.UUID) -> DocumentDetail:
-    """A document with every field, in template order."""
-    return detail(session, document_id)
+def read_document(session: SessionDep, key: ReadKey, trace_id: TraceId, document_id: uuid.UUID) -> DocumentDetail:
+    """A document with every field, in template order (the sections of a sigiloso estimate only with the
+    'sigiloso' scope, and each such read is audited)."""
+    return detail(session, document_id, key, trace_id)
 
 
 @router.patch("/{document_id}", response_model=DocumentDetail)
-def update_document(session: SessionDep, _: WriteKey, document_id: uuid.UUID, body: DocumentUpdate) -> DocumentDetail:
-    """Change the document's header data (only while rascunho or devolvido)."""
+def update_document(session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID,
+                    body: DocumentUpdate) -> DocumentDetail:
+    """Change the document's header data (only while rascunho or devolvido); withdrawing `orcamento_sigiloso`
+    needs the 'sigiloso' scope."""
+    if body.orcamento_sigiloso is False and not cleared_for_sigiloso(key):
+        if crud.get_document(session, document_id).orcamento_sigiloso:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Retirar o sigilo do orçamento exige o escopo 'sigiloso'.")
     crud.update_document(session, document_id, body)
-    return detail(session, document_id)
+    return detail(session, document_id, key, trace_id)
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -76,11 +93,15 @@ def delete_document(session: SessionDep, _: WriteKey, document_id: uuid.UUID) ->
 @router.put("/{document_id}/fields/{slug}", response_model=FieldPublic)
 def write_field(session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, slug: str,
                 body: FieldWrite) -> FieldPublic:
-    """Write a field by hand (source `human`); `justification` marks an optional ETP element as não se aplica."""
+    """Write a field by hand (source `human`); `justification` marks an optional ETP element as não se aplica.
+    A section of a sigiloso estimate needs the 'sigiloso' scope."""
+    if slug in crud.document_view(session, document_id).protected_slugs and not cleared_for_sigiloso(key):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"A seção '{slug}' é do orçamento sigiloso (art. 24 da Lei "
+                                                       "14.133/2021): é preciso o escopo 'sigiloso'.")
     crud.write_field(session, document_id, slug, content=body.content, justification=body.justification,
                      trace_id=trace_id)
-    row = next(r for r in crud.document_view(session, document_id).field_rows() if r["slug"] == slug)
-    return FieldPublic.model_validate(row)
+    view = crud.document_view(session, document_id)
+    return FieldPublic.model_validate(next(r for r in view.field_rows() if r["slug"] == slug))
 
 
 @router.post("/{document_id}/transitions", response_model=DocumentPublic)
@@ -89,6 +110,14 @@ def change_status(session: SessionDep, key: WriteKey, trace_id: TraceId, documen
     """Move the document through rascunho → em_revisao → aprovado (or devolvido, cancelado)."""
     document = crud.transition(session, document_id, body.to, body.reason, actor=key.name, trace_id=trace_id)
     return DocumentPublic.model_validate(document, from_attributes=True)
+
+
+@router.get("/{document_id}/confidential-reads", response_model=list[ConfidentialReadPublic])
+def read_confidential_reads(session: SessionDep, _: SigilosoKey,
+                            document_id: uuid.UUID) -> list[ConfidentialReadPublic]:
+    """Every read of the document's sigiloso estimate: who (key), when, under which trace, which sections."""
+    return [ConfidentialReadPublic.model_validate(r, from_attributes=True)
+            for r in crud.confidential_reads(session, document_id)]
 
 
 @router.get("/{document_id}/audit", response_model=list[AuditPublic])

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from core.settings import settings
 from deployments import prefect_glue as glue
 from deployments import triggers
-from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
+from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId, cleared_for_sigiloso
 from deployments.api.errors import error_body
 from deployments.api.limits import check_run_rate
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD, DeploymentSpec
@@ -97,12 +97,19 @@ async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, pa
 async def _generate_field(kind: DocumentKind, request: Request, client, key, trace_id: str,
                           body: GenerateFieldRequest, idempotency_key: str | None, wait: float):
     doc = await run_in_threadpool(triggers.runnable_document, body.document_id, kind, body.field)
-    return await launch(
+    if doc["sigiloso"] and not cleared_for_sigiloso(key):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"A seção '{body.field}' é do orçamento sigiloso (art. 24 da "
+                                                       "Lei 14.133/2021): é preciso o escopo 'sigiloso'.")
+    response = await launch(
         request, client, key, GENERATE_FIELD,
         {"document_id": body.document_id, "slug": body.field, "force": body.force, "instructions": body.instructions},
         trace_id=trace_id, wait=wait, idempotency_key=idempotency_key,
         name=f"generate-{kind}-{doc['processo']}-{body.field}", tags=triggers.run_tags(doc),
     )
+    if doc["sigiloso"] and response.status_code == status.HTTP_200_OK:  # the drafted estimate is in the answer
+        await run_in_threadpool(triggers.audit_confidential_read, doc["id"], f"resultado da redação da seção "
+                                f"{body.field} (wait)", key.name, trace_id)
+    return response
 
 
 RESPONSES = {202: {"model": RunAccepted, "description": "Execução iniciada"},
@@ -154,12 +161,23 @@ async def consolidate(request: Request, client: PrefectDep, key: RunKey, trace_i
 
 
 @router.get("/flow-runs/{flow_run_id}", response_model=RunStatus, name="read_flow_run")
-async def read_flow_run(client: PrefectDep, _: ReadKey, flow_run_id: uuid.UUID,
+async def read_flow_run(client: PrefectDep, key: ReadKey, trace_id: TraceId, flow_run_id: uuid.UUID,
                         wait: Wait = 0) -> RunStatus:
-    """State and (when completed) result of a flow run; `wait` long-polls until it ends."""
+    """State and (when completed) result of a flow run; `wait` long-polls until it ends. The drafted text of a
+    sigiloso estimate comes only with the 'sigiloso' scope (and the read is audited)."""
     flow_run = await glue.read_run(client, flow_run_id)
     if flow_run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Execução {flow_run_id} não encontrada.")
     if wait:
         flow_run = await glue.wait_for_run(client, flow_run_id, wait)
-    return RunStatus(**await glue.describe_run(flow_run, settings.prefect_ui_url))
+    described = await glue.describe_run(flow_run, settings.prefect_ui_url)
+    result, parameters = described.get("result"), described.get("parameters") or {}
+    if isinstance(result, dict) and result.get("content") and parameters.get("slug") and \
+            await run_in_threadpool(triggers.protected_field, str(parameters.get("document_id")), parameters["slug"]):
+        if cleared_for_sigiloso(key):
+            await run_in_threadpool(triggers.audit_confidential_read, str(parameters["document_id"]),
+                                    f"resultado da execução {flow_run_id} (seção {parameters['slug']})", key.name,
+                                    trace_id)
+        else:
+            described["result"] = {**result, "content": None, "sigiloso": True}
+    return RunStatus(**described)

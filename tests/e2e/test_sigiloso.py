@@ -1,0 +1,104 @@
+"""Orçamento sigiloso (Lei 14.133/2021, art. 24): the estimate of a sigiloso document is read and written only with
+the 'sigiloso' scope, every read is audited (who, when, trace), the drafted text stays out of run results for
+others, and the public DOCX/PDF carry the legal note instead of it."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+import zipfile
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from tests.utils.builders import document_data, fill_document, make_key
+
+SECRET = "Valor estimado SIGILOSO de R$ 987.654,32 para 52 notebooks."
+SLUG = "estimativa_valor"
+
+
+@pytest.fixture(scope="module")
+def keys_(sqlite_url):
+    return {"cleared": make_key(sqlite_url, ["read", "write", "run", "sigiloso"], name="pregoeiro-sigilo"),
+            "plain": make_key(sqlite_url, ["read", "write", "run"], name="equipe-planejamento"),
+            "admin": make_key(sqlite_url, ["admin"], name="operacao")}
+
+
+def as_key(api_url: str, key: str) -> httpx.Client:
+    return httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=120)
+
+
+def field(document: dict, slug: str = SLUG) -> dict:
+    return next(f for f in document["fields"] if f["slug"] == slug)
+
+
+def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audited(
+        runner, api_url, sqlite_url, keys_):
+    with as_key(api_url, keys_["cleared"]) as cleared, as_key(api_url, keys_["plain"]) as plain, \
+            as_key(api_url, keys_["admin"]) as admin:
+        created = plain.post("/api/v1/documents", json=document_data("ETP", orcamento_sigiloso=True))
+        assert created.status_code == 201 and created.json()["orcamento_sigiloso"] is True
+        doc = created.json()["id"]
+        assert field(created.json())["sigiloso"] and not field(created.json(), "descricao_necessidade")["sigiloso"]
+        # writing the estimate needs the scope; other sections do not
+        refused = plain.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET})
+        assert refused.status_code == 403 and "sigiloso" in refused.json()["detail"]
+        written = cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET})
+        assert written.status_code == 200 and written.json()["content"] == SECRET
+        assert plain.put(f"/api/v1/documents/{doc}/fields/descricao_necessidade",
+                         json={"content": "Necessidade pública."}).status_code == 200
+        # reading: without the scope the section comes empty (even for admin), with it in full, and audited
+        seen = plain.get(f"/api/v1/documents/{doc}").json()
+        assert field(seen)["content"] is None and field(seen)["sigiloso"]
+        assert field(seen, "descricao_necessidade")["content"] == "Necessidade pública."
+        assert SECRET not in plain.get(f"/api/v1/documents/{doc}").text
+        as_admin = admin.get(f"/api/v1/documents/{doc}")
+        assert as_admin.status_code == 200 and SECRET not in as_admin.text  # 'admin' does not clear the secrecy
+        full = cleared.get(f"/api/v1/documents/{doc}", headers={"X-Request-ID": "leitura-pregoeiro-1"})
+        assert field(full.json())["content"] == SECRET
+        reads = cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json()
+        assert [(r["actor"], r["trace_id"]) for r in reads][-1] == ("pregoeiro-sigilo", "leitura-pregoeiro-1")
+        assert "estimativa_valor" in reads[-1]["what"]
+        assert plain.get(f"/api/v1/documents/{doc}/confidential-reads").status_code == 403
+        # drafting the estimate: only with the scope; its result hides the text from others
+        assert plain.post("/api/v1/etp/generate-field", json={"document_id": doc, "field": SLUG}).status_code == 403
+        run = cleared.post("/api/v1/etp/generate-field", json={"document_id": doc, "field": SLUG, "force": True})
+        assert run.status_code == 202, run.text
+        run_id = run.json()["flow_run_id"]
+        hidden = plain.get(f"/api/v1/flow-runs/{run_id}", params={"wait": 60}).json()
+        assert hidden["state"] == "COMPLETED" and hidden["result"]["content"] is None and hidden["result"]["sigiloso"]
+        before = len(cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json())
+        shown = cleared.get(f"/api/v1/flow-runs/{run_id}").json()
+        assert shown["result"]["content"]
+        assert len(cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json()) == before + 1
+        # lifting the secrecy needs the scope too
+        lifted = plain.patch(f"/api/v1/documents/{doc}", json={"orcamento_sigiloso": False})
+        assert lifted.status_code == 403
+
+
+def text_of_docx(data: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as docx:
+        return re.sub(r"<[^>]+>", "", docx.read("word/document.xml").decode())
+
+
+def test_the_public_files_leave_the_sigiloso_estimate_out_with_the_legal_note(runner, api_url, sqlite_url, keys_):
+    with as_key(api_url, keys_["cleared"]) as cleared:
+        doc = cleared.post("/api/v1/documents", json=document_data("ETP", orcamento_sigiloso=True)).json()["id"]
+        fill_document(sqlite_url, uuid.UUID(doc))
+        assert cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET}).status_code == 200
+        for to in ("em_revisao", "aprovado"):
+            assert cleared.post(f"/api/v1/documents/{doc}/transitions", json={"to": to}).status_code == 200
+        done = cleared.post(f"/api/v1/documents/{doc}/consolidate", params={"wait": 120}).json()
+        assert done["state"] == "COMPLETED", done
+        artifacts = {a["format"]: a for a in cleared.get(f"/api/v1/documents/{doc}/artifacts").json()}
+        files = {fmt: cleared.get(f"/api/v1/artifacts/{a['id']}/download", follow_redirects=True).content
+                 for fmt, a in artifacts.items()}
+    docx = text_of_docx(files["docx"])
+    pdf = " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(files["pdf"])).pages)
+    pdf = " ".join(pdf.split())
+    for text in (docx, pdf):
+        assert "987.654,32" not in text and "SIGILOSO de R$" not in text
+        assert "Orçamento estimado sigiloso, nos termos do art. 24 da Lei nº 14.133/2021" in text
+        assert "anexo classificado" in text
