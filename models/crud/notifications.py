@@ -67,10 +67,14 @@ def create_subscription(session: Session, data: SubscriptionCreate) -> tuple[Sub
     return subscription, secret
 
 
-def list_subscriptions(session: Session, *, active: bool | None = None) -> list[Subscription]:
-    query = select(Subscription).order_by(col(Subscription.created_at))
+def list_subscriptions(session: Session, *, active: bool | None = None, limit: int | None = None,
+                       offset: int = 0, newest_first: bool = False) -> list[Subscription]:
+    created = col(Subscription.created_at)
+    query = select(Subscription).order_by(created.desc() if newest_first else created, col(Subscription.id))
     if active is not None:
         query = query.where(Subscription.active == active)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
     return list(session.exec(query).all())
 
 

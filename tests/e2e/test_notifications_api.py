@@ -30,6 +30,8 @@ def test_subscription_requests_are_checked(admin, client, receiver, monkeypatch)
     listed = admin.get("/api/v1/subscriptions").json()
     mine = [s for s in listed if s["id"] == ok.json()["id"]]
     assert mine and "secret" not in mine[0] and "secret_encrypted" not in mine[0]
+    assert [s["id"] for s in admin.get("/api/v1/subscriptions", params={"limit": 1}).json()] == [ok.json()["id"]]
+    assert admin.get("/api/v1/subscriptions", params={"limit": 501}).status_code == 422  # pages are capped
     assert client.get("/api/v1/subscriptions").status_code == 403  # needs the admin scope
     for body, needle in (
         ({"channel": "email", "target": "nao-e-email", "event_types": ["*"]}, "E-mail inválido"),

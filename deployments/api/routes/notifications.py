@@ -49,9 +49,12 @@ def create_subscription(session: SessionDep, _: AdminKey, body: SubscriptionCrea
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionPublic])
-def list_subscriptions(session: SessionDep, _: AdminKey, active: bool | None = None) -> list[SubscriptionPublic]:
+def list_subscriptions(session: SessionDep, _: AdminKey, active: bool | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                       offset: Annotated[int, Query(ge=0)] = 0) -> list[SubscriptionPublic]:
+    """Subscriptions, newest first (`limit` ≤ 500, `offset` to page)."""
     return [SubscriptionPublic.model_validate(s, from_attributes=True)
-            for s in crud.list_subscriptions(session, active=active)]
+            for s in crud.list_subscriptions(session, active=active, limit=limit, offset=offset, newest_first=True)]
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
