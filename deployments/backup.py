@@ -3,10 +3,11 @@ store, in one .tar.gz with a manifest (row counts per table, every file's SHA-25
 
 The database: SQLite through its online backup API (a consistent copy while the API and flows keep writing);
 PostgreSQL through `pg_dump --format=custom` (one snapshot transaction). Restore checks every hash before touching
-anything, refuses to overwrite a database that holds documents unless told to (``force``), replaces the SQLite files
-atomically (or `pg_restore --clean` into the database), puts the files back, and compares the row counts with the
-manifest. The Prefect server's database is not in it: deployments come back from prefect.yaml / `nexora up`, and
-run history is operational, not a record (docs/operations.md has the production procedure).
+anything, refuses to overwrite a database that holds documents unless told to (``force``), copies into the SQLite
+files through the backup API in one transaction (or `pg_restore --clean` into the database), puts the files back,
+and compares the row counts with the manifest. The Prefect server's database is not in it: deployments come back
+from prefect.yaml / `nexora up`, and run history is operational, not a record (docs/operations.md has the
+production procedure).
 """
 
 from __future__ import annotations
@@ -165,12 +166,15 @@ def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             from models.db import get_engine
 
-            get_engine(url).dispose()  # no pooled connection of this process keeps the old file open
-            incoming = target.with_name(target.name + ".restore")
-            shutil.copyfile(staging / manifest["database_file"], incoming)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{target}{suffix}").unlink(missing_ok=True)
-            os.replace(incoming, target)
+            get_engine(url).dispose()
+            # Copied *into* the database file through SQLite's backup API (one transaction), never by replacing
+            # it: connections on a new file would open the "-shm" still mapped by those on the old one and
+            # truncate it (SIGBUS in the processes that hold them). "-wal"/"-shm" files left without their
+            # database belong to a lost one: unlinked, not truncated, for the same reason.
+            if not target.exists():
+                for suffix in ("-wal", "-shm"):
+                    Path(f"{target}{suffix}").unlink(missing_ok=True)
+            _sqlite_copy(staging / manifest["database_file"], target)
         else:
             restored = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
                                        "--dbname", _plain_url(url), str(staging / manifest["database_file"])],
@@ -180,6 +184,9 @@ def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
         for name in manifest["files"]:
             if name.startswith("artifacts/"):
                 _put(staging / name, settings.artifacts_dir / name.removeprefix("artifacts/"))
+            elif name == "mlflow/mlflow.db":
+                (settings.DATA_DIR / "mlflow").mkdir(parents=True, exist_ok=True)
+                _sqlite_copy(staging / name, settings.DATA_DIR / name)
             elif name.startswith("mlflow/"):
                 _put(staging / name, settings.DATA_DIR / name)
         found = row_counts(url)
