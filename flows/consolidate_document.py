@@ -1,6 +1,7 @@
 """consolidate-document: an approved ETP/TR becomes a DOCX and a PDF in object storage, registered, consolidado.
 
-Render both → store both → register both and set the status in one transaction. A failure at any
+Render both → store both (and, for a sigiloso estimate, the classified annex apart) → register them and set the
+status in one transaction. A failure at any
 step leaves the document aprovado with no registry row, and the run fails naming the step; a rerun
 reuses the objects already stored (content-addressed keys) and completes without duplicates.
 """
@@ -14,6 +15,7 @@ from prefect import flow
 
 from flows._events import on_consolidation_failure
 from flows._identity import run_identity
+from tasks.annex import store_classified_annex
 from tasks.kick import start_delivery_run
 from tasks.records import load_consolidation_input, register_artifacts
 from tasks.render import render_files
@@ -53,6 +55,9 @@ def consolidate_document(document_id: uuid.UUID) -> dict[str, Any]:
     render = prepared["render"]
     files = _step("renderizar DOCX e PDF", render_files, render)
     stored = _step("armazenar arquivos", store_files, str(document_id), prepared["version"], files)
+    if prepared.get("classified"):  # orçamento sigiloso: its sections go to a separate, classified annex
+        stored = stored + _step("gerar e armazenar o anexo classificado", store_classified_annex, document_id,
+                                prepared["version"])
     artifacts = _step("registrar artefatos e status", register_artifacts, document_id, prepared["version"], stored,
                       prepared["template_id"], prepared["template_version"], run_id, trace_id)
     start_delivery_run()  # the document.consolidated event was committed with the artifacts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.db import utcnow
@@ -14,13 +14,16 @@ from models.db import utcnow
 class Artifact(SQLModel, table=True):
     __tablename__ = "artifacts"
     __table_args__ = (
-        UniqueConstraint("document_id", "document_version", "format", name="uq_artifacts_version_format"),
+        UniqueConstraint("document_id", "document_version", "format", "classified",
+                         name="uq_artifacts_version_format"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     document_id: uuid.UUID = Field(sa_column=Column(ForeignKey("documents.id"), nullable=False, index=True))
     document_version: int
     format: str = Field(sa_type=String(8))
+    # the classified annex of a sigiloso estimate (art. 24): stored apart, listed and read only with the scope
+    classified: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     storage_uri: str = Field(max_length=1000)
     key: str = Field(max_length=500)
     sha256: str = Field(max_length=64, index=True)
@@ -37,6 +40,7 @@ class ArtifactPublic(SQLModel):
     document_id: uuid.UUID
     document_version: int
     format: str
+    classified: bool = False
     storage_uri: str
     sha256: str
     size_bytes: int

@@ -128,8 +128,29 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
             template_name=template.name, template_version=template.version,
             issued_on=document.updated_at.date(), sections=sections,
         )
-        return {"already": None, "render": render, "version": document.version,
+        return {"already": None, "render": render, "version": document.version, "classified": bool(protected),
                 "template_id": str(template.id), "template_version": template.version}
+
+
+ANNEX_MARKING = "DOCUMENTO CLASSIFICADO — ACESSO RESTRITO (art. 24 da Lei nº 14.133/2021)"
+
+
+def classified_annex(view) -> RenderDocument:
+    """The sigiloso sections alone, with their text, as the classified annex (ETP inciso VI, TR alínea i)."""
+    document, template = view.document, view.template
+    by_slug, protected = {f.slug: f for f in view.fields}, view.protected_slugs
+    sections = tuple(
+        RenderSection(code=s["code"], title=s["title"], legal_basis=s["legal_basis"], required=s["required"],
+                      content=by_slug[s["slug"]].content, justification=by_slug[s["slug"]].justification)
+        for s in template.sections if s["slug"] in protected
+    )
+    label = "Anexo classificado" if document.kind == "ETP" else "Documento separado e classificado"
+    return RenderDocument(
+        kind=str(document.kind), titulo=f"{label} — orçamento estimado sigiloso — {document.titulo}",
+        numero_processo=document.numero_processo, orgao=document.orgao, unidade=document.unidade,
+        version=document.version, template_name=template.name, template_version=template.version,
+        issued_on=document.updated_at.date(), sections=sections, marking=ANNEX_MARKING,
+    )
 
 
 @task(name="register-artifacts", **DB_RETRIES)

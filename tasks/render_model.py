@@ -44,6 +44,7 @@ class RenderDocument:
     issued_on: datetime.date
     sections: tuple[RenderSection, ...]
     author: str = "NEXORA ComprasGov.AI"
+    marking: str | None = None  # a classification printed on the cover and on every page's header
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,9 @@ def template_line(doc: RenderDocument) -> str:
 
 
 def header_lines(doc: RenderDocument) -> tuple[str, str]:
-    """The two lines of the running header: the órgão, then the kind and the process."""
-    return doc.orgao, f"{kind_title(doc)} — {process_line(doc)}"
+    """The two lines of the running header: the órgão, then the kind and the process (after the marking, if any)."""
+    second = f"{kind_title(doc)} — {process_line(doc)}"
+    return doc.orgao, f"{doc.marking} · {second}" if doc.marking else second
 
 
 def subject(doc: RenderDocument) -> str:
@@ -143,7 +145,8 @@ def cover_lines(doc: RenderDocument) -> list[CoverLine]:
     """The cover, top to bottom; an empty unidade is left out."""
     lines = [
         CoverLine(doc.orgao, 14, True, 0), CoverLine(doc.unidade, 12, False, 4),
-        CoverLine(process_line(doc), 11, False, 150), CoverLine(kind_title(doc), 22, True, 18),
+        *([CoverLine(doc.marking, 12, True, 40)] if doc.marking else []),
+        CoverLine(process_line(doc), 11, False, 110 if doc.marking else 150), CoverLine(kind_title(doc), 22, True, 18),
         CoverLine(doc.titulo, 14, False, 14), CoverLine(version_line(doc), 10, False, 60),
         CoverLine(template_line(doc), 10, False, 4), CoverLine(date_pt(doc.issued_on), 11, False, 140),
     ]

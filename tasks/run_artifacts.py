@@ -14,6 +14,8 @@ from core.settings import settings
 def publish_consolidation(document: dict[str, Any], artifacts: list[dict[str, Any]]) -> None:
     """One link per stored file (through the API's download route) and a summary table."""
     key_base = f"consolidated-{document['id']}".lower()[:60]
+    classified = [a for a in artifacts if a.get("classified")]
+    artifacts = [a for a in artifacts if not a.get("classified")]  # no link to the annex on the run page
     for artifact in artifacts:
         create_link_artifact(
             key=f"{key_base}-{artifact['format']}",
@@ -28,6 +30,8 @@ def publish_consolidation(document: dict[str, Any], artifacts: list[dict[str, An
         key=f"{key_base}-summary",
         markdown=(f"## {document['kind']} {document['numero_processo']} — versão {artifacts[0]['document_version']}\n\n"
                   f"**{document['titulo']}** · status **consolidado**\n\n"
-                  "| formato | bytes | sha256 | armazenamento |\n| --- | ---: | --- | --- |\n" + rows),
+                  "| formato | bytes | sha256 | armazenamento |\n| --- | ---: | --- | --- |\n" + rows
+                  + (f"\n\nAnexo classificado (orçamento sigiloso, art. 24): {len(classified)} arquivo(s), "
+                     "acesso restrito pela API com o escopo `sigiloso`." if classified else "")),
         description="Documento consolidado",
     )

@@ -37,8 +37,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def artifact_key(document_id: str, version: int, digest: str, fmt: str) -> str:
-    return f"documents/{document_id}/v{version}/{digest}.{fmt}"
+def artifact_key(document_id: str, version: int, digest: str, fmt: str, classified: bool = False) -> str:
+    """Public files under documents/; a classified annex under classificado/ (its own bucket policy in S3)."""
+    return f"{'classificado/' if classified else ''}documents/{document_id}/v{version}/{digest}.{fmt}"
 
 
 @dataclass(frozen=True)
@@ -204,12 +205,16 @@ def store_files(document_id: str, version: int, files: dict[str, bytes]) -> list
     """Put each file under its content-addressed key; an object already there is reused, not rewritten.
 
     The result (keys and hashes) is kept for the flow run: a retried run takes it back without touching storage."""
+    return put_files(document_id, version, files)
+
+
+def put_files(document_id: str, version: int, files: dict[str, bytes], classified: bool = False) -> list[dict]:
     store = get_store()
     stored = []
     for fmt, data in files.items():
-        key = artifact_key(document_id, version, sha256_hex(data), fmt)
+        key = artifact_key(document_id, version, sha256_hex(data), fmt, classified)
         result = store.put(key, data, CONTENT_TYPES[fmt])
         stored.append({"format": fmt, "key": result.key, "uri": result.uri, "sha256": result.sha256,
-                       "size": result.size, "reused": result.reused})
+                       "size": result.size, "reused": result.reused, "classified": classified})
     return stored
 

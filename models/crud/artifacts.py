@@ -26,7 +26,8 @@ def register_consolidation(session: Session, document_id: uuid.UUID, version: in
     document = get_document(session, document_id, for_update=True)
     existing = artifacts_of(session, document_id, version)
     if document.status == DocumentStatus.CONSOLIDADO and document.version == version:
-        if {(a.format, a.sha256) for a in existing} == {(s["format"], s["sha256"]) for s in stored}:
+        if ({(a.format, a.sha256, a.classified) for a in existing}
+                == {(s["format"], s["sha256"], s.get("classified", False)) for s in stored}):
             return existing
         raise ConflictError("O documento já foi consolidado nesta versão com outros arquivos.")
     if document.status != DocumentStatus.APROVADO:
@@ -35,7 +36,8 @@ def register_consolidation(session: Session, document_id: uuid.UUID, version: in
         raise ConflictError(f"O documento mudou para a versão {document.version} durante a consolidação.")
     artifacts = [
         Artifact(document_id=document_id, document_version=version, format=s["format"], storage_uri=s["uri"],
-                 key=s["key"], sha256=s["sha256"], size_bytes=s["size"], template_id=template_id,
+                 key=s["key"], sha256=s["sha256"], size_bytes=s["size"], classified=s.get("classified", False),
+                 template_id=template_id,
                  template_version=template_version, flow_run_id=flow_run_id, trace_id=trace_id)
         for s in stored
     ]
@@ -48,16 +50,22 @@ def register_consolidation(session: Session, document_id: uuid.UUID, version: in
                          actor=actor, trace_id=trace_id))
     record_document_event(session, "document.consolidated", document, trace_id=trace_id, flow_run_id=flow_run_id,
                           artifacts=[{"format": a.format, "sha256": a.sha256, "size_bytes": a.size_bytes}
-                                     for a in artifacts])
+                                     for a in artifacts if not a.classified],
+                          classified_annex=any(a.classified for a in artifacts) or None)
     session.flush()
     return artifacts
 
 
-def artifacts_of(session: Session, document_id: uuid.UUID, version: int | None = None) -> list[Artifact]:
+def artifacts_of(session: Session, document_id: uuid.UUID, version: int | None = None,
+                 classified: bool = True) -> list[Artifact]:
+    """The document's artifacts, newest version first; ``classified=False`` leaves the classified annexes out."""
     query = select(Artifact).where(Artifact.document_id == document_id)
     if version is not None:
         query = query.where(Artifact.document_version == version)
-    return list(session.exec(query.order_by(col(Artifact.document_version).desc(), Artifact.format)).all())
+    if not classified:
+        query = query.where(col(Artifact.classified).is_(False))
+    return list(session.exec(query.order_by(col(Artifact.document_version).desc(), col(Artifact.classified),
+                                            Artifact.format)).all())
 
 
 def get_artifact(session: Session, artifact_id: uuid.UUID) -> Artifact:

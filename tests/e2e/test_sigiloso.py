@@ -83,22 +83,48 @@ def text_of_docx(data: bytes) -> str:
         return re.sub(r"<[^>]+>", "", docx.read("word/document.xml").decode())
 
 
-def test_the_public_files_leave_the_sigiloso_estimate_out_with_the_legal_note(runner, api_url, sqlite_url, keys_):
-    with as_key(api_url, keys_["cleared"]) as cleared:
+def text_of_pdf(data: bytes) -> str:
+    return " ".join(" ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(data)).pages).split())
+
+
+def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_stored_apart(
+        runner, api_url, sqlite_url, keys_):
+    with as_key(api_url, keys_["cleared"]) as cleared, as_key(api_url, keys_["plain"]) as plain:
         doc = cleared.post("/api/v1/documents", json=document_data("ETP", orcamento_sigiloso=True)).json()["id"]
         fill_document(sqlite_url, uuid.UUID(doc))
         assert cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET}).status_code == 200
         for to in ("em_revisao", "aprovado"):
             assert cleared.post(f"/api/v1/documents/{doc}/transitions", json={"to": to}).status_code == 200
-        done = cleared.post(f"/api/v1/documents/{doc}/consolidate", params={"wait": 120}).json()
-        assert done["state"] == "COMPLETED", done
-        artifacts = {a["format"]: a for a in cleared.get(f"/api/v1/documents/{doc}/artifacts").json()}
-        files = {fmt: cleared.get(f"/api/v1/artifacts/{a['id']}/download", follow_redirects=True).content
-                 for fmt, a in artifacts.items()}
-    docx = text_of_docx(files["docx"])
-    pdf = " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(files["pdf"])).pages)
-    pdf = " ".join(pdf.split())
-    for text in (docx, pdf):
+        done = plain.post(f"/api/v1/documents/{doc}/consolidate", params={"wait": 120})
+        assert done.json()["state"] == "COMPLETED", done.text
+        assert SECRET not in done.text and "987.654,32" not in done.text  # the run's result: keys and hashes only
+        # without the scope: the two public files, and the annex is refused by id
+        public = plain.get(f"/api/v1/documents/{doc}/artifacts").json()
+        assert sorted((a["format"], a["classified"]) for a in public) == [("docx", False), ("pdf", False)]
+        files = {a["format"]: plain.get(f"/api/v1/artifacts/{a['id']}/download", follow_redirects=True).content
+                 for a in public}
+        reads = len(cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json())
+        listed = cleared.get(f"/api/v1/documents/{doc}/artifacts", headers={"X-Request-ID": "anexo-lista-1"}).json()
+        annex = {a["format"]: a for a in listed if a["classified"]}
+        assert sorted(annex) == ["docx", "pdf"] and len(listed) == 4
+        assert all("/classificado/documents/" in a["storage_uri"] for a in annex.values())
+        assert all("/classificado/" not in a["storage_uri"] for a in public)
+        refused = plain.get(f"/api/v1/artifacts/{annex['pdf']['id']}/download")
+        assert refused.status_code == 403 and "sigiloso" in refused.json()["detail"]
+        classified = {fmt: cleared.get(f"/api/v1/artifacts/{a['id']}/download", follow_redirects=True,
+                                       headers={"X-Request-ID": f"anexo-{fmt}"}) for fmt, a in annex.items()}
+        assert all(r.status_code == 200 for r in classified.values())
+        assert "anexo-classificado" in classified["pdf"].headers["content-disposition"]
+        audit = cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json()[reads:]
+        assert [(r["trace_id"], r["actor"]) for r in audit] == [
+            ("anexo-lista-1", "pregoeiro-sigilo"), ("anexo-docx", "pregoeiro-sigilo"),
+            ("anexo-pdf", "pregoeiro-sigilo")]
+        assert "download PDF v1" in audit[-1]["what"]
+    for text in (text_of_docx(files["docx"]), text_of_pdf(files["pdf"])):
         assert "987.654,32" not in text and "SIGILOSO de R$" not in text
         assert "Orçamento estimado sigiloso, nos termos do art. 24 da Lei nº 14.133/2021" in text
         assert "anexo classificado" in text
+    for text in (text_of_docx(classified["docx"].content), text_of_pdf(classified["pdf"].content)):
+        assert SECRET in text  # the estimate itself, and only the sigiloso sections
+        assert "DOCUMENTO CLASSIFICADO — ACESSO RESTRITO" in text and "Anexo classificado" in text
+        assert "Texto da seção" not in text  # no other section

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from deployments.api.deps import ReadKey, SessionDep, TraceId, WriteKey
+from deployments.api.deps import ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
 from models.artifact import ArtifactPublic
 from models.crud.artifacts import artifacts_of, get_artifact, new_version
-from models.crud.documents import get_document
+from models.crud.documents import get_document, record_confidential_read
 from models.document import DocumentPublic
 from tasks.storage import CONTENT_TYPES, StorageError, store_for_uri
 
@@ -24,22 +24,41 @@ class NewVersionRequest(BaseModel):
 
 def _filename(artifact, document) -> str:
     processo = "".join(c if c.isalnum() else "-" for c in document.numero_processo).strip("-")
-    return f"{document.kind}-{processo}-v{artifact.document_version}.{artifact.format}"
+    annex = "-anexo-classificado" if artifact.classified else ""
+    return f"{document.kind}-{processo}-v{artifact.document_version}{annex}.{artifact.format}"
 
 
 @router.get("/documents/{document_id}/artifacts", response_model=list[ArtifactPublic])
-def list_artifacts(session: SessionDep, _: ReadKey, document_id: uuid.UUID) -> list[ArtifactPublic]:
-    """Every stored file of the document, newest version first, with its download address."""
+def list_artifacts(session: SessionDep, key: ReadKey, trace_id: TraceId, document_id: uuid.UUID
+                   ) -> list[ArtifactPublic]:
+    """Every stored file of the document, newest version first, with its download address.
+
+    The classified annex of a sigiloso estimate is listed only to keys with the `sigiloso` scope (audited)."""
     get_document(session, document_id)
-    return [ArtifactPublic(**a.model_dump(), download_url=f"/api/v1/artifacts/{a.id}/download")
-            for a in artifacts_of(session, document_id)]
+    cleared = cleared_for_sigiloso(key)
+    artifacts = artifacts_of(session, document_id, classified=cleared)
+    annexes = [a for a in artifacts if a.classified]
+    if annexes:
+        versions = ", ".join(sorted({str(a.document_version) for a in annexes}))
+        record_confidential_read(session, document_id, f"anexo classificado: lista (versões {versions})", key.name,
+                                 trace_id)
+    return [ArtifactPublic(**a.model_dump(), download_url=f"/api/v1/artifacts/{a.id}/download") for a in artifacts]
 
 
 @router.get("/artifacts/{artifact_id}/download", response_model=None,
-            responses={200: {"description": "O arquivo"}, 307: {"description": "URL pré-assinada do S3"}})
-def download(session: SessionDep, _: ReadKey, artifact_id: uuid.UUID):
-    """The file: a redirect to a presigned URL for S3, the bytes streamed for local storage."""
+            responses={200: {"description": "O arquivo"}, 307: {"description": "URL pré-assinada do S3"},
+                       403: {"description": "Anexo classificado sem o escopo 'sigiloso'"}})
+def download(session: SessionDep, key: ReadKey, trace_id: TraceId, artifact_id: uuid.UUID):
+    """The file: a redirect to a presigned URL for S3, the bytes streamed for local storage.
+
+    A classified annex needs the `sigiloso` scope; each download of one is audited."""
     artifact = get_artifact(session, artifact_id)
+    if artifact.classified:
+        if not cleared_for_sigiloso(key):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Este arquivo é o anexo classificado de um orçamento "
+                                "sigiloso (art. 24 da Lei nº 14.133/2021); exige o escopo 'sigiloso'.")
+        record_confidential_read(session, artifact.document_id, f"anexo classificado: download "
+                                 f"{artifact.format.upper()} v{artifact.document_version}", key.name, trace_id)
     document = get_document(session, artifact.document_id)
     filename = _filename(artifact, document)
     store = store_for_uri(artifact.storage_uri)

@@ -1,0 +1,50 @@
+"""The classified annex of a sigiloso estimate (Lei 14.133 art. 24; ETP inciso VI, TR alínea i).
+
+Read, rendered and stored inside one task: the estimate's text never becomes a task result, a flow parameter or a
+log line; only the stored files' keys and hashes leave the task. The files go under `classificado/`, apart from
+the public DOCX/PDF, and the API lists and serves them only to keys with the `sigiloso` scope (audited).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from prefect import task
+from prefect.cache_policies import DEFAULT
+
+from models.crud.documents import document_view
+from models.db import session_scope
+from models.errors import ConflictError, DomainError
+from tasks import run_logger
+from tasks.records import classified_annex
+from tasks.render import render_all
+from tasks.storage import StorageError, put_files
+
+
+def _annex_retry(task, task_run, state) -> bool:
+    """Retry storage and database faults that may pass; a refusal (changed document, denied bucket) stays final."""
+    try:
+        state.result()
+    except DomainError:
+        return False
+    except StorageError as exc:
+        return exc.retryable
+    except Exception:  # noqa: BLE001
+        return True
+    return False
+
+
+@task(name="store-classified-annex", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
+      retry_condition_fn=_annex_retry, cache_policy=DEFAULT)
+def store_classified_annex(document_id: uuid.UUID, version: int) -> list[dict]:
+    """DOCX and PDF of the sigiloso sections, stored under classificado/; returns keys and hashes only."""
+    with session_scope() as session:
+        view = document_view(session, document_id)
+        if view.document.version != version:
+            raise ConflictError(f"O documento mudou para a versão {view.document.version} durante a consolidação.")
+        if not view.protected_slugs:
+            raise ConflictError("O orçamento deste documento não é sigiloso; não há anexo classificado a gerar.")
+        annex = classified_annex(view)
+    stored = put_files(str(document_id), version, render_all(annex), classified=True)
+    run_logger().info("classified annex stored: %s", ", ".join(f"{s['format']} {s['size']} bytes" for s in stored))
+    return stored
