@@ -30,6 +30,7 @@ class Champion:
         self.error: str | None = None
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
+        self.uri: str | None = None  # the registry this process serves from, fixed when it starts
 
     def current(self):
         with self.lock:
@@ -38,12 +39,13 @@ class Champion:
     def refresh(self) -> bool:
         """Load the registry's champion if it is not the one in use (or drop the one in use when no version holds
         the alias any more); True when what answers changed."""
-        from tasks.prices.registry import CHAMPION, Registry
+        from tasks.prices.registry import CHAMPION, Registry, tracking_uri
         from tasks.prices.serving import rows_frame
 
         self.checked_at = datetime.now(UTC)
         try:
-            registry = Registry()
+            self.uri = self.uri or tracking_uri()
+            registry = Registry(self.uri)
             wanted = registry.alias(CHAMPION)
             in_use = self.current()
             if wanted is None and in_use is not None:  # the alias was withdrawn: stop answering with that model

@@ -41,6 +41,10 @@ def system(request, tmp_path, monkeypatch):
     for key, value in {"DATABASE_URL": url, "DATA_DIR": tmp_path / "data", "ARTIFACTS_DIR": None,
                        "MLFLOW_TRACKING_URI": None, "S3_BUCKET": None}.items():
         monkeypatch.setattr(settings, key, value)
+    # no delivery run kicked by this process's API thread on these events (it would open this database meanwhile)
+    from models.crud import notifications as outbox
+
+    monkeypatch.setattr(outbox, "_committed_listeners", [])
     _migrate_and_seed(url)
     yield {"url": url, "kind": request.param, "data": tmp_path / "data", "tmp": tmp_path}
     from models.db import get_engine
