@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     RUN_START_TIMEOUT: float = Field(30.0, gt=0)
     MAX_REQUEST_BYTES: int = Field(1_048_576, ge=1024)  # larger request bodies: 413
     RUN_RATE_PER_MINUTE: float = Field(120, gt=0)  # flow runs started per API key (and API process): 429 above
-    RUN_RATE_BURST: int = Field(60, ge=1)
+    RUN_RATE_BURST: int = Field(60, ge=0)  # 0: this API process starts no flow runs (429), e.g. a read replica
     RUNNER_POLL_SECONDS: float = Field(0.5, ge=0.1, le=60)
     # flow runs at once per executor (the `serve` runner, each worker): each is a Python process (~150 MB, ~2 s of
     # CPU to start); Prefect's runner default, and no limit at all for a worker, which 200 queued runs would swamp

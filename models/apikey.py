@@ -7,10 +7,10 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.db import UtcDateTime, utcnow
 
 KEY_PREFIX = "nxk_"
 
@@ -23,8 +23,8 @@ class ApiKey(SQLModel, table=True):
     prefix: str = Field(max_length=16, index=True, unique=True)
     key_hash: str = Field(max_length=64)
     scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
 
 
 def hash_key(raw: str) -> str:

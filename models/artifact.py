@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import Boolean, Column, ForeignKey, String, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.db import UtcDateTime, utcnow
 
 
 class Artifact(SQLModel, table=True):
@@ -32,7 +32,7 @@ class Artifact(SQLModel, table=True):
     template_version: int
     flow_run_id: str | None = Field(default=None, max_length=64)
     trace_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class ArtifactPublic(SQLModel):

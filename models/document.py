@@ -6,10 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.db import UtcDateTime, utcnow
 from models.enums import DocumentKind, DocumentStatus, FieldSource
 
 
@@ -68,8 +68,8 @@ class Document(DocumentBase, table=True):
     context: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     itens: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
                                                                               server_default="[]"))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class DocumentField(SQLModel, table=True):
@@ -90,7 +90,7 @@ class DocumentField(SQLModel, table=True):
     tokens_out: int | None = None
     flow_run_id: str | None = Field(default=None, max_length=64)
     trace_id: str | None = Field(default=None, max_length=64)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class AuditLog(SQLModel, table=True):
@@ -105,7 +105,7 @@ class AuditLog(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     actor: str | None = Field(default=None, max_length=120)
     trace_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class FieldWrite(SQLModel):
@@ -179,7 +179,7 @@ class ConfidentialRead(SQLModel, table=True):
     what: str = Field(max_length=300)
     actor: str = Field(max_length=120)
     trace_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class ConfidentialReadPublic(SQLModel):

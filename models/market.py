@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.db import UtcDateTime, utcnow
 
 MONEY = Numeric(18, 4)
 QUANTITY = Numeric(20, 6)
@@ -55,7 +55,7 @@ class PncpContratacao(SQLModel, table=True):
     data_atualizacao_global: datetime | None = Field(default=None, sa_type=DateTime())
     link_sistema_origem: str | None = Field(default=None, max_length=1000)
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    fetched_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class PncpItem(SQLModel, table=True):
@@ -87,7 +87,7 @@ class PncpItem(SQLModel, table=True):
     data_publicacao_pncp: datetime | None = Field(default=None, sa_type=DateTime())
     data_atualizacao: datetime | None = Field(default=None, sa_type=DateTime())
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    fetched_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class PncpResultado(SQLModel, table=True):
@@ -113,7 +113,7 @@ class PncpResultado(SQLModel, table=True):
     data_resultado: date | None = Field(default=None, sa_type=Date())
     data_atualizacao: datetime | None = Field(default=None, sa_type=DateTime())
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    fetched_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class PncpQuarantine(SQLModel, table=True):
@@ -126,7 +126,7 @@ class PncpQuarantine(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     raw: str = Field(sa_column=Column(Text, nullable=False))
     flow_run_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class PncpCheckpoint(SQLModel, table=True):
@@ -145,4 +145,4 @@ class PncpCheckpoint(SQLModel, table=True):
     last_page: int = Field(default=0, sa_type=Integer())
     total_pages: int | None = None
     done: bool = False
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())

@@ -12,10 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.db import UtcDateTime, utcnow
 
 
 class Channel(StrEnum):
@@ -41,7 +41,7 @@ class Event(SQLModel, table=True):
     document_id: uuid.UUID | None = Field(default=None, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     trace_id: str | None = Field(default=None, max_length=64)
-    occurred_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class Subscription(SQLModel, table=True):
@@ -55,8 +55,8 @@ class Subscription(SQLModel, table=True):
     orgao: str | None = Field(default=None, max_length=200)  # None: every órgão
     secret_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class Notification(SQLModel, table=True):
@@ -75,14 +75,14 @@ class Notification(SQLModel, table=True):
     status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, sa_type=String(10))
     attempts: int = 0
     max_attempts: int = Field(default=8, ge=1)
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
     claim_token: str | None = Field(default=None, max_length=32)
-    claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime())
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class DeliveryAttempt(SQLModel, table=True):
@@ -92,7 +92,7 @@ class DeliveryAttempt(SQLModel, table=True):
     notification_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False, index=True))
     number: int
-    started_at: datetime = Field(sa_type=DateTime(timezone=True))
+    started_at: datetime = Field(sa_type=UtcDateTime())
     latency_ms: float
     status_code: int | None = None
     outcome: str = Field(sa_type=String(10))  # delivered | retry | dead

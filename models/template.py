@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator, model_validator
 from pydantic import Field as PField
-from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
+from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.db import UtcDateTime, utcnow
 from models.enums import DocumentKind, MarketData
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -79,7 +79,7 @@ class Template(SQLModel, table=True):
     legal_basis: str = ""
     sections: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     content_hash: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
     def section(self, slug: str) -> dict[str, Any] | None:
         return next((s for s in self.sections if s["slug"] == slug), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from prefect.client.orchestration import get_client
 
@@ -13,6 +13,7 @@ from deployments.api import errors
 from deployments.api.champion import Champion
 from deployments.api.limits import BodySizeLimit
 from deployments.api.routes import artifacts, documents, health, notifications, pncp, prices, runs, templates
+from deployments.api.strict import reject_unknown_query
 from models.crud.notifications import on_events_committed
 from tasks.kick import Kicker
 
@@ -38,6 +39,7 @@ def create_app() -> FastAPI:
         description="API do back office de planejamento de contratações (Lei 14.133/2021): "
                     "documentos ETP/TR, templates e execuções de fluxos Prefect.",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
     )
 
     @app.middleware("http")
@@ -57,6 +59,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     for module in (health, templates, documents, runs, artifacts, notifications, pncp, prices):
         app.include_router(module.router)
+    errors.document_errors(app)
     return app
 
 

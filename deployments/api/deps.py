@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prefect.client.orchestration import PrefectClient
 from sqlmodel import Session
@@ -83,3 +83,7 @@ def get_trace_id() -> str:
 
 
 TraceId = Annotated[str, Depends(get_trace_id)]
+
+
+# paging: beyond any real table, below what a database integer holds (a larger one was a 500)
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="quantos registros pular (paginação)")]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.logging import current_trace_id, get_logger
@@ -19,6 +22,67 @@ logger = get_logger("api")
 
 def error_body(message: str, **extra) -> dict:
     return {"detail": message, "trace_id": current_trace_id.get(), **extra}
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: the message, the request's trace id and, where they exist, more fields."""
+
+    model_config = ConfigDict(extra="allow")
+    detail: str = Field(description="o que aconteceu, em português")
+    trace_id: str | None = Field(description="o identificador da requisição (X-Request-ID), para os logs")
+
+
+_ERROR_SCHEMA = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+_RETRY_AFTER = {"Retry-After": {"description": "segundos até tentar de novo", "schema": {"type": "string"}}}
+_WHY = {
+    400: "Pedido recusado", 401: "Chave de API ausente, inválida ou revogada", 403: "A chave não tem o escopo",
+    404: "Não encontrado", 409: "Conflito com o estado atual", 413: "Corpo da requisição grande demais",
+    422: "Dados inválidos", 429: "Limite de execuções da chave atingido",
+    502: "Um serviço externo recusou a operação", 503: "Serviço externo indisponível; tente de novo",
+}
+
+
+def _error_codes(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    codes = {422} if operation.get("parameters") or operation.get("requestBody") else set()
+    if operation.get("security"):
+        codes |= {401, 403}
+    if "{" in path:
+        codes.add(404)
+    if method in ("post", "put", "patch"):
+        codes |= {400, 413}  # 400: a body that is not readable JSON
+    if method in ("post", "put", "patch", "delete"):
+        codes |= {404, 409}  # 404: a document, template or subscription the request names does not exist
+    if "202" in operation.get("responses", {}):  # starts a flow run
+        codes |= {404, 409, 429, 503}
+    return codes
+
+
+def document_errors(app: FastAPI) -> None:
+    """Write every error answer an operation can give into the OpenAPI document, with the ErrorBody schema
+    (FastAPI documents only its own 422 body, which this app replaces)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for code in sorted(_error_codes(path, method, operation)):
+                    entry: dict[str, Any] = {"description": _WHY[code], "content": _ERROR_SCHEMA}
+                    if code in (429, 503):
+                        entry["headers"] = _RETRY_AFTER
+                    if code == 422 or str(code) not in responses:
+                        responses[str(code)] = entry
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def install(app: FastAPI) -> None:
@@ -42,9 +106,20 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(f"Requisição inválida: {summary}", errors=errors), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException):
-        return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        headers, detail = dict(getattr(exc, "headers", None) or {}), str(exc.detail)
+        if exc.status_code == 405:
+            from deployments.api.strict import allowed_methods
+
+            allowed = allowed_methods(request.app, request.url.path)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+            detail = f"Método {request.method} não permitido aqui; use {headers.get('Allow', '?')}."
+        elif exc.status_code == 404 and detail == "Not Found":
+            detail = f"Nenhum recurso em {request.url.path}."
+        elif exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "Corpo da requisição ilegível: envie JSON em UTF-8 (Content-Type: application/json)."
+        return JSONResponse(error_body(detail), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(StorageError)
     async def storage_error(_: Request, exc: StorageError):

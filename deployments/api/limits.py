@@ -111,6 +111,9 @@ def run_bucket() -> TokenBucket:
 
 def check_run_rate(key_id: str) -> None:
     """Raise 429 with Retry-After when ``key_id`` has started its share of flow runs."""
+    if settings.RUN_RATE_BURST == 0:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "Esta instância da API não inicia execuções "
+                            "(RUN_RATE_BURST=0); use a instância de operação.", headers={"Retry-After": "3600"})
     wait = run_bucket().take(key_id)
     if wait:
         seconds = max(1, math.ceil(wait))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from deployments.api.deps import ReadKey, SessionDep, SigilosoKey, TraceId, WriteKey, cleared_for_sigiloso
+from deployments.api.deps import Offset, ReadKey, SessionDep, SigilosoKey, TraceId, WriteKey, cleared_for_sigiloso
 from models.crud import documents as crud
 from models.document import (
     AuditPublic,
@@ -56,7 +56,7 @@ def read_documents(session: SessionDep, _: ReadKey, kind: DocumentKind | None = 
                    q: Annotated[str | None, Query(max_length=200, description="texto no título, processo ou contexto")]
                    = None,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> DocumentsPublic:
+                   offset: Offset = 0) -> DocumentsPublic:
     """List documents, most recently changed first."""
     rows, count = crud.list_documents(session, kind=kind, status=status_, orgao=orgao, text=q,
                                       limit=limit, offset=offset)

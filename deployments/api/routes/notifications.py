@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
-from deployments.api.deps import AdminKey, ReadKey, SessionDep, WriteKey
+from deployments.api.deps import AdminKey, Offset, ReadKey, SessionDep, WriteKey
 from models.crud import notifications as crud
 from models.events import EVENT_TYPES
 from models.notification import (
@@ -51,7 +51,7 @@ def create_subscription(session: SessionDep, _: AdminKey, body: SubscriptionCrea
 @router.get("/subscriptions", response_model=list[SubscriptionPublic])
 def list_subscriptions(session: SessionDep, _: AdminKey, active: bool | None = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                       offset: Annotated[int, Query(ge=0)] = 0) -> list[SubscriptionPublic]:
+                       offset: Offset = 0) -> list[SubscriptionPublic]:
     """Subscriptions, newest first (`limit` ≤ 500, `offset` to page)."""
     return [SubscriptionPublic.model_validate(s, from_attributes=True)
             for s in crud.list_subscriptions(session, active=active, limit=limit, offset=offset, newest_first=True)]
@@ -71,11 +71,12 @@ def delete_subscription(session: SessionDep, _: AdminKey, subscription_id: uuid.
 
 @router.get("/notifications", response_model=NotificationsPage)
 def list_notifications(session: SessionDep, _: ReadKey, status: DeliveryStatus | None = None,
-                       event: Annotated[str | None, Query(description="tipo de evento")] = None,
-                       target: Annotated[str | None, Query(description="parte do e-mail ou da URL")] = None,
+                       event: Annotated[str | None, Query(max_length=100, description="tipo de evento")] = None,
+                       target: Annotated[str | None, Query(max_length=500,
+                                                           description="parte do e-mail ou da URL")] = None,
                        event_id: uuid.UUID | None = None, document_id: uuid.UUID | None = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                       offset: Annotated[int, Query(ge=0)] = 0) -> NotificationsPage:
+                       offset: Offset = 0) -> NotificationsPage:
     """Notifications, newest first, filtered by status, event type, target, event or document."""
     rows, total = crud.list_notifications(session, status=status, event_type=event, target=target,
                                           event_id=event_id, document_id=document_id, limit=limit, offset=offset)
@@ -83,14 +84,15 @@ def list_notifications(session: SessionDep, _: ReadKey, status: DeliveryStatus |
                              count=total)
 
 
-@router.get("/notifications/{notification_id}", response_model=NotificationDetail)
+# `:uuid`: /notifications/retry-dead is its own resource (a GET there is a 405, not a malformed id)
+@router.get("/notifications/{notification_id:uuid}", response_model=NotificationDetail)
 def read_notification(session: SessionDep, _: ReadKey, notification_id: uuid.UUID) -> NotificationDetail:
     """One notification with its event and every attempt (time, status code, latency, error)."""
     row, event, attempts = crud.get_notification(session, notification_id)
     return _detail(row, event, attempts)
 
 
-@router.post("/notifications/{notification_id}/retry", response_model=NotificationDetail)
+@router.post("/notifications/{notification_id:uuid}/retry", response_model=NotificationDetail)
 def retry_notification(session: SessionDep, _: WriteKey, notification_id: uuid.UUID) -> NotificationDetail:
     """Re-drive: send again now with a fresh budget of attempts (dead, retrying or pending; not delivered)."""
     crud.redrive(session, notification_id)

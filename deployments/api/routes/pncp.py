@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -20,8 +20,10 @@ UFS = {"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "
 class CollectRequest(BaseModel):
     start: date | None = Field(None, description="início da janela (padrão: ontem)")
     end: date | None = Field(None, description="fim da janela (padrão: hoje)")
-    modalidades: list[int] | None = Field(None, description="códigos de modalidade 1–13 (padrão: todas)")
-    ufs: list[str] | None = Field(None, description="UFs (padrão: todas de uma vez)")
+    modalidades: list[Annotated[int, Field(ge=1, le=13)]] | None = Field(
+        None, min_length=1, max_length=13, description="códigos de modalidade 1–13 (padrão: todas)")
+    ufs: list[Annotated[str, Field(min_length=2, max_length=2)]] | None = Field(
+        None, min_length=1, max_length=27, description="UFs (padrão: todas de uma vez)")
     endpoint: Literal["contratacoes/publicacao", "contratacoes/atualizacao"] = "contratacoes/publicacao"
     with_items: bool = True
     with_results: bool = True

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from deployments.api.deps import AdminKey, ReadKey, SessionDep
+from deployments.api.deps import AdminKey, Offset, ReadKey, SessionDep
 from models.crud.templates import add_template, get_template, list_templates, parse_spec
 from models.enums import DocumentKind
 from models.template import Template, TemplatePublic, TemplatesPublic, TemplateSummary
@@ -22,7 +22,7 @@ def public(template: Template) -> TemplatePublic:
 @router.get("", response_model=TemplatesPublic)
 def read_templates(session: SessionDep, _: ReadKey, kind: DocumentKind | None = None,
                    limit: Annotated[int, Query(ge=1, le=200)] = 100,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> TemplatesPublic:
+                   offset: Offset = 0) -> TemplatesPublic:
     """List templates, newest version first."""
     rows, count = list_templates(session, kind, limit, offset)
     return TemplatesPublic(data=[TemplateSummary(id=t.id, name=t.name, kind=t.kind, version=t.version,
