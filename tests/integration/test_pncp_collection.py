@@ -115,6 +115,7 @@ def test_second_run_stores_nothing_twice_and_an_update_at_the_source_replaces_th
         assert row.objeto_compra == "Objeto retificado" and row.data_atualizacao.day == 20
 
 
+@pytest.mark.parametrize("market", ["sqlite"], indirect=True)  # the HTTP side: the same on either database
 def test_throttling_server_errors_slow_and_malformed_pages_are_retried(market, replay, monkeypatch):
     monkeypatch.setattr(settings, "PNCP_RETRIES", 6)  # five bad answers in a row for the first page
     replay.fail("consulta", 429, times=2, body=HTML_429, content_type="text/html")
@@ -140,6 +141,7 @@ def test_refusals_are_not_retried_and_fail_the_run_with_the_server_message(marke
         pncp.consulta_page("contratacoes/publicacao", date(2024, 1, 1), date(2025, 6, 30), 1, 6)
 
 
+@pytest.mark.parametrize("market", ["sqlite"], indirect=True)  # PostgreSQL: test_crash_safety kills mid-page
 def test_a_killed_run_resumes_into_the_same_tables_as_an_uninterrupted_one(market, replay):
     env = {**os.environ, "DATABASE_URL": market, "PNCP_BASE_URL": replay.url,
            **{k: str(v) for k, v in FAST.items()}, "PNCP_CONSULTA_INTERVAL_SECONDS": "0.5"}
@@ -162,17 +164,27 @@ def test_a_killed_run_resumes_into_the_same_tables_as_an_uninterrupted_one(marke
     with session_scope(market) as s:
         assert not all(p.done for p in s.exec(select(PncpCheckpoint)))  # stopped mid-window
     collect()
-    resumed = snapshot(market)
+    assert snapshot(market) == uninterrupted_snapshot()
 
-    other = f"sqlite:///{TMP / 'data' / f'pncp-reference-{os.getpid()}.db'}"
-    _migrate_and_seed(other)
-    _empty(other)
-    settings.DATABASE_URL = other
-    try:
-        collect()
-        assert snapshot(other) == resumed
-    finally:
-        settings.DATABASE_URL = market
+
+_REFERENCE: list[dict] = []
+
+
+def uninterrupted_snapshot() -> dict:
+    """What an uninterrupted collection of the default window stores, in a database of its own (once per session:
+    the replay's data is the same every time). Uses the current settings' PNCP server."""
+    if not _REFERENCE:
+        market = settings.DATABASE_URL
+        other = f"sqlite:///{TMP / 'data' / f'pncp-reference-{os.getpid()}.db'}"
+        _migrate_and_seed(other)
+        _empty(other)
+        settings.DATABASE_URL = other
+        try:
+            collect()
+            _REFERENCE.append(snapshot(other))
+        finally:
+            settings.DATABASE_URL = market
+    return _REFERENCE[0]
 
 
 def test_the_embedded_sample_is_collected_through_the_same_code_with_its_own_checkpoints(market):
