@@ -4,6 +4,7 @@ the mail outbox, MLflow), every row of both databases and every log record of th
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TMP
+from tests.conftest import ROOT, TMP
 from tests.utils.builders import approve_document, document_data, make_document, make_key
 
 
@@ -101,8 +102,10 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
         leaks += [f"{name} na tabela {table}" for name, value in secrets.items() if value in text]
     for line in api_log.lines:
         leaks += [f"{name} no log: {line[:200]}" for name, value in secrets.items() if value in line]
-    print(f"varredura: {files} arquivos ({size / 2**20:.1f} MiB), {len(rows)} linhas de {len(databases)} bancos, "
-          f"{len(api_log.lines)} registros de log")
+    coverage = {"files": files, "mib": round(size / 2**20, 1), "rows": len(rows), "databases": len(databases),
+                "api_log_records": len(api_log.lines), "secrets": sorted(secrets)}
+    (ROOT / "var" / "test-artifacts").mkdir(parents=True, exist_ok=True)  # the scan's reach, for the record
+    (ROOT / "var" / "test-artifacts" / "secret-scan.json").write_text(json.dumps(coverage, indent=1))
     assert len(databases) == 2 and len(rows) > 500 and files > 10 and api_log.lines
     # the scan sees what is there: the key's public prefix is stored (its secret part only as a hash)
     prefix = api_key.removeprefix("nxk_")[:12]
