@@ -141,11 +141,16 @@ class Registry:
 
         try:
             found = self.client.search_model_versions(f"name = '{self.name}'")
+            # the SQL store's search leaves the versions' aliases empty: take them from the registered model
+            by_version: dict[str, list[str]] = {}
+            for alias, version in (self.client.get_registered_model(self.name).aliases or {}).items():
+                by_version.setdefault(str(version), []).append(alias)
         except MlflowException:
             return []
         out = []
         for v in sorted(found, key=lambda v: int(v.version), reverse=True):  # a str over REST, an int in a local store
-            out.append({"version": str(v.version), "aliases": sorted(getattr(v, "aliases", []) or []),
+            aliases = set(getattr(v, "aliases", []) or []) | set(by_version.get(str(v.version), []))
+            out.append({"version": str(v.version), "aliases": sorted(aliases),
                         "run_id": v.run_id, "created": v.creation_timestamp,
                         "mdape": self.metric(v), "baseline_mdape": self.metric(v, "baseline_mdape")})
         return out

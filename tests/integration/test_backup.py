@@ -105,6 +105,7 @@ def register_model_version() -> str:
     except mlflow.exceptions.MlflowException:
         pass
     version = client.create_model_version(MODEL_NAME, f"{run.info.artifact_uri}/model", run.info.run_id)
+    client.set_registered_model_alias(MODEL_NAME, "champion", version.version)
     return str(version.version)
 
 
@@ -162,6 +163,10 @@ def test_backup_destroy_restore_finds_everything(system):
     after = snapshot(system["url"])
     assert after == before
     assert {v for v, _, _ in after["versions"]} == {filled["model_version"]}
+    from tasks.prices.registry import Registry, tracking_uri
+
+    listed = Registry(tracking_uri()).versions()  # as `nexora model list` shows them: the alias came back too
+    assert [(v["version"], v["aliases"]) for v in listed] == [(filled["model_version"], ["champion"])]
     # restoring again over a system with documents needs --force
     again = cli.invoke(app, ["restore", str(archive)])
     assert again.exit_code == 1 and "--force" in again.output
