@@ -12,9 +12,11 @@ docs/operations.md: `FUZZ_EXAMPLES=500 .venv/bin/python -m pytest tests/e2e/test
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -36,6 +38,11 @@ WITHOUT_KEY = settings(FUZZ, max_examples=max(3, EXAMPLES // 4))
 class FuzzApi:
     url: str
     key: str
+    tried: Counter  # (with or without a key, operation, status code) → requests
+
+
+def record(api: FuzzApi, mode: str, case, response) -> None:
+    api.tried[(mode, f"{case.operation.method.upper()} {case.operation.path}", response.status_code)] += 1
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +58,23 @@ def fuzz_api(prefect_server, mlflow_server):
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "deployments.api.app:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    api = FuzzApi(f"http://127.0.0.1:{port}", key, Counter())
     try:
         wait_http(f"http://127.0.0.1:{port}/api/v1/health", 60, process)
-        yield FuzzApi(f"http://127.0.0.1:{port}", key)
+        yield api
     finally:
         stop(process)
         log.close()
+        codes, modes = Counter(), Counter()
+        for (mode, _, code), n in api.tried.items():
+            codes[str(code)] += n
+            modes[mode] += n
+        summary = {"examples_per_operation": EXAMPLES, "operations": len({op for _, op, _ in api.tried}),
+                   "requests": sum(api.tried.values()), "by_mode": dict(modes),
+                   "status_codes": dict(sorted(codes.items())),
+                   "5xx": sum(n for code, n in codes.items() if code.startswith("5"))}
+        (ROOT / "var" / "test-artifacts").mkdir(parents=True, exist_ok=True)  # what was tried, for the record
+        (ROOT / "var" / "test-artifacts" / "fuzz.json").write_text(json.dumps(summary, indent=1))
 
 
 def _app_schema() -> dict:
@@ -76,8 +94,9 @@ NOT_CHECKED = [positive_data_acceptance]
 @schema.parametrize()
 @FUZZ
 def test_no_input_with_a_valid_key_gets_a_5xx_or_an_undocumented_answer(case, fuzz_api):
-    case.call_and_validate(base_url=fuzz_api.url, excluded_checks=NOT_CHECKED,
-                           headers={"Authorization": f"Bearer {fuzz_api.key}", "X-Request-ID": "fuzz-com-chave"})
+    response = case.call_and_validate(base_url=fuzz_api.url, excluded_checks=NOT_CHECKED, headers={
+        "Authorization": f"Bearer {fuzz_api.key}", "X-Request-ID": "fuzz-com-chave"})
+    record(fuzz_api, "key", case, response)
 
 
 @schema.parametrize()
@@ -85,6 +104,7 @@ def test_no_input_with_a_valid_key_gets_a_5xx_or_an_undocumented_answer(case, fu
 def test_no_input_without_a_key_gets_past_authentication(case, fuzz_api):
     response = case.call_and_validate(base_url=fuzz_api.url, excluded_checks=NOT_CHECKED,
                                       headers={"X-Request-ID": "fuzz-sem-chave"})
+    record(fuzz_api, "no-key", case, response)
     if case.path != "/api/v1/health":  # refused before anything is read or done: no key, a malformed request or
         # a path that names no resource (an id that is not a UUID); never a 2xx, never a 403 that would confirm it
         assert response.status_code in (400, 401, 404, 405, 413, 422), response.text
