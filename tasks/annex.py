@@ -14,28 +14,15 @@ from prefect.cache_policies import DEFAULT
 
 from models.crud.documents import document_view
 from models.db import session_scope
-from models.errors import ConflictError, DomainError
+from models.errors import ConflictError
 from tasks import run_logger
 from tasks.records import classified_annex
 from tasks.render import render_all
-from tasks.storage import StorageError, put_files
-
-
-def _annex_retry(task, task_run, state) -> bool:
-    """Retry storage and database faults that may pass; a refusal (changed document, denied bucket) stays final."""
-    try:
-        state.result()
-    except DomainError:
-        return False
-    except StorageError as exc:
-        return exc.retryable
-    except Exception:  # noqa: BLE001
-        return True
-    return False
+from tasks.storage import put_files, storage_retry
 
 
 @task(name="store-classified-annex", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
-      retry_condition_fn=_annex_retry, cache_policy=DEFAULT)
+      retry_condition_fn=storage_retry, cache_policy=DEFAULT)
 def store_classified_annex(document_id: uuid.UUID, version: int) -> list[dict]:
     """DOCX and PDF of the sigiloso sections, stored under classificado/; returns keys and hashes only."""
     with session_scope() as session:

@@ -188,19 +188,24 @@ def store_for_uri(uri: str) -> ObjectStore:
     return LocalStore(settings.artifacts_dir)
 
 
-def _storage_retry(task, task_run, state) -> bool:
-    """Retry storage faults that may pass (5xx, connection); not refusals (AccessDenied, NoSuchBucket)."""
+def storage_retry(task, task_run, state) -> bool:
+    """Retry storage and database faults that may pass (5xx, connection); not refusals (AccessDenied,
+    NoSuchBucket, a document that changed meanwhile)."""
+    from models.errors import DomainError
+
     try:
         state.result()
     except StorageError as exc:
         return exc.retryable
+    except DomainError:
+        return False
     except Exception:  # noqa: BLE001
         return True
     return False
 
 
 @task(name="store-files", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
-      retry_condition_fn=_storage_retry, cache_policy=DEFAULT)
+      retry_condition_fn=storage_retry, cache_policy=DEFAULT)
 def store_files(document_id: str, version: int, files: dict[str, bytes]) -> list[dict]:
     """Put each file under its content-addressed key; an object already there is reused, not rewritten.
 
