@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install browser demo test up bench lint clean
+.PHONY: install browser demo test up bench lint audit clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -40,6 +40,10 @@ bench: install
 
 lint: install
 	.venv/bin/ruff check .
+
+# Known vulnerabilities in every locked package (OSV). Needs api.osv.dev: not reachable from the development machine.
+audit: $(UV)
+	$(UV) audit --frozen --preview-features audit-command
 
 clean:
 	rm -rf var .pytest_cache
