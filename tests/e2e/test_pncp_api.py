@@ -39,7 +39,7 @@ def test_cli_collect_and_backfill(pncp_server):
     from deployments.cli import app
 
     cli = CliRunner()
-    done = cli.invoke(app, ["pncp", "collect", "--from", "2026-03-02", "--to", "2026-03-06", "-m", "6",
+    done = cli.invoke(app, ["pncp", "collect", "--from", "2026-03-02", "--to", "2026-03-03", "-m", "6",
                             "--no-results", "--wait", "90"], terminal_width=200)
     assert done.exit_code == 0, done.output
     assert "COMPLETED" in done.output and '"slices_failed": 0' in done.output

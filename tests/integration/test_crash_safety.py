@@ -229,23 +229,27 @@ def test_deliveries_killed_while_claiming_are_sent_once_by_the_next_run(pg_url, 
     with session_scope(pg_url) as s:  # nothing else of this database is due: only this test's rows
         s.exec(text("UPDATE notifications SET status = 'dead' WHERE status IN ('pending', 'retrying', 'sending')"))
     target = hook(receiver, f"/crash-{uuid.uuid4().hex[:6]}")
-    path = target.removeprefix(receiver.url)
-    with session_scope(pg_url) as s:
-        for n in range(5):
-            outbox.record_event(s, "document.approved", data={"n": n})
-    code = "from flows.deliver_notifications import deliver_notifications; deliver_notifications(max_seconds=30)"
-    with stalled(pg_url, "notifications", "UPDATE"):
-        process = flow_process(pg_url, code)
-        wait_until_stalled(pg_url, process)  # the claim's UPDATE is running
-        kill(process)
-    rows = notifications(pg_url, target)
-    assert len(rows) == 5 and all(r.status == DeliveryStatus.PENDING and r.attempts == 0 for r in rows)
-    assert receiver.events(path) == []
+    try:
+        path = target.removeprefix(receiver.url)
+        with session_scope(pg_url) as s:
+            for n in range(5):
+                outbox.record_event(s, "document.approved", data={"n": n})
+        code = "from flows.deliver_notifications import deliver_notifications; deliver_notifications(max_seconds=30)"
+        with stalled(pg_url, "notifications", "UPDATE"):
+            process = flow_process(pg_url, code)
+            wait_until_stalled(pg_url, process)  # the claim's UPDATE is running
+            kill(process)
+        rows = notifications(pg_url, target)
+        assert len(rows) == 5 and all(r.status == DeliveryStatus.PENDING and r.attempts == 0 for r in rows)
+        assert receiver.events(path) == []
 
-    deliver_notifications(max_seconds=20)
-    rows = notifications(pg_url, target)
-    assert all(r.status == DeliveryStatus.DELIVERED and r.attempts == 1 for r in rows)
-    assert len(receiver.events(path)) == 5 and len(receiver.unique_events(path)) == 5
-    with session_scope(pg_url) as s:
-        sent = s.exec(select(DeliveryAttempt).where(DeliveryAttempt.notification_id.in_([r.id for r in rows])))
-        assert len(sent.all()) == 5
+        deliver_notifications(max_seconds=20)
+        rows = notifications(pg_url, target)
+        assert all(r.status == DeliveryStatus.DELIVERED and r.attempts == 1 for r in rows)
+        assert len(receiver.events(path)) == 5 and len(receiver.unique_events(path)) == 5
+        with session_scope(pg_url) as s:
+            sent = s.exec(select(DeliveryAttempt).where(DeliveryAttempt.notification_id.in_([r.id for r in rows])))
+            assert len(sent.all()) == 5
+    finally:  # no later test's events fan out to this receiver
+        with session_scope(pg_url) as s:
+            s.exec(text("UPDATE subscriptions SET active = false WHERE target = :target").bindparams(target=target))

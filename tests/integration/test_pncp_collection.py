@@ -100,15 +100,17 @@ def test_collects_pages_items_and_results_and_quarantines_odd_records(market, re
 
 
 def test_second_run_stores_nothing_twice_and_an_update_at_the_source_replaces_the_row(market, replay):
-    collect()
+    collect(modalidades=[6])  # one modalidade: the same paths, half the time
     first = snapshot(market)
-    again = collect(restart=True)
+    assert all(first.values())
+    again = collect(modalidades=[6], restart=True)
     assert snapshot(market) == first
     assert again["contratacoes_inserted"] == 0 and again["itens_inserted"] == 0
-    control = sorted(replay.all_valid_controls())[0]
+    control = sorted({r["numeroControlePNCP"] for r in replay.records[6]} & replay.all_valid_controls())[0]
     replay.update_record(control, objetoCompra="Objeto retificado", dataAtualizacao="2026-03-20T10:00:00",
                          dataAtualizacaoGlobal="2026-03-20T10:00:00")
-    updated = collect(endpoint="contratacoes/atualizacao", start=date(2026, 3, 20), end=date(2026, 3, 20))
+    updated = collect(endpoint="contratacoes/atualizacao", start=date(2026, 3, 20), end=date(2026, 3, 20),
+                      modalidades=[6])
     assert updated["contratacoes_updated"] == 1 and updated["contratacoes_inserted"] == 0
     with session_scope(market) as s:
         row = s.get(PncpContratacao, control)
