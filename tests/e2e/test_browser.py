@@ -251,7 +251,7 @@ def our_routes() -> list[tuple[str, str]]:
 
     from deployments.api import routes
 
-    return [(method, route.path) for module in pkgutil.iter_modules(routes.__path__)
+    return [(method, route.path_format) for module in pkgutil.iter_modules(routes.__path__)
             for route in import_module(f"{routes.__name__}.{module.name}").router.routes
             if isinstance(route, APIRoute) and route.include_in_schema for method in route.methods]
 
