@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install browser demo test up bench lint audit clean
+.PHONY: install browser demo test test-scale fuzz up bench lint audit clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -31,6 +31,10 @@ test: install browser
 # The production shape scaled out (tests/e2e/test_scale_out.py): apart from `make test`, which it would double.
 test-scale: install
 	.venv/bin/python -m pytest -m scale tests/e2e/test_scale_out.py
+
+# The longer fuzz run (make test tries 20 examples per operation): 500, explored at random (FUZZ_SEED).
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_SEED=$${FUZZ_SEED:-1} .venv/bin/python -m pytest tests/e2e/test_fuzz_api.py
 
 up: install
 	.venv/bin/nexora up

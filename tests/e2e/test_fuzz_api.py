@@ -6,8 +6,8 @@ creates never reaches the other tests), the session's Prefect and MLflow servers
 check of a run-starting route runs up to the point where the flow run would be created, and then it answers 429
 instead of starting collections and trainings on random input (the e2e tests start those runs for real).
 
-`make test` tries FUZZ_EXAMPLES examples per operation (default 20); the longer run is documented in
-docs/operations.md: `FUZZ_EXAMPLES=500 .venv/bin/python -m pytest tests/e2e/test_fuzz_api.py`.
+`make test` tries FUZZ_EXAMPLES examples per operation (default 20); `make fuzz` is the longer run (500, at
+random), documented in docs/operations.md.
 """
 
 from __future__ import annotations
