@@ -20,13 +20,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(moment: datetime | None) -> datetime | None:
-    """A stored time as an aware UTC datetime (SQLite gives them back naive)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 class UtcDateTime(TypeDecorator):
     """TIMESTAMP WITH TIME ZONE that reads back aware on every database: SQLite keeps no offset, so values are
     stored there in UTC and read back as UTC (the API then always writes an RFC 3339 offset)."""
@@ -40,7 +33,7 @@ class UtcDateTime(TypeDecorator):
         return value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return as_utc(value)
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def get_engine(url: str | None = None) -> Engine:

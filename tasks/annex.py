@@ -16,7 +16,7 @@ from models.crud.documents import document_view
 from models.db import session_scope
 from models.errors import ConflictError
 from tasks import run_logger
-from tasks.records import classified_annex
+from tasks.records import printed
 from tasks.render import render_all
 from tasks.storage import put_files, storage_retry
 
@@ -31,7 +31,7 @@ def store_classified_annex(document_id: uuid.UUID, version: int) -> list[dict]:
             raise ConflictError(f"O documento mudou para a versão {view.document.version} durante a consolidação.")
         if not view.protected_slugs:
             raise ConflictError("O orçamento deste documento não é sigiloso; não há anexo classificado a gerar.")
-        annex = classified_annex(view)
+        annex = printed(view, annex=True)
     stored = put_files(str(document_id), version, render_all(annex), classified=True)
     run_logger().info("classified annex stored: %s", ", ".join(f"{s['format']} {s['size']} bytes" for s in stored))
     return stored

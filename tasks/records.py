@@ -113,43 +113,38 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
                 return {"already": [a.model_dump(mode="json") for a in existing], "version": document.version}
         if document.status != DocumentStatus.APROVADO:
             raise ConflictError(f"Só um documento aprovado pode ser consolidado; está '{document.status}'.")
-        by_slug = {f.slug: f for f in view.fields}
-        protected = view.protected_slugs  # a sigiloso estimate never reaches the public files (nor this result)
-        sections = tuple(
-            RenderSection(code=s["code"], title=s["title"], legal_basis=s["legal_basis"], required=s["required"],
-                          content=sigiloso_note(document.kind) if s["slug"] in protected
-                          else by_slug[s["slug"]].content,
-                          justification=None if s["slug"] in protected else by_slug[s["slug"]].justification)
-            for s in template.sections
-        )
-        render = RenderDocument(
-            kind=str(document.kind), titulo=document.titulo, numero_processo=document.numero_processo,
-            orgao=document.orgao, unidade=document.unidade, version=document.version,
-            template_name=template.name, template_version=template.version,
-            issued_on=document.updated_at.date(), sections=sections,
-        )
-        return {"already": None, "render": render, "version": document.version, "classified": bool(protected),
+        render = printed(view)  # a sigiloso estimate never reaches the public files (nor this result)
+        return {"already": None, "render": render, "version": document.version,
+                "classified": bool(view.protected_slugs),
                 "template_id": str(template.id), "template_version": template.version}
 
 
 ANNEX_MARKING = "DOCUMENTO CLASSIFICADO — ACESSO RESTRITO (art. 24 da Lei nº 14.133/2021)"
 
 
-def classified_annex(view) -> RenderDocument:
-    """The sigiloso sections alone, with their text, as the classified annex (ETP inciso VI, TR alínea i)."""
+def printed(view, annex: bool = False) -> RenderDocument:
+    """The document as printed: the public one, with a sigiloso estimate replaced by the art. 24 note, or its
+    classified annex (ETP inciso VI, TR alínea i): the estimate sections alone, with their text, marked."""
     document, template = view.document, view.template
     by_slug, protected = {f.slug: f for f in view.fields}, view.protected_slugs
-    sections = tuple(
-        RenderSection(code=s["code"], title=s["title"], legal_basis=s["legal_basis"], required=s["required"],
-                      content=by_slug[s["slug"]].content, justification=by_slug[s["slug"]].justification)
-        for s in template.sections if s["slug"] in protected
-    )
-    label = "Anexo classificado" if document.kind == "ETP" else "Documento separado e classificado"
+
+    def section(spec: dict[str, Any]) -> RenderSection:
+        stored, hidden = by_slug[spec["slug"]], spec["slug"] in protected and not annex
+        return RenderSection(code=spec["code"], title=spec["title"], legal_basis=spec["legal_basis"],
+                             required=spec["required"],
+                             content=sigiloso_note(document.kind) if hidden else stored.content,
+                             justification=None if hidden else stored.justification)
+
+    titulo = document.titulo
+    if annex:
+        label = "Anexo classificado" if document.kind == "ETP" else "Documento separado e classificado"
+        titulo = f"{label} — orçamento estimado sigiloso — {titulo}"
     return RenderDocument(
-        kind=str(document.kind), titulo=f"{label} — orçamento estimado sigiloso — {document.titulo}",
-        numero_processo=document.numero_processo, orgao=document.orgao, unidade=document.unidade,
-        version=document.version, template_name=template.name, template_version=template.version,
-        issued_on=document.updated_at.date(), sections=sections, marking=ANNEX_MARKING,
+        kind=str(document.kind), titulo=titulo, numero_processo=document.numero_processo, orgao=document.orgao,
+        unidade=document.unidade, version=document.version, template_name=template.name,
+        template_version=template.version, issued_on=document.updated_at.date(),
+        sections=tuple(section(s) for s in template.sections if not annex or s["slug"] in protected),
+        marking=ANNEX_MARKING if annex else None,
     )
 
 

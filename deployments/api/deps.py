@@ -58,6 +58,12 @@ def cleared_for_sigiloso(key: ApiKey) -> bool:
     return Scope.SIGILOSO.value in key.scopes
 
 
+def sigiloso_section_refused(slug: str) -> HTTPException:
+    """The 403 for writing or drafting a section of a sigiloso estimate without the scope."""
+    return HTTPException(status.HTTP_403_FORBIDDEN, f"A seção '{slug}' é do orçamento sigiloso (art. 24 da Lei "
+                                                    "14.133/2021): é preciso o escopo 'sigiloso'.")
+
+
 def require_sigiloso(key: CurrentKey) -> ApiKey:
     if not cleared_for_sigiloso(key):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"A chave '{key.name}' não tem o escopo 'sigiloso'.")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.logging import current_trace_id, get_logger
+from deployments.api.strict import allowed_methods
 from models.errors import DomainError
 from models.rules import IncompleteDocumentError, TransitionError
 from tasks.storage import StorageError
@@ -109,8 +110,6 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         headers, detail = dict(getattr(exc, "headers", None) or {}), str(exc.detail)
         if exc.status_code == 405:
-            from deployments.api.strict import allowed_methods
-
             allowed = allowed_methods(request.app, request.url.path)
             if allowed:
                 headers["Allow"] = ", ".join(allowed)

@@ -16,42 +16,41 @@ def _is_list(schema: dict) -> bool:
 
 
 @cache
-def _operations(app: FastAPI) -> tuple[tuple[re.Pattern, str, dict[str, dict[str, bool]]], ...]:
-    """(path regex, path template, {METHOD: {declared query parameter: takes a list}}) for every documented path."""
-    found = []
-    for template, operations in app.openapi().get("paths", {}).items():
-        pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
-        found.append((pattern, template, {
-            method.upper(): {p["name"]: _is_list(p.get("schema", {})) for p in operation.get("parameters", [])
-                             if p.get("in") == "query"}
-            for method, operation in operations.items()}))
-    return tuple(sorted(found, key=lambda entry: entry[1].count("{")))  # /x/retry-dead before /x/{id}
+def _documented(app: FastAPI) -> dict[str, dict[str, dict[str, bool]]]:
+    """{path template: {METHOD: {declared query parameter: takes a list}}} from the OpenAPI document."""
+    return {template: {method.upper(): {p["name"]: _is_list(p.get("schema", {}))
+                                        for p in operation.get("parameters", []) if p.get("in") == "query"}
+                       for method, operation in operations.items()}
+            for template, operations in app.openapi().get("paths", {}).items()}
+
+
+@cache
+def _patterns(app: FastAPI) -> tuple[tuple[re.Pattern, list[str]], ...]:
+    """(path regex, documented methods), literal paths first: /x/retry-dead before /x/{id}."""
+    templates = sorted(_documented(app), key=lambda template: template.count("{"))
+    return tuple((re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "$"),
+                  sorted(_documented(app)[t])) for t in templates)
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str] | None:
     """The documented methods of the path, or None when it is not an API path."""
-    for pattern, _, methods in _operations(app):
-        if pattern.match(path):
-            return sorted(methods)
-    return None
+    return next((methods for pattern, methods in _patterns(app) if pattern.match(path)), None)
 
 
 def reject_unknown_query(request: Request) -> None:
     """An app-wide dependency: 422 naming the query parameters the operation does not declare."""
-    route = request.scope.get("route")
-    template = getattr(route, "path", None)
-    for _, documented, methods in _operations(request.app):
-        if documented == template and request.method in methods:
-            declared = methods[request.method]
-            unknown = sorted(set(request.query_params) - set(declared))
-            if unknown:
-                expected = ", ".join(sorted(declared)) or "nenhum"
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                    f"Parâmetro(s) de consulta desconhecido(s): {', '.join(unknown)[:300]}; "
-                                    f"esta operação aceita: {expected}.")
-            repeated = sorted(name for name, is_list in declared.items()
-                              if not is_list and len(request.query_params.getlist(name)) > 1)
-            if repeated:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                    f"Parâmetro(s) de consulta repetido(s): {', '.join(repeated)}; informe um valor.")
-            return
+    template = getattr(request.scope.get("route"), "path_format", None)  # without convertors such as `:uuid`
+    declared = _documented(request.app).get(template, {}).get(request.method)
+    if declared is None:  # not a documented operation (/docs, /openapi.json)
+        return
+    unknown = sorted(set(request.query_params) - set(declared))
+    if unknown:
+        expected = ", ".join(sorted(declared)) or "nenhum"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"Parâmetro(s) de consulta desconhecido(s): {', '.join(unknown)[:300]}; "
+                            f"esta operação aceita: {expected}.")
+    repeated = sorted(name for name, is_list in declared.items()
+                      if not is_list and len(request.query_params.getlist(name)) > 1)
+    if repeated:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"Parâmetro(s) de consulta repetido(s): {', '.join(repeated)}; informe um valor.")

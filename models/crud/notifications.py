@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from core import crypto, netguard
 from core.settings import settings
-from models.db import as_utc, utcnow
+from models.db import utcnow
 from models.errors import ConflictError, InvalidError, NotFoundError
 from models.events import EVENT_TYPES, WILDCARD, check_event_types
 from models.notification import (
@@ -217,7 +217,7 @@ def claim(session: Session, limit: int, lease_seconds: float | None = None) -> l
     ).all()
     return [Job(notification_id=n.id, attempt=n.attempts + 1, max_attempts=n.max_attempts,
                 channel=Channel(n.channel), target=n.target,
-                secret_sealed=s.secret_encrypted, event_id=e.id, event_type=e.type, occurred_at=as_utc(e.occurred_at),
+                secret_sealed=s.secret_encrypted, event_id=e.id, event_type=e.type, occurred_at=e.occurred_at,
                 orgao=e.orgao, document_id=e.document_id, data=e.data) for n, e, s in rows]
 
 
@@ -312,7 +312,7 @@ def redrive(session: Session, notification_id: uuid.UUID) -> Notification:
         raise NotFoundError(f"Notificação {notification_id} não encontrada.")
     if row.status == DeliveryStatus.DELIVERED:
         raise ConflictError("A notificação já foi entregue; nada a reenviar.", status=str(row.status))
-    if row.status == DeliveryStatus.SENDING and row.claimed_until and as_utc(row.claimed_until) > utcnow():
+    if row.status == DeliveryStatus.SENDING and row.claimed_until and row.claimed_until > utcnow():
         raise ConflictError("A notificação está sendo enviada agora; aguarde o resultado.", status=str(row.status))
     _requeue(row)
     session.add(row)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 
@@ -26,8 +24,8 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
 
 from models.apikey import generate_key
-from tests.conftest import ROOT, TMP, _migrate_and_seed, stop, wait_http
-from tests.utils.ports import free_port
+from tests.conftest import ROOT, TMP, _migrate_and_seed
+from tests.utils.api_thread import api_process
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=os.environ.get("FUZZ_SEED") is None,
@@ -58,28 +56,24 @@ def fuzz_api(prefect_server, mlflow_server):
     with session_scope(database) as session:  # the key the schema's configuration sends (known at collection)
         session.add(ApiKey(name="fuzz", prefix=KEY_PREFIX, key_hash=hash_key(KEY),
                            scopes=["admin", "read", "run", "sigiloso", "write"]))
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database, "DATA_DIR": str(folder / "data"), "RUN_RATE_BURST": "0"}
-    log = open(folder / "api.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "deployments.api.app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    api = FuzzApi(f"http://127.0.0.1:{port}", KEY, Counter())
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/v1/health", 60, process)
+    with api_process(folder / "api.log", DATABASE_URL=database, DATA_DIR=str(folder / "data"),
+                     RUN_RATE_BURST="0") as (url, _):
+        api = FuzzApi(url, KEY, Counter())
         yield api
-    finally:
-        stop(process)
-        log.close()
-        codes: dict[str, Counter] = {"key": Counter(), "no-key": Counter()}
-        for (mode, _, code), n in api.tried.items():
-            codes[mode][str(code)] += n
-        summary = {"examples_per_operation": EXAMPLES, "operations": len({op for _, op, _ in api.tried}),
-                   "requests": sum(api.tried.values()),
-                   "status_codes": {mode: dict(sorted(found.items())) for mode, found in codes.items()},
-                   "5xx": sum(n for found in codes.values() for code, n in found.items() if code.startswith("5"))}
-        (ROOT / "var" / "test-artifacts").mkdir(parents=True, exist_ok=True)  # what was tried, for the record
-        (ROOT / "var" / "test-artifacts" / "fuzz.json").write_text(json.dumps(summary, indent=1))
+    write_summary(api.tried)
+
+
+def write_summary(tried: Counter) -> None:
+    """What was tried, for the record: var/test-artifacts/fuzz.json."""
+    codes: dict[str, Counter] = {"key": Counter(), "no-key": Counter()}
+    for (mode, _, code), n in tried.items():
+        codes[mode][str(code)] += n
+    summary = {"examples_per_operation": EXAMPLES, "operations": len({op for _, op, _ in tried}),
+               "requests": sum(tried.values()),
+               "status_codes": {mode: dict(sorted(found.items())) for mode, found in codes.items()},
+               "5xx": sum(n for found in codes.values() for code, n in found.items() if code.startswith("5"))}
+    (ROOT / "var" / "test-artifacts").mkdir(parents=True, exist_ok=True)
+    (ROOT / "var" / "test-artifacts" / "fuzz.json").write_text(json.dumps(summary, indent=1))
 
 
 def _app_schema() -> dict:

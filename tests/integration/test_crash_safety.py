@@ -32,7 +32,8 @@ from models.document import AuditLog, Document, DocumentField
 from models.enums import DocumentStatus
 from models.market import PncpCheckpoint
 from models.notification import DeliveryAttempt, DeliveryStatus, Event
-from tests.conftest import ROOT, TMP, stop, wait_http
+from tests.conftest import ROOT, TMP
+from tests.utils.api_thread import api_process as running_api
 from tests.utils.builders import approve_document, make_document, make_key
 from tests.utils.ports import free_port
 
@@ -89,21 +90,9 @@ def flow_process(url: str, code: str, **env: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@contextmanager
-def api_process(url: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = free_port()
-    log = open(TMP / f"crash-api-{port}.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "deployments.api.app:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/v1/health", 60, process)
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        if process.poll() is None:
-            stop(process)
-        log.close()
+def api_process(url: str):
+    """The API in a process of its own on ``url``, which the test may kill."""
+    return running_api(TMP / f"crash-api-{uuid.uuid4().hex[:6]}.log", DATABASE_URL=url)
 
 
 def in_background(call) -> threading.Thread:

@@ -31,7 +31,7 @@ from core.settings import settings
 from flows.deliver_notifications import deliver_notifications
 from models.crud import notifications as outbox
 from models.crud.documents import transition
-from models.db import as_utc, session_scope, utcnow
+from models.db import session_scope, utcnow
 from models.document import Document
 from models.enums import DocumentStatus
 from models.errors import InvalidError
@@ -203,7 +203,7 @@ def test_5xx_is_retried_with_backoff_until_delivered(db, receiver):
     deliver_notifications(max_seconds=10)
     (row,) = notifications(db, target)
     assert row.status == DeliveryStatus.RETRYING and row.last_status_code == 500
-    assert row.last_error.startswith("HTTP 500") and as_utc(row.next_attempt_at) > utcnow() - timedelta(seconds=1)
+    assert row.last_error.startswith("HTTP 500") and row.next_attempt_at > utcnow() - timedelta(seconds=1)
     (row,) = deliver_until(db, target, all_delivered)
     assert [a.outcome for a in attempts(db, row.id)] == ["retry", "retry", "delivered"]
     assert len(receiver.unique_events("/flaky")) == 1
@@ -232,7 +232,7 @@ def test_429_retry_after_is_honoured(db, receiver):
     deliver_notifications(max_seconds=10)
     (row,) = notifications(db, target)
     assert row.status == DeliveryStatus.RETRYING and row.last_status_code == 429
-    assert as_utc(row.next_attempt_at) - utcnow() > timedelta(seconds=110)
+    assert row.next_attempt_at - utcnow() > timedelta(seconds=110)
 
 
 def test_hanging_receiver_times_out_and_is_retried(db, receiver):

@@ -7,7 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from deployments.api.deps import Offset, ReadKey, SessionDep, SigilosoKey, TraceId, WriteKey, cleared_for_sigiloso
+from deployments.api.deps import (
+    Offset,
+    ReadKey,
+    SessionDep,
+    SigilosoKey,
+    TraceId,
+    WriteKey,
+    cleared_for_sigiloso,
+    sigiloso_section_refused,
+)
 from models.crud import documents as crud
 from models.document import (
     AuditPublic,
@@ -96,8 +105,7 @@ def write_field(session: SessionDep, key: WriteKey, trace_id: TraceId, document_
     """Write a field by hand (source `human`); `justification` marks an optional ETP element as não se aplica.
     A section of a sigiloso estimate needs the 'sigiloso' scope."""
     if slug in crud.document_view(session, document_id).protected_slugs and not cleared_for_sigiloso(key):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"A seção '{slug}' é do orçamento sigiloso (art. 24 da Lei "
-                                                       "14.133/2021): é preciso o escopo 'sigiloso'.")
+        raise sigiloso_section_refused(slug)
     crud.write_field(session, document_id, slug, content=body.content, justification=body.justification,
                      trace_id=trace_id)
     view = crud.document_view(session, document_id)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from core.settings import settings
 from deployments import prefect_glue as glue
 from deployments import triggers
-from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId, cleared_for_sigiloso
+from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId, cleared_for_sigiloso, sigiloso_section_refused
 from deployments.api.errors import error_body
 from deployments.api.limits import check_run_rate
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD, DeploymentSpec
@@ -98,8 +98,7 @@ async def _generate_field(kind: DocumentKind, request: Request, client, key, tra
                           body: GenerateFieldRequest, idempotency_key: str | None, wait: float):
     doc = await run_in_threadpool(triggers.runnable_document, body.document_id, kind, body.field)
     if doc["sigiloso"] and not cleared_for_sigiloso(key):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"A seção '{body.field}' é do orçamento sigiloso (art. 24 da "
-                                                       "Lei 14.133/2021): é preciso o escopo 'sigiloso'.")
+        raise sigiloso_section_refused(body.field)
     response = await launch(
         request, client, key, GENERATE_FIELD,
         {"document_id": body.document_id, "slug": body.field, "force": body.force, "instructions": body.instructions},
