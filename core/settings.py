@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     RUN_RATE_PER_MINUTE: float = Field(120, gt=0)  # flow runs started per API key (and API process): 429 above
     RUN_RATE_BURST: int = Field(60, ge=0)  # 0: this API process starts no flow runs (429), e.g. a read replica
     RUNNER_POLL_SECONDS: float = Field(0.5, ge=0.1, le=60)
+    SCHEDULES_PAUSED: str = ""  # deployments (comma-separated, or *) whose schedules `serve` registers inactive
     # flow runs at once per executor (the `serve` runner, each worker): each is a Python process (~150 MB, ~2 s of
     # CPU to start); Prefect's runner default, and no limit at all for a worker, which 200 queued runs would swamp
     FLOW_RUN_LIMIT: int = Field(5, ge=1, le=200)
@@ -114,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.ARTIFACTS_DIR or self.DATA_DIR / "artifacts"
+
+    def schedule_paused(self, flow_name: str) -> bool:
+        names = {name.strip() for name in self.SCHEDULES_PAUSED.split(",") if name.strip()}
+        return "*" in names or flow_name in names
 
     @property
     def llm_enabled(self) -> bool:

@@ -168,6 +168,49 @@ def deployments_yaml(check: Annotated[bool, typer.Option(help="only check prefec
     console.print(f"escrito {path}")
 
 
+@deployments_app.command("status")
+def deployments_status(as_json: Annotated[bool, typer.Option("--json", help="uma lista JSON, para scripts")] = False
+                       ) -> None:
+    """Each deployment's schedules, next scheduled run and last run, as the Prefect server holds them."""
+    import asyncio
+
+    import httpx
+    from prefect.client.orchestration import get_client
+
+    from deployments.schedule_status import deployments_status as read_status
+
+    apply_prefect_env(settings)
+
+    async def read():
+        async with get_client() as client:
+            return await read_status(client)
+
+    try:
+        rows = asyncio.run(read())
+    except httpx.HTTPError as exc:
+        from deployments.cli_runs import _prefect_down
+
+        fail(_prefect_down(exc))
+    if as_json:
+        typer.echo(json.dumps([{"deployment": row.deployment, **row.as_json()} for row in rows], ensure_ascii=False,
+                              indent=2))
+        return
+    table = Table(title="deployments", title_justify="left")
+    for column in ("deployment", "agendamento", "próxima", "última"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        schedule = "\n".join(row.schedules) or "sob demanda"
+        if row.paused:
+            schedule += " (pausado)"
+        last = f"{row.last_run_state} {row.last_run_time:%d/%m %H:%M}" if row.last_run_time else "-"
+        upcoming = f"{row.next_run:%d/%m/%Y %H:%M}" if row.next_run else "-"
+        if row.problem:
+            upcoming = f"[red]{row.problem}[/]"
+        table.add_row(row.deployment, schedule, upcoming, last)
+    console.print(table)
+    console.print("horários em America/Sao_Paulo")
+
+
 @documents_app.command("consolidate")
 def documents_consolidate(
     document_id: str,

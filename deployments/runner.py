@@ -11,11 +11,12 @@ from deployments.catalog import DEPLOYMENT_NAME, DEPLOYMENTS, INTERVAL_ANCHOR, T
 
 def to_deployment(spec: DeploymentSpec):
     schedules = []
+    active = not settings.schedule_paused(spec.flow_name)
     if spec.cron:
-        schedules.append(Cron(spec.cron, timezone=TIMEZONE, slug=spec.schedule_slug("cron")))
+        schedules.append(Cron(spec.cron, timezone=TIMEZONE, slug=spec.schedule_slug("cron"), active=active))
     if spec.interval_seconds:
         schedules.append(Interval(spec.interval_seconds, anchor_date=INTERVAL_ANCHOR, timezone=TIMEZONE,
-                                  slug=spec.schedule_slug("intervalo")))
+                                  slug=spec.schedule_slug("intervalo"), active=active))
     return spec.load_flow().to_deployment(
         name=DEPLOYMENT_NAME, description=spec.description, tags=["nexora", *spec.tags],
         parameters=dict(spec.parameters), concurrency_limit=spec.concurrency_limit,

@@ -1,11 +1,13 @@
 """prefect.yaml and the `serve` runner come from one list: a test fails if they drift."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
 from deployments.catalog import DEPLOYMENTS, render_prefect_yaml
 from deployments.runner import to_deployment
+from deployments.schedule_status import SCHEDULER_GRACE, schedule_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,3 +47,25 @@ def test_every_scheduled_deployment_has_slugged_schedules_with_the_issue_cadence
 
 def spec_flow_name(entrypoint: str) -> str:
     return next(s.flow_name for s in DEPLOYMENTS if s.entrypoint == entrypoint)
+
+
+def test_an_active_schedule_without_runs_is_a_problem_once_the_scheduler_had_its_chance():
+    now = datetime.now(UTC)
+    old = now - SCHEDULER_GRACE - timedelta(seconds=1)
+    assert schedule_problem(1, False, None, old, now) is not None
+    assert schedule_problem(1, False, None, now - timedelta(seconds=5), now) is None  # just deployed
+    assert schedule_problem(1, False, now + timedelta(hours=1), old, now) is None
+    assert schedule_problem(1, True, None, old, now) is None  # paused on purpose
+    assert schedule_problem(0, False, None, old, now) is None  # on demand only
+
+
+def test_paused_schedules_are_registered_inactive_and_the_others_stay_active(monkeypatch):
+    from core.settings import settings
+
+    monkeypatch.setattr(settings, "SCHEDULES_PAUSED", "collect-pncp, train-price-model")
+    served = {spec.flow_name: to_deployment(spec) for spec in DEPLOYMENTS if spec.cron or spec.interval_seconds}
+    assert [s.active for s in served["collect-pncp"].schedules] == [False]
+    assert [s.active for s in served["train-price-model"].schedules] == [False]
+    assert [s.active for s in served["deliver-notifications"].schedules] == [True]
+    monkeypatch.setattr(settings, "SCHEDULES_PAUSED", "*")
+    assert not any(s.active for spec in DEPLOYMENTS for s in to_deployment(spec).schedules or [])

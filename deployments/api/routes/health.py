@@ -1,4 +1,5 @@
-"""Health: the database, the Prefect server, which drafting provider is active and the price model in use."""
+"""Health: the database, the Prefect server, the scheduled deployments' next runs, which drafting provider is
+active and the price model in use."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
 from deployments.api.deps import PrefectDep
+from deployments.catalog import DEPLOYMENTS
+from deployments.schedule_status import deployments_status
 from models.db import session_scope
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
+SCHEDULED = tuple(spec for spec in DEPLOYMENTS if spec.cron or spec.interval_seconds)
 
 
 def _ping_database() -> None:
@@ -27,13 +31,22 @@ async def health(request: Request, client: PrefectDep) -> dict:
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"erro: {type(exc).__name__}"
+    schedules: dict[str, dict] = {}
     try:
         await client.api_healthcheck()
         checks["prefect"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["prefect"] = f"erro: {type(exc).__name__}"
+    if checks["prefect"] == "ok":
+        try:
+            for status in await deployments_status(client, SCHEDULED):
+                schedules[status.deployment] = status.as_json()
+            problems = [f"{name}: {item['problema']}" for name, item in schedules.items() if item["problema"]]
+            checks["agendamentos"] = "; ".join(problems) or "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["agendamentos"] = f"erro: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if ok else "degraded", **checks,
+    return {"status": "ok" if ok else "degraded", **checks, "deployments": schedules,
             "llm_provider": "llm" if settings.llm_enabled else "offline",
             "llm_model": settings.OPENAI_MODEL if settings.llm_enabled else "offline-template-v1",
             "price_model": request.app.state.champion.status(), "environment": settings.ENVIRONMENT}
