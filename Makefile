@@ -5,16 +5,26 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+# Byte-code: some machines set PYTHONDONTWRITEBYTECODE=1, and then every process (each flow run, each `nexora`
+# command) compiled every module it imported from source again: `nexora model list` spent 9 of its 12 s there.
+# uv compiles the installed packages once; our own modules are cached on first import.
+export UV_COMPILE_BYTECODE := 1
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install browser demo test test-scale fuzz up bench lint audit clean
 
+# Installing is quiet: its output goes to var/install.log, shown only when it fails.
+INSTALL_LOG := var/install.log
+quietly = mkdir -p var && ($(1)) >>$(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); echo "falhou: veja $(INSTALL_LOG)"; exit 1; }
+
 $(UV):
-	$(PYTHON) -m venv .tools
-	.tools/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@echo "instalando uv $(UV_VERSION) em .tools/…"
+	@$(call quietly,$(PYTHON) -m venv .tools && .tools/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION))
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
-	touch $@
+	@echo "instalando as dependências travadas em uv.lock (.venv/; primeira vez: 1 a 3 min)…"
+	@$(call quietly,$(UV) sync --frozen)
+	@touch $@
 
 install: .venv/.installed
 
@@ -23,7 +33,7 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 demo: install
-	.venv/bin/nexora demo
+	@.venv/bin/nexora demo
 
 test: install browser
 	.venv/bin/python -m pytest

@@ -38,6 +38,13 @@ console = Console()
 err = Console(stderr=True)
 
 
+@app.callback()
+def _prefect_settings_first() -> None:
+    # Prefect reads its settings once, when first imported: point it at this platform's server before any
+    # command imports it (otherwise a command talks to a temporary server of its own, seconds later and empty)
+    apply_prefect_env(settings)
+
+
 def fail(message: str, code: int = 1) -> None:
     err.print(f"[bold red]erro:[/] {message}")
     raise typer.Exit(code)
@@ -195,20 +202,27 @@ def deployments_status(as_json: Annotated[bool, typer.Option("--json", help="uma
         typer.echo(json.dumps([{"deployment": row.deployment, **row.as_json()} for row in rows], ensure_ascii=False,
                               indent=2))
         return
-    table = Table(title="deployments", title_justify="left")
+    console.print(deployments_table(rows))
+
+
+def deployments_table(rows) -> Table:
+    """Each deployment's schedules, next and last run, at 80 columns."""
+    from rich import box
+
+    table = Table(title="deployments", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="horários em America/Sao_Paulo", caption_justify="left")
     for column in ("deployment", "agendamento", "próxima", "última"):
         table.add_column(column, overflow="fold")
     for row in rows:
         schedule = "\n".join(row.schedules) or "sob demanda"
         if row.paused:
-            schedule += " (pausado)"
-        last = f"{row.last_run_state} {row.last_run_time:%d/%m %H:%M}" if row.last_run_time else "-"
+            schedule += "\n(pausado)"
+        last = f"{row.last_run_state}\n{row.last_run_time:%d/%m %H:%M}" if row.last_run_time else "-"
         upcoming = f"{row.next_run:%d/%m/%Y %H:%M}" if row.next_run else "-"
         if row.problem:
             upcoming = f"[red]{row.problem}[/]"
         table.add_row(row.deployment, schedule, upcoming, last)
-    console.print(table)
-    console.print("horários em America/Sao_Paulo")
+    return table
 
 
 @documents_app.command("consolidate")
@@ -721,13 +735,16 @@ def up(
             time.sleep(0.5)
     finally:
         console.print("parando…")
+        stack.drain(30, console.print)
         stack.stop()
     if not stopping:
         raise typer.Exit(1)
 
 
 @app.command("demo")
-def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running afterwards")] = False) -> None:
+def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running afterwards")] = False,
+         as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON at the end")] = False,
+         ) -> None:
     """Run the main job once on the embedded defaults (starts the stack if it is not running)."""
     import httpx
 
@@ -743,16 +760,27 @@ def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running aft
         prepare_database()
     except httpx.HTTPError:
         stack = _start_stack()
+    summary = None
     try:
         with session_scope() as session:
             _, raw = create_key(session, f"demo-{int(time.time())}", ["read", "write", "run", "admin"])
         summary = run_demo(settings.api_url, raw, settings.prefect_ui_url, console)
-        console.print_json(json.dumps(summary))
     except DemoError as exc:
-        fail(str(exc))
+        err.print(f"[bold red]erro:[/] {exc}")
     finally:
         if stack is not None and not keep_up:
+            stack.drain(60, console.print)
+            console.print("parando a plataforma…")
             stack.stop()
+    if summary is None:
+        raise typer.Exit(1)
+    if as_json:
+        console.print_json(json.dumps(summary))
+    if stack is None or keep_up:
+        console.print(f"Prefect UI: {settings.prefect_ui_url}   API: {settings.api_url}/docs")
+    else:
+        console.print("A plataforma foi parada; [bold]make up[/] a traz de volta com a Prefect UI em "
+                      f"{settings.prefect_ui_url} (as execuções acima ficam lá) e a API em {settings.api_url}/docs.")
 
 
 from deployments.cli_model import model_app  # noqa: E402 - after `app`, whose helpers it uses lazily

@@ -26,19 +26,31 @@ def model_train(
 @model_app.command("list")
 def model_list() -> None:
     """The registered versions, their aliases and MdAPE against the IN 65 baseline."""
-    from rich.table import Table
-
     from deployments.cli import console
     from tasks.prices.registry import Registry
 
-    table = Table(title="preco-referencia")
-    for column in ("versão", "aliases", "MdAPE modelo", "MdAPE IN 65", "run MLflow"):
-        table.add_column(column)
-    for v in Registry().versions():
+    console.print(versions_table(Registry().versions()))
+
+
+def versions_table(versions: list[dict]):
+    """The registered versions at 80 columns: MdAPE of the model and of the IN 65 baseline on the same test rows."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="preco-referencia (MdAPE: erro mediano nos itens de teste; menor é melhor)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("versão", justify="right")
+    table.add_column("aliases", overflow="fold")
+    table.add_column("MdAPE", justify="right")
+    table.add_column("IN 65", justify="right")
+    table.add_column("run MLflow", no_wrap=True)
+    for v in versions:
         table.add_row(v["version"], ", ".join(v["aliases"]) or "-",
                       f"{v['mdape']:.3f}" if v["mdape"] is not None else "-",
                       f"{v['baseline_mdape']:.3f}" if v["baseline_mdape"] is not None else "-", v["run_id"] or "-")
-    console.print(table)
+    if not versions:
+        table.caption = "nenhuma versão registrada: nexora model train"
+    return table
 
 
 @model_app.command("rollback")

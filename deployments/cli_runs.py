@@ -7,6 +7,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -75,13 +76,39 @@ async def find_runs(client, ui_url: str, *, trace_id: str | None = None, states:
 
 
 def _when(value: str | None) -> str:
-    return datetime.fromisoformat(value).astimezone().strftime("%d/%m/%Y %H:%M:%S") if value else "-"
+    from deployments.catalog import TIMEZONE
+
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(TIMEZONE)).strftime("%d/%m %H:%M") if value else "-"
+
+
+def _duration(row: dict[str, Any]) -> str:
+    if not (row["start_time"] and row["end_time"]):
+        return "-"
+    seconds = (datetime.fromisoformat(row["end_time"]) - datetime.fromisoformat(row["start_time"])).total_seconds()
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def runs_table(rows: list[dict[str, Any]], title: str):
+    """The runs as a table that reads at 80 columns: flow and run name over the run's id (whole, to copy)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="horários em America/Sao_Paulo", caption_justify="left")
+    table.add_column("fluxo · execução / id", overflow="fold", min_width=36)
+    table.add_column("estado", no_wrap=True)
+    table.add_column("início", no_wrap=True)
+    table.add_column("duração", no_wrap=True, justify="right")
+    for row in rows:
+        table.add_row(f"{row['flow_name'] or '-'} · {row['name']}\n[dim]{row['flow_run_id']}[/]", _state_label(row),
+                      _when(row["start_time"]), _duration(row))
+    return table
 
 
 def _state_label(row: dict[str, Any]) -> str:
     label = row["state"] or "-"
     if row["state_name"] and row["state_name"].upper() != label:
-        label += f" ({row['state_name']})"
+        label += f"\n({row['state_name']})"
     colour = COLOURS.get(row["state"] or "")
     return f"[{colour}]{label}[/]" if colour else label
 
@@ -127,19 +154,8 @@ def runs_list(
     if not rows:
         console.print("nenhuma execução encontrada" + (f" com o trace id {trace_id}" if trace_id else ""))
         return
-    from rich.table import Table
-
     title = f"execuções do trace id {trace_id}" if trace_id else f"{len(rows)} execução(ões) mais recente(s)"
-    table = Table(title=title)
-    for column in ("fluxo", "execução"):
-        table.add_column(column, overflow="fold")  # long names folded, not cut: they are what one searches for
-    for column in ("estado", "início", "fim"):
-        table.add_column(column)
-    table.add_column("id", no_wrap=True)
-    for row in rows:
-        table.add_row(row["flow_name"] or "-", row["name"], _state_label(row), _when(row["start_time"]),
-                      _when(row["end_time"]), row["flow_run_id"])
-    console.print(table)
+    console.print(runs_table(rows, title))
 
 
 @runs_app.command("retry")

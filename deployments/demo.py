@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -71,7 +72,7 @@ def collect_market(client: httpx.Client, console: Console, timeout: float = 600)
     """The market tables from the embedded sample of real prices, through collect-pncp (skipped slices when the
     sample was already collected: the checkpoints say so)."""
     started = time.monotonic()
-    accepted = _check(client.post("/api/v1/pncp/collect", json=SAMPLE_WINDOW))
+    accepted = _start(client, "/api/v1/pncp/collect", f"demo-collect-{uuid.uuid4()}", SAMPLE_WINDOW)
     console.print(f"Coleta da amostra embutida de preços reais (SIASG 2016–2022, formato PNCP): flow run "
                   f"{accepted['flow_run_id']}")
     summary = _finished(client, accepted, started + timeout, "A coleta").get("result") or {}
@@ -86,7 +87,7 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
     """Train the price model on what was collected, then price the demo's item (model and IN 65 side by side)."""
     started = time.monotonic()
     # the sample's last year holds only 233 awarded prices: judge on its last two years (1,160)
-    accepted = _check(client.post("/api/v1/models/price/train", json={"test_months": 24}))
+    accepted = _start(client, "/api/v1/models/price/train", f"demo-train-{uuid.uuid4()}", {"test_months": 24})
     console.print(f"Treino do modelo de preços: flow run {accepted['flow_run_id']}")
     result = _finished(client, accepted, started + timeout, "O treino")["result"]
     console.print(f"Modelo preco-referencia v{result['version']} em {time.monotonic() - started:.1f} s: MdAPE "
@@ -127,6 +128,18 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
             "model_p50": estimate["p50"] if estimate else None}
 
 
+def _start(client: httpx.Client, path: str, key: str, body: dict[str, Any] | None = None,
+           attempts: int = 4) -> dict[str, Any]:
+    """POST a run-starting request with an Idempotency-Key, repeated on 503 (the Prefect server did not create the
+    run in time: on a busy machine it happens; the same key never makes a second run)."""
+    for attempt in range(1, attempts + 1):
+        response = client.post(path, json=body, headers={"Idempotency-Key": key})
+        if response.status_code != 503 or attempt == attempts:
+            return _check(response)
+        time.sleep(2 * attempt)
+    raise AssertionError("unreachable")
+
+
 def _check(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
         raise DemoError(f"{response.request.method} {response.request.url.path} → {response.status_code}: "
@@ -148,8 +161,7 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
         console.print(f"ETP criado: {document['id']} (template v{document['template_version']}, "
                       f"{len(document['fields'])} seções)")
         started = time.monotonic()
-        accepted = _check(client.post(f"/api/v1/documents/{document['id']}/generate",
-                                      headers={"Idempotency-Key": f"demo-{document['id']}"}))
+        accepted = _start(client, f"/api/v1/documents/{document['id']}/generate", f"demo-{document['id']}")
         run_id = accepted["flow_run_id"]
         console.print(f"Redação iniciada: flow run {run_id} (trace_id {accepted['trace_id']})")
         status: dict[str, Any] = accepted
@@ -175,25 +187,26 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
             moved = _check(client.post(f"/api/v1/documents/{document['id']}/transitions",
                                        json={"to": target, "reason": "demonstração"}))
             console.print(f"Status: [bold]{moved['status']}[/]")
-        consolidation = _check(client.post(f"/api/v1/documents/{document['id']}/consolidate",
-                                           headers={"Idempotency-Key": f"demo-consolidate-{document['id']}"}))
+        consolidation = _start(client, f"/api/v1/documents/{document['id']}/consolidate",
+                               f"demo-consolidate-{document['id']}")
         status = _check(client.get(f"/api/v1/flow-runs/{consolidation['flow_run_id']}", params={"wait": 120}))
         if status.get("state") != "COMPLETED":
             raise DemoError(f"A consolidação {consolidation['flow_run_id']} terminou em {status.get('state')}: "
                             f"{status.get('message')}")
         artifacts = _check(client.get(f"/api/v1/documents/{document['id']}/artifacts"))
         for artifact in artifacts:
-            console.print(f"Artefato {artifact['format'].upper()}: {artifact['storage_uri']} "
-                          f"({artifact['size_bytes']:,} bytes, sha256 {artifact['sha256'][:12]}…)")
+            console.print(f"Artefato {artifact['format'].upper()} ({artifact['size_bytes']:,} bytes, sha256 "
+                          f"{artifact['sha256'][:12]}…):".replace(",", "."))
+            console.print(f"  {artifact['storage_uri']}", soft_wrap=True)  # whole, to copy or click
         audit = _check(client.get(f"/api/v1/documents/{document['id']}/audit"))
         notices = _delivered(client, document["id"], expected=2)
     console.print(f"Status: [bold]{audit[-1]['to_status']}[/]")
     for notice in sorted(notices, key=lambda n: n["created_at"]):
         console.print(f"Notificação {notice['event_type']} → {notice['target']}: [bold]{notice['status']}[/]"
                       + (f" ({notice['last_error']})" if notice["last_error"] else ""))
-    console.print(f"Flow run da redação: {ui_url}/runs/flow-run/{run_id}")
-    console.print(f"Flow run da consolidação: {ui_url}/runs/flow-run/{consolidation['flow_run_id']}")
-    console.print(f"Prefect UI: {ui_url}   ·   API: {api_url}/docs")
+    console.print("Execuções na Prefect UI:")
+    console.print(f"  redação:      {ui_url}/runs/flow-run/{run_id}", soft_wrap=True)
+    console.print(f"  consolidação: {ui_url}/runs/flow-run/{consolidation['flow_run_id']}", soft_wrap=True)
     return {"document_id": document["id"], "flow_run_id": run_id, "status": audit[-1]["to_status"],
             "fields": len(document["fields"]), "drafting_seconds": round(elapsed, 1),
             "consolidation_flow_run_id": consolidation["flow_run_id"],

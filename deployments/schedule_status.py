@@ -35,7 +35,7 @@ SCHEDULER_GRACE = timedelta(seconds=180)
 @dataclass(frozen=True)
 class DeploymentStatus:
     deployment: str
-    schedules: tuple[str, ...]  # "0 3 * * * (America/Sao_Paulo)", "a cada 60 s"; empty: on demand only
+    schedules: tuple[str, ...]  # "0 3 * * * (America/Sao_Paulo)", "a cada 60 s", "… (inativo)"; empty: on demand
     paused: bool
     next_run: datetime | None
     last_run_state: str | None
@@ -103,7 +103,8 @@ async def deployment_status(client: PrefectClient, spec: DeploymentSpec, now: da
     last_run = last[0] if last else None
     return DeploymentStatus(
         deployment=spec.flow_name,
-        schedules=tuple(describe_schedule(s.schedule) for s in active),
+        schedules=tuple(describe_schedule(s.schedule) + ("" if s.active else " (inativo)")
+                        for s in deployment.schedules),
         paused=bool(deployment.paused),
         next_run=local(next_run),
         last_run_state=last_run.state_name if last_run else None,

@@ -196,6 +196,31 @@ class Stack:
         if done.returncode != 0:
             raise StackError(f"nexora setup falhou: {done.stdout[-800:]}{done.stderr[-800:]}")
 
+    def active_runs(self) -> list[str]:
+        """Names of the flow runs under way (pending, running, cancelling) on this stack's Prefect server."""
+        answer = httpx.post(f"{self.prefect_api}/flow_runs/filter", json={
+            "flow_runs": {"state": {"type": {"any_": ["PENDING", "RUNNING", "CANCELLING"]}}}, "limit": 50}, timeout=5)
+        answer.raise_for_status()
+        return [run["name"] for run in answer.json()]
+
+    def drain(self, timeout: float = 60.0, report=None) -> list[str]:
+        """Wait (up to ``timeout``) for the runs under way to end before the executors stop: a run killed by the
+        stop would be left Crashed in the UI, and the failure automation would queue a report that no one runs.
+        Returns the runs still under way when the time ran out."""
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                running = self.active_runs()
+            except httpx.HTTPError:
+                return []
+            if not running or time.monotonic() > deadline:
+                return running
+            if report and not told:
+                report(f"aguardando {len(running)} execução(ões) em andamento terminar ({', '.join(running[:3])})…")
+                told = True
+            time.sleep(0.5)
+
     def dead(self) -> list[str]:
         return [name for name, p in self.processes.items() if p.poll() is not None]
 

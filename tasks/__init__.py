@@ -2,14 +2,14 @@
 
 import logging
 
-from prefect.exceptions import MissingContextError
-from prefect.logging import get_run_logger
-
 from core.logging import get_logger
 
 
 def run_logger() -> logging.Logger | logging.LoggerAdapter:
     """The run's logger (to the Prefect UI) inside a run; the module logger when called as a plain function."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
     try:
         return get_run_logger()
     except MissingContextError:

@@ -13,14 +13,13 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from core.settings import settings
-from tasks.prices.features import served_history
-from tasks.prices.history import HistoryIndex
-from tasks.prices.model import PriceModel
+
+if TYPE_CHECKING:  # polars and LightGBM load only where a model is built: `nexora model list` needs neither
+    from tasks.prices.history import HistoryIndex
+    from tasks.prices.model import PriceModel
 
 MODEL_NAME = "preco-referencia"
 CHAMPION, PREVIOUS = "champion", "previous"
@@ -158,6 +157,10 @@ class Registry:
     def load(self, version: str) -> Served:
         """Download a version's artifacts and build the model from them (no pickles: LightGBM text + JSON)."""
         import mlflow.artifacts
+        import polars as pl
+
+        from tasks.prices.features import served_history
+        from tasks.prices.model import PriceModel
 
         with tempfile.TemporaryDirectory(prefix="nexora-model-") as folder:
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.name}/{version}",
