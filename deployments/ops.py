@@ -97,8 +97,21 @@ def automation_specs(settings: Settings, report_deployment_id: Any) -> list[Any]
     return [crashed, failed]
 
 
-def _comparable(automation: Any) -> dict[str, Any]:
-    return automation.model_dump(mode="json", exclude={"id", "owner_resource"})
+def _comparable(automation: Any) -> Any:
+    """The automation as plain data, with its sets as sorted lists: a trigger's `expect` and `after` are Python
+    sets, whose order in a JSON dump changes from one process to the next (a second `nexora setup` saw a change
+    where there was none)."""
+    return _sets_sorted(automation.model_dump(exclude={"id", "owner_resource"}))
+
+
+def _sets_sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sets_sorted(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((_sets_sorted(item) for item in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_sets_sorted(item) for item in value]
+    return value
 
 
 async def apply(settings: Settings) -> list[tuple[str, str, str]]:

@@ -69,3 +69,18 @@ def test_paused_schedules_are_registered_inactive_and_the_others_stay_active(mon
     assert [s.active for s in served["deliver-notifications"].schedules] == [True]
     monkeypatch.setattr(settings, "SCHEDULES_PAUSED", "*")
     assert not any(s.active for spec in DEPLOYMENTS for s in to_deployment(spec).schedules or [])
+
+
+def test_automations_compare_equal_whatever_the_order_of_their_sets():
+    from deployments.ops import _comparable
+
+    class Dumped:
+        def __init__(self, expect):
+            self.expect = expect
+
+        def model_dump(self, exclude=None):
+            return {"trigger": {"expect": self.expect, "after": {"a", "b"}}, "actions": [{"x": (1, 2)}]}
+
+    events = [f"prefect.flow-run.{state}" for state in ("Failed", "Crashed", "TimedOut", "Cancelled")]
+    assert _comparable(Dumped(set(events))) == _comparable(Dumped(set(reversed(events))))
+    assert _comparable(Dumped(set(events))) != _comparable(Dumped(set(events[:2])))
