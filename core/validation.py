@@ -59,10 +59,11 @@ _JSON_REASONS = {
 
 
 def _json_invalid(error: Mapping[str, Any]) -> str:
-    reason = _JSON_REASONS.get(str((error.get("ctx") or {}).get("error", "")))
+    said = str((error.get("ctx") or {}).get("error", ""))
+    reason = next((ours for theirs, ours in _JSON_REASONS.items() if said.startswith(theirs)), None)
     position = next((p for p in error.get("loc", ())[1:] if isinstance(p, int)), None)
     where = f" no caractere {position + 1}" if position is not None else ""
-    return f"JSON malformado{where}" + (f" ({reason})" if reason else "") + "; envie um objeto JSON válido em UTF-8"
+    return f"JSON malformado{where}" + (f" ({reason})" if reason else "")
 
 
 def _length(error: Mapping[str, Any], bound: str, key: str) -> str:

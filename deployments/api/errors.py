@@ -49,7 +49,8 @@ class ErrorBody(BaseModel):
 _ERROR_SCHEMA = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 _RETRY_AFTER = {"Retry-After": {"description": "segundos até tentar de novo", "schema": {"type": "string"}}}
 _WHY = {
-    400: "Pedido recusado", 401: "Chave de API ausente, inválida ou revogada", 403: "A chave não tem o escopo",
+    400: "Pedido recusado", 401: "Chave de API ausente, malformada, inválida ou revogada",
+    403: "A chave não tem o escopo",
     404: "Não encontrado", 409: "Conflito com o estado atual", 413: "Corpo da requisição grande demais",
     422: "Dados inválidos", 429: "Limite de execuções da chave atingido",
     502: "Um serviço externo recusou a operação", 503: "Serviço externo indisponível; tente de novo",
