@@ -136,19 +136,20 @@ CATALOGUE = [
     Case("422 regra do domínio", "PUT", f"/api/v1/documents/{DOC}/fields/descricao_necessidade", 422,
          json={"content": ""}, says=("Informe 'content'",)),
     Case("422 parâmetro desconhecido", "GET", "/api/v1/documents", 422, params={"stauts": "aprovado"},
-         says=("desconhecido(s): stauts", "status")),
+         fields=(("stauts", "consulta", "extra_forbidden"),), says=("desconhecido(s): stauts", "status")),
     Case("422 parâmetro repetido", "GET", "/api/v1/documents", 422, params=[("limit", 1), ("limit", 2)],
-         says=("repetido(s): limit",)),
+         fields=(("limit", "consulta", "multiple_argument_values"),), says=("repetido(s): limit",)),
     Case("429 sem execuções", "POST", "/api/v1/etp/generate-field", 429, settings={"RUN_RATE_BURST": 0},
          json={"document_id": DOC, "field": "descricao_necessidade"}, says=("não inicia execuções",)),
 ]
 
-# the pydantic error types our request models can give (a new one: a row above, and its translation)
+# the pydantic error types our request models can give, and the two of the strict query check (a new one: a row
+# above, and its translation)
 REACHABLE = {"missing", "json_invalid", "model_attributes_type", "dict_type", "string_type", "string_too_short",
              "string_too_long", "string_pattern_mismatch", "enum", "literal_error", "date_from_datetime_parsing",
              "date_from_datetime_inexact", "bool_parsing", "float_parsing", "int_parsing", "int_from_float",
              "greater_than", "greater_than_equal", "less_than_equal", "list_type", "too_short", "too_long",
-             "uuid_parsing", "value_error"}
+             "uuid_parsing", "value_error", "extra_forbidden", "multiple_argument_values"}
 
 
 def fill(value: Any, replacements: dict[str, str]) -> Any:
