@@ -159,3 +159,24 @@ def test_the_cli_refuses_dates_and_bad_options_in_portuguese():
     assert code[0] == 1 and "modalidades[0]: deve ser no máximo 13" in code[1]
     for _, output in (day, end, code):
         assert not english(output), output
+
+
+def test_starlette_s_default_phrases_are_replaced():
+    from fastapi import FastAPI, HTTPException
+    from fastapi.testclient import TestClient
+
+    from deployments.api import errors
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/recusa/{code}")
+    def refuse(code: int):
+        raise HTTPException(code)  # no detail: Starlette's English phrase ("Unsupported Media Type", …)
+
+    client = TestClient(app)
+    for code, expected in ((415, "Tipo de conteúdo não aceito"), (406, "esta API responde em JSON"),
+                           (418, "A requisição não pôde ser atendida (HTTP 418)")):
+        answer = client.get(f"/recusa/{code}")
+        assert answer.status_code == code and expected in answer.json()["detail"], answer.text
+        assert not english(answer.text)
