@@ -202,9 +202,10 @@ def message(error: Mapping[str, Any]) -> str:
     return text
 
 
-def field_name(loc: Iterable[Any]) -> tuple[str, str]:
+def field_name(loc: Iterable[Any], root: str = "corpo") -> tuple[str, str]:
     """(the field as the API spells it, where it was: corpo, consulta, caminho, cabeçalho) of a pydantic `loc`:
-    ("body", "itens", 0, "unidade") → ("itens[0].unidade", "corpo"); ("query", "limit") → ("limit", "consulta")."""
+    ("body", "itens", 0, "unidade") → ("itens[0].unidade", "corpo"); ("query", "limit") → ("limit", "consulta");
+    the object as a whole (a model validator's error) is `root`."""
     parts = list(loc)
     where = WHERE.get(str(parts[0])) if parts else None
     if where:
@@ -217,25 +218,26 @@ def field_name(loc: Iterable[Any]) -> tuple[str, str]:
             name += f"[{part}]"
         elif "[" not in str(part):  # not a union member's tag such as "function-after[…]"
             name += ("." if name else "") + str(part)
-    return name or "corpo", where or "corpo"
+    return name or root, where or "corpo"
 
 
-def describe(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """[{campo, local, mensagem, tipo}] of pydantic errors."""
+def describe(errors: Iterable[Mapping[str, Any]], root: str = "corpo") -> list[dict[str, str]]:
+    """[{campo, local, mensagem, tipo}] of pydantic errors (`root`: the name of the object as a whole; "" on the
+    command line, where there is no body)."""
     described = []
     for error in errors:
-        campo, local = field_name(error.get("loc", ()))
+        campo, local = field_name(error.get("loc", ()), root)
         described.append({"campo": campo, "local": local, "mensagem": message(error), "tipo": error.get("type", "")})
     return described
 
 
 def label(item: Mapping[str, str]) -> str:
     """How a line names the field: `titulo`, `parâmetro de consulta limit`, `cabeçalho Idempotency-Key`."""
-    return _LABEL.get(item["local"], "{}").format(item["campo"])
+    return _LABEL.get(item["local"], "{}").format(item["campo"]) if item["campo"] else ""
 
 
 def summary(described: list[dict[str, str]], limit: int = 5) -> str:
     """One line: "titulo: obrigatório, não informado; parâmetro de consulta limit: deve ser no máximo 200; …"."""
-    lines = [f"{label(item)}: {item['mensagem']}" for item in described[:limit]]
+    lines = [": ".join(filter(None, (label(item), item["mensagem"]))) for item in described[:limit]]
     more = len(described) - limit
     return "; ".join(lines) + (f"; e mais {more} erro(s) em `erros`" if more > 0 else "")

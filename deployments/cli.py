@@ -238,7 +238,7 @@ def subscriptions_add(
         with session_scope() as session:
             subscription, secret = create_subscription(session, data)
     except ValidationError as exc:
-        fail(summary(describe(exc.errors())))
+        fail(summary(describe(exc.errors(), root="")))
     except DomainError as exc:
         fail(exc.message)
     console.print(f"assinatura {subscription.id}: {subscription.channel} {subscription.target} "
@@ -381,7 +381,7 @@ def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, resta
                                  endpoint=endpoint, with_items=items, with_results=results, restart=restart,
                                  source=source)
     except ValidationError as exc:
-        fail(summary(describe(exc.errors())))
+        fail(summary(describe(exc.errors(), root="")))
     return request.model_dump(mode="json", exclude_none=True)
 
 

@@ -126,6 +126,9 @@ def test_the_summary_names_where_each_field_is_and_counts_what_it_leaves_out():
     assert line.startswith("campo0: obrigatório, não informado; campo1:")
     assert line.endswith("parâmetro de consulta limit: deve ser no máximo 200 (recebido: '500')")
     assert summary(described).endswith("; e mais 2 erro(s) em `erros`")
+    whole = [{"type": "value_error", "loc": (), "msg": "Value error, a janela termina antes de começar"}]
+    assert summary(describe(whole)) == "corpo: a janela termina antes de começar"  # the API's body as a whole
+    assert summary(describe(whole, root="")) == "a janela termina antes de começar"  # the command line: no body
 
 
 def test_a_long_value_received_is_cut():
