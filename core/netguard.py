@@ -40,8 +40,9 @@ def check_url_shape(url: str) -> tuple[str, int]:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise UnsafeTarget(f"URL inválida: {exc}") from exc
+    except ValueError as exc:  # urllib's reasons are in English: say which part is wrong
+        part = "endereço IPv6 malformado" if "IPv6" in str(exc) else "a porta deve ser um número de 0 a 65535"
+        raise UnsafeTarget(f"URL inválida: {part}") from exc
     if parts.scheme not in ("http", "https"):
         raise UnsafeTarget("o webhook precisa de uma URL http(s)")
     if settings.ENVIRONMENT == "production" and parts.scheme != "https":
@@ -59,7 +60,7 @@ def check_webhook_target(url: str) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnresolvableTarget(f"o host '{host}' não foi resolvido: {exc}") from exc
+        raise UnresolvableTarget(f"o host '{host}' não foi resolvido pelo DNS") from exc
     allowed = _allowed(settings.WEBHOOK_ALLOWED_NETWORKS)
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import settings
+from core.validation import describe, message, summary
 from deployments.stack import apply_prefect_env
 
 app = typer.Typer(help="NEXORA ComprasGov.AI — back office de planejamento de contratações.", no_args_is_help=True)
@@ -294,7 +295,7 @@ def subscriptions_add(
         with session_scope() as session:
             subscription, secret = create_subscription(session, data)
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        fail(summary(describe(exc.errors(), root="")))
     except DomainError as exc:
         fail(exc.message)
     console.print(f"assinatura {subscription.id}: {subscription.channel} {subscription.target} "
@@ -437,12 +438,25 @@ def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, resta
                                  endpoint=endpoint, with_items=items, with_results=results, restart=restart,
                                  source=source)
     except ValidationError as exc:
-        fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+        fail(summary(describe(exc.errors(), root="")))
     return request.model_dump(mode="json", exclude_none=True)
 
 
-PncpFrom = Annotated[datetime.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="início (AAAA-MM-DD)")]
-PncpTo = Annotated[datetime.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="fim (AAAA-MM-DD)")]
+def day(option: str):
+    """A parser of AAAA-MM-DD dates for `option` that fails with a Portuguese line (typer's own is in English)."""
+    def parse(value: str) -> datetime.datetime:
+        try:
+            return datetime.datetime.strptime(value.strip(), "%Y-%m-%d")
+        except ValueError:
+            fail(f"{option}: {message({'type': 'date_parsing', 'input': value})}", code=2)
+
+    return parse
+
+
+PncpFrom = Annotated[datetime.datetime | None, typer.Option("--from", parser=day("--from"), metavar="AAAA-MM-DD",
+                                                            help="início (AAAA-MM-DD)")]
+PncpTo = Annotated[datetime.datetime | None, typer.Option("--to", parser=day("--to"), metavar="AAAA-MM-DD",
+                                                          help="fim (AAAA-MM-DD)")]
 PncpModalidade = Annotated[list[int] | None, typer.Option("--modalidade", "-m", help="código 1–13 (repita)")]
 PncpUf = Annotated[list[str] | None, typer.Option("--uf", help="UF (repita)")]
 PncpEndpoint = Annotated[str, typer.Option(help="contratacoes/publicacao ou contratacoes/atualizacao")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -28,15 +29,38 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_current_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
+def _unauthorized(message: str, error: str | None = None) -> HTTPException:
+    challenge = f'Bearer error="{error}"' if error else "Bearer"
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": challenge})
+
+
+def malformed_authorization(header: str) -> HTTPException:
+    """The 401 of an Authorization header that is there but is not `Bearer <chave>` (the bare key, `Basic …`,
+    `Bearer` alone)."""
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        why = "falta a chave depois de 'Bearer'"
+    elif not rest.strip():
+        why = "veio só a chave, sem 'Bearer ' antes"
+    elif re.fullmatch(r"[A-Za-z][A-Za-z0-9._~+-]{0,19}", scheme):  # a scheme's name, never a piece of a key
+        why = f"esquema '{scheme}' em vez de 'Bearer'"
+    else:
+        why = "sem o esquema 'Bearer'"
+    return _unauthorized(f"Cabeçalho Authorization malformado ({why}): use 'Authorization: Bearer <chave>'.",
+                         "invalid_request")
+
+
+def get_current_key(request: Request,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
     if credentials is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Chave de API ausente (Authorization: Bearer …).",
-                            headers={"WWW-Authenticate": "Bearer"})
+        header = request.headers.get("authorization", "")
+        if header.strip():
+            raise malformed_authorization(header)
+        raise _unauthorized("Chave de API ausente: envie o cabeçalho 'Authorization: Bearer <chave>'.")
     with session_scope() as session:
         key = authenticate(session, credentials.credentials)
     if key is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Chave de API inválida ou revogada.",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorized("Chave de API inválida ou revogada.", "invalid_token")
     return key
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core import validation
 from core.logging import current_trace_id, get_logger
 from deployments.api.strict import allowed_methods
 from models.errors import DomainError
@@ -25,18 +27,30 @@ def error_body(message: str, **extra) -> dict:
     return {"detail": message, "trace_id": current_trace_id.get(), **extra}
 
 
+class FieldError(BaseModel):
+    """One invalid field of a 422."""
+
+    campo: str = Field(description="o campo como a API o escreve: `titulo`, `itens[0].unidade`, o parâmetro `limit` "
+                                   "(`corpo`: o corpo inteiro)")
+    local: str = Field(description="onde está: `corpo`, `consulta`, `caminho` ou `cabeçalho`")
+    mensagem: str = Field(description="o que está errado e o que se espera, em português")
+    tipo: str = Field(description="o tipo do erro (o `type` do pydantic: `missing`, `date_from_datetime_parsing`, …)")
+
+
 class ErrorBody(BaseModel):
     """Every error answer: the message, the request's trace id and, where they exist, more fields."""
 
     model_config = ConfigDict(extra="allow")
     detail: str = Field(description="o que aconteceu, em português")
     trace_id: str | None = Field(description="o identificador da requisição (X-Request-ID), para os logs")
+    erros: list[FieldError] | None = Field(None, description="422 de dados inválidos: cada campo recusado e por quê")
 
 
 _ERROR_SCHEMA = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 _RETRY_AFTER = {"Retry-After": {"description": "segundos até tentar de novo", "schema": {"type": "string"}}}
 _WHY = {
-    400: "Pedido recusado", 401: "Chave de API ausente, inválida ou revogada", 403: "A chave não tem o escopo",
+    400: "Pedido recusado", 401: "Chave de API ausente, malformada, inválida ou revogada",
+    403: "A chave não tem o escopo",
     404: "Não encontrado", 409: "Conflito com o estado atual", 413: "Corpo da requisição grande demais",
     422: "Dados inválidos", 429: "Limite de execuções da chave atingido",
     502: "Um serviço externo recusou a operação", 503: "Serviço externo indisponível; tente de novo",
@@ -68,7 +82,9 @@ def document_errors(app: FastAPI) -> None:
             return app.openapi_schema
         schema = generate()
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-        schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(error_schema.pop("$defs", {}))
+        schemas["ErrorBody"] = error_schema
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
         for path, operations in schema.get("paths", {}).items():
@@ -84,6 +100,25 @@ def document_errors(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi
+
+
+def _phrase(code: int) -> str | None:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return None
+
+
+_STARLETTE_DEFAULTS = {
+    400: "Requisição malformada.", 401: "Autenticação necessária: envie 'Authorization: Bearer <chave>'.",
+    403: "Acesso negado.", 406: "Formato de resposta não disponível: esta API responde em JSON.",
+    408: "A requisição demorou demais para chegar; tente de novo.", 409: "Conflito com o estado atual.",
+    411: "Informe o tamanho do corpo (Content-Length).", 413: "Corpo da requisição grande demais.",
+    415: "Tipo de conteúdo não aceito: envie JSON (Content-Type: application/json).",
+    422: "Dados inválidos.", 429: "Requisições demais; tente de novo em instantes.",
+    500: "Erro interno; informe o trace_id à equipe de operações.",
+    502: "Um serviço externo recusou a operação.", 503: "Serviço indisponível; tente de novo em instantes.",
+}
 
 
 def install(app: FastAPI) -> None:
@@ -102,9 +137,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError):
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
-        return JSONResponse(error_body(f"Requisição inválida: {summary}", errors=errors), status_code=422)
+        described = validation.describe(exc.errors())
+        return JSONResponse(error_body(f"Requisição inválida: {validation.summary(described)}", erros=described),
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -118,6 +153,9 @@ def install(app: FastAPI) -> None:
             detail = f"Nenhum recurso em {request.url.path}."
         elif exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "Corpo da requisição ilegível: envie JSON em UTF-8 (Content-Type: application/json)."
+        elif detail == _phrase(exc.status_code):  # Starlette's default, in English
+            detail = _STARLETTE_DEFAULTS.get(exc.status_code, f"A requisição não pôde ser atendida (HTTP "
+                                             f"{exc.status_code}).")
         return JSONResponse(error_body(detail), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(StorageError)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from fastapi import FastAPI, HTTPException, Request, status
+from fastapi import FastAPI, Request
+
+from models.errors import InvalidError
 
 
 def _is_list(schema: dict) -> bool:
@@ -46,11 +48,18 @@ def reject_unknown_query(request: Request) -> None:
     unknown = sorted(set(request.query_params) - set(declared))
     if unknown:
         expected = ", ".join(sorted(declared)) or "nenhum"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"Parâmetro(s) de consulta desconhecido(s): {', '.join(unknown)[:300]}; "
-                            f"esta operação aceita: {expected}.")
+        raise InvalidError(f"Parâmetro(s) de consulta desconhecido(s): {', '.join(unknown)[:300]}; "
+                           f"esta operação aceita: {expected}.",
+                           erros=_fields(unknown, f"não previsto nesta operação (aceita: {expected})",
+                                         "extra_forbidden"))
     repeated = sorted(name for name, is_list in declared.items()
                       if not is_list and len(request.query_params.getlist(name)) > 1)
     if repeated:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"Parâmetro(s) de consulta repetido(s): {', '.join(repeated)}; informe um valor.")
+        raise InvalidError(f"Parâmetro(s) de consulta repetido(s): {', '.join(repeated)}; informe um valor.",
+                           erros=_fields(repeated, "informado mais de uma vez; informe um valor",
+                                         "multiple_argument_values"))
+
+
+def _fields(names: list[str], message: str, kind: str) -> list[dict[str, str]]:
+    """The `erros` of the 422 (as a pydantic error would give them), for the first 20 names."""
+    return [{"campo": name[:100], "local": "consulta", "mensagem": message, "tipo": kind} for name in names[:20]]

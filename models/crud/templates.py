@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
+from core.validation import describe, field_name, message
 from models.enums import DocumentKind
 from models.errors import ConflictError, InvalidError, NotFoundError
 from models.template import Template, TemplateSpec
@@ -18,21 +19,20 @@ SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 
 
 def describe_errors(raw: Any, exc: ValidationError) -> list[str]:
-    """Turn pydantic errors into lines that name the offending section by position and slug."""
+    """Turn pydantic errors into Portuguese lines that name the offending section by position and slug."""
     sections = raw.get("sections") if isinstance(raw, dict) else None
     lines = []
     for error in exc.errors():
         loc = list(error["loc"])
-        where = ".".join(str(part) for part in loc) or "template"
+        where = field_name(loc)[0] if loc else "template"
         if len(loc) >= 2 and loc[0] == "sections" and isinstance(loc[1], int):
             index = loc[1]
             slug = None
             if isinstance(sections, list) and index < len(sections) and isinstance(sections[index], dict):
                 slug = sections[index].get("slug")
-            rest = ".".join(str(part) for part in loc[2:]) or "seção"
+            rest = field_name(loc[2:])[0] if loc[2:] else "seção"
             where = f"seção {index + 1}" + (f" ('{slug}')" if slug else "") + f": {rest}"
-        message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
+        lines.append(f"{where}: {message(error)}")
     return lines
 
 
@@ -40,8 +40,8 @@ def parse_spec(raw: Any) -> TemplateSpec:
     try:
         return TemplateSpec.model_validate(raw)
     except ValidationError as exc:
-        errors = describe_errors(raw, exc)
-        raise InvalidError("Template inválido: " + "; ".join(errors), errors=errors) from exc
+        raise InvalidError("Template inválido: " + "; ".join(describe_errors(raw, exc)),
+                           erros=describe(exc.errors())) from exc
 
 
 def load_spec_file(path: str | Path) -> TemplateSpec:
