@@ -1,4 +1,4 @@
-"""Pure pieces of notifications: the README's signature check, back-off, Retry-After, redaction, target rules."""
+"""Pure pieces of notifications: the signature check of docs/api.md, back-off, Retry-After, redaction, target rules."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def job(**overrides) -> Job:
 
 
 def readme_verify():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     code = re.search(r"A receiver checks it like this.*?```python\n(.*?)```", text, re.S).group(1)
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 - the documented snippet itself is under test
