@@ -1,4 +1,4 @@
-"""A webhook receiver on loopback: checks the HMAC signature as receivers are told to (docs/api.md, "Notifications and webhooks"),
+"""A webhook receiver on loopback: checks the HMAC signature as receivers are told to (docs/api.md, webhooks),
 deduplicates on the Idempotency-Key, and can be told per path to fail N times, answer a given status (with
 Retry-After), hang, or take some time to answer."""
 
