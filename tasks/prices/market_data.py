@@ -9,6 +9,7 @@ own) and are set aside by the research.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -127,29 +128,31 @@ def observations(session: Session, *, reference_date: date, window_days: int = 3
 def similar_purchases(session: Session, descriptions: list[str], *, limit: int = 5, since: date | None = None,
                       minimum: float = SIMILAR_MINIMUM) -> list[dict[str, Any]]:
     """Contratações whose items mean the same as one of ``descriptions`` (for the ETP's levantamento de mercado),
-    best first: same head noun and more than ``minimum`` of the description's weighted words
-    (``tasks.prices.likeness.resemblance``); a contratação's score is its best item against its best description.
-    The collected results (published from ``since`` on, when given) are read once for all the descriptions."""
+    best first (``rank_similar``). The collected results (published from ``since`` on, when given) are read once for
+    all the descriptions."""
+    where, params = "", {}
+    if since:
+        where, params = " AND c.data_publicacao_pncp >= :since", {"since": datetime.combine(since, datetime.min.time())}
+    return rank_similar(_rows(session, where, params), descriptions, limit=limit, minimum=minimum)
+
+
+def rank_similar(rows: Iterable[dict[str, Any]], descriptions: list[str], *, limit: int = 5,
+                 minimum: float = SIMILAR_MINIMUM) -> list[dict[str, Any]]:
+    """The contratações of ``rows`` (``PRICES_SQL``'s columns) with an item of the same head noun as one of
+    ``descriptions`` and more than ``minimum`` of its weighted words (``tasks.prices.likeness``), best first; a
+    contratação's score is its best item against its best description."""
     wanted: dict[str, list] = {}
     for description in descriptions:
         if (name := head(description)) is not None:
             wanted.setdefault(name, []).append(parts(description))
-    if not wanted:
-        return []
-    where, params = "", {}
-    if since:
-        where, params = " AND c.data_publicacao_pncp >= :since", {"since": datetime.combine(since, datetime.min.time())}
     scored: dict[str, dict[str, Any]] = {}
-    for row in _rows(session, where, params):
+    for row in rows if wanted else ():
         targets = wanted.get(head(row["descricao"]) or "")
         if not targets:
             continue
-        found = parts(row["descricao"])
-        score = max(coverage(target, found) for target in targets)
-        if score <= minimum:
-            continue
+        score = max(coverage(target, parts(row["descricao"])) for target in targets)
         kept = scored.get(row["numero_controle_pncp"])
-        if kept is None or score > kept["similaridade"]:
+        if score > minimum and (kept is None or score > kept["similaridade"]):
             day = _day(row)
             scored[row["numero_controle_pncp"]] = {
                 "numero_controle_pncp": row["numero_controle_pncp"], "descricao": row["descricao"], "uf": row["uf"],
