@@ -48,7 +48,9 @@ def _day(value: date) -> str:
 
 def _reference(item: dict[str, Any], default: date) -> date:
     value = item.get("data_referencia")
-    day = date.fromisoformat(str(value)[:10]) if value else default
+    if not value:
+        return default
+    day = date.fromisoformat(str(value)[:10])
     return dates.check_reference_date(day, f"data_referencia do item “{item.get('descricao')}”")
 
 
@@ -119,7 +121,7 @@ def similar_notes(session: Session, titulo: str, items: list[dict[str, Any]], re
 def market_notes(session: Session, kind: str, titulo: str, items: list[dict[str, Any]],
                  reference: date | None = None) -> str | None:
     """The notes for a section whose template asks for ``kind`` market data; None when there is nothing to use."""
-    reference = reference or date.today()
+    reference = reference or dates.today()  # Brasília's: a server on UTC is a day ahead from 21:00
     if not items or kind == "none":
         return None
     if kind == "price_estimate":
