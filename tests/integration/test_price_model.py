@@ -132,6 +132,7 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
 
 def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_document_lists_items(trained, sqlite_url,
                                                                                                   monkeypatch):
+    from models import price_dates
     from tasks.prices import market_data
     from tasks.prices.estimates import predictions
     from tasks.prices.outliers import brl
@@ -158,7 +159,7 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     notebook_line, pen_line = price.split("\n")[:2]
     assert f"preco-referencia v{trained['version']}:" in notebook_line and pen_line.startswith("Item 2 — CANETA")
     served = registry.load(trained["version"])
-    figure = predictions(served, [{**pen, "data": date.today()}])[0]
+    figure = predictions(served, [{**pen, "data": price_dates.today()}])[0]
     assert "Estimativa do modelo" not in pen_line and brl(figure["p50"]) not in pen_line
     with session_scope(sqlite_url) as session:
         first, last = (day.strftime("%d/%m/%Y") for day in market_data.collected_span(session))
