@@ -120,12 +120,13 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
     estimate = answer.get("estimativa")
     if estimate:
         console.print(f"Modelo v{estimate['versao']}: {brl(estimate['p50'])} por unidade (80%: "
-                      f"{brl(estimate['p10'])} a {brl(estimate['p90'])})")
+                      f"{brl(estimate['p10'])} a {brl(estimate['p90'])})"
+                      + ("" if estimate["confiavel"] else f" — NÃO CONFIÁVEL: {estimate['motivo']}"))
     else:
         console.print(answer.get("nota", ""))
     return {"version": result["version"], "promoted": result["promoted"], "model_mdape": result["model_mdape"],
             "baseline_mdape": result["baseline_mdape"], "prices_found": mapa["n"], "mediana": mapa["mediana"],
-            "model_p50": estimate["p50"] if estimate else None}
+            "model_p50": estimate["p50"] if estimate else None, "confiavel": answer["confiavel"]}
 
 
 def _start(client: httpx.Client, path: str, key: str, body: dict[str, Any] | None = None,

@@ -6,11 +6,13 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
+from pydantic import field_validator
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.db import UtcDateTime, utcnow
 from models.enums import DocumentKind, DocumentStatus, FieldSource
+from models.price_dates import check_reference_date
 
 
 class DocumentItem(SQLModel):
@@ -21,8 +23,13 @@ class DocumentItem(SQLModel):
     unidade: str | None = Field(default=None, max_length=120, description="unidade de fornecimento")
     quantidade: float | None = Field(default=None, gt=0, le=1e12)
     material_ou_servico: Literal["M", "S"] | None = None
-    data_referencia: date | None = Field(default=None, description="data de referência da pesquisa de preços "
-                                                                   "(padrão: a data da redação)")
+    data_referencia: date | None = Field(default=None, description="data de referência da pesquisa de preços, "
+                                         "AAAA-MM-DD, de 1994-07-01 até hoje (padrão: a data da redação)")
+
+    @field_validator("data_referencia")
+    @classmethod
+    def _bounded(cls, value: date | None) -> date | None:
+        return check_reference_date(value, "data_referencia")
 
 
 class DocumentBase(SQLModel):

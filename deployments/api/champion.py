@@ -40,6 +40,7 @@ class Champion:
         """Load the registry's champion if it is not the one in use (or drop the one in use when no version holds
         the alias any more); True when what answers changed."""
         from tasks.prices.registry import CHAMPION, Registry, tracking_uri
+        from tasks.prices.reliability import profile
         from tasks.prices.serving import rows_frame
 
         self.checked_at = datetime.now(UTC)
@@ -60,6 +61,7 @@ class Champion:
             served = registry.load(str(wanted.version))
             rows, _ = rows_frame(WARM_UP)
             served.model.predict(rows, served.history)  # warm-up: a version that cannot predict is not swapped in
+            profile(served.history)  # what its data covers, for the reliability of its answers (built once)
         except Exception as exc:  # noqa: BLE001 - keep serving the version in use, say why
             self.error = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("modelo de preços: versão não carregada (%s); mantida a versão em uso", self.error)

@@ -9,6 +9,7 @@ own) and are set aside by the research.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,19 +18,23 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from tasks.prices.dataset import PRICE, SCHEMA
+from tasks.prices.likeness import coverage, head, parts
 from tasks.prices.research import Observation
 from tasks.prices.units import parse_unit
 
-PRICES_SQL = """
+COLUMNS = """
 SELECT r.numero_controle_pncp, r.numero_item, r.valor_unitario_homologado AS preco, r.data_resultado,
        i.descricao, i.codigo_catalogo, i.unidade_medida, i.material_ou_servico, i.quantidade,
        r.quantidade_homologada, c.uf, c.modalidade_id, c.data_publicacao_pncp, c.link_sistema_origem,
-       c.cnpj_orgao, c.ano_compra, c.sequencial_compra
+       c.cnpj_orgao, c.ano_compra, c.sequencial_compra"""
+PRICES = """
 FROM pncp_resultados r
 JOIN pncp_itens i ON i.numero_controle_pncp = r.numero_controle_pncp AND i.numero_item = r.numero_item
 JOIN pncp_contratacoes c ON c.numero_controle_pncp = r.numero_controle_pncp
 WHERE r.valor_unitario_homologado > 0
 """
+PRICES_SQL = COLUMNS + PRICES
+SIMILAR_MINIMUM = 0.5  # a similar contratação's item carries more than this share of the item's words (likeness)
 
 
 def _day(row: dict[str, Any]) -> date | None:
@@ -73,16 +78,40 @@ def training_frame(session: Session, *, until: date | None = None) -> pl.DataFra
     return frame.filter(pl.col("quantidade").is_not_null() & (pl.col("quantidade") > 0))
 
 
+class Collected(list):
+    """The observations read for a research, with what the query itself left out: ``outside_window``, the prices of
+    the catalogue code published before ``read_from`` (counted, not read); ``span``, the collected prices' first and
+    last dates (``collected_span``)."""
+
+    def __init__(self, observations: list[Observation], *, read_from: date, outside_window: int = 0,
+                 span: tuple[date, date] | None = None) -> None:
+        super().__init__(observations)
+        self.read_from, self.outside_window, self.span = read_from, outside_window, span
+
+
+def collected_span(session: Session) -> tuple[date, date] | None:
+    """The first and last result dates of the collected prices (two index look-ups), or None before any."""
+    row = session.connection().execute(text(
+        "SELECT (SELECT min(data_resultado) FROM pncp_resultados), (SELECT max(data_resultado) FROM pncp_resultados)"
+    )).one()
+    first, last = (date.fromisoformat(v[:10]) if isinstance(v, str) else v for v in row)
+    return (first, last) if first and last else None
+
+
 def observations(session: Session, *, reference_date: date, window_days: int = 365,
-                 catalogue_code: str | None = None) -> list[Observation]:
-    """The collected prices the research may compare: those of the catalogue code when one is given, else all in
-    the window (the research itself picks the comparable descriptions and units)."""
+                 catalogue_code: str | None = None) -> Collected:
+    """The collected prices the research may compare: those of the catalogue code when one is given (the older ones
+    only counted), else all in the window (the research itself picks the comparable descriptions and units)."""
     start = reference_date - timedelta(days=window_days + 60)  # a result's date may trail its publication
     where = " AND c.data_publicacao_pncp >= :start"
     params: dict[str, Any] = {"start": datetime.combine(start, datetime.min.time())}
+    earlier = 0
     if catalogue_code:
         where += " AND i.codigo_catalogo = :code"
         params["code"] = catalogue_code.strip()
+        earlier = session.connection().execute(text(
+            "SELECT count(*)" + PRICES + " AND i.codigo_catalogo = :code AND c.data_publicacao_pncp < :start"),
+            params).scalar_one()
     out = []
     for row in _rows(session, where, params):
         day = _day(row)
@@ -93,30 +122,37 @@ def observations(session: Session, *, reference_date: date, window_days: int = 3
             numero_controle_pncp=row["numero_controle_pncp"], numero_item=row["numero_item"], link=link(row),
             catalogue_code=row["codigo_catalogo"], description=row["descricao"] or "", uf=row["uf"],
             quantidade=float(row["quantidade_homologada"] or row["quantidade"] or 0) or None))
-    return out
+    return Collected(out, read_from=start, outside_window=int(earlier), span=collected_span(session))
 
 
-def similar_purchases(session: Session, descriptions: list[str], *, limit: int = 5, since: date | None = None
-                      ) -> list[dict[str, Any]]:
-    """Contratações whose items resemble any of ``descriptions`` (for the ETP's levantamento de mercado), best first;
-    a contratação's score is its best item against its best description. The collected results (published from
-    ``since`` on, when given) are read once for all the descriptions."""
-    from tasks.prices.research import jaccard, words
-
-    wanted = [found for found in map(words, descriptions) if found]
-    if not wanted:
-        return []
+def similar_purchases(session: Session, descriptions: list[str], *, limit: int = 5, since: date | None = None,
+                      minimum: float = SIMILAR_MINIMUM) -> list[dict[str, Any]]:
+    """Contratações whose items mean the same as one of ``descriptions`` (for the ETP's levantamento de mercado),
+    best first (``rank_similar``). The collected results (published from ``since`` on, when given) are read once for
+    all the descriptions."""
     where, params = "", {}
     if since:
         where, params = " AND c.data_publicacao_pncp >= :since", {"since": datetime.combine(since, datetime.min.time())}
+    return rank_similar(_rows(session, where, params), descriptions, limit=limit, minimum=minimum)
+
+
+def rank_similar(rows: Iterable[dict[str, Any]], descriptions: list[str], *, limit: int = 5,
+                 minimum: float = SIMILAR_MINIMUM) -> list[dict[str, Any]]:
+    """The contratações of ``rows`` (``PRICES_SQL``'s columns) with an item of the same head noun as one of
+    ``descriptions`` and more than ``minimum`` of its weighted words (``tasks.prices.likeness``), best first; a
+    contratação's score is its best item against its best description."""
+    wanted: dict[str, list] = {}
+    for description in descriptions:
+        if (name := head(description)) is not None:
+            wanted.setdefault(name, []).append(parts(description))
     scored: dict[str, dict[str, Any]] = {}
-    for row in _rows(session, where, params):
-        item_words = words(row["descricao"])
-        score = max(jaccard(target, item_words) for target in wanted)
-        if score <= 0:
+    for row in rows if wanted else ():
+        targets = wanted.get(head(row["descricao"]) or "")
+        if not targets:
             continue
+        score = max(coverage(target, parts(row["descricao"])) for target in targets)
         kept = scored.get(row["numero_controle_pncp"])
-        if kept is None or score > kept["similaridade"]:
+        if score > minimum and (kept is None or score > kept["similaridade"]):
             day = _day(row)
             scored[row["numero_controle_pncp"]] = {
                 "numero_controle_pncp": row["numero_controle_pncp"], "descricao": row["descricao"], "uf": row["uf"],

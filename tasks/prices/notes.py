@@ -5,7 +5,11 @@ offline draft) for the sections that ask for it.
   from when, mediana, média, menor valor, what was set aside, the sources) and, when a champion model exists,
   its estimate with the 80% interval; the total by the mediana × quantity.
 - ``similar_purchases`` (ETP element V, levantamento de mercado): contratações of the collected data whose items
-  resemble the document's, with their control number, date, UF, price and link.
+  mean the same as the document's (same head noun, most of the words: ``tasks.prices.likeness``), with their
+  control number, date, UF, price and link.
+
+A model figure the reliability check rejects (``tasks.prices.reliability``) is never written: the note says the
+model could not estimate the item, and why.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from models import price_dates as dates
 from tasks.prices import market_data
+from tasks.prices.estimates import verdict
 from tasks.prices.outliers import brl
 from tasks.prices.serving import mapa, rows_frame
 
@@ -42,7 +48,10 @@ def _day(value: date) -> str:
 
 def _reference(item: dict[str, Any], default: date) -> date:
     value = item.get("data_referencia")
-    return date.fromisoformat(str(value)[:10]) if value else default
+    if not value:
+        return default
+    day = date.fromisoformat(str(value)[:10])
+    return dates.check_reference_date(day, f"data_referencia do item “{item.get('descricao')}”")
 
 
 def price_notes(session: Session, items: list[dict[str, Any]], default: date) -> str:
@@ -85,8 +94,13 @@ def price_notes(session: Session, items: list[dict[str, Any]], default: date) ->
             text += f" Observação: {result.nota}"
         if predictions is not None:
             p = predictions[index]
-            text += (f" Estimativa do modelo preco-referencia v{served.version}: {brl(p['p50'])} por {unit} "
-                     f"(intervalo de 80%: {brl(p['p10'])} a {brl(p['p90'])}).")
+            judged = verdict(result, item, p, served)
+            if judged.confiavel:
+                text += (f" Estimativa do modelo preco-referencia v{served.version}: {brl(p['p50'])} por {unit} "
+                         f"(intervalo de 80%: {brl(p['p10'])} a {brl(p['p90'])}).")
+            else:  # an unreliable figure never goes into a document
+                text += (f" O modelo preco-referencia v{served.version} não pôde estimar este item com confiança; "
+                         f"nenhum valor do modelo é usado. {judged.motivo}")
         lines.append(text)
     if total:
         lines.append(f"Valor total estimado pela mediana da pesquisa: {brl(total)}.")
@@ -96,8 +110,7 @@ def price_notes(session: Session, items: list[dict[str, Any]], default: date) ->
 
 
 def similar_notes(session: Session, titulo: str, items: list[dict[str, Any]], reference: date) -> str:
-    best = market_data.similar_purchases(session, [titulo, *[item.get("descricao") or "" for item in items]],
-                                         limit=8)
+    best = market_data.similar_purchases(session, [item.get("descricao") or "" for item in items], limit=8)
     if not best:
         return "Nenhuma contratação similar encontrada nos dados coletados do PNCP."
     return "Contratações similares nos dados coletados do PNCP: " + "; ".join(
@@ -108,7 +121,7 @@ def similar_notes(session: Session, titulo: str, items: list[dict[str, Any]], re
 def market_notes(session: Session, kind: str, titulo: str, items: list[dict[str, Any]],
                  reference: date | None = None) -> str | None:
     """The notes for a section whose template asks for ``kind`` market data; None when there is nothing to use."""
-    reference = reference or date.today()
+    reference = reference or dates.today()  # Brasília's: a server on UTC is a day ahead from 21:00
     if not items or kind == "none":
         return None
     if kind == "price_estimate":

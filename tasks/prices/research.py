@@ -14,8 +14,10 @@
 The mapa lists its prices from the lowest corrected value up. In ``to_dict`` money is rounded to cents, and to
 four places below R$ 1,00 (see ``money``).
 
-Prices set aside for not being comparable, or outside the window, are only counted (``excluidos``); the raw
-units that could not be read are listed, so an operator can teach them to the normaliser.
+Prices set aside for not being comparable, or outside the window, are only counted (``excluidos``; those of the
+item that the caller's query already left out by date are passed in as ``outside_window``); the raw units that
+could not be read are listed, so an operator can teach them to the normaliser. ``filtros`` lists the filters in the
+order applied with what each set aside (``tasks.prices.funnel``), and an empty or thin mapa's ``nota`` says it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from tasks.prices import funnel
 from tasks.prices.outliers import OutlierRule, number_br, rule_for
 from tasks.prices.units import Unit, convert, fold, label, parse_unit
 
@@ -142,6 +145,8 @@ class MapaDePrecos:
     excluidos: dict[str, int]
     unidades_desconhecidas: list[str]
     minimo_precos: int
+    filtros: list[dict[str, Any]] = field(default_factory=list)
+    periodo_dados: tuple[date, date] | None = None  # first and last date of the collected prices, when known
     media: float | None = field(init=False)
     mediana: float | None = field(init=False)
     menor_valor: float | None = field(init=False)
@@ -156,7 +161,11 @@ class MapaDePrecos:
         self.mediana = statistics.median(values) if values else None
         self.menor_valor = min(values) if values else None
         self.suficiente = self.n >= self.minimo_precos
-        self.nota = None if self.suficiente else _shortage(self.n, self.minimo_precos)
+        self.nota = None if self.suficiente else funnel.shortage(self.n, self.minimo_precos)
+        if self.nota and self.filtros:
+            start = self.data_referencia - timedelta(days=self.janela_dias)
+            self.nota += " " + funnel.explain(self.filtros, self.n, code=self.codigo_catalogo, start=start,
+                                              end=self.data_referencia, span=self.periodo_dados)
 
     def to_dict(self) -> dict[str, Any]:
         unit = self.unidade
@@ -169,18 +178,13 @@ class MapaDePrecos:
             "precos": [line.to_dict() for line in self.precos],
             "removidos": [line.to_dict() for line in self.removidos],
             "excluidos": dict(self.excluidos), "unidades_desconhecidas": list(self.unidades_desconhecidas),
+            "filtros": [{k: v for k, v in stage.items() if k != "resumo"} for stage in self.filtros],
+            "periodo_dados": {"inicio": self.periodo_dados[0].isoformat(), "fim": self.periodo_dados[1].isoformat()}
+            if self.periodo_dados else None,
             "n": self.n, "minimo_precos": self.minimo_precos, "media": money(self.media),
             "mediana": money(self.mediana), "menor_valor": money(self.menor_valor), "suficiente": self.suficiente,
             "nota": self.nota,
         }
-
-
-def _shortage(n: int, minimum: int) -> str:
-    if n == 0:
-        return "Nenhum preço válido encontrado: não há estimativa; amplie a pesquisa com outros parâmetros do art. 5º."
-    return (f"Apenas {n} preço(s) válido(s), menos que os {minimum} exigidos (IN 65/2021, art. 6º): a estimativa só "
-            "pode ser usada excepcionalmente, com justificativa do gestor nos autos e aprovação da autoridade "
-            "competente.")
 
 
 def _day(value: date | datetime) -> date:
@@ -213,8 +217,13 @@ def _method(code: str | None, description: str | None, unit: Unit, start: date, 
 def research(observations: Iterable[Observation], *, reference_date: date, catalogue_code: str | None = None,
              description: str | None = None, unit: str | Unit | None = None, window_days: int = 365,
              outliers: str | OutlierRule = "iqr", iqr_k: float = 1.5, min_prices: int = 3, similarity: float = 0.5,
-             index: PriceIndex | None = None) -> MapaDePrecos:
-    """The mapa de preços of an item, from collected prices (see the module docstring for the rules)."""
+             index: PriceIndex | None = None, outside_window: int = 0, span: tuple[date, date] | None = None,
+             read_from: date | None = None) -> MapaDePrecos:
+    """The mapa de preços of an item, from collected prices (see the module docstring for the rules).
+
+    ``outside_window``: prices of the item (its catalogue code) the caller's query left out for their date, counted
+    as ``fora_da_janela``; ``span``: the collected prices' first and last dates; ``read_from``: the publication date
+    from which the caller read prices of any item (for the description of the filters)."""
     code, rule, reference_date = _code(catalogue_code), rule_for(outliers, iqr_k=iqr_k), _day(reference_date)
     if code is None and not words(description):
         raise ValueError("informe o código CATMAT/CATSER ou a descrição do item")
@@ -224,6 +233,7 @@ def research(observations: Iterable[Observation], *, reference_date: date, catal
                          "CX C/ 100 UN")
     start, end = reference_date - timedelta(days=window_days), reference_date
     excluded, unknown = Counter(dict.fromkeys(EXCLUSIONS, 0)), set()
+    excluded["fora_da_janela"] += outside_window
     candidates: list[tuple[Observation, Unit]] = []
     target = words(description)
     for obs in observations:
@@ -251,13 +261,17 @@ def research(observations: Iterable[Observation], *, reference_date: date, catal
     for line, why in zip(lines, rule([line.value for line in lines]), strict=True):
         line.reason = why
     by_value = sorted(lines, key=lambda line: line.value)
+    kept = [line for line in by_value if line.reason is None]
+    removed = [line for line in by_value if line.reason is not None]
+    filters = funnel.stages(excluded, len(removed), len(kept), code=code, threshold=similarity, start=start, end=end,
+                            window_days=window_days, base=label(reference.base), criterion=rule.describe(),
+                            read_from=None if code else read_from)
     return MapaDePrecos(
         data_referencia=reference_date, codigo_catalogo=code, descricao=description, unidade=reference,
         janela_dias=window_days, indice=index.name if index else None,
         metodo=_method(code, description, reference, start, end, window_days, index, rule, similarity, min_prices),
-        criterio=rule.describe(), precos=[line for line in by_value if line.reason is None],
-        removidos=[line for line in by_value if line.reason is not None], excluidos=dict(excluded),
-        unidades_desconhecidas=sorted(unknown), minimo_precos=min_prices)
+        criterio=rule.describe(), precos=kept, removidos=removed, excluidos=dict(excluded),
+        unidades_desconhecidas=sorted(unknown), minimo_precos=min_prices, filtros=filters, periodo_dados=span)
 
 
 def _classify(obs: Observation, code: str | None, target: frozenset[str], threshold: float, start: date,

@@ -16,6 +16,7 @@ import polars as pl
 
 from core.settings import settings
 from tasks.prices.dataset import SCHEMA
+from tasks.prices.market_data import Collected
 from tasks.prices.research import MapaDePrecos, Observation, PriceIndex, research
 from tasks.prices.units import parse_unit
 
@@ -56,12 +57,17 @@ def price_index() -> PriceIndex | None:
 
 
 def mapa(observations: list[Observation], item: dict[str, Any], reference: date) -> MapaDePrecos:
-    """The IN 65 research of one item with the configured window, criterion, minimum and index."""
+    """The IN 65 research of one item with the configured window, criterion, minimum and index; from a
+    ``market_data.Collected``, with what its query counted without reading (for the mapa's filters)."""
+    extras: dict[str, Any] = {}
+    if isinstance(observations, Collected):
+        extras = {"outside_window": observations.outside_window, "span": observations.span,
+                  "read_from": observations.read_from}
     return research(observations, reference_date=reference, catalogue_code=item.get("codigo_catalogo"),
                     description=item.get("descricao"), unit=item.get("unidade") or None,
                     window_days=settings.PRICE_RESEARCH_WINDOW_DAYS, outliers=settings.PRICE_RESEARCH_OUTLIERS,
                     iqr_k=settings.PRICE_RESEARCH_IQR_K, min_prices=settings.PRICE_RESEARCH_MIN_PRICES,
-                    index=price_index())
+                    index=price_index(), **extras)
 
 
 def __getattr__(name: str):

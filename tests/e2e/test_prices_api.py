@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
+
+from models import price_dates as dates
+from models.db import session_scope
 
 pytestmark = pytest.mark.usefixtures("runner")
 ITEM = {"codigo_catalogo": "456702", "descricao": "NOTEBOOK", "unidade": "UNIDADE", "quantidade": 20,
@@ -22,22 +27,38 @@ def _wait_for_version(client, version: str, timeout: float = 30) -> dict:
         time.sleep(0.3)
 
 
-def test_estimates_before_and_after_a_champion(client):
+def _collected_span(url) -> tuple[date, date]:
+    with session_scope(url) as session:
+        first, last = session.exec(text("SELECT min(data_resultado), max(data_resultado) FROM pncp_resultados")).one()
+    return date.fromisoformat(str(first)[:10]), date.fromisoformat(str(last)[:10])
+
+
+@pytest.fixture(scope="module")
+def collected(api_url, keys):
+    """The embedded sample's 2020-2022 collected through the API (once more is a no-op: the checkpoints say so)."""
+    import httpx
+
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {keys['all']}"}, timeout=300) as c:
+        answer = c.post("/api/v1/pncp/collect", params={"wait": 240}, json={
+            "start": "2020-01-01", "end": "2022-12-31", "modalidades": [6], "source": "amostra"})
+    assert answer.status_code == 200 and answer.json()["state"] == "COMPLETED", answer.text
+
+
+@pytest.mark.usefixtures("collected")
+def test_estimates_before_and_after_a_champion(client, sqlite_url):
     from tasks.prices.registry import CHAMPION, MODEL_NAME, Registry
 
     registry = Registry()
     for alias in ("champion", "previous"):
         if registry.alias(alias):
             registry.client.delete_registered_model_alias(MODEL_NAME, alias)
-    collected = client.post("/api/v1/pncp/collect", params={"wait": 240}, json={
-        "start": "2020-01-01", "end": "2022-12-31", "modalidades": [6], "source": "amostra"})
-    assert collected.status_code == 200 and collected.json()["state"] == "COMPLETED", collected.text
     # no champion yet: the mapa de preços alone, with the note
     time.sleep(1.5)
     first = client.post("/api/v1/prices/estimate", json=ITEM)
     assert first.status_code == 200, first.text
     body = first.json()
     assert body["estimativa"] is None and "IN 65/2021" in body["nota"]
+    assert body["confiavel"] is True and body["motivo"] is None and body["alertas"] == []  # prices in the window
     mapa = body["mapa_de_precos"]
     assert mapa["n"] >= 1 and all(p["numero_controle_pncp"] and p["link"] for p in mapa["precos"])
     # training through the API and the runner
@@ -54,6 +75,17 @@ def test_estimates_before_and_after_a_champion(client):
     estimate = second["estimativa"]
     assert estimate["versao"] == version and 0 < estimate["p10"] <= estimate["p50"] <= estimate["p90"]
     assert second["mapa_de_precos"]["n"] == mapa["n"]
+    assert second["confiavel"] is estimate["confiavel"] is True and estimate["motivo"] is None  # a reliable case
+    # the finding's pen, today: no price, a date past the collected years; the model's figure given, marked unreliable
+    pen = client.post("/api/v1/prices/estimate", json={"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN"})
+    assert pen.status_code == 200, pen.text
+    pen = pen.json()
+    first_day, last_day = _collected_span(sqlite_url)
+    assert pen["confiavel"] is False and {"sem_precos_na_janela", "fora_do_periodo_coletado"} <= set(pen["alertas"])
+    assert f"fora do período dos preços coletados ({first_day:%d/%m/%Y} a {last_day:%d/%m/%Y})" in pen["motivo"]
+    assert pen["estimativa"]["p50"] > 0 and pen["estimativa"]["confiavel"] is False
+    assert pen["estimativa"]["motivo"] == pen["motivo"] and pen["item"]["data"] == dates.today().isoformat()
+    assert pen["mapa_de_precos"]["periodo_dados"] == {"inicio": first_day.isoformat(), "fim": last_day.isoformat()}
     # batch: each item answered in order
     boxes = {**ITEM, "unidade": "CX C/ 10 UN", "quantidade": 2}
     batch = client.post("/api/v1/prices/estimate/batch", json={"itens": [ITEM, boxes]})
@@ -90,10 +122,50 @@ def test_estimates_before_and_after_a_champion(client):
     ({"descricao": "CADEIRA", "uf": "XYZ"}, "uf"),
     ({"descricao": "CADEIRA", "quantidade": -1}, "quantidade"),
     ({"descricao": "CADEIRA", "unidade": "???"}, "unidade de referência não reconhecida"),
+    ({"descricao": "CADEIRA", "data": "0001-01-01"}, "data: 01/01/0001 é anterior a 01/07/1994, início do real"),
+    ({"descricao": "CADEIRA", "data": "1994-06-30"}, "data: 30/06/1994 é anterior a 01/07/1994"),
+    ({"descricao": "CADEIRA", "data": "2030-01-01"}, "data: 01/01/2030 é posterior a hoje"),
+    ({"descricao": "CADEIRA", "data": (dates.today() + timedelta(days=1)).isoformat()}, "é posterior a hoje"),
 ])
 def test_bad_estimate_requests_are_refused(client, body, needle):
     answer = client.post("/api/v1/prices/estimate", json=body)
-    assert answer.status_code == 422 and needle in answer.text
+    assert answer.status_code == 422 and needle in answer.json()["detail"], answer.text
+    if "data" in body:
+        assert "no formato AAAA-MM-DD" in answer.json()["detail"]
+
+
+def test_reference_dates_are_checked_per_item_and_the_limits_are_valid(client):
+    # a batch names the item's field as the API spells it
+    batch = client.post("/api/v1/prices/estimate/batch", json={"itens": [
+        {"descricao": "CADEIRA"}, {"descricao": "CADEIRA", "data": "0001-01-01"}]})
+    assert batch.status_code == 422 and batch.json()["detail"].startswith("itens[1].data: 01/01/0001")
+    # the first day of the real and today are valid reference dates
+    for day in ("1994-07-01", dates.today().isoformat()):
+        answer = client.post("/api/v1/prices/estimate", json={"descricao": "CADEIRA", "data": day})
+        assert answer.status_code == 200 and answer.json()["item"]["data"] == day, answer.text
+
+
+@pytest.mark.usefixtures("collected")
+def test_the_mapa_says_which_filter_set_aside_what(client, sqlite_url):
+    # given the sample collected (2020-2022) and a notebook code researched today: every price of the code is older
+    with session_scope(sqlite_url) as session:
+        of_code = session.exec(text(
+            "SELECT count(*) FROM pncp_resultados r JOIN pncp_itens i ON i.numero_controle_pncp = "
+            "r.numero_controle_pncp AND i.numero_item = r.numero_item WHERE i.codigo_catalogo = '456702' "
+            "AND r.valor_unitario_homologado > 0")).one()[0]
+    assert of_code > 0
+    today = client.post("/api/v1/prices/estimate", json={**ITEM, "data": None}).json()
+    filters = {f["filtro"]: f for f in today["mapa_de_precos"]["filtros"]}
+    assert list(filters) == ["item", "preco", "janela", "unidade", "outliers"]
+    assert filters["item"]["entrada"] == filters["janela"]["excluidos"] == of_code and today["mapa_de_precos"]["n"] == 0
+    assert f"excluídos: {of_code} fora da janela" in today["mapa_de_precos"]["nota"] and today["confiavel"] is False
+    # and a pen in 2022: the prices read were of other items, and the similarity filter says so
+    pen = client.post("/api/v1/prices/estimate", json={"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN",
+                                                        "data": "2022-06-30"}).json()
+    item = pen["mapa_de_precos"]["filtros"][0]
+    assert item["filtro"] == "item" and item["entrada"] == item["excluidos"] > 0 and pen["mapa_de_precos"]["n"] == 0
+    assert "sem_precos_na_janela" in pen["alertas"] and "de outro item (descrição com similaridade" in \
+        pen["mapa_de_precos"]["nota"]
 
 
 def test_estimates_need_a_key(api_url):

@@ -132,6 +132,10 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
 
 def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_document_lists_items(trained, sqlite_url,
                                                                                                   monkeypatch):
+    from models import price_dates
+    from tasks.prices import market_data
+    from tasks.prices.estimates import predictions
+    from tasks.prices.outliers import brl
     from tasks.prompts import build_messages, offline_draft
     from tasks.records import load_drafting_contexts
     from tests.utils.builders import make_document
@@ -141,7 +145,8 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
     item = {"descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "codigo_catalogo": "456702",
             "unidade": "UNIDADE", "quantidade": 52, "data_referencia": "2022-03-01"}
-    with_items = make_document(sqlite_url, itens=[item])
+    pen = {"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN"}  # the finding's item: dated today by default
+    with_items = make_document(sqlite_url, itens=[item, pen])
     without = make_document(sqlite_url)
     contexts = {c.section["slug"]: c for c in load_drafting_contexts.fn(
         with_items, ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"])}
@@ -150,8 +155,21 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     assert "IN 65/2021" in price and "mediana R$" in price and "Fontes: " in price
     assert f"preco-referencia v{trained['version']}" in price and "Valor total estimado" in price
     assert "-1-" in price.split("Fontes: ")[1]  # numeroControlePNCP of the prices used
-    # element V: similar contratações of the collected data; other sections get no market data
-    assert contexts["levantamento_mercado"].market_notes.startswith("Contratações similares")
+    # the pen: no price in the window, today outside the collected years, so the model's figure is never written
+    notebook_line, pen_line = price.split("\n")[:2]
+    assert f"preco-referencia v{trained['version']}:" in notebook_line and pen_line.startswith("Item 2 — CANETA")
+    served = registry.load(trained["version"])
+    figure = predictions(served, [{**pen, "data": price_dates.today()}])[0]
+    assert "Estimativa do modelo" not in pen_line and brl(figure["p50"]) not in pen_line
+    with session_scope(sqlite_url) as session:
+        first, last = (day.strftime("%d/%m/%Y") for day in market_data.collected_span(session))
+    assert f"v{trained['version']} não pôde estimar este item com confiança" in pen_line
+    assert f"fora do período dos preços coletados ({first} a {last})" in pen_line
+    assert f"os preços coletados vão de {first} a {last}" in pen_line  # the mapa's own note says why it is empty
+    # element V: similar contratações of the collected data, notebooks only; other sections get no market data
+    similar = contexts["levantamento_mercado"].market_notes
+    assert similar.startswith("Contratações similares") and "TELA PROJE" not in similar
+    assert similar.count(": NOTEBOOK, ") == similar.count(" — R$ ") >= 5
     assert contexts["descricao_necessidade"].market_notes is None
     # what the writer sees: in the prompt and in the offline draft
     prompt = build_messages(contexts["estimativa_valor"])[1]["content"]

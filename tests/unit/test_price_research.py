@@ -167,6 +167,48 @@ def test_other_items_and_invalid_prices_are_only_counted():
         "unidade_desconhecida": 0, "unidade_incompativel": 0}
 
 
+def test_filters_say_what_each_one_set_aside():
+    # given prices of code 150000 at REF: 4 valid (100 an outlier), 2 of other codes, 2 invalid, 2 outside the window
+    # and 5 older ones the caller's query only counted, 2 in units that cannot be compared
+    found = [*prices(10.0, 11.0, 12.0, 100.0), obs(10.0, code="999", n=10), obs(10.0, code="998", n=11),
+             obs(0.0, n=12), obs(-1.0, n=13), obs(10.0, day=REF - timedelta(days=400), n=14),
+             obs(10.0, day=REF + timedelta(days=1), n=15), obs(10.0, unit="???", n=16), obs(10.0, unit="KG", n=17)]
+    mapa = research(found, reference_date=REF, catalogue_code="150000", outside_window=5, min_prices=4)
+    # then each filter, in the order applied, with what reached it and what it set aside, down to the mapa's n
+    stages = [(s["filtro"], s["entrada"], s["excluidos"], s["restantes"]) for s in mapa.to_dict()["filtros"]]
+    assert stages == [("item", 17, 2, 15), ("preco", 15, 2, 13), ("janela", 13, 7, 6), ("unidade", 6, 2, 4),
+                      ("outliers", 4, 1, 3)] and mapa.n == 3
+    assert mapa.excluidos["fora_da_janela"] == 6 and mapa.excluidos["data_futura"] == 1
+    # and the thin mapa's note says it in words
+    assert mapa.nota.startswith("Apenas 3 preço(s) válido(s)") and (
+        "Dos 17 preço(s) lidos, 3 válido(s); excluídos: 2 de outro código, 2 com preço inválido ou sem data, 7 fora "
+        "da janela de 365 dias (01/07/2023 a 30/06/2024), 2 em unidade não reconhecida ou não convertível em unidade, "
+        "1 removido(s) pelo critério de exclusão.") in mapa.nota
+    assert research(found, reference_date=REF, catalogue_code="150000").nota is None  # enough: no note
+
+
+def test_an_empty_mapa_says_why():
+    span = (date(2016, 2, 1), date(2023, 1, 26))
+    # given nothing collected in the window (a description, so only the window was read) / then the period collected
+    empty = research([], reference_date=REF, description="CANETA ESFEROGRÁFICA AZUL", span=span,
+                     read_from=date(2023, 5, 2))
+    assert [s["entrada"] for s in empty.filtros] == [0] * 5 and empty.n == 0
+    assert "Nenhum preço coletado tem data entre 01/07/2023 e 30/06/2024; os preços coletados vão de 01/02/2016 a " \
+        "26/01/2023." in empty.nota
+    assert empty.to_dict()["periodo_dados"] == {"inicio": "2016-02-01", "fim": "2023-01-26"}
+    assert "a partir de 02/05/2023" in empty.filtros[0]["descricao"]
+    # given prices of other items only / then the similarity filter took them all
+    others = research([obs(1.0, code=None, n=i, description="PAPEL A4") for i in (1, 2)], reference_date=REF,
+                      description="CANETA ESFEROGRÁFICA AZUL", span=span)
+    assert "Dos 2 preço(s) lidos, 0 válido(s); excluídos: 2 de outro item (descrição com similaridade menor que " \
+        "0,50)." in others.nota
+    # given a code whose prices are all older than the window (counted by the query) / then the window took them
+    old = research([], reference_date=REF, catalogue_code="456702", outside_window=7, span=span)
+    assert old.filtros[2]["excluidos"] == 7 and "excluídos: 7 fora da janela de 365 dias" in old.nota
+    never = research([], reference_date=REF, catalogue_code="456702")
+    assert "Nenhum preço do código CATMAT/CATSER 456702 foi coletado; não há preços coletados" in never.nota
+
+
 def test_description_similarity():
     assert words("Caneta esferográfica, AZUL, tipo NOME de plástico") == {"caneta", "esferografica", "azul", "plastico"}
     assert similarity("CANETA ESFEROGRÁFICA AZUL", "caneta esferografica azul") == 1.0

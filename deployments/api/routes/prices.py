@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
 from deployments.api.routes.runs import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import TRAIN_PRICE_MODEL
+from models import price_dates as dates
 from models.db import session_scope
 
 router = APIRouter(prefix="/api/v1", tags=["prices"])
@@ -25,7 +26,8 @@ class PriceItem(BaseModel):
     unidade: str | None = Field(None, max_length=120, description="unidade de fornecimento (UN, CX C/ 100 UN, KG…)")
     quantidade: float | None = Field(None, gt=0, le=1e12)
     uf: str | None = Field(None, pattern=r"^[A-Z]{2}$")
-    data: date | None = Field(None, description="data de referência (padrão: hoje)")
+    data: date | None = Field(None, description="data de referência, AAAA-MM-DD, de 1994-07-01 (início do real) "
+                                                "até hoje (padrão: hoje, horário de Brasília)")
     modalidade_id: int | None = Field(None, ge=1, le=13)
     material_ou_servico: Literal["M", "S"] | None = None
 
@@ -48,33 +50,31 @@ class TrainRequest(BaseModel):
 
 
 def estimate_items(items: list[dict[str, Any]], served) -> list[dict[str, Any]]:
-    """Model estimate (when a champion is loaded) and the IN 65 mapa de preços of each item."""
-    from tasks.prices import market_data
-    from tasks.prices.serving import mapa, rows_frame
+    """Model estimate (when a champion is loaded) and the IN 65 mapa de preços of each item, each answer marked
+    ``confiavel`` (with the ``motivo`` when not: tasks.prices.reliability); an unreliable model figure is given,
+    marked so."""
+    from tasks.prices.estimates import predictions, research_item, verdict
 
-    predictions = None
-    if served is not None:
-        rows, factors = rows_frame(items)
-        out = served.model.predict(rows, served.history)
-        predictions = [{name: round(out[name][i] * factors[i], 4) for name in ("p10", "p50", "p90")}
-                       for i in range(len(items))]
+    today = dates.today()
+    items = [{**item, "data": item.get("data") or today} for item in items]
+    predicted = predictions(served, items)
     answers = []
     with session_scope() as session:
         for index, item in enumerate(items):
-            reference = item.get("data") or date.today()
-            observations = market_data.observations(
-                session, reference_date=reference, catalogue_code=item.get("codigo_catalogo"))
             try:
-                research = mapa(observations, item, reference).to_dict()
+                research = research_item(session, item, item["data"])
             except ValueError as exc:
                 raise HTTPException(422, f"item {index + 1}: {exc}") from exc
+            prediction = predicted[index] if predicted is not None else None
+            judged = verdict(research, item, prediction, served).to_dict()
             answer: dict[str, Any] = {"item": {k: (v.isoformat() if isinstance(v, date) else v)
                                                for k, v in item.items() if v is not None},
-                                      "mapa_de_precos": research}
-            if predictions is not None:
-                answer["estimativa"] = {**predictions[index], "unidade": item.get("unidade") or "unidade do item",
+                                      "mapa_de_precos": research.to_dict(), **judged}
+            if prediction is not None:
+                answer["estimativa"] = {**prediction, "unidade": item.get("unidade") or "unidade do item",
                                         "intervalo": "80% (P10–P90)", "modelo": "preco-referencia",
-                                        "versao": served.version}
+                                        "versao": served.version, "confiavel": judged["confiavel"],
+                                        "motivo": judged["motivo"]}
             else:
                 answer["estimativa"] = None
                 answer["nota"] = NO_MODEL
@@ -82,9 +82,19 @@ def estimate_items(items: list[dict[str, Any]], served) -> list[dict[str, Any]]:
     return answers
 
 
+def checked_dates(items: list[PriceItem], *, batch: bool) -> None:
+    """422 before anything runs for a reference date out of bounds (tasks.prices.dates), naming the field."""
+    for index, item in enumerate(items):
+        try:
+            dates.check_reference_date(item.data, f"itens[{index}].data" if batch else "data")
+        except dates.ReferenceDateError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+
 @router.post("/prices/estimate")
 async def estimate(request: Request, key: ReadKey, item: PriceItem) -> dict[str, Any]:
     """Estimate of one item: the model's P50 and 80% interval and the IN 65 mapa de preços beside it."""
+    checked_dates([item], batch=False)
     served = request.app.state.champion.current()
     return (await run_in_threadpool(estimate_items, [item.model_dump()], served))[0]
 
@@ -92,6 +102,7 @@ async def estimate(request: Request, key: ReadKey, item: PriceItem) -> dict[str,
 @router.post("/prices/estimate/batch")
 async def estimate_batch(request: Request, key: ReadKey, batch: PriceBatch) -> dict[str, Any]:
     """Estimates of up to 100 items in one call."""
+    checked_dates(batch.itens, batch=True)
     served = request.app.state.champion.current()
     data = await run_in_threadpool(estimate_items, [i.model_dump() for i in batch.itens], served)
     return {"data": data, "count": len(data)}
