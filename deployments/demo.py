@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -141,6 +142,10 @@ def _start(client: httpx.Client, path: str, key: str, body: dict[str, Any] | Non
     raise AssertionError("unreachable")
 
 
+def _thousands(number: int) -> str:
+    return f"{number:,}".replace(",", ".")
+
+
 def _check(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
         raise DemoError(f"{response.request.method} {response.request.url.path} → {response.status_code}: "
@@ -174,14 +179,13 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
             raise DemoError(f"A execução {run_id} terminou em {status.get('state')}: {status.get('message')}")
         elapsed = time.monotonic() - started
         document = _check(client.get(f"/api/v1/documents/{document['id']}"))
-        table = Table(title=f"{document['titulo']} — seções redigidas em {elapsed:.1f} s")
-        for column in ("", "seção", "fonte", "tokens", "início do texto"):
-            table.add_column(column)
+        table = Table(title=f"{len(document['fields'])} seções redigidas em {elapsed:.1f} s", title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False)
+        for column, justify in (("", "left"), ("seção", "left"), ("fonte", "left"), ("caracteres", "right")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for field in document["fields"]:
-            paragraphs = (field["content"] or "").split("\n\n")
-            text = " ".join(p for p in paragraphs if not p.startswith("[Rascunho")).replace("\n", " ")
-            table.add_row(field["code"], field["title"], field["source"] or "-",
-                          f"{field['tokens_in'] or 0}/{field['tokens_out'] or 0}", text[:70] + "…")
+            size = _thousands(len(field["content"] or ""))
+            table.add_row(field["code"], field["title"], field["source"] or "-", size)
         console.print(table)
         _subscribe(client)
         for target in ("em_revisao", "aprovado"):
@@ -190,14 +194,11 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
             console.print(f"Status: [bold]{moved['status']}[/]")
         consolidation = _start(client, f"/api/v1/documents/{document['id']}/consolidate",
                                f"demo-consolidate-{document['id']}")
-        status = _check(client.get(f"/api/v1/flow-runs/{consolidation['flow_run_id']}", params={"wait": 120}))
-        if status.get("state") != "COMPLETED":
-            raise DemoError(f"A consolidação {consolidation['flow_run_id']} terminou em {status.get('state')}: "
-                            f"{status.get('message')}")
+        _finished(client, consolidation, time.monotonic() + timeout, "A consolidação")
         artifacts = _check(client.get(f"/api/v1/documents/{document['id']}/artifacts"))
         for artifact in artifacts:
-            console.print(f"Artefato {artifact['format'].upper()} ({artifact['size_bytes']:,} bytes, sha256 "
-                          f"{artifact['sha256'][:12]}…):".replace(",", "."))
+            console.print(f"Artefato {artifact['format'].upper()} ({_thousands(artifact['size_bytes'])} bytes, sha256 "
+                          f"{artifact['sha256'][:12]}…):")
             console.print(f"  {artifact['storage_uri']}", soft_wrap=True)  # whole, to copy or click
         audit = _check(client.get(f"/api/v1/documents/{document['id']}/audit"))
         notices = _delivered(client, document["id"], expected=2)
