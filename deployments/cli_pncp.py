@@ -1,5 +1,5 @@
 """`nexora pncp …`: start collections (one run, or a backfill cut into runs), import Comprasnet pages, and see what
-the collection put aside (quarantined records).
+the collection put aside (quarantined records, contratações still waiting for their items and results).
 
 The window is checked by the same rule as the API and the flow (tasks/pncp/window.py), with the options' names in
 the message, before anything starts."""
@@ -15,6 +15,7 @@ import typer
 
 pncp_app = typer.Typer(help="Coleta de contratações, itens e resultados do PNCP.", no_args_is_help=True)
 CLI_NAMES = {"start": "--from", "end": "--to"}
+GAP_STATUS = {"pending": "aguardando", "discarded": "descartado", "filled": "preenchido"}
 
 PncpFrom = Annotated[datetime.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="início (AAAA-MM-DD)")]
 PncpTo = Annotated[datetime.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="fim (AAAA-MM-DD)")]
@@ -60,14 +61,20 @@ def pncp_quarantine(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     raw: Annotated[bool, typer.Option(help="mostrar o registro bruto de cada um")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="uma linha JSON por registro")] = False,
+    gaps: Annotated[bool, typer.Option("--gaps", help="listar as contratações sem itens/resultados (nova tentativa "
+                                                      "automática nas próximas coletas, ou descartadas)")] = False,
 ) -> None:
-    """Records of the PNCP that failed validation (newest first), with the reason and where they came from."""
+    """Records of the PNCP that failed validation (newest first), with the reason and where they came from; and how
+    many contratações wait for their items and results (``--gaps`` lists them)."""
     from rich.table import Table
 
-    from deployments.cli import console, fail
+    from deployments.cli import console, err, fail
+    from models.crud import detail_gaps
     from models.crud.market import list_quarantine
     from models.db import session_scope
 
+    if gaps:
+        return _list_gaps(limit, as_json)
     if kind and kind not in ("contratacao", "item", "resultado", "itens", "page"):
         fail(f"tipo inválido: {kind}; use contratacao, item, resultado, itens ou page")
     with session_scope() as session:
@@ -75,9 +82,13 @@ def pncp_quarantine(
         found = [{"id": q.id, "created_at": q.created_at.isoformat(timespec="seconds"), "kind": q.kind,
                   "record_key": q.record_key, "reason": q.reason, "source": q.source, "flow_run_id": q.flow_run_id,
                   **({"raw": q.raw} if raw or as_json else {})} for q in rows]
+        waiting = detail_gaps.counts(session)
+    summary = (f"detalhes: {waiting['pending']} contratação(ões) aguardando nova tentativa de itens/resultados, "
+               f"{waiting['discarded']} descartada(s) — 'nexora pncp quarantine --gaps' lista")
     if as_json:
         for record in found:
             typer.echo(json.dumps(record, ensure_ascii=False))
+        err.print(summary, soft_wrap=True)  # stdout stays one JSON object a line
         return
     table = Table("quando", "tipo", "chave", "motivo", "origem", "execução", title=f"{len(found)} de {total} em "
                   "quarentena")
@@ -86,6 +97,36 @@ def pncp_quarantine(
                       q["flow_run_id"] or "")
         if raw:
             table.add_row("", "", "", q["raw"][:2000], "", "")
+    console.print(table)
+    console.print(summary, soft_wrap=True)
+
+
+def _list_gaps(limit: int, as_json: bool) -> None:
+    from rich.table import Table
+
+    from deployments.cli import console
+    from models.crud import detail_gaps
+    from models.db import session_scope
+
+    def when(moment):
+        return moment.isoformat(timespec="seconds") if moment else ""
+
+    with session_scope() as session:
+        rows, total = detail_gaps.list_gaps(session, limit=limit)
+        found = [{"numero_controle_pncp": g.numero_controle_pncp, "source": g.source, "status": g.status,
+                  "attempts": g.attempts, "last_status": g.last_status, "first_failed_at": when(g.first_failed_at),
+                  "last_failed_at": when(g.last_failed_at), "next_attempt_at": when(g.next_attempt_at),
+                  "reason": g.reason, "flow_run_id": g.flow_run_id} for g in rows]
+    if as_json:
+        for record in found:
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        return
+    table = Table("contratação", "estado", "tentativas", "última falha", "próxima tentativa", "motivo",
+                  title=f"{len(found)} de {total} contratações sem itens/resultados obtidos")
+    for g in found:
+        table.add_row(g["numero_controle_pncp"] + ("" if g["source"] == "pncp" else f" ({g['source']})"),
+                      GAP_STATUS.get(g["status"], g["status"]), str(g["attempts"]), g["last_failed_at"],
+                      g["next_attempt_at"], g["reason"][:160])
     console.print(table)
 
 
