@@ -19,7 +19,7 @@ from sqlmodel import select
 from core.settings import settings
 from flows.collect_pncp import collect_pncp
 from models.crud import detail_gaps
-from models.db import session_scope
+from models.db import get_engine, session_scope
 from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpItem, PncpQuarantine, PncpResultado
 from tasks.pncp import client as pncp
 from tests.conftest import ROOT, TMP, _migrate_and_seed
@@ -179,6 +179,41 @@ def test_a_detail_gap_is_given_up_after_404s_over_two_days_or_too_many_attempts(
         assert detail_gaps.mark_filled(s, "pncp", [flaky["key"]]) == 1  # a --restart run got it after all
     with session_scope(market) as s:
         assert detail_gaps.counts(s) == {"pending": 0, "discarded": 1}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_upgrading_opens_a_gap_for_each_contratacao_quarantined_without_items(kind, tmp_path, pg_url):
+    from sqlalchemy import create_engine
+
+    from models.migrate import upgrade
+
+    url, admin = f"sqlite:///{tmp_path}/m8.db", None
+    if kind == "postgresql":
+        url = pg_url.replace("nexora_test_", "nexora_mig8_")
+        admin = create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"'))
+            c.execute(text(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
+    try:
+        upgrade(url, "0007")
+        with session_scope(url) as s:
+            for n in (1, 2):
+                key = f"00394000000100-1-00000{n}/2026"
+                s.add(PncpContratacao(numero_controle_pncp=key, cnpj_orgao="00394000000100", ano_compra=2026,
+                                      sequencial_compra=n, modalidade_id=6))
+                s.add(PncpQuarantine(kind="itens", source="orgaos/…", record_key=key, reason="itens não obtidos: 503",
+                                     raw=""))
+            s.add(PncpItem(numero_controle_pncp="00394000000100-1-000002/2026", numero_item=1, descricao="papel"))
+        upgrade(url)
+        with session_scope(url) as s:
+            gaps = s.exec(select(PncpDetailGap)).all()
+            assert [(g.numero_controle_pncp, g.status) for g in gaps] == [("00394000000100-1-000001/2026", "pending")]
+            assert len(detail_gaps.due(s, "pncp")) == 1  # due at once: the next run fills it
+    finally:
+        get_engine(url).dispose()
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
 
 
 @pytest.mark.parametrize("market", ["sqlite"], indirect=True)  # the HTTP side: the same on either database
