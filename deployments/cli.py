@@ -36,7 +36,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]erro:[/] {message}")
+    err.print(f"[bold red]erro:[/] {message}", soft_wrap=True)  # one line, however long
     raise typer.Exit(code)
 
 

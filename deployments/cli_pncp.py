@@ -68,7 +68,7 @@ def pncp_quarantine(
     many contratações wait for their items and results (``--gaps`` lists them)."""
     from rich.table import Table
 
-    from deployments.cli import console, err, fail
+    from deployments.cli import console, fail
     from models.crud import detail_gaps
     from models.crud.market import list_quarantine
     from models.db import session_scope
@@ -88,7 +88,6 @@ def pncp_quarantine(
     if as_json:
         for record in found:
             typer.echo(json.dumps(record, ensure_ascii=False))
-        err.print(summary, soft_wrap=True)  # stdout stays one JSON object a line
         return
     table = Table("quando", "tipo", "chave", "motivo", "origem", "execução", title=f"{len(found)} de {total} em "
                   "quarentena")
