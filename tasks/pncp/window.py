@@ -85,7 +85,8 @@ def check_window(start: date | None, end: date | None, source: str = "pncp", *, 
     today = today or today_in_brasilia()
     first, last = default_window(source, today)
     if start is None:
-        start = first if end is None or source == "amostra" else max(end - timedelta(days=1), PNCP_FIRST_DAY)
+        start = first if end is None or source == "amostra" else max(end, PNCP_FIRST_DAY + timedelta(days=1)) \
+            - timedelta(days=1)  # the day before `end`: no date arithmetic below year 1
     end = end or last
     _bounds(start, end, source, today, names)
     days = (end - start).days + 1

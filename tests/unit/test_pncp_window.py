@@ -36,6 +36,7 @@ def test_windows_the_operation_can_mean(start, end, source, expected):
     (date(2026, 1, 1), date(2026, 2, 1), "pncp", "end", f"tem 32 dias; uma execução coleta no máximo {MAX_RUN_DAYS}"),
     (date(2015, 12, 31), date(2016, 1, 31), "amostra", "start", "fora da amostra embutida"),
     (date(2022, 1, 1), date(2023, 1, 1), "amostra", "end", "2023-01-01 está fora da amostra embutida"),
+    (None, date(1, 1, 1), "pncp", "end", "end 0001-01-01 é anterior a 2021-04-01"),  # no overflow: a 422, not a 500
 ])
 def test_windows_it_cannot_mean_are_refused_with_the_rule(start, end, source, field, needle):
     with pytest.raises(WindowError) as refused:
