@@ -18,11 +18,12 @@ import contextvars
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import Field
 
 from core.settings import settings
 from flows._identity import run_identity
@@ -30,10 +31,11 @@ from tasks import run_logger
 from tasks.pncp import parse
 from tasks.pncp.client import SOURCE, SOURCES, STATS, ensure_limits, fetch_items, fetch_page, with_retries
 from tasks.pncp.store import read_checkpoint, read_due_gaps, store_details, store_page
-from tasks.pncp.window import check_window
+from tasks.pncp.window import SCHEMA_DATE, check_window
 
 MODALIDADES = tuple(range(1, 14))
 ENDPOINTS = ("contratacoes/publicacao", "contratacoes/atualizacao")
+Day = Annotated[date | None, Field(json_schema_extra=SCHEMA_DATE)]  # the server refuses other centuries at creation
 
 
 class CollectionFailed(RuntimeError):
@@ -172,7 +174,7 @@ def retry_detail_gaps(source: str, modalidades: list[int] | None, ufs: list[str]
 
 @flow(name="collect-pncp", task_runner=ThreadPoolTaskRunner(max_workers=settings.PNCP_DETAIL_CONCURRENCY),
       persist_result=True, result_serializer="json")
-def collect_pncp(start: date | None = None, end: date | None = None, modalidades: list[int] | None = None,
+def collect_pncp(start: Day = None, end: Day = None, modalidades: list[int] | None = None,
                  ufs: list[str] | None = None, endpoint: str = "contratacoes/publicacao", with_items: bool = True,
                  with_results: bool = True, restart: bool = False,
                  source: Literal["pncp", "amostra"] = "pncp") -> dict[str, Any]:
@@ -192,6 +194,7 @@ def collect_pncp(start: date | None = None, end: date | None = None, modalidades
     before = dict(STATS.counts)
     totals: Counter[str] = Counter()
     failed: list[str] = []
+    problems: list[str] = []
     slices = [(window_start, window_end, modalidade, uf) for window_start, window_end in windows(start, end)
               for modalidade in modalidades or MODALIDADES for uf in ufs or [None]]
 
@@ -209,7 +212,10 @@ def collect_pncp(start: date | None = None, end: date | None = None, modalidades
                 failed.append(f"{endpoint} {window_start:%Y-%m-%d}..{window_end:%Y-%m-%d} modalidade "
                               f"{modalidade}{' UF ' + uf if uf else ''}: {exc}")
     if with_items:
-        totals.update(retry_detail_gaps(source, modalidades, ufs, run_id))
+        try:
+            totals.update(retry_detail_gaps(source, modalidades, ufs, run_id))
+        except Exception as exc:  # noqa: BLE001 - the slices are stored; the gaps stay due for the next run
+            problems.append(f"novas tentativas de itens/resultados pendentes interrompidas (seguem pendentes): {exc}")
     calls = {key: STATS.counts[key] - before.get(key, 0) for key in STATS.counts}
     summary = {"pages": totals["pages"], "records_fetched": totals["records_fetched"],
                **{key: totals[key] for key in sorted(totals) if key.split("_")[0] in
@@ -226,6 +232,8 @@ def collect_pncp(start: date | None = None, end: date | None = None, modalidades
                           + (", amostra embutida)" if source == "amostra" else ")"))
     run_logger().info("coleta PNCP: %s", summary)
     if failed:
-        raise CollectionFailed(f"{len(failed)} fatia(s) não coletada(s) (retomadas do checkpoint na próxima "
-                               f"execução): " + "; ".join(failed[:10]))
+        problems.insert(0, f"{len(failed)} fatia(s) não coletada(s) (retomadas do checkpoint na próxima execução): "
+                        + "; ".join(failed[:10]))
+    if problems:
+        raise CollectionFailed(" | ".join(problems))
     return summary

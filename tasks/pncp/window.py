@@ -32,6 +32,11 @@ SAMPLE_FIRST_DAY, SAMPLE_LAST_DAY = date(2016, 1, 1), date(2022, 12, 31)  # seed
 MAX_RUN_DAYS = 31
 MAX_BACKFILL_DAYS = 366
 API_NAMES = {"start": "start", "end": "end"}
+# A coarse guard for the flow's parameter schema, which the Prefect server enforces when a run is created (UI "Custom
+# run", any client): only years 2016–2099 (the sample's first year on). A date of another century is refused before
+# the run exists, so before it can take the collection's slot; the exact rule above is checked by the flow itself.
+SCHEMA_DATE = {"pattern": r"^20(1[6-9]|[2-9][0-9])-[0-9]{2}-[0-9]{2}$",
+               "description": "AAAA-MM-DD: de 2021-04-01 (PNCP; amostra: 2016-01-01) até hoje, no máximo 31 dias"}
 
 
 class WindowError(ValueError):

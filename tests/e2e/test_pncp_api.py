@@ -41,14 +41,19 @@ def test_bad_collection_requests_are_refused(client, body, needle):
 def test_a_run_started_from_prefect_with_a_bad_window_fails_at_once_saying_why(pncp_server):
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
+    from prefect.exceptions import PrefectHTTPStatusError
 
     from deployments.catalog import COLLECT_PNCP
 
     pncp_server.reset()
-    flow_run = run_deployment(COLLECT_PNCP.full_name, parameters={"start": "2026-03-02", "end": "7984-01-01"},
+    # a date of another century: the Prefect server refuses to create the run (the flow's parameter schema)
+    with pytest.raises(PrefectHTTPStatusError, match="field 'end'"):
+        run_deployment(COLLECT_PNCP.full_name, parameters={"start": "2026-03-02", "end": "7984-01-01"}, timeout=0)
+    # a window the schema cannot judge (90 days): the run fails in its first step, saying why, with no PNCP call
+    flow_run = run_deployment(COLLECT_PNCP.full_name, parameters={"start": "2026-01-01", "end": "2026-03-31"},
                               timeout=90)
-    assert flow_run.state.is_failed() and "end 7984-01-01 é posterior a hoje" in flow_run.state.message
-    assert not pncp_server.calls  # refused before any PNCP call
+    assert flow_run.state.is_failed() and "tem 90 dias; uma execução coleta no máximo 31" in flow_run.state.message
+    assert not pncp_server.calls
     with get_client(sync_client=True) as prefect:
         states = {s.type.value: s.timestamp for s in prefect.read_flow_run_states(flow_run.id)}
     held = (states["FAILED"] - states["PENDING"]).total_seconds()  # the deployment's slot: taken at PENDING
