@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     PNCP_CONSULTA_INTERVAL_SECONDS: float = Field(2.0, gt=0)
     PNCP_DETAIL_CONCURRENCY: int = Field(4, ge=1, le=32)
     PNCP_SLICE_CONCURRENCY: int = Field(3, ge=1, le=16)
+    PNCP_DETAIL_MAX_ATTEMPTS: int = Field(8, ge=1, le=50)
+    PNCP_DETAIL_RETRY_BASE_MINUTES: float = Field(60.0, ge=0)
+    PNCP_DETAIL_GONE_HOURS: float = Field(48.0, ge=0)
+    PNCP_DETAIL_GAP_BATCH: int = Field(500, ge=1, le=10000)
 
     MLFLOW_TRACKING_URI: str | None = None
     PRICE_MODEL_PROMOTION_MARGIN: float = Field(0.02, ge=0, lt=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import signal
 import sys
@@ -26,7 +25,6 @@ deployments_app = typer.Typer(help="Deployments do Prefect.", no_args_is_help=Tr
 documents_app = typer.Typer(help="Documentos ETP/TR.", no_args_is_help=True)
 subscriptions_app = typer.Typer(help="Assinaturas de notificações (e-mail e webhooks).", no_args_is_help=True)
 notifications_app = typer.Typer(help="Notificações: entregas, tentativas e reenvio.", no_args_is_help=True)
-pncp_app = typer.Typer(help="Coleta de contratações, itens e resultados do PNCP.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
@@ -34,7 +32,6 @@ app.add_typer(deployments_app, name="deployments")
 app.add_typer(documents_app, name="documents")
 app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(notifications_app, name="notifications")
-app.add_typer(pncp_app, name="pncp")
 console = Console()
 err = Console(stderr=True)
 
@@ -47,7 +44,7 @@ def _prefect_settings_first() -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]erro:[/] {message}")
+    err.print(f"[bold red]erro:[/] {message}", soft_wrap=True)  # one line, however long
     raise typer.Exit(code)
 
 
@@ -428,91 +425,6 @@ def notifications_retry(
                       "de 1 minuto entregará")
 
 
-def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, restart, source="pncp") -> dict:
-    from pydantic import ValidationError
-
-    from deployments.api.routes.pncp import CollectRequest
-
-    try:
-        request = CollectRequest(start=start, end=end, modalidades=modalidade or None, ufs=uf or None,
-                                 endpoint=endpoint, with_items=items, with_results=results, restart=restart,
-                                 source=source)
-    except ValidationError as exc:
-        fail(summary(describe(exc.errors(), root="")))
-    return request.model_dump(mode="json", exclude_none=True)
-
-
-def day(option: str):
-    """A parser of AAAA-MM-DD dates for `option` that fails with a Portuguese line (typer's own is in English)."""
-    def parse(value: str) -> datetime.datetime:
-        try:
-            return datetime.datetime.strptime(value.strip(), "%Y-%m-%d")
-        except ValueError:
-            fail(f"{option}: {message({'type': 'date_parsing', 'input': value})}", code=2)
-
-    return parse
-
-
-PncpFrom = Annotated[datetime.datetime | None, typer.Option("--from", parser=day("--from"), metavar="AAAA-MM-DD",
-                                                            help="início (AAAA-MM-DD)")]
-PncpTo = Annotated[datetime.datetime | None, typer.Option("--to", parser=day("--to"), metavar="AAAA-MM-DD",
-                                                          help="fim (AAAA-MM-DD)")]
-PncpModalidade = Annotated[list[int] | None, typer.Option("--modalidade", "-m", help="código 1–13 (repita)")]
-PncpUf = Annotated[list[str] | None, typer.Option("--uf", help="UF (repita)")]
-PncpEndpoint = Annotated[str, typer.Option(help="contratacoes/publicacao ou contratacoes/atualizacao")]
-
-
-@pncp_app.command("quarantine")
-def pncp_quarantine(
-    kind: Annotated[str | None, typer.Option(help="contratacao, item, resultado ou page")] = None,
-    run: Annotated[str | None, typer.Option(help="id da execução (flow run) que os colocou")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-    raw: Annotated[bool, typer.Option(help="mostrar o registro bruto de cada um")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="uma linha JSON por registro")] = False,
-) -> None:
-    """Records of the PNCP that failed validation (newest first), with the reason and where they came from."""
-    from models.crud.market import list_quarantine
-    from models.db import session_scope
-
-    if kind and kind not in ("contratacao", "item", "resultado", "page"):
-        fail(f"tipo inválido: {kind}; use contratacao, item, resultado ou page")
-    with session_scope() as session:
-        rows, total = list_quarantine(session, kind=kind, flow_run_id=run, limit=limit)
-        found = [{"id": q.id, "created_at": q.created_at.isoformat(timespec="seconds"), "kind": q.kind,
-                  "record_key": q.record_key, "reason": q.reason, "source": q.source, "flow_run_id": q.flow_run_id,
-                  **({"raw": q.raw} if raw or as_json else {})} for q in rows]
-    if as_json:
-        for record in found:
-            typer.echo(json.dumps(record, ensure_ascii=False))
-        return
-    table = Table("quando", "tipo", "chave", "motivo", "origem", "execução", title=f"{len(found)} de {total} em "
-                  "quarentena")
-    for q in found:
-        table.add_row(q["created_at"], q["kind"], q["record_key"] or "", q["reason"][:120], q["source"],
-                      q["flow_run_id"] or "")
-        if raw:
-            table.add_row("", "", "", q["raw"][:2000], "", "")
-    console.print(table)
-
-
-@pncp_app.command("collect")
-def pncp_collect(
-    start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,
-    endpoint: PncpEndpoint = "contratacoes/publicacao",
-    items: Annotated[bool, typer.Option(help="coletar os itens")] = True,
-    results: Annotated[bool, typer.Option(help="coletar os resultados dos itens")] = True,
-    restart: Annotated[bool, typer.Option(help="coletar de novo fatias já concluídas")] = False,
-    wait: Annotated[float, typer.Option(help="segundos a esperar pelo fim (0 = não esperar)")] = 0,
-    sample: Annotated[bool, typer.Option("--amostra", help="coletar da amostra embutida (sem rede)")] = False,
-) -> None:
-    """Start one collect-pncp run (default window: yesterday and today)."""
-    from deployments.catalog import COLLECT_PNCP
-
-    parameters = _pncp_parameters(start and start.date(), end and end.date(), modalidade, uf, endpoint, items,
-                                  results, restart, "amostra" if sample else "pncp")
-    start_and_follow(COLLECT_PNCP, parameters, ["nexora", "pncp"], wait, "a coleta falhou")
-
-
 def start_and_follow(spec, parameters: dict, tags: list[str], wait: float, failure: str) -> None:
     """Start a run of a deployment, follow it up to ``wait`` seconds, print its state (and result), fail if it
     failed."""
@@ -540,103 +452,6 @@ def start_and_follow(spec, parameters: dict, tags: list[str], wait: float, failu
         fail(status["message"] or failure)
     if status["state"] == "COMPLETED":
         console.print_json(json.dumps(status["result"]))
-
-
-@pncp_app.command("import-html")
-def pncp_import_html(files: Annotated[list[Path], typer.Argument(help="páginas salvas (termos)")]) -> None:
-    """Store legacy Comprasnet result pages (saved HTML) in the market tables, one transaction per page; a page
-    that is not a result page is reported and skipped, bad records go to the quarantine."""
-    from models.db import session_scope
-    from tasks.pncp.html import PageError, keep_parser_memory, parse_page
-    from tasks.pncp.store import store_records
-
-    prepare_database()
-    keep_parser_memory()
-    table = Table(title="páginas Comprasnet")
-    for column in ("arquivo", "contratação", "itens", "resultados", "quarentena"):
-        table.add_column(column)
-    refused = 0
-    for path in files:
-        try:
-            found = parse_page(path.read_bytes(), f"arquivo:{path.name}")
-        except (OSError, PageError) as exc:
-            err.print(f"[bold red]erro:[/] {path}: {exc}", soft_wrap=True)
-            refused += 1
-            continue
-        with session_scope() as session:
-            store_records(session, [found.contratacao] if found.contratacao else [], found.items, found.results,
-                          found.bad)
-        table.add_row(path.name, found.contratacao["numero_controle_pncp"] if found.contratacao else "-",
-                      str(len(found.items)), str(len(found.results)), str(len(found.bad)))
-    console.print(table)
-    if refused:
-        raise typer.Exit(1)
-
-
-@pncp_app.command("backfill")
-def pncp_backfill(
-    start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,
-    endpoint: PncpEndpoint = "contratacoes/publicacao",
-    days: Annotated[int, typer.Option(min=1, max=365, help="dias por execução")] = 30,
-    wait: Annotated[bool, typer.Option(help="acompanhar as execuções até o fim")] = True,
-) -> None:
-    """One collect-pncp run per window of DAYS days, each with an idempotency key (running it again starts
-    nothing twice); follows them with a progress bar."""
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-    from rich.progress import Progress
-
-    from core.logging import new_trace_id
-    from deployments import prefect_glue as glue
-    from deployments.catalog import COLLECT_PNCP
-    from flows.collect_pncp import windows
-
-    if start is None or end is None:
-        fail("informe --from e --to")
-    base = _pncp_parameters(start.date(), end.date(), modalidade, uf, endpoint, True, True, False)
-    try:
-        cut = windows(start.date(), end.date(), days)
-    except ValueError as exc:
-        fail(str(exc))
-    apply_prefect_env(settings)
-    scope = f"{endpoint}:{','.join(map(str, base.get('modalidades', [])))}:{','.join(base.get('ufs', []))}"
-
-    async def run() -> list[dict]:
-        async with get_client() as client:
-            runs = []
-            for first, last in cut:
-                parameters = {**base, "start": first.isoformat(), "end": last.isoformat()}
-                runs.append(await glue.start_run(
-                    client, COLLECT_PNCP.full_name, parameters, trace_id=new_trace_id(), tags=["nexora", "pncp"],
-                    name=f"collect-pncp-{first:%Y%m%d}-{last:%Y%m%d}",
-                    idempotency_key=f"pncp-backfill:{scope}:{first:%Y%m%d}-{last:%Y%m%d}"))
-            console.print(f"{len(runs)} execução(ões) de collect-pncp (uma por janela de até {days} dias)")
-            for (first, last), flow_run in zip(cut, runs, strict=True):
-                console.print(f"  {first:%d/%m/%Y}–{last:%d/%m/%Y}: execução {flow_run.id}")
-            if not wait:
-                return []
-            with Progress(console=console) as progress:
-                bar = progress.add_task("coletando janelas", total=len(runs))
-                pending = {r.id for r in runs}
-                final = []
-                while pending:
-                    for run_id in list(pending):
-                        flow_run = await glue.read_run(client, run_id)
-                        if flow_run and flow_run.state and flow_run.state.type in glue.FINAL:
-                            pending.discard(run_id)
-                            final.append(await glue.describe_run(flow_run, settings.prefect_ui_url))
-                            progress.advance(bar)
-                    await asyncio.sleep(1)
-                return final
-
-    finished = asyncio.run(run())
-    failed = [r for r in finished if r["state"] != "COMPLETED"]
-    for item in failed:
-        err.print(f"{item['name']}: {item['state']} — {item['message']}")
-    if failed:
-        fail(f"{len(failed)} de {len(finished)} janelas falharam; reexecute-as (Retry na UI do Prefect, ou "
-             "'nexora pncp collect --from … --to …'): cada uma retoma do seu checkpoint")
 
 
 @app.command("backup")
@@ -796,6 +611,10 @@ def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running aft
         console.print("A plataforma foi parada; [bold]make up[/] a traz de volta com a Prefect UI em "
                       f"{settings.prefect_ui_url} (as execuções acima ficam lá) e a API em {settings.api_url}/docs.")
 
+
+from deployments.cli_pncp import pncp_app  # noqa: E402 - after `app`, whose helpers it uses lazily
+
+app.add_typer(pncp_app, name="pncp")
 
 from deployments.cli_model import model_app  # noqa: E402 - after `app`, whose helpers it uses lazily
 

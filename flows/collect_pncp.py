@@ -5,6 +5,11 @@ checkpoint; each page is stored with its items and results and the checkpoint ad
 killed run resumes where it stopped, with no duplicates (upserts on the natural keys) and no gap. Records that
 fail validation go to the quarantine and the run goes on. A slice the server refuses (400/422) or that keeps
 failing after the retries is reported, and the run ends Failed naming it; the others are stored.
+
+A window the operation cannot mean (tasks/pncp/window.py: after today, before PNCP existed, over 31 days) fails the
+run before it takes any PNCP limit or makes any call. A contratação whose items or results could not be fetched is
+recorded as a detail gap; every later run (with items, same source, its modalidades and UFs) tries the gaps that are
+due again, whatever its window, until they are stored or given up (models/crud/detail_gaps.py).
 """
 
 from __future__ import annotations
@@ -12,24 +17,25 @@ from __future__ import annotations
 import contextvars
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import Field
 
 from core.settings import settings
 from flows._identity import run_identity
 from tasks import run_logger
 from tasks.pncp import parse
 from tasks.pncp.client import SOURCE, SOURCES, STATS, ensure_limits, fetch_items, fetch_page, with_retries
-from tasks.pncp.store import read_checkpoint, store_page
+from tasks.pncp.store import read_checkpoint, read_due_gaps, store_details, store_page
+from tasks.pncp.window import SCHEMA_DATE, check_window
 
 MODALIDADES = tuple(range(1, 14))
 ENDPOINTS = ("contratacoes/publicacao", "contratacoes/atualizacao")
-BRASILIA = ZoneInfo("America/Sao_Paulo")
+Day = Annotated[date | None, Field(json_schema_extra=SCHEMA_DATE)]  # the server refuses other centuries at creation
 
 
 class CollectionFailed(RuntimeError):
@@ -83,6 +89,39 @@ def _parse_details(parent: dict[str, Any], details: dict[str, Any], source: str)
     return items, results, bad
 
 
+def _gather_details(parents: list[dict[str, Any]], with_results: bool | None) -> dict[str, Any]:
+    """The items and results of each contratação (``parents``: rows with their keys), fetched side by side with the
+    PNCP retry policy: what was got, parsed, and what failed after the retries (a detail gap each)."""
+    items_task = with_retries(fetch_items)
+    futures = [(row, items_task.submit(row["cnpj_orgao"], row["ano_compra"], row["sequencial_compra"],
+                                       row["with_results"] if with_results is None else with_results))
+               for row in parents]
+    out: dict[str, Any] = {"items": [], "results": [], "bad": [], "failed": [], "stored": []}
+    for row, future in futures:
+        path = f"orgaos/{row['cnpj_orgao']}/compras/{row['ano_compra']}/{row['sequencial_compra']}"
+        future.wait()
+        if not future.state.is_completed():
+            out["failed"].append({"key": row["numero_controle_pncp"], "reason": f"itens não obtidos: "
+                                  f"{future.state.message}", "status": _http_status(future.state),
+                                  "with_results": row["with_results"] if with_results is None else with_results,
+                                  "path": path})
+            continue
+        got_items, got_results, got_bad = _parse_details(row, future.result(), path)
+        out["items"] += got_items
+        out["results"] += got_results
+        out["bad"] += got_bad
+        out["stored"].append(row["numero_controle_pncp"])
+    return out
+
+
+def _http_status(state) -> int | None:
+    """The HTTP status a failed detail fetch ended with (404: not in PNCP), None for time-outs and the like."""
+    try:
+        return getattr(state.result(raise_on_failure=False), "status", None)
+    except Exception:  # noqa: BLE001 - the result may be gone; the message still says what happened
+        return None
+
+
 def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None, uf: str | None, *,
                   with_items: bool, with_results: bool, restart: bool, run_id: str | None) -> Counter[str]:
     totals: Counter[str] = Counter()
@@ -91,7 +130,7 @@ def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None,
     if point["done"]:
         totals["slices_skipped"] += 1
         return totals
-    page_task, items_task = with_retries(fetch_page), with_retries(fetch_items)
+    page_task = with_retries(fetch_page)
     number = max(1, point["last_page"])  # the last stored page again: records that moved a page are not missed
     while True:
         page = page_task(endpoint, start, end, number, modalidade, uf)
@@ -99,22 +138,16 @@ def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None,
         rows, bad = _parse_page(page.records, source)
         items: list[dict[str, Any]] = []
         results: list[dict[str, Any]] = []
+        details = None
         if with_items and rows:
-            futures = [(row, items_task.submit(row["cnpj_orgao"], row["ano_compra"], row["sequencial_compra"],
-                                               with_results)) for row in rows]
-            for row, future in futures:
-                path = f"orgaos/{row['cnpj_orgao']}/compras/{row['ano_compra']}/{row['sequencial_compra']}"
-                future.wait()
-                if not future.state.is_completed():
-                    bad.append({"kind": "itens", "source": path, "key": row["numero_controle_pncp"],
-                                "reason": f"itens não obtidos: {future.state.message}", "raw": ""})
-                    totals["detail_failures"] += 1
-                    continue
-                got_items, got_results, got_bad = _parse_details(row, future.result(), path)
-                items += got_items
-                results += got_results
-                bad += got_bad
-        stored = store_page(point["key"], number, page.total_pages, page.last, rows, items, results, bad, run_id)
+            got = _gather_details(rows, with_results)
+            items, results = got["items"], got["results"]
+            bad += got["bad"] + [{"kind": "itens", "source": f["path"], "key": f["key"], "reason": f["reason"],
+                                  "raw": ""} for f in got["failed"]]
+            totals["detail_failures"] += len(got["failed"])
+            details = {"source": SOURCE.get(), "failed": got["failed"], "stored": got["stored"]}
+        stored = store_page(point["key"], number, page.total_pages, page.last, rows, items, results, bad, run_id,
+                            details)
         totals.update(stored)
         totals["pages"] += 1
         totals["records_fetched"] += len(page.records)
@@ -124,28 +157,44 @@ def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None,
         number += 1
 
 
+def retry_detail_gaps(source: str, modalidades: list[int] | None, ufs: list[str] | None,
+                      run_id: str | None) -> Counter[str]:
+    """Fetch again the items and results of the contratações whose earlier attempts failed and are due now (at
+    most PNCP_DETAIL_GAP_BATCH), a page's worth at a time, each stored in one transaction with its gaps' outcome."""
+    totals: Counter[str] = Counter()
+    due = read_due_gaps(source, modalidades, ufs, settings.PNCP_DETAIL_GAP_BATCH)
+    for first in range(0, len(due), settings.PNCP_PAGE_SIZE):
+        chunk = due[first:first + settings.PNCP_PAGE_SIZE]
+        got = _gather_details(chunk, None)
+        details = {"source": source, "failed": got["failed"], "stored": got["stored"]}
+        totals.update(store_details(got["items"], got["results"], got["bad"], details, run_id))
+        totals["detail_gaps_retried"] += len(chunk)
+    return totals
+
+
 @flow(name="collect-pncp", task_runner=ThreadPoolTaskRunner(max_workers=settings.PNCP_DETAIL_CONCURRENCY),
       persist_result=True, result_serializer="json")
-def collect_pncp(start: date | None = None, end: date | None = None, modalidades: list[int] | None = None,
+def collect_pncp(start: Day = None, end: Day = None, modalidades: list[int] | None = None,
                  ufs: list[str] | None = None, endpoint: str = "contratacoes/publicacao", with_items: bool = True,
                  with_results: bool = True, restart: bool = False,
                  source: Literal["pncp", "amostra"] = "pncp") -> dict[str, Any]:
     """Collect [start, end] (default: yesterday and today, Brasília) for the modalidades (default: all) and UFs
     (default: all at once); ``restart`` collects slices already done again. ``source="amostra"`` collects the
-    embedded sample of real awarded prices (no network) instead of PNCP_BASE_URL, through the same code."""
+    embedded sample of real awarded prices (no network) instead of PNCP_BASE_URL, through the same code (default
+    window: the whole sample). Then the detail gaps that are due are tried again."""
+    start, end = check_window(start, end, source)  # first: a bad window fails here, before any limit or call
     if endpoint not in ENDPOINTS:
         raise ValueError(f"endpoint desconhecido: {endpoint}; use {', '.join(ENDPOINTS)}")
     if source not in SOURCES:
         raise ValueError(f"origem desconhecida: {source}; use {', '.join(SOURCES)}")
     SOURCE.set(source)
-    today = datetime.now(BRASILIA).date()
-    start, end = start or today - timedelta(days=1), end or today
     run_id, _ = run_identity()
     if source == "pncp":
         ensure_limits()
     before = dict(STATS.counts)
     totals: Counter[str] = Counter()
     failed: list[str] = []
+    problems: list[str] = []
     slices = [(window_start, window_end, modalidade, uf) for window_start, window_end in windows(start, end)
               for modalidade in modalidades or MODALIDADES for uf in ufs or [None]]
 
@@ -162,11 +211,18 @@ def collect_pncp(start: date | None = None, end: date | None = None, modalidades
             except Exception as exc:  # noqa: BLE001 - one slice failing must not stop the others
                 failed.append(f"{endpoint} {window_start:%Y-%m-%d}..{window_end:%Y-%m-%d} modalidade "
                               f"{modalidade}{' UF ' + uf if uf else ''}: {exc}")
+    if with_items:
+        try:
+            totals.update(retry_detail_gaps(source, modalidades, ufs, run_id))
+        except Exception as exc:  # noqa: BLE001 - the slices are stored; the gaps stay due for the next run
+            problems.append(f"novas tentativas de itens/resultados pendentes interrompidas (seguem pendentes): {exc}")
     calls = {key: STATS.counts[key] - before.get(key, 0) for key in STATS.counts}
     summary = {"pages": totals["pages"], "records_fetched": totals["records_fetched"],
                **{key: totals[key] for key in sorted(totals) if key.split("_")[0] in
                   ("contratacoes", "itens", "resultados")},
                "quarantined": totals["quarantined"], "detail_failures": totals["detail_failures"],
+               **{key: totals[key] for key in ("detail_gaps_retried", "detail_gaps_filled", "detail_gaps_pending",
+                                               "detail_gaps_discarded")},
                "slices_done": totals["slices_done"], "slices_skipped": totals["slices_skipped"],
                "slices_failed": len(failed), "requests": calls.get("requests", 0),
                "retries_429": calls.get("throttled", 0), "server_errors": calls.get("server_errors", 0),
@@ -176,6 +232,8 @@ def collect_pncp(start: date | None = None, end: date | None = None, modalidades
                           + (", amostra embutida)" if source == "amostra" else ")"))
     run_logger().info("coleta PNCP: %s", summary)
     if failed:
-        raise CollectionFailed(f"{len(failed)} fatia(s) não coletada(s) (retomadas do checkpoint na próxima "
-                               f"execução): " + "; ".join(failed[:10]))
+        problems.insert(0, f"{len(failed)} fatia(s) não coletada(s) (retomadas do checkpoint na próxima execução): "
+                        + "; ".join(failed[:10]))
+    if problems:
+        raise CollectionFailed(" | ".join(problems))
     return summary

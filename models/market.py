@@ -146,3 +146,24 @@ class PncpCheckpoint(SQLModel, table=True):
     total_pages: int | None = None
     done: bool = False
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+
+
+class PncpDetailGap(SQLModel, table=True):
+    """A contratação whose items or results could not be fetched: the next runs try again (with back-off) until they
+    are stored (`filled`) or the contratação is judged gone (`discarded`, with the reason)."""
+
+    __tablename__ = "pncp_detail_gaps"
+    __table_args__ = (Index("ix_pncp_detail_gaps_due", "status", "source", "next_attempt_at"),)
+
+    source: str = Field(primary_key=True, max_length=10)  # pncp | amostra: where the details are asked for
+    numero_controle_pncp: str = Field(primary_key=True, max_length=40)
+    with_results: bool = True
+    status: str = Field(default="pending", max_length=10)  # pending | filled | discarded
+    attempts: int = 1
+    last_status: int | None = None  # HTTP status of the last failure (404: not found), None for time-outs etc.
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    first_failed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    last_failed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    flow_run_id: str | None = Field(default=None, max_length=64)

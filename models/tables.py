@@ -3,10 +3,10 @@
 from models.apikey import ApiKey
 from models.artifact import Artifact
 from models.document import AuditLog, Document, DocumentField
-from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
+from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpItem, PncpQuarantine, PncpResultado
 from models.notification import DeliveryAttempt, Event, Notification, Subscription
 from models.template import Template
 
 __all__ = ["ApiKey", "Artifact", "AuditLog", "DeliveryAttempt", "Document", "DocumentField", "Event", "Notification",
-           "PncpCheckpoint", "PncpContratacao", "PncpItem", "PncpQuarantine", "PncpResultado", "Subscription",
-           "Template"]
+           "PncpCheckpoint", "PncpContratacao", "PncpDetailGap", "PncpItem", "PncpQuarantine", "PncpResultado",
+           "Subscription", "Template"]

@@ -124,3 +124,26 @@ def test_pncp_import_html_stores_result_pages_and_refuses_others(sqlite_url):
     with session_scope(sqlite_url) as s:
         assert len(s.exec(select(PncpItem).where(
             PncpItem.numero_controle_pncp.like("CNET-1604780500003%"))).all()) == 4
+
+
+def test_pncp_quarantine_says_how_many_contratacoes_wait_for_their_details(sqlite_url):
+    from sqlalchemy import text
+
+    from models.crud import detail_gaps
+
+    key = "00394000000100-1-000777/2026"
+    with session_scope(sqlite_url) as session:
+        before = detail_gaps.counts(session)
+        detail_gaps.record_failures(session, "pncp", [{"key": key, "reason": "itens não obtidos: 503 em orgaos/…",
+                                                       "status": 503, "with_results": True}])
+    try:
+        shown = runner.invoke(app, ["pncp", "quarantine"], terminal_width=250)
+        assert shown.exit_code == 0, shown.output
+        assert f"{before['pending'] + 1} contratação(ões) aguardando nova tentativa" in shown.output
+        listed = runner.invoke(app, ["pncp", "quarantine", "--gaps", "--json"])
+        mine = [json.loads(line) for line in listed.output.splitlines() if key in line]
+        assert listed.exit_code == 0 and mine[0]["status"] == "pending" and mine[0]["attempts"] == 1
+        assert "503" in mine[0]["reason"] and mine[0]["next_attempt_at"] > mine[0]["last_failed_at"]
+    finally:
+        with session_scope(sqlite_url) as session:
+            session.exec(text("DELETE FROM pncp_detail_gaps WHERE numero_controle_pncp = :key").bindparams(key=key))

@@ -1,6 +1,7 @@
 """collect-pncp against the PNCP replay server on loopback, on SQLite and PostgreSQL: pagination, 204, `[]`,
 the server's 400/422 refusals, 429 with an HTML body, bursts of 500, slow pages, malformed JSON, odd records,
-updates at the source, and a run killed mid-window that resumes into the same tables as an uninterrupted one."""
+updates at the source, a run killed mid-window that resumes into the same tables as an uninterrupted one, a window
+refused before any call, and items and results that failed filled by a later run without --restart."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -17,8 +18,9 @@ from sqlmodel import select
 
 from core.settings import settings
 from flows.collect_pncp import collect_pncp
-from models.db import session_scope
-from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
+from models.crud import detail_gaps
+from models.db import get_engine, session_scope
+from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpItem, PncpQuarantine, PncpResultado
 from tasks.pncp import client as pncp
 from tests.conftest import ROOT, TMP, _migrate_and_seed
 from tests.servers.pncp import HTML_429, PncpReplay
@@ -26,7 +28,8 @@ from tests.utils.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 START, END = date(2026, 3, 2), date(2026, 3, 6)
-TABLES = ("pncp_resultados", "pncp_itens", "pncp_contratacoes", "pncp_quarantine", "pncp_checkpoints")
+TABLES = ("pncp_resultados", "pncp_itens", "pncp_contratacoes", "pncp_quarantine", "pncp_checkpoints",
+          "pncp_detail_gaps")
 FAST = {"PNCP_CONSULTA_INTERVAL_SECONDS": 0.02, "PNCP_RETRY_BASE_SECONDS": 0.02, "PNCP_TIMEOUT_SECONDS": 1.0,
         "PNCP_PAGE_SIZE": 10, "PNCP_ITEMS_PAGE_SIZE": 2, "PNCP_RETRIES": 3}
 
@@ -115,6 +118,102 @@ def test_second_run_stores_nothing_twice_and_an_update_at_the_source_replaces_th
     with session_scope(market) as s:
         row = s.get(PncpContratacao, control)
         assert row.objeto_compra == "Objeto retificado" and row.data_atualizacao.day == 20
+
+
+def test_a_window_it_cannot_mean_fails_the_run_before_any_call(replay):
+    state = collect_pncp(start=date(2026, 3, 2), end=date(7984, 1, 1), modalidades=[6], return_state=True)
+    assert state.is_failed() and "end 7984-01-01 é posterior a hoje" in state.message, state.message
+    assert not replay.calls  # no PNCP call, no limit asked for
+
+
+def test_details_that_failed_are_fetched_by_a_later_run_without_restart(market, replay, monkeypatch):
+    # given the detail API down while a window is collected
+    monkeypatch.setattr(settings, "PNCP_RETRIES", 1)
+    window = {"modalidades": [6], "end": date(2026, 3, 3)}
+    expected = {r["numeroControlePNCP"] for r in replay.records[6] if r["dataPublicacaoPncp"][:10] in
+                ("2026-03-02", "2026-03-03")} & replay.all_valid_controls()
+    replay.down("itens")
+    first = collect(**window)
+    # then the contratações are stored without items, each an open gap due after the back-off, and none is lost
+    assert first["detail_failures"] == first["detail_gaps_pending"] == len(expected) > 0
+    with session_scope(market) as s:
+        assert not s.exec(select(PncpItem)).all()
+        gaps = s.exec(select(PncpDetailGap)).all()
+        assert {g.numero_controle_pncp for g in gaps} == expected
+        assert all(g.status == "pending" and g.attempts == 1 and "503" in g.reason for g in gaps)
+        assert not detail_gaps.due(s, "pncp")  # not before the back-off (PNCP_DETAIL_RETRY_BASE_MINUTES)
+        later = datetime.now(UTC) + timedelta(minutes=settings.PNCP_DETAIL_RETRY_BASE_MINUTES + 1)
+        assert len(detail_gaps.due(s, "pncp", now=later)) == len(expected)
+        assert detail_gaps.counts(s) == {"pending": len(expected), "discarded": 0}
+        s.exec(text("UPDATE pncp_detail_gaps SET next_attempt_at = first_failed_at"))  # the back-off has passed
+    # when the detail API is back and the next run collects the same window, already done, without --restart
+    replay.restore("itens")
+    again = collect(**window)
+    # then its slice is skipped, the gaps are fetched again and the items and results are stored
+    assert again["slices_skipped"] == 1 and again["pages"] == 0
+    assert again["detail_gaps_retried"] == again["detail_gaps_filled"] == len(expected)
+    with session_scope(market) as s:
+        items = s.exec(select(PncpItem)).all()
+        results = s.exec(select(PncpResultado)).all()
+        assert detail_gaps.counts(s) == {"pending": 0, "discarded": 0}
+        assert all(g.status == "filled" and g.closed_at for g in s.exec(select(PncpDetailGap)))
+    assert len(items) == sum(len(replay.items[c]) for c in expected) > 0
+    assert len(results) == sum(1 for (c, _n) in replay.results if c in expected) > 0
+
+
+def test_a_detail_gap_is_given_up_after_404s_over_two_days_or_too_many_attempts(market):
+    t0 = datetime(2026, 3, 10, 3, tzinfo=UTC)
+    gone = {"key": "00394000000100-1-000001/2026", "reason": "itens não obtidos: 404", "status": 404,
+            "with_results": True}
+    flaky = {"key": "00394000000100-1-000002/2026", "reason": "itens não obtidos: 503", "status": 503,
+             "with_results": False}
+    for hours in (0, 1, 3, 49, 80, 100, 130, 160):  # one failure per run
+        with session_scope(market) as s:
+            detail_gaps.record_failures(s, "pncp", [f for f in (gone, flaky) if hours <= 49 or f is flaky], "run",
+                                        now=t0 + timedelta(hours=hours))
+    with session_scope(market) as s:
+        rows = {g.numero_controle_pncp: g for g in s.exec(select(PncpDetailGap))}
+        assert detail_gaps.counts(s) == {"pending": 0, "discarded": 2}
+        assert rows[gone["key"]].attempts == 4 and "404 em 4 tentativas ao longo de 49 h" in rows[gone["key"]].reason
+        assert rows[flaky["key"]].attempts == 8 and "8 tentativas sem sucesso" in rows[flaky["key"]].reason
+        assert detail_gaps.mark_filled(s, "pncp", [flaky["key"]]) == 1  # a --restart run got it after all
+    with session_scope(market) as s:
+        assert detail_gaps.counts(s) == {"pending": 0, "discarded": 1}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_upgrading_opens_a_gap_for_each_contratacao_quarantined_without_items(kind, tmp_path, pg_url):
+    from sqlalchemy import create_engine
+
+    from models.migrate import upgrade
+
+    url, admin = f"sqlite:///{tmp_path}/m8.db", None
+    if kind == "postgresql":
+        url = pg_url.replace("nexora_test_", "nexora_mig8_")
+        admin = create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"'))
+            c.execute(text(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
+    try:
+        upgrade(url, "0007")
+        with session_scope(url) as s:
+            for n in (1, 2):
+                key = f"00394000000100-1-00000{n}/2026"
+                s.add(PncpContratacao(numero_controle_pncp=key, cnpj_orgao="00394000000100", ano_compra=2026,
+                                      sequencial_compra=n, modalidade_id=6))
+                s.add(PncpQuarantine(kind="itens", source="orgaos/…", record_key=key, reason="itens não obtidos: 503",
+                                     raw=""))
+            s.add(PncpItem(numero_controle_pncp="00394000000100-1-000002/2026", numero_item=1, descricao="papel"))
+        upgrade(url)
+        with session_scope(url) as s:
+            gaps = s.exec(select(PncpDetailGap)).all()
+            assert [(g.numero_controle_pncp, g.status) for g in gaps] == [("00394000000100-1-000001/2026", "pending")]
+            assert len(detail_gaps.due(s, "pncp")) == 1  # due at once: the next run fills it
+    finally:
+        get_engine(url).dispose()
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
 
 
 @pytest.mark.parametrize("market", ["sqlite"], indirect=True)  # the HTTP side: the same on either database

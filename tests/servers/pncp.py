@@ -7,7 +7,8 @@ codigoModalidadeContratacao, pagina; 400 "Tamanho de página inválido" above 50
 past the end) and `.../itens/{n}/resultados` (204 when none).
 
 Faults are queued per kind of path: `fail(kind, status, times, body, content_type)`, `slow(kind, seconds,
-times)`, `malformed(kind, times)`; kinds are "consulta", "itens", "resultados".
+times)`, `malformed(kind, times)`; kinds are "consulta", "itens", "resultados". `down(kind, status)` makes every
+call of a kind fail until `restore(kind)` (an API out for a while).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class PncpReplay:
     latency: dict[str, float] = field(default_factory=dict)  # seconds every answer of a kind takes
     in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     max_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    outages: dict[str, int] = field(default_factory=dict)  # kind → the status every call answers while it is down
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -193,10 +195,19 @@ class PncpReplay:
         with self.lock:
             self.faults[kind].extend(Fault(status=200, malformed=True) for _ in range(times))
 
+    def down(self, kind: str, status: int = 503) -> None:
+        with self.lock:
+            self.outages[kind] = status
+
+    def restore(self, kind: str) -> None:
+        with self.lock:
+            self.outages.pop(kind, None)
+
     def reset(self) -> None:
         with self.lock:
             self.faults.clear()
             self.calls.clear()
+            self.outages.clear()
 
     # serving
 
@@ -234,6 +245,9 @@ class PncpReplay:
         with self.lock:
             self.calls[kind].append(time.monotonic())
             fault = self.faults[kind].pop(0) if self.faults.get(kind) else None
+            if kind in self.outages:
+                fault = Fault(self.outages[kind], DB_500 if self.outages[kind] >= 500 else
+                              json.dumps({"message": "não encontrado"}))
         if fault and fault.seconds:
             time.sleep(fault.seconds)
         elif fault and fault.malformed:

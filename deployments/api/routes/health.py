@@ -1,5 +1,5 @@
 """Health: the database, the Prefect server, the scheduled deployments' next runs, which drafting provider is
-active and the price model in use."""
+active, the price model in use and how many PNCP contratações wait for their items and results."""
 
 from __future__ import annotations
 
@@ -11,23 +11,31 @@ from core.settings import settings
 from deployments.api.deps import PrefectDep
 from deployments.catalog import DEPLOYMENTS
 from deployments.schedule_status import deployments_status
+from models.crud import detail_gaps
 from models.db import session_scope
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 SCHEDULED = tuple(spec for spec in DEPLOYMENTS if spec.cron or spec.interval_seconds)
 
 
-def _ping_database() -> None:
+def _ping_database() -> dict[str, int] | None:
     with session_scope() as session:
         session.exec(text("SELECT 1"))
+    try:  # PNCP contratações waiting for their items and results, and those given up
+        with session_scope() as session:
+            waiting = detail_gaps.counts(session)
+        return {"aguardando": waiting["pending"], "descartados": waiting["discarded"]}
+    except Exception:  # noqa: BLE001 - a database not migrated yet is still up
+        return None
 
 
 @router.get("/health")
 async def health(request: Request, client: PrefectDep) -> dict:
     """Liveness of the API and what it depends on (no key needed)."""
     checks: dict[str, str] = {}
+    details = None
     try:
-        await run_in_threadpool(_ping_database)
+        details = await run_in_threadpool(_ping_database)
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"erro: {type(exc).__name__}"
@@ -49,4 +57,5 @@ async def health(request: Request, client: PrefectDep) -> dict:
     return {"status": "ok" if ok else "degraded", **checks, "deployments": schedules,
             "llm_provider": "llm" if settings.llm_enabled else "offline",
             "llm_model": settings.OPENAI_MODEL if settings.llm_enabled else "offline-template-v1",
-            "price_model": request.app.state.champion.status(), "environment": settings.ENVIRONMENT}
+            "price_model": request.app.state.champion.status(), "environment": settings.ENVIRONMENT,
+            "pncp_detalhes": details}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from deployments.api.deps import PrefectDep, RunKey, TraceId
 from deployments.api.routes.runs import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import COLLECT_PNCP
+from tasks.pncp.window import MAX_RUN_DAYS, WindowError, check_window
 
 router = APIRouter(prefix="/api/v1/pncp", tags=["pncp"])
 UFS = {"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR", "PE", "PI", "RJ",
@@ -18,8 +20,10 @@ UFS = {"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "
 
 
 class CollectRequest(BaseModel):
-    start: date | None = Field(None, description="início da janela (padrão: ontem)")
-    end: date | None = Field(None, description="fim da janela (padrão: hoje)")
+    start: date | None = Field(None, description="início da janela, AAAA-MM-DD, a partir de 2021-04-01 (Lei nº "
+                                                 "14.133/2021, art. 174); padrão: ontem (amostra: 2016-01-01)")
+    end: date | None = Field(None, description=f"fim da janela, AAAA-MM-DD, até hoje (horário de Brasília), no máximo "
+                                               f"{MAX_RUN_DAYS} dias após `start`; padrão: hoje (amostra: 2022-12-31)")
     modalidades: list[Annotated[int, Field(ge=1, le=13)]] | None = Field(
         None, min_length=1, max_length=13, description="códigos de modalidade 1–13 (padrão: todas)")
     ufs: list[Annotated[str, Field(min_length=2, max_length=2)]] | None = Field(
@@ -31,6 +35,7 @@ class CollectRequest(BaseModel):
     source: Literal["pncp", "amostra"] = Field(
         "pncp", description="`pncp`: a API do PNCP (PNCP_BASE_URL); `amostra`: a amostra embutida de preços reais "
                             "homologados (SIASG 2016–2022), sem rede, pelo mesmo caminho de coleta")
+    _window_days: tuple[date, date] = PrivateAttr()
 
     @field_validator("modalidades")
     @classmethod
@@ -52,10 +57,10 @@ class CollectRequest(BaseModel):
 
     @model_validator(mode="after")
     def _window(self) -> CollectRequest:
-        if self.start and self.end and self.end < self.start:
-            raise ValueError("a janela termina antes de começar")
-        if self.start and self.start > date.today() + timedelta(days=1):
-            raise ValueError("a janela começa no futuro")
+        try:
+            self._window_days = check_window(self.start, self.end, self.source)
+        except WindowError as exc:
+            raise PydanticCustomError("janela_invalida", exc.message) from None
         return self
 
 
@@ -64,6 +69,7 @@ async def collect(request: Request, client: PrefectDep, key: RunKey, trace_id: T
                   idempotency_key: IdempotencyKey = None, wait: Wait = 0):
     """Collect contratações (and their items and results) of a window from PNCP into the market tables."""
     parameters = body.model_dump(mode="json", exclude_none=True)
-    label = f"{body.start or 'ontem'}-{body.end or 'hoje'}" + ("-amostra" if body.source == "amostra" else "")
+    start, end = body._window_days
+    label = f"{start:%Y%m%d}-{end:%Y%m%d}" + ("-amostra" if body.source == "amostra" else "")
     return await launch(request, client, key, COLLECT_PNCP, parameters, trace_id=trace_id, wait=wait,
                         idempotency_key=idempotency_key, name=f"collect-pncp-{label}", tags=["nexora", "pncp"])
