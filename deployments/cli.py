@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import settings
-from core.validation import describe, message, summary
+from core.validation import describe, summary
 from deployments.stack import apply_prefect_env
 
 app = typer.Typer(help="NEXORA ComprasGov.AI — back office de planejamento de contratações.", no_args_is_help=True)
