@@ -158,7 +158,7 @@ def test_the_cli_refuses_dates_and_bad_options_in_portuguese():
     assert day == (2, "erro: --from: data inválida: use o formato AAAA-MM-DD, como 2022-12-31 (recebido: '31/12/2022')")
     end = run("pncp", "backfill", "--from", "2022-01-01", "--to", "2022-02-30")
     assert end[0] == 2 and "--to: data inválida" in end[1]
-    code = run("pncp", "collect", "-m", "14", "--from", "2022-01-01")
+    code = run("pncp", "collect", "-m", "14", "--from", "2022-01-01", "--to", "2022-01-31")
     assert code[0] == 1 and "modalidades[0]: deve ser no máximo 13" in code[1]
     for _, output in (day, end, code):
         assert not english(output), output
