@@ -29,6 +29,7 @@ def test_the_guide_goes_from_a_key_to_a_pdf_and_an_estimate(api_url):
     done = subprocess.run(["bash", "-c", guide_script()], cwd=ROOT, env={**os.environ, "API": api_url},
                           capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr
+    print(output)  # shown with -s, and in the report when an assertion fails
     assert done.returncode == 0, output[-4000:]
     # the health check, the drafting and the consolidation runs, the approval
     assert '"status": "ok"' in output and "ETP " in output
