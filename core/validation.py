@@ -186,6 +186,9 @@ def message(error: Mapping[str, Any]) -> str:
     whole = _whole_body(error)
     if whole:
         return whole
+    if kind not in MESSAGES and error.get("msg"):
+        # every pydantic type is in MESSAGES: another type is ours (PydanticCustomError), its message already ours
+        return str(error["msg"]).removeprefix("Value error, ")
     template = MESSAGES.get(kind, _UNEXPECTED)
     if callable(template):
         text = template(error)

@@ -183,3 +183,23 @@ def test_starlette_s_default_phrases_are_replaced():
         answer = client.get(f"/recusa/{code}")
         assert answer.status_code == code and expected in answer.json()["detail"], answer.text
         assert not english(answer.text)
+
+
+def test_our_own_error_types_keep_their_message():
+    from pydantic import BaseModel, model_validator
+    from pydantic_core import PydanticCustomError
+
+    from core.validation import describe
+
+    class Window(BaseModel):
+        start: int
+
+        @model_validator(mode="after")
+        def check(self):
+            raise PydanticCustomError("janela_invalida", "start 0394-01-01 é anterior a 2021-04-01")
+
+    try:
+        Window(start=1)
+    except Exception as exc:  # noqa: BLE001
+        (found,) = describe(exc.errors(), root="corpo")
+    assert "start 0394-01-01 é anterior a 2021-04-01" in str(found)
