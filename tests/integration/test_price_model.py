@@ -132,6 +132,8 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
 
 def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_document_lists_items(trained, sqlite_url,
                                                                                                   monkeypatch):
+    from tasks import markup
+    from tasks.prices import tables
     from tasks.prompts import build_messages, offline_draft
     from tasks.records import load_drafting_contexts
     from tests.utils.builders import make_document
@@ -145,18 +147,23 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     without = make_document(sqlite_url)
     contexts = {c.section["slug"]: c for c in load_drafting_contexts.fn(
         with_items, ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"])}
-    # element VI: the mapa de preços (its sources by control number) and the champion's estimate
+    # element VI: the quadro-resumo and the mapa de preços as tables (each price's source by control number), the
+    # result by the mediana and the champion's estimate
     price = contexts["estimativa_valor"].market_notes
-    assert "IN 65/2021" in price and "mediana R$" in price and "Fontes: " in price
-    assert f"preco-referencia v{trained['version']}" in price and "Valor total estimado" in price
-    assert "-1-" in price.split("Fontes: ")[1]  # numeroControlePNCP of the prices used
-    # element V: similar contratações of the collected data; other sections get no market data
-    assert contexts["levantamento_mercado"].market_notes.startswith("Contratações similares")
+    found = {tuple(markup.plain(cell) for cell in block.header): block for block in markup.parse(price)
+             if isinstance(block, markup.Table)}
+    assert tables.SUMMARY_HEADER in found and tables.PRICE_HEADER in found
+    sources = [markup.plain(row[0]) for row in found[tables.PRICE_HEADER].rows]
+    assert sources and all("-1-" in source for source in sources)  # numeroControlePNCP of every price
+    assert "IN SEGES/ME nº 65/2021" in price and "Mediana (preço de referência)" in price
+    assert f"preco-referencia v{trained['version']}" in price
+    # element V: similar contratações of the collected data, as a table; other sections get no market data
+    assert contexts["levantamento_mercado"].market_notes.startswith("# Contratações similares")
     assert contexts["descricao_necessidade"].market_notes is None
-    # what the writer sees: in the prompt and in the offline draft
+    # what the writer sees (the tables as data, to be appended as they are) and what the offline draft holds
     prompt = build_messages(contexts["estimativa_valor"])[1]["content"]
-    assert "Dados de mercado (coletados de contratações publicadas): <dados>\nItem 1 — NOTEBOOK" in prompt
-    assert "pesquisa de preços (IN 65/2021" in offline_draft(contexts["estimativa_valor"])
+    assert "Dados de mercado (coletados de contratações publicadas): <dados>\n# Quadro-resumo da estimativa" in prompt
+    assert offline_draft(contexts["estimativa_valor"]).endswith(price)
     # a document without items: the writer is told to mark what the research must bring
     plain = load_drafting_contexts.fn(without, ["estimativa_valor"])[0]
     assert plain.market_notes is None and "[PREENCHER" in build_messages(plain)[1]["content"]
