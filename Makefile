@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install browser demo test test-scale fuzz up bench lint audit clean
+.PHONY: install browser office demo test test-scale fuzz up bench lint audit clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -22,10 +22,16 @@ install: .venv/.installed
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# The DOCX as LibreOffice reads it (tests/integration/test_office_render.py): LibreOffice Writer and its Python bridge
+# (UNO, for the system Python), installed once, as root.
+office:
+	@(test -x /usr/bin/soffice && /usr/bin/python3 -c "import uno" 2>/dev/null) || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui python3-uno >/dev/null)
+
 demo: install
 	.venv/bin/nexora demo
 
-test: install browser
+test: install browser office
 	.venv/bin/python -m pytest
 
 # The production shape scaled out (tests/e2e/test_scale_out.py): apart from `make test`, which it would double.

@@ -35,8 +35,8 @@ def control(n: int) -> str:
     return f"00394460000141-1-{n:06d}/2022"
 
 
-@pytest.fixture(scope="module")
-def block() -> str:
+def mapa_block() -> str:
+    """Element VI's market data for ITEM and PRICES, as drafting appends it."""
     observations = [Observation(price=price, unit=unit, date=day, numero_controle_pncp=control(n), numero_item=n,
                                 link=LINK.format(n=n), catalogue_code="456702", uf="MG")
                     for n, price, unit, day in PRICES]
@@ -44,11 +44,21 @@ def block() -> str:
     return tables.price_block([tables.ItemResearch(ITEM, result, estimate="Estimativa do modelo: R$ 4.000,00.")])
 
 
-@pytest.fixture(scope="module")
-def document(block):
+def mapa_document():
+    """The test ETP whose element VI holds the writer's text and the mapa."""
     sections = list(etp_document().sections)
-    sections[5] = dataclasses.replace(sections[5], content="O valor foi estimado pela mediana.\n\n" + block)
+    sections[5] = dataclasses.replace(sections[5], content="O valor foi estimado pela mediana.\n\n" + mapa_block())
     return etp_document(sections=tuple(sections))
+
+
+@pytest.fixture(scope="module")
+def block() -> str:
+    return mapa_block()
+
+
+@pytest.fixture(scope="module")
+def document():
+    return mapa_document()
 
 
 def test_the_block_is_a_summary_then_the_mapa_as_tables(block):
