@@ -46,11 +46,12 @@ from tasks.render_model import (
 )
 
 HEADER_FILL = "D9D9D9"
-CELL_MARGIN = 3  # points left and right inside a cell (Word's default is 5.4)
+CELL_MARGIN = 3  # points left and right inside a cell (Word's default is 5.4); 1 point above and below
 CELL_PADDING = 2 * CELL_MARGIN + 2
-TABLE_LAYOUT = ('<w:tblLayout w:type="fixed"/>'
-                f'<w:tblCellMar><w:left w:w="{CELL_MARGIN * 20}" w:type="dxa"/><w:right w:w="{CELL_MARGIN * 20}" '
-                'w:type="dxa"/></w:tblCellMar><w:tblLook w:val="0420" w:firstRow="1" w:lastRow="0" w:firstColumn="0" '
+TABLE_LAYOUT = ('<w:tblLayout w:type="fixed"/><w:tblCellMar><w:top w:w="20" w:type="dxa"/>'
+                f'<w:left w:w="{CELL_MARGIN * 20}" w:type="dxa"/><w:bottom w:w="20" w:type="dxa"/>'
+                f'<w:right w:w="{CELL_MARGIN * 20}" w:type="dxa"/></w:tblCellMar>'
+                '<w:tblLook w:val="0420" w:firstRow="1" w:lastRow="0" w:firstColumn="0" '
                 'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>')
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 TOC_FIELD = 'TOC \\o "1-3" \\h \\z \\u'
@@ -198,17 +199,17 @@ class _Body:
         return num.numId
 
     def table(self, block: markup.Table) -> str:
-        """A "Table Grid" table with fitted column widths, its header row bold, shaded and repeated on each page."""
+        """A "Table Grid" table with fitted column widths, its header row bold, shaded and repeated on each page, no row
+        split across two pages."""
         rows = (block.header, *block.rows)
-        texts = [[clean(markup.plain(cell)) for cell in row] for row in rows]
-        widths = [round(points * 20) for points in column_widths(texts, _measure, TEXT_WIDTH.pt, CELL_PADDING)]
+        widths = [round(points * 20) for points in column_widths(rows, _measure, TEXT_WIDTH.pt, CELL_PADDING)]
         aligns = [*block.aligns, *["left"] * len(widths)]
         grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in widths)
         shade = f'<w:shd w:val="clear" w:color="auto" w:fill="{HEADER_FILL}"/>'
         xml = [f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table Grid"]}"/><w:tblW w:w="{sum(widths)}" '
                f'w:type="dxa"/>{TABLE_LAYOUT}</w:tblPr><w:tblGrid>{grid}</w:tblGrid>']
         for index, row in enumerate(rows):
-            xml.append("<w:tr><w:trPr><w:tblHeader/></w:trPr>" if index == 0 else "<w:tr>")
+            xml.append(f"<w:tr><w:trPr><w:cantSplit/>{'<w:tblHeader/>' if index == 0 else ''}</w:trPr>")
             for cell, width, align in zip(row, widths, aligns, strict=False):
                 props = f'<w:tcW w:w="{width}" w:type="dxa"/>{shade if index == 0 else ""}'
                 content = _para(_runs(cell, bold=index == 0), self.styles["Tabela"], align=align)
@@ -229,10 +230,10 @@ def _bookmark(number: int) -> str:
     return f"_Toc{number + 1:06d}"
 
 
-def _measure(text: str, header: bool) -> float:
+def _measure(text: str, bold: bool) -> float:
     """Width in points of a text in the table font: Arial has Helvetica's metrics (and LibreOffice's Liberation Sans
     has Arial's), which reportlab knows."""
-    return stringWidth(text, "Helvetica-Bold" if header else "Helvetica", TABLE_SIZE)
+    return stringWidth(text, "Helvetica-Bold" if bold else "Helvetica", TABLE_SIZE)
 
 
 def _properties(document: Document, doc: RenderDocument) -> None:

@@ -187,18 +187,20 @@ def cover_lines(doc: RenderDocument) -> list[CoverLine]:
     return [line for line in lines if has_text(line.text)]
 
 
-def column_widths(rows: Sequence[Sequence[str]], measure: Callable[[str, bool], float], available: float,
+def column_widths(rows: Sequence[Sequence[markup.Runs]], measure: Callable[[str, bool], float], available: float,
                   padding: float) -> list[float]:
     """Table column widths summing to ``available``: proportional to the natural widths when they fit, else no column
-    narrower than its longest word (``measure(text, is_header)`` gives a text's width). Words are split at spaces,
-    not at no-break spaces ("R$\u00a01.234,56" is one word); a word wider than a third of the table (a link) counts
-    as a third: the renderers break it inside its cell."""
+    narrower than its longest word (``measure(text, bold)`` gives a text's width; the first row is the header, in
+    bold). Words are split at spaces, not at no-break spaces ("R$ 1.234,56" written with one is one word); a word
+    wider than a third of the table (a link) counts as a third: the renderers break it inside its cell."""
     columns = len(rows[0])
     natural, minimum = [0.0] * columns, [0.0] * columns
     for index, row in enumerate(rows):
-        for column, text in enumerate(row[:columns]):
-            natural[column] = max(natural[column], measure(text, index == 0))
-            longest = max((measure(word, index == 0) for word in _WORDS.split(text) if word), default=0.0)
+        for column, cell in enumerate(row[:columns]):
+            runs = [(clean(run.text), index == 0 or run.bold) for run in cell]
+            natural[column] = max(natural[column], sum(measure(text, bold) for text, bold in runs))
+            longest = max((measure(word, bold) for text, bold in runs for word in _WORDS.split(text) if word),
+                          default=0.0)
             minimum[column] = max(minimum[column], min(longest, available * LONG_WORD_SHARE))
     natural = [min(width, available) + padding for width in natural]
     minimum = [width + padding for width in minimum]

@@ -180,9 +180,8 @@ def _table(block: markup.Table, styles: dict[str, ParagraphStyle]) -> Table:
     too long for its cell (a link, a control number) cut to fit."""
     aligns = [*block.aligns, *["left"] * len(block.header)][:len(block.header)]
     rows = [block.header, *block.rows]
-    texts = [[clean(markup.plain(cell)) for cell in row] for row in rows]
-    widths = column_widths(texts, _measure, FRAME_WIDTH, 2 * CELL_PADDING + 2)
-    data = [[RunsParagraph.of_runs(_fitted(cell, width - 2 * CELL_PADDING - 1),
+    widths = column_widths(rows, _measure, FRAME_WIDTH, 2 * CELL_PADDING + 2)
+    data = [[RunsParagraph.of_runs(_fitted(cell, width - 2 * CELL_PADDING - 1, index == 0),
                                    styles[f"{'head' if index == 0 else 'cell'}-{align}"])
              for cell, align, width in zip(row, aligns, widths, strict=False)] for index, row in enumerate(rows)]
     table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1, hAlign="LEFT", spaceBefore=2, spaceAfter=8)
@@ -195,13 +194,13 @@ def _table(block: markup.Table, styles: dict[str, ParagraphStyle]) -> Table:
     return table
 
 
-def _fitted(runs: markup.Runs, width: float) -> markup.Runs:
+def _fitted(runs: markup.Runs, width: float, header: bool) -> markup.Runs:
     """The runs with every word wider than ``width`` cut into pieces that fit it, after a "/" where one fits, and
     joined by spaces, where the paragraph may break the line (reportlab splits an over-long word only once, so the
     rest of a link would run over the cell's border)."""
     out = []
     for run in runs:
-        font = FONT_NAMES[run.bold, run.italic]
+        font = FONT_NAMES[run.bold or header, run.italic]
         words = [_pieces(word, width, font) for word in run.text.split(" ")]
         out.append(markup.Run(" ".join(piece for pieces in words for piece in pieces), run.bold, run.italic))
     return tuple(out)
@@ -230,5 +229,5 @@ def _pieces(word: str, width: float, font: str) -> list[str]:
     return [*pieces, piece] if piece else pieces
 
 
-def _measure(text: str, header: bool) -> float:
-    return pdfmetrics.stringWidth(text, "VeraBd" if header else "Vera", CELL_SIZE)
+def _measure(text: str, bold: bool) -> float:
+    return pdfmetrics.stringWidth(text, "VeraBd" if bold else "Vera", CELL_SIZE)

@@ -74,7 +74,9 @@ def _source(line: PriceLine) -> str:
 
 
 def _situation(line: PriceLine) -> str:
-    return "excluído: " + line.reason.replace("R$ ", "R$" + NBSP) if line.reason else KEPT
+    if not line.reason:
+        return KEPT
+    return "excluído: " + line.reason.replace("R$ ", "R$" + NBSP).replace(" = ", NBSP + "= ")  # "IQR =" stays together
 
 
 def price_rows(result: MapaDePrecos) -> list[tuple[str, ...]]:
