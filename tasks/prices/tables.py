@@ -28,7 +28,9 @@ PRICE_HEADER = ("Fonte (nº de controle PNCP, item, UF e endereço)", "Data", "U
                 "Valor corrigido", "Situação")
 RESULT_HEADER = ("Resultado", "Valor")
 SIMILAR_HEADER = ("Contratação (nº de controle PNCP, UF e endereço)", "Data", "Objeto", "Preço unitário")
-HEADERS = (SUMMARY_HEADER, PRICE_HEADER, RESULT_HEADER, SIMILAR_HEADER)
+# prices listed in a document, shared by its items (at least 5 each): ~220 characters a row keeps the block well within
+# a section's text limit (MAX_FIELD_CHARS, 60,000)
+MAX_PRICE_ROWS, MIN_ROWS_PER_ITEM = 150, 5
 KEPT = "mantido"
 NBSP = "\u00a0"
 _SPACE = re.compile(r"[^\S\u00a0]+")  # whitespace but the no-break space
@@ -79,11 +81,22 @@ def _situation(line: PriceLine) -> str:
     return "excluído: " + line.reason.replace("R$ ", "R$" + NBSP).replace(" = ", NBSP + "= ")  # "IQR =" stays together
 
 
-def price_rows(result: MapaDePrecos) -> list[tuple[str, ...]]:
-    """Every price of the mapa, kept or removed, from the lowest corrected value up."""
-    lines = sorted([*result.precos, *result.removidos], key=lambda line: line.value)
+def shown(result: MapaDePrecos, limit: int) -> list[PriceLine]:
+    """The prices the table lists, from the lowest corrected value up: all of them up to ``limit``; past it, the
+    removed ones first, then the kept ones nearest the mediana (a section's text has a size limit; every kept price
+    counts in the result all the same)."""
+    lines = [*result.precos, *result.removidos]
+    if len(lines) > limit:
+        room = max(limit - len(result.removidos), 0)
+        nearest = sorted(result.precos, key=lambda line: (abs(line.value - result.mediana), line.value))[:room]
+        lines = [*nearest, *result.removidos[:limit - len(nearest)]]
+    return sorted(lines, key=lambda line: line.value)
+
+
+def price_rows(result: MapaDePrecos, limit: int) -> list[tuple[str, ...]]:
+    """The rows of the prices table (``shown``)."""
     return [(_source(line), day(line.observation.date), line.unit.raw, money(float(line.observation.price)),
-             money(line.value), _situation(line)) for line in lines]
+             money(line.value), _situation(line)) for line in shown(result, limit)]
 
 
 def result_rows(result: MapaDePrecos, amount: float | None) -> list[tuple[str, str]]:
@@ -123,12 +136,13 @@ class ItemResearch:
 def price_block(researched: list[ItemResearch], closing: str | None = None) -> str:
     """The text of element VI's market data: the quadro-resumo, then the mapa de preços of each item."""
     lines = [*summary_block(researched), f"# {MAPA_TITLE}", ""]
+    limit = max(MIN_ROWS_PER_ITEM, MAX_PRICE_ROWS // max(len(researched), 1))
     for number, entry in enumerate(researched, 1):
-        lines += item_block(number, entry)
+        lines += item_block(number, entry, limit)
     return "\n".join([*lines, *([closing] if closing else [])]).strip()
 
 
-def item_block(number: int, entry: ItemResearch) -> list[str]:
+def item_block(number: int, entry: ItemResearch, limit: int = MAX_PRICE_ROWS) -> list[str]:
     """The mapa of one item: heading, method, the prices table, the result table, the notes (or why there is none)."""
     item, result, unit = entry.item, entry.result, entry.unit
     lines = [f"## {item_title(number, item)}", ""]
@@ -138,7 +152,11 @@ def item_block(number: int, entry: ItemResearch) -> list[str]:
     if result is None:
         return [*lines, f"Pesquisa de preços não realizada: {entry.failure}.", ""]
     if result.precos or result.removidos:
-        lines += [result.metodo, "", *table(PRICE_HEADER, "lclrrl", price_rows(result)), ""]
+        lines += [result.metodo, "", *table(PRICE_HEADER, "lclrrl", price_rows(result, limit)), ""]
+        total, listed = len(result.precos) + len(result.removidos), len(shown(result, limit))
+        if listed < total:
+            lines += [f"Listados {listed} dos {total} preços (os excluídos e, entre os válidos, os mais próximos da "
+                      "mediana); todos os preços válidos entram no resultado abaixo.", ""]
     else:
         lines += ["Nenhum preço comparável encontrado nos dados coletados.", ""]
     if result.n:

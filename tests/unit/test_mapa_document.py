@@ -123,3 +123,20 @@ def test_a_long_word_is_cut_into_pieces_that_fit_its_cell(word, after_slashes):
     assert "".join(pieces) == word and len(pieces) > 1
     assert all(stringWidth(piece, "Vera", CELL_SIZE) <= 90 for piece in pieces)
     assert all(piece.endswith("/") for piece in pieces[:-1]) is after_slashes  # a link breaks after a slash
+
+
+def test_a_long_mapa_lists_the_removed_prices_and_the_kept_ones_nearest_the_mediana():
+    observations = [Observation(price=100.0 + n, unit="UN", date=REF, numero_controle_pncp=control(n), numero_item=1,
+                                catalogue_code="456702") for n in range(1, 80)]
+    observations.append(Observation(price=5000.0, unit="UN", date=REF, numero_controle_pncp=control(999),
+                                    numero_item=1, catalogue_code="456702"))
+    result = research(observations, reference_date=REF, catalogue_code="456702", unit="UN")
+    assert result.n == 79 and len(result.removidos) == 1 and result.mediana == 140.0
+    lines = tables.item_block(1, tables.ItemResearch(ITEM, result), limit=10)
+    prices = next(b for b in markup.parse("\n".join(lines)) if isinstance(b, markup.Table))
+    listed = [markup.plain(row[0]).split(",")[0] for row in prices.rows]
+    assert listed == [control(n) for n in range(36, 45)] + [control(999)]  # 136..144 around 140, then the outlier
+    assert "Listados 10 dos 80 preços" in "\n".join(lines) and "Preços válidos | 79 de 80" in "\n".join(lines)
+    # a document's items share the rows; all of one item's 80 prices fit when it is alone
+    alone = tables.price_block([tables.ItemResearch(ITEM, result)])
+    assert "Listados" not in alone and control(1) in alone and control(79) in alone
