@@ -11,7 +11,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_COMPILE_BYTECODE := 1
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install browser demo test test-scale fuzz up bench lint audit clean
+.PHONY: install browser office demo test test-scale fuzz up bench lint audit clean
 
 # Installing is quiet: its output goes to var/install.log, shown only when it fails.
 INSTALL_LOG := var/install.log
@@ -32,10 +32,16 @@ install: .venv/.installed
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# The DOCX as LibreOffice reads it (tests/integration/test_office_render.py): LibreOffice Writer and its Python bridge
+# (UNO, for the system Python), installed once, as root.
+office:
+	@(test -x /usr/bin/soffice && /usr/bin/python3 -c "import uno" 2>/dev/null) || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui python3-uno >/dev/null)
+
 demo: install
 	@.venv/bin/nexora demo
 
-test: install browser
+test: install browser office
 	.venv/bin/python -m pytest
 
 # The production shape scaled out (tests/e2e/test_scale_out.py): apart from `make test`, which it would double.

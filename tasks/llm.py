@@ -18,7 +18,7 @@ from core.settings import settings
 from models.enums import FieldSource
 from tasks import run_logger
 from tasks.guard import check_output, scrub_personal_data
-from tasks.prompts import DraftingContext, build_messages, offline_draft
+from tasks.prompts import DraftingContext, build_messages, offline_draft, with_market_data
 
 RETRYABLE_STATUS = {408, 409, 429}
 
@@ -134,4 +134,5 @@ def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any
             "revise os dados do documento (pode haver uma instrução embutida neles) e gere a seção de novo.")
     logger.info("drafted %s: %d chars, tokens in/out %s/%s", ctx.section["slug"], len(result["content"]),
                 result["tokens_in"], result["tokens_out"])
-    return result
+    # the market data (mapa de preços, similar contratações) is data: appended as computed, never re-written
+    return {**result, "content": with_market_data(ctx, result["content"])}

@@ -155,7 +155,7 @@ def _align(cell: str) -> str:
     return "right" if cell.endswith(":") else "left"
 
 
-def _table(lines: list[str], start: int) -> tuple[Table, int] | None:
+def table_at(lines: list[str], start: int) -> tuple[Table, int] | None:
     """The table starting at ``lines[start]`` and the index after it, or None when there is none."""
     if start + 1 >= len(lines) or not lines[start].lstrip().startswith("|") or not _is_separator(lines[start + 1]):
         return None
@@ -226,7 +226,7 @@ def parse(text: str | None) -> list[Block]:
     index = 0
     while index < len(lines):
         line = lines[index]
-        table = _table(lines, index) if line.lstrip().startswith("|") else None
+        table = table_at(lines, index) if line.lstrip().startswith("|") else None
         if table is not None:
             builder.add(table[0])
             index = table[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tasks import markup
 from tasks.guard import as_data
 
 SYSTEM_PROMPT = (
@@ -21,6 +22,10 @@ SYSTEM_PROMPT = (
     "4. Responda apenas com o texto da seção, sem repetir o título e sem comentários sobre a tarefa."
 )
 MISSING_MARK = "[PREENCHER:"
+MARKET_DATA_NOTE = (
+    "Esses dados de mercado serão anexados ao final desta seção exatamente como estão, com as suas tabelas: não "
+    "reproduza essas tabelas nem altere os seus números; analise-os no texto e remeta a eles (por exemplo, "
+    "\"conforme o mapa de preços ao final desta seção\").")
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ def build_messages(ctx: DraftingContext) -> list[dict[str, str]]:
     if section.get("market_data", "none") != "none":
         task_lines.append(
             "Dados de mercado (coletados de contratações publicadas): " + (
-                f"<dados>\n{as_data(ctx.market_notes)}\n</dados>" if ctx.market_notes else
+                f"<dados>\n{as_data(ctx.market_notes)}\n</dados>\n{MARKET_DATA_NOTE}" if ctx.market_notes else
                 "nenhum dado de mercado foi fornecido; indique com [PREENCHER: ...] "
                 "as fontes e os valores que a pesquisa de preços deve trazer.")
         )
@@ -101,8 +106,36 @@ def offline_draft(ctx: DraftingContext) -> str:
     ]
     if ctx.context.strip():
         parts.append(f"Informações do processo: {ctx.context.strip()[:1500]}")
-    if ctx.market_notes and section.get("market_data", "none") != "none":
-        parts.append(f"Dados de mercado: {ctx.market_notes}")
+    if _market_data(ctx):
+        parts.append("Os dados de mercado coletados constam ao final desta seção.")
     parts.append(f"Pontos a abordar: {section['guidance']}")
     parts.append(f"{MISSING_MARK} conteúdo específico desta seção com base nos documentos do processo]")
-    return "\n\n".join(parts)
+    return with_market_data(ctx, "\n\n".join(parts))
+
+
+def _market_data(ctx: DraftingContext) -> str | None:
+    """The section's market data block, when the section asks for market data and there is some."""
+    block = (ctx.market_notes or "").strip()
+    return block if block and ctx.section.get("market_data", "none") != "none" else None
+
+
+def _header_key(table: markup.Table) -> tuple[str, ...]:
+    return tuple(" ".join(markup.plain(cell).split()).casefold() for cell in table.header)
+
+
+def with_market_data(ctx: DraftingContext, text: str) -> str:
+    """The drafted text followed by the section's market data block as it is (its tables are data: the writer's
+    copies of them, recognised by the same header row, are left out so the numbers appear once, as computed)."""
+    block = _market_data(ctx)
+    if block is None:
+        return text
+    ours = {_header_key(b) for b in markup.parse(block) if isinstance(b, markup.Table)}
+    lines, kept, index = text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), [], 0
+    while index < len(lines):
+        found = markup.table_at(lines, index) if lines[index].lstrip().startswith("|") else None
+        if found is not None and _header_key(found[0]) in ours:
+            index = found[1]
+            continue
+        kept.append(lines[index])
+        index += 1
+    return "\n".join(kept).rstrip() + "\n\n" + block

@@ -1,154 +1,83 @@
-"""DOCX rendering of an approved ETP or TR with python-docx: pure, bytes in memory out."""
+"""DOCX rendering of an approved ETP or TR with python-docx: pure, bytes in memory out.
+
+The table of contents is a real TOC field (``TOC \\o "1-3" \\h \\z \\u``) over the built-in "Heading 1..3" styles
+of the headings; its result is written beforehand (every heading, a link to its bookmark, no page numbers, which only
+a layout knows), and settings.xml asks Word to update the fields on open; LibreOffice updates it on request.
+"""
 
 from __future__ import annotations
 
-import datetime
-import functools
 import io
-import zipfile
 from xml.sax.saxutils import escape
 
 import docx
 from docx.document import Document
-from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.packuri import PackURI
-from docx.opc.pkgwriter import PackageWriter
-from docx.oxml import OxmlElement, parse_xml
-from docx.oxml.ns import qn
-from docx.oxml.xmlchemy import BaseOxmlElement
-from docx.shared import Cm, Pt, RGBColor
-from docx.styles.style import ParagraphStyle
+from docx.oxml import parse_xml
+from docx.shared import Cm
 from docx.text.paragraph import Paragraph as DocxParagraph
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from tasks import markup
+from tasks.docx_base import GRAY, TABLE_SIZE, TEXT_WIDTH, base, save
 from tasks.render_model import (
     NOT_APPLICABLE,
     NOT_FILLED,
+    TOC_TITLE,
     BodyKind,
+    ContentsEntry,
     RenderDocument,
     RenderSection,
     body_kind,
+    body_text,
     clean,
     column_widths,
+    contents,
     cover_lines,
     header_lines,
+    heading_level,
     issued_at,
     keywords,
     kind_title,
     legal_line,
     section_heading,
     subject,
+    template_note,
 )
 
-FONT = "Arial"
-BLACK = RGBColor(0, 0, 0)
-GRAY = RGBColor(0x59, 0x59, 0x59)
 HEADER_FILL = "D9D9D9"
-TEXT_WIDTH = Cm(16)
-TABLE_SIZE, CELL_PADDING = 9.5, 12
-STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
-TABLE_LAYOUT = ('<w:tblLayout w:type="fixed"/><w:tblLook w:val="0420" w:firstRow="1" w:lastRow="0" w:firstColumn="0" '
+CELL_MARGIN = 3  # points left and right inside a cell (Word's default is 5.4); 1 point above and below
+CELL_PADDING = 2 * CELL_MARGIN + 2
+TABLE_LAYOUT = ('<w:tblLayout w:type="fixed"/><w:tblCellMar><w:top w:w="20" w:type="dxa"/>'
+                f'<w:left w:w="{CELL_MARGIN * 20}" w:type="dxa"/><w:bottom w:w="20" w:type="dxa"/>'
+                f'<w:right w:w="{CELL_MARGIN * 20}" w:type="dxa"/></w:tblCellMar>'
+                '<w:tblLook w:val="0420" w:firstRow="1" w:lastRow="0" w:firstColumn="0" '
                 'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>')
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+TOC_FIELD = 'TOC \\o "1-3" \\h \\z \\u'
 
 
 def render_docx(doc: RenderDocument) -> bytes:
-    """The document as DOCX bytes: cover, then every section with its legal basis and body."""
-    package, style_ids = _base()
+    """The document as DOCX bytes: cover, table of contents, then every section with its legal basis and body."""
+    package, style_ids = base()
     document = docx.Document(io.BytesIO(package))
     body = _Body(document, style_ids)
     _setup_page(document, doc)
     body.cover(doc)
+    body.toc(contents(doc))
     for section in doc.sections:
         body.section(section)
     body.flush()
     _properties(document, doc)
-    return _save(document, doc.issued_on)
-
-
-@functools.cache
-def _base() -> tuple[bytes, dict[str, str]]:
-    """python-docx's default template with our styles, made once per process (uncompressed), and the style ids."""
-    document = docx.Document()
-    style_ids = _setup_styles(document)
-    _keep_styles(document, set(style_ids.values()) | {"Header", "Footer"})
-    _drop_template_extras(document)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
-        members = [(info.filename, source.read(info)) for info in source.infolist()]
-    stored = io.BytesIO()
-    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as target:
-        for name, data in members:
-            target.writestr(name, data)
-    return stored.getvalue(), style_ids
-
-
-def _font(style: ParagraphStyle, size: float, bold: bool = False, italic: bool = False,
-          color: RGBColor = BLACK) -> None:
-    """Set a style's font, dropping the theme fonts that would override the name."""
-    style.font.name, style.font.size, style.font.color.rgb = FONT, Pt(size), color
-    style.font.bold, style.font.italic = bold or None, italic or None
-    _plain_fonts(style.element.get_or_add_rPr().get_or_add_rFonts())
-
-
-def _plain_fonts(fonts: BaseOxmlElement) -> None:
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attr), None)
-    for attr in ("w:ascii", "w:hAnsi", "w:cs"):
-        fonts.set(qn(attr), FONT)
-
-
-def _defaults(document: Document) -> None:
-    """Document defaults: the body font instead of the theme's, and Portuguese for spelling and hyphenation."""
-    rpr = document.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    _plain_fonts(rpr.get_or_add_rFonts())
-    lang = rpr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        rpr.append(lang)
-    lang.attrib.clear()
-    lang.set(qn("w:val"), "pt-BR")
-
-
-def _spacing(style: ParagraphStyle, before: float, after: float, align: int | None = None) -> None:
-    style.paragraph_format.space_before, style.paragraph_format.space_after = Pt(before), Pt(after)
-    if align is not None:
-        style.paragraph_format.alignment = align
-
-
-def _setup_styles(document: Document) -> dict[str, str]:
-    """Black, consistent styles in Portuguese (pt-BR spelling check); returns their ids by name."""
-    _defaults(document)
-    styles = document.styles
-    normal = styles["Normal"]
-    _font(normal, 11)
-    _spacing(normal, 0, 6, WD_ALIGN_PARAGRAPH.JUSTIFY)
-    normal.paragraph_format.line_spacing = 1.15
-    for name, size, before in (("Heading 1", 13, 18), ("Heading 2", 12, 12), ("Heading 3", 11, 10)):
-        _font(styles[name], size, bold=True)
-        _spacing(styles[name], before, 4, WD_ALIGN_PARAGRAPH.LEFT)
-    legal = styles.add_style("Fundamento", WD_STYLE_TYPE.PARAGRAPH)
-    legal.base_style, legal.quick_style = normal, True
-    _font(legal, 9, italic=True, color=GRAY)
-    _spacing(legal, 0, 8, WD_ALIGN_PARAGRAPH.LEFT)
-    legal.paragraph_format.keep_with_next = True
-    table_text = styles.add_style("Tabela", WD_STYLE_TYPE.PARAGRAPH)
-    table_text.base_style = normal
-    _font(table_text, TABLE_SIZE)
-    _spacing(table_text, 0, 0, WD_ALIGN_PARAGRAPH.LEFT)
-    table_text.paragraph_format.line_spacing = 1.0
-    for name in ("Header", "Footer"):
-        _font(styles[name], 9)
-    names = ("Normal", "Heading 1", "Heading 2", "Heading 3", "List Bullet", "List Number", "Table Grid")
-    return {name: styles[name].style_id for name in names} | {"Fundamento": "Fundamento", "Tabela": "Tabela"}
+    return save(document, doc.issued_on)
 
 
 def _setup_page(document: Document, doc: RenderDocument) -> None:
-    """A4 with margins, the órgão in the header and "Página X de Y" in the footer."""
+    """A4 with margins, the órgão in the header and "Página X de Y" in the footer; none of them on the cover."""
     section = document.sections[0]
+    section.different_first_page_header_footer = True
+    section.first_page_header.is_linked_to_previous = False
+    section.first_page_footer.is_linked_to_previous = False
     section.page_width, section.page_height = Cm(21), Cm(29.7)
     section.top_margin, section.bottom_margin = Cm(2.5), Cm(2)
     section.left_margin, section.right_margin = Cm(3), section.page_width - Cm(3) - TEXT_WIDTH
@@ -188,10 +117,11 @@ def _runs(runs: markup.Runs, bold: bool = False) -> str:
 
 
 def _para(content: str, style: str | None = None, align: str | None = None, keep_next: bool = False,
-          num_id: int | None = None, before: float | None = None) -> str:
+          num_id: int | None = None, before: float | None = None, page_break: bool = False) -> str:
     """A w:p; its properties written in the schema's order."""
     props = "".join((
         f'<w:pStyle w:val="{style}"/>' if style else "", "<w:keepNext/>" if keep_next else "",
+        "<w:pageBreakBefore/>" if page_break else "",
         f'<w:numPr><w:ilvl w:val="0"/><w:numId w:val="{num_id}"/></w:numPr>' if num_id is not None else "",
         f'<w:spacing w:before="{round(before * 20)}"/>' if before is not None else "",
         f'<w:jc w:val="{align}"/>' if align else "",
@@ -204,36 +134,55 @@ class _Body:
 
     def __init__(self, document: Document, styles: dict[str, str]) -> None:
         self.document, self.styles, self.parts = document, styles, []
+        self.bookmarks = 0
         list_number = document.styles["List Number"].element.pPr.numPr.numId.val
         self.numbering = document.part.numbering_part.element
         self.abstract_num = self.numbering.num_having_numId(list_number).abstractNumId.val
 
     def cover(self, doc: RenderDocument) -> None:
-        lines = cover_lines(doc)
-        for index, line in enumerate(lines):
-            page_break = '<w:r><w:br w:type="page"/></w:r>' if index == len(lines) - 1 else ""
+        for line in cover_lines(doc):
             run = _run(line.text, bold=line.bold, size=line.size)
-            self.parts.append(_para(run + page_break, align="center", before=line.space_before))
+            self.parts.append(_para(run, align="center", before=line.space_before))
+
+    def toc(self, entries: list[ContentsEntry]) -> None:
+        """The "Sumário" page: a TOC field whose result already lists every heading, linked to its bookmark (the
+        bookmarks are numbered in the order ``heading`` is called, which is the order of ``contents``)."""
+        self.parts.append(_para(_run(TOC_TITLE), self.styles["TOC Heading"], page_break=True))
+        begin = ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> '
+                 f'{escape(TOC_FIELD)} </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>')
+        end = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+        if not entries:
+            self.parts.append(_para(begin + end))
+            return
+        for index, entry in enumerate(entries):
+            link = f'<w:hyperlink w:anchor="{_bookmark(index)}" w:history="1">{_run(entry.text)}</w:hyperlink>'
+            self.parts.append(_para((begin if index == 0 else "") + link + (end if index == len(entries) - 1 else ""),
+                                    self.styles[f"TOC {entry.level}"]))
+
+    def heading(self, runs: str, style: str, page_break: bool = False) -> None:
+        """A heading paragraph in a built-in "Heading N" style, bookmarked for the table of contents."""
+        number, self.bookmarks = self.bookmarks, self.bookmarks + 1
+        marked = (f'<w:bookmarkStart w:id="{number}" w:name="{_bookmark(number)}"/>{runs}'
+                  f'<w:bookmarkEnd w:id="{number}"/>')
+        self.parts.append(_para(marked, style, page_break=page_break))
 
     def section(self, section: RenderSection) -> None:
-        self.parts.append(_para(_run(section_heading(section)), self.styles["Heading 1"]))
+        self.heading(_run(section_heading(section)), self.styles["Heading 1"], page_break=self.bookmarks == 0)
         self.parts.append(_para(_run(legal_line(section)), self.styles["Fundamento"]))
         kind = body_kind(section)
-        if kind is BodyKind.CONTENT:
-            self.blocks(markup.parse(section.content))
-        elif kind is BodyKind.NOT_APPLICABLE:
+        if kind is BodyKind.NOT_APPLICABLE:
             self.parts.append(_para(_run(NOT_APPLICABLE, bold=True), keep_next=True))
-            self.blocks(markup.parse(section.justification))
-        else:
+        if kind is BodyKind.NOT_FILLED:
             self.parts.append(_para(_run(NOT_FILLED, italic=True)))
+        else:
+            self.blocks(markup.parse(body_text(section)))
 
     def blocks(self, blocks: list[markup.Block]) -> None:
         for block in blocks:
             if isinstance(block, markup.Paragraph):
                 self.parts.append(_para(_runs(block.runs)))
             elif isinstance(block, markup.Heading):
-                style = self.styles["Heading 2" if block.level == 1 else "Heading 3"]
-                self.parts.append(_para(_runs(block.runs), style))
+                self.heading(_runs(block.runs), self.styles[f"Heading {heading_level(block)}"])
             elif isinstance(block, markup.BulletList):
                 self.parts.extend(_para(_runs(item), self.styles["List Bullet"]) for item in block.items)
             elif isinstance(block, markup.NumberedList):
@@ -250,17 +199,17 @@ class _Body:
         return num.numId
 
     def table(self, block: markup.Table) -> str:
-        """A "Table Grid" table with fitted column widths, its header row bold, shaded and repeated on each page."""
+        """A "Table Grid" table with fitted column widths, its header row bold, shaded and repeated on each page, no row
+        split across two pages."""
         rows = (block.header, *block.rows)
-        texts = [[clean(markup.plain(cell)) for cell in row] for row in rows]
-        widths = [round(points * 20) for points in column_widths(texts, _measure, TEXT_WIDTH.pt, CELL_PADDING)]
+        widths = [round(points * 20) for points in column_widths(rows, _measure, TEXT_WIDTH.pt, CELL_PADDING)]
         aligns = [*block.aligns, *["left"] * len(widths)]
         grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in widths)
         shade = f'<w:shd w:val="clear" w:color="auto" w:fill="{HEADER_FILL}"/>'
         xml = [f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table Grid"]}"/><w:tblW w:w="{sum(widths)}" '
                f'w:type="dxa"/>{TABLE_LAYOUT}</w:tblPr><w:tblGrid>{grid}</w:tblGrid>']
         for index, row in enumerate(rows):
-            xml.append("<w:tr><w:trPr><w:tblHeader/></w:trPr>" if index == 0 else "<w:tr>")
+            xml.append(f"<w:tr><w:trPr><w:cantSplit/>{'<w:tblHeader/>' if index == 0 else ''}</w:trPr>")
             for cell, width, align in zip(row, widths, aligns, strict=False):
                 props = f'<w:tcW w:w="{width}" w:type="dxa"/>{shade if index == 0 else ""}'
                 content = _para(_runs(cell, bold=index == 0), self.styles["Tabela"], align=align)
@@ -277,73 +226,23 @@ class _Body:
         self.parts = []
 
 
-def _measure(text: str, header: bool) -> float:
-    """Approximate width in points of a text in the table font (Arial averages about half an em per character)."""
-    return len(text) * TABLE_SIZE * (0.56 if header else 0.52)
+def _bookmark(number: int) -> str:
+    return f"_Toc{number + 1:06d}"
+
+
+def _measure(text: str, bold: bool) -> float:
+    """Width in points of a text in the table font: Arial has Helvetica's metrics (and LibreOffice's Liberation Sans
+    has Arial's), which reportlab knows."""
+    return stringWidth(text, "Helvetica-Bold" if bold else "Helvetica", TABLE_SIZE)
 
 
 def _properties(document: Document, doc: RenderDocument) -> None:
     props = document.core_properties
     props.title, props.subject, props.author = clean(doc.titulo), clean(subject(doc)), clean(doc.author)
     props.keywords, props.category = clean(", ".join(keywords(doc))), kind_title(doc)
-    props.last_modified_by, props.language, props.comments = clean(doc.author), "pt-BR", ""
+    props.last_modified_by, props.language, props.comments = clean(doc.author), "pt-BR", clean(template_note(doc))
     props.revision = max(1, doc.version)
     stamp = issued_at(doc).replace(tzinfo=None)
     props.created = props.modified = stamp
 
 
-def _keep_styles(document: Document, used: set[str]) -> None:
-    """Drop the template's styles that nothing here uses (it defines ~160, mostly table styles: 350 kB of XML that
-    every render would parse, write and compress); keep the used ones, what they are based on or linked to, and
-    each kind's default style."""
-    root = document.styles.element
-    styles = {style.get(qn("w:styleId")): style for style in root.findall(qn("w:style"))}
-    keep = {style_id for style_id, style in styles.items() if style.get(qn("w:default")) == "1"}
-    pending = list(used)
-    while pending:
-        style_id = pending.pop()
-        if style_id in keep or style_id not in styles:
-            keep.add(style_id)
-            continue
-        keep.add(style_id)
-        for tag in ("w:basedOn", "w:link", "w:next"):
-            ref = styles[style_id].find(qn(tag))
-            if ref is not None:
-                pending.append(ref.get(qn("w:val")))
-    for style_id, style in styles.items():
-        if style_id not in keep:
-            root.remove(style)
-
-
-def _drop_template_extras(document: Document) -> None:
-    """Leave out the template's preview image (an empty page) and its Word 2010 copy of the styles."""
-    for rels, reltype in ((document.part.package.rels, RT.THUMBNAIL), (document.part.rels, STYLES_WITH_EFFECTS)):
-        for rid in [rid for rid, rel in rels.items() if rel.reltype == reltype]:
-            del rels[rid]
-
-
-def _save(document: Document, day: datetime.date) -> bytes:
-    """The package as bytes, every member dated on the issue day, so equal input gives equal bytes."""
-    package = document.part.package
-    parts = list(package.iter_parts())
-    for part in parts:
-        part.before_marshal()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        writer = _DatedWriter(archive, (min(max(day.year, 1980), 2107), day.month, day.day, 0, 0, 0))
-        PackageWriter._write_content_types_stream(writer, parts)
-        PackageWriter._write_pkg_rels(writer, package.rels)
-        PackageWriter._write_parts(writer, parts)
-    return buffer.getvalue()
-
-
-class _DatedWriter:
-    """python-docx's physical package writer, with a fixed date on each zip member."""
-
-    def __init__(self, archive: zipfile.ZipFile, stamp: tuple[int, ...]) -> None:
-        self.archive, self.stamp = archive, stamp
-
-    def write(self, pack_uri: PackURI, blob: bytes) -> None:
-        entry = zipfile.ZipInfo(pack_uri.membername, self.stamp)
-        entry.external_attr = 0o600 << 16
-        self.archive.writestr(entry, blob, zipfile.ZIP_DEFLATED)

@@ -8,10 +8,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from tasks import markup
+
 KIND_TITLES = {"ETP": "Estudo Técnico Preliminar", "TR": "Termo de Referência"}
 NOT_APPLICABLE = "Não se aplica"
 NOT_FILLED = "[Seção não preenchida]"
 TOC_TITLE = "Sumário"
+LONG_WORD_SHARE = 1 / 3
+_WORDS = re.compile(r"[ \t\r\n]+")
 _NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 MONTHS = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
           "novembro", "dezembro")
@@ -84,6 +88,36 @@ def body_kind(section: RenderSection) -> BodyKind:
     return BodyKind.NOT_FILLED
 
 
+def body_text(section: RenderSection) -> str | None:
+    """The markup text printed below a section's heading: its content, or the justification of "Não se aplica"."""
+    kind = body_kind(section)
+    return section.content if kind is BodyKind.CONTENT else section.justification if kind is BodyKind.NOT_APPLICABLE \
+        else None
+
+
+@dataclass(frozen=True)
+class ContentsEntry:
+    """A heading of the table of contents: level 1 a section, 2 a ``#`` heading of its text, 3 a ``##``/``###``."""
+
+    level: int
+    text: str
+
+
+def heading_level(block: markup.Heading) -> int:
+    """The contents level (and DOCX "Heading N" style) of a heading inside a section's text."""
+    return 2 if block.level == 1 else 3
+
+
+def contents(doc: RenderDocument) -> list[ContentsEntry]:
+    """Every heading of the document in order, as both renderers print it and their tables of contents list it."""
+    entries = []
+    for section in doc.sections:
+        entries.append(ContentsEntry(1, clean(section_heading(section))))
+        entries.extend(ContentsEntry(heading_level(block), clean(markup.plain(block.runs)))
+                       for block in markup.parse(body_text(section)) if isinstance(block, markup.Heading))
+    return entries
+
+
 def kind_title(doc: RenderDocument) -> str:
     """The full name of the document kind (the code itself for an unknown kind)."""
     return KIND_TITLES.get(doc.kind, doc.kind)
@@ -115,8 +149,8 @@ def version_line(doc: RenderDocument) -> str:
     return f"Versão {doc.version}"
 
 
-def template_line(doc: RenderDocument) -> str:
-    """The template name and version as printed on the cover."""
+def template_note(doc: RenderDocument) -> str:
+    """The template the document was made from, for the metadata (traceability; not printed)."""
     return f"Modelo: {doc.template_name} (versão {doc.template_version})"
 
 
@@ -132,8 +166,8 @@ def subject(doc: RenderDocument) -> str:
 
 
 def keywords(doc: RenderDocument) -> list[str]:
-    """The document keywords (metadata)."""
-    return [doc.kind, kind_title(doc), process_line(doc)]
+    """The document keywords (metadata), the template last."""
+    return [doc.kind, kind_title(doc), process_line(doc), template_note(doc)]
 
 
 def issued_at(doc: RenderDocument) -> datetime.datetime:
@@ -148,22 +182,26 @@ def cover_lines(doc: RenderDocument) -> list[CoverLine]:
         *([CoverLine(doc.marking, 12, True, 40)] if doc.marking else []),
         CoverLine(process_line(doc), 11, False, 110 if doc.marking else 150), CoverLine(kind_title(doc), 22, True, 18),
         CoverLine(doc.titulo, 14, False, 14), CoverLine(version_line(doc), 10, False, 60),
-        CoverLine(template_line(doc), 10, False, 4), CoverLine(date_pt(doc.issued_on), 11, False, 140),
+        CoverLine(date_pt(doc.issued_on), 11, False, 150),
     ]
     return [line for line in lines if has_text(line.text)]
 
 
-def column_widths(rows: Sequence[Sequence[str]], measure: Callable[[str, bool], float], available: float,
+def column_widths(rows: Sequence[Sequence[markup.Runs]], measure: Callable[[str, bool], float], available: float,
                   padding: float) -> list[float]:
     """Table column widths summing to ``available``: proportional to the natural widths when they fit, else no column
-    narrower than its longest word (``measure(text, is_header)`` gives a text's width)."""
+    narrower than its longest word (``measure(text, bold)`` gives a text's width; the first row is the header, in
+    bold). Words are split at spaces, not at no-break spaces ("R$ 1.234,56" written with one is one word); a word
+    wider than a third of the table (a link) counts as a third: the renderers break it inside its cell."""
     columns = len(rows[0])
     natural, minimum = [0.0] * columns, [0.0] * columns
     for index, row in enumerate(rows):
-        for column, text in enumerate(row[:columns]):
-            natural[column] = max(natural[column], measure(text, index == 0))
-            longest = max((measure(word, index == 0) for word in text.split()), default=0.0)
-            minimum[column] = max(minimum[column], longest)
+        for column, cell in enumerate(row[:columns]):
+            runs = [(clean(run.text), index == 0 or run.bold) for run in cell]
+            natural[column] = max(natural[column], sum(measure(text, bold) for text, bold in runs))
+            longest = max((measure(word, bold) for text, bold in runs for word in _WORDS.split(text) if word),
+                          default=0.0)
+            minimum[column] = max(minimum[column], min(longest, available * LONG_WORD_SHARE))
     natural = [min(width, available) + padding for width in natural]
     minimum = [width + padding for width in minimum]
     if sum(natural) <= available:

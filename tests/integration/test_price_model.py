@@ -133,7 +133,8 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
 def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_document_lists_items(trained, sqlite_url,
                                                                                                   monkeypatch):
     from models import price_dates
-    from tasks.prices import market_data
+    from tasks import markup
+    from tasks.prices import market_data, tables
     from tasks.prices.estimates import predictions
     from tasks.prices.outliers import brl
     from tasks.prompts import build_messages, offline_draft
@@ -145,36 +146,41 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
     item = {"descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "codigo_catalogo": "456702",
             "unidade": "UNIDADE", "quantidade": 52, "data_referencia": "2022-03-01"}
-    pen = {"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN"}  # the finding's item: dated today by default
-    with_items = make_document(sqlite_url, itens=[item, pen])
+    pen_item = {"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN"}  # the finding's item: dated today by default
+    with_items = make_document(sqlite_url, itens=[item, pen_item])
     without = make_document(sqlite_url)
     contexts = {c.section["slug"]: c for c in load_drafting_contexts.fn(
         with_items, ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"])}
-    # element VI: the mapa de preços (its sources by control number) and the champion's estimate
+    # element VI: the quadro-resumo and the mapa de preços as tables (each price's source by control number), the
+    # result by the mediana and the champion's estimate
     price = contexts["estimativa_valor"].market_notes
-    assert "IN 65/2021" in price and "mediana R$" in price and "Fontes: " in price
-    assert f"preco-referencia v{trained['version']}" in price and "Valor total estimado" in price
-    assert "-1-" in price.split("Fontes: ")[1]  # numeroControlePNCP of the prices used
+    found = {tuple(markup.plain(cell) for cell in block.header): block for block in markup.parse(price)
+             if isinstance(block, markup.Table)}
+    assert tables.SUMMARY_HEADER in found and tables.PRICE_HEADER in found
+    sources = [markup.plain(row[0]) for row in found[tables.PRICE_HEADER].rows]
+    assert sources and all("-1-" in source for source in sources)  # numeroControlePNCP of every price
+    assert "IN SEGES/ME nº 65/2021" in price and "Mediana (preço de referência)" in price
+    notebook, pen = price.split("## Item 2 — ")
+    assert f"Estimativa do modelo preco-referencia v{trained['version']}:" in notebook and pen.startswith("CANETA")
     # the pen: no price in the window, today outside the collected years, so the model's figure is never written
-    notebook_line, pen_line = price.split("\n")[:2]
-    assert f"preco-referencia v{trained['version']}:" in notebook_line and pen_line.startswith("Item 2 — CANETA")
     served = registry.load(trained["version"])
-    figure = predictions(served, [{**pen, "data": price_dates.today()}])[0]
-    assert "Estimativa do modelo" not in pen_line and brl(figure["p50"]) not in pen_line
+    figure = predictions(served, [{**pen_item, "data": price_dates.today()}])[0]
+    assert "Estimativa do modelo" not in pen and brl(figure["p50"]) not in pen
     with session_scope(sqlite_url) as session:
         first, last = (day.strftime("%d/%m/%Y") for day in market_data.collected_span(session))
-    assert f"v{trained['version']} não pôde estimar este item com confiança" in pen_line
-    assert f"fora do período dos preços coletados ({first} a {last})" in pen_line
-    assert f"os preços coletados vão de {first} a {last}" in pen_line  # the mapa's own note says why it is empty
-    # element V: similar contratações of the collected data, notebooks only; other sections get no market data
+    assert f"v{trained['version']} não pôde estimar este item com confiança" in pen
+    assert f"fora do período dos preços coletados ({first} a {last})" in pen
+    assert f"os preços coletados vão de {first} a {last}" in pen  # the mapa's own note says why it is empty
+    # element V: similar contratações of the collected data as a table, notebooks only; other sections get none
     similar = contexts["levantamento_mercado"].market_notes
-    assert similar.startswith("Contratações similares") and "TELA PROJE" not in similar
-    assert similar.count(": NOTEBOOK, ") == similar.count(" — R$ ") >= 5
+    assert similar.startswith("# Contratações similares") and "TELA PROJE" not in similar
+    (listed,) = [block for block in markup.parse(similar) if isinstance(block, markup.Table)]
+    assert len(listed.rows) >= 5 and all(markup.plain(row[2]).startswith("NOTEBOOK") for row in listed.rows)
     assert contexts["descricao_necessidade"].market_notes is None
-    # what the writer sees: in the prompt and in the offline draft
+    # what the writer sees (the tables as data, to be appended as they are) and what the offline draft holds
     prompt = build_messages(contexts["estimativa_valor"])[1]["content"]
-    assert "Dados de mercado (coletados de contratações publicadas): <dados>\nItem 1 — NOTEBOOK" in prompt
-    assert "pesquisa de preços (IN 65/2021" in offline_draft(contexts["estimativa_valor"])
+    assert "Dados de mercado (coletados de contratações publicadas): <dados>\n# Quadro-resumo da estimativa" in prompt
+    assert offline_draft(contexts["estimativa_valor"]).endswith(price)
     # a document without items: the writer is told to mark what the research must bring
     plain = load_drafting_contexts.fn(without, ["estimativa_valor"])[0]
     assert plain.market_notes is None and "[PREENCHER" in build_messages(plain)[1]["content"]

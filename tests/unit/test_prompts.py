@@ -3,7 +3,14 @@
 import json
 from pathlib import Path
 
-from tasks.prompts import SYSTEM_PROMPT, DraftingContext, build_messages, offline_draft
+from tasks.prompts import (
+    MARKET_DATA_NOTE,
+    SYSTEM_PROMPT,
+    DraftingContext,
+    build_messages,
+    offline_draft,
+    with_market_data,
+)
 
 SECTIONS = {s["slug"]: s for s in json.loads(
     (Path(__file__).resolve().parents[2] / "seeds" / "etp.json").read_text(encoding="utf-8"))["sections"]}
@@ -48,3 +55,35 @@ def test_offline_draft_is_deterministic_and_marked():
     assert text == offline_draft(ctx())
     assert text.startswith("[Rascunho automático sem modelo de linguagem")
     assert "Aquisição de notebooks" in text and "[PREENCHER:" in text
+
+
+MAPA = ("# Mapa de preços (IN SEGES/ME nº 65/2021)\n\n"
+        "| Fonte | Data | Valor |\n|---|:---:|---:|\n| 00394460000141-1-000001/2022 | 10/06/2022 | R$ 4.174,67 |")
+
+
+def test_market_data_reaches_the_section_as_it_is_after_the_writers_text():
+    context = ctx("estimativa_valor", market_notes=MAPA)
+    # the model is given the tables as data and told they will follow its text unchanged
+    prompt = build_messages(context)[1]["content"]
+    assert f"<dados>\n{MAPA}\n</dados>" in prompt and MARKET_DATA_NOTE in prompt
+    # offline and model drafts alike end with the block, verbatim
+    assert offline_draft(context).endswith("\n\n" + MAPA)
+    assert with_market_data(context, "Texto do modelo.") == "Texto do modelo.\n\n" + MAPA
+    # a model's copy of one of the tables (same header row) is left out, so the numbers appear once, as computed
+    copied = ("Análise.\n\n| Fonte | Data | Valor |\n|---|---|---|\n| 00394460000141-1-000001/2022 | 10/06/2022 "
+              "| R$ 9,99 |\n\nConclusão.\n\n| Item | Valor |\n|---|---|\n| 1 | R$ 4.174,67 |")
+    kept = with_market_data(context, copied)
+    assert "R$ 9,99" not in kept and "Conclusão." in kept and "| Item | Valor |" in kept and kept.endswith(MAPA)
+    # sections without market data are left as written
+    assert with_market_data(ctx(market_notes=MAPA), "Texto.") == "Texto."
+
+
+def test_a_model_draft_of_element_vi_keeps_the_mapa(monkeypatch):
+    from tasks import llm
+
+    answer = {"content": "A estimativa segue a mediana do mapa de preços ao final desta seção.", "source": "llm",
+              "model": "m", "tokens_in": 1, "tokens_out": 1, "finish_reason": "stop"}
+    monkeypatch.setattr(llm, "call_chat", lambda messages, config: dict(answer))
+    drafted = llm.draft_section.fn(ctx("estimativa_valor", market_notes=MAPA), {"provider": "llm", "model": "m",
+                                                                                  "base_url": None})
+    assert drafted["content"] == answer["content"] + "\n\n" + MAPA and drafted["source"] == "llm"

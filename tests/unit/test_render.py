@@ -223,8 +223,8 @@ def test_pdf_metadata_and_page_numbers(etp_pdf):
     assert "Processo nº 23000.004512/2026-31" in reader.metadata.subject
     pages = pdf_pages(etp_pdf)
     total = len(pages)
-    assert f"Página 1 de {total}" in pages[0]
-    assert all(f"Página {n} de {total}" in page for n, page in enumerate(pages, 1))
+    assert "Página" not in pages[0]  # the cover counts as page 1 but carries no number
+    assert all(f"Página {n} de {total}" in page for n, page in enumerate(pages[1:], 2))
     assert "Ministério da Gestão" in pages[1] and "Estudo Técnico Preliminar — Processo nº" in pages[1]
 
 
@@ -244,29 +244,45 @@ def test_pdf_table_of_contents(etp_pdf):
     assert in_order(toc, ETP_TITLES)
 
 
-def toc_and_outline_pages(data: bytes) -> tuple[list[int], list[int], list[str]]:
-    """Page numbers printed in the table of contents, the pages the PDF outline jumps to, and every page's text."""
+def toc_and_outline_pages(data: bytes) -> tuple[list[int], list[tuple[int, str, int]], list[str]]:
+    """Page numbers printed in the table of contents, the PDF outline as (depth, title, page) in order, and every
+    page's text."""
     reader = PdfReader(io.BytesIO(data))
     pages = [squash(page.extract_text() or "") for page in reader.pages]
     toc = " ".join(page for page in pages if "Sumário" in page or page.count(" . ") > 10)
     printed = [int(n) for n in re.findall(r"(?:\. )+(\d+)", toc)]
-    outline = [reader.get_destination_page_number(entry) + 1 for entry in reader.outline]
-    return printed, outline, pages
+
+    def walk(entries, depth):
+        for entry in entries:
+            if isinstance(entry, list):
+                yield from walk(entry, depth + 1)
+            else:
+                yield depth, entry.title, reader.get_destination_page_number(entry) + 1
+
+    return printed, list(walk(reader.outline, 0)), pages
 
 
 def test_pdf_contents_and_outline_point_at_each_heading_page():
     printed, outline, pages = toc_and_outline_pages(render_pdf(etp_document()))
-    assert printed == outline and len(outline) == 13 and outline == sorted(outline) and outline[0] == 3
-    for number, code, title in zip(outline, ROMAN, ETP_TITLES, strict=True):
-        assert f"{code} — {title}" in pages[number - 1]
+    numbers = [page for _, _, page in outline]
+    assert printed == numbers and numbers == sorted(numbers) and numbers[0] == 3
+    # the 13 elements, and under them the headings of their text ("## Requisitos de negócio" is level 3 in the DOCX
+    # and the contents; the outline cannot skip a level, so it hangs right under its section there)
+    sections = [(title, page) for depth, title, page in outline if depth == 0]
+    assert [title for title, _ in sections] == [f"{c} — {t}" for c, t in zip(ROMAN, ETP_TITLES, strict=True)]
+    assert [(depth, title) for depth, title, _ in outline if depth] == [
+        (1, "Requisitos de negócio"), (1, "Requisitos legais"), (1, "Impactos e medidas")]
+    for _, title, page in outline:
+        assert title in pages[page - 1]
 
 
 def test_pdf_contents_longer_than_a_page():
     sections = tuple(RenderSection(f"{n}", f"Seção de número {n} com um título um pouco mais longo", "Lei", False,
                                    f"Conteúdo da seção {n}.", None) for n in range(1, 71))
     printed, outline, pages = toc_and_outline_pages(render_pdf(etp_document(sections=sections)))
-    assert printed == outline and len(outline) == 70 and outline[0] > 3
-    assert "Seção de número 70" in pages[outline[-1] - 1] and "Conteúdo da seção 70." in pages[-1]
+    numbers = [page for _, _, page in outline]
+    assert printed == numbers and len(numbers) == 70 and numbers[0] > 3
+    assert "Seção de número 70" in pages[numbers[-1] - 1] and "Conteúdo da seção 70." in pages[-1]
 
 
 def test_long_document_spans_many_pages():
@@ -358,3 +374,54 @@ def _sample_for_repeat():
                           issued_on=datetime.date(2026, 3, 1),
                           sections=(RenderSection("a", "Definição do objeto", "art. 6º, XXIII, a", True,
                                                   "Objeto **principal**\n\n| a | b |\n|---|---|\n| 1 | 2 |", None),))
+
+
+def test_cover_shows_what_is_signed_and_the_template_only_in_the_metadata():
+    document = etp_document()
+    cover = pdf_pages(render_pdf(document))[0]
+    assert in_order(cover, ["Ministério da Gestão", "Coordenação-Geral de Logística",
+                            "Processo nº 23000.004512/2026-31", "Estudo Técnico Preliminar",
+                            "Manutenção de aparelhos de ar-condicionado", "Versão 2", "27 de novembro de 2026"])
+    assert "Modelo" not in cover and "versão 1" not in cover
+    template = "Modelo: ETP — Estudo Técnico Preliminar (Lei 14.133/2021) (versão 1)"
+    assert template in PdfReader(io.BytesIO(render_pdf(document))).metadata["/Keywords"]
+    opened = docx.Document(io.BytesIO(render_docx(document)))
+    first_page = [p.text for p in opened.paragraphs[:12] if p.text]
+    assert first_page[0] == document.orgao and "Sumário" not in first_page[:7]
+    assert not any("Modelo" in text for text in first_page)
+    assert opened.core_properties.comments == template and template in opened.core_properties.keywords
+    # no running header on the cover: its own (empty) first-page header
+    section = opened.sections[0]
+    assert section.different_first_page_header_footer and not section.first_page_header.paragraphs[0].text
+    assert document.orgao in section.header.paragraphs[0].text
+
+
+def test_docx_table_of_contents_is_a_field_over_the_heading_styles():
+    from tasks.render_model import contents
+
+    document = etp_document()
+    with zipfile.ZipFile(io.BytesIO(render_docx(document))) as package:
+        body, settings = package.read("word/document.xml").decode(), package.read("word/settings.xml").decode()
+        styles = package.read("word/styles.xml").decode()
+    # one TOC field, begin → instruction → separate → (the entries) → end, on the page after the cover
+    fields = re.findall(r'w:fldCharType="(\w+)"|<w:instrText[^>]*>([^<]*)</w:instrText>', body)
+    toc = [kind or text.strip() for kind, text in fields if kind or text.strip().startswith("TOC")]
+    start = toc.index("begin")
+    assert toc[start:start + 2] == ["begin", 'TOC \\o "1-3" \\h \\z \\u']
+    field = body[body.rindex("<w:p>", 0, body.index('w:fldCharType="begin"')):]
+    field = field[:field.index('w:fldCharType="end"')]
+    assert 'w:fldCharType="separate"' in field
+    # its result lists every heading, level by level, each a link to the bookmark on that heading
+    entries = re.findall(r'<w:pStyle w:val="TOC(\d)"/>.*?<w:hyperlink w:anchor="(_Toc\d+)"[^>]*>.*?'
+                         r'<w:t xml:space="preserve">([^<]*)</w:t>', field)
+    expected = contents(document)
+    assert [(int(level), text) for level, _, text in entries] == [(e.level, e.text) for e in expected]
+    assert [e.level for e in expected].count(1) == 13 and {e.level for e in expected} == {1, 3}
+    for (level, anchor, text) in entries:
+        heading = (rf'<w:p><w:pPr><w:pStyle w:val="Heading{level}"/>(<w:pageBreakBefore/>)?</w:pPr>'
+                   rf'<w:bookmarkStart w:id="\d+" w:name="{anchor}"/><w:r><w:t xml:space="preserve">{re.escape(text)}<')
+        assert re.search(heading, body), (anchor, text)
+    # Word offers to update the fields on open; the styles the update writes its entries in exist
+    assert '<w:updateFields w:val="true"/>' in settings
+    assert settings.index("<w:updateFields") < settings.index("<w:compat>")
+    assert all(f'w:styleId="TOC{n}"' in styles for n in (1, 2, 3)) and 'w:styleId="TOCHeading"' in styles
