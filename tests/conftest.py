@@ -42,9 +42,10 @@ os.environ.update({
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOCAL_STORAGE_PATH": str(TMP / "prefect" / "storage"),
     "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-    # the session's runner must not start the nightly collection or the weekly training in the middle of a test
-    # (tests/integration/test_schedules.py deploys them active on servers of its own)
-    "SCHEDULES_PAUSED": "collect-pncp,train-price-model",
+    # the session's runner starts no scheduled run: not the nightly collection or the weekly training in the middle of
+    # a test, nor a delivery run every minute (~20 runs of CPU for nothing: events start their own delivery run);
+    # tests/integration/test_schedules.py deploys the schedules active on servers of its own
+    "SCHEDULES_PAUSED": "*",
     "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing-secret",

@@ -30,7 +30,7 @@ SCHEDULED = (COLLECT_PNCP, TRAIN_PRICE_MODEL, DELIVER_NOTIFICATIONS)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def scheduler(request):
+def scheduler(request, monkeypatch):
     """A Prefect server of its own whose scheduler looks every second, with the catalog deployed on it."""
     port, kind = free_port(), request.param
     api = f"http://127.0.0.1:{port}/api"
@@ -51,7 +51,8 @@ def scheduler(request):
             wait_http(f"{api}/health", 120, server)
             deployed_at = datetime.now(UTC)
             if kind == "sqlite":
-                _apply_served_deployments(env)
+                monkeypatch.setattr(settings, "SCHEDULES_PAUSED", "")  # the session's runner pauses them all
+                _apply_served_deployments(api)
             else:
                 Stack(settings, extra_env=env).deploy()
             yield api, deployed_at, log_path, env
@@ -61,13 +62,16 @@ def scheduler(request):
                 _drop(database)
 
 
-def _apply_served_deployments(env: dict[str, str]) -> None:
-    """What `nexora runner` registers: every catalog deployment as `serve` builds it (runner.to_deployment)."""
-    code = ("from deployments.catalog import DEPLOYMENTS\nfrom deployments.runner import to_deployment\n"
-            "for spec in DEPLOYMENTS:\n    to_deployment(spec).apply()\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
+def _apply_served_deployments(api: str) -> None:
+    """What `nexora runner` registers: every catalog deployment as `serve` builds it (runner.to_deployment), active."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from deployments.catalog import DEPLOYMENTS
+    from deployments.runner import to_deployment
+
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        for spec in DEPLOYMENTS:
+            to_deployment(spec).apply()
 
 
 def _drop(async_url: str) -> None:
