@@ -200,12 +200,43 @@ def mlflow_server():
     return os.environ["MLFLOW_TRACKING_URI"]
 
 
+PREFECT_DB = f"nexora_test_prefect_{os.getpid()}"
+
+
+def prefect_database_url() -> str:
+    """The session Prefect server's database: PostgreSQL, as production runs it. On SQLite, concurrent task-run
+    writes found the database locked many times a collection, and each 503 cost Prefect's client a 2 s back-off:
+    the suite waited minutes on them. The embedded SQLite server is exercised by test_stack and test_schedules."""
+    return PG_ADMIN_URL.rsplit("/", 1)[0].replace("+psycopg", "+asyncpg") + f"/{PREFECT_DB}"
+
+
+def _recreate_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def _drop_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
+    _recreate_database(PREFECT_DB)
     log = open(TMP / "prefect-server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
          "--port", str(PREFECT_PORT)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_database_url()},
     )
     try:
         wait_http(f"http://127.0.0.1:{PREFECT_PORT}/api/health", 120, process)
@@ -213,6 +244,7 @@ def prefect_server():
     finally:
         stop(process)
         log.close()
+        _drop_database(PREFECT_DB)
 
 
 def _migrate_and_seed(url: str) -> None:

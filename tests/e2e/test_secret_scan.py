@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, TMP
+from tests.conftest import ROOT, TMP, prefect_database_url
 from tests.utils.builders import approve_document, document_data, make_document, make_key
 
 
@@ -51,6 +51,18 @@ def sqlite_rows(path: Path) -> list[tuple[str, str]]:
         for table in tables:
             for row in db.execute(f'SELECT * FROM "{table}"'):
                 found.append((table, " ".join(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row)))
+    return found
+
+
+def postgres_rows(url: str) -> list[tuple[str, str]]:
+    """(table, text of the row) for every row of every table of a PostgreSQL database."""
+    import psycopg
+
+    found = []
+    with psycopg.connect(url.replace("+asyncpg", "").replace("+psycopg", "")) as db:
+        tables = [r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        for table in tables:
+            found += [(table, row[0]) for row in db.execute(f'SELECT t::text FROM "{table}" t')]
     return found
 
 
@@ -96,8 +108,8 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
         data = file.read_bytes()
         files, size = files + 1, size + len(data)
         leaks += [f"{name} em {file.relative_to(TMP)}" for name, value in secrets.items() if value.encode() in data]
-    databases = [Path(sqlite_url.removeprefix("sqlite:///")), *TMP.joinpath("prefect").glob("*.db")]
-    rows = [row for database in databases for row in sqlite_rows(database)]
+    databases = [Path(sqlite_url.removeprefix("sqlite:///")), prefect_database_url()]
+    rows = [*sqlite_rows(databases[0]), *postgres_rows(prefect_database_url())]
     for table, text in rows:
         leaks += [f"{name} na tabela {table}" for name, value in secrets.items() if value in text]
     for line in api_log.lines:
