@@ -39,7 +39,10 @@ def production(tmp_path_factory, llm_server):
     prefect_port, api_port = free_port(), free_port()
     env = {**os.environ, "DATA_DIR": str(base / "var"), "PREFECT_PORT": str(prefect_port),
            "API_PORT": str(api_port), "FLOW_HEARTBEAT_SECONDS": "30", "CRASH_AFTER_SECONDS": "40",
-           "HTTP_CLIENT_TIMEOUT": "120", "LLM_RETRIES": "0"}
+           "HTTP_CLIENT_TIMEOUT": "120", "LLM_RETRIES": "0",
+           # the production lease (the session's is 4 s): a claim held by a run that failed after sending outlives
+           # the operator's retry, so the one-minute sweep (active here: prefect.yaml) does not send it again first
+           "NOTIFY_LEASE_SECONDS": "300"}
     for key in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_LOCAL_STORAGE_PATH", "DATABASE_URL"):
         env.pop(key, None)
     process = subprocess.Popen([NEXORA, "up", "--workers", "2", "--postgres", postgres], cwd=ROOT, env=env,
