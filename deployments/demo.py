@@ -104,7 +104,8 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
         if time.monotonic() > deadline:
             raise DemoError(f"A API não carregou o modelo v{result['version']}: {in_use}")
         time.sleep(0.5)
-    item = {**DEMO_DOCUMENT["itens"][0], "uf": "DF", "data": DEMO_DOCUMENT["itens"][0]["data_referencia"]}
+    # the document's own item (a document item has no UF): the figure printed here is the one its element VI shows
+    item = {**DEMO_DOCUMENT["itens"][0], "data": DEMO_DOCUMENT["itens"][0]["data_referencia"]}
     item.pop("data_referencia")
     answer = _check(client.post("/api/v1/prices/estimate", json=item))
     mapa = answer["mapa_de_precos"]
