@@ -27,9 +27,9 @@ def model_train(
 def model_list() -> None:
     """The registered versions, their aliases and MdAPE against the IN 65 baseline."""
     from deployments.cli import console
-    from tasks.prices.registry import Registry
+    from tasks.prices.registry_read import list_versions
 
-    console.print(versions_table(Registry().versions()))
+    console.print(versions_table(list_versions()))
 
 
 def versions_table(versions: list[dict]):

@@ -3,6 +3,7 @@ run logs and registers, the promotion gate, rollback, and the API's champion swa
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -103,6 +104,56 @@ def test_the_gate_promotes_only_a_better_model_and_rollback_swaps_back(trained):
     assert (registry.alias(CHAMPION).version, registry.alias(PREVIOUS).version) == (third, first)
     assert registry.rollback() == (first, third)
     assert (registry.alias(CHAMPION).version, registry.alias(PREVIOUS).version) == (first, third)
+
+
+def _store_with_versions(uri: str, name: str) -> None:
+    """Four versions of ``name`` in the store at ``uri``: figures tagged, champion and previous set, one deleted."""
+    registry = Registry(uri, name)
+    client = registry.client
+    client.create_registered_model(name)
+    run = client.create_run(registry.experiment_id())
+    versions = [client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id).version
+                for _ in range(4)]
+    registry.tag(versions[0], mdape=0.5, baseline_mdape=0.6)
+    registry.tag(versions[2], mdape=0.31)
+    client.set_registered_model_alias(name, CHAMPION, versions[2])
+    client.set_registered_model_alias(name, PREVIOUS, versions[0])
+    client.delete_model_version(name, versions[3])
+
+
+@pytest.mark.parametrize("store", ["servidor", "sqlite"])
+def test_model_list_reads_the_registry_as_mlflow_does_without_importing_it(store, tmp_path):
+    # given a store (the session's tracking server, or an embedded SQLite store) with versions, tags and aliases
+    from tasks.prices.registry_read import list_versions
+
+    uri = settings.MLFLOW_TRACKING_URI if store == "servidor" else f"sqlite:///{tmp_path / 'mlflow.db'}"
+    name = f"lista-{tmp_path.name}"
+    assert list_versions(uri, name) == []  # nothing registered under that name yet
+    _store_with_versions(uri, name)
+    # when `nexora model list` reads it directly, then it reads what MLflow's client reads
+    listed = list_versions(uri, name)
+    assert listed == Registry(uri, name).versions()
+    assert [(v["version"], v["aliases"], v["mdape"], v["baseline_mdape"]) for v in listed] == [
+        ("3", [CHAMPION], 0.31, None), ("2", [], None, None), ("1", [PREVIOUS], 0.5, 0.6)]
+    assert list_versions(f"sqlite:///{tmp_path / 'nenhum.db'}", name) == []
+
+
+def test_nexora_model_list_imports_neither_mlflow_nor_the_model(tmp_path):
+    # given an embedded store with a champion, when `nexora model list` runs in a process of its own
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _store_with_versions(uri, MODEL_NAME)
+    probe = ("import sys; from typer.testing import CliRunner; from deployments.cli import app; "
+             "r = CliRunner().invoke(app, ['model', 'list'], terminal_width=80); print(r.output); "
+             "print(sorted(m for m in ('mlflow', 'polars', 'lightgbm') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+                          capture_output=True, text=True, timeout=120)
+    # then it lists the versions and loaded none of the heavy packages
+    assert done.returncode == 0, done.stderr
+    assert "champion" in done.stdout and "0.310" in done.stdout, done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
 
 
 def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_broken(trained):
