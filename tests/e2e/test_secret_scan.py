@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -41,6 +43,32 @@ def api_log():
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
+
+
+# Run in a process of its own: the session's SQLite databases are open in this one, and closing any descriptor of
+# a file drops every POSIX lock the process holds on it; SQLite's locks on the database and its "-shm" gone, another
+# process (a flow run) opening the database took it for closed and truncated the "-shm" this one has mapped: SIGBUS.
+FILE_SCAN = """
+import json, sys
+from pathlib import Path
+root, secrets = Path(sys.argv[1]), json.loads(sys.stdin.read())
+leaks, files, size = [], 0, 0
+for file in root.rglob("*"):
+    if not file.is_file():
+        continue
+    data = file.read_bytes()
+    files, size = files + 1, size + len(data)
+    leaks += [f"{name} em {file.relative_to(root)}" for name, value in secrets.items() if value.encode() in data]
+print(json.dumps([leaks, files, size]))
+"""
+
+
+def scan_files(root: Path, secrets: dict[str, str]) -> tuple[list[str], int, int]:
+    """(leaks, files read, bytes read) of every file below ``root``, read by a child process."""
+    done = subprocess.run([sys.executable, "-c", FILE_SCAN, str(root)], input=json.dumps(secrets),
+                          capture_output=True, text=True, timeout=600, check=True)
+    leaks, files, size = json.loads(done.stdout)
+    return leaks, files, size
 
 
 def sqlite_rows(path: Path) -> list[tuple[str, str]]:
@@ -101,13 +129,7 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
     wait_for(lambda: [e for e in receiver.events(path) if e.body["type"] == "document.consolidated"], timeout=60)
 
     # every file the session wrote, every row of the app and Prefect databases, every log record of the API
-    leaks, files, size = [], 0, 0
-    for file in TMP.rglob("*"):
-        if not file.is_file():
-            continue
-        data = file.read_bytes()
-        files, size = files + 1, size + len(data)
-        leaks += [f"{name} em {file.relative_to(TMP)}" for name, value in secrets.items() if value.encode() in data]
+    leaks, files, size = scan_files(TMP, secrets)
     databases = [Path(sqlite_url.removeprefix("sqlite:///")), prefect_database_url()]
     rows = [*sqlite_rows(databases[0]), *postgres_rows(prefect_database_url())]
     for table, text in rows:
