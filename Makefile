@@ -11,7 +11,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_COMPILE_BYTECODE := 1
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install browser office demo test test-scale fuzz up bench lint audit clean
+.PHONY: install browser office demo test test-fast test-scale fuzz up bench lint audit clean
 
 # Installing is quiet: its output goes to var/install.log, shown only when it fails.
 INSTALL_LOG := var/install.log
@@ -43,6 +43,10 @@ demo: install
 
 test: install browser office
 	.venv/bin/python -m pytest
+
+# The fast loop while you build: the unit tier (tests/unit: no server, no network), well under a minute.
+test-fast: install
+	.venv/bin/python -m pytest -m unit -q tests/unit
 
 # The production shape scaled out (tests/e2e/test_scale_out.py): apart from `make test`, which it would double.
 test-scale: install

@@ -95,6 +95,24 @@ def _start_mlflow() -> subprocess.Popen:
     return _MLFLOW["process"]
 
 
+TIERS = ("unit", "integration", "e2e")  # the folders below tests/, each a marker: `make test-fast` runs `-m unit`
+SERVERS = {"llm_server", "moto_url", "webhook_server", "receiver", "pncp_server", "mlflow_server", "prefect_server",
+           "pg_url", "db_url", "api_url"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its folder's tier; a unit test may not ask for a server (the fast loop starts none)."""
+    for item in items:
+        tier = next((t for t in TIERS if f"{os.sep}tests{os.sep}{t}{os.sep}" in str(item.path)), None)
+        if tier is None:
+            continue
+        item.add_marker(getattr(pytest.mark, tier))
+        if tier == "unit" and SERVERS & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(f"{item.nodeid}: a unit test uses a server fixture "
+                                    f"({', '.join(sorted(SERVERS & set(item.fixturenames)))}); move it to "
+                                    "tests/integration")
+
+
 def pytest_collection_finish(session):
     if any("mlflow_server" in getattr(item, "fixturenames", ()) for item in session.items):
         _start_mlflow()
