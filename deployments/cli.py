@@ -15,7 +15,7 @@ from rich.table import Table
 
 from core.settings import settings
 from core.validation import describe, summary
-from deployments.stack import apply_prefect_env
+from deployments.operations.stack import apply_prefect_env
 
 app = typer.Typer(help="NEXORA ComprasGov.AI — back office de planejamento de contratações.", no_args_is_help=True)
 templates_app = typer.Typer(help="Templates de ETP/TR.", no_args_is_help=True)
@@ -460,7 +460,7 @@ def backup_command(
                                                                    "hora); padrão DATA_DIR/backups")] = None,
 ) -> None:
     """Back up the app database, the local artifacts and (embedded) the MLflow store into one .tar.gz."""
-    from deployments.backup import BackupError, backup
+    from deployments.operations.backup import BackupError, backup
 
     started = time.monotonic()
     output = output or settings.DATA_DIR / "backups"
@@ -483,7 +483,7 @@ def restore_command(
 ) -> None:
     """Restore a backup into DATABASE_URL, ARTIFACTS_DIR and (embedded) the MLflow store; checks every hash first
     and the row counts after. Stop the API and the workers before."""
-    from deployments.backup import BackupError, restore
+    from deployments.operations.backup import BackupError, restore
 
     started = time.monotonic()
     try:
@@ -506,7 +506,7 @@ def runner() -> None:
 
 def _start_stack(workers: int = 0, postgres: str | None = None):
     from deployments.catalog import DEPLOYMENTS
-    from deployments.stack import Stack, StackError, ensure_postgres_database
+    from deployments.operations.stack import Stack, StackError, ensure_postgres_database
 
     if postgres:
         try:
@@ -577,7 +577,7 @@ def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running aft
     """Run the main job once on the embedded defaults (starts the stack if it is not running)."""
     import httpx
 
-    from deployments.demo import DemoError, run_demo
+    from deployments.operations.demo import DemoError, run_demo
     from models.crud.apikeys import create_key
     from models.db import session_scope
 

@@ -1,4 +1,5 @@
-"""`nexora setup`: the Prefect server's limits and automations, applied as code (see deployments/ops.py)."""
+"""`nexora setup`: the Prefect server's limits and automations, applied as code (see
+deployments/operations/prefect_setup.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ def setup() -> None:
 
     from core.settings import settings
     from deployments.cli import console, fail
-    from deployments.ops import apply
-    from deployments.stack import apply_prefect_env
+    from deployments.operations.prefect_setup import apply
+    from deployments.operations.stack import apply_prefect_env
 
     apply_prefect_env(settings)
     try:

@@ -131,7 +131,7 @@ def runs_list(
     from prefect.client.orchestration import get_client
 
     from deployments.cli import console, fail, settings
-    from deployments.stack import apply_prefect_env
+    from deployments.operations.stack import apply_prefect_env
 
     states = [s.strip().upper() for item in state or [] for s in item.split(",") if s.strip()]
     unknown = [s for s in states if s not in STATES]
@@ -173,7 +173,7 @@ def runs_retry(
 
     from deployments import prefect_glue as glue
     from deployments.cli import console, fail, settings
-    from deployments.stack import apply_prefect_env
+    from deployments.operations.stack import apply_prefect_env
 
     try:
         run_id = uuid.UUID(flow_run_id)
