@@ -182,7 +182,7 @@ def deployments_status(as_json: Annotated[bool, typer.Option("--json", help="uma
     import httpx
     from prefect.client.orchestration import get_client
 
-    from deployments.schedule_status import deployments_status as read_status
+    from deployments.api.schedule_status import deployments_status as read_status
 
     apply_prefect_env(settings)
 
@@ -235,8 +235,8 @@ def documents_consolidate(
     from prefect.client.orchestration import get_client
 
     from core.logging import new_trace_id
-    from deployments import prefect_glue as glue
-    from deployments import triggers
+    from deployments.api import prefect_glue as glue
+    from deployments.api import triggers
     from deployments.catalog import CONSOLIDATE_DOCUMENT
     from models.errors import DomainError
 
@@ -433,7 +433,7 @@ def start_and_follow(spec, parameters: dict, tags: list[str], wait: float, failu
     from prefect.client.orchestration import get_client
 
     from core.logging import new_trace_id
-    from deployments import prefect_glue as glue
+    from deployments.api import prefect_glue as glue
 
     apply_prefect_env(settings)
 

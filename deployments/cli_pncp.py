@@ -236,7 +236,7 @@ def _start_backfill(cut, base: dict, endpoint: str, days: int, wait: bool) -> No
 
     from core.logging import new_trace_id
     from core.settings import settings
-    from deployments import prefect_glue as glue
+    from deployments.api import prefect_glue as glue
     from deployments.catalog import COLLECT_PNCP
     from deployments.cli import apply_prefect_env, console, err, fail
 

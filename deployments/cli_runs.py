@@ -171,7 +171,7 @@ def runs_retry(
     from prefect.exceptions import ObjectNotFound
     from prefect.states import AwaitingRetry
 
-    from deployments import prefect_glue as glue
+    from deployments.api import prefect_glue as glue
     from deployments.cli import console, fail, settings
     from deployments.operations.stack import apply_prefect_env
 

@@ -19,7 +19,7 @@ import pytest
 from prefect import flow
 from typer.testing import CliRunner
 
-from deployments import prefect_glue as glue
+from deployments.api import prefect_glue as glue
 from deployments.catalog import GENERATE_FIELD
 from deployments.cli import app
 from tests.conftest import ROOT, TMP, stop

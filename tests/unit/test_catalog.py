@@ -5,9 +5,9 @@ from pathlib import Path
 
 import yaml
 
+from deployments.api.schedule_status import SCHEDULER_GRACE, schedule_problem
 from deployments.catalog import DEPLOYMENTS, render_prefect_yaml
 from deployments.runner import to_deployment
-from deployments.schedule_status import SCHEDULER_GRACE, schedule_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
