@@ -26,7 +26,7 @@ def measure(poll_seconds: str, n: int, key_name: str, settle: bool = True) -> li
     previous artifacts appear, while that run is still closing (its last writes contend with the new run's)."""
     from core.settings import Settings
     from deployments.catalog import DEPLOYMENTS
-    from deployments.stack import Stack
+    from deployments.operations.stack import Stack
     from tests.utils.builders import approve_document, make_document, make_key
 
     settings = Settings()

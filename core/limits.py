@@ -1,4 +1,5 @@
-"""Names of the Prefect global concurrency limits the tasks acquire (created by `nexora setup`, deployments/ops.py)."""
+"""Names of the Prefect global concurrency limits the tasks acquire (created by `nexora setup`,
+deployments/operations/prefect_setup.py)."""
 
 LLM_LIMIT = "llm"  # slots held during a call to the language model
 CONSULTA_LIMIT = "pncp-consulta"  # rate limit (slot decay) of the PNCP consulta API

@@ -88,11 +88,11 @@ class QuickRuns:
             self.error = exc
 
     async def _start_and_follow(self) -> None:
-        """As the API does (deployments.prefect_glue): a 503 from the busy SQLite server is repeated at once."""
+        """As the API does (deployments.api.prefect_glue): a 503 from the busy SQLite server is repeated at once."""
         from prefect.client.orchestration import get_client
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-        from deployments.prefect_glue import retry_busy
+        from deployments.api.prefect_glue import retry_busy
 
         deadline = time.monotonic() + RUNS_SECONDS
         async with get_client() as client:
@@ -108,7 +108,7 @@ class QuickRuns:
                 await asyncio.sleep(0.5)
 
     async def _start(self, client, flow: str, parameters: Parameters) -> None:
-        from deployments.prefect_glue import start_run
+        from deployments.api.prefect_glue import start_run
 
         self.runs[flow] = await start_run(client, f"{flow}/{DEPLOYMENT_NAME}", parameters, trace_id=self.trace_id,
                                           tags=["browser-test"], name=self.name(flow))

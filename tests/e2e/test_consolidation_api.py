@@ -22,7 +22,7 @@ def run_page_artifacts(flow_run_id: str):
 def test_cli_consolidates_and_reports_the_files(sqlite_url):
     from typer.testing import CliRunner
 
-    from deployments.cli import app
+    from deployments.cli.app import app
     from tests.utils.builders import make_document
 
     doc = make_document(sqlite_url, "TR")

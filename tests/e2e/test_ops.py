@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from core.settings import settings
-from deployments.ops import CRASH_AUTOMATION, FAILURE_AUTOMATION, limit_specs
+from deployments.operations.prefect_setup import CRASH_AUTOMATION, FAILURE_AUTOMATION, limit_specs
 from tests.conftest import ROOT
 from tests.utils.waiting import wait_for
 

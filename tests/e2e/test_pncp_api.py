@@ -69,7 +69,7 @@ def test_health_counts_the_contratacoes_waiting_for_their_details(client):
 def test_cli_collect_and_backfill(pncp_server):
     from typer.testing import CliRunner
 
-    from deployments.cli import app
+    from deployments.cli.app import app
 
     cli = CliRunner()
     done = cli.invoke(app, ["pncp", "collect", "--from", "2026-03-02", "--to", "2026-03-03", "-m", "6",

@@ -177,7 +177,7 @@ def test_estimates_need_a_key(api_url):
 def test_model_cli_lists_versions_and_refuses_a_rollback_without_previous():
     from typer.testing import CliRunner
 
-    from deployments.cli import app
+    from deployments.cli.app import app
     from tasks.prices.registry import MODEL_NAME, PREVIOUS, Registry
 
     registry = Registry()

@@ -12,7 +12,7 @@ import httpx
 
 from core.settings import Settings
 from deployments.catalog import DEPLOYMENTS
-from deployments.stack import Stack
+from deployments.operations.stack import Stack
 from tests.conftest import ROOT, wait_http
 from tests.utils.ports import free_port
 from tests.utils.waiting import wait_for

@@ -19,7 +19,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from core.settings import settings
-from deployments.cli import app
+from deployments.cli.app import app
 from tests.conftest import PG_ADMIN_URL, _migrate_and_seed
 from tests.utils.builders import approve_document, make_document
 

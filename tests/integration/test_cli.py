@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from deployments.cli import app
+from deployments.cli.app import app
 from models.crud.apikeys import authenticate
 from models.db import session_scope
 

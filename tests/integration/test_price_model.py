@@ -145,7 +145,7 @@ def test_nexora_model_list_imports_neither_mlflow_nor_the_model(tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     _store_with_versions(uri, MODEL_NAME)
-    probe = ("import sys; from typer.testing import CliRunner; from deployments.cli import app; "
+    probe = ("import sys; from typer.testing import CliRunner; from deployments.cli.app import app; "
              "r = CliRunner().invoke(app, ['model', 'list'], terminal_width=80); print(r.output); "
              "print(sorted(m for m in ('mlflow', 'polars', 'lightgbm') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "MLFLOW_TRACKING_URI": uri},

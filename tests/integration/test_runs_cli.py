@@ -19,9 +19,9 @@ import pytest
 from prefect import flow
 from typer.testing import CliRunner
 
-from deployments import prefect_glue as glue
+from deployments.api import prefect_glue as glue
 from deployments.catalog import GENERATE_FIELD
-from deployments.cli import app
+from deployments.cli.app import app
 from tests.conftest import ROOT, TMP, stop
 from tests.utils.builders import document_data, make_document, make_key
 
@@ -65,7 +65,7 @@ def api(api_url, sqlite_url):
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch):
     """Rich sizes tables to the terminal; under CliRunner there is none (80 columns)."""
-    from deployments.cli import console
+    from deployments.cli.common import console
 
     monkeypatch.setattr(console, "_width", 250)
 

@@ -19,7 +19,7 @@ import pytest
 
 from core.settings import settings
 from deployments.catalog import COLLECT_PNCP, DELIVER_NOTIFICATIONS, INTERVAL_ANCHOR, TRAIN_PRICE_MODEL
-from deployments.stack import Stack, ensure_postgres_database
+from deployments.operations.stack import Stack, ensure_postgres_database
 from tests.conftest import PG_ADMIN_URL, ROOT, TMP, stop, wait_http
 from tests.utils.ports import free_port
 from tests.utils.waiting import wait_for

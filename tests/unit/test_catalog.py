@@ -5,9 +5,9 @@ from pathlib import Path
 
 import yaml
 
+from deployments.api.schedule_status import SCHEDULER_GRACE, schedule_problem
 from deployments.catalog import DEPLOYMENTS, render_prefect_yaml
 from deployments.runner import to_deployment
-from deployments.schedule_status import SCHEDULER_GRACE, schedule_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,7 @@ def test_paused_schedules_are_registered_inactive_and_the_others_stay_active(mon
 
 
 def test_automations_compare_equal_whatever_the_order_of_their_sets():
-    from deployments.ops import _comparable
+    from deployments.operations.prefect_setup import _comparable
 
     class Dumped:
         def __init__(self, expect):

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from deployments.cli import deployments_table
-from deployments.cli_model import versions_table
-from deployments.cli_runs import runs_table
-from deployments.schedule_status import DeploymentStatus
+from deployments.api.schedule_status import DeploymentStatus
+from deployments.cli.model import versions_table
+from deployments.cli.prefect_deployments import deployments_table
+from deployments.cli.runs import runs_table
 
 SP = ZoneInfo("America/Sao_Paulo")
 RUN_IDS = ("01a23a56-d513-7701-a252-ccd3661ffc93", "01a23a56-d513-7701-a252-ccd3661ffc94")

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from deployments.demo import DEMO_DOCUMENT
+from deployments.operations.demo import DEMO_DOCUMENT
 from models.document import DocumentItem
 from models.price_dates import REAL_SINCE, ReferenceDateError, check_reference_date, reference_date_problem
 from tasks.prices.likeness import head, resemblance, stem

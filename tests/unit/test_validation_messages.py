@@ -148,7 +148,7 @@ def test_webhook_urls_refused_in_portuguese():
 def test_the_cli_refuses_dates_and_bad_options_in_portuguese():
     from typer.testing import CliRunner
 
-    from deployments.cli import app
+    from deployments.cli.app import app
 
     def run(*args: str) -> tuple[int, str]:
         result = CliRunner().invoke(app, list(args))

@@ -9,8 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
 from deployments.api.deps import PrefectDep
+from deployments.api.schedule_status import deployments_status
 from deployments.catalog import DEPLOYMENTS
-from deployments.schedule_status import deployments_status
 from models.crud import detail_gaps
 from models.db import session_scope
 

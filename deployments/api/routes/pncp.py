@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_valid
 from pydantic_core import PydanticCustomError
 
 from deployments.api.deps import PrefectDep, RunKey, TraceId
-from deployments.api.routes.runs import RESPONSES, IdempotencyKey, Wait, launch
+from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import COLLECT_PNCP
 from tasks.pncp.window import MAX_RUN_DAYS, WindowError, check_window
 

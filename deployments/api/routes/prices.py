@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, model_validator
 
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
-from deployments.api.routes.runs import RESPONSES, IdempotencyKey, Wait, launch
+from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import TRAIN_PRICE_MODEL
 from models import price_dates as dates
 from models.db import session_scope

@@ -51,7 +51,7 @@ class StackError(RuntimeError):
     pass
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def prefect_database_url(app_url: str) -> str:

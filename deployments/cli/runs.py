@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import typer
+
+from core.settings import settings
+from deployments.cli.common import as_uuid, console, fail, fails_on
+from deployments.operations.stack import apply_prefect_env
 
 runs_app = typer.Typer(help="Execuções de fluxos no Prefect: busca por trace id, últimas execuções e nova tentativa.")
 RETRYABLE = ("FAILED", "CRASHED", "CANCELLED")
 STATES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING", "COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 COLOURS = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "bold red", "CANCELLED": "yellow", "RUNNING": "cyan"}
-
-
-def _prefect_down(exc: Exception) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return (f"o servidor Prefect não respondeu em {PREFECT_API_URL.value()} ({type(exc).__name__}); ele está no ar? "
-            "(nexora up)")
 
 
 def _run_row(flow_run, flow_name: str | None, ui_url: str) -> dict[str, Any]:
@@ -114,6 +111,7 @@ def _state_label(row: dict[str, Any]) -> str:
 
 
 @runs_app.callback(invoke_without_command=True)
+@fails_on(httpx.HTTPError)
 def runs_list(
     ctx: typer.Context,
     trace_id: Annotated[str | None, typer.Option("--trace-id", "-t", help="trace id (X-Request-ID) do pedido")] = None,
@@ -127,11 +125,7 @@ def runs_list(
     runs are not listed."""
     if ctx.invoked_subcommand is not None:
         return
-    import httpx
     from prefect.client.orchestration import get_client
-
-    from deployments.cli import console, fail, settings
-    from deployments.stack import apply_prefect_env
 
     states = [s.strip().upper() for item in state or [] for s in item.split(",") if s.strip()]
     unknown = [s for s in states if s not in STATES]
@@ -144,10 +138,7 @@ def runs_list(
             return await find_runs(client, settings.prefect_ui_url, trace_id=trace_id, states=states, flow=flow,
                                    until=None if trace_id else datetime.now(UTC), limit=limit)
 
-    try:
-        rows = asyncio.run(run())
-    except httpx.HTTPError as exc:
-        fail(_prefect_down(exc))
+    rows = asyncio.run(run())
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -159,26 +150,21 @@ def runs_list(
 
 
 @runs_app.command("retry")
+@fails_on(httpx.HTTPError)
 def runs_retry(
     flow_run_id: Annotated[str, typer.Argument(help="id da execução")],
     wait: Annotated[float, typer.Option(min=0, help="segundos a acompanhar a nova tentativa (0 = não esperar)")] = 0,
 ) -> None:
     """Run a FAILED, CRASHED or CANCELLED run again, as the Prefect UI's Retry does: the run goes back to Scheduled
     (AwaitingRetry), same id and parameters, and its deployment's runner or worker starts it again."""
-    import httpx
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.responses import SetStateStatus
     from prefect.exceptions import ObjectNotFound
     from prefect.states import AwaitingRetry
 
-    from deployments import prefect_glue as glue
-    from deployments.cli import console, fail, settings
-    from deployments.stack import apply_prefect_env
+    from deployments.api import prefect_glue as glue
 
-    try:
-        run_id = uuid.UUID(flow_run_id)
-    except ValueError:
-        fail(f"id inválido: {flow_run_id}")
+    run_id = as_uuid(flow_run_id)
     apply_prefect_env(settings)
 
     async def retry() -> dict[str, Any]:
@@ -211,10 +197,7 @@ def runs_retry(
                 row = _run_row(await glue.wait_for_run(client, run_id, wait), None, settings.prefect_ui_url)
             return {**row, "deployment": target}
 
-    try:
-        row = asyncio.run(retry())
-    except httpx.HTTPError as exc:
-        fail(_prefect_down(exc))
+    row = asyncio.run(retry())
     if not wait:
         return
     console.print(f"estado: {_state_label(row)} — {row['ui_url']}")

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from deployments.cli.common import console, fails_on, start_and_follow
+
 model_app = typer.Typer(help="Modelo de preços de referência (MLflow: preco-referencia).", no_args_is_help=True)
 
 
@@ -17,7 +19,6 @@ def model_train(
 ) -> None:
     """Start a train-price-model run and (by default) wait for its decision."""
     from deployments.catalog import TRAIN_PRICE_MODEL
-    from deployments.cli import start_and_follow
 
     parameters = {"promote": promote, **({"test_months": test_months} if test_months else {})}
     start_and_follow(TRAIN_PRICE_MODEL, parameters, ["nexora", "prices"], wait, "o treino falhou")
@@ -26,7 +27,6 @@ def model_train(
 @model_app.command("list")
 def model_list() -> None:
     """The registered versions, their aliases and MdAPE against the IN 65 baseline."""
-    from deployments.cli import console
     from tasks.prices.registry_read import list_versions
 
     console.print(versions_table(list_versions()))
@@ -54,13 +54,10 @@ def versions_table(versions: list[dict]):
 
 
 @model_app.command("rollback")
+@fails_on(LookupError)
 def model_rollback() -> None:
     """Swap `champion` and `previous` (the API picks the change up by itself)."""
-    from deployments.cli import console, fail
     from tasks.prices.registry import Registry
 
-    try:
-        champion, previous = Registry().rollback()
-    except LookupError as exc:
-        fail(str(exc))
+    champion, previous = Registry().rollback()
     console.print(f"champion: v{champion} · previous: v{previous}")

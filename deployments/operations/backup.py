@@ -25,8 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import create_engine, inspect, text
-
 from core.settings import Settings
 
 FORMAT = "nexora-backup/1"
@@ -56,6 +54,8 @@ def _plain_url(url: str) -> str:
 
 
 def row_counts(url: str) -> dict[str, int]:
+    from sqlalchemy import create_engine, inspect, text  # here: `nexora` names BackupError without loading SQLAlchemy
+
     engine = create_engine(url)
     try:
         with engine.connect() as connection:

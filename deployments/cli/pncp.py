@@ -12,18 +12,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+
+from deployments.cli.common import console, err, fail, fails_on, prepare_database, start_and_follow
+from tasks.pncp.window import WindowError
 
 pncp_app = typer.Typer(help="Coleta de contratações, itens e resultados do PNCP.", no_args_is_help=True)
 CLI_NAMES = {"start": "--from", "end": "--to"}
 GAP_STATUS = {"pending": "aguardando", "discarded": "descartado", "filled": "preenchido"}
 
 
-
 def day(option: str):
     """A parser of AAAA-MM-DD dates for `option` that fails with a Portuguese line (typer's own is in English)."""
     def parse(value: str) -> datetime.datetime:
         from core.validation import message
-        from deployments.cli import fail
 
         try:
             return datetime.datetime.strptime(value.strip(), "%Y-%m-%d")
@@ -48,30 +50,18 @@ def _day(value: datetime.datetime | None) -> datetime.date | None:
 
 def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, restart, source="pncp") -> dict:
     """The run's parameters through the API's own model (the same rules, the same messages)."""
-    from pydantic import ValidationError
-
     from deployments.api.routes.pncp import CollectRequest
-    from deployments.cli import fail
 
-    try:
-        request = CollectRequest(start=start, end=end, modalidades=modalidade or None, ufs=uf or None,
-                                 endpoint=endpoint, with_items=items, with_results=results, restart=restart,
-                                 source=source)
-    except ValidationError as exc:
-        from core.validation import describe, summary
-
-        fail(summary(describe(exc.errors(), root="")))
+    request = CollectRequest(start=start, end=end, modalidades=modalidade or None, ufs=uf or None,
+                             endpoint=endpoint, with_items=items, with_results=results, restart=restart,
+                             source=source)
     return request.model_dump(mode="json", exclude_none=True)
 
 
 def _window(start, end, source: str = "pncp") -> None:
-    from deployments.cli import fail
-    from tasks.pncp.window import WindowError, check_window
+    from tasks.pncp.window import check_window
 
-    try:
-        check_window(start, end, source, names=CLI_NAMES)
-    except WindowError as exc:
-        fail(exc.message)
+    check_window(start, end, source, names=CLI_NAMES)
 
 
 @pncp_app.command("quarantine")
@@ -88,7 +78,6 @@ def pncp_quarantine(
     many contratações wait for their items and results (``--gaps`` lists them)."""
     from rich.table import Table
 
-    from deployments.cli import console, fail
     from models.crud import detail_gaps
     from models.crud.market import list_quarantine
     from models.db import session_scope
@@ -123,7 +112,6 @@ def pncp_quarantine(
 def _list_gaps(limit: int, as_json: bool) -> None:
     from rich.table import Table
 
-    from deployments.cli import console
     from models.crud import detail_gaps
     from models.db import session_scope
 
@@ -150,6 +138,7 @@ def _list_gaps(limit: int, as_json: bool) -> None:
 
 
 @pncp_app.command("collect")
+@fails_on(WindowError, ValidationError)
 def pncp_collect(
     start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,
     endpoint: PncpEndpoint = "contratacoes/publicacao",
@@ -162,7 +151,6 @@ def pncp_collect(
     """Start one collect-pncp run (default window: yesterday and today; with --amostra, the whole sample); at most
     31 days — longer periods: `nexora pncp backfill`."""
     from deployments.catalog import COLLECT_PNCP
-    from deployments.cli import start_and_follow
 
     source = "amostra" if sample else "pncp"
     _window(_day(start), _day(end), source)
@@ -176,7 +164,6 @@ def pncp_import_html(files: Annotated[list[Path], typer.Argument(help="páginas 
     that is not a result page is reported and skipped, bad records go to the quarantine."""
     from rich.table import Table
 
-    from deployments.cli import console, err, prepare_database
     from models.db import session_scope
     from tasks.pncp.html import PageError, keep_parser_memory, parse_page
     from tasks.pncp.store import store_records
@@ -205,6 +192,7 @@ def pncp_import_html(files: Annotated[list[Path], typer.Argument(help="páginas 
 
 
 @pncp_app.command("backfill")
+@fails_on(WindowError, ValidationError)
 def pncp_backfill(
     start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,
     endpoint: PncpEndpoint = "contratacoes/publicacao",
@@ -213,16 +201,12 @@ def pncp_backfill(
 ) -> None:
     """One collect-pncp run per window of DAYS days (a period of at most 366 days), each with an idempotency key
     (running it again starts nothing twice); lists the runs as they start and follows them with a progress bar."""
-    from deployments.cli import fail
     from flows.collect_pncp import windows
-    from tasks.pncp.window import WindowError, check_backfill
+    from tasks.pncp.window import check_backfill
 
     if start is None or end is None:
         fail("informe --from e --to (AAAA-MM-DD)")
-    try:
-        check_backfill(start.date(), end.date(), names=CLI_NAMES)
-    except WindowError as exc:
-        fail(exc.message)
+    check_backfill(start.date(), end.date(), names=CLI_NAMES)
     cut = windows(start.date(), end.date(), days)
     base = _pncp_parameters(cut[0][0], cut[0][1], modalidade, uf, endpoint, True, True, False)
     _start_backfill(cut, base, endpoint, days, wait)
@@ -236,9 +220,9 @@ def _start_backfill(cut, base: dict, endpoint: str, days: int, wait: bool) -> No
 
     from core.logging import new_trace_id
     from core.settings import settings
-    from deployments import prefect_glue as glue
+    from deployments.api import prefect_glue as glue
     from deployments.catalog import COLLECT_PNCP
-    from deployments.cli import apply_prefect_env, console, err, fail
+    from deployments.operations.stack import apply_prefect_env
 
     apply_prefect_env(settings)
     scope = f"{endpoint}:{','.join(map(str, base.get('modalidades', [])))}:{','.join(base.get('ufs', []))}"

@@ -1,0 +1,81 @@
+"""The one run-starting service of the API: start a deployment's run for a key (rate limit, idempotency, the
+Prefect server's time-out), answer 202 with its id, or 200 with its result when it ends within `wait`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import Header, Query, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from core.settings import settings
+from deployments.api import prefect_glue as glue
+from deployments.api.errors import error_body
+from deployments.api.limits import check_run_rate
+from deployments.catalog import DeploymentSpec
+from models.apikey import ApiKey
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")]
+Wait = Annotated[float, Query(ge=0, le=300, description="segundos a esperar pelo resultado (0 = não esperar)")]
+
+
+class RunAccepted(BaseModel):
+    flow_run_id: str
+    name: str
+    state: str | None
+    trace_id: str
+    status_url: str
+    ui_url: str
+
+
+class RunStatus(BaseModel):
+    flow_run_id: str
+    name: str
+    state: str | None
+    state_name: str | None
+    message: str | None
+    final: bool
+    trace_id: str | None
+    tags: list[str]
+    parameters: dict[str, Any]
+    created: str | None
+    start_time: str | None
+    end_time: str | None
+    ui_url: str
+    result: Any = None
+
+
+async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, parameters: dict[str, Any], *,
+                 name: str, tags: list[str], trace_id: str, idempotency_key: str | None, wait: float):
+    check_run_rate(str(key.id))
+    scoped_key = f"{key.id}:{spec.flow_name}:{idempotency_key}" if idempotency_key else None
+    try:
+        async with asyncio.timeout(settings.RUN_START_TIMEOUT):
+            flow_run = await glue.start_run(client, spec.full_name, parameters, trace_id=trace_id, tags=tags,
+                                            name=name, idempotency_key=scoped_key)
+    except glue.IdempotencyConflict as exc:
+        return JSONResponse(error_body(str(exc), flow_run_id=str(exc.flow_run.id)), status_code=409)
+    except TimeoutError:
+        return JSONResponse(error_body(
+            f"O servidor Prefect não criou a execução em {settings.RUN_START_TIMEOUT:.0f} s; repita o pedido "
+            "com a mesma Idempotency-Key (não haverá execução duplicada)."), status_code=503,
+            headers={"Retry-After": "10"})
+    if wait:
+        flow_run = await glue.wait_for_run(client, flow_run.id, wait)
+        if flow_run.state and flow_run.state.type in glue.FINAL:
+            done = RunStatus(**await glue.describe_run(flow_run, settings.prefect_ui_url))
+            return JSONResponse(jsonable_encoder(done), status_code=status.HTTP_200_OK)
+    body = RunAccepted(
+        flow_run_id=str(flow_run.id), name=flow_run.name, state=flow_run.state.type.value if flow_run.state else None,
+        trace_id=trace_id, status_url=str(request.url_for("read_flow_run", flow_run_id=flow_run.id)),
+        ui_url=f"{settings.prefect_ui_url}/runs/flow-run/{flow_run.id}",
+    )
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED,
+                        headers={"Location": body.status_url})
+
+
+RESPONSES = {202: {"model": RunAccepted, "description": "Execução iniciada"},
+             200: {"model": RunStatus, "description": "Execução terminada dentro de `wait`"}}
