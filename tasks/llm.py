@@ -19,6 +19,7 @@ from models.enums import FieldSource
 from tasks import run_logger
 from tasks.guard import check_output, scrub_personal_data
 from tasks.prompts import DraftingContext, build_messages, offline_draft, with_market_data
+from tasks.retry import retry_on
 
 RETRYABLE_STATUS = {408, 409, 429}
 
@@ -49,14 +50,6 @@ def is_retryable_error(exc: BaseException) -> bool:
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code >= 500 or exc.status_code in RETRYABLE_STATUS
-    return False
-
-
-def retry_condition(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except Exception as exc:  # noqa: BLE001 - the state carries the task's exception
-        return is_retryable_error(exc)
     return False
 
 
@@ -103,7 +96,7 @@ def call_chat(messages: list[dict[str, str]], config: dict[str, Any]) -> dict[st
     retries=settings.LLM_RETRIES,
     retry_delay_seconds=exponential_backoff(backoff_factor=settings.LLM_RETRY_DELAY_SECONDS),
     retry_jitter_factor=0.5,
-    retry_condition_fn=retry_condition,
+    retry_condition_fn=retry_on(Exception, when=is_retryable_error),
     cache_policy=INPUTS,
     persist_result=True,
     task_run_name="draft-{ctx.section[slug]}",

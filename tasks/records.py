@@ -11,11 +11,12 @@ from models.crud.artifacts import artifacts_of, register_consolidation
 from models.crud.documents import document_view, ensure_editable, write_field
 from models.db import session_scope
 from models.enums import DocumentStatus, FieldSource
-from models.errors import ConflictError, DomainError, NotFoundError
+from models.errors import ConflictError, NotFoundError
 from models.rules import FieldState
 from tasks import run_logger
 from tasks.prompts import DraftingContext
 from tasks.render_model import RenderDocument, RenderSection
+from tasks.retry import DB_RETRIES
 
 
 def _context(view, section: dict[str, Any], instructions: str | None, notes: dict[str, str | None]
@@ -36,20 +37,6 @@ def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, st
     kinds = {s.get("market_data", "none") for s in sections} - {"none"}
     items = view.document.itens or []
     return {kind: market_notes(session, kind, view.document.titulo, items) for kind in kinds} if items else {}
-
-
-def _retry_database_errors(task, task_run, state) -> bool:
-    """Retry database errors; a domain refusal (not found, conflict, invalid) stays final."""
-    try:
-        state.result()
-    except DomainError:
-        return False
-    except Exception:  # noqa: BLE001 - database errors are worth a retry
-        return True
-    return False
-
-
-DB_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5], "retry_condition_fn": _retry_database_errors}
 
 
 @task(name="load-drafting-context", **DB_RETRIES)

@@ -18,6 +18,8 @@ from prefect import task
 from prefect.cache_policies import DEFAULT
 
 from core.settings import settings
+from models.errors import DomainError
+from tasks.retry import declared_retryable, retry_on
 
 CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -188,20 +190,9 @@ def store_for_uri(uri: str) -> ObjectStore:
     return LocalStore(settings.artifacts_dir)
 
 
-def storage_retry(task, task_run, state) -> bool:
-    """Retry storage and database faults that may pass (5xx, connection); not refusals (AccessDenied,
-    NoSuchBucket, a document that changed meanwhile)."""
-    from models.errors import DomainError
-
-    try:
-        state.result()
-    except StorageError as exc:
-        return exc.retryable
-    except DomainError:
-        return False
-    except Exception:  # noqa: BLE001
-        return True
-    return False
+# storage and database faults that may pass (5xx, connection) are retried; not refusals (AccessDenied, NoSuchBucket,
+# a document that changed meanwhile)
+storage_retry = retry_on(Exception, unless=DomainError, when=declared_retryable)
 
 
 @task(name="store-files", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
