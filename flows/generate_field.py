@@ -9,7 +9,8 @@ from prefect import flow
 
 from flows._events import on_generation_failure
 from flows._identity import run_identity
-from tasks.llm import draft_section, provider_config
+from tasks.llm.client import provider_config
+from tasks.llm.tasks import draft_section
 from tasks.records import load_drafting_contexts, save_fields
 
 

@@ -14,7 +14,7 @@ from models.enums import DocumentStatus, FieldSource
 from models.errors import ConflictError, NotFoundError
 from models.rules import FieldState
 from tasks import run_logger
-from tasks.prompts import DraftingContext
+from tasks.llm.prompts import DraftingContext
 from tasks.render_model import RenderDocument, RenderSection
 from tasks.retry import DB_RETRIES
 

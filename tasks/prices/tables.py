@@ -5,7 +5,7 @@ For element VI of the ETP (alínea i of the TR), per item: the prices found, fro
 each with its source (PNCP control number, item, UF and link), date, unit and original value, the corrected value
 (per the reference unit, and by the index when one is used) and whether it was kept or removed, with the reason;
 then the média, mediana and menor valor with the method. Before the items, a quadro-resumo with the unit price and
-the total of each item by the mediana. These texts reach the document as they are (``tasks.prompts``): the writer
+the total of each item by the mediana. These texts reach the document as they are (``tasks.llm.prompts``): the writer
 comments on them, never copies or recomputes them.
 """
 

@@ -185,10 +185,10 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
                                                                                                   monkeypatch):
     from models import price_dates
     from tasks import markup
+    from tasks.llm.prompts import build_messages, offline_draft
     from tasks.prices import market_data, tables
     from tasks.prices.estimates import predictions
     from tasks.prices.outliers import brl
-    from tasks.prompts import build_messages, offline_draft
     from tasks.records import load_drafting_contexts
     from tests.utils.builders import make_document
 

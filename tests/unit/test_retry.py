@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from models.errors import ConflictError, NotFoundError
-from tasks.llm import MalformedResponseError, is_retryable_error
+from tasks.llm.client import MalformedResponseError, is_retryable_error
 
 REQUEST = httpx.Request("POST", "http://llm/v1/chat/completions")
 

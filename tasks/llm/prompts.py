@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tasks import markup
-from tasks.guard import as_data
+from tasks.llm.guard import as_data
 
 SYSTEM_PROMPT = (
     "Você é um assistente de redação de documentos de planejamento de contratações públicas "
