@@ -17,7 +17,7 @@ from models.db import session_scope
 from models.errors import ConflictError
 from tasks import run_logger
 from tasks.records import printed
-from tasks.render import render_all
+from tasks.render.files import render_all
 from tasks.storage import put_files, storage_retry
 
 

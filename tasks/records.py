@@ -15,7 +15,7 @@ from models.errors import ConflictError, NotFoundError
 from models.rules import FieldState
 from tasks import run_logger
 from tasks.llm.prompts import DraftingContext
-from tasks.render_model import RenderDocument, RenderSection
+from tasks.render.model import RenderDocument, RenderSection
 from tasks.retry import DB_RETRIES
 
 

@@ -1,5 +1,5 @@
 """The market data of a document as it is printed: the mapa de preços of IN SEGES/ME 65/2021 and the similar
-contratações, as text in the markup subset of ``tasks.markup`` (pipe tables, headings), pure functions.
+contratações, as text in the markup subset of ``tasks.render.markup`` (pipe tables, headings), pure functions.
 
 For element VI of the ETP (alínea i of the TR), per item: the prices found, from the lowest corrected value up,
 each with its source (PNCP control number, item, UF and link), date, unit and original value, the corrected value
