@@ -59,7 +59,7 @@ def main() -> None:
         from flows.generate_field import generate_field
         from tasks.llm.client import provider_config
         from tasks.llm.tasks import draft_section
-        from tasks.records import load_drafting_contexts, save_fields
+        from tasks.records.tasks import load_drafting_contexts, save_fields
         from tests.utils.builders import make_document
 
         doc = make_document(settings.database_url)

@@ -11,7 +11,7 @@ from flows._events import on_generation_failure
 from flows._identity import run_identity
 from tasks.llm.client import provider_config
 from tasks.llm.tasks import draft_section
-from tasks.records import load_drafting_contexts, save_fields
+from tasks.records.tasks import load_drafting_contexts, save_fields
 
 
 @flow(name="generate-field", log_prints=True, persist_result=True, result_serializer="json",

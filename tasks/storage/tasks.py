@@ -17,7 +17,7 @@ from models.crud.documents import document_view
 from models.db import session_scope
 from models.errors import ConflictError, DomainError
 from tasks import run_logger
-from tasks.records import printed
+from tasks.records.printed import printed
 from tasks.render.files import render_all
 from tasks.retry import declared_retryable, retry_on
 from tasks.storage.store import put_files

@@ -188,7 +188,7 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     from tasks.prices import market_data, tables
     from tasks.prices.estimates import predictions
     from tasks.prices.outliers import brl
-    from tasks.records import load_drafting_contexts
+    from tasks.records.tasks import load_drafting_contexts
     from tasks.render import markup
     from tests.utils.builders import make_document
 
