@@ -7,7 +7,7 @@ import json
 import random
 from pathlib import Path
 
-from tasks.render_model import RenderDocument, RenderSection
+from tasks.render.model import RenderDocument, RenderSection
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds" / "etp.json"
 SENTENCES = [

@@ -1,6 +1,6 @@
 """Consolidation rendering: documents per second for a realistic ETP to DOCX + PDF, one core, memory.
 
-Ours: tasks.render.render_all (python-docx writing the body XML directly; reportlab platypus with a
+Ours: tasks.render.files.render_all (python-docx writing the body XML directly; reportlab platypus with a
 table of contents and "Página X de Y") on a 13-section ETP of ~14 pages with a 25-row price table.
 Anchors, same run, same content:
   (a) the usual service path: a plain python-docx document, then LibreOffice headless per document
@@ -48,7 +48,7 @@ def plain_docx(document) -> bytes:
     """Anchor (c), DOCX half: python-docx the way most services write it."""
     import docx
 
-    from tasks import markup
+    from tasks.render import markup
 
     out = docx.Document()
     out.add_heading(document.titulo, 0)
@@ -85,7 +85,7 @@ def plain_pdf(document) -> bytes:
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Table
 
-    from tasks import markup
+    from tasks.render import markup
 
     styles = getSampleStyleSheet()
     story = [Paragraph(escape(document.titulo), styles["Title"])]
@@ -117,7 +117,7 @@ def main() -> None:
     from _documents import realistic_etp
     from pypdf import PdfReader
 
-    from tasks.render import render_all
+    from tasks.render.files import render_all
 
     document = realistic_etp()
     files = render_all(document)

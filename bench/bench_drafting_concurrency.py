@@ -30,9 +30,9 @@ def main() -> None:
 
         from core.settings import settings
         from flows.generate_document import generate_document
-        from tasks.llm import call_chat, provider_config
-        from tasks.prompts import build_messages
-        from tasks.records import load_drafting_contexts
+        from tasks.llm.client import call_chat, provider_config
+        from tasks.llm.prompts import build_messages
+        from tasks.records.tasks import load_drafting_contexts
         from tests.utils.builders import make_document
 
         doc = make_document(settings.database_url)

@@ -57,8 +57,9 @@ def main() -> None:
         from core.settings import settings
         from flows.generate_document import generate_document
         from flows.generate_field import generate_field
-        from tasks.llm import draft_section, provider_config
-        from tasks.records import load_drafting_contexts, save_fields
+        from tasks.llm.client import provider_config
+        from tasks.llm.tasks import draft_section
+        from tasks.records.tasks import load_drafting_contexts, save_fields
         from tests.utils.builders import make_document
 
         doc = make_document(settings.database_url)

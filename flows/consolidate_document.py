@@ -15,12 +15,11 @@ from prefect import flow
 
 from flows._events import on_consolidation_failure
 from flows._identity import run_identity
-from tasks.annex import store_classified_annex
 from tasks.kick import start_delivery_run
-from tasks.records import load_consolidation_input, register_artifacts
-from tasks.render import render_files
+from tasks.records.tasks import load_consolidation_input, register_artifacts
+from tasks.render.tasks import render_files
 from tasks.run_artifacts import publish_consolidation
-from tasks.storage import store_files
+from tasks.storage.tasks import store_classified_annex, store_files
 
 
 class ConsolidationFailed(RuntimeError):

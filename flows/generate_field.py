@@ -9,8 +9,9 @@ from prefect import flow
 
 from flows._events import on_generation_failure
 from flows._identity import run_identity
-from tasks.llm import draft_section, provider_config
-from tasks.records import load_drafting_contexts, save_fields
+from tasks.llm.client import provider_config
+from tasks.llm.tasks import draft_section
+from tasks.records.tasks import load_drafting_contexts, save_fields
 
 
 @flow(name="generate-field", log_prints=True, persist_result=True, result_serializer="json",

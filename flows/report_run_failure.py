@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from core.logging import trace_id_from_tags
 from flows._identity import run_identity
 from tasks import run_logger
-from tasks.records import DB_RETRIES
+from tasks.retry import DB_RETRIES, retry_on
 
 EVENT = "flow_run.failed"
 FLOW_RUN_PREFIX = "prefect.flow-run."
@@ -35,19 +35,8 @@ class RunNotFound(LookupError):
     """The run to report does not exist on the Prefect server."""
 
 
-def _retry_unless_missing(task, task_run, state) -> bool:
-    """Retry a Prefect API error, not a run that does not exist."""
-    try:
-        state.result()
-    except RunNotFound:
-        return False
-    except Exception:  # noqa: BLE001 - the server unreachable or busy: worth another try
-        return True
-    return False
-
-
-@task(name="read-failed-run", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_unless_missing,
-      cache_policy=NO_CACHE)
+@task(name="read-failed-run", retries=2, retry_delay_seconds=[2, 10],
+      retry_condition_fn=retry_on(Exception, unless=RunNotFound), cache_policy=NO_CACHE)
 def read_failed_run(target: uuid.UUID) -> dict[str, Any] | None:
     """What the event says about the run, or None when it is not failed or crashed (or is a report itself)."""
     from prefect.client.orchestration import get_client

@@ -11,7 +11,7 @@ from prefect.cache_policies import DEFAULT
 
 from models.crud.notifications import Job, Outcome, claim, record_outcomes
 from models.db import session_scope
-from tasks.records import DB_RETRIES
+from tasks.retry import DB_RETRIES
 
 
 @task(name="claim-notifications", cache_policy=DEFAULT, **DB_RETRIES)

@@ -18,7 +18,7 @@ from core.logging import current_trace_id, get_logger
 from deployments.api.strict import allowed_methods
 from models.errors import DomainError
 from models.rules import IncompleteDocumentError, TransitionError
-from tasks.storage import StorageError
+from tasks.storage.store import StorageError
 
 logger = get_logger("api")
 

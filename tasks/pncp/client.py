@@ -28,6 +28,7 @@ from prefect.tasks import exponential_backoff
 
 from core.limits import CONSULTA_LIMIT, DETAIL_LIMIT
 from core.settings import settings
+from tasks.retry import declared_retryable, retry_on
 
 CONSULTA, DETAIL = "/api/consulta/v1", "/api/pncp/v1"
 SOURCES = ("pncp", "amostra")
@@ -75,20 +76,12 @@ class Stats:
 STATS = Stats()
 
 
-def _retryable(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except PncpError as exc:
-        return exc.retryable
-    except Exception:  # noqa: BLE001 - anything else unexpected: not worth hammering the server
-        return False
-    return False
-
-
 def _retry_options() -> dict[str, Any]:
     return {"retries": settings.PNCP_RETRIES,
             "retry_delay_seconds": exponential_backoff(backoff_factor=max(settings.PNCP_RETRY_BASE_SECONDS, 0.001)),
-            "retry_jitter_factor": 0.5, "retry_condition_fn": _retryable}
+            "retry_jitter_factor": 0.5,
+            # a PncpError says whether asking again may help; anything else unexpected: not worth hammering the server
+            "retry_condition_fn": retry_on(PncpError, when=declared_retryable)}
 
 
 _local = threading.local()

@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from models.crud import detail_gaps, market
 from models.db import session_scope
 from models.market import PncpContratacao, PncpItem, PncpResultado
-from tasks.records import DB_RETRIES
+from tasks.retry import DB_RETRIES
 
 
 @task(name="pncp-checkpoint", cache_policy=NO_CACHE, persist_result=False, **DB_RETRIES)

@@ -1,5 +1,5 @@
 """Market data for the drafting of a document that lists its items: markup text (tables, ``tasks.prices.tables``)
-that the section receives as it is, after what the writer (model or offline draft) writes (``tasks.prompts``).
+that the section receives as it is, after what the writer (model or offline draft) writes (``tasks.llm.prompts``).
 
 - ``price_estimate`` (ETP element VI, TR alínea i): the quadro-resumo (unit price and total of each item by the
   mediana), then per item the IN 65/2021 mapa de preços (every price with its source, date, unit, original and

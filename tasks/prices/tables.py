@@ -1,11 +1,11 @@
 """The market data of a document as it is printed: the mapa de preços of IN SEGES/ME 65/2021 and the similar
-contratações, as text in the markup subset of ``tasks.markup`` (pipe tables, headings), pure functions.
+contratações, as text in the markup subset of ``tasks.render.markup`` (pipe tables, headings), pure functions.
 
 For element VI of the ETP (alínea i of the TR), per item: the prices found, from the lowest corrected value up,
 each with its source (PNCP control number, item, UF and link), date, unit and original value, the corrected value
 (per the reference unit, and by the index when one is used) and whether it was kept or removed, with the reason;
 then the média, mediana and menor valor with the method. Before the items, a quadro-resumo with the unit price and
-the total of each item by the mediana. These texts reach the document as they are (``tasks.prompts``): the writer
+the total of each item by the mediana. These texts reach the document as they are (``tasks.llm.prompts``): the writer
 comments on them, never copies or recomputes them.
 """
 

@@ -63,7 +63,7 @@ def fill(url: str) -> dict:
     from models.db import session_scope
     from models.document import Document
     from models.notification import SubscriptionCreate
-    from tasks.storage import artifact_key, get_store, sha256_hex
+    from tasks.storage.store import artifact_key, get_store, sha256_hex
 
     with session_scope(url) as session:
         create_subscription(session, SubscriptionCreate(channel="email", target="compras@orgao.gov.br",

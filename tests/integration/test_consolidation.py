@@ -17,7 +17,7 @@ from flows.consolidate_document import consolidate_document
 from models.artifact import Artifact
 from models.crud.documents import get_document
 from models.db import get_engine, session_scope
-from tasks.storage import S3Store
+from tasks.storage.store import S3Store
 from tests.servers.s3_faults import FailingS3
 from tests.utils.builders import approve_document, make_document
 from tests.utils.ports import free_port

@@ -13,8 +13,8 @@ import pytest
 from pypdf import PdfReader
 
 from tasks.prices import tables
-from tasks.render_docx import render_docx
-from tasks.render_model import contents
+from tasks.render.docx import render_docx
+from tasks.render.model import contents
 from tests.unit.test_mapa_document import control, mapa_document
 from tests.unit.test_render import in_order, squash
 

@@ -184,12 +184,12 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
 def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_document_lists_items(trained, sqlite_url,
                                                                                                   monkeypatch):
     from models import price_dates
-    from tasks import markup
+    from tasks.llm.prompts import build_messages, offline_draft
     from tasks.prices import market_data, tables
     from tasks.prices.estimates import predictions
     from tasks.prices.outliers import brl
-    from tasks.prompts import build_messages, offline_draft
-    from tasks.records import load_drafting_contexts
+    from tasks.records.tasks import load_drafting_contexts
+    from tasks.render import markup
     from tests.utils.builders import make_document
 
     monkeypatch.setattr(settings, "DATABASE_URL", sqlite_url)

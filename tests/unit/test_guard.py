@@ -2,7 +2,7 @@
 
 import pytest
 
-from tasks.guard import as_data, check_output, scrub_personal_data
+from tasks.llm.guard import as_data, check_output, scrub_personal_data
 
 
 @pytest.mark.parametrize("text,kind", [

@@ -13,12 +13,12 @@ import docx
 import pytest
 from pypdf import PdfReader
 
-from tasks import markup
-from tasks.pdf_base import CELL_SIZE, register_fonts
 from tasks.prices import tables
 from tasks.prices.research import Observation, research
-from tasks.render_docx import render_docx
-from tasks.render_pdf import _pieces, render_pdf
+from tasks.render import markup
+from tasks.render.docx import render_docx
+from tasks.render.pdf import _pieces, render_pdf
+from tasks.render.pdf_base import CELL_SIZE, register_fonts
 from tests.unit.test_render import etp_document, in_order, squash
 
 REF = date(2022, 6, 30)

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from tasks.markup import BulletList, Heading, NumberedList, Paragraph, Run, Table, parse, plain
+from tasks.render.markup import BulletList, Heading, NumberedList, Paragraph, Run, Table, parse, plain
 
 
 def runs_of(text: str) -> tuple[Run, ...]:

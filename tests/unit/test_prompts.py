@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from tasks.prompts import (
+from tasks.llm.prompts import (
     MARKET_DATA_NOTE,
     SYSTEM_PROMPT,
     DraftingContext,
@@ -79,7 +79,7 @@ def test_market_data_reaches_the_section_as_it_is_after_the_writers_text():
 
 
 def test_a_model_draft_of_element_vi_keeps_the_mapa(monkeypatch):
-    from tasks import llm
+    from tasks.llm import tasks as llm
 
     answer = {"content": "A estimativa segue a mediana do mapa de preços ao final desta seção.", "source": "llm",
               "model": "m", "tokens_in": 1, "tokens_out": 1, "finish_reason": "stop"}

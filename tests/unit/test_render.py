@@ -11,9 +11,9 @@ import docx
 import pytest
 from pypdf import PdfReader
 
-from tasks.render_docx import render_docx
-from tasks.render_model import RenderDocument, RenderSection, date_pt
-from tasks.render_pdf import render_pdf
+from tasks.render.docx import render_docx
+from tasks.render.model import RenderDocument, RenderSection, date_pt
+from tasks.render.pdf import render_pdf
 
 ACCENTED = ("ação", "licitação", "manutenção", "área", "órgão", "nº", "§2º")
 PRICES = ("R$ 4.850,00", "R$ 12.300,00", "R$ 1.275,50", "R$ 38.900,00", "R$ 7.640,00")
@@ -356,7 +356,7 @@ def test_rendering_is_repeatable_byte_for_byte():
     """A rerun must find the objects a failed run stored: same input, same bytes, whatever the clock."""
     import time
 
-    from tasks.render import render_all
+    from tasks.render.files import render_all
 
     document = _sample_for_repeat()
     first = render_all(document)
@@ -367,7 +367,7 @@ def test_rendering_is_repeatable_byte_for_byte():
 def _sample_for_repeat():
     import datetime
 
-    from tasks.render_model import RenderDocument, RenderSection
+    from tasks.render.model import RenderDocument, RenderSection
 
     return RenderDocument(kind="TR", titulo="Serviço de manutenção predial", numero_processo="23000.9/2026",
                           orgao="Órgão Público", unidade="", version=2, template_name="TR", template_version=1,
@@ -397,7 +397,7 @@ def test_cover_shows_what_is_signed_and_the_template_only_in_the_metadata():
 
 
 def test_docx_table_of_contents_is_a_field_over_the_heading_styles():
-    from tasks.render_model import contents
+    from tasks.render.model import contents
 
     document = etp_document()
     with zipfile.ZipFile(io.BytesIO(render_docx(document))) as package:

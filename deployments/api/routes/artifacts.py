@@ -13,7 +13,7 @@ from models.artifact import ArtifactPublic
 from models.crud.artifacts import artifacts_of, get_artifact, new_version
 from models.crud.documents import get_document, record_confidential_read
 from models.document import DocumentPublic
-from tasks.storage import CONTENT_TYPES, StorageError, store_for_uri
+from tasks.storage.store import CONTENT_TYPES, StorageError, store_for_uri
 
 router = APIRouter(prefix="/api/v1", tags=["artifacts"])
 

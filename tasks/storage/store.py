@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from prefect import task
-from prefect.cache_policies import DEFAULT
-
 from core.settings import settings
 
 CONTENT_TYPES = {
@@ -186,31 +183,6 @@ def store_for_uri(uri: str) -> ObjectStore:
     if uri.startswith("s3://"):
         return S3Store(uri[5:].split("/", 1)[0], settings.S3_ENDPOINT_URL)
     return LocalStore(settings.artifacts_dir)
-
-
-def storage_retry(task, task_run, state) -> bool:
-    """Retry storage and database faults that may pass (5xx, connection); not refusals (AccessDenied,
-    NoSuchBucket, a document that changed meanwhile)."""
-    from models.errors import DomainError
-
-    try:
-        state.result()
-    except StorageError as exc:
-        return exc.retryable
-    except DomainError:
-        return False
-    except Exception:  # noqa: BLE001
-        return True
-    return False
-
-
-@task(name="store-files", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
-      retry_condition_fn=storage_retry, cache_policy=DEFAULT)
-def store_files(document_id: str, version: int, files: dict[str, bytes]) -> list[dict]:
-    """Put each file under its content-addressed key; an object already there is reused, not rewritten.
-
-    The result (keys and hashes) is kept for the flow run: a retried run takes it back without touching storage."""
-    return put_files(document_id, version, files)
 
 
 def put_files(document_id: str, version: int, files: dict[str, bytes], classified: bool = False) -> list[dict]:

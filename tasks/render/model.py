@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from tasks import markup
+from tasks.render import markup
 
 KIND_TITLES = {"ETP": "Estudo Técnico Preliminar", "TR": "Termo de Referência"}
 NOT_APPLICABLE = "Não se aplica"

@@ -56,6 +56,17 @@ def scrub_personal_data(text: str) -> tuple[str, dict[str, int]]:
     return text, counts
 
 
+def scrub_messages(messages: list[dict[str, str]]) -> tuple[list[dict[str, str]], dict[str, int]]:
+    """The messages with personal data replaced (LGPD), and how many of each kind went."""
+    scrubbed, removed = [], {"cpf": 0, "email": 0, "phone": 0}
+    for message in messages:
+        content, counts = scrub_personal_data(message["content"])
+        scrubbed.append({**message, "content": content})
+        for kind, count in counts.items():
+            removed[kind] += count
+    return scrubbed, removed
+
+
 DELIMITER = re.compile(r"<\s*/?\s*dados\s*>", re.IGNORECASE)
 
 

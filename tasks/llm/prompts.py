@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasks import markup
-from tasks.guard import as_data
+from tasks.llm.guard import as_data
+from tasks.render import markup
 
 SYSTEM_PROMPT = (
     "Você é um assistente de redação de documentos de planejamento de contratações públicas "

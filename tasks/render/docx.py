@@ -18,9 +18,9 @@ from docx.shared import Cm
 from docx.text.paragraph import Paragraph as DocxParagraph
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from tasks import markup
-from tasks.docx_base import GRAY, TABLE_SIZE, TEXT_WIDTH, base, save
-from tasks.render_model import (
+from tasks.render import markup
+from tasks.render.docx_base import GRAY, TABLE_SIZE, TEXT_WIDTH, base, save
+from tasks.render.model import (
     NOT_APPLICABLE,
     NOT_FILLED,
     TOC_TITLE,

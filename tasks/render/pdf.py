@@ -27,25 +27,8 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.tableofcontents import TableOfContents
 
-from tasks import markup
-from tasks.pdf_base import (
-    BOTTOM,
-    CELL_PADDING,
-    CELL_SIZE,
-    FONT_NAMES,
-    FRAME_WIDTH,
-    GRID,
-    HEADER_FILL,
-    LEFT,
-    RIGHT,
-    TOP,
-    RunsParagraph,
-    make_style,
-    paragraph_styles,
-    register_fonts,
-)
-from tasks.pdf_pages import DocTemplate, NumberedCanvas, TocOverflow, TocSlot, draw_header
-from tasks.render_model import (
+from tasks.render import markup
+from tasks.render.model import (
     NOT_APPLICABLE,
     NOT_FILLED,
     TOC_TITLE,
@@ -66,6 +49,23 @@ from tasks.render_model import (
     section_heading,
     subject,
 )
+from tasks.render.pdf_base import (
+    BOTTOM,
+    CELL_PADDING,
+    CELL_SIZE,
+    FONT_NAMES,
+    FRAME_WIDTH,
+    GRID,
+    HEADER_FILL,
+    LEFT,
+    RIGHT,
+    TOP,
+    RunsParagraph,
+    make_style,
+    paragraph_styles,
+    register_fonts,
+)
+from tasks.render.pdf_pages import DocTemplate, NumberedCanvas, TocOverflow, TocSlot, draw_header
 
 _AFTER_SLASH = re.compile(r"[^/]*/+|[^/]+")
 

@@ -1,4 +1,5 @@
-"""Tasks that read and write the app database for the flows."""
+"""Tasks that read and write the app database for the flows: drafting contexts, drafted fields, the document to
+consolidate and its artifacts."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from models.crud.artifacts import artifacts_of, register_consolidation
 from models.crud.documents import document_view, ensure_editable, write_field
 from models.db import session_scope
 from models.enums import DocumentStatus, FieldSource
-from models.errors import ConflictError, DomainError, NotFoundError
+from models.errors import ConflictError, NotFoundError
 from models.rules import FieldState
 from tasks import run_logger
-from tasks.prompts import DraftingContext
-from tasks.render_model import RenderDocument, RenderSection
+from tasks.llm.prompts import DraftingContext
+from tasks.records.printed import printed
+from tasks.retry import DB_RETRIES
 
 
 def _context(view, section: dict[str, Any], instructions: str | None, notes: dict[str, str | None]
@@ -36,20 +38,6 @@ def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, st
     kinds = {s.get("market_data", "none") for s in sections} - {"none"}
     items = view.document.itens or []
     return {kind: market_notes(session, kind, view.document.titulo, items) for kind in kinds} if items else {}
-
-
-def _retry_database_errors(task, task_run, state) -> bool:
-    """Retry database errors; a domain refusal (not found, conflict, invalid) stays final."""
-    try:
-        state.result()
-    except DomainError:
-        return False
-    except Exception:  # noqa: BLE001 - database errors are worth a retry
-        return True
-    return False
-
-
-DB_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5], "retry_condition_fn": _retry_database_errors}
 
 
 @task(name="load-drafting-context", **DB_RETRIES)
@@ -92,15 +80,6 @@ def save_fields(document_id: uuid.UUID, drafts: dict[str, dict[str, Any]], flow_
     return stored
 
 
-def sigiloso_note(kind: str) -> str:
-    """What the public DOCX/PDF say in place of a sigiloso estimate."""
-    where = ("em anexo classificado deste Estudo Técnico Preliminar" if kind == "ETP"
-             else "em documento separado e classificado")
-    return (f"Orçamento estimado sigiloso, nos termos do art. 24 da Lei nº 14.133/2021: a estimativa do valor da "
-            f"contratação consta {where}, de acesso restrito; o sigilo não prevalece para os órgãos de controle "
-            "interno e externo (art. 24, inciso I).")
-
-
 @task(name="load-consolidation-input", **DB_RETRIES)
 def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
     """The approved document as the renderers need it, plus what the registry records."""
@@ -117,35 +96,6 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
         return {"already": None, "render": render, "version": document.version,
                 "classified": bool(view.protected_slugs),
                 "template_id": str(template.id), "template_version": template.version}
-
-
-ANNEX_MARKING = "DOCUMENTO CLASSIFICADO — ACESSO RESTRITO (art. 24 da Lei nº 14.133/2021)"
-
-
-def printed(view, annex: bool = False) -> RenderDocument:
-    """The document as printed: the public one, with a sigiloso estimate replaced by the art. 24 note, or its
-    classified annex (ETP inciso VI, TR alínea i): the estimate sections alone, with their text, marked."""
-    document, template = view.document, view.template
-    by_slug, protected = {f.slug: f for f in view.fields}, view.protected_slugs
-
-    def section(spec: dict[str, Any]) -> RenderSection:
-        stored, hidden = by_slug[spec["slug"]], spec["slug"] in protected and not annex
-        return RenderSection(code=spec["code"], title=spec["title"], legal_basis=spec["legal_basis"],
-                             required=spec["required"],
-                             content=sigiloso_note(document.kind) if hidden else stored.content,
-                             justification=None if hidden else stored.justification)
-
-    titulo = document.titulo
-    if annex:
-        label = "Anexo classificado" if document.kind == "ETP" else "Documento separado e classificado"
-        titulo = f"{label} — orçamento estimado sigiloso — {titulo}"
-    return RenderDocument(
-        kind=str(document.kind), titulo=titulo, numero_processo=document.numero_processo, orgao=document.orgao,
-        unidade=document.unidade, version=document.version, template_name=template.name,
-        template_version=template.version, issued_on=document.updated_at.date(),
-        sections=tuple(section(s) for s in template.sections if not annex or s["slug"] in protected),
-        marking=ANNEX_MARKING if annex else None,
-    )
 
 
 @task(name="register-artifacts", **DB_RETRIES)

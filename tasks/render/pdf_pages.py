@@ -13,8 +13,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable
 from reportlab.platypus.tableofcontents import TableOfContents
 
-from tasks.pdf_base import FRAME_WIDTH, GRAY, GRID, LEFT
-from tasks.render_model import clean
+from tasks.render.model import clean
+from tasks.render.pdf_base import FRAME_WIDTH, GRAY, GRID, LEFT
 
 
 class TocOverflow(Exception):
