@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import openai
 from prefect.concurrency.sync import concurrency
 
 from core.limits import LLM_LIMIT
 from core.settings import settings
 from models.enums import FieldSource
+
+if TYPE_CHECKING:  # the OpenAI client (~0.9 s to import) loads with the first call: an offline run never needs it
+    import openai
 
 RETRYABLE_STATUS = {408, 409, 429}
 
@@ -23,8 +26,12 @@ class MalformedResponseError(RuntimeError):
 
 def is_retryable_error(exc: BaseException) -> bool:
     """Retry timeouts, connection errors, 429, 408 and 5xx; never other 4xx (401, 403, 404, 400…)."""
-    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, MalformedResponseError,
-                        httpx.TimeoutException, httpx.TransportError)):
+    if isinstance(exc, (MalformedResponseError, httpx.TimeoutException, httpx.TransportError)):
+        return True
+    openai = sys.modules.get("openai")  # not imported: no OpenAI client ran, so no OpenAI error to look at
+    if openai is None:
+        return False
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code >= 500 or exc.status_code in RETRYABLE_STATUS
@@ -33,6 +40,8 @@ def is_retryable_error(exc: BaseException) -> bool:
 
 @lru_cache(maxsize=4)
 def _client(base_url: str | None, api_key: str, timeout: float) -> openai.OpenAI:
+    import openai
+
     return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
 
@@ -46,6 +55,8 @@ def provider_config() -> dict[str, Any]:
 
 def call_chat(messages: list[dict[str, str]], config: dict[str, Any]) -> dict[str, Any]:
     """One chat-completion call; returns content and token usage, raises on any bad answer."""
+    import openai
+
     client = _client(config["base_url"], settings.OPENAI_API_KEY.get_secret_value(), settings.HTTP_CLIENT_TIMEOUT)
     try:
         # all runs and workers together: LLM_CONCURRENCY; a killed run's slot comes back within 60 s
