@@ -401,7 +401,7 @@ def notifications_retry(
     from models.crud.notifications import redrive, redrive_dead
     from models.db import session_scope
     from models.errors import DomainError
-    from tasks.kick import start_delivery_run
+    from tasks.notify.kick import start_delivery_run
 
     if bool(notification_id) == dead:
         fail("informe o id da notificação ou --dead (um dos dois)")
