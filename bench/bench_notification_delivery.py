@@ -37,7 +37,7 @@ def main() -> None:
         from models.crud import notifications as outbox
         from models.db import session_scope
         from models.notification import Channel, Notification, SubscriptionCreate
-        from tasks import messages
+        from tasks.notify import messages
 
         port = h.free_port()
         with session_scope() as session:

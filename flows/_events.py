@@ -15,7 +15,7 @@ def record_failure(event_type: str, flow_run: Any, state: Any) -> None:
     from models.crud.notifications import record_document_event, record_event
     from models.db import session_scope
     from models.document import Document
-    from tasks.kick import start_delivery_run
+    from tasks.notify.kick import start_delivery_run
 
     details = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name,
                "error": (state.message or state.name or "")[:2000]}

@@ -29,8 +29,16 @@ from core.settings import settings
 from flows._identity import run_identity
 from tasks import run_logger
 from tasks.pncp import parse
-from tasks.pncp.client import SOURCE, SOURCES, STATS, ensure_limits, fetch_items, fetch_page, with_retries
-from tasks.pncp.store import read_checkpoint, read_due_gaps, store_details, store_page
+from tasks.pncp.client import SOURCE, SOURCES, STATS, ensure_limits
+from tasks.pncp.tasks import (
+    fetch_items,
+    fetch_page,
+    read_checkpoint,
+    read_due_gaps,
+    store_details,
+    store_page,
+    with_retries,
+)
 from tasks.pncp.window import SCHEMA_DATE, check_window
 
 MODALIDADES = tuple(range(1, 14))

@@ -15,10 +15,10 @@ from prefect import flow
 
 from flows._events import on_consolidation_failure
 from flows._identity import run_identity
-from tasks.kick import start_delivery_run
+from tasks.notify.kick import start_delivery_run
 from tasks.records.tasks import load_consolidation_input, register_artifacts
 from tasks.render.tasks import render_files
-from tasks.run_artifacts import publish_consolidation
+from tasks.runs.tasks import publish_consolidation
 from tasks.storage.tasks import store_classified_annex, store_files
 
 

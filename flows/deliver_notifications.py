@@ -14,22 +14,11 @@ import time
 from collections import Counter
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import DEFAULT
+from prefect import flow
 
 from flows._identity import run_identity
 from tasks import run_logger
-from tasks.notify_records import claim_batch, record_batch
-
-
-@task(name="send-batch", cache_policy=DEFAULT)
-def send_batch(jobs: list) -> list:
-    """Send the claimed notifications (webhooks and e-mails) concurrently; one outcome per job."""
-    import asyncio
-
-    from tasks.delivery import send_all
-
-    return asyncio.run(send_all(jobs))
+from tasks.notify.tasks import claim_batch, record_batch, send_batch
 
 
 @flow(name="deliver-notifications", persist_result=True, result_serializer="json")

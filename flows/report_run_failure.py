@@ -9,18 +9,15 @@ final state: a second report of the same state (the automation fired twice, the 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
-from core.logging import trace_id_from_tags
 from flows._identity import run_identity
 from tasks import run_logger
-from tasks.retry import DB_RETRIES, retry_on
+from tasks.notify.tasks import record_failure_event
+from tasks.runs.tasks import read_failed_run
 
-EVENT = "flow_run.failed"
 FLOW_RUN_PREFIX = "prefect.flow-run."
 
 
@@ -31,65 +28,10 @@ def _run_id(value: str) -> uuid.UUID:
         raise ValueError(f"identificador de execução inválido: {value!r}") from exc
 
 
-class RunNotFound(LookupError):
-    """The run to report does not exist on the Prefect server."""
-
-
-@task(name="read-failed-run", retries=2, retry_delay_seconds=[2, 10],
-      retry_condition_fn=retry_on(Exception, unless=RunNotFound), cache_policy=NO_CACHE)
-def read_failed_run(target: uuid.UUID) -> dict[str, Any] | None:
-    """What the event says about the run, or None when it is not failed or crashed (or is a report itself)."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    from core.settings import settings
-
-    with get_client(sync_client=True) as client:
-        try:
-            run = client.read_flow_run(target)
-        except ObjectNotFound:
-            raise RunNotFound(f"execução {target} não encontrada no servidor Prefect") from None
-        flow_name = client.read_flow(run.flow_id).name
-        deployment = client.read_deployment(run.deployment_id).name if run.deployment_id else None
-    state = run.state
-    if state is None or state.type.value not in ("FAILED", "CRASHED"):
-        run_logger().info("execução %s está em %s: nada a notificar", target, state.name if state else "?")
-        return None
-    if flow_name == "report-run-failure":  # never report a report: no loop between the automation and this flow
-        return None
-    state_key = f"{state.type.value}:{state.timestamp.isoformat() if state.timestamp else ''}"
-    return {"flow_run_id": str(target), "flow_run_name": run.name, "flow_name": flow_name,
-            "deployment": f"{flow_name}/{deployment}" if deployment else None, "state": state.name,
-            "state_key": state_key, "error": (state.message or "")[:2000],
-            "ui_url": f"{settings.prefect_ui_url}/runs/flow-run/{target}",
-            "trace_id": trace_id_from_tags(run.tags or [])}
-
-
-@task(name="record-failure-event", cache_policy=NO_CACHE, **DB_RETRIES)
-def record_failure_event(data: dict[str, Any]) -> str | None:
-    """Record the event unless this run's failure in this state was already recorded (last 30 days)."""
-    from sqlmodel import col, select
-
-    from models.crud.notifications import record_event
-    from models.db import session_scope, utcnow
-    from models.notification import Event
-
-    with session_scope() as session:
-        since = utcnow() - timedelta(days=30)
-        seen = session.exec(select(Event.data).where(
-            Event.type == EVENT, col(Event.occurred_at) >= since,
-            col(Event.data)["flow_run_id"].as_string() == data["flow_run_id"])).all()
-        if any(found.get("state_key") == data["state_key"] for found in seen):
-            return None
-        event = record_event(session, EVENT, data={k: v for k, v in data.items() if v is not None},
-                             trace_id=data.get("trace_id"))
-        return str(event.id)
-
-
 @flow(name="report-run-failure", persist_result=True, result_serializer="json")
 def report_run_failure(flow_run_id: str) -> dict[str, Any]:
     """Record `flow_run.failed` for the run (if it is failed or crashed and not reported yet) and start delivery."""
-    from tasks.kick import start_delivery_run
+    from tasks.notify.kick import start_delivery_run
 
     log = run_logger()
     target = _run_id(flow_run_id)

@@ -1,4 +1,5 @@
-"""Prefect tasks, grouped by the outside system they touch."""
+"""Prefect tasks: a folder per domain or outside system, each with tasks.py (every @task of the domain) and plain
+modules beside it (docs/architecture.md, "Tasks"). Nothing heavy is imported here."""
 
 import logging
 

@@ -15,7 +15,7 @@ from deployments.api.limits import BodySizeLimit
 from deployments.api.routes import artifacts, documents, health, notifications, pncp, prices, runs, templates
 from deployments.api.strict import reject_unknown_query
 from models.crud.notifications import on_events_committed
-from tasks.kick import Kicker
+from tasks.notify.kick import Kicker
 
 
 @asynccontextmanager

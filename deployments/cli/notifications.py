@@ -128,7 +128,7 @@ def notifications_retry(
     """Re-drive one notification, or every dead one (--dead); a delivery run starts at once."""
     from models.crud.notifications import redrive, redrive_dead
     from models.db import session_scope
-    from tasks.kick import start_delivery_run
+    from tasks.notify.kick import start_delivery_run
 
     if bool(notification_id) == dead:
         fail("informe o id da notificação ou --dead (um dos dois)")

@@ -1,4 +1,4 @@
-"""The PNCP APIs over httpx: one page per call, each a Prefect task with retries, under Prefect rate limits.
+"""The PNCP APIs over httpx: one page per call, under Prefect rate limits (the tasks, with retries: tasks.py).
 
 Consulta API (`/api/consulta/v1/...`): an envelope `{data, totalRegistros, totalPaginas, numeroPagina,
 paginasRestantes, empty}`; 204 is an empty page. Detail API (`/api/pncp/v1/orgaos/{cnpj}/compras/{ano}/{seq}/
@@ -21,14 +21,10 @@ from datetime import date
 from typing import Any
 
 import httpx
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency, rate_limit
-from prefect.tasks import exponential_backoff
+from prefect.concurrency.sync import rate_limit
 
-from core.limits import CONSULTA_LIMIT, DETAIL_LIMIT
+from core.limits import CONSULTA_LIMIT
 from core.settings import settings
-from tasks.retry import declared_retryable, retry_on
 
 CONSULTA, DETAIL = "/api/consulta/v1", "/api/pncp/v1"
 SOURCES = ("pncp", "amostra")
@@ -74,14 +70,6 @@ class Stats:
 
 
 STATS = Stats()
-
-
-def _retry_options() -> dict[str, Any]:
-    return {"retries": settings.PNCP_RETRIES,
-            "retry_delay_seconds": exponential_backoff(backoff_factor=max(settings.PNCP_RETRY_BASE_SECONDS, 0.001)),
-            "retry_jitter_factor": 0.5,
-            # a PncpError says whether asking again may help; anything else unexpected: not worth hammering the server
-            "retry_condition_fn": retry_on(PncpError, when=declared_retryable)}
 
 
 _local = threading.local()
@@ -216,29 +204,7 @@ def detail_list(path: str, params: dict[str, Any] | None = None) -> list[Any]:
     return data
 
 
-@task(name="pncp-page", cache_policy=NO_CACHE, persist_result=False)
-def fetch_page(endpoint: str, start: date, end: date, page: int, modalidade: int | None = None,
-               uf: str | None = None) -> Page:
-    return consulta_page(endpoint, start, end, page, modalidade, uf)
-
-
-@task(name="pncp-itens", cache_policy=NO_CACHE, persist_result=False)
-def fetch_items(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dict[str, Any]:
-    """Every item of a compra (all pages) and, if asked, each item's results.
-
-    The detail API's concurrency is bounded by the flow's thread pool (PNCP_DETAIL_CONCURRENCY workers) and, across
-    runs and workers, by the global limit ``pncp-detalhe``: one slot per contratação, not per call (a slot per call
-    cost the SQLite Prefect server two writes per call, with 2 s stalls when it was busy). Without the limit (no
-    `nexora setup` yet) Prefect lets the call through; the embedded sample takes no slot."""
-    if SOURCE.get() != "pncp":
-        return _items_and_results(cnpj, ano, sequencial, with_results)
-    # a short lease (the server's minimum, 60 s): a run killed mid-fetch frees its slots within a minute, not
-    # after Prefect's default 300 s (live holders renew theirs)
-    with concurrency(DETAIL_LIMIT, occupy=1, strict=False, lease_duration=60):
-        return _items_and_results(cnpj, ano, sequencial, with_results)
-
-
-def _items_and_results(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dict[str, Any]:
+def items_and_results(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dict[str, Any]:
     items: list[Any] = []
     page = 1
     while True:
@@ -255,8 +221,3 @@ def _items_and_results(cnpj: str, ano: int, sequencial: int, with_results: bool)
             if isinstance(number, int) and entry.get("temResultado", True):
                 results[number] = detail_list(f"orgaos/{cnpj}/compras/{ano}/{sequencial}/itens/{number}/resultados")
     return {"items": items, "results": results}
-
-
-def with_retries(fn):
-    """The task with the PNCP retry policy of the current settings."""
-    return fn.with_options(**_retry_options())

@@ -15,8 +15,8 @@ from core.settings import settings
 from models.crud.notifications import Job, backoff_seconds
 from models.events import check_event_types
 from models.notification import Channel
-from tasks import messages
-from tasks.delivery import redact, retry_after_seconds
+from tasks.notify import messages
+from tasks.notify.delivery import redact, retry_after_seconds
 from tests.conftest import ROOT
 
 

@@ -23,7 +23,7 @@ from core.settings import settings
 from models.crud.notifications import Job, Outcome
 from models.db import utcnow
 from models.notification import Channel
-from tasks import messages
+from tasks.notify import messages
 
 RETRYABLE_HTTP = {408, 429}
 RETRYABLE_SES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
