@@ -65,6 +65,7 @@ bench: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/deptry .
+	.venv/bin/mypy
 
 # Known vulnerabilities in every locked package (OSV). Needs api.osv.dev: not reachable from the development machine.
 audit: $(UV)

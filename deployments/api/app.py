@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 from prefect.client.orchestration import get_client
 
@@ -19,7 +20,7 @@ from tasks.notify.kick import Kicker
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI):
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     install_logging()  # again: a server that configured its loggers after the import (uvicorn.run(app))
     on_events_committed(app.state.kicker.request)
     app.state.champion.start()
@@ -43,7 +44,7 @@ def create_app() -> FastAPI:
     )
 
     @app.middleware("http")
-    async def trace(request: Request, call_next):
+    async def trace(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         trace_id = accept_trace_id(request.headers.get("x-request-id"))
         token = current_trace_id.set(trace_id)
         try:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.settings import settings
+
+if TYPE_CHECKING:
+    from tasks.prices.registry import Served
 
 log = logging.getLogger("nexora.api.price_model")
 WARM_UP = [{"descricao": "PAPEL A4 75 G/M2", "unidade": "RESMA", "quantidade": 10, "uf": "DF",
@@ -24,7 +27,7 @@ WARM_UP = [{"descricao": "PAPEL A4 75 G/M2", "unidade": "RESMA", "quantidade": 1
 class Champion:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.served = None  # tasks.prices.registry.Served
+        self.served: Served | None = None
         self.loaded_at: datetime | None = None
         self.checked_at: datetime | None = None
         self.error: str | None = None
@@ -32,7 +35,7 @@ class Champion:
         self.thread: threading.Thread | None = None
         self.uri: str | None = None  # the registry this process serves from, fixed when it starts
 
-    def current(self):
+    def current(self) -> Served | None:
         with self.lock:
             return self.served
 

@@ -102,7 +102,8 @@ AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]
 
 
 def get_prefect(request: Request) -> PrefectClient:
-    return request.app.state.prefect
+    client: PrefectClient = request.app.state.prefect
+    return client
 
 
 PrefectDep = Annotated[PrefectClient, Depends(get_prefect)]

@@ -23,7 +23,7 @@ from tasks.storage.store import StorageError
 logger = get_logger("api")
 
 
-def error_body(message: str, **extra) -> dict:
+def error_body(message: str, **extra: Any) -> dict[str, Any]:
     return {"detail": message, "trace_id": current_trace_id.get(), **extra}
 
 
@@ -99,7 +99,7 @@ def document_errors(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way; typed as a plain method
 
 
 def _phrase(code: int) -> str | None:
@@ -123,26 +123,26 @@ _STARLETTE_DEFAULTS = {
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError):
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(error_body(exc.message, **exc.details), status_code=exc.status_code)
 
     @app.exception_handler(TransitionError)
-    async def transition_error(_: Request, exc: TransitionError):
+    async def transition_error(_: Request, exc: TransitionError) -> JSONResponse:
         return JSONResponse(error_body(str(exc), current=exc.current.value,
                                        allowed=[a.value for a in exc.allowed]), status_code=409)
 
     @app.exception_handler(IncompleteDocumentError)
-    async def incomplete(_: Request, exc: IncompleteDocumentError):
+    async def incomplete(_: Request, exc: IncompleteDocumentError) -> JSONResponse:
         return JSONResponse(error_body(str(exc), missing=exc.missing), status_code=422)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError):
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         described = validation.describe(exc.errors())
         return JSONResponse(error_body(f"Requisição inválida: {validation.summary(described)}", erros=described),
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers, detail = dict(getattr(exc, "headers", None) or {}), str(exc.detail)
         if exc.status_code == 405:
             allowed = allowed_methods(request.app, request.url.path)
@@ -159,30 +159,30 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(detail), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(StorageError)
-    async def storage_error(_: Request, exc: StorageError):
+    async def storage_error(_: Request, exc: StorageError) -> JSONResponse:
         logger.error("storage: %s", exc)
         return JSONResponse(error_body(str(exc)), status_code=503 if exc.retryable else 502)
 
     @app.exception_handler(httpx.TransportError)
-    async def orchestrator_down(_: Request, exc: httpx.TransportError):
+    async def orchestrator_down(_: Request, exc: httpx.TransportError) -> JSONResponse:
         logger.error("Prefect server unreachable: %s", exc)
         return JSONResponse(error_body("Servidor de orquestração (Prefect) indisponível; tente novamente em "
                                        "instantes."), status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(ObjectNotFound)
-    async def deployment_missing(_: Request, exc: ObjectNotFound):
+    async def deployment_missing(_: Request, exc: ObjectNotFound) -> JSONResponse:
         logger.error("Prefect object not found: %s", exc)
         return JSONResponse(error_body("Deployment não registrado no Prefect: o runner (`nexora up`) ou os "
                                        "workers estão no ar?"), status_code=503, headers={"Retry-After": "10"})
 
     @app.exception_handler(PrefectHTTPStatusError)
-    async def orchestrator_error(_: Request, exc: PrefectHTTPStatusError):
+    async def orchestrator_error(_: Request, exc: PrefectHTTPStatusError) -> JSONResponse:
         logger.error("Prefect server refused a request: %s", exc)
         return JSONResponse(error_body(f"O servidor Prefect recusou a operação: {exc.response.status_code}"),
                             status_code=502)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception):
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error: %s", exc)
         return JSONResponse(error_body("Erro interno; informe o trace_id à equipe de operações."),
                             status_code=500)

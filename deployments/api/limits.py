@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from fastapi import HTTPException, status
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logging import accept_trace_id
 from core.settings import settings
@@ -27,10 +28,10 @@ def _too_large_body(limit: int, trace_id: str) -> bytes:
 class BodySizeLimit:
     """Refuse request bodies over ``limit`` bytes with 413, whether declared or streamed."""
 
-    def __init__(self, app, limit: int | None = None):
+    def __init__(self, app: ASGIApp, limit: int | None = None) -> None:
         self.app, self.limit = app, limit
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.limit or settings.MAX_REQUEST_BYTES
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
@@ -43,7 +44,7 @@ class BodySizeLimit:
         seen = 0
         over = False
 
-        async def counted_receive():
+        async def counted_receive() -> Message:
             # past the limit the app gets an empty end of body (FastAPI would turn an exception here into a 400)
             # and its answer is replaced by the 413 below
             nonlocal seen, over
@@ -59,7 +60,7 @@ class BodySizeLimit:
 
         refused = False
 
-        async def guarded_send(message):
+        async def guarded_send(message: Message) -> None:
             nonlocal refused
             if not over:
                 return await send(message)
@@ -70,7 +71,7 @@ class BodySizeLimit:
         await self.app(scope, counted_receive, guarded_send)
 
     @staticmethod
-    async def _refuse(send, limit: int, trace_id: str) -> None:
+    async def _refuse(send: Send, limit: int, trace_id: str) -> None:
         body = _too_large_body(limit, trace_id)
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

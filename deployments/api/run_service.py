@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Header, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from prefect.client.orchestration import PrefectClient
 from pydantic import BaseModel
 
 from core.settings import settings
@@ -48,8 +49,9 @@ class RunStatus(BaseModel):
     result: Any = None
 
 
-async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, parameters: dict[str, Any], *,
-                 name: str, tags: list[str], trace_id: str, idempotency_key: str | None, wait: float):
+async def launch(request: Request, client: PrefectClient, key: ApiKey, spec: DeploymentSpec,
+                 parameters: dict[str, Any], *, name: str, tags: list[str], trace_id: str, idempotency_key: str | None,
+                 wait: float) -> JSONResponse:
     check_run_rate(str(key.id))
     scoped_key = f"{key.id}:{spec.flow_name}:{idempotency_key}" if idempotency_key else None
     try:
@@ -77,5 +79,5 @@ async def launch(request: Request, client, key: ApiKey, spec: DeploymentSpec, pa
                         headers={"Location": body.status_url})
 
 
-RESPONSES = {202: {"model": RunAccepted, "description": "Execução iniciada"},
+RESPONSES: dict[int | str, dict[str, Any]] = {202: {"model": RunAccepted, "description": "Execução iniciada"},
              200: {"model": RunStatus, "description": "Execução terminada dentro de `wait`"}}

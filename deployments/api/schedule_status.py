@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from prefect.client.orchestration import PrefectClient
@@ -21,7 +22,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
 
@@ -78,8 +79,8 @@ def schedule_problem(active_schedules: int, paused: bool, next_run: datetime | N
             "(\"Error scheduling deployment\")")
 
 
-async def _runs(client: PrefectClient, deployment_id, states: list[StateType] | None, sort: FlowRunSort,
-                exclude: bool = False):
+async def _runs(client: PrefectClient, deployment_id: UUID, states: list[StateType] | None, sort: FlowRunSort,
+                exclude: bool = False) -> list[FlowRun]:
     state_filter = None
     if states:
         state_filter = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(

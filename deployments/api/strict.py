@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 from fastapi import FastAPI, Request
 
 from models.errors import InvalidError
 
 
-def _is_list(schema: dict) -> bool:
+def _is_list(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "array" or any(_is_list(s) for s in schema.get("anyOf", []))
 
 
@@ -27,7 +28,7 @@ def _documented(app: FastAPI) -> dict[str, dict[str, dict[str, bool]]]:
 
 
 @cache
-def _patterns(app: FastAPI) -> tuple[tuple[re.Pattern, list[str]], ...]:
+def _patterns(app: FastAPI) -> tuple[tuple[re.Pattern[str], list[str]], ...]:
     """(path regex, documented methods), literal paths first: /x/retry-dead before /x/{id}."""
     templates = sorted(_documented(app), key=lambda template: template.count("{"))
     return tuple((re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "$"),
@@ -41,7 +42,8 @@ def allowed_methods(app: FastAPI, path: str) -> list[str] | None:
 
 def reject_unknown_query(request: Request) -> None:
     """An app-wide dependency: 422 naming the query parameters the operation does not declare."""
-    template = getattr(request.scope.get("route"), "path_format", None)  # without convertors such as `:uuid`
+    # without convertors such as `:uuid`; "" (no route) is no documented path
+    template: str = getattr(request.scope.get("route"), "path_format", "")
     declared = _documented(request.app).get(template, {}).get(request.method)
     if declared is None:  # not a documented operation (/docs, /openapi.json)
         return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
+from typing import TypedDict
 
 from models.crud.documents import document_view, ensure_editable, get_document, record_confidential_read
 from models.db import session_scope
@@ -15,8 +17,15 @@ def slugify(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "sem-numero"
 
 
+class RunnableDocument(TypedDict):
+    id: str
+    kind: str
+    processo: str
+    sigiloso: bool
+
+
 def runnable_document(document_id: uuid.UUID, kind: DocumentKind | None = None,
-                       slug: str | None = None) -> dict[str, str]:
+                       slug: str | None = None) -> RunnableDocument:
     """Check the document can be drafted (in a worker thread, with its own short session)."""
     with session_scope() as session:
         view = document_view(session, document_id)
@@ -45,7 +54,7 @@ def audit_confidential_read(document_id: str, what: str, actor: str, trace_id: s
         record_confidential_read(session, uuid.UUID(document_id), what, actor, trace_id)
 
 
-def run_tags(doc: dict) -> list[str]:
+def run_tags(doc: Mapping[str, object]) -> list[str]:
     return ["nexora", f"document:{doc['id']}", f"kind:{doc['kind']}"]
 
 

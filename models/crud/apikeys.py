@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.apikey import ApiKey, generate_key, hash_key, parse_prefix
 from models.db import utcnow
@@ -43,4 +43,4 @@ def revoke_key(session: Session, prefix: str) -> ApiKey:
 
 
 def list_keys(session: Session) -> list[ApiKey]:
-    return list(session.exec(select(ApiKey).order_by(ApiKey.created_at)).all())
+    return list(session.exec(select(ApiKey).order_by(col(ApiKey.created_at))).all())

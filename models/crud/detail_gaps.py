@@ -73,22 +73,22 @@ def mark_filled(session: Session, source: str, keys: Iterable[str], now: datetim
     if not keys:
         return 0
     result = session.exec(update(PncpDetailGap).where(
-        PncpDetailGap.source == source, col(PncpDetailGap.numero_controle_pncp).in_(keys),
-        PncpDetailGap.status != "filled").values(status="filled", closed_at=now or utcnow(), next_attempt_at=None))
+        col(PncpDetailGap.source) == source, col(PncpDetailGap.numero_controle_pncp).in_(keys),
+        col(PncpDetailGap.status) != "filled").values(status="filled", closed_at=now or utcnow(), next_attempt_at=None))
     return result.rowcount or 0
 
 
 def due(session: Session, source: str, modalidades: list[int] | None = None, ufs: list[str] | None = None,
         limit: int = 500, now: datetime | None = None) -> list[dict[str, Any]]:
     """Open gaps whose next attempt is due, oldest first, with what fetching and parsing the details needs."""
-    where = [PncpDetailGap.source == source, PncpDetailGap.status == "pending",
+    where = [col(PncpDetailGap.source) == source, col(PncpDetailGap.status) == "pending",
              col(PncpDetailGap.next_attempt_at) <= (now or utcnow())]
     if modalidades:
         where.append(col(PncpContratacao.modalidade_id).in_(modalidades))
     if ufs:
         where.append(col(PncpContratacao.uf).in_(ufs))
     rows = session.exec(select(PncpDetailGap, PncpContratacao).join(
-        PncpContratacao, PncpContratacao.numero_controle_pncp == PncpDetailGap.numero_controle_pncp)
+        PncpContratacao, col(PncpContratacao.numero_controle_pncp) == PncpDetailGap.numero_controle_pncp)
         .where(*where).order_by(col(PncpDetailGap.next_attempt_at), col(PncpDetailGap.numero_controle_pncp))
         .limit(limit)).all()
     return [{"numero_controle_pncp": c.numero_controle_pncp, "cnpj_orgao": c.cnpj_orgao, "ano_compra": c.ano_compra,
@@ -108,5 +108,5 @@ def list_gaps(session: Session, status: str | None = None, limit: int = 50) -> t
     where = [PncpDetailGap.status == status] if status else []
     total = session.exec(select(func.count()).select_from(PncpDetailGap).where(*where)).one()
     rows = session.exec(select(PncpDetailGap).where(*where).order_by(
-        (PncpDetailGap.status != "pending"), col(PncpDetailGap.last_failed_at).desc()).limit(limit)).all()
+        col(PncpDetailGap.status) != "pending", col(PncpDetailGap.last_failed_at).desc()).limit(limit)).all()
     return list(rows), total

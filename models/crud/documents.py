@@ -117,9 +117,9 @@ class DocumentView:
 
 def document_view(session: Session, document_id: uuid.UUID) -> DocumentView:
     document = get_document(session, document_id)
-    template = session.get(Template, document.template_id)
+    template = get_template(session, document.template_id)
     fields = session.exec(
-        select(DocumentField).where(DocumentField.document_id == document_id).order_by(DocumentField.position)
+        select(DocumentField).where(DocumentField.document_id == document_id).order_by(col(DocumentField.position))
     ).all()
     return DocumentView(document, template, list(fields))
 
@@ -159,8 +159,8 @@ def delete_document(session: Session, document_id: uuid.UUID) -> None:
                             "use a transição para 'cancelado'.")
     for row in session.exec(select(DocumentField).where(DocumentField.document_id == document_id)).all():
         session.delete(row)
-    for row in session.exec(select(AuditLog).where(AuditLog.document_id == document_id)).all():
-        session.delete(row)
+    for entry in session.exec(select(AuditLog).where(AuditLog.document_id == document_id)).all():
+        session.delete(entry)
     session.delete(document)
     session.flush()
 
@@ -191,9 +191,10 @@ def write_field(session: Session, document_id: uuid.UUID, slug: str, *, content:
                 trace_id: str | None = None) -> DocumentField:
     document = get_document(session, document_id, for_update=True)
     ensure_editable(document)
-    template = session.get(Template, document.template_id)
-    section = template.section(slug)
+    template = get_template(session, document.template_id)
     field = _field(session, document, slug)
+    section = template.section(slug)
+    assert section is not None  # every field is a section of its template
     limit = min(section.get("max_chars", settings.MAX_FIELD_CHARS), settings.MAX_FIELD_CHARS) \
         if source is FieldSource.HUMAN else settings.MAX_FIELD_CHARS
     content = _check_text("content", content, limit)

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import JSON, or_, tuple_
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import Select
 
-from models.db import utcnow
+from models.db import table_of, utcnow
 from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
 
 KEYS: dict[type[SQLModel], tuple[str, ...]] = {
@@ -38,7 +39,7 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
     if not rows:
         return counts
     keys = KEYS[model]
-    latest: dict[tuple, dict[str, Any]] = {}
+    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:  # the same record twice in one batch: keep the newest
         key = tuple(row[k] for k in keys)
         kept = latest.get(key)
@@ -46,7 +47,7 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
             latest[key] = row
     if session.get_bind().dialect.name == "postgresql":
         return _upsert_copy(session, model, keys, list(latest.values()), counts)
-    table = model.__table__
+    table = table_of(model)
     insert = sqlite.insert
     statement = insert(table)
     statement = statement.on_conflict_do_update(  # one statement, compiled once, executed for many rows
@@ -75,14 +76,16 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
 def _upsert_copy(session: Session, model: type[SQLModel], keys: tuple[str, ...], rows: list[dict[str, Any]],
                  counts: dict[str, int]) -> dict[str, int]:
     """PostgreSQL: COPY into a temporary table, then one merge that reports which rows it inserted."""
-    table = model.__table__
+    table = table_of(model)
     columns = [c for c in table.columns if (not c.primary_key or c.name in keys)]
     names = [c.name for c in columns]
     as_json = {c.name for c in columns if isinstance(c.type, JSON)}
     listed = ", ".join(names)
     updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
     now = utcnow()
-    cursor = session.connection().connection.driver_connection.cursor()
+    driver = session.connection().connection.driver_connection  # psycopg's connection
+    assert driver is not None
+    cursor = driver.cursor()
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS _incoming_{table.name} AS SELECT {listed} FROM {table.name} "
                    "WITH NO DATA")
     cursor.execute(f"TRUNCATE _incoming_{table.name}")
@@ -104,13 +107,15 @@ def _upsert_copy(session: Session, model: type[SQLModel], keys: tuple[str, ...],
     return counts
 
 
-def _stored_versions(session: Session, model, keys: tuple[str, ...], wanted: list[tuple]) -> dict[tuple, Any]:
-    columns = [getattr(model, k) for k in keys]
+def _stored_versions(session: Session, model: type[SQLModel], keys: tuple[str, ...],
+                     wanted: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Any]:
+    *columns, version = [getattr(model, k) for k in (*keys, "data_atualizacao")]
     if len(keys) == 1:
         condition = col(columns[0]).in_([k[0] for k in wanted])
     else:
         condition = tuple_(*columns).in_(wanted)
-    rows = session.exec(select(*columns, model.data_atualizacao).where(condition)).all()
+    # Select(...) is what select() builds for two columns or more (its typed overloads take a fixed number)
+    rows: Sequence[Any] = session.exec(Select(*columns, version).where(condition)).all()
     return {tuple(r[:-1]): r[-1] for r in rows}
 
 

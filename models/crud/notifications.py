@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, event, insert, or_, update
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from core import crypto, netguard
 from core.settings import settings
-from models.db import utcnow
+from models.db import table_of, utcnow
 from models.errors import ConflictError, InvalidError, NotFoundError
 from models.events import EVENT_TYPES, WILDCARD, check_event_types
 from models.notification import (
@@ -191,9 +192,9 @@ class Outcome:
     retry_after: float | None = None
 
 
-def _due(now: datetime):
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(and_(col(Notification.status).in_(DUE), col(Notification.next_attempt_at) <= now),
-               and_(Notification.status == DeliveryStatus.SENDING, col(Notification.claimed_until) < now))
+               and_(col(Notification.status) == DeliveryStatus.SENDING, col(Notification.claimed_until) < now))
 
 
 def claim(session: Session, limit: int, lease_seconds: float | None = None) -> list[Job]:
@@ -257,7 +258,7 @@ def record_outcomes(session: Session, jobs: dict[uuid.UUID, Job], outcomes: list
     if not outcomes:
         return counts
     session.exec(insert(DeliveryAttempt), params=attempts)
-    table = Notification.__table__
+    table = table_of(Notification)
     session.exec(update(table).where(table.c.id == bindparam("b_id"), table.c.status != DeliveryStatus.DELIVERED)
                  .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
                          last_status_code=bindparam("b_code"), last_error=bindparam("b_error"),
@@ -302,7 +303,7 @@ def get_notification(session: Session, notification_id: uuid.UUID) -> tuple[Noti
         raise NotFoundError(f"Notificação {notification_id} não encontrada.")
     attempts = session.exec(select(DeliveryAttempt).where(DeliveryAttempt.notification_id == notification_id)
                             .order_by(col(DeliveryAttempt.number), col(DeliveryAttempt.id))).all()
-    return row, session.get(Event, row.event_id), list(attempts)
+    return row, session.get_one(Event, row.event_id), list(attempts)
 
 
 def redrive(session: Session, notification_id: uuid.UUID) -> Notification:

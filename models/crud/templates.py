@@ -96,12 +96,14 @@ def get_template(session: Session, template_id: uuid.UUID) -> Template:
 
 def default_template(session: Session, kind: DocumentKind) -> Template:
     """The latest version of the earliest-created template of that kind (the seeded one)."""
-    first = session.exec(select(Template).where(Template.kind == kind).order_by(Template.created_at)).first()
+    first = session.exec(select(Template).where(Template.kind == kind).order_by(col(Template.created_at))).first()
     if first is None:
         raise NotFoundError(f"Nenhum template do tipo {kind} cadastrado; rode 'nexora templates seed'.")
-    return session.exec(
+    latest = session.exec(
         select(Template).where(Template.name == first.name).order_by(col(Template.version).desc())
     ).first()
+    assert latest is not None  # `first` itself has that name
+    return latest
 
 
 def list_templates(

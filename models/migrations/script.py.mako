@@ -6,7 +6,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the module AutoString lives in, imported so type checkers see it
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -9,10 +9,10 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from deployments.api.deps import ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
-from models.artifact import ArtifactPublic
+from models.artifact import Artifact, ArtifactPublic
 from models.crud.artifacts import artifacts_of, get_artifact, new_version
 from models.crud.documents import get_document, record_confidential_read
-from models.document import DocumentPublic
+from models.document import Document, DocumentPublic
 from tasks.storage.store import CONTENT_TYPES, StorageError, store_for_uri
 
 router = APIRouter(prefix="/api/v1", tags=["artifacts"])
@@ -22,7 +22,7 @@ class NewVersionRequest(BaseModel):
     reason: str | None = Field(None, max_length=4000)
 
 
-def _filename(artifact, document) -> str:
+def _filename(artifact: Artifact, document: Document) -> str:
     processo = "".join(c if c.isalnum() else "-" for c in document.numero_processo).strip("-")
     annex = "-anexo-classificado" if artifact.classified else ""
     return f"{document.kind}-{processo}-v{artifact.document_version}{annex}.{artifact.format}"
@@ -48,7 +48,8 @@ def list_artifacts(session: SessionDep, key: ReadKey, trace_id: TraceId, documen
 @router.get("/artifacts/{artifact_id}/download", response_model=None,
             responses={200: {"description": "O arquivo"}, 307: {"description": "URL pré-assinada do S3"},
                        403: {"description": "Anexo classificado sem o escopo 'sigiloso'"}})
-def download(session: SessionDep, key: ReadKey, trace_id: TraceId, artifact_id: uuid.UUID):
+def download(session: SessionDep, key: ReadKey, trace_id: TraceId, artifact_id: uuid.UUID
+             ) -> RedirectResponse | StreamingResponse:
     """The file: a redirect to a presigned URL for S3, the bytes streamed for local storage.
 
     A classified annex needs the `sigiloso` scope; each download of one is audited."""

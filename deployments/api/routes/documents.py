@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlmodel import Session
 
 from deployments.api.deps import (
     Offset,
@@ -17,6 +18,7 @@ from deployments.api.deps import (
     cleared_for_sigiloso,
     sigiloso_section_refused,
 )
+from models.apikey import ApiKey
 from models.crud import documents as crud
 from models.document import (
     AuditPublic,
@@ -35,7 +37,7 @@ from models.enums import DocumentKind, DocumentStatus
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
-def field_rows(session, view: crud.DocumentView, key, trace_id: str) -> list[dict]:
+def field_rows(session: Session, view: crud.DocumentView, key: ApiKey, trace_id: str) -> list[dict[str, Any]]:
     """The document's fields as this key may see them; a read of a sigiloso estimate is audited."""
     cleared = cleared_for_sigiloso(key)
     rows = view.field_rows(cleared)
@@ -45,7 +47,7 @@ def field_rows(session, view: crud.DocumentView, key, trace_id: str) -> list[dic
     return rows
 
 
-def detail(session, document_id: uuid.UUID, key, trace_id: str) -> DocumentDetail:
+def detail(session: Session, document_id: uuid.UUID, key: ApiKey, trace_id: str) -> DocumentDetail:
     view = crud.document_view(session, document_id)
     return DocumentDetail(**DocumentPublic.model_validate(view.document, from_attributes=True).model_dump(),
                           fields=[FieldPublic.model_validate(row) for row in field_rows(session, view, key, trace_id)])

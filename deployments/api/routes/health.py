@@ -3,6 +3,8 @@ active, the price model in use and how many PNCP contratações wait for their i
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +22,7 @@ SCHEDULED = tuple(spec for spec in DEPLOYMENTS if spec.cron or spec.interval_sec
 
 def _ping_database() -> dict[str, int] | None:
     with session_scope() as session:
-        session.exec(text("SELECT 1"))
+        session.scalar(text("SELECT 1"))
     try:  # PNCP contratações waiting for their items and results, and those given up
         with session_scope() as session:
             waiting = detail_gaps.counts(session)
@@ -30,7 +32,7 @@ def _ping_database() -> dict[str, int] | None:
 
 
 @router.get("/health")
-async def health(request: Request, client: PrefectDep) -> dict:
+async def health(request: Request, client: PrefectDep) -> dict[str, Any]:
     """Liveness of the API and what it depends on (no key needed)."""
     checks: dict[str, str] = {}
     details = None
@@ -39,7 +41,7 @@ async def health(request: Request, client: PrefectDep) -> dict:
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"erro: {type(exc).__name__}"
-    schedules: dict[str, dict] = {}
+    schedules: dict[str, dict[str, Any]] = {}
     try:
         await client.api_healthcheck()
         checks["prefect"] = "ok"

@@ -13,7 +13,10 @@ from models.crud import notifications as crud
 from models.events import EVENT_TYPES
 from models.notification import (
     AttemptPublic,
+    DeliveryAttempt,
     DeliveryStatus,
+    Event,
+    Notification,
     NotificationDetail,
     NotificationPublic,
     SubscriptionCreate,
@@ -106,7 +109,7 @@ def retry_dead(session: SessionDep, _: WriteKey) -> Redriven:
     return Redriven(requeued=crud.redrive_dead(session))
 
 
-def _detail(row, event, attempts) -> NotificationDetail:
+def _detail(row: Notification, event: Event, attempts: list[DeliveryAttempt]) -> NotificationDetail:
     public = NotificationPublic.model_validate(row, from_attributes=True).model_dump()
     return NotificationDetail(**public, event={"id": str(event.id), "type": event.type, "orgao": event.orgao,
                                                "document_id": str(event.document_id) if event.document_id else None,

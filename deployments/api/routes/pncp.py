@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -66,7 +67,7 @@ class CollectRequest(BaseModel):
 
 @router.post("/collect", status_code=202, responses=RESPONSES, response_model=None)
 async def collect(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, body: CollectRequest,
-                  idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+                  idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
     """Collect contratações (and their items and results) of a window from PNCP into the market tables."""
     parameters = body.model_dump(mode="json", exclude_none=True)
     start, end = body._window_days

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
@@ -14,6 +15,9 @@ from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import TRAIN_PRICE_MODEL
 from models import price_dates as dates
 from models.db import session_scope
+
+if TYPE_CHECKING:
+    from tasks.prices.registry import Served
 
 router = APIRouter(prefix="/api/v1", tags=["prices"])
 NO_MODEL = ("Ainda não há modelo de preços promovido (champion): a estimativa é a pesquisa de preços IN 65/2021 "
@@ -49,7 +53,7 @@ class TrainRequest(BaseModel):
     promote: bool = Field(True, description="aplicar o critério de promoção (champion) ao final")
 
 
-def estimate_items(items: list[dict[str, Any]], served) -> list[dict[str, Any]]:
+def estimate_items(items: list[dict[str, Any]], served: Served | None) -> list[dict[str, Any]]:
     """Model estimate (when a champion is loaded) and the IN 65 mapa de preços of each item, each answer marked
     ``confiavel`` (with the ``motivo`` when not: tasks.prices.reliability); an unreliable model figure is given,
     marked so."""
@@ -71,6 +75,7 @@ def estimate_items(items: list[dict[str, Any]], served) -> list[dict[str, Any]]:
                                                for k, v in item.items() if v is not None},
                                       "mapa_de_precos": research.to_dict(), **judged}
             if prediction is not None:
+                assert served is not None  # only a served model predicts
                 answer["estimativa"] = {**prediction, "unidade": item.get("unidade") or "unidade do item",
                                         "intervalo": "80% (P10–P90)", "modelo": "preco-referencia",
                                         "versao": served.version, "confiavel": judged["confiavel"],
@@ -119,7 +124,7 @@ async def price_model(request: Request, key: ReadKey) -> dict[str, Any]:
 
 @router.post("/models/price/train", status_code=202, responses=RESPONSES, response_model=None)
 async def train(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, body: TrainRequest | None = None,
-                idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+                idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
     """Start a train-price-model run (train, judge against IN 65, register, promote if better)."""
     parameters = (body or TrainRequest()).model_dump(exclude_none=True)
     return await launch(request, client, key, TRAIN_PRICE_MODEL, parameters, trace_id=trace_id, wait=wait,

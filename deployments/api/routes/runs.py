@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from prefect.client.orchestration import PrefectClient
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -14,6 +16,7 @@ from deployments.api import triggers
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId, cleared_for_sigiloso, sigiloso_section_refused
 from deployments.api.run_service import RESPONSES, IdempotencyKey, RunStatus, Wait, launch
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD
+from models.apikey import ApiKey
 from models.enums import DocumentKind
 
 router = APIRouter(prefix="/api/v1", tags=["flow runs"])
@@ -31,8 +34,8 @@ class GenerateDocumentRequest(BaseModel):
     only_empty: bool = True
 
 
-async def _generate_field(kind: DocumentKind, request: Request, client, key, trace_id: str,
-                          body: GenerateFieldRequest, idempotency_key: str | None, wait: float):
+async def _generate_field(kind: DocumentKind, request: Request, client: PrefectClient, key: ApiKey, trace_id: str,
+                          body: GenerateFieldRequest, idempotency_key: str | None, wait: float) -> JSONResponse:
     doc = await run_in_threadpool(triggers.runnable_document, body.document_id, kind, body.field)
     if doc["sigiloso"] and not cleared_for_sigiloso(key):
         raise sigiloso_section_refused(body.field)
@@ -51,7 +54,7 @@ async def _generate_field(kind: DocumentKind, request: Request, client, key, tra
 @router.post("/etp/generate-field", status_code=202, responses=RESPONSES, response_model=None)
 async def etp_generate_field(request: Request, client: PrefectDep, key: RunKey,
                              trace_id: TraceId, body: GenerateFieldRequest,
-                             idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+                             idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
     """Draft one field of an ETP in a flow run (202 with the run id; `wait` returns the result if ready)."""
     return await _generate_field(DocumentKind.ETP, request, client, key, trace_id, body,
                                  idempotency_key, wait)
@@ -60,7 +63,7 @@ async def etp_generate_field(request: Request, client: PrefectDep, key: RunKey,
 @router.post("/tr/generate-field", status_code=202, responses=RESPONSES, response_model=None)
 async def tr_generate_field(request: Request, client: PrefectDep, key: RunKey,
                             trace_id: TraceId, body: GenerateFieldRequest,
-                            idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+                            idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
     """Draft one field of a TR in a flow run."""
     return await _generate_field(DocumentKind.TR, request, client, key, trace_id, body,
                                  idempotency_key, wait)
@@ -69,7 +72,7 @@ async def tr_generate_field(request: Request, client: PrefectDep, key: RunKey,
 @router.post("/documents/{document_id}/generate", status_code=202, responses=RESPONSES, response_model=None)
 async def generate_document(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId,
                             document_id: uuid.UUID, body: GenerateDocumentRequest | None = None,
-                            idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+                            idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
     """Draft every empty field of the document, concurrently, in one flow run."""
     body = body or GenerateDocumentRequest()
     doc = await run_in_threadpool(triggers.runnable_document, document_id)
@@ -82,7 +85,7 @@ async def generate_document(request: Request, client: PrefectDep, key: RunKey, t
 
 @router.post("/documents/{document_id}/consolidate", status_code=202, responses=RESPONSES, response_model=None)
 async def consolidate(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, document_id: uuid.UUID,
-                      idempotency_key: IdempotencyKey = None, wait: Wait = 0):
+                      idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
     """Render the approved document to DOCX and PDF, store and register them, mark it consolidado."""
     doc = await run_in_threadpool(triggers.consolidatable, document_id)
     return await launch(

@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-27 15:52:40.312294
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = '0002'
