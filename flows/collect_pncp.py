@@ -18,18 +18,34 @@ import contextvars
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import Field
 
 from core.settings import settings
 from flows._identity import run_identity
 from tasks import run_logger
 from tasks.pncp import parse
 from tasks.pncp.client import SOURCE, SOURCES, STATS, ensure_limits
+from tasks.pncp.params import (
+    ENDPOINTS,
+    MODALIDADES,
+    CollectParams,
+    Endpoint,
+    FlowEnd,
+    FlowStart,
+    Modalidades,
+    Restart,
+    Source,
+    Ufs,
+    WithItems,
+    WithResults,
+    described_by,
+    normal_modalidades,
+    normal_ufs,
+)
 from tasks.pncp.tasks import (
     fetch_items,
     fetch_page,
@@ -39,11 +55,7 @@ from tasks.pncp.tasks import (
     store_page,
     with_retries,
 )
-from tasks.pncp.window import SCHEMA_DATE, check_window
-
-MODALIDADES = tuple(range(1, 14))
-ENDPOINTS = ("contratacoes/publicacao", "contratacoes/atualizacao")
-Day = Annotated[date | None, Field(json_schema_extra=SCHEMA_DATE)]  # the server refuses other centuries at creation
+from tasks.pncp.window import check_window
 
 
 class CollectionFailed(RuntimeError):
@@ -182,15 +194,16 @@ def retry_detail_gaps(source: str, modalidades: list[int] | None, ufs: list[str]
 
 @flow(name="collect-pncp", task_runner=ThreadPoolTaskRunner(max_workers=settings.PNCP_DETAIL_CONCURRENCY),
       persist_result=True, result_serializer="json")
-def collect_pncp(start: Day = None, end: Day = None, modalidades: list[int] | None = None,
-                 ufs: list[str] | None = None, endpoint: str = "contratacoes/publicacao", with_items: bool = True,
-                 with_results: bool = True, restart: bool = False,
-                 source: Literal["pncp", "amostra"] = "pncp") -> dict[str, Any]:
+@described_by(CollectParams)
+def collect_pncp(start: FlowStart = None, end: FlowEnd = None, modalidades: Modalidades = None, ufs: Ufs = None,
+                 endpoint: Endpoint = "contratacoes/publicacao", with_items: WithItems = True,
+                 with_results: WithResults = True, restart: Restart = False, source: Source = "pncp") -> dict[str, Any]:
     """Collect [start, end] (default: yesterday and today, Brasília) for the modalidades (default: all) and UFs
     (default: all at once); ``restart`` collects slices already done again. ``source="amostra"`` collects the
     embedded sample of real awarded prices (no network) instead of PNCP_BASE_URL, through the same code (default
     window: the whole sample). Then the detail gaps that are due are tried again."""
     start, end = check_window(start, end, source)  # first: a bad window fails here, before any limit or call
+    modalidades, ufs = normal_modalidades(modalidades), normal_ufs(ufs)
     if endpoint not in ENDPOINTS:
         raise ValueError(f"endpoint desconhecido: {endpoint}; use {', '.join(ENDPOINTS)}")
     if source not in SOURCES:

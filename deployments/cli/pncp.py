@@ -49,10 +49,10 @@ def _day(value: datetime.datetime | None) -> datetime.date | None:
 
 
 def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, restart, source="pncp") -> dict:
-    """The run's parameters through the API's own model (the same rules, the same messages)."""
-    from deployments.api.routes.pncp import CollectRequest
+    """The run's parameters through the collection's own model (the same rules, the same messages as the API)."""
+    from tasks.pncp.params import CollectParams
 
-    request = CollectRequest(start=start, end=end, modalidades=modalidade or None, ufs=uf or None,
+    request = CollectParams(start=start, end=end, modalidades=modalidade or None, ufs=uf or None,
                              endpoint=endpoint, with_items=items, with_results=results, restart=restart,
                              source=source)
     return request.model_dump(mode="json", exclude_none=True)
