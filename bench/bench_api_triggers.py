@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 
-import _harness as h  # noqa: I001
+import _harness as h
 
 N = int(os.environ.get("BENCH_N", "2000"))
 CLIENTS, REPEATS = 20, 200

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-import _harness as h  # noqa: I001 - sets the environment first
+import _harness as h
 
 REPEATS = 7
 BIN = Path(sys.executable).parent

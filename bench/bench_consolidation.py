@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _harness as h  # noqa: I001
+import _harness as h
 
 N = int(os.environ.get("BENCH_N", "1000"))
 N_PLAIN, N_SOFFICE, N_BATCH = 50, 8, 20

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-import _harness as h  # noqa: I001
+import _harness as h
 import httpx
 
 N, N_ANCHOR = int(os.environ.get("BENCH_N", "20")), int(os.environ.get("BENCH_N_ANCHOR", "6"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 
-import _harness as h  # noqa: I001  (sets the environment first)
+import _harness as h
 
 REPEATS = 5
 

@@ -16,7 +16,7 @@ import threading
 import time
 from datetime import date
 
-import _harness as h  # noqa: I001
+import _harness as h
 
 N = int(os.environ.get("BENCH_N", "300"))
 ITEM = {"codigo_catalogo": "456702", "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "unidade": "UNIDADE",

@@ -17,7 +17,7 @@ import sys
 import time
 from datetime import datetime
 
-import _harness as h  # noqa: I001
+import _harness as h
 import httpx
 
 N = int(os.environ.get("BENCH_N", "50"))

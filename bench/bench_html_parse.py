@@ -21,7 +21,7 @@ import random
 import shutil
 import time
 
-import _harness as h  # noqa: I001
+import _harness as h
 
 N150 = int(os.environ.get("BENCH_N150", "5"))
 N_MIX = int(os.environ.get("BENCH_N_MIX", "16"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 import time
 
-import _harness as h  # noqa: I001
+import _harness as h
 
 N = 15
 

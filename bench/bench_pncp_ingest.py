@@ -17,7 +17,7 @@ import random
 import time
 from datetime import datetime, timedelta
 
-import _harness as h  # noqa: I001
+import _harness as h
 
 N = int(os.environ.get("BENCH_N", "50000"))
 N_ANCHOR = int(os.environ.get("BENCH_N_ANCHOR", "3000"))

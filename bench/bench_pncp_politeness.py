@@ -16,7 +16,7 @@ import os
 import time
 from datetime import date
 
-import _harness as h  # noqa: I001
+import _harness as h
 
 LATENCY = float(os.environ.get("BENCH_LATENCY", "2.0"))
 

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-import _harness as h  # noqa: I001
+import _harness as h
 import httpx
 
 N = int(os.environ.get("BENCH_N", "200"))

@@ -67,8 +67,10 @@ class BodySizeLimit:
             if not refused:
                 refused = True
                 await self._refuse(send, limit, trace_id)
+            return None
 
         await self.app(scope, counted_receive, guarded_send)
+        return None
 
     @staticmethod
     async def _refuse(send: Send, limit: int, trace_id: str) -> None:

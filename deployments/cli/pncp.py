@@ -97,7 +97,7 @@ def pncp_quarantine(
     if as_json:
         for record in found:
             typer.echo(json.dumps(record, ensure_ascii=False))
-        return
+        return None
     table = Table("quando", "tipo", "chave", "motivo", "origem", "execução", title=f"{len(found)} de {total} em "
                   "quarentena")
     for q in found:
@@ -107,6 +107,7 @@ def pncp_quarantine(
             table.add_row("", "", "", q["raw"][:2000], "", "")
     console.print(table)
     console.print(summary, soft_wrap=True)
+    return None
 
 
 def _list_gaps(limit: int, as_json: bool) -> None:

@@ -110,10 +110,7 @@ def _upsert_copy(session: Session, model: type[SQLModel], keys: tuple[str, ...],
 def _stored_versions(session: Session, model: type[SQLModel], keys: tuple[str, ...],
                      wanted: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Any]:
     *columns, version = [getattr(model, k) for k in (*keys, "data_atualizacao")]
-    if len(keys) == 1:
-        condition = col(columns[0]).in_([k[0] for k in wanted])
-    else:
-        condition = tuple_(*columns).in_(wanted)
+    condition = col(columns[0]).in_([k[0] for k in wanted]) if len(keys) == 1 else tuple_(*columns).in_(wanted)
     # Select(...) is what select() builds for two columns or more (its typed overloads take a fixed number)
     rows: Sequence[Any] = session.exec(Select(*columns, version).where(condition)).all()
     return {tuple(r[:-1]): r[-1] for r in rows}

@@ -150,7 +150,7 @@ def _write_eml(job: Job) -> None:
         partial.replace(path)
     except OSError as exc:
         raise SendError(f"não foi possível gravar o e-mail em {folder}: {exc}", retryable=True) from exc
-    return None
+    return
 
 
 def _tls() -> ssl.SSLContext:

@@ -16,7 +16,7 @@ ACTUAL = "preco_unitario"
 
 
 def _frame(actual: Sequence[float], **columns: Sequence[float | None]) -> pl.DataFrame:
-    return pl.DataFrame({ACTUAL: actual, **columns}, schema={name: pl.Float64 for name in (ACTUAL, *columns)})
+    return pl.DataFrame({ACTUAL: actual, **columns}, schema=dict.fromkeys((ACTUAL, *columns), pl.Float64))
 
 
 def ape() -> pl.Expr:

@@ -140,7 +140,7 @@ class S3Store:
             if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (403, 404):
                 return False
             raise self._error(exc, "HEAD", key) from exc
-        except Exception as exc:  # noqa: BLE001 - connection errors become a clear storage error
+        except Exception as exc:
             raise self._error(exc, "HEAD", key) from exc
         return head.get("Metadata", {}).get("sha256") == digest
 
@@ -156,7 +156,7 @@ class S3Store:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
                                    Metadata={"sha256": digest}, **extra)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._error(exc, "PUT", key) from exc
         return Stored(key, self.uri(key), digest, len(data), reused=False)
 

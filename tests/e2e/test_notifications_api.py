@@ -62,8 +62,8 @@ def test_approval_reaches_the_webhook_through_the_runner(admin, client, receiver
         assert client.post(f"/api/v1/documents/{doc['id']}/transitions", json={"to": status}).status_code == 200
     (got,) = wait_for(lambda: receiver.events(path))  # started by the event, not by the minute schedule
     assert got.signature_ok and got.body["type"] == "document.approved" and got.body["document_id"] == doc["id"]
-    page = wait_for(lambda: [n for n in client.get("/api/v1/notifications", params={
-        "event": "document.approved", "target": path, "status": "delivered"}).json()["data"]])
+    page = wait_for(lambda: list(client.get("/api/v1/notifications", params={
+        "event": "document.approved", "target": path, "status": "delivered"}).json()["data"]))
     detail = client.get(f"/api/v1/notifications/{page[0]['id']}").json()
     assert detail["event"]["id"] == got.event_id and detail["attempt_log"][0]["status_code"] == 200
     again = client.post(f"/api/v1/notifications/{page[0]['id']}/retry")

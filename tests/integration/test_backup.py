@@ -4,6 +4,7 @@ everything intact; a corrupted archive or a non-empty target changes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -100,10 +101,8 @@ def register_model_version() -> str:
     (folder / "weights.txt").write_text("pesos do modelo\n")
     client.log_artifacts(run.info.run_id, str(folder), "model")
     client.set_terminated(run.info.run_id)
-    try:
+    with contextlib.suppress(mlflow.exceptions.MlflowException):
         client.create_registered_model(MODEL_NAME)
-    except mlflow.exceptions.MlflowException:
-        pass
     version = client.create_model_version(MODEL_NAME, f"{run.info.artifact_uri}/model", run.info.run_id)
     client.set_registered_model_alias(MODEL_NAME, "champion", version.version)
     return str(version.version)

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import httpx
 import pytest
@@ -98,10 +98,8 @@ def api_process(url: str):
 def in_background(call) -> threading.Thread:
     """Send a request that will never be answered (its server gets killed) without blocking the test."""
     def send():
-        try:
+        with suppress(httpx.HTTPError):
             call()
-        except httpx.HTTPError:
-            pass
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
     return thread

@@ -46,12 +46,12 @@ def test_429_then_ok_is_retried(use_db, llm):
 
 
 @pytest.mark.parametrize("behaviour,calls,reason", [
-    (dict(mode="status", status=500), 4, "InternalServerError"),
-    (dict(mode="status", status=401), 1, "AuthenticationError"),
-    (dict(mode="status", status=400), 1, "BadRequestError"),
-    (dict(mode="malformed"), 4, "MalformedResponseError"),
-    (dict(mode="empty"), 4, "sem texto"),
-    (dict(mode="hang", hang_seconds=3), 4, "Timeout"),
+    ({"mode": "status", "status": 500}, 4, "InternalServerError"),
+    ({"mode": "status", "status": 401}, 1, "AuthenticationError"),
+    ({"mode": "status", "status": 400}, 1, "BadRequestError"),
+    ({"mode": "malformed"}, 4, "MalformedResponseError"),
+    ({"mode": "empty"}, 4, "sem texto"),
+    ({"mode": "hang", "hang_seconds": 3}, 4, "Timeout"),
 ])
 def test_failures_fail_the_run_and_leave_the_field_untouched(sqlite_url, llm, behaviour, calls, reason):
     llm.set(**behaviour)

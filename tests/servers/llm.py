@@ -7,6 +7,7 @@ or hang past the client's timeout. It records every request it receives.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -49,7 +50,7 @@ class FakeLLM:
             def log_message(self, *args):  # quiet
                 pass
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
                 if self.path.rstrip("/") != "/v1/chat/completions":
@@ -59,6 +60,7 @@ class FakeLLM:
                 except json.JSONDecodeError:
                     return self._json(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
                 server._handle(self, body)
+                return None
 
             def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None):
                 data = json.dumps(payload).encode()
@@ -71,10 +73,8 @@ class FakeLLM:
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
@@ -129,7 +129,7 @@ class FakeLLM:
         elif mode == "hang":
             time.sleep(b.hang_seconds)
             handler.close_connection = True
-            return
+            return None
         elif mode == "malformed":
             return handler._raw(200, b'{"id": "chatcmpl-x", "choices": [ {"message": ')
         elif mode == "empty":
@@ -157,4 +157,5 @@ class FakeLLM:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         })
+        return None
 

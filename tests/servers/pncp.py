@@ -77,7 +77,7 @@ class PncpReplay:
             def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 status, body, content_type = replay.answer(self.path)
                 payload = body.encode("utf-8") if isinstance(body, str) else body
                 try:

@@ -65,7 +65,7 @@ class WebhookReceiver:
             def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 """/_stats: what arrived (for a receiver in another process, as in the benchmark)."""
                 path = self.path.partition("?path=")[2] or None
                 with receiver.lock:
@@ -79,7 +79,7 @@ class WebhookReceiver:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 status, headers = receiver._handle(self.path, dict(self.headers.items()), body)
                 payload = json.dumps({"status": status}).encode()

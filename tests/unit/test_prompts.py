@@ -17,9 +17,9 @@ SECTIONS = {s["slug"]: s for s in json.loads(
 
 
 def ctx(slug="descricao_necessidade", **kw):
-    base = dict(kind="ETP", template_name="ETP", template_version=1, titulo="Aquisição de notebooks",
-                numero_processo="23000.1/2026", orgao="MGI", unidade="CGLOG",
-                context="52 notebooks para fiscalização", section=SECTIONS[slug])
+    base = {"kind": "ETP", "template_name": "ETP", "template_version": 1, "titulo": "Aquisição de notebooks",
+                "numero_processo": "23000.1/2026", "orgao": "MGI", "unidade": "CGLOG",
+                "context": "52 notebooks para fiscalização", "section": SECTIONS[slug]}
     return DraftingContext(**{**base, **kw})
 
 

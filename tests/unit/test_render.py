@@ -101,12 +101,13 @@ def etp_document(**overrides) -> RenderDocument:
                       justification=JUSTIFICATION if code == "XI" else None)
         for code, title in zip(ROMAN, ETP_TITLES, strict=True)
     )
-    values = dict(
-        kind="ETP", titulo="Manutenção de aparelhos de ar-condicionado", numero_processo="23000.004512/2026-31",
-        orgao="Ministério da Gestão e da Inovação em Serviços Públicos", unidade="Coordenação-Geral de Logística",
-        version=2, template_name="ETP — Estudo Técnico Preliminar (Lei 14.133/2021)", template_version=1,
-        issued_on=datetime.date(2026, 11, 27), sections=sections,
-    )
+    values = {
+        "kind": "ETP", "titulo": "Manutenção de aparelhos de ar-condicionado",
+        "numero_processo": "23000.004512/2026-31",
+        "orgao": "Ministério da Gestão e da Inovação em Serviços Públicos", "unidade": "Coordenação-Geral de Logística",
+        "version": 2, "template_name": "ETP — Estudo Técnico Preliminar (Lei 14.133/2021)", "template_version": 1,
+        "issued_on": datetime.date(2026, 11, 27), "sections": sections,
+    }
     return RenderDocument(**(values | overrides))
 
 

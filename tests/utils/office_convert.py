@@ -8,6 +8,7 @@ It starts its own soffice (own profile, own pipe, own process group) and stops i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import sys
 import tempfile
 import time
 
-import uno  # noqa: I001 - only in the system Python (python3-uno)
+import uno
 from com.sun.star.beans import PropertyValue
 
 
@@ -31,7 +32,7 @@ def _connect(pipe: str, deadline: float):
     while True:
         try:
             return resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-        except Exception:  # noqa: BLE001 - NoConnectException until soffice listens
+        except Exception:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
@@ -57,20 +58,14 @@ def convert(source: str, as_opened: str, updated: str) -> int:
         document.storeToURL(uno.systemPathToFileUrl(os.path.abspath(updated)), pdf)
         count = indexes.getCount()
         document.close(True)
-        try:
+        with contextlib.suppress(Exception):  # the bridge drops as soffice exits
             desktop.terminate()
-        except Exception:  # noqa: BLE001 - the bridge drops as soffice exits
-            pass
         return count
     finally:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             office.wait(20)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # whatever is left of the soffice this script started (its own session)
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of the soffice this script started
             os.killpg(office.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         office.wait(10)
 
 

@@ -87,9 +87,9 @@ def update_document(session: SessionDep, key: WriteKey, trace_id: TraceId, docum
                     body: DocumentUpdate) -> DocumentDetail:
     """Change the document's header data (only while rascunho or devolvido); withdrawing `orcamento_sigiloso`
     needs the 'sigiloso' scope."""
-    if body.orcamento_sigiloso is False and not cleared_for_sigiloso(key):
-        if crud.get_document(session, document_id).orcamento_sigiloso:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "Retirar o sigilo do orçamento exige o escopo 'sigiloso'.")
+    if (body.orcamento_sigiloso is False and not cleared_for_sigiloso(key)
+            and crud.get_document(session, document_id).orcamento_sigiloso):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Retirar o sigilo do orçamento exige o escopo 'sigiloso'.")
     crud.update_document(session, document_id, body)
     return detail(session, document_id, key, trace_id)
 
