@@ -64,6 +64,7 @@ bench: install
 
 lint: install
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/deptry .
 	.venv/bin/mypy
 

@@ -29,12 +29,18 @@ def paragraph(rng: random.Random, sentences: int) -> str:
 
 
 def price_table(rng: random.Random, rows: int) -> str:
-    lines = ["| Item | Descrição | Unidade | Quantidade | Preço unitário (R$) | Total (R$) |",
-             "|---|---|---|---:|---:|---:|"]
+    lines = [
+        "| Item | Descrição | Unidade | Quantidade | Preço unitário (R$) | Total (R$) |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     for i in range(1, rows + 1):
         quantity, price = rng.randint(1, 60), rng.randint(150, 9000)
-        lines.append(f"| {i} | Item de informática {i}, conforme especificação técnica | unidade | {quantity} | "
-                     f"{price:,.2f} | {quantity * price:,.2f} |".replace(",", "X").replace(".", ",").replace("X", "."))
+        lines.append(
+            f"| {i} | Item de informática {i}, conforme especificação técnica | unidade | {quantity} | "
+            f"{price:,.2f} | {quantity * price:,.2f} |".replace(",", "X")
+            .replace(".", ",")
+            .replace("X", ".")
+        )
     return "\n".join(lines)
 
 
@@ -48,10 +54,25 @@ def realistic_etp(seed: int = 7) -> RenderDocument:
         blocks.append("\n".join(f"{i}. {rng.choice(SENTENCES)}" for i in range(1, 4)))
         if position == 5:
             blocks.append(price_table(rng, 25))
-        sections.append(RenderSection(code=spec["code"], title=spec["title"], legal_basis=spec["legal_basis"],
-                                      required=spec["required"], content="\n\n".join(blocks), justification=None))
-    return RenderDocument(kind="ETP", titulo="Aquisição de computadores portáteis para as equipes de fiscalização",
-                          numero_processo="23000.012345/2026-41",
-                          orgao="Ministério da Gestão e da Inovação em Serviços Públicos",
-                          unidade="Coordenação-Geral de Logística", version=1, template_name="ETP — Lei 14.133",
-                          template_version=1, issued_on=datetime.date(2026, 11, 27), sections=tuple(sections))
+        sections.append(
+            RenderSection(
+                code=spec["code"],
+                title=spec["title"],
+                legal_basis=spec["legal_basis"],
+                required=spec["required"],
+                content="\n\n".join(blocks),
+                justification=None,
+            )
+        )
+    return RenderDocument(
+        kind="ETP",
+        titulo="Aquisição de computadores portáteis para as equipes de fiscalização",
+        numero_processo="23000.012345/2026-41",
+        orgao="Ministério da Gestão e da Inovação em Serviços Públicos",
+        unidade="Coordenação-Geral de Logística",
+        version=1,
+        template_name="ETP — Lei 14.133",
+        template_version=1,
+        issued_on=datetime.date(2026, 11, 27),
+        sections=tuple(sections),
+    )

@@ -23,23 +23,25 @@ from tests.utils.ports import free_port  # noqa: E402
 
 HOME = Path(tempfile.mkdtemp(prefix="nexora-bench-"))
 PREFECT_PORT, LLM_PORT = free_port(), free_port()
-os.environ.update({
-    "ENVIRONMENT": "test",
-    "DATA_DIR": str(HOME / "data"),
-    "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{HOME / 'data' / 'bench.db'}"),
-    "SECRET_KEY": "bench-secret-key",
-    "OPENAI_API_KEY": "sk-bench-loopback",
-    "OPENAI_BASE_URL": f"http://127.0.0.1:{LLM_PORT}/v1",
-    "OPENAI_MODEL": "fake-gpt",
-    "HTTP_CLIENT_TIMEOUT": "30",
-    "PREFECT_HOME": str(HOME / "prefect"),
-    "PREFECT_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOCAL_STORAGE_PATH": str(HOME / "prefect" / "storage"),
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-    "RUN_RATE_PER_MINUTE": "1000000",  # the benchmarks start thousands of runs with one key
-    "RUN_RATE_BURST": "100000",
-})
+os.environ.update(
+    {
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(HOME / "data"),
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{HOME / 'data' / 'bench.db'}"),
+        "SECRET_KEY": "bench-secret-key",
+        "OPENAI_API_KEY": "sk-bench-loopback",
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{LLM_PORT}/v1",
+        "OPENAI_MODEL": "fake-gpt",
+        "HTTP_CLIENT_TIMEOUT": "30",
+        "PREFECT_HOME": str(HOME / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOCAL_STORAGE_PATH": str(HOME / "prefect" / "storage"),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "RUN_RATE_PER_MINUTE": "1000000",  # the benchmarks start thousands of runs with one key
+        "RUN_RATE_BURST": "100000",
+    }
+)
 
 _MEMORY_GIB = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
 MACHINE = f"{os.cpu_count()} cores, {_MEMORY_GIB} GiB, {platform.python_implementation()} {platform.python_version()}"
@@ -69,8 +71,9 @@ class Processes:
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = open(HOME / f"{name}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs.append(proc)
         return proc
 
@@ -86,9 +89,21 @@ class Processes:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             admin.dispose()
             self.pg_databases.append(name)
-            os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-        self.start("prefect", [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
-                               "127.0.0.1", "--port", str(PREFECT_PORT)])
+            os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = (
+                f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+            )
+        self.start(
+            "prefect",
+            [
+                str(Path(sys.executable).parent / "prefect"),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(PREFECT_PORT),
+            ],
+        )
         wait_http(f"http://127.0.0.1:{PREFECT_PORT}/api/health")
 
     def stop(self) -> None:
@@ -150,10 +165,20 @@ class Up:
         self.database = f"nexora_bench_{name.replace('-', '_')}_{os.getpid()}" if postgres else None
         self.prefect_port, api_port = free_port(), free_port()
         data = HOME / name
-        self.env = {**os.environ, "DATA_DIR": str(data), "PREFECT_PORT": str(self.prefect_port),
-                    "API_PORT": str(api_port), "DATABASE_URL": f"sqlite:///{data / 'nexora.db'}", **env}
-        for key in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_LOCAL_STORAGE_PATH",
-                    "PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+        self.env = {
+            **os.environ,
+            "DATA_DIR": str(data),
+            "PREFECT_PORT": str(self.prefect_port),
+            "API_PORT": str(api_port),
+            "DATABASE_URL": f"sqlite:///{data / 'nexora.db'}",
+            **env,
+        }
+        for key in (
+            "PREFECT_API_URL",
+            "PREFECT_HOME",
+            "PREFECT_LOCAL_STORAGE_PATH",
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL",
+        ):
             self.env.pop(key, None)
         if self.database:
             self.env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{self.database}"
@@ -170,8 +195,9 @@ class Up:
             argv += ["--postgres", self.env["DATABASE_URL"]]
         HOME.mkdir(parents=True, exist_ok=True)
         log = open(HOME / f"up-{self.name}.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + 300
         while True:
             if self.process.poll() is not None:
@@ -186,9 +212,24 @@ class Up:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nexora up ({self.name}) not healthy after 300 s")
             time.sleep(0.5)
-        created = subprocess.run([str(Path(sys.executable).parent / "nexora"), "apikey", "create", f"bench-{self.name}",
-                                  "-s", "read", "-s", "write", "-s", "run"], env=self.env, capture_output=True,
-                                 text=True, timeout=120)
+        created = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "nexora"),
+                "apikey",
+                "create",
+                f"bench-{self.name}",
+                "-s",
+                "read",
+                "-s",
+                "write",
+                "-s",
+                "run",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         found = re.search(r"nxk_[A-Za-z0-9_\-]+", created.stdout)
         if not found:
             raise RuntimeError(f"apikey create failed: {created.stdout}{created.stderr}")

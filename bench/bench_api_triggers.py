@@ -59,13 +59,17 @@ async def run(api_url: str, key: str, doc: str, prefect_api: str, deployment_id:
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         headers = {"Authorization": f"Bearer {key}"}
         body = {"document_id": doc, "field": "descricao_necessidade"}
-        warm = [(f"{api_url}/api/v1/etp/generate-field", body, {**headers, "Idempotency-Key": f"warm-{i}"})
-                for i in range(40)]
+        warm = [
+            (f"{api_url}/api/v1/etp/generate-field", body, {**headers, "Idempotency-Key": f"warm-{i}"})
+            for i in range(40)
+        ]
         await fire(warm, client)
         keys = [f"bench-{uuid.uuid4()}" for _ in range(N)]
         trace = f"bench{uuid.uuid4().hex[:8]}"
-        ours_requests = [(f"{api_url}/api/v1/etp/generate-field", body,
-                          {**headers, "Idempotency-Key": k, "X-Request-ID": trace}) for k in keys]
+        ours_requests = [
+            (f"{api_url}/api/v1/etp/generate-field", body, {**headers, "Idempotency-Key": k, "X-Request-ID": trace})
+            for k in keys
+        ]
         started = time.perf_counter()
         ours = await fire(ours_requests, client)
         ours_wall = time.perf_counter() - started
@@ -87,8 +91,11 @@ async def run(api_url: str, key: str, doc: str, prefect_api: str, deployment_id:
                 key = queue.get_nowait()
                 started = time.perf_counter()
                 await prefect.create_flow_run_from_deployment(
-                    deployment_id, parameters={"document_id": doc, "slug": "descricao_necessidade"},
-                    tags=[anchor_tag], idempotency_key=key)
+                    deployment_id,
+                    parameters={"document_id": doc, "slug": "descricao_necessidade"},
+                    tags=[anchor_tag],
+                    idempotency_key=key,
+                )
                 anchor.append((time.perf_counter() - started, 201))
 
         started = time.perf_counter()
@@ -96,8 +103,16 @@ async def run(api_url: str, key: str, doc: str, prefect_api: str, deployment_id:
         anchor_wall = time.perf_counter() - started
     async with httpx.AsyncClient(timeout=60) as client:
         anchor_created = await count_runs(client, prefect_api, anchor_tag)
-    return {"ours": ours, "ours_wall": ours_wall, "created": created, "after_repeats": after_repeats,
-            "repeats": repeats, "anchor": anchor, "anchor_wall": anchor_wall, "anchor_created": anchor_created}
+    return {
+        "ours": ours,
+        "ours_wall": ours_wall,
+        "created": created,
+        "after_repeats": after_repeats,
+        "repeats": repeats,
+        "anchor": anchor,
+        "anchor_wall": anchor_wall,
+        "anchor_created": anchor_created,
+    }
 
 
 def main() -> None:
@@ -117,8 +132,22 @@ def main() -> None:
         doc = str(make_document(settings.database_url))
         key = make_key(settings.database_url, ["read", "write", "run"], name="bench")
         port = h.free_port()
-        procs.start("api", [sys.executable, "-m", "uvicorn", "deployments.api.app:app", "--host", "127.0.0.1",
-                            "--port", str(port), "--no-access-log", "--log-level", "warning"])
+        procs.start(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "deployments.api.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+        )
         api_url = f"http://127.0.0.1:{port}"
         h.wait_http(f"{api_url}/api/v1/health")
         r = asyncio.run(run(api_url, key, doc, f"http://127.0.0.1:{h.PREFECT_PORT}/api", ids[GENERATE_FIELD.flow_name]))
@@ -126,19 +155,31 @@ def main() -> None:
         anchor_lat = [t * 1000 for t, _ in r["anchor"]]
         statuses = sorted({s for _, s in r["ours"]})
         repeat_statuses = sorted({s for _, s in r["repeats"]})
-        h.emit({
-            "bench": "api_triggers", "unit": "ms p99 per 202", "ours": round(h.percentile(lat, 99), 1),
-            "anchor_name": "prefect client create_flow_run_from_deployment",
-            "anchor": round(h.percentile(anchor_lat, 99), 1),
-            "ratio": round(h.percentile(anchor_lat, 99) / h.percentile(lat, 99), 3),
-            "p50_ms": round(h.percentile(lat, 50), 1), "p99_ms": round(h.percentile(lat, 99), 1),
-            "anchor_p50_ms": round(h.percentile(anchor_lat, 50), 1),
-            "triggers_per_s": round(N / r["ours_wall"], 1), "anchor_per_s": round(N / r["anchor_wall"], 1),
-            "statuses": statuses, "flow_runs_created": r["created"], "lost": N - r["created"],
-            "after_repeats": r["after_repeats"], "duplicates": r["after_repeats"] - N,
-            "repeat_statuses": repeat_statuses, "anchor_created": r["anchor_created"],
-            "n": N, "clients": CLIENTS, "prefect_db": PREFECT_DB,
-        })
+        h.emit(
+            {
+                "bench": "api_triggers",
+                "unit": "ms p99 per 202",
+                "ours": round(h.percentile(lat, 99), 1),
+                "anchor_name": "prefect client create_flow_run_from_deployment",
+                "anchor": round(h.percentile(anchor_lat, 99), 1),
+                "ratio": round(h.percentile(anchor_lat, 99) / h.percentile(lat, 99), 3),
+                "p50_ms": round(h.percentile(lat, 50), 1),
+                "p99_ms": round(h.percentile(lat, 99), 1),
+                "anchor_p50_ms": round(h.percentile(anchor_lat, 50), 1),
+                "triggers_per_s": round(N / r["ours_wall"], 1),
+                "anchor_per_s": round(N / r["anchor_wall"], 1),
+                "statuses": statuses,
+                "flow_runs_created": r["created"],
+                "lost": N - r["created"],
+                "after_repeats": r["after_repeats"],
+                "duplicates": r["after_repeats"] - N,
+                "repeat_statuses": repeat_statuses,
+                "anchor_created": r["anchor_created"],
+                "n": N,
+                "clients": CLIENTS,
+                "prefect_db": PREFECT_DB,
+            }
+        )
     finally:
         procs.stop()
 

@@ -56,20 +56,23 @@ def median_seconds(argv: list[str], expect: str) -> float:
     times = []
     for _ in range(REPEATS):
         started = time.perf_counter()
-        done = subprocess.run(argv, cwd=h.ROOT, capture_output=True, text=True, timeout=300,
-                              env={**h.os.environ, "COLUMNS": "80"})
+        done = subprocess.run(
+            argv, cwd=h.ROOT, capture_output=True, text=True, timeout=300, env={**h.os.environ, "COLUMNS": "80"}
+        )
         times.append(time.perf_counter() - started)
         if done.returncode != 0 or expect not in done.stdout:
             raise RuntimeError(f"{argv} failed: {done.stdout[-800:]}{done.stderr[-800:]}")
     return statistics.median(times)
 
 
-MLFLOW_ANCHOR = ("from mlflow import MlflowClient\n"
-                 "from tasks.prices.registry import MODEL_NAME, tracking_uri\n"
-                 "c = MlflowClient(tracking_uri=tracking_uri(), registry_uri=tracking_uri())\n"
-                 "aliases = c.get_registered_model(MODEL_NAME).aliases\n"
-                 "for v in c.search_model_versions(f\"name = '{MODEL_NAME}'\"):\n"
-                 "    print(v.version, [a for a, n in aliases.items() if str(n) == str(v.version)], v.run_id)\n")
+MLFLOW_ANCHOR = (
+    "from mlflow import MlflowClient\n"
+    "from tasks.prices.registry import MODEL_NAME, tracking_uri\n"
+    "c = MlflowClient(tracking_uri=tracking_uri(), registry_uri=tracking_uri())\n"
+    "aliases = c.get_registered_model(MODEL_NAME).aliases\n"
+    "for v in c.search_model_versions(f\"name = '{MODEL_NAME}'\"):\n"
+    "    print(v.version, [a for a, n in aliases.items() if str(n) == str(v.version)], v.run_id)\n"
+)
 
 
 def main() -> None:
@@ -85,11 +88,23 @@ def main() -> None:
     finally:
         procs.stop()
     worst, worst_anchor = max(runs, models), max(runs_anchor, models_anchor)
-    h.emit({"bench": "cli", "unit": "s (median wall time of the slower command)", "ours": round(worst, 2),
-            "anchor_name": "prefect flow-run ls / MlflowClient one-liner", "anchor": round(worst_anchor, 2),
-            "ratio": round(worst_anchor / worst, 2), "runs_s": round(runs, 2), "runs_anchor_s": round(runs_anchor, 2),
-            "model_list_s": round(models, 2), "model_list_anchor_s": round(models_anchor, 2),
-            "target_s": 3.0, "met": worst < 3.0, "n": REPEATS})
+    h.emit(
+        {
+            "bench": "cli",
+            "unit": "s (median wall time of the slower command)",
+            "ours": round(worst, 2),
+            "anchor_name": "prefect flow-run ls / MlflowClient one-liner",
+            "anchor": round(worst_anchor, 2),
+            "ratio": round(worst_anchor / worst, 2),
+            "runs_s": round(runs, 2),
+            "runs_anchor_s": round(runs_anchor, 2),
+            "model_list_s": round(models, 2),
+            "model_list_anchor_s": round(models_anchor, 2),
+            "target_s": 3.0,
+            "met": worst < 3.0,
+            "n": REPEATS,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,12 @@ def ensure_soffice() -> str:
     if found:
         return found
     subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "libreoffice-writer-nogui"], check=True, capture_output=True,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "libreoffice-writer-nogui"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
     return shutil.which("soffice")
 
 
@@ -93,15 +97,20 @@ def plain_pdf(document) -> bytes:
         story.append(Paragraph(escape(f"{section.code} — {section.title}"), styles["Heading1"]))
         for block in markup.parse(section.content or ""):
             if isinstance(block, markup.Table):
-                story.append(Table([[markup.plain(c) for c in block.header]]
-                                   + [[markup.plain(c) for c in row] for row in block.rows]))
+                story.append(
+                    Table(
+                        [[markup.plain(c) for c in block.header]]
+                        + [[markup.plain(c) for c in row] for row in block.rows]
+                    )
+                )
             elif isinstance(block, (markup.BulletList, markup.NumberedList)):
                 story.extend(Paragraph("• " + escape(markup.plain(item)), styles["BodyText"]) for item in block.items)
             else:
                 story.append(Paragraph(escape(markup.plain(block.runs)), styles["BodyText"]))
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4).build(
-        story, onLaterPages=lambda c, d: c.drawString(280, 20, f"Página {d.page}"))
+        story, onLaterPages=lambda c, d: c.drawString(280, 20, f"Página {d.page}")
+    )
     return buffer.getvalue()
 
 
@@ -136,28 +145,62 @@ def main() -> None:
     soffice = ensure_soffice()
     work = Path(tempfile.mkdtemp(prefix="nexora-lo-"))
     profile = f"-env:UserInstallation=file://{work / 'profile'}"
-    subprocess.run([soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(work / "warm"),
-                    str(_write(work / "warm.docx", plain_docx(document)))], check=True, capture_output=True)
+    subprocess.run(
+        [
+            soffice,
+            profile,
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(work / "warm"),
+            str(_write(work / "warm.docx", plain_docx(document))),
+        ],
+        check=True,
+        capture_output=True,
+    )
     started = time.perf_counter()
     for i in range(N_SOFFICE):
         source = _write(work / f"one-{i}.docx", plain_docx(document))
-        subprocess.run([soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(work / "one"),
-                        str(source)], check=True, capture_output=True)
+        subprocess.run(
+            [soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(work / "one"), str(source)],
+            check=True,
+            capture_output=True,
+        )
     per_doc = N_SOFFICE / (time.perf_counter() - started)
     started = time.perf_counter()
     batch = [_write(work / f"batch-{i}.docx", plain_docx(document)) for i in range(N_BATCH)]
-    subprocess.run([soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(work / "batch"),
-                    *map(str, batch)], check=True, capture_output=True)
+    subprocess.run(
+        [soffice, profile, "--headless", "--convert-to", "pdf", "--outdir", str(work / "batch"), *map(str, batch)],
+        check=True,
+        capture_output=True,
+    )
     batched = N_BATCH / (time.perf_counter() - started)
     converted = len(list((work / "batch").glob("*.pdf")))
     shutil.rmtree(work, ignore_errors=True)
-    h.emit({"bench": "consolidation", "unit": "documents/s", "ours": round(ours, 1),
-            "anchor_name": "python-docx + libreoffice-headless per document", "anchor": round(per_doc, 2),
-            "ratio": round(ours / per_doc, 1), "anchor_batch_per_s": round(batched, 2),
-            "ratio_batch": round(ours / batched, 1), "anchor_plain_per_s": round(plain, 1),
-            "ratio_plain": round(ours / plain, 2), "ms_per_document": round(1000 / ours, 1), "pdf_pages": pages,
-            "docx_bytes": len(files["docx"]), "pdf_bytes": len(files["pdf"]), "peak_rss_mb_after_100": rss_at_100,
-            "peak_rss_mb_after_n": rss_at_n, "batch_converted": converted, "n": N, "cores": 1})
+    h.emit(
+        {
+            "bench": "consolidation",
+            "unit": "documents/s",
+            "ours": round(ours, 1),
+            "anchor_name": "python-docx + libreoffice-headless per document",
+            "anchor": round(per_doc, 2),
+            "ratio": round(ours / per_doc, 1),
+            "anchor_batch_per_s": round(batched, 2),
+            "ratio_batch": round(ours / batched, 1),
+            "anchor_plain_per_s": round(plain, 1),
+            "ratio_plain": round(ours / plain, 2),
+            "ms_per_document": round(1000 / ours, 1),
+            "pdf_pages": pages,
+            "docx_bytes": len(files["docx"]),
+            "pdf_bytes": len(files["pdf"]),
+            "peak_rss_mb_after_100": rss_at_100,
+            "peak_rss_mb_after_n": rss_at_n,
+            "batch_converted": converted,
+            "n": N,
+            "cores": 1,
+        }
+    )
 
 
 def _write(path: Path, data: bytes) -> Path:

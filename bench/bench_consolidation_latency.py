@@ -66,14 +66,25 @@ def main() -> None:
         back_to_back = measure("0.5", N, "bench-back-to-back", settle=False)
         anchor = measure("10", N_ANCHOR, "bench-anchor")
         p50, anchor_p50 = h.percentile(ours, 50), h.percentile(anchor, 50)
-        h.emit({"bench": "consolidation_latency", "unit": "s p50 POST → artifacts registered", "ours": round(p50, 2),
-                "anchor_name": "same stack, Prefect default runner polling (10 s)", "anchor": round(anchor_p50, 2),
-                "ratio": round(anchor_p50 / p50, 2), "p95_s": round(h.percentile(ours, 95), 2),
-                "min_s": round(min(ours), 2), "max_s": round(max(ours), 2),
+        h.emit(
+            {
+                "bench": "consolidation_latency",
+                "unit": "s p50 POST → artifacts registered",
+                "ours": round(p50, 2),
+                "anchor_name": "same stack, Prefect default runner polling (10 s)",
+                "anchor": round(anchor_p50, 2),
+                "ratio": round(anchor_p50 / p50, 2),
+                "p95_s": round(h.percentile(ours, 95), 2),
+                "min_s": round(min(ours), 2),
+                "max_s": round(max(ours), 2),
                 "anchor_p95_s": round(h.percentile(anchor, 95), 2),
                 "back_to_back_p50_s": round(h.percentile(back_to_back, 50), 2),
-                "back_to_back_p95_s": round(h.percentile(back_to_back, 95), 2), "n": N, "n_anchor": N_ANCHOR,
-                "prefect_db": "sqlite"})
+                "back_to_back_p95_s": round(h.percentile(back_to_back, 95), 2),
+                "n": N,
+                "n_anchor": N_ANCHOR,
+                "prefect_db": "sqlite",
+            }
+        )
     finally:
         procs.stop()
 

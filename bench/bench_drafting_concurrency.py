@@ -54,11 +54,23 @@ def main() -> None:
             assert state.is_completed() and len(state.result()["fields"]) == 13, state
             server.append(h.run_seconds(state))
         ours, wall = statistics.median(server[1:]), statistics.median(walls[1:])
-        h.emit({"bench": "drafting_concurrency", "unit": "s per 13-section document (run start to Completed)",
-                "ours": round(ours, 2), "anchor_name": "sequential openai calls", "anchor": round(anchor, 2),
-                "ratio": round(anchor / ours, 2), "one_call_s": 1.0, "ours_over_one_call": round(ours / 1.0, 2),
-                "wall_s": round(wall, 2), "max_in_flight": llm.recorder.max_in_flight, "n": len(contexts),
-                "repeats": REPEATS, "llm_concurrency": settings.LLM_CONCURRENCY})
+        h.emit(
+            {
+                "bench": "drafting_concurrency",
+                "unit": "s per 13-section document (run start to Completed)",
+                "ours": round(ours, 2),
+                "anchor_name": "sequential openai calls",
+                "anchor": round(anchor, 2),
+                "ratio": round(anchor / ours, 2),
+                "one_call_s": 1.0,
+                "ours_over_one_call": round(ours / 1.0, 2),
+                "wall_s": round(wall, 2),
+                "max_in_flight": llm.recorder.max_in_flight,
+                "n": len(contexts),
+                "repeats": REPEATS,
+                "llm_concurrency": settings.LLM_CONCURRENCY,
+            }
+        )
         llm.stop()
     finally:
         procs.stop()

@@ -19,8 +19,14 @@ from datetime import date
 import _harness as h
 
 N = int(os.environ.get("BENCH_N", "300"))
-ITEM = {"codigo_catalogo": "456702", "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "unidade": "UNIDADE",
-        "quantidade": 52, "uf": "DF", "data": "2022-06-30"}
+ITEM = {
+    "codigo_catalogo": "456702",
+    "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS",
+    "unidade": "UNIDADE",
+    "quantidade": 52,
+    "uf": "DF",
+    "data": "2022-06-30",
+}
 
 
 def main() -> None:
@@ -47,8 +53,9 @@ def main() -> None:
         with session_scope() as session:
             _, key = create_key(session, "bench", ["read"])
         port = h.free_port()
-        server = uvicorn.Server(uvicorn.Config("deployments.api.app:app", host="127.0.0.1", port=port,
-                                               log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config("deployments.api.app:app", host="127.0.0.1", port=port, log_level="warning")
+        )
         threading.Thread(target=server.run, daemon=True).start()
         url = f"http://127.0.0.1:{port}"
         h.wait_http(f"{url}/api/v1/health", 60)
@@ -73,8 +80,9 @@ def main() -> None:
 
         mlflow.set_tracking_uri(registry.uri)
         loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
-        frame = pd.DataFrame([{**ITEM, "quantidade": float(ITEM["quantidade"]), "modalidade_id": 6,
-                               "material_ou_servico": "M"}])
+        frame = pd.DataFrame(
+            [{**ITEM, "quantidade": float(ITEM["quantidade"]), "modalidade_id": 6, "material_ou_servico": "M"}]
+        )
         for _ in range(20):
             loaded.predict(frame)
         anchor = []
@@ -83,13 +91,25 @@ def main() -> None:
             loaded.predict(frame)
             anchor.append((time.perf_counter() - started) * 1000)
         p99 = h.percentile(samples, 99)
-        h.emit({"bench": "estimate_latency", "unit": "ms per estimate (one item, p99)", "ours": round(p99, 2),
+        h.emit(
+            {
+                "bench": "estimate_latency",
+                "unit": "ms per estimate (one item, p99)",
+                "ours": round(p99, 2),
                 "anchor_name": "mlflow.pyfunc.load_model(champion).predict, in-process, model only",
-                "anchor": round(h.percentile(anchor, 99), 2), "ratio": round(h.percentile(anchor, 99) / p99, 2),
-                "p50_ms": round(h.percentile(samples, 50), 2), "p99_ms": round(p99, 2),
-                "anchor_p50_ms": round(h.percentile(anchor, 50), 2), "target_p99_ms": 20, "met": p99 < 20,
-                "n": N, "model_version": trained["version"], "mapa_prices": body["mapa_de_precos"]["n"],
-                "p50_estimate": body["estimativa"]["p50"]})
+                "anchor": round(h.percentile(anchor, 99), 2),
+                "ratio": round(h.percentile(anchor, 99) / p99, 2),
+                "p50_ms": round(h.percentile(samples, 50), 2),
+                "p99_ms": round(p99, 2),
+                "anchor_p50_ms": round(h.percentile(anchor, 50), 2),
+                "target_p99_ms": 20,
+                "met": p99 < 20,
+                "n": N,
+                "model_version": trained["version"],
+                "mapa_prices": body["mapa_de_precos"]["n"],
+                "p50_estimate": body["estimativa"]["p50"],
+            }
+        )
     finally:
         if server is not None:
             server.should_exit = True

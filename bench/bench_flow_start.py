@@ -51,17 +51,22 @@ def measure(executor: str, database: str) -> dict:
     name = f"start-{executor}-{database}"
     with h.Up(name, workers=1 if executor == "worker" else 0, postgres=database == "postgresql") as up:
         running, first_task = [], []
-        with (httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {up.key}"}, timeout=90) as client,
-              httpx.Client(base_url=up.prefect_api, timeout=30) as prefect):
+        with (
+            httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {up.key}"}, timeout=90) as client,
+            httpx.Client(base_url=up.prefect_api, timeout=30) as prefect,
+        ):
             sample(client, prefect)  # the first run warms the executor; not counted
             for _ in range(N):
                 to_running, to_task = sample(client, prefect)
                 running.append(to_running)
                 first_task.append(to_task)
                 print(f"{name}: running {to_running:.2f} s, first task {to_task:.2f} s", file=sys.stderr, flush=True)
-    return {"running_p50_s": round(h.percentile(running, 50), 2), "running_p95_s": round(h.percentile(running, 95), 2),
-            "first_task_p50_s": round(h.percentile(first_task, 50), 2),
-            "first_task_p95_s": round(h.percentile(first_task, 95), 2)}
+    return {
+        "running_p50_s": round(h.percentile(running, 50), 2),
+        "running_p95_s": round(h.percentile(running, 95), 2),
+        "first_task_p50_s": round(h.percentile(first_task, 50), 2),
+        "first_task_p95_s": round(h.percentile(first_task, 95), 2),
+    }
 
 
 def import_floor(n: int = 10) -> list[float]:
@@ -86,10 +91,20 @@ def main() -> None:
         llm.stop()
         h.Processes().stop()  # removes the benchmark's home
     best = min(f["first_task_p50_s"] for f in figures.values())
-    h.emit({"bench": "flow_start", "unit": "s p50 trigger → first task (best configuration)", "ours": best,
+    h.emit(
+        {
+            "bench": "flow_start",
+            "unit": "s p50 trigger → first task (best configuration)",
+            "ours": best,
             "anchor_name": "fresh interpreter importing the flow module (no orchestration)",
-            "anchor": round(floor, 2), "ratio": round(floor / best, 2), **figures, "n": N,
-            "runner_poll_s": 0.5, "worker_query_s": 1})
+            "anchor": round(floor, 2),
+            "ratio": round(floor / best, 2),
+            **figures,
+            "n": N,
+            "runner_poll_s": 0.5,
+            "worker_query_s": 1,
+        }
+    )
 
 
 if __name__ == "__main__":

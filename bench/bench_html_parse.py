@@ -37,8 +37,11 @@ def pages() -> list[bytes]:
     return big + [realistic(rng.choice((1, 3, 5, 10, 20, 40, 80)), 1000 + seed) for seed in range(N_MIX)]
 
 
-def fastest(pipelines: dict[str, tuple[object, int]], inputs: list, rounds: int = ROUNDS,
-            ) -> dict[str, list[tuple[float, float]]]:
+def fastest(
+    pipelines: dict[str, tuple[object, int]],
+    inputs: list,
+    rounds: int = ROUNDS,
+) -> dict[str, list[tuple[float, float]]]:
     """Per pipeline and page, the fastest (CPU, wall) seconds over ``rounds`` rounds of ``repeat`` runs each."""
     best = {name: [(float("inf"), float("inf"))] * len(inputs) for name in pipelines}
     for _ in range(rounds):
@@ -66,14 +69,25 @@ def measure(everything: list[bytes]) -> dict[str, float]:
 
     times = fastest({"ours": (html.parse_page, 3), "anchor": (comprasnet_soup.parse_page, 1)}, everything)
     texts = [html.decode(content) for content in everything[:N150]]
-    parsing = fastest({"ours": (lambda text, _: LexborHTMLParser(text), 3),
-                       "anchor": (lambda text, _: BeautifulSoup(text, "html.parser"), 1)}, texts)
+    parsing = fastest(
+        {
+            "ours": (lambda text, _: LexborHTMLParser(text), 3),
+            "anchor": (lambda text, _: BeautifulSoup(text, "html.parser"), 1),
+        },
+        texts,
+    )
     ours, anchor = total(times["ours"]), total(times["anchor"])
     big_ours, big_anchor = total(times["ours"][:N150]), total(times["anchor"][:N150])
-    return {"ours": len(everything) / ours, "anchor": len(everything) / anchor, "ratio": anchor / ours,
-            "wall_ratio": total(times["anchor"], 1) / total(times["ours"], 1),
-            "ms_150": big_ours / N150 * 1000, "anchor_ms_150": big_anchor / N150 * 1000,
-            "ratio_150": big_anchor / big_ours, "parse_ratio_150": total(parsing["anchor"]) / total(parsing["ours"])}
+    return {
+        "ours": len(everything) / ours,
+        "anchor": len(everything) / anchor,
+        "ratio": anchor / ours,
+        "wall_ratio": total(times["anchor"], 1) / total(times["ours"], 1),
+        "ms_150": big_ours / N150 * 1000,
+        "anchor_ms_150": big_anchor / N150 * 1000,
+        "ratio_150": big_anchor / big_ours,
+        "parse_ratio_150": total(parsing["anchor"]) / total(parsing["ours"]),
+    }
 
 
 def main() -> None:
@@ -93,23 +107,41 @@ def main() -> None:
         default = measure(everything)
         tuned = html.keep_parser_memory()
         kept = measure(everything)
-        h.emit({"bench": "html_parse", "unit": "pages/s (CPU time)", "ours": round(kept["ours"], 1),
-                "anchor_name": "the same pipeline on BeautifulSoup(html.parser)", "anchor": round(kept["anchor"], 2),
-                "ratio": round(kept["ratio"], 1), "target": TARGET, "met": kept["ratio"] >= TARGET,
-                "wall_ratio": round(kept["wall_ratio"], 1), "outputs_equal": True, "keep_parser_memory": tuned,
-                "pages": len(everything), "pages_150_items": N150, "items": sum(len(r.items) for r in rows),
-                "results": sum(len(r.results) for r in rows), "quarantined": sum(len(r.bad) for r in rows),
+        h.emit(
+            {
+                "bench": "html_parse",
+                "unit": "pages/s (CPU time)",
+                "ours": round(kept["ours"], 1),
+                "anchor_name": "the same pipeline on BeautifulSoup(html.parser)",
+                "anchor": round(kept["anchor"], 2),
+                "ratio": round(kept["ratio"], 1),
+                "target": TARGET,
+                "met": kept["ratio"] >= TARGET,
+                "wall_ratio": round(kept["wall_ratio"], 1),
+                "outputs_equal": True,
+                "keep_parser_memory": tuned,
+                "pages": len(everything),
+                "pages_150_items": N150,
+                "items": sum(len(r.items) for r in rows),
+                "results": sum(len(r.results) for r in rows),
+                "quarantined": sum(len(r.bad) for r in rows),
                 "kb_per_150_item_page": round(sum(map(len, everything[:N150])) / N150 / 1024),
                 "ms_per_150_item_page": round(kept["ms_150"], 2),
                 "anchor_ms_per_150_item_page": round(kept["anchor_ms_150"], 1),
                 "ratio_150_items": round(kept["ratio_150"], 1),
                 "parse_only_ratio_150_items": round(kept["parse_ratio_150"], 1),
-                "default_allocator": {"ours": round(default["ours"], 1), "anchor": round(default["anchor"], 2),
-                                      "ratio": round(default["ratio"], 1),
-                                      "ms_per_150_item_page": round(default["ms_150"], 2),
-                                      "ratio_150_items": round(default["ratio_150"], 1),
-                                      "parse_only_ratio_150_items": round(default["parse_ratio_150"], 1)},
-                "rounds": ROUNDS, "parser": f"selectolax {selectolax.__version__} lexbor"})
+                "default_allocator": {
+                    "ours": round(default["ours"], 1),
+                    "anchor": round(default["anchor"], 2),
+                    "ratio": round(default["ratio"], 1),
+                    "ms_per_150_item_page": round(default["ms_150"], 2),
+                    "ratio_150_items": round(default["ratio_150"], 1),
+                    "parse_only_ratio_150_items": round(default["parse_ratio_150"], 1),
+                },
+                "rounds": ROUNDS,
+                "parser": f"selectolax {selectolax.__version__} lexbor",
+            }
+        )
     finally:
         shutil.rmtree(h.HOME, ignore_errors=True)
 

@@ -41,16 +41,24 @@ def main() -> None:
 
         port = h.free_port()
         with session_scope() as session:
-            subscription, secret = outbox.create_subscription(session, SubscriptionCreate(
-                channel=Channel.WEBHOOK, target=f"http://127.0.0.1:{port}/bench", event_types=["document.approved"]))
+            subscription, secret = outbox.create_subscription(
+                session,
+                SubscriptionCreate(
+                    channel=Channel.WEBHOOK, target=f"http://127.0.0.1:{port}/bench", event_types=["document.approved"]
+                ),
+            )
         procs.start("receiver", [sys.executable, "-m", "tests.servers.webhook", str(port), str(DELAY), secret])
         h.wait_http(f"http://127.0.0.1:{port}/_stats")
 
         started = time.perf_counter()
         with session_scope() as session:
             for n in range(N):
-                outbox.record_event(session, "document.approved", orgao="Órgão de referência",
-                                    data={"numero_processo": f"23000.{n:06d}/2026-00", "kind": "ETP"})
+                outbox.record_event(
+                    session,
+                    "document.approved",
+                    orgao="Órgão de referência",
+                    data={"numero_processo": f"23000.{n:06d}/2026-00", "kind": "ETP"},
+                )
         enqueue_s = time.perf_counter() - started
 
         # anchor: the first N_ANCHOR jobs, one by one, signed the same way
@@ -65,8 +73,11 @@ def main() -> None:
                 client.post(plain_url, content=body, headers=headers).raise_for_status()
         anchor_rate = len(jobs) / (time.perf_counter() - started)
         with session_scope() as session:  # give the anchor's rows back to the outbox, untouched
-            session.exec(update(Notification).where(Notification.claim_token.is_not(None))
-                         .values(status="pending", claim_token=None, claimed_until=None))
+            session.exec(
+                update(Notification)
+                .where(Notification.claim_token.is_not(None))
+                .values(status="pending", claim_token=None, claimed_until=None)
+            )
 
         started = time.perf_counter()
         summary = deliver_notifications(max_seconds=1800)
@@ -74,22 +85,46 @@ def main() -> None:
         stats = httpx.get(f"http://127.0.0.1:{port}/_stats?path=/bench").json()
         received, unique = stats["received"], stats["unique"]
         with session_scope() as session:
-            left = {str(status): count for status, count in session.exec(
-                select(Notification.status, func.count()).where(Notification.status != "delivered")
-                .group_by(Notification.status)).all()}
-            errors = session.exec(select(Notification.last_error, func.count())
-                                  .where(Notification.status != "delivered").group_by(Notification.last_error)
-                                  .limit(5)).all()
+            left = {
+                str(status): count
+                for status, count in session.exec(
+                    select(Notification.status, func.count())
+                    .where(Notification.status != "delivered")
+                    .group_by(Notification.status)
+                ).all()
+            }
+            errors = session.exec(
+                select(Notification.last_error, func.count())
+                .where(Notification.status != "delivered")
+                .group_by(Notification.last_error)
+                .limit(5)
+            ).all()
         print(f"not delivered: {left}; errors: {errors}", file=sys.stderr)
         ours_rate = N / ours_s
-        h.emit({"bench": "notification_delivery", "unit": "deliveries/s", "ours": round(ours_rate, 1),
+        h.emit(
+            {
+                "bench": "notification_delivery",
+                "unit": "deliveries/s",
+                "ours": round(ours_rate, 1),
                 "anchor_name": "plain loop, one signed POST at a time (httpx keep-alive)",
-                "anchor": round(anchor_rate, 1), "ratio": round(ours_rate / anchor_rate, 1), "n": N,
-                "n_anchor": len(jobs), "receiver_delay_ms": DELAY * 1000, "seconds": round(ours_s, 1),
-                "delivered": summary["delivered"], "received": received, "unique": unique,
-                "lost": N - unique, "duplicates": received - unique, "bad_signatures": stats["bad_signatures"],
-                "concurrency": settings.NOTIFY_CONCURRENCY, "batch_size": settings.NOTIFY_BATCH_SIZE,
-                "enqueue_s": round(enqueue_s, 1), "database": settings.database_url.split(":", 1)[0]})
+                "anchor": round(anchor_rate, 1),
+                "ratio": round(ours_rate / anchor_rate, 1),
+                "n": N,
+                "n_anchor": len(jobs),
+                "receiver_delay_ms": DELAY * 1000,
+                "seconds": round(ours_s, 1),
+                "delivered": summary["delivered"],
+                "received": received,
+                "unique": unique,
+                "lost": N - unique,
+                "duplicates": received - unique,
+                "bad_signatures": stats["bad_signatures"],
+                "concurrency": settings.NOTIFY_CONCURRENCY,
+                "batch_size": settings.NOTIFY_BATCH_SIZE,
+                "enqueue_s": round(enqueue_s, 1),
+                "database": settings.database_url.split(":", 1)[0],
+            }
+        )
     finally:
         procs.stop()
 

@@ -79,14 +79,25 @@ def main() -> None:
         flow_doc, wall_doc = run_ms(sequential, doc, force=True, only_empty=False)
         over_field, over_doc = flow_field - plain_field, flow_doc - plain_doc
         per_task = (over_doc - over_field) / (15 - 3)
-        h.emit({"bench": "orchestration_overhead", "unit": "ms per task", "ours": round(per_task, 1),
-                "anchor_name": "plain function calls", "anchor": 0.0,
+        h.emit(
+            {
+                "bench": "orchestration_overhead",
+                "unit": "ms per task",
+                "ours": round(per_task, 1),
+                "anchor_name": "plain function calls",
+                "anchor": 0.0,
                 "ratio": round(plain_doc / flow_doc, 3),
                 "per_run_fixed_wall_ms": round(wall_field - plain_field - 3 * per_task, 1),
-                "generate_field_ms": round(flow_field, 1), "plain_field_ms": round(plain_field, 1),
-                "generate_document_ms": round(flow_doc, 1), "plain_document_ms": round(plain_doc, 1),
-                "wall_field_ms": round(wall_field, 1), "wall_document_ms": round(wall_doc, 1),
-                "n": N, "llm_calls": llm.calls})
+                "generate_field_ms": round(flow_field, 1),
+                "plain_field_ms": round(plain_field, 1),
+                "generate_document_ms": round(flow_doc, 1),
+                "plain_document_ms": round(plain_doc, 1),
+                "wall_field_ms": round(wall_field, 1),
+                "wall_document_ms": round(wall_doc, 1),
+                "n": N,
+                "llm_calls": llm.calls,
+            }
+        )
         llm.stop()
     finally:
         procs.stop()

@@ -35,8 +35,9 @@ def main() -> None:
         interval = settings.PNCP_CONSULTA_INTERVAL_SECONDS
         limit = settings.PNCP_DETAIL_CONCURRENCY
         # 1. contratações only: the consulta API's allowance is what binds
-        replay = PncpReplay(port=h.free_port(), per_modalidade=200, modalidades=(4, 5, 6, 7, 8, 9),
-                            odd_every=0).start_server()
+        replay = PncpReplay(
+            port=h.free_port(), per_modalidade=200, modalidades=(4, 5, 6, 7, 8, 9), odd_every=0
+        ).start_server()
         replay.latency = {"consulta": LATENCY, "itens": LATENCY, "resultados": LATENCY}
         settings.PNCP_BASE_URL = replay.url
         window = {"start": date(2026, 3, 2), "end": date(2026, 3, 6)}
@@ -65,9 +66,16 @@ def main() -> None:
             for modalidade in (4, 5, 6, 7, 8, 9):
                 page = 1
                 while True:
-                    answer = client.get("/api/consulta/v1/contratacoes/publicacao", params={
-                        "dataInicial": "20260302", "dataFinal": "20260306", "codigoModalidadeContratacao": modalidade,
-                        "pagina": page, "tamanhoPagina": settings.PNCP_PAGE_SIZE})
+                    answer = client.get(
+                        "/api/consulta/v1/contratacoes/publicacao",
+                        params={
+                            "dataInicial": "20260302",
+                            "dataFinal": "20260306",
+                            "codigoModalidadeContratacao": modalidade,
+                            "pagina": page,
+                            "tamanhoPagina": settings.PNCP_PAGE_SIZE,
+                        },
+                    )
                     if answer.status_code == 204 or answer.json()["paginasRestantes"] == 0:
                         break
                     time.sleep(interval)
@@ -75,16 +83,31 @@ def main() -> None:
                 time.sleep(interval)
         anchor_calls = sorted(replay.calls["consulta"])
         anchor_use = len(anchor_calls) / ((anchor_calls[-1] - anchor_calls[0]) / interval + 1)
-        h.emit({"bench": "pncp_politeness", "unit": "share of the consulta allowance used", "ours": round(use, 3),
-                "anchor_name": "plain loop: call, sleep the interval, call", "anchor": round(anchor_use, 3),
-                "ratio": round(use / anchor_use, 2), "within_limit": min(gaps) >= interval * 0.95,
-                "min_gap_s": round(min(gaps), 3), "gaps_s": [round(g, 2) for g in gaps], "interval_s": interval,
+        h.emit(
+            {
+                "bench": "pncp_politeness",
+                "unit": "share of the consulta allowance used",
+                "ours": round(use, 3),
+                "anchor_name": "plain loop: call, sleep the interval, call",
+                "anchor": round(anchor_use, 3),
+                "ratio": round(use / anchor_use, 2),
+                "within_limit": min(gaps) >= interval * 0.95,
+                "min_gap_s": round(min(gaps), 3),
+                "gaps_s": [round(g, 2) for g in gaps],
+                "interval_s": interval,
                 "latency_s": LATENCY,
-                "consulta_calls": len(calls), "consulta_max_in_flight": consulta_in_flight, "pages": summary["pages"],
-                "seconds": round(elapsed, 1), "detail_use": round(detail_use, 3),
-                "detail_max_in_flight": detail_in_flight, "detail_limit": limit,
-                "detail_calls": len(detail_calls), "with_items_seconds": round(with_items_s, 1),
-                "slice_concurrency": settings.PNCP_SLICE_CONCURRENCY})
+                "consulta_calls": len(calls),
+                "consulta_max_in_flight": consulta_in_flight,
+                "pages": summary["pages"],
+                "seconds": round(elapsed, 1),
+                "detail_use": round(detail_use, 3),
+                "detail_max_in_flight": detail_in_flight,
+                "detail_limit": limit,
+                "detail_calls": len(detail_calls),
+                "with_items_seconds": round(with_items_s, 1),
+                "slice_concurrency": settings.PNCP_SLICE_CONCURRENCY,
+            }
+        )
         replay.stop()
     finally:
         procs.stop()

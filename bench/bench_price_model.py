@@ -43,27 +43,51 @@ def threads() -> int:
     return 1 if os.getloadavg()[0] >= cores - 0.5 else cores
 
 
-def training_median(train_rows: pl.DataFrame, test: pl.DataFrame, keys: list[str], *,
-                    min_count: int = MIN_COMPARABLES) -> pl.DataFrame:
+def training_median(
+    train_rows: pl.DataFrame, test: pl.DataFrame, keys: list[str], *, min_count: int = MIN_COMPARABLES
+) -> pl.DataFrame:
     """The issue's reference baseline: per ``keys`` (an unstated unit groups with unstated units), the median and
     10th/90th percentiles of all training prices, when there are ``min_count`` or more; null otherwise."""
-    groups = (train_rows.filter(pl.col("codigo_catalogo").is_not_null()).group_by(keys)
-              .agg(pl.col(PRICE).median().alias("p50"), pl.col(PRICE).quantile(0.1, "linear").alias("p10"),
-                   pl.col(PRICE).quantile(0.9, "linear").alias("p90"), pl.len().alias("n"))
-              .filter(pl.col("n") >= min_count))
+    groups = (
+        train_rows.filter(pl.col("codigo_catalogo").is_not_null())
+        .group_by(keys)
+        .agg(
+            pl.col(PRICE).median().alias("p50"),
+            pl.col(PRICE).quantile(0.1, "linear").alias("p10"),
+            pl.col(PRICE).quantile(0.9, "linear").alias("p90"),
+            pl.len().alias("n"),
+        )
+        .filter(pl.col("n") >= min_count)
+    )
     joined = test.select(keys).with_row_index(ROW).join(groups, on=keys, how="left", nulls_equal=True)
     return joined.sort(ROW).select("p10", "p50", "p90")
 
 
-def windowed_median(test: pl.DataFrame, history: pl.DataFrame, *, min_count: int, window_days: int = 365
-                    ) -> pl.DataFrame:
+def windowed_median(
+    test: pl.DataFrame, history: pl.DataFrame, *, min_count: int, window_days: int = 365
+) -> pl.DataFrame:
     """The strict IN 65 baseline (as ``model.baseline_predictions``) priced only with ``min_count``+ comparables."""
-    stats = past_stats(test.lazy().with_row_index(ROW), history.lazy(), keys=["codigo_catalogo", "unidade"],
-                       required=["codigo_catalogo"], value=pl.col(PRICE), window_days=window_days, prefix="b",
-                       quantiles=(0.1, 0.9)).sort(ROW).collect()
+    stats = (
+        past_stats(
+            test.lazy().with_row_index(ROW),
+            history.lazy(),
+            keys=["codigo_catalogo", "unidade"],
+            required=["codigo_catalogo"],
+            value=pl.col(PRICE),
+            window_days=window_days,
+            prefix="b",
+            quantiles=(0.1, 0.9),
+        )
+        .sort(ROW)
+        .collect()
+    )
     enough = pl.col("b_n") >= min_count
-    return stats.select(*[pl.when(enough).then(pl.col(f"b_{name}")).alias(alias)
-                          for name, alias in (("q10", "p10"), ("median", "p50"), ("q90", "p90"))])
+    return stats.select(
+        *[
+            pl.when(enough).then(pl.col(f"b_{name}")).alias(alias)
+            for name, alias in (("q10", "p10"), ("median", "p50"), ("q90", "p90"))
+        ]
+    )
 
 
 def _scored(test: pl.DataFrame, predictions: pl.DataFrame) -> pl.DataFrame:
@@ -74,11 +98,19 @@ def compare(test: pl.DataFrame, model_scored: pl.DataFrame, predictions: pl.Data
     covered = predictions["p50"].is_not_null()
     base, ours = metrics.summary(_scored(test, predictions)), metrics.summary(model_scored.filter(covered))
     ratio = ours["mdape"] / base["mdape"] if base["mdape"] else None
-    return {"rows": base["n"], "share_priced": round(base["n"] / test.height, 3),
-            "baseline_mdape": _round(base["mdape"]), "model_mdape": _round(ours["mdape"]),
-            "ratio": _round(ratio), "target_ratio": target, "met": ratio is not None and ratio <= target,
-            "baseline_mape": _round(base["mape"]), "model_mape": _round(ours["mape"]),
-            "baseline_coverage": _round(base["coverage"]), "model_coverage": _round(ours["coverage"])}
+    return {
+        "rows": base["n"],
+        "share_priced": round(base["n"] / test.height, 3),
+        "baseline_mdape": _round(base["mdape"]),
+        "model_mdape": _round(ours["mdape"]),
+        "ratio": _round(ratio),
+        "target_ratio": target,
+        "met": ratio is not None and ratio <= target,
+        "baseline_mape": _round(base["mape"]),
+        "model_mape": _round(ours["mape"]),
+        "baseline_coverage": _round(base["coverage"]),
+        "model_coverage": _round(ours["coverage"]),
+    }
 
 
 def _brief(summary: dict) -> dict:
@@ -89,8 +121,9 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def split_figures(frame: pl.DataFrame, cutoff: date, reference_keys: list[str], target: float,
-                  num_threads: int) -> dict:
+def split_figures(
+    frame: pl.DataFrame, cutoff: date, reference_keys: list[str], target: float, num_threads: int
+) -> dict:
     split = time_split(frame, cutoff=cutoff)
     history = pl.concat([split.train, split.test])
     started = time.perf_counter()
@@ -102,39 +135,60 @@ def split_figures(frame: pl.DataFrame, cutoff: date, reference_keys: list[str], 
     frozen = _scored(split.test, model.predict(split.test, split.train))
     low, high = COVERAGE
     return {
-        "cutoff": cutoff.isoformat(), "train_rows": split.train.height, "test_rows": split.test.height,
-        "dropped_straddling": split.dropped, "train_seconds": round(seconds, 1),
+        "cutoff": cutoff.isoformat(),
+        "train_rows": split.train.height,
+        "test_rows": split.test.height,
+        "dropped_straddling": split.dropped,
+        "train_seconds": round(seconds, 1),
         "interval_margin": round(model.params["interval_margin"], 3),
-        "model_all_rows": {"share_priced": round(everything["n"] / split.test.height, 3),
-                           "mdape": _round(everything["mdape"]), "mape": _round(everything["mape"]),
-                           "coverage": _round(everything["coverage"]), "coverage_target": [low, high],
-                           "coverage_met": low <= everything["coverage"] <= high},
+        "model_all_rows": {
+            "share_priced": round(everything["n"] / split.test.height, 3),
+            "mdape": _round(everything["mdape"]),
+            "mape": _round(everything["mape"]),
+            "coverage": _round(everything["coverage"]),
+            "coverage_target": [low, high],
+            "coverage_met": low <= everything["coverage"] <= high,
+        },
         "reference_baseline": compare(split.test, scored, reference, target),
         "in65_365d_3plus": compare(split.test, scored, windowed_median(split.test, history, min_count=3), target),
         "in65_365d_1plus": compare(split.test, scored, windowed_median(split.test, history, min_count=1), target),
-        "model_train_history_only": {**_brief(metrics.summary(frozen)), "on_reference_rows": _brief(
-            metrics.summary(frozen.filter(reference["p50"].is_not_null())))},
+        "model_train_history_only": {
+            **_brief(metrics.summary(frozen)),
+            "on_reference_rows": _brief(metrics.summary(frozen.filter(reference["p50"].is_not_null()))),
+        },
     }
 
 
 def main() -> None:
     num_threads = threads()
     code_unit, code = ["codigo_catalogo", "unidade"], ["codigo_catalogo"]
-    siasg = split_figures(dataset.from_siasg().collect(), date(2021, 1, 1), code_unit, TARGET_RATIO["siasg"],
-                          num_threads)
-    spread = split_figures(dataset.from_siasg(spread=True).collect(), date(2021, 1, 1), code_unit,
-                           TARGET_RATIO["siasg"], num_threads)
-    series = split_figures(dataset.from_series().collect(), date(2023, 1, 1), code, TARGET_RATIO["series"],
-                           num_threads)
+    siasg = split_figures(
+        dataset.from_siasg().collect(), date(2021, 1, 1), code_unit, TARGET_RATIO["siasg"], num_threads
+    )
+    spread = split_figures(
+        dataset.from_siasg(spread=True).collect(), date(2021, 1, 1), code_unit, TARGET_RATIO["siasg"], num_threads
+    )
+    series = split_figures(dataset.from_series().collect(), date(2023, 1, 1), code, TARGET_RATIO["series"], num_threads)
     headline = siasg["reference_baseline"]
     ours, anchor = headline["model_mdape"], headline["baseline_mdape"]
-    h.emit({"bench": "price_model",
+    h.emit(
+        {
+            "bench": "price_model",
             "unit": "MdAPE on the test rows the reference baseline prices (siasg_homologados, train ≤2020, test "
-                    "2021–2022, dates on 1 July)",
-            "ours": ours, "anchor_name": "median of 3+ training prices of the same code and unit (all years)",
-            "anchor": anchor, "ratio": headline["ratio"], "ratio_is": "ours / anchor, target ≤ 0.70",
-            "times_better": round(anchor / ours, 2), "met": headline["met"], "num_threads": num_threads,
-            "siasg": siasg, "siasg_spread": spread, "series": series})
+            "2021–2022, dates on 1 July)",
+            "ours": ours,
+            "anchor_name": "median of 3+ training prices of the same code and unit (all years)",
+            "anchor": anchor,
+            "ratio": headline["ratio"],
+            "ratio_is": "ours / anchor, target ≤ 0.70",
+            "times_better": round(anchor / ours, 2),
+            "met": headline["met"],
+            "num_threads": num_threads,
+            "siasg": siasg,
+            "siasg_spread": spread,
+            "series": series,
+        }
+    )
 
 
 if __name__ == "__main__":

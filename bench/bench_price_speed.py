@@ -42,9 +42,16 @@ CONFIG = F.FeatureConfig()
 
 # --- the anchor: build_features in pandas ------------------------------------------------------------------------
 
+
 def _fold(values):
-    return (values.fillna("").str.normalize("NFKD").str.replace(r"[^\x00-\x7f]", "", regex=True)
-            .str.replace(r"\s+", " ", regex=True).str.strip().str.lower())
+    return (
+        values.fillna("")
+        .str.normalize("NFKD")
+        .str.replace(r"[^\x00-\x7f]", "", regex=True)
+        .str.replace(r"\s+", " ", regex=True)
+        .str.strip()
+        .str.lower()
+    )
 
 
 def _parse_number(values):
@@ -104,16 +111,26 @@ def pandas_features(frame, codes: dict[str, dict[str, int]]):
 
     frame = frame.reset_index(drop=True)
     folded = _fold(frame["descricao"])
-    frame["_description_key"] = (folded.str.split(",").str[0].str.findall(r"[a-z]{3,}")
-                                 .map(lambda words: " ".join([w for w in words if w not in text.STOPWORDS][:2]))
-                                 .replace("", None))
-    raw = {"cat_catalogo": frame["codigo_catalogo"], "cat_unidade": frame["unidade"], "cat_uf": frame["uf"],
-           "cat_regiao": frame["uf"].str.upper().map(F.REGION_OF),
-           "cat_modalidade": frame["modalidade_id"].astype("Int64").astype("string"),
-           "cat_tipo": frame["material_ou_servico"]}
+    frame["_description_key"] = (
+        folded.str.split(",")
+        .str[0]
+        .str.findall(r"[a-z]{3,}")
+        .map(lambda words: " ".join([w for w in words if w not in text.STOPWORDS][:2]))
+        .replace("", None)
+    )
+    raw = {
+        "cat_catalogo": frame["codigo_catalogo"],
+        "cat_unidade": frame["unidade"],
+        "cat_uf": frame["uf"],
+        "cat_regiao": frame["uf"].str.upper().map(F.REGION_OF),
+        "cat_modalidade": frame["modalidade_id"].astype("Int64").astype("string"),
+        "cat_tipo": frame["material_ou_servico"],
+    }
     out = {name: frame[name] for name in (PRICE, "data", "codigo_catalogo", "material_ou_servico")}
-    out |= {name: values.map(codes.get(name, {})).fillna(F.UNKNOWN).where(values.notna()).astype(float)
-            for name, values in raw.items()}
+    out |= {
+        name: values.map(codes.get(name, {})).fillna(F.UNKNOWN).where(values.notna()).astype(float)
+        for name, values in raw.items()
+    }
     out["mes"] = frame["data"].dt.month.astype(float)
     out["log_quantidade"] = np.log1p(frame["quantidade"].clip(lower=0))
     tokens = folded.str.findall(r"[a-z0-9]{3,}").explode().dropna()
@@ -121,12 +138,16 @@ def pandas_features(frame, codes: dict[str, dict[str, int]]):
     out["txt_chars"] = folded.str.len().astype(float)
     out["txt_tokens"] = tokens.groupby(level=0).size().reindex(frame.index, fill_value=0).astype(float)
     out["txt_numbers"] = folded.str.count(text.NUMBER).astype(float)
-    result = pd.concat([pd.DataFrame(out | _dimensions(folded)), _hashes(tokens, frame.index, CONFIG.hash_buckets)],
-                       axis=1)
-    windows = {**{prefix: (keys, CONFIG.history_days) for prefix, keys in F.HISTORY.items()},
-               F.IN65: (F.HISTORY["hist_code_unit"], CONFIG.reference_days)}
-    result = pd.concat([result, *[_past(frame, keys, days, prefix) for prefix, (keys, days) in windows.items()]],
-                       axis=1)
+    result = pd.concat(
+        [pd.DataFrame(out | _dimensions(folded)), _hashes(tokens, frame.index, CONFIG.hash_buckets)], axis=1
+    )
+    windows = {
+        **{prefix: (keys, CONFIG.history_days) for prefix, keys in F.HISTORY.items()},
+        F.IN65: (F.HISTORY["hist_code_unit"], CONFIG.reference_days),
+    }
+    result = pd.concat(
+        [result, *[_past(frame, keys, days, prefix) for prefix, (keys, days) in windows.items()]], axis=1
+    )
     if CONFIG.count_cap:
         counts = [f"{prefix}_n" for prefix in windows]
         result[counts] = result[counts].clip(upper=CONFIG.count_cap)
@@ -138,6 +159,7 @@ def pandas_features(frame, codes: dict[str, dict[str, int]]):
 
 
 # --- phases, each in its own process -----------------------------------------------------------------------------
+
 
 def _rss_mb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -185,8 +207,18 @@ def phase(name: str, rows: int, out: Path, threads: int) -> dict:
 
 
 def run(name: str, rows: int, out: Path, threads: int, timeout: float | None = None) -> dict | None:
-    argv = [sys.executable, __file__, "--phase", name, "--rows", str(rows), "--out", str(out),
-            "--threads", str(threads)]
+    argv = [
+        sys.executable,
+        __file__,
+        "--phase",
+        name,
+        "--rows",
+        str(rows),
+        "--out",
+        str(out),
+        "--threads",
+        str(threads),
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         stdout, _ = proc.communicate(timeout=timeout)
@@ -234,20 +266,37 @@ def main() -> None:
     finally:
         shutil.rmtree(out, ignore_errors=True)
     same_size = ours if compared == args.rows else ours_small
-    h.emit({
-        "bench": "price_speed", "unit": f"seconds of the price features on {compared:,} synthetic rows",
-        "rows": args.rows, "ours": same_size["seconds"],
-        "anchor_name": "the same features in pandas (bench_price_speed.pandas_features)",
-        "anchor": anchor["seconds"], "ratio": round(anchor["seconds"] / same_size["seconds"], 1), "target": 5,
-        "met": anchor["seconds"] / same_size["seconds"] >= 5, "values_equal": equal, "max_relative_gap": gap,
-        "anchor_rows": compared, "anchor_timed_out_on_rows": None if compared == args.rows else args.rows,
-        "features_s": ours["seconds"], "features_peak_rss_mb": ours["peak_rss_mb"],
-        "features_input_rss_mb": ours["input_rss_mb"], "anchor_peak_rss_mb": anchor["peak_rss_mb"],
-        "anchor_input_rss_mb": anchor["input_rss_mb"], "train_s": train["seconds"],
-        "train_peak_rss_mb": train["peak_rss_mb"], "train_input_rss_mb": train["input_rss_mb"],
-        "num_threads": threads, "num_boost_round": train["num_boost_round"], "generate_s": ours["generate_s"],
-        "load_1min": round(load, 2), "polars": pl.__version__, "pandas": __import__("pandas").__version__,
-    })
+    h.emit(
+        {
+            "bench": "price_speed",
+            "unit": f"seconds of the price features on {compared:,} synthetic rows",
+            "rows": args.rows,
+            "ours": same_size["seconds"],
+            "anchor_name": "the same features in pandas (bench_price_speed.pandas_features)",
+            "anchor": anchor["seconds"],
+            "ratio": round(anchor["seconds"] / same_size["seconds"], 1),
+            "target": 5,
+            "met": anchor["seconds"] / same_size["seconds"] >= 5,
+            "values_equal": equal,
+            "max_relative_gap": gap,
+            "anchor_rows": compared,
+            "anchor_timed_out_on_rows": None if compared == args.rows else args.rows,
+            "features_s": ours["seconds"],
+            "features_peak_rss_mb": ours["peak_rss_mb"],
+            "features_input_rss_mb": ours["input_rss_mb"],
+            "anchor_peak_rss_mb": anchor["peak_rss_mb"],
+            "anchor_input_rss_mb": anchor["input_rss_mb"],
+            "train_s": train["seconds"],
+            "train_peak_rss_mb": train["peak_rss_mb"],
+            "train_input_rss_mb": train["input_rss_mb"],
+            "num_threads": threads,
+            "num_boost_round": train["num_boost_round"],
+            "generate_s": ours["generate_s"],
+            "load_1min": round(load, 2),
+            "polars": pl.__version__,
+            "pandas": __import__("pandas").__version__,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ CONFIGS = [int(c) for c in os.environ.get("BENCH_CONFIGS", "1,2,0").split(",")]
 def runs_per_minute(name: str, workers: int) -> dict:
     from tests.utils.builders import document_data
 
-    with (h.Up(name, workers=workers, postgres=True) as up,
-          httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {up.key}"}, timeout=90) as client):
+    with (
+        h.Up(name, workers=workers, postgres=True) as up,
+        httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {up.key}"}, timeout=90) as client,
+    ):
         documents = [client.post("/api/v1/documents", json=document_data("ETP")).json() for _ in range(N)]
         started_at = time.perf_counter()
         runs = {}
@@ -50,8 +52,9 @@ def runs_per_minute(name: str, workers: int) -> dict:
             time.sleep(0.5)
         elapsed = time.perf_counter() - started_at
         for run_id, (document_id, slug) in runs.items():  # the data is whole: each field written by its run
-            field = next(f for f in client.get(f"/api/v1/documents/{document_id}").json()["fields"]
-                         if f["slug"] == slug)
+            field = next(
+                f for f in client.get(f"/api/v1/documents/{document_id}").json()["fields"] if f["slug"] == slug
+            )
             if field["flow_run_id"] != run_id or not field["content"]:
                 raise RuntimeError(f"{name}: field {slug} of {document_id} not written by {run_id}")
     print(f"{name}: {N} runs in {elapsed:.1f} s (sent in {sent:.1f} s)", file=sys.stderr, flush=True)
@@ -70,16 +73,28 @@ def main() -> None:
         llm.stop()
         h.Processes().stop()  # removes the benchmark's home
     one, two, runner = figures.get(1), figures.get(2), figures.get(0)
-    record = {"bench": "throughput", "unit": "flow runs per minute, 2 workers",
-              "ours": two["runs_per_min"] if two else None,
-              "anchor_name": "embedded serve runner, same PostgreSQL",
-              "anchor": runner["runs_per_min"] if runner else None}
+    record = {
+        "bench": "throughput",
+        "unit": "flow runs per minute, 2 workers",
+        "ours": two["runs_per_min"] if two else None,
+        "anchor_name": "embedded serve runner, same PostgreSQL",
+        "anchor": runner["runs_per_min"] if runner else None,
+    }
     if two and runner:
         record["ratio"] = round(two["runs_per_min"] / runner["runs_per_min"], 2)
     if one and two:
         record["speed_up_2_over_1_worker"] = round(two["runs_per_min"] / one["runs_per_min"], 2)
-    h.emit({**record, "one_worker": one, "two_workers": two, "serve_runner": runner, "n": N,
-            "flow_run_limit_per_executor": Settings().FLOW_RUN_LIMIT, "cores": os.cpu_count()})
+    h.emit(
+        {
+            **record,
+            "one_worker": one,
+            "two_workers": two,
+            "serve_runner": runner,
+            "n": N,
+            "flow_run_limit_per_executor": Settings().FLOW_RUN_LIMIT,
+            "cores": os.cpu_count(),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -32,5 +32,6 @@ def unseal(token: str) -> str:
     try:
         return _box().decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise SecretUnreadable("o segredo do webhook não pode ser lido com a SECRET_KEY atual; "
-                               "recrie a assinatura") from exc
+        raise SecretUnreadable(
+            "o segredo do webhook não pode ser lido com a SECRET_KEY atual; recrie a assinatura"
+        ) from exc

@@ -39,7 +39,7 @@ def trace_tag(trace_id: str) -> str:
 def trace_id_from_tags(tags: list[str] | tuple[str, ...] | set[str] | None) -> str | None:
     for tag in tags or ():
         if tag.startswith(TRACE_TAG_PREFIX):
-            return tag[len(TRACE_TAG_PREFIX):]
+            return tag[len(TRACE_TAG_PREFIX) :]
     return None
 
 
@@ -117,8 +117,9 @@ RUN_FIELDS = ("flow_run_id", "flow_run_name", "flow_name", "task_run_id", "task_
 
 def run_fields(record: logging.LogRecord) -> dict[str, str]:
     """The flow/task run a record belongs to: the fields Prefect's run loggers put on it, else the run context."""
-    found = {name: str(value) for name in RUN_FIELDS
-             if (value := getattr(record, name, None)) not in (None, "", "<unknown>")}
+    found = {
+        name: str(value) for name in RUN_FIELDS if (value := getattr(record, name, None)) not in (None, "", "<unknown>")
+    }
     if "prefect.context" not in sys.modules:  # no run context can exist in a process without Prefect
         return found
     from prefect.context import FlowRunContext, TaskRunContext
@@ -154,7 +155,7 @@ class JsonFormatter(logging.Formatter):
             trace_id = resolve_trace_id() or TraceIdFilter.remembered(fields.get("flow_run_id"))
         message = record.getMessage().rstrip()
         if trace_id and message.startswith(f"trace_id={trace_id} | "):
-            message = message[len(f"trace_id={trace_id} | "):]
+            message = message[len(f"trace_id={trace_id} | ") :]
         line: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -182,16 +183,21 @@ class JsonConsoleHandler(logging.StreamHandler):
 def _is_console(handler: logging.Handler) -> bool:
     if isinstance(handler, JsonConsoleHandler):
         return True
-    return (isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
-            and type(handler).__module__.split(".")[0] in ("logging", "prefect", "uvicorn"))
+    return (
+        isinstance(handler, logging.StreamHandler)
+        and not isinstance(handler, logging.FileHandler)
+        and type(handler).__module__.split(".")[0] in ("logging", "prefect", "uvicorn")
+    )
 
 
 def use_json_console(loggers: Iterable[logging.Logger] | None = None) -> None:
     """Make the console handlers of these loggers (default: the root and every configured logger — Prefect's,
     uvicorn's) write JSON lines; Prefect's API handler (the run logs in the UI) is left as it is. Idempotent."""
     if loggers is None:
-        loggers = [logging.getLogger(), *(logger for logger in logging.root.manager.loggerDict.values()
-                                          if isinstance(logger, logging.Logger))]
+        loggers = [
+            logging.getLogger(),
+            *(logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)),
+        ]
     formatter = JsonFormatter()
     replacements: dict[int, logging.Handler] = {}
     for logger in loggers:

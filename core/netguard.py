@@ -31,8 +31,15 @@ def _allowed(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
 def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-            or address.is_reserved or address.is_unspecified or not address.is_global)
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
 
 
 def check_url_shape(url: str) -> tuple[str, int]:
@@ -65,5 +72,7 @@ def check_webhook_target(url: str) -> None:
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         if _internal(address) and not any(address in network for network in allowed):
-            raise UnsafeTarget(f"o host '{host}' aponta para o endereço interno {address}; webhooks só vão para "
-                               "endereços públicos ou redes em WEBHOOK_ALLOWED_NETWORKS")
+            raise UnsafeTarget(
+                f"o host '{host}' aponta para o endereço interno {address}; webhooks só vão para "
+                "endereços públicos ou redes em WEBHOOK_ALLOWED_NETWORKS"
+            )

@@ -148,8 +148,10 @@ class Settings(BaseSettings):
     def _refuse_placeholders(self) -> Settings:
         secret = self.SECRET_KEY.get_secret_value()
         if secret.lower() in PLACEHOLDER_SECRETS:
-            message = ("SECRET_KEY is a placeholder; set a random value "
-                       "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+            message = (
+                "SECRET_KEY is a placeholder; set a random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
             if self.ENVIRONMENT != "development":
                 raise ValueError(message)
         return self
@@ -157,8 +159,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _crash_after_a_missed_heartbeat(self) -> Settings:
         if self.CRASH_AFTER_SECONDS <= self.FLOW_HEARTBEAT_SECONDS:
-            raise ValueError(f"CRASH_AFTER_SECONDS ({self.CRASH_AFTER_SECONDS}) must exceed FLOW_HEARTBEAT_SECONDS "
-                             f"({self.FLOW_HEARTBEAT_SECONDS}): a live run would be marked Crashed")
+            raise ValueError(
+                f"CRASH_AFTER_SECONDS ({self.CRASH_AFTER_SECONDS}) must exceed FLOW_HEARTBEAT_SECONDS "
+                f"({self.FLOW_HEARTBEAT_SECONDS}): a live run would be marked Crashed"
+            )
         return self
 
 

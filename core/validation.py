@@ -15,8 +15,12 @@ from typing import Any
 DATE = "AAAA-MM-DD"
 DATETIME = "AAAA-MM-DDTHH:MM:SS±HH:MM"
 WHERE = {"body": "corpo", "query": "consulta", "path": "caminho", "header": "cabeçalho", "cookie": "cookie"}
-_LABEL = {"consulta": "parâmetro de consulta {}", "caminho": "parâmetro de caminho {}", "cabeçalho": "cabeçalho {}",
-          "cookie": "cookie {}"}
+_LABEL = {
+    "consulta": "parâmetro de consulta {}",
+    "caminho": "parâmetro de caminho {}",
+    "cabeçalho": "cabeçalho {}",
+    "cookie": "cookie {}",
+}
 
 
 def _number(value: Any) -> str:
@@ -50,11 +54,14 @@ def _day_example(error: Mapping[str, Any]) -> str:
 
 
 _JSON_REASONS = {
-    "Expecting value": "valor esperado", "Expecting property name enclosed in double quotes":
-    "nome de campo entre aspas duplas esperado", "Expecting ',' delimiter": "vírgula esperada",
-    "Expecting ':' delimiter": "dois-pontos esperados", "Unterminated string starting at": "texto sem aspas de "
-    "fechamento", "Extra data": "conteúdo depois do fim do JSON", "Invalid control character at": "caractere de "
-    "controle dentro de um texto", "Invalid \\escape": "sequência de escape inválida",
+    "Expecting value": "valor esperado",
+    "Expecting property name enclosed in double quotes": "nome de campo entre aspas duplas esperado",
+    "Expecting ',' delimiter": "vírgula esperada",
+    "Expecting ':' delimiter": "dois-pontos esperados",
+    "Unterminated string starting at": "texto sem aspas de fechamento",
+    "Extra data": "conteúdo depois do fim do JSON",
+    "Invalid control character at": "caractere de controle dentro de um texto",
+    "Invalid \\escape": "sequência de escape inválida",
 }
 
 
@@ -82,7 +89,7 @@ def _ours(prefix: str) -> Callable[[Mapping[str, Any]], str]:
     return lambda error: str(error.get("msg", "")).removeprefix(prefix) or "valor inválido"
 
 
-_OBJECT = "deve ser um objeto JSON, como {{\"campo\": valor}}"
+_OBJECT = 'deve ser um objeto JSON, como {{"campo": valor}}'
 _LIST = "deve ser uma lista JSON, como [1, 2]"
 _NUMBER = "deve ser um número, como 12.5"
 _INTEGER = "deve ser um número inteiro"
@@ -98,75 +105,156 @@ _UNEXPECTED = "valor inválido para este campo"
 MESSAGES: dict[str, str | Callable[[Mapping[str, Any]], str]] = {
     "missing": "obrigatório, não informado",
     "extra_forbidden": "campo não previsto nesta operação; retire-o ou confira a grafia",
-    "value_error": _ours("Value error, "), "assertion_error": _ours("Assertion failed, "),
-    "json_invalid": _json_invalid, "json_type": "deve ser um texto JSON",
-    "string_type": "deve ser texto (entre aspas)", "string_unicode": "deve ser texto Unicode válido",
+    "value_error": _ours("Value error, "),
+    "assertion_error": _ours("Assertion failed, "),
+    "json_invalid": _json_invalid,
+    "json_type": "deve ser um texto JSON",
+    "string_type": "deve ser texto (entre aspas)",
+    "string_unicode": "deve ser texto Unicode válido",
     "string_not_ascii": "deve conter só caracteres ASCII",
     "string_too_short": lambda e: _text_length(e, "ao menos", "min_length", ("caractere", "caracteres")),
     "string_too_long": lambda e: _text_length(e, "no máximo", "max_length", ("caractere", "caracteres")),
     "string_pattern_mismatch": "fora do formato esperado: expressão regular {pattern}",
     "too_short": lambda e: _length(e, "ao menos", "min_length"),
     "too_long": lambda e: _length(e, "no máximo", "max_length"),
-    "int_type": _INTEGER, "int_parsing": _INTEGER, "int_from_float": _INTEGER + ", sem casas decimais",
-    "int_parsing_size": "número inteiro grande demais", "float_type": _NUMBER, "float_parsing": _NUMBER,
-    "finite_number": "deve ser um número finito", "multiple_of": "deve ser múltiplo de {multiple_of}",
-    "greater_than": "deve ser maior que {gt}", "greater_than_equal": "deve ser no mínimo {ge}",
-    "less_than": "deve ser menor que {lt}", "less_than_equal": "deve ser no máximo {le}",
-    "bool_type": "deve ser true ou false", "bool_parsing": "deve ser true ou false",
-    "enum": "deve ser {expected}", "literal_error": "deve ser {expected}",
-    "date_type": _DAY, "date_parsing": _DAY, "date_from_datetime_parsing": _DAY,
+    "int_type": _INTEGER,
+    "int_parsing": _INTEGER,
+    "int_from_float": _INTEGER + ", sem casas decimais",
+    "int_parsing_size": "número inteiro grande demais",
+    "float_type": _NUMBER,
+    "float_parsing": _NUMBER,
+    "finite_number": "deve ser um número finito",
+    "multiple_of": "deve ser múltiplo de {multiple_of}",
+    "greater_than": "deve ser maior que {gt}",
+    "greater_than_equal": "deve ser no mínimo {ge}",
+    "less_than": "deve ser menor que {lt}",
+    "less_than_equal": "deve ser no máximo {le}",
+    "bool_type": "deve ser true ou false",
+    "bool_parsing": "deve ser true ou false",
+    "enum": "deve ser {expected}",
+    "literal_error": "deve ser {expected}",
+    "date_type": _DAY,
+    "date_parsing": _DAY,
+    "date_from_datetime_parsing": _DAY,
     "date_from_datetime_inexact": "deve ser uma data sem horário, no formato " + DATE,
-    "date_past": "deve ser uma data passada", "date_future": "deve ser uma data futura",
-    "datetime_type": _MOMENT, "datetime_parsing": _MOMENT, "datetime_object_invalid": _MOMENT,
-    "datetime_from_date_parsing": _MOMENT, "datetime_past": "deve ser um momento passado",
-    "datetime_future": "deve ser um momento futuro", "timezone_naive": "deve vir sem fuso horário",
+    "date_past": "deve ser uma data passada",
+    "date_future": "deve ser uma data futura",
+    "datetime_type": _MOMENT,
+    "datetime_parsing": _MOMENT,
+    "datetime_object_invalid": _MOMENT,
+    "datetime_from_date_parsing": _MOMENT,
+    "datetime_past": "deve ser um momento passado",
+    "datetime_future": "deve ser um momento futuro",
+    "timezone_naive": "deve vir sem fuso horário",
     "timezone_aware": "informe o fuso horário: " + DATETIME + ", como 2022-12-31T14:30:00-03:00",
     "timezone_offset": "o fuso horário deve ser {tz_expected} segundos de UTC (veio {tz_actual})",
-    "time_type": _TIME, "time_parsing": _TIME, "time_delta_type": _DURATION, "time_delta_parsing": _DURATION,
-    "uuid_type": _UUID, "uuid_parsing": _UUID, "uuid_version": "identificador da versão {expected_version} "
-    "de UUID esperado",
-    "url_type": _URL, "url_parsing": _URL, "url_syntax_violation": _URL,
+    "time_type": _TIME,
+    "time_parsing": _TIME,
+    "time_delta_type": _DURATION,
+    "time_delta_parsing": _DURATION,
+    "uuid_type": _UUID,
+    "uuid_parsing": _UUID,
+    "uuid_version": "identificador da versão {expected_version} de UUID esperado",
+    "url_type": _URL,
+    "url_parsing": _URL,
+    "url_syntax_violation": _URL,
     "url_too_long": "endereço (URL) longo demais: no máximo {max_length} caracteres",
     "url_scheme": "o endereço (URL) deve começar por {expected_schemes}",
-    "decimal_type": _NUMBER, "decimal_parsing": _NUMBER,
+    "decimal_type": _NUMBER,
+    "decimal_parsing": _NUMBER,
     "decimal_max_digits": "no máximo {max_digits} dígitos no total",
     "decimal_max_places": "no máximo {decimal_places} casas decimais",
     "decimal_whole_digits": "no máximo {whole_digits} dígitos antes da vírgula decimal",
-    "fraction_type": "deve ser uma fração, como 1/3", "fraction_parsing": "deve ser uma fração, como 1/3",
-    "complex_type": "deve ser um número complexo", "complex_str_parsing": "deve ser um número complexo",
-    "bytes_type": "deve ser texto", "bytes_too_short": "deve ter ao menos {min_length} bytes",
+    "fraction_type": "deve ser uma fração, como 1/3",
+    "fraction_parsing": "deve ser uma fração, como 1/3",
+    "complex_type": "deve ser um número complexo",
+    "complex_str_parsing": "deve ser um número complexo",
+    "bytes_type": "deve ser texto",
+    "bytes_too_short": "deve ter ao menos {min_length} bytes",
     "bytes_too_long": "deve ter no máximo {max_length} bytes",
     "bytes_invalid_encoding": "codificação inválida (esperado {encoding})",
-    "model_type": _OBJECT, "model_attributes_type": _OBJECT, "dataclass_type": _OBJECT,
-    "dataclass_exact_type": _OBJECT, "dict_type": _OBJECT, "mapping_type": _OBJECT, "frozen_dict_type": _OBJECT,
-    "ordered_dict_type": _OBJECT, "counter_type": _OBJECT, "invalid_key": "nome de campo inválido no objeto",
-    "list_type": _LIST, "tuple_type": _LIST, "set_type": _LIST, "frozen_set_type": _LIST, "deque_type": _LIST,
-    "iterable_type": _LIST, "named_tuple_type": _LIST, "iteration_error": "lista ilegível",
+    "model_type": _OBJECT,
+    "model_attributes_type": _OBJECT,
+    "dataclass_type": _OBJECT,
+    "dataclass_exact_type": _OBJECT,
+    "dict_type": _OBJECT,
+    "mapping_type": _OBJECT,
+    "frozen_dict_type": _OBJECT,
+    "ordered_dict_type": _OBJECT,
+    "counter_type": _OBJECT,
+    "invalid_key": "nome de campo inválido no objeto",
+    "list_type": _LIST,
+    "tuple_type": _LIST,
+    "set_type": _LIST,
+    "frozen_set_type": _LIST,
+    "deque_type": _LIST,
+    "iterable_type": _LIST,
+    "named_tuple_type": _LIST,
+    "iteration_error": "lista ilegível",
     "set_item_not_hashable": "item não aceito nesta lista",
-    "none_required": "deve ser null", "frozen_field": "não pode ser alterado",
-    "frozen_instance": "não pode ser alterado", "union_tag_invalid": "{discriminator} = {tag} não é aceito; use "
-    "{expected_tags}", "union_tag_not_found": "informe {discriminator}",
+    "none_required": "deve ser null",
+    "frozen_field": "não pode ser alterado",
+    "frozen_instance": "não pode ser alterado",
+    "union_tag_invalid": "{discriminator} = {tag} não é aceito; use {expected_tags}",
+    "union_tag_not_found": "informe {discriminator}",
     "recursion_loop": "estrutura que se repete (referência circular)",
     "recursion_depth_exceeded": "estrutura aninhada demais",
-    "arguments_type": _UNEXPECTED, "missing_argument": "obrigatório, não informado",
+    "arguments_type": _UNEXPECTED,
+    "missing_argument": "obrigatório, não informado",
     "missing_keyword_only_argument": "obrigatório, não informado",
     "missing_positional_only_argument": "obrigatório, não informado",
     "unexpected_keyword_argument": "campo não previsto nesta operação",
     "unexpected_positional_argument": "valor não previsto nesta operação",
     "multiple_argument_values": "informado mais de uma vez",
-    "no_such_attribute": "campo não previsto nesta operação", "get_attribute_error": _UNEXPECTED,
-    "needs_python_object": _UNEXPECTED, "is_instance_of": _UNEXPECTED, "is_subclass_of": _UNEXPECTED,
-    "callable_type": _UNEXPECTED, "default_factory_not_called": _UNEXPECTED, "missing_sentinel_error": _UNEXPECTED,
+    "no_such_attribute": "campo não previsto nesta operação",
+    "get_attribute_error": _UNEXPECTED,
+    "needs_python_object": _UNEXPECTED,
+    "is_instance_of": _UNEXPECTED,
+    "is_subclass_of": _UNEXPECTED,
+    "callable_type": _UNEXPECTED,
+    "default_factory_not_called": _UNEXPECTED,
+    "missing_sentinel_error": _UNEXPECTED,
     "ellipsis_error": _UNEXPECTED,
 }
 
 # the value received is shown after the message of these types (values, not bodies nor lengths)
-_ECHO = {"enum", "literal_error", "int_type", "int_parsing", "int_from_float", "float_type", "float_parsing",
-         "bool_type", "bool_parsing", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
-         "multiple_of", "string_pattern_mismatch", "date_type", "date_parsing", "date_from_datetime_parsing",
-         "date_from_datetime_inexact", "datetime_type", "datetime_parsing", "datetime_from_date_parsing",
-         "time_type", "time_parsing", "uuid_type", "uuid_parsing", "uuid_version", "url_parsing", "url_scheme",
-         "decimal_parsing", "string_type", "list_type", "dict_type", "model_attributes_type", "union_tag_invalid"}
+_ECHO = {
+    "enum",
+    "literal_error",
+    "int_type",
+    "int_parsing",
+    "int_from_float",
+    "float_type",
+    "float_parsing",
+    "bool_type",
+    "bool_parsing",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "multiple_of",
+    "string_pattern_mismatch",
+    "date_type",
+    "date_parsing",
+    "date_from_datetime_parsing",
+    "date_from_datetime_inexact",
+    "datetime_type",
+    "datetime_parsing",
+    "datetime_from_date_parsing",
+    "time_type",
+    "time_parsing",
+    "uuid_type",
+    "uuid_parsing",
+    "uuid_version",
+    "url_parsing",
+    "url_scheme",
+    "decimal_parsing",
+    "string_type",
+    "list_type",
+    "dict_type",
+    "model_attributes_type",
+    "union_tag_invalid",
+}
 
 
 def _whole_body(error: Mapping[str, Any]) -> str | None:
@@ -193,8 +281,10 @@ def message(error: Mapping[str, Any]) -> str:
     if callable(template):
         text = template(error)
     else:
-        ctx = {k: _or(v) if k in ("expected", "expected_schemes", "expected_tags") else _number(v)
-               for k, v in (error.get("ctx") or {}).items()}
+        ctx = {
+            k: _or(v) if k in ("expected", "expected_schemes", "expected_tags") else _number(v)
+            for k, v in (error.get("ctx") or {}).items()
+        }
         try:
             text = template.format_map({"example": _day_example(error), **ctx})
         except (KeyError, IndexError, ValueError):  # a ctx without the limit: the message without it

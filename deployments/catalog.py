@@ -66,7 +66,7 @@ DELIVER_NOTIFICATIONS = DeploymentSpec(
     flow_name="deliver-notifications",
     entrypoint="flows/deliver_notifications.py:deliver_notifications",
     description="Entrega as notificações pendentes (e-mail e webhooks), registrando cada tentativa; "
-                "iniciada logo após cada evento e a cada minuto como garantia.",
+    "iniciada logo após cada evento e a cada minuto como garantia.",
     tags=("notifications",),
     concurrency_limit=2,
     interval_seconds=60,
@@ -76,7 +76,7 @@ COLLECT_PNCP = DeploymentSpec(
     flow_name="collect-pncp",
     entrypoint="flows/collect_pncp.py:collect_pncp",
     description="Coleta contratações, itens e resultados do PNCP (ontem e hoje, por padrão), retomando de onde "
-                "parou; registros inválidos vão para a quarentena.",
+    "parou; registros inválidos vão para a quarentena.",
     tags=("pncp", "market-data"),
     concurrency_limit=1,
     cron="0 3 * * *",
@@ -86,7 +86,7 @@ TRAIN_PRICE_MODEL = DeploymentSpec(
     flow_name="train-price-model",
     entrypoint="flows/train_price_model.py:train_price_model",
     description="Treina o modelo de preços de referência com os preços coletados, compara com a pesquisa IN 65 nos "
-                "mesmos itens, registra no MLflow e promove a champion só quando for melhor.",
+    "mesmos itens, registra no MLflow e promove a champion só quando for melhor.",
     tags=("prices", "mlflow"),
     concurrency_limit=1,
     cron="0 4 * * 1",
@@ -96,14 +96,20 @@ REPORT_RUN_FAILURE = DeploymentSpec(
     flow_name="report-run-failure",
     entrypoint="flows/report_run_failure.py:report_run_failure",
     description="Transforma uma execução com falha ou interrompida (crashed) no evento flow_run.failed, entregue aos "
-                "assinantes; iniciada pela automação que `nexora setup` aplica.",
+    "assinantes; iniciada pela automação que `nexora setup` aplica.",
     tags=("ops", "notifications"),
     concurrency_limit=4,
 )
 
-DEPLOYMENTS: tuple[DeploymentSpec, ...] = (GENERATE_FIELD, GENERATE_DOCUMENT, CONSOLIDATE_DOCUMENT,
-                                           DELIVER_NOTIFICATIONS, COLLECT_PNCP, TRAIN_PRICE_MODEL,
-                                           REPORT_RUN_FAILURE)
+DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
+    GENERATE_FIELD,
+    GENERATE_DOCUMENT,
+    CONSOLIDATE_DOCUMENT,
+    DELIVER_NOTIFICATIONS,
+    COLLECT_PNCP,
+    TRAIN_PRICE_MODEL,
+    REPORT_RUN_FAILURE,
+)
 
 
 def prefect_yaml() -> dict[str, Any]:
@@ -124,11 +130,19 @@ def prefect_yaml() -> dict[str, Any]:
             entry["concurrency_limit"] = spec.concurrency_limit
         schedules = []
         if spec.cron:
-            schedules.append({"cron": spec.cron, "timezone": TIMEZONE, "active": True,
-                              "slug": spec.schedule_slug("cron")})
+            schedules.append(
+                {"cron": spec.cron, "timezone": TIMEZONE, "active": True, "slug": spec.schedule_slug("cron")}
+            )
         if spec.interval_seconds:
-            schedules.append({"interval": spec.interval_seconds, "anchor_date": INTERVAL_ANCHOR.isoformat(),
-                              "timezone": TIMEZONE, "active": True, "slug": spec.schedule_slug("intervalo")})
+            schedules.append(
+                {
+                    "interval": spec.interval_seconds,
+                    "anchor_date": INTERVAL_ANCHOR.isoformat(),
+                    "timezone": TIMEZONE,
+                    "active": True,
+                    "slug": spec.schedule_slug("intervalo"),
+                }
+            )
         entry["schedules"] = schedules
         deployments.append(entry)
     return {
@@ -144,6 +158,8 @@ def prefect_yaml() -> dict[str, Any]:
 def render_prefect_yaml() -> str:
     import yaml
 
-    header = ("# Generated from deployments/catalog.py by `nexora deployments yaml`; do not edit by hand.\n"
-              "# Workers on this host: export NEXORA_HOME=<repo root>, then `prefect --no-prompt deploy --all`.\n")
+    header = (
+        "# Generated from deployments/catalog.py by `nexora deployments yaml`; do not edit by hand.\n"
+        "# Workers on this host: export NEXORA_HOME=<repo root>, then `prefect --no-prompt deploy --all`.\n"
+    )
     return header + yaml.safe_dump(prefect_yaml(), sort_keys=False, allow_unicode=True, width=110)

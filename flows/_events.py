@@ -17,8 +17,11 @@ def record_failure(event_type: str, flow_run: Any, state: Any) -> None:
     from models.document import Document
     from tasks.notify.kick import start_delivery_run
 
-    details = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name,
-               "error": (state.message or state.name or "")[:2000]}
+    details = {
+        "flow_run_id": str(flow_run.id),
+        "flow_run_name": flow_run.name,
+        "error": (state.message or state.name or "")[:2000],
+    }
     trace_id = trace_id_from_tags(flow_run.tags or [])
     try:
         raw = (flow_run.parameters or {}).get("document_id")
@@ -29,8 +32,7 @@ def record_failure(event_type: str, flow_run: Any, state: Any) -> None:
             else:
                 record_event(session, event_type, data=details, trace_id=trace_id)
     except Exception as exc:  # noqa: BLE001 - a hook must not hide the run's own failure
-        log.error("evento %s da execução %s não registrado: %s: %s", event_type, flow_run.id,
-                  type(exc).__name__, exc)
+        log.error("evento %s da execução %s não registrado: %s: %s", event_type, flow_run.id, type(exc).__name__, exc)
         return
     start_delivery_run()
 

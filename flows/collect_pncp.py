@@ -95,17 +95,30 @@ def _parse_details(parent: dict[str, Any], details: dict[str, Any], source: str)
         try:
             row = parse.item(raw, parent)
         except parse.RecordError as exc:
-            bad.append({"kind": "item", "source": source, "reason": str(exc), "raw": raw,
-                        "key": parent["numero_controle_pncp"]})
+            bad.append(
+                {
+                    "kind": "item",
+                    "source": source,
+                    "reason": str(exc),
+                    "raw": raw,
+                    "key": parent["numero_controle_pncp"],
+                }
+            )
             continue
         items.append(row)
         for raw_result in details["results"].get(row["numero_item"], []):
             try:
                 results.append(parse.resultado(raw_result, row))
             except parse.RecordError as exc:
-                bad.append({"kind": "resultado", "source": f"{source}/itens/{row['numero_item']}/resultados",
-                            "reason": str(exc), "raw": parse.without_person(raw_result),
-                            "key": f"{parent['numero_controle_pncp']}#{row['numero_item']}"})
+                bad.append(
+                    {
+                        "kind": "resultado",
+                        "source": f"{source}/itens/{row['numero_item']}/resultados",
+                        "reason": str(exc),
+                        "raw": parse.without_person(raw_result),
+                        "key": f"{parent['numero_controle_pncp']}#{row['numero_item']}",
+                    }
+                )
     return items, results, bad
 
 
@@ -113,18 +126,32 @@ def _gather_details(parents: list[dict[str, Any]], with_results: bool | None) ->
     """The items and results of each contratação (``parents``: rows with their keys), fetched side by side with the
     PNCP retry policy: what was got, parsed, and what failed after the retries (a detail gap each)."""
     items_task = with_retries(fetch_items)
-    futures = [(row, items_task.submit(row["cnpj_orgao"], row["ano_compra"], row["sequencial_compra"],
-                                       row["with_results"] if with_results is None else with_results))
-               for row in parents]
+    futures = [
+        (
+            row,
+            items_task.submit(
+                row["cnpj_orgao"],
+                row["ano_compra"],
+                row["sequencial_compra"],
+                row["with_results"] if with_results is None else with_results,
+            ),
+        )
+        for row in parents
+    ]
     out: dict[str, Any] = {"items": [], "results": [], "bad": [], "failed": [], "stored": []}
     for row, future in futures:
         path = f"orgaos/{row['cnpj_orgao']}/compras/{row['ano_compra']}/{row['sequencial_compra']}"
         future.wait()
         if not future.state.is_completed():
-            out["failed"].append({"key": row["numero_controle_pncp"], "reason": f"itens não obtidos: "
-                                  f"{future.state.message}", "status": _http_status(future.state),
-                                  "with_results": row["with_results"] if with_results is None else with_results,
-                                  "path": path})
+            out["failed"].append(
+                {
+                    "key": row["numero_controle_pncp"],
+                    "reason": f"itens não obtidos: {future.state.message}",
+                    "status": _http_status(future.state),
+                    "with_results": row["with_results"] if with_results is None else with_results,
+                    "path": path,
+                }
+            )
             continue
         got_items, got_results, got_bad = _parse_details(row, future.result(), path)
         out["items"] += got_items
@@ -142,8 +169,18 @@ def _http_status(state) -> int | None:
         return None
 
 
-def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None, uf: str | None, *,
-                  with_items: bool, with_results: bool, restart: bool, run_id: str | None) -> Counter[str]:
+def collect_slice(
+    endpoint: str,
+    start: date,
+    end: date,
+    modalidade: int | None,
+    uf: str | None,
+    *,
+    with_items: bool,
+    with_results: bool,
+    restart: bool,
+    run_id: str | None,
+) -> Counter[str]:
     totals: Counter[str] = Counter()
     label = endpoint if SOURCE.get() == "pncp" else f"{SOURCE.get()}:{endpoint}"  # the sample's own checkpoints
     point = read_checkpoint(label, modalidade, uf, start, end, restart)
@@ -162,12 +199,15 @@ def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None,
         if with_items and rows:
             got = _gather_details(rows, with_results)
             items, results = got["items"], got["results"]
-            bad += got["bad"] + [{"kind": "itens", "source": f["path"], "key": f["key"], "reason": f["reason"],
-                                  "raw": ""} for f in got["failed"]]
+            bad += got["bad"] + [
+                {"kind": "itens", "source": f["path"], "key": f["key"], "reason": f["reason"], "raw": ""}
+                for f in got["failed"]
+            ]
             totals["detail_failures"] += len(got["failed"])
             details = {"source": SOURCE.get(), "failed": got["failed"], "stored": got["stored"]}
-        stored = store_page(point["key"], number, page.total_pages, page.last, rows, items, results, bad, run_id,
-                            details)
+        stored = store_page(
+            point["key"], number, page.total_pages, page.last, rows, items, results, bad, run_id, details
+        )
         totals.update(stored)
         totals["pages"] += 1
         totals["records_fetched"] += len(page.records)
@@ -177,14 +217,15 @@ def collect_slice(endpoint: str, start: date, end: date, modalidade: int | None,
         number += 1
 
 
-def retry_detail_gaps(source: str, modalidades: list[int] | None, ufs: list[str] | None,
-                      run_id: str | None) -> Counter[str]:
+def retry_detail_gaps(
+    source: str, modalidades: list[int] | None, ufs: list[str] | None, run_id: str | None
+) -> Counter[str]:
     """Fetch again the items and results of the contratações whose earlier attempts failed and are due now (at
     most PNCP_DETAIL_GAP_BATCH), a page's worth at a time, each stored in one transaction with its gaps' outcome."""
     totals: Counter[str] = Counter()
     due = read_due_gaps(source, modalidades, ufs, settings.PNCP_DETAIL_GAP_BATCH)
     for first in range(0, len(due), settings.PNCP_PAGE_SIZE):
-        chunk = due[first:first + settings.PNCP_PAGE_SIZE]
+        chunk = due[first : first + settings.PNCP_PAGE_SIZE]
         got = _gather_details(chunk, None)
         details = {"source": source, "failed": got["failed"], "stored": got["stored"]}
         totals.update(store_details(got["items"], got["results"], got["bad"], details, run_id))
@@ -192,12 +233,24 @@ def retry_detail_gaps(source: str, modalidades: list[int] | None, ufs: list[str]
     return totals
 
 
-@flow(name="collect-pncp", task_runner=ThreadPoolTaskRunner(max_workers=settings.PNCP_DETAIL_CONCURRENCY),
-      persist_result=True, result_serializer="json")
+@flow(
+    name="collect-pncp",
+    task_runner=ThreadPoolTaskRunner(max_workers=settings.PNCP_DETAIL_CONCURRENCY),
+    persist_result=True,
+    result_serializer="json",
+)
 @described_by(CollectParams)
-def collect_pncp(start: FlowStart = None, end: FlowEnd = None, modalidades: Modalidades = None, ufs: Ufs = None,
-                 endpoint: Endpoint = "contratacoes/publicacao", with_items: WithItems = True,
-                 with_results: WithResults = True, restart: Restart = False, source: Source = "pncp") -> dict[str, Any]:
+def collect_pncp(
+    start: FlowStart = None,
+    end: FlowEnd = None,
+    modalidades: Modalidades = None,
+    ufs: Ufs = None,
+    endpoint: Endpoint = "contratacoes/publicacao",
+    with_items: WithItems = True,
+    with_results: WithResults = True,
+    restart: Restart = False,
+    source: Source = "pncp",
+) -> dict[str, Any]:
     """Collect [start, end] (default: yesterday and today, Brasília) for the modalidades (default: all) and UFs
     (default: all at once); ``restart`` collects slices already done again. ``source="amostra"`` collects the
     embedded sample of real awarded prices (no network) instead of PNCP_BASE_URL, through the same code (default
@@ -216,12 +269,25 @@ def collect_pncp(start: FlowStart = None, end: FlowEnd = None, modalidades: Moda
     totals: Counter[str] = Counter()
     failed: list[str] = []
     problems: list[str] = []
-    slices = [(window_start, window_end, modalidade, uf) for window_start, window_end in windows(start, end)
-              for modalidade in modalidades or MODALIDADES for uf in ufs or [None]]
+    slices = [
+        (window_start, window_end, modalidade, uf)
+        for window_start, window_end in windows(start, end)
+        for modalidade in modalidades or MODALIDADES
+        for uf in ufs or [None]
+    ]
 
     def one(window_start: date, window_end: date, modalidade: int, uf: str | None) -> Counter[str]:
-        return collect_slice(endpoint, window_start, window_end, modalidade, uf, with_items=with_items,
-                             with_results=with_results, restart=restart, run_id=run_id)
+        return collect_slice(
+            endpoint,
+            window_start,
+            window_end,
+            modalidade,
+            uf,
+            with_items=with_items,
+            with_results=with_results,
+            restart=restart,
+            run_id=run_id,
+        )
 
     # slices side by side, each in order: the shared rate limit, not one slice's items, paces the consulta API
     with ThreadPoolExecutor(max_workers=settings.PNCP_SLICE_CONCURRENCY, thread_name_prefix="pncp-slice") as pool:
@@ -230,31 +296,48 @@ def collect_pncp(start: FlowStart = None, end: FlowEnd = None, modalidades: Moda
             try:
                 totals.update(future.result())
             except Exception as exc:  # noqa: BLE001 - one slice failing must not stop the others
-                failed.append(f"{endpoint} {window_start:%Y-%m-%d}..{window_end:%Y-%m-%d} modalidade "
-                              f"{modalidade}{' UF ' + uf if uf else ''}: {exc}")
+                failed.append(
+                    f"{endpoint} {window_start:%Y-%m-%d}..{window_end:%Y-%m-%d} modalidade "
+                    f"{modalidade}{' UF ' + uf if uf else ''}: {exc}"
+                )
     if with_items:
         try:
             totals.update(retry_detail_gaps(source, modalidades, ufs, run_id))
         except Exception as exc:  # noqa: BLE001 - the slices are stored; the gaps stay due for the next run
             problems.append(f"novas tentativas de itens/resultados pendentes interrompidas (seguem pendentes): {exc}")
     calls = {key: STATS.counts[key] - before.get(key, 0) for key in STATS.counts}
-    summary = {"pages": totals["pages"], "records_fetched": totals["records_fetched"],
-               **{key: totals[key] for key in sorted(totals) if key.split("_")[0] in
-                  ("contratacoes", "itens", "resultados")},
-               "quarantined": totals["quarantined"], "detail_failures": totals["detail_failures"],
-               **{key: totals[key] for key in ("detail_gaps_retried", "detail_gaps_filled", "detail_gaps_pending",
-                                               "detail_gaps_discarded")},
-               "slices_done": totals["slices_done"], "slices_skipped": totals["slices_skipped"],
-               "slices_failed": len(failed), "requests": calls.get("requests", 0),
-               "retries_429": calls.get("throttled", 0), "server_errors": calls.get("server_errors", 0),
-               "timeouts": calls.get("timeouts", 0), "malformed": calls.get("malformed", 0)}
-    create_table_artifact(key="pncp-collection", table=[{"medida": k, "valor": v} for k, v in summary.items()],
-                          description=f"Coleta PNCP {start:%d/%m/%Y}–{end:%d/%m/%Y} ({endpoint}"
-                          + (", amostra embutida)" if source == "amostra" else ")"))
+    summary = {
+        "pages": totals["pages"],
+        "records_fetched": totals["records_fetched"],
+        **{key: totals[key] for key in sorted(totals) if key.split("_")[0] in ("contratacoes", "itens", "resultados")},
+        "quarantined": totals["quarantined"],
+        "detail_failures": totals["detail_failures"],
+        **{
+            key: totals[key]
+            for key in ("detail_gaps_retried", "detail_gaps_filled", "detail_gaps_pending", "detail_gaps_discarded")
+        },
+        "slices_done": totals["slices_done"],
+        "slices_skipped": totals["slices_skipped"],
+        "slices_failed": len(failed),
+        "requests": calls.get("requests", 0),
+        "retries_429": calls.get("throttled", 0),
+        "server_errors": calls.get("server_errors", 0),
+        "timeouts": calls.get("timeouts", 0),
+        "malformed": calls.get("malformed", 0),
+    }
+    create_table_artifact(
+        key="pncp-collection",
+        table=[{"medida": k, "valor": v} for k, v in summary.items()],
+        description=f"Coleta PNCP {start:%d/%m/%Y}–{end:%d/%m/%Y} ({endpoint}"
+        + (", amostra embutida)" if source == "amostra" else ")"),
+    )
     run_logger().info("coleta PNCP: %s", summary)
     if failed:
-        problems.insert(0, f"{len(failed)} fatia(s) não coletada(s) (retomadas do checkpoint na próxima execução): "
-                        + "; ".join(failed[:10]))
+        problems.insert(
+            0,
+            f"{len(failed)} fatia(s) não coletada(s) (retomadas do checkpoint na próxima execução): "
+            + "; ".join(failed[:10]),
+        )
     if problems:
         raise CollectionFailed(" | ".join(problems))
     return summary

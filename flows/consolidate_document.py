@@ -42,25 +42,57 @@ def _step(name: str, task, *args):
     return state.result()
 
 
-@flow(name="consolidate-document", persist_result=True, result_serializer="json",
-      on_failure=[on_consolidation_failure], on_crashed=[on_consolidation_failure])
+@flow(
+    name="consolidate-document",
+    persist_result=True,
+    result_serializer="json",
+    on_failure=[on_consolidation_failure],
+    on_crashed=[on_consolidation_failure],
+)
 def consolidate_document(document_id: uuid.UUID) -> dict[str, Any]:
     """Render, store and register the approved document; idempotent once consolidated."""
     run_id, trace_id = run_identity()
     prepared = _step("carregar documento", load_consolidation_input, document_id)
     if prepared["already"]:
-        return {"document_id": str(document_id), "version": prepared["version"], "already_consolidated": True,
-                "artifacts": prepared["already"]}
+        return {
+            "document_id": str(document_id),
+            "version": prepared["version"],
+            "already_consolidated": True,
+            "artifacts": prepared["already"],
+        }
     render = prepared["render"]
     files = _step("renderizar DOCX e PDF", render_files, render)
     stored = _step("armazenar arquivos", store_files, str(document_id), prepared["version"], files)
     if prepared.get("classified"):  # orçamento sigiloso: its sections go to a separate, classified annex
-        stored = stored + _step("gerar e armazenar o anexo classificado", store_classified_annex, document_id,
-                                prepared["version"])
-    artifacts = _step("registrar artefatos e status", register_artifacts, document_id, prepared["version"], stored,
-                      prepared["template_id"], prepared["template_version"], run_id, trace_id)
+        stored = stored + _step(
+            "gerar e armazenar o anexo classificado", store_classified_annex, document_id, prepared["version"]
+        )
+    artifacts = _step(
+        "registrar artefatos e status",
+        register_artifacts,
+        document_id,
+        prepared["version"],
+        stored,
+        prepared["template_id"],
+        prepared["template_version"],
+        run_id,
+        trace_id,
+    )
     start_delivery_run()  # the document.consolidated event was committed with the artifacts
-    publish_consolidation({"id": str(document_id), "kind": render.kind, "numero_processo": render.numero_processo,
-                           "titulo": render.titulo}, artifacts, return_state=True)
-    return {"document_id": str(document_id), "version": prepared["version"], "already_consolidated": False,
-            "reused_objects": sum(1 for s in stored if s["reused"]), "artifacts": artifacts}
+    publish_consolidation(
+        {
+            "id": str(document_id),
+            "kind": render.kind,
+            "numero_processo": render.numero_processo,
+            "titulo": render.titulo,
+        },
+        artifacts,
+        return_state=True,
+    )
+    return {
+        "document_id": str(document_id),
+        "version": prepared["version"],
+        "already_consolidated": False,
+        "reused_objects": sum(1 for s in stored if s["reused"]),
+        "artifacts": artifacts,
+    }

@@ -39,8 +39,15 @@ def deliver_notifications(batch_size: int | None = None, max_seconds: float = 50
         outcomes = send_batch(jobs)
         totals.update(record_batch(jobs, outcomes, run_id))
         totals["claimed"] += len(jobs)
-    summary = {"claimed": totals["claimed"], "delivered": totals["delivered"], "retry": totals["retry"],
-               "dead": totals["dead"]}
-    run_logger().info("notificações: %(claimed)d reivindicadas, %(delivered)d entregues, %(retry)d para nova "
-                      "tentativa, %(dead)d na fila de mortas", summary)
+    summary = {
+        "claimed": totals["claimed"],
+        "delivered": totals["delivered"],
+        "retry": totals["retry"],
+        "dead": totals["dead"],
+    }
+    run_logger().info(
+        "notificações: %(claimed)d reivindicadas, %(delivered)d entregues, %(retry)d para nova "
+        "tentativa, %(dead)d na fila de mortas",
+        summary,
+    )
     return summary

@@ -20,9 +20,14 @@ class PartialGenerationError(RuntimeError):
     """Some sections could not be drafted; the others were stored."""
 
 
-@flow(name="generate-document", task_runner=ThreadPoolTaskRunner(max_workers=settings.LLM_CONCURRENCY),
-      persist_result=True, result_serializer="json", on_failure=[on_generation_failure],
-      on_crashed=[on_generation_failure])
+@flow(
+    name="generate-document",
+    task_runner=ThreadPoolTaskRunner(max_workers=settings.LLM_CONCURRENCY),
+    persist_result=True,
+    result_serializer="json",
+    on_failure=[on_generation_failure],
+    on_crashed=[on_generation_failure],
+)
 def generate_document(document_id: uuid.UUID, force: bool = False, only_empty: bool = True) -> dict[str, Any]:
     """Draft the empty sections (or all with only_empty=false); fails naming the sections that failed."""
     run_id, trace_id = run_identity()
@@ -40,13 +45,18 @@ def generate_document(document_id: uuid.UUID, force: bool = False, only_empty: b
                 cached.add(slug)
         else:
             failed[slug] = str(state.message or state.name)
-    saved = [{**item, "cached": item["slug"] in cached}
-             for item in (save_fields(document_id, drafts, run_id, trace_id) if drafts else [])]
+    saved = [
+        {**item, "cached": item["slug"] in cached}
+        for item in (save_fields(document_id, drafts, run_id, trace_id) if drafts else [])
+    ]
     if failed:
         details = "; ".join(f"{slug}: {reason}" for slug, reason in sorted(failed.items()))
         raise PartialGenerationError(
             f"{len(failed)} de {len(futures)} seções falharam ({details}); {len(saved)} foram gravadas."
         )
-    return {"document_id": str(document_id), "fields": sorted(saved, key=lambda s: s["slug"]),
-            "tokens_in": sum(s["tokens_in"] or 0 for s in saved),
-            "tokens_out": sum(s["tokens_out"] or 0 for s in saved)}
+    return {
+        "document_id": str(document_id),
+        "fields": sorted(saved, key=lambda s: s["slug"]),
+        "tokens_in": sum(s["tokens_in"] or 0 for s in saved),
+        "tokens_out": sum(s["tokens_out"] or 0 for s in saved),
+    }

@@ -14,10 +14,17 @@ from tasks.llm.tasks import draft_section
 from tasks.records.tasks import load_drafting_contexts, save_fields
 
 
-@flow(name="generate-field", log_prints=True, persist_result=True, result_serializer="json",
-      on_failure=[on_generation_failure], on_crashed=[on_generation_failure])
-def generate_field(document_id: uuid.UUID, slug: str, force: bool = False,
-                   instructions: str | None = None) -> dict[str, Any]:
+@flow(
+    name="generate-field",
+    log_prints=True,
+    persist_result=True,
+    result_serializer="json",
+    on_failure=[on_generation_failure],
+    on_crashed=[on_generation_failure],
+)
+def generate_field(
+    document_id: uuid.UUID, slug: str, force: bool = False, instructions: str | None = None
+) -> dict[str, Any]:
     """Draft the section `slug` of the document; `force` bypasses the cache of an unchanged prompt."""
     run_id, trace_id = run_identity()
     (ctx,) = load_drafting_contexts(document_id, [slug], instructions=instructions)

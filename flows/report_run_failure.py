@@ -43,7 +43,12 @@ def report_run_failure(flow_run_id: str) -> dict[str, Any]:
     if event_id is None:
         log.info("falha da execução %s (%s) já notificada", target, data["state"])
         return {"recorded": False, "reason": "already-reported"}
-    log.warning("execução %s (%s) em %s: evento %s registrado", data["flow_run_name"], data["flow_name"],
-                data["state"], event_id)
+    log.warning(
+        "execução %s (%s) em %s: evento %s registrado",
+        data["flow_run_name"],
+        data["flow_name"],
+        data["state"],
+        event_id,
+    )
     start_delivery_run()
     return {"recorded": True, "event_id": event_id, "state": data["state"]}

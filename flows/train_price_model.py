@@ -34,12 +34,16 @@ def train_price_model(test_months: int | None = None, seed: int = 0, promote: bo
     test_months = test_months or settings.PRICE_MODEL_TEST_MONTHS
     frame = load_dataset()
     if frame.height < settings.PRICE_MODEL_MIN_ROWS:
-        raise TrainingRefused(f"apenas {frame.height} preços homologados coletados (mínimo "
-                              f"{settings.PRICE_MODEL_MIN_ROWS}): colete o PNCP antes (nexora pncp collect)")
+        raise TrainingRefused(
+            f"apenas {frame.height} preços homologados coletados (mínimo "
+            f"{settings.PRICE_MODEL_MIN_ROWS}): colete o PNCP antes (nexora pncp collect)"
+        )
     split = price_model.time_split(frame, test_months=test_months)
     if split.test.is_empty() or split.train.height < settings.PRICE_MODEL_MIN_ROWS // 2:
-        raise TrainingRefused(f"divisão temporal inviável: {split.train.height} linhas de treino e "
-                              f"{split.test.height} de teste a partir de {split.cutoff:%d/%m/%Y}; ajuste test_months")
+        raise TrainingRefused(
+            f"divisão temporal inviável: {split.train.height} linhas de treino e "
+            f"{split.test.height} de teste a partir de {split.cutoff:%d/%m/%Y}; ajuste test_months"
+        )
     model = fit(split.train, seed)
     scores = judge(model, split.test, frame)
     logged = register(model, frame, split, scores, seed, run_id)
@@ -50,22 +54,36 @@ def train_price_model(test_months: int | None = None, seed: int = 0, promote: bo
     table = [
         {"medida": "MdAPE (linhas com pesquisa IN 65)", "modelo": same["mdape"], "IN 65": base["mdape"]},
         {"medida": "MAPE (linhas com pesquisa IN 65)", "modelo": same["mape"], "IN 65": base["mape"]},
-        {"medida": "cobertura P10–P90 (linhas com pesquisa IN 65)", "modelo": same["coverage"],
-         "IN 65": base["coverage"]},
+        {
+            "medida": "cobertura P10–P90 (linhas com pesquisa IN 65)",
+            "modelo": same["coverage"],
+            "IN 65": base["coverage"],
+        },
         {"medida": "linhas de teste precificadas", "modelo": overall["n"], "IN 65": base["n"]},
         {"medida": "MdAPE (todas as linhas de teste)", "modelo": overall["mdape"], "IN 65": None},
         {"medida": "cobertura P10–P90 (todas)", "modelo": overall["coverage"], "IN 65": None},
     ]
-    summary = {"version": logged["version"], "mlflow_run_id": logged["run_id"], "mlflow_run": logged["run_url"],
-               "promoted": bool(decision and decision.promoted),
-               "decision": decision.reason if decision else "promoção não solicitada",
-               "champion_before": decision.champion_before if decision else None,
-               "train_rows": split.train.height, "test_rows": split.test.height,
-               "cutoff": split.cutoff.isoformat(), "model_mdape": same["mdape"], "baseline_mdape": base["mdape"],
-               "model_mdape_all_rows": overall["mdape"], "model_coverage": overall["coverage"]}
-    create_table_artifact(key="price-model-training", table=table,
-                          description=f"Modelo {MODEL_NAME} v{logged['version']}: "
-                                      f"{'promovido a champion' if summary['promoted'] else 'não promovido'} — "
-                                      f"{summary['decision']}. MLflow: {logged['run_url']}")
+    summary = {
+        "version": logged["version"],
+        "mlflow_run_id": logged["run_id"],
+        "mlflow_run": logged["run_url"],
+        "promoted": bool(decision and decision.promoted),
+        "decision": decision.reason if decision else "promoção não solicitada",
+        "champion_before": decision.champion_before if decision else None,
+        "train_rows": split.train.height,
+        "test_rows": split.test.height,
+        "cutoff": split.cutoff.isoformat(),
+        "model_mdape": same["mdape"],
+        "baseline_mdape": base["mdape"],
+        "model_mdape_all_rows": overall["mdape"],
+        "model_coverage": overall["coverage"],
+    }
+    create_table_artifact(
+        key="price-model-training",
+        table=table,
+        description=f"Modelo {MODEL_NAME} v{logged['version']}: "
+        f"{'promovido a champion' if summary['promoted'] else 'não promovido'} — "
+        f"{summary['decision']}. MLflow: {logged['run_url']}",
+    )
     run_logger().info("treino do modelo de preços: %s", summary)
     return summary

@@ -40,5 +40,5 @@ def generate_key() -> tuple[str, str]:
 def parse_prefix(raw: str) -> str | None:
     if not raw.startswith(KEY_PREFIX):
         return None
-    parts = raw[len(KEY_PREFIX):].split("_", 1)
+    parts = raw[len(KEY_PREFIX) :].split("_", 1)
     return parts[0] if len(parts) == 2 and len(parts[0]) == 12 else None

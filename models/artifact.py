@@ -14,8 +14,7 @@ from models.db import UtcDateTime, utcnow
 class Artifact(SQLModel, table=True):
     __tablename__ = "artifacts"
     __table_args__ = (
-        UniqueConstraint("document_id", "document_version", "format", "classified",
-                         name="uq_artifacts_version_format"),
+        UniqueConstraint("document_id", "document_version", "format", "classified", name="uq_artifacts_version_format"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

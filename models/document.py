@@ -23,8 +23,11 @@ class DocumentItem(SQLModel):
     unidade: str | None = Field(default=None, max_length=120, description="unidade de fornecimento")
     quantidade: float | None = Field(default=None, gt=0, le=1e12)
     material_ou_servico: Literal["M", "S"] | None = None
-    data_referencia: date | None = Field(default=None, description="data de referência da pesquisa de preços, "
-                                         "AAAA-MM-DD, de 1994-07-01 até hoje (padrão: a data da redação)")
+    data_referencia: date | None = Field(
+        default=None,
+        description="data de referência da pesquisa de preços, "
+        "AAAA-MM-DD, de 1994-07-01 até hoje (padrão: a data da redação)",
+    )
 
     @field_validator("data_referencia")
     @classmethod
@@ -40,8 +43,10 @@ class DocumentBase(SQLModel):
     context: str = Field(default="", max_length=20_000)
 
 
-SIGILOSO_DESCRIPTION = ("orçamento estimado sigiloso (Lei 14.133/2021, art. 24): a estimativa do valor só é lida "
-                        "com o escopo 'sigiloso', cada leitura é registrada, e o DOCX/PDF público a omite")
+SIGILOSO_DESCRIPTION = (
+    "orçamento estimado sigiloso (Lei 14.133/2021, art. 24): a estimativa do valor só é lida "
+    "com o escopo 'sigiloso', cada leitura é registrada, e o DOCX/PDF público a omite"
+)
 
 
 class DocumentCreate(DocumentBase):
@@ -73,8 +78,9 @@ class Document(DocumentBase, table=True):
     version: int = Field(default=1, ge=1)
     orcamento_sigiloso: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     context: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    itens: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
-                                                                              server_default="[]"))
+    itens: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
@@ -124,8 +130,10 @@ class FieldPublic(SQLModel):
     slug: str
     code: str
     title: str
-    sigiloso: bool = Field(default=False, description="seção do orçamento sigiloso: sem o escopo 'sigiloso', "
-                                                       "`content` e `justification` vêm vazios")
+    sigiloso: bool = Field(
+        default=False,
+        description="seção do orçamento sigiloso: sem o escopo 'sigiloso', `content` e `justification` vêm vazios",
+    )
     required: bool
     content: str | None
     justification: str | None

@@ -18,6 +18,8 @@ def check_event_types(types: list[str]) -> list[str]:
     """The given types, de-duplicated in order; unknown ones raise ValueError naming the valid ones."""
     unknown = [t for t in types if t != WILDCARD and t not in EVENT_TYPES]
     if unknown:
-        raise ValueError(f"tipo de evento desconhecido: {', '.join(unknown)}. Tipos válidos: "
-                         f"{', '.join(EVENT_TYPES)} (ou '{WILDCARD}' para todos).")
+        raise ValueError(
+            f"tipo de evento desconhecido: {', '.join(unknown)}. Tipos válidos: "
+            f"{', '.join(EVENT_TYPES)} (ou '{WILDCARD}' para todos)."
+        )
     return list(dict.fromkeys(types))

@@ -90,7 +90,8 @@ class DeliveryAttempt(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     notification_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     number: int
     started_at: datetime = Field(sa_type=UtcDateTime())
     latency_ms: float

@@ -50,11 +50,15 @@ def reference_date_problem(value: date, *, now: date | None = None) -> str | Non
     """
     now = now or today()
     if value > now:
-        return (f"{br(value)} é posterior a hoje ({br(now)}): a pesquisa de preços considera as contratações do ano "
-                "anterior à data da pesquisa (Lei nº 14.133/2021, art. 23, § 1º, II), que não pode estar no futuro")
+        return (
+            f"{br(value)} é posterior a hoje ({br(now)}): a pesquisa de preços considera as contratações do ano "
+            "anterior à data da pesquisa (Lei nº 14.133/2021, art. 23, § 1º, II), que não pode estar no futuro"
+        )
     if value < REAL_SINCE:
-        return (f"{br(value)} é anterior a {br(REAL_SINCE)}, início do real (Lei nº 9.069/1995, art. 1º): não há "
-                "preço em reais com que comparar")
+        return (
+            f"{br(value)} é anterior a {br(REAL_SINCE)}, início do real (Lei nº 9.069/1995, art. 1º): não há "
+            "preço em reais com que comparar"
+        )
     return None
 
 
@@ -66,6 +70,8 @@ def check_reference_date(value: date | None, field: str = "data", *, now: date |
     now = now or today()
     problem = reference_date_problem(value, now=now)
     if problem:
-        raise ReferenceDateError(f"{field}: {problem}. Informe uma data de referência entre {br(REAL_SINCE)} e hoje "
-                                 f"({br(now)}), no formato {FORMAT} (por exemplo, {now.isoformat()}).")
+        raise ReferenceDateError(
+            f"{field}: {problem}. Informe uma data de referência entre {br(REAL_SINCE)} e hoje "
+            f"({br(now)}), no formato {FORMAT} (por exemplo, {now.isoformat()})."
+        )
     return value

@@ -47,7 +47,9 @@ def check_transition(current: S, target: S, reason: str | None) -> None:
     if target not in allowed:
         names = ", ".join(a.value for a in allowed) or "nenhuma (estado final)"
         raise TransitionError(
-            current, target, allowed,
+            current,
+            target,
+            allowed,
             f"Transição inválida de '{current.value}' para '{target.value}'. Permitidas: {names}.",
         )
     if target in REASON_REQUIRED and not (reason and reason.strip()):
@@ -92,8 +94,14 @@ def missing_sections(
             problem = "obrigatório pelo art. 18, §2º, e não preenchido"
         else:
             problem = "alínea obrigatória do art. 6º, XXIII, não preenchida"
-        missing.append({"slug": section["slug"], "code": section.get("code", ""),
-                        "title": section.get("title", ""), "problem": problem})
+        missing.append(
+            {
+                "slug": section["slug"],
+                "code": section.get("code", ""),
+                "title": section.get("title", ""),
+                "problem": problem,
+            }
+        )
     return missing
 
 

@@ -7,6 +7,21 @@ from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpIt
 from models.notification import DeliveryAttempt, Event, Notification, Subscription
 from models.template import Template
 
-__all__ = ["ApiKey", "Artifact", "AuditLog", "DeliveryAttempt", "Document", "DocumentField", "Event", "Notification",
-           "PncpCheckpoint", "PncpContratacao", "PncpDetailGap", "PncpItem", "PncpQuarantine", "PncpResultado",
-           "Subscription", "Template"]
+__all__ = [
+    "ApiKey",
+    "Artifact",
+    "AuditLog",
+    "DeliveryAttempt",
+    "Document",
+    "DocumentField",
+    "Event",
+    "Notification",
+    "PncpCheckpoint",
+    "PncpContratacao",
+    "PncpDetailGap",
+    "PncpItem",
+    "PncpQuarantine",
+    "PncpResultado",
+    "Subscription",
+    "Template",
+]

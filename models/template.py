@@ -38,8 +38,9 @@ class SectionSpec(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not SLUG_RE.match(value):
-            raise ValueError("slug deve ter de 2 a 40 caracteres: letras minúsculas, dígitos e '_' "
-                             "(começando por letra)")
+            raise ValueError(
+                "slug deve ter de 2 a 40 caracteres: letras minúsculas, dígitos e '_' (começando por letra)"
+            )
         return value
 
 

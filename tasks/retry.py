@@ -11,8 +11,9 @@ Exceptions = type[Exception] | tuple[type[Exception], ...]
 RetryCondition = Callable[[Any, Any, Any], bool]  # Prefect's retry_condition_fn: (task, task_run, state) -> bool
 
 
-def retry_on(*retryable: type[Exception], unless: Exceptions = (),
-             when: Callable[[Exception], bool] | None = None) -> RetryCondition:
+def retry_on(
+    *retryable: type[Exception], unless: Exceptions = (), when: Callable[[Exception], bool] | None = None
+) -> RetryCondition:
     """A ``retry_condition_fn`` that retries a task failed by one of ``retryable`` (and, given ``when``, only if
     ``when(exc)`` holds); never one failed by one of ``unless``, nor by any other exception."""
 
@@ -36,5 +37,8 @@ def declared_retryable(exc: Exception) -> bool:
 
 # database faults that may pass (connection, lock, serialization) are retried; a domain refusal (not found,
 # conflict, invalid) is final
-DB_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5],
-              "retry_condition_fn": retry_on(Exception, unless=DomainError)}
+DB_RETRIES = {
+    "retries": 2,
+    "retry_delay_seconds": [1, 5],
+    "retry_condition_fn": retry_on(Exception, unless=DomainError),
+}

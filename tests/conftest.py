@@ -25,54 +25,56 @@ PREFECT_PORT, LLM_PORT, PNCP_PORT, MLFLOW_PORT = free_port(), free_port(), free_
 PG_ADMIN_URL = os.environ.get("NEXORA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PG_DB = f"nexora_test_{os.getpid()}"
 
-os.environ.update({
-    "ENVIRONMENT": "test",
-    "DATA_DIR": str(TMP / "data"),
-    "DATABASE_URL": f"sqlite:///{TMP / 'data' / 'test.db'}",
-    "SECRET_KEY": "test-secret-key-not-a-placeholder",
-    "OPENAI_API_KEY": "sk-test-loopback",
-    "OPENAI_BASE_URL": f"http://127.0.0.1:{LLM_PORT}/v1",
-    "OPENAI_MODEL": "fake-gpt",
-    "HTTP_CLIENT_TIMEOUT": "2",
-    "LLM_RETRIES": "3",
-    "LLM_RETRY_DELAY_SECONDS": "0.05",
-    "LLM_CONCURRENCY": "13",
-    "PREFECT_HOME": str(TMP / "prefect"),
-    "PREFECT_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOCAL_STORAGE_PATH": str(TMP / "prefect" / "storage"),
-    "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-    # the session's runner starts no scheduled run: not the nightly collection or the weekly training in the middle of
-    # a test, nor a delivery run every minute (~20 runs of CPU for nothing: events start their own delivery run);
-    # tests/integration/test_schedules.py deploys the schedules active on servers of its own
-    "SCHEDULES_PAUSED": "*",
-    "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing-secret",
-    # notifications: loopback receivers are allow-listed; short back-off, time-out and lease for the tests
-    "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-    "RUN_RATE_PER_MINUTE": "60000",  # the limit's own test narrows it
-    "RUN_RATE_BURST": "10000",
-    "NOTIFY_RETRY_BASE_SECONDS": "0.2",
-    "NOTIFY_RETRY_MAX_SECONDS": "1",
-    "NOTIFY_TIMEOUT_SECONDS": "2",
-    "NOTIFY_LEASE_SECONDS": "4",
-    "NOTIFY_MAX_ATTEMPTS": "4",
-    # PNCP: the replay server on loopback, with short intervals and back-off
-    "PNCP_BASE_URL": f"http://127.0.0.1:{PNCP_PORT}",
-    "PNCP_CONSULTA_INTERVAL_SECONDS": "0.02",
-    "PNCP_RETRY_BASE_SECONDS": "0.02",
-    "PNCP_TIMEOUT_SECONDS": "1",
-    "PNCP_PAGE_SIZE": "10",
-    "PNCP_ITEMS_PAGE_SIZE": "2",
-    "PNCP_RETRIES": "3",
-    # price model: the MLflow tracking server of the session (production mode), a quick registry check in the API
-    "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{MLFLOW_PORT}",
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
-    "PRICE_MODEL_REFRESH_SECONDS": "1",
-    "PRICE_MODEL_THREADS": "1",
-})
+os.environ.update(
+    {
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(TMP / "data"),
+        "DATABASE_URL": f"sqlite:///{TMP / 'data' / 'test.db'}",
+        "SECRET_KEY": "test-secret-key-not-a-placeholder",
+        "OPENAI_API_KEY": "sk-test-loopback",
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{LLM_PORT}/v1",
+        "OPENAI_MODEL": "fake-gpt",
+        "HTTP_CLIENT_TIMEOUT": "2",
+        "LLM_RETRIES": "3",
+        "LLM_RETRY_DELAY_SECONDS": "0.05",
+        "LLM_CONCURRENCY": "13",
+        "PREFECT_HOME": str(TMP / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOCAL_STORAGE_PATH": str(TMP / "prefect" / "storage"),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        # the session's runner starts no scheduled run: not the nightly collection or the weekly training in the
+        # middle of a test, nor a delivery run every minute (~20 runs of CPU for nothing: events start their own
+        # delivery run); tests/integration/test_schedules.py deploys the schedules active on servers of its own
+        "SCHEDULES_PAUSED": "*",
+        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret",
+        # notifications: loopback receivers are allow-listed; short back-off, time-out and lease for the tests
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "RUN_RATE_PER_MINUTE": "60000",  # the limit's own test narrows it
+        "RUN_RATE_BURST": "10000",
+        "NOTIFY_RETRY_BASE_SECONDS": "0.2",
+        "NOTIFY_RETRY_MAX_SECONDS": "1",
+        "NOTIFY_TIMEOUT_SECONDS": "2",
+        "NOTIFY_LEASE_SECONDS": "4",
+        "NOTIFY_MAX_ATTEMPTS": "4",
+        # PNCP: the replay server on loopback, with short intervals and back-off
+        "PNCP_BASE_URL": f"http://127.0.0.1:{PNCP_PORT}",
+        "PNCP_CONSULTA_INTERVAL_SECONDS": "0.02",
+        "PNCP_RETRY_BASE_SECONDS": "0.02",
+        "PNCP_TIMEOUT_SECONDS": "1",
+        "PNCP_PAGE_SIZE": "10",
+        "PNCP_ITEMS_PAGE_SIZE": "2",
+        "PNCP_RETRIES": "3",
+        # price model: the MLflow tracking server of the session (production mode), a quick registry check in the API
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{MLFLOW_PORT}",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+        "PRICE_MODEL_REFRESH_SECONDS": "1",
+        "PRICE_MODEL_THREADS": "1",
+    }
+)
 os.environ.pop("PREFECT_PROFILE", None)
 
 
@@ -87,17 +89,41 @@ def _start_mlflow() -> subprocess.Popen:
         folder.mkdir(parents=True, exist_ok=True)
         _MLFLOW["log"] = open(folder / "server.log", "wb")  # noqa: SIM115
         _MLFLOW["process"] = subprocess.Popen(
-            [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(MLFLOW_PORT),
-             "--workers", "1", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-             "--artifacts-destination", str(folder / "artifacts")],
-            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}, stdout=_MLFLOW["log"],
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(Path(sys.executable).parent / "mlflow"),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(MLFLOW_PORT),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{folder / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(folder / "artifacts"),
+            ],
+            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            stdout=_MLFLOW["log"],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return _MLFLOW["process"]
 
 
 TIERS = ("unit", "integration", "e2e")  # the folders below tests/, each a marker: `make test-fast` runs `-m unit`
-SERVERS = {"llm_server", "moto_url", "webhook_server", "receiver", "pncp_server", "mlflow_server", "prefect_server",
-           "pg_url", "db_url", "api_url"}
+SERVERS = {
+    "llm_server",
+    "moto_url",
+    "webhook_server",
+    "receiver",
+    "pncp_server",
+    "mlflow_server",
+    "prefect_server",
+    "pg_url",
+    "db_url",
+    "api_url",
+}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -108,9 +134,11 @@ def pytest_collection_modifyitems(config, items):
             continue
         item.add_marker(getattr(pytest.mark, tier))
         if tier == "unit" and SERVERS & set(getattr(item, "fixturenames", ())):
-            raise pytest.UsageError(f"{item.nodeid}: a unit test uses a server fixture "
-                                    f"({', '.join(sorted(SERVERS & set(item.fixturenames)))}); move it to "
-                                    "tests/integration")
+            raise pytest.UsageError(
+                f"{item.nodeid}: a unit test uses a server fixture "
+                f"({', '.join(sorted(SERVERS & set(item.fixturenames)))}); move it to "
+                "tests/integration"
+            )
 
 
 def pytest_collection_finish(session):
@@ -174,8 +202,12 @@ def moto_url():
     """moto_server on loopback: S3 (and later SES) through boto3 with endpoint_url."""
     port = free_port()
     log = open(TMP / "moto.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/moto-api/", 30, process)
@@ -252,8 +284,18 @@ def prefect_server():
     _recreate_database(PREFECT_DB)
     log = open(TMP / "prefect-server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-         "--port", str(PREFECT_PORT)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(Path(sys.executable).parent / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PREFECT_PORT),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_database_url()},
     )
     try:

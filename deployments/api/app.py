@@ -38,7 +38,7 @@ def create_app() -> FastAPI:
         title="NEXORA ComprasGov.AI",
         version="0.1.0",
         description="API do back office de planejamento de contratações (Lei 14.133/2021): "
-                    "documentos ETP/TR, templates e execuções de fluxos Prefect.",
+        "documentos ETP/TR, templates e execuções de fluxos Prefect.",
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query)],
     )

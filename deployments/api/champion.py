@@ -20,8 +20,15 @@ if TYPE_CHECKING:
     from tasks.prices.registry import Served
 
 log = logging.getLogger("nexora.api.price_model")
-WARM_UP = [{"descricao": "PAPEL A4 75 G/M2", "unidade": "RESMA", "quantidade": 10, "uf": "DF",
-            "data": date(2024, 1, 2).isoformat()}]
+WARM_UP = [
+    {
+        "descricao": "PAPEL A4 75 G/M2",
+        "unidade": "RESMA",
+        "quantidade": 10,
+        "uf": "DF",
+        "data": date(2024, 1, 2).isoformat(),
+    }
+]
 
 
 class Champion:
@@ -78,9 +85,13 @@ class Champion:
 
     def status(self) -> dict[str, Any]:
         served = self.current()
-        return {"name": "preco-referencia", "version": served.version if served else None,
-                "loaded_at": self.loaded_at.isoformat() if self.loaded_at else None,
-                "checked_at": self.checked_at.isoformat() if self.checked_at else None, "error": self.error}
+        return {
+            "name": "preco-referencia",
+            "version": served.version if served else None,
+            "loaded_at": self.loaded_at.isoformat() if self.loaded_at else None,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "error": self.error,
+        }
 
     def _loop(self) -> None:
         while not self.stop_event.is_set():
@@ -97,5 +108,3 @@ class Champion:
         self.stop_event.set()
         if self.thread:
             self.thread.join(timeout=5)
-
-

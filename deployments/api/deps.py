@@ -46,12 +46,14 @@ def malformed_authorization(header: str) -> HTTPException:
         why = f"esquema '{scheme}' em vez de 'Bearer'"
     else:
         why = "sem o esquema 'Bearer'"
-    return _unauthorized(f"Cabeçalho Authorization malformado ({why}): use 'Authorization: Bearer <chave>'.",
-                         "invalid_request")
+    return _unauthorized(
+        f"Cabeçalho Authorization malformado ({why}): use 'Authorization: Bearer <chave>'.", "invalid_request"
+    )
 
 
-def get_current_key(request: Request,
-                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
+def get_current_key(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> ApiKey:
     if credentials is None:
         header = request.headers.get("authorization", "")
         if header.strip():
@@ -70,8 +72,7 @@ CurrentKey = Annotated[ApiKey, Depends(get_current_key)]
 def require(scope: Scope) -> Callable[[ApiKey], ApiKey]:
     def check(key: CurrentKey) -> ApiKey:
         if scope.value not in key.scopes and Scope.ADMIN.value not in key.scopes:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"A chave '{key.name}' não tem o escopo '{scope.value}'.")
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"A chave '{key.name}' não tem o escopo '{scope.value}'.")
         return key
 
     return check
@@ -84,8 +85,10 @@ def cleared_for_sigiloso(key: ApiKey) -> bool:
 
 def sigiloso_section_refused(slug: str) -> HTTPException:
     """The 403 for writing or drafting a section of a sigiloso estimate without the scope."""
-    return HTTPException(status.HTTP_403_FORBIDDEN, f"A seção '{slug}' é do orçamento sigiloso (art. 24 da Lei "
-                                                    "14.133/2021): é preciso o escopo 'sigiloso'.")
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        f"A seção '{slug}' é do orçamento sigiloso (art. 24 da Lei 14.133/2021): é preciso o escopo 'sigiloso'.",
+    )
 
 
 def require_sigiloso(key: CurrentKey) -> ApiKey:

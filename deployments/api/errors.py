@@ -30,8 +30,10 @@ def error_body(message: str, **extra: Any) -> dict[str, Any]:
 class FieldError(BaseModel):
     """One invalid field of a 422."""
 
-    campo: str = Field(description="o campo como a API o escreve: `titulo`, `itens[0].unidade`, o parâmetro `limit` "
-                                   "(`corpo`: o corpo inteiro)")
+    campo: str = Field(
+        description="o campo como a API o escreve: `titulo`, `itens[0].unidade`, o parâmetro `limit` "
+        "(`corpo`: o corpo inteiro)"
+    )
     local: str = Field(description="onde está: `corpo`, `consulta`, `caminho` ou `cabeçalho`")
     mensagem: str = Field(description="o que está errado e o que se espera, em português")
     tipo: str = Field(description="o tipo do erro (o `type` do pydantic: `missing`, `date_from_datetime_parsing`, …)")
@@ -49,11 +51,16 @@ class ErrorBody(BaseModel):
 _ERROR_SCHEMA = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 _RETRY_AFTER = {"Retry-After": {"description": "segundos até tentar de novo", "schema": {"type": "string"}}}
 _WHY = {
-    400: "Pedido recusado", 401: "Chave de API ausente, malformada, inválida ou revogada",
+    400: "Pedido recusado",
+    401: "Chave de API ausente, malformada, inválida ou revogada",
     403: "A chave não tem o escopo",
-    404: "Não encontrado", 409: "Conflito com o estado atual", 413: "Corpo da requisição grande demais",
-    422: "Dados inválidos", 429: "Limite de execuções da chave atingido",
-    502: "Um serviço externo recusou a operação", 503: "Serviço externo indisponível; tente de novo",
+    404: "Não encontrado",
+    409: "Conflito com o estado atual",
+    413: "Corpo da requisição grande demais",
+    422: "Dados inválidos",
+    429: "Limite de execuções da chave atingido",
+    502: "Um serviço externo recusou a operação",
+    503: "Serviço externo indisponível; tente de novo",
 }
 
 
@@ -110,14 +117,20 @@ def _phrase(code: int) -> str | None:
 
 
 _STARLETTE_DEFAULTS = {
-    400: "Requisição malformada.", 401: "Autenticação necessária: envie 'Authorization: Bearer <chave>'.",
-    403: "Acesso negado.", 406: "Formato de resposta não disponível: esta API responde em JSON.",
-    408: "A requisição demorou demais para chegar; tente de novo.", 409: "Conflito com o estado atual.",
-    411: "Informe o tamanho do corpo (Content-Length).", 413: "Corpo da requisição grande demais.",
+    400: "Requisição malformada.",
+    401: "Autenticação necessária: envie 'Authorization: Bearer <chave>'.",
+    403: "Acesso negado.",
+    406: "Formato de resposta não disponível: esta API responde em JSON.",
+    408: "A requisição demorou demais para chegar; tente de novo.",
+    409: "Conflito com o estado atual.",
+    411: "Informe o tamanho do corpo (Content-Length).",
+    413: "Corpo da requisição grande demais.",
     415: "Tipo de conteúdo não aceito: envie JSON (Content-Type: application/json).",
-    422: "Dados inválidos.", 429: "Requisições demais; tente de novo em instantes.",
+    422: "Dados inválidos.",
+    429: "Requisições demais; tente de novo em instantes.",
     500: "Erro interno; informe o trace_id à equipe de operações.",
-    502: "Um serviço externo recusou a operação.", 503: "Serviço indisponível; tente de novo em instantes.",
+    502: "Um serviço externo recusou a operação.",
+    503: "Serviço indisponível; tente de novo em instantes.",
 }
 
 
@@ -128,8 +141,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TransitionError)
     async def transition_error(_: Request, exc: TransitionError) -> JSONResponse:
-        return JSONResponse(error_body(str(exc), current=exc.current.value,
-                                       allowed=[a.value for a in exc.allowed]), status_code=409)
+        return JSONResponse(
+            error_body(str(exc), current=exc.current.value, allowed=[a.value for a in exc.allowed]), status_code=409
+        )
 
     @app.exception_handler(IncompleteDocumentError)
     async def incomplete(_: Request, exc: IncompleteDocumentError) -> JSONResponse:
@@ -138,8 +152,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         described = validation.describe(exc.errors())
-        return JSONResponse(error_body(f"Requisição inválida: {validation.summary(described)}", erros=described),
-                            status_code=422)
+        return JSONResponse(
+            error_body(f"Requisição inválida: {validation.summary(described)}", erros=described), status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -154,8 +169,9 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "Corpo da requisição ilegível: envie JSON em UTF-8 (Content-Type: application/json)."
         elif detail == _phrase(exc.status_code):  # Starlette's default, in English
-            detail = _STARLETTE_DEFAULTS.get(exc.status_code, f"A requisição não pôde ser atendida (HTTP "
-                                             f"{exc.status_code}).")
+            detail = _STARLETTE_DEFAULTS.get(
+                exc.status_code, f"A requisição não pôde ser atendida (HTTP {exc.status_code})."
+            )
         return JSONResponse(error_body(detail), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(StorageError)
@@ -166,23 +182,29 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(httpx.TransportError)
     async def orchestrator_down(_: Request, exc: httpx.TransportError) -> JSONResponse:
         logger.error("Prefect server unreachable: %s", exc)
-        return JSONResponse(error_body("Servidor de orquestração (Prefect) indisponível; tente novamente em "
-                                       "instantes."), status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            error_body("Servidor de orquestração (Prefect) indisponível; tente novamente em instantes."),
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(ObjectNotFound)
     async def deployment_missing(_: Request, exc: ObjectNotFound) -> JSONResponse:
         logger.error("Prefect object not found: %s", exc)
-        return JSONResponse(error_body("Deployment não registrado no Prefect: o runner (`nexora up`) ou os "
-                                       "workers estão no ar?"), status_code=503, headers={"Retry-After": "10"})
+        return JSONResponse(
+            error_body("Deployment não registrado no Prefect: o runner (`nexora up`) ou os workers estão no ar?"),
+            status_code=503,
+            headers={"Retry-After": "10"},
+        )
 
     @app.exception_handler(PrefectHTTPStatusError)
     async def orchestrator_error(_: Request, exc: PrefectHTTPStatusError) -> JSONResponse:
         logger.error("Prefect server refused a request: %s", exc)
-        return JSONResponse(error_body(f"O servidor Prefect recusou a operação: {exc.response.status_code}"),
-                            status_code=502)
+        return JSONResponse(
+            error_body(f"O servidor Prefect recusou a operação: {exc.response.status_code}"), status_code=502
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error: %s", exc)
-        return JSONResponse(error_body("Erro interno; informe o trace_id à equipe de operações."),
-                            status_code=500)
+        return JSONResponse(error_body("Erro interno; informe o trace_id à equipe de operações."), status_code=500)

@@ -21,8 +21,10 @@ from core.settings import settings
 
 
 def _too_large_body(limit: int, trace_id: str) -> bytes:
-    return json.dumps({"detail": f"Corpo do pedido maior que o limite de {limit} bytes (MAX_REQUEST_BYTES).",
-                       "trace_id": trace_id}, ensure_ascii=False).encode()
+    return json.dumps(
+        {"detail": f"Corpo do pedido maior que o limite de {limit} bytes (MAX_REQUEST_BYTES).", "trace_id": trace_id},
+        ensure_ascii=False,
+    ).encode()
 
 
 class BodySizeLimit:
@@ -75,9 +77,18 @@ class BodySizeLimit:
     @staticmethod
     async def _refuse(send: Send, limit: int, trace_id: str) -> None:
         body = _too_large_body(limit, trace_id)
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", trace_id.encode()), (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", trace_id.encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -115,8 +126,11 @@ def run_bucket() -> TokenBucket:
 def check_run_rate(key_id: str) -> None:
     """Raise 429 with Retry-After when ``key_id`` has started its share of flow runs."""
     if settings.RUN_RATE_BURST == 0:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "Esta instância da API não inicia execuções "
-                            "(RUN_RATE_BURST=0); use a instância de operação.", headers={"Retry-After": "3600"})
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "Esta instância da API não inicia execuções (RUN_RATE_BURST=0); use a instância de operação.",
+            headers={"Retry-After": "3600"},
+        )
     wait = run_bucket().take(key_id)
     if wait:
         seconds = max(1, math.ceil(wait))
@@ -124,4 +138,5 @@ def check_run_rate(key_id: str) -> None:
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"Limite de {settings.RUN_RATE_PER_MINUTE} execuções por minuto por chave (rajada de "
             f"{settings.RUN_RATE_BURST}) atingido; tente de novo em {seconds} s.",
-            headers={"Retry-After": str(seconds)})
+            headers={"Retry-After": str(seconds)},
+        )

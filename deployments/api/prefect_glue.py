@@ -81,17 +81,30 @@ async def retry_busy(call: Callable[[], Awaitable[T]], first_delay: float = 0.05
         delay = min(delay * 2, max_delay)
 
 
-async def start_run(client: PrefectClient, deployment: str, parameters: dict[str, Any], *, trace_id: str,
-                    tags: list[str], name: str, idempotency_key: str | None = None) -> FlowRun:
+async def start_run(
+    client: PrefectClient,
+    deployment: str,
+    parameters: dict[str, Any],
+    *,
+    trace_id: str,
+    tags: list[str],
+    name: str,
+    idempotency_key: str | None = None,
+) -> FlowRun:
     """Create a flow run of the deployment and return at once (what `arun_deployment(timeout=0)` does,
     without its by-name lookup on every call: one request to the Prefect server per trigger)."""
     parameters = _jsonable(parameters)
     deployment_uuid = await deployment_id(client, deployment)
     try:
-        flow_run = await retry_busy(lambda: client.create_flow_run_from_deployment(
-            deployment_uuid, parameters=parameters, name=name, tags=[trace_tag(trace_id), *tags],
-            idempotency_key=idempotency_key,
-        ))
+        flow_run = await retry_busy(
+            lambda: client.create_flow_run_from_deployment(
+                deployment_uuid,
+                parameters=parameters,
+                name=name,
+                tags=[trace_tag(trace_id), *tags],
+                idempotency_key=idempotency_key,
+            )
+        )
     except ObjectNotFound:
         _deployment_ids.pop(deployment, None)  # deleted and re-created: look it up again next time
         raise
@@ -107,8 +120,7 @@ async def read_run(client: PrefectClient, flow_run_id: uuid.UUID) -> FlowRun | N
         return None
 
 
-async def wait_for_run(client: PrefectClient, flow_run_id: uuid.UUID, seconds: float,
-                       poll: float = 0.25) -> FlowRun:
+async def wait_for_run(client: PrefectClient, flow_run_id: uuid.UUID, seconds: float, poll: float = 0.25) -> FlowRun:
     """Poll until the run reaches a final state or `seconds` pass; returns the last seen run."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds

@@ -49,35 +49,54 @@ class RunStatus(BaseModel):
     result: Any = None
 
 
-async def launch(request: Request, client: PrefectClient, key: ApiKey, spec: DeploymentSpec,
-                 parameters: dict[str, Any], *, name: str, tags: list[str], trace_id: str, idempotency_key: str | None,
-                 wait: float) -> JSONResponse:
+async def launch(
+    request: Request,
+    client: PrefectClient,
+    key: ApiKey,
+    spec: DeploymentSpec,
+    parameters: dict[str, Any],
+    *,
+    name: str,
+    tags: list[str],
+    trace_id: str,
+    idempotency_key: str | None,
+    wait: float,
+) -> JSONResponse:
     check_run_rate(str(key.id))
     scoped_key = f"{key.id}:{spec.flow_name}:{idempotency_key}" if idempotency_key else None
     try:
         async with asyncio.timeout(settings.RUN_START_TIMEOUT):
-            flow_run = await glue.start_run(client, spec.full_name, parameters, trace_id=trace_id, tags=tags,
-                                            name=name, idempotency_key=scoped_key)
+            flow_run = await glue.start_run(
+                client, spec.full_name, parameters, trace_id=trace_id, tags=tags, name=name, idempotency_key=scoped_key
+            )
     except glue.IdempotencyConflict as exc:
         return JSONResponse(error_body(str(exc), flow_run_id=str(exc.flow_run.id)), status_code=409)
     except TimeoutError:
-        return JSONResponse(error_body(
-            f"O servidor Prefect não criou a execução em {settings.RUN_START_TIMEOUT:.0f} s; repita o pedido "
-            "com a mesma Idempotency-Key (não haverá execução duplicada)."), status_code=503,
-            headers={"Retry-After": "10"})
+        return JSONResponse(
+            error_body(
+                f"O servidor Prefect não criou a execução em {settings.RUN_START_TIMEOUT:.0f} s; repita o pedido "
+                "com a mesma Idempotency-Key (não haverá execução duplicada)."
+            ),
+            status_code=503,
+            headers={"Retry-After": "10"},
+        )
     if wait:
         flow_run = await glue.wait_for_run(client, flow_run.id, wait)
         if flow_run.state and flow_run.state.type in glue.FINAL:
             done = RunStatus(**await glue.describe_run(flow_run, settings.prefect_ui_url))
             return JSONResponse(jsonable_encoder(done), status_code=status.HTTP_200_OK)
     body = RunAccepted(
-        flow_run_id=str(flow_run.id), name=flow_run.name, state=flow_run.state.type.value if flow_run.state else None,
-        trace_id=trace_id, status_url=str(request.url_for("read_flow_run", flow_run_id=flow_run.id)),
+        flow_run_id=str(flow_run.id),
+        name=flow_run.name,
+        state=flow_run.state.type.value if flow_run.state else None,
+        trace_id=trace_id,
+        status_url=str(request.url_for("read_flow_run", flow_run_id=flow_run.id)),
         ui_url=f"{settings.prefect_ui_url}/runs/flow-run/{flow_run.id}",
     )
-    return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED,
-                        headers={"Location": body.status_url})
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED, headers={"Location": body.status_url})
 
 
-RESPONSES: dict[int | str, dict[str, Any]] = {202: {"model": RunAccepted, "description": "Execução iniciada"},
-             200: {"model": RunStatus, "description": "Execução terminada dentro de `wait`"}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": RunAccepted, "description": "Execução iniciada"},
+    200: {"model": RunStatus, "description": "Execução terminada dentro de `wait`"},
+}

@@ -48,9 +48,14 @@ class DeploymentStatus:
             "agendamentos": list(self.schedules),
             "pausado": self.paused,
             "proxima_execucao": self.next_run.isoformat() if self.next_run else None,
-            "ultima_execucao": ({"estado": self.last_run_state,
-                                 "quando": self.last_run_time.isoformat() if self.last_run_time else None}
-                                if self.last_run_state else None),
+            "ultima_execucao": (
+                {
+                    "estado": self.last_run_state,
+                    "quando": self.last_run_time.isoformat() if self.last_run_time else None,
+                }
+                if self.last_run_state
+                else None
+            ),
             "problema": self.problem,
         }
 
@@ -68,29 +73,41 @@ def local(moment: datetime | None) -> datetime | None:
     return moment.astimezone(ZoneInfo(TIMEZONE)) if moment else None
 
 
-def schedule_problem(active_schedules: int, paused: bool, next_run: datetime | None, updated: datetime | None,
-                     now: datetime) -> str | None:
+def schedule_problem(
+    active_schedules: int, paused: bool, next_run: datetime | None, updated: datetime | None, now: datetime
+) -> str | None:
     """Why an operator should look: an active schedule with no run ahead, once the scheduler had its chance."""
     if not active_schedules or paused or next_run is not None:
         return None
     if updated is not None and now - updated < SCHEDULER_GRACE:
         return None
-    return ("agendamento ativo sem nenhuma execução agendada: veja o log do servidor Prefect "
-            "(\"Error scheduling deployment\")")
+    return (
+        "agendamento ativo sem nenhuma execução agendada: veja o log do servidor Prefect "
+        '("Error scheduling deployment")'
+    )
 
 
-async def _runs(client: PrefectClient, deployment_id: UUID, states: list[StateType] | None, sort: FlowRunSort,
-                exclude: bool = False) -> list[FlowRun]:
+async def _runs(
+    client: PrefectClient, deployment_id: UUID, states: list[StateType] | None, sort: FlowRunSort, exclude: bool = False
+) -> list[FlowRun]:
     state_filter = None
     if states:
-        state_filter = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
-            **({"not_any_": states} if exclude else {"any_": states}))))
-    return await client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-                                       flow_run_filter=state_filter, sort=sort, limit=1)
+        state_filter = FlowRunFilter(
+            state=FlowRunFilterState(
+                type=FlowRunFilterStateType(**({"not_any_": states} if exclude else {"any_": states}))
+            )
+        )
+    return await client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        flow_run_filter=state_filter,
+        sort=sort,
+        limit=1,
+    )
 
 
-async def deployment_status(client: PrefectClient, spec: DeploymentSpec, now: datetime | None = None
-                            ) -> DeploymentStatus:
+async def deployment_status(
+    client: PrefectClient, spec: DeploymentSpec, now: datetime | None = None
+) -> DeploymentStatus:
     now = now or datetime.now(UTC)
     try:
         deployment = await client.read_deployment_by_name(spec.full_name)
@@ -99,13 +116,15 @@ async def deployment_status(client: PrefectClient, spec: DeploymentSpec, now: da
     active = [s for s in deployment.schedules if s.active]
     upcoming, last = await asyncio.gather(
         _runs(client, deployment.id, [StateType.SCHEDULED], FlowRunSort.EXPECTED_START_TIME_ASC),
-        _runs(client, deployment.id, [StateType.SCHEDULED], FlowRunSort.EXPECTED_START_TIME_DESC, exclude=True))
+        _runs(client, deployment.id, [StateType.SCHEDULED], FlowRunSort.EXPECTED_START_TIME_DESC, exclude=True),
+    )
     next_run = upcoming[0].expected_start_time if upcoming else None
     last_run = last[0] if last else None
     return DeploymentStatus(
         deployment=spec.flow_name,
-        schedules=tuple(describe_schedule(s.schedule) + ("" if s.active else " (inativo)")
-                        for s in deployment.schedules),
+        schedules=tuple(
+            describe_schedule(s.schedule) + ("" if s.active else " (inativo)") for s in deployment.schedules
+        ),
         paused=bool(deployment.paused),
         next_run=local(next_run),
         last_run_state=last_run.state_name if last_run else None,
@@ -114,6 +133,7 @@ async def deployment_status(client: PrefectClient, spec: DeploymentSpec, now: da
     )
 
 
-async def deployments_status(client: PrefectClient, specs: tuple[DeploymentSpec, ...] = DEPLOYMENTS
-                             ) -> list[DeploymentStatus]:
+async def deployments_status(
+    client: PrefectClient, specs: tuple[DeploymentSpec, ...] = DEPLOYMENTS
+) -> list[DeploymentStatus]:
     return list(await asyncio.gather(*(deployment_status(client, spec) for spec in specs)))

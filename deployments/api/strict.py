@@ -21,18 +21,27 @@ def _is_list(schema: dict[str, Any]) -> bool:
 @cache
 def _documented(app: FastAPI) -> dict[str, dict[str, dict[str, bool]]]:
     """{path template: {METHOD: {declared query parameter: takes a list}}} from the OpenAPI document."""
-    return {template: {method.upper(): {p["name"]: _is_list(p.get("schema", {}))
-                                        for p in operation.get("parameters", []) if p.get("in") == "query"}
-                       for method, operation in operations.items()}
-            for template, operations in app.openapi().get("paths", {}).items()}
+    return {
+        template: {
+            method.upper(): {
+                p["name"]: _is_list(p.get("schema", {}))
+                for p in operation.get("parameters", [])
+                if p.get("in") == "query"
+            }
+            for method, operation in operations.items()
+        }
+        for template, operations in app.openapi().get("paths", {}).items()
+    }
 
 
 @cache
 def _patterns(app: FastAPI) -> tuple[tuple[re.Pattern[str], list[str]], ...]:
     """(path regex, documented methods), literal paths first: /x/retry-dead before /x/{id}."""
     templates = sorted(_documented(app), key=lambda template: template.count("{"))
-    return tuple((re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "$"),
-                  sorted(_documented(app)[t])) for t in templates)
+    return tuple(
+        (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "$"), sorted(_documented(app)[t]))
+        for t in templates
+    )
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str] | None:
@@ -50,16 +59,18 @@ def reject_unknown_query(request: Request) -> None:
     unknown = sorted(set(request.query_params) - set(declared))
     if unknown:
         expected = ", ".join(sorted(declared)) or "nenhum"
-        raise InvalidError(f"Parâmetro(s) de consulta desconhecido(s): {', '.join(unknown)[:300]}; "
-                           f"esta operação aceita: {expected}.",
-                           erros=_fields(unknown, f"não previsto nesta operação (aceita: {expected})",
-                                         "extra_forbidden"))
-    repeated = sorted(name for name, is_list in declared.items()
-                      if not is_list and len(request.query_params.getlist(name)) > 1)
+        raise InvalidError(
+            f"Parâmetro(s) de consulta desconhecido(s): {', '.join(unknown)[:300]}; esta operação aceita: {expected}.",
+            erros=_fields(unknown, f"não previsto nesta operação (aceita: {expected})", "extra_forbidden"),
+        )
+    repeated = sorted(
+        name for name, is_list in declared.items() if not is_list and len(request.query_params.getlist(name)) > 1
+    )
     if repeated:
-        raise InvalidError(f"Parâmetro(s) de consulta repetido(s): {', '.join(repeated)}; informe um valor.",
-                           erros=_fields(repeated, "informado mais de uma vez; informe um valor",
-                                         "multiple_argument_values"))
+        raise InvalidError(
+            f"Parâmetro(s) de consulta repetido(s): {', '.join(repeated)}; informe um valor.",
+            erros=_fields(repeated, "informado mais de uma vez; informe um valor", "multiple_argument_values"),
+        )
 
 
 def _fields(names: list[str], message: str, kind: str) -> list[dict[str, str]]:

@@ -24,20 +24,26 @@ class RunnableDocument(TypedDict):
     sigiloso: bool
 
 
-def runnable_document(document_id: uuid.UUID, kind: DocumentKind | None = None,
-                       slug: str | None = None) -> RunnableDocument:
+def runnable_document(
+    document_id: uuid.UUID, kind: DocumentKind | None = None, slug: str | None = None
+) -> RunnableDocument:
     """Check the document can be drafted (in a worker thread, with its own short session)."""
     with session_scope() as session:
         view = document_view(session, document_id)
         doc = view.document
         if kind is not None and doc.kind != kind:
-            raise InvalidError(f"O documento {document_id} é um {doc.kind}; use "
-                               f"/api/v1/{str(doc.kind).lower()}/generate-field.")
+            raise InvalidError(
+                f"O documento {document_id} é um {doc.kind}; use /api/v1/{str(doc.kind).lower()}/generate-field."
+            )
         if slug is not None and view.template.section(slug) is None:
             raise NotFoundError(f"O {doc.kind} não tem a seção '{slug}'. Seções: {', '.join(view.template.slugs)}.")
         ensure_editable(doc)
-        return {"id": str(doc.id), "kind": str(doc.kind), "processo": slugify(doc.numero_processo),
-                "sigiloso": slug is not None and slug in view.protected_slugs}
+        return {
+            "id": str(doc.id),
+            "kind": str(doc.kind),
+            "processo": slugify(doc.numero_processo),
+            "sigiloso": slug is not None and slug in view.protected_slugs,
+        }
 
 
 def protected_field(document_id: str, slug: str) -> bool:
@@ -62,11 +68,21 @@ def consolidatable(document_id: uuid.UUID) -> dict[str, str]:
     with session_scope() as session:
         doc = get_document(session, document_id)
         if doc.status == DocumentStatus.CONSOLIDADO:
-            raise ConflictError(f"O documento já está consolidado na versão {doc.version}; os arquivos estão em "
-                                f"/api/v1/documents/{doc.id}/artifacts. Para alterar, abra uma nova versão "
-                                f"(POST /api/v1/documents/{doc.id}/versions).", status=str(doc.status))
+            raise ConflictError(
+                f"O documento já está consolidado na versão {doc.version}; os arquivos estão em "
+                f"/api/v1/documents/{doc.id}/artifacts. Para alterar, abra uma nova versão "
+                f"(POST /api/v1/documents/{doc.id}/versions).",
+                status=str(doc.status),
+            )
         if doc.status != DocumentStatus.APROVADO:
-            raise ConflictError(f"Só um documento aprovado pode ser consolidado; este está '{doc.status}'. "
-                                "Aprove-o primeiro (transição para 'aprovado').", status=str(doc.status))
-        return {"id": str(doc.id), "kind": str(doc.kind), "processo": slugify(doc.numero_processo),
-                "version": str(doc.version)}
+            raise ConflictError(
+                f"Só um documento aprovado pode ser consolidado; este está '{doc.status}'. "
+                "Aprove-o primeiro (transição para 'aprovado').",
+                status=str(doc.status),
+            )
+        return {
+            "id": str(doc.id),
+            "kind": str(doc.kind),
+            "processo": slugify(doc.numero_processo),
+            "version": str(doc.version),
+        }

@@ -12,10 +12,15 @@ from models.errors import DomainError
 apikey_app = typer.Typer(help="Chaves de API.", no_args_is_help=True)
 
 
+DEFAULT_SCOPES = ["read", "write", "run"]
+
+
 @apikey_app.command("create")
 @fails_on(DomainError)
-def apikey_create(name: str, scope: Annotated[list[str], typer.Option("--scope", "-s", help="read, write, run, admin")]
-                  = ["read", "write", "run"]) -> None:  # noqa: B006 - typer reads the default
+def apikey_create(
+    name: str,
+    scope: Annotated[list[str], typer.Option("--scope", "-s", help="read, write, run, admin")] = DEFAULT_SCOPES,
+) -> None:
     """Create an API key; the key is shown once."""
     from models.crud.apikeys import create_key
     from models.db import session_scope

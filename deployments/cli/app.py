@@ -20,13 +20,27 @@ from deployments.cli.templates import templates_app
 from deployments.operations.stack import apply_prefect_env
 
 app = typer.Typer(help="NEXORA ComprasGov.AI — back office de planejamento de contratações.", no_args_is_help=True)
-for name, command in (("backup", backup_command), ("restore", restore_command), ("runner", runner), ("up", up),
-                      ("demo", demo), ("setup", setup)):
+for name, command in (
+    ("backup", backup_command),
+    ("restore", restore_command),
+    ("runner", runner),
+    ("up", up),
+    ("demo", demo),
+    ("setup", setup),
+):
     app.command(name)(command)
-for name, sub_app in (("templates", templates_app), ("apikey", apikey_app), ("db", db_app),
-                      ("deployments", deployments_app), ("documents", documents_app),
-                      ("subscriptions", subscriptions_app), ("notifications", notifications_app), ("pncp", pncp_app),
-                      ("model", model_app), ("runs", runs_app)):
+for name, sub_app in (
+    ("templates", templates_app),
+    ("apikey", apikey_app),
+    ("db", db_app),
+    ("deployments", deployments_app),
+    ("documents", documents_app),
+    ("subscriptions", subscriptions_app),
+    ("notifications", notifications_app),
+    ("pncp", pncp_app),
+    ("model", model_app),
+    ("runs", runs_app),
+):
     app.add_typer(sub_app, name=name)
 
 

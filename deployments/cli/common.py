@@ -30,8 +30,10 @@ def fail(message: str, code: int = 1) -> None:
 def prefect_down(exc: Exception) -> str:
     from prefect.settings import PREFECT_API_URL
 
-    return (f"o servidor Prefect não respondeu em {PREFECT_API_URL.value()} ({type(exc).__name__}); ele está no ar? "
-            "(nexora up)")
+    return (
+        f"o servidor Prefect não respondeu em {PREFECT_API_URL.value()} ({type(exc).__name__}); ele está no ar? "
+        "(nexora up)"
+    )
 
 
 def operator_message(exc: Exception) -> str:
@@ -46,6 +48,7 @@ def operator_message(exc: Exception) -> str:
 
 def fails_on(*errors: type[Exception]) -> Callable[[F], F]:
     """A command whose `errors` end it with the one red `erro:` line (exit code 1) instead of a traceback."""
+
     def decorate(command: F) -> F:
         @functools.wraps(command)
         def run(*args, **kwargs):
@@ -91,8 +94,9 @@ def start_and_follow(spec, parameters: dict, tags: list[str], wait: float, failu
 
     async def run() -> dict:
         async with get_client() as client:
-            flow_run = await glue.start_run(client, spec.full_name, parameters, trace_id=new_trace_id(), tags=tags,
-                                            name=spec.flow_name)
+            flow_run = await glue.start_run(
+                client, spec.full_name, parameters, trace_id=new_trace_id(), tags=tags, name=spec.flow_name
+            )
             console.print(f"execução {flow_run.id} ({flow_run.name}) iniciada")
             if wait:
                 flow_run = await glue.wait_for_run(client, flow_run.id, wait)

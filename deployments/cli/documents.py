@@ -36,8 +36,13 @@ def documents_consolidate(
     async def run() -> dict:
         async with get_client() as client:
             flow_run = await glue.start_run(
-                client, CONSOLIDATE_DOCUMENT.full_name, {"document_id": document_id}, trace_id=new_trace_id(),
-                tags=triggers.run_tags(doc), name=f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}")
+                client,
+                CONSOLIDATE_DOCUMENT.full_name,
+                {"document_id": document_id},
+                trace_id=new_trace_id(),
+                tags=triggers.run_tags(doc),
+                name=f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}",
+            )
             console.print(f"execução {flow_run.id} ({flow_run.name}) iniciada")
             if wait:
                 flow_run = await glue.wait_for_run(client, flow_run.id, wait)

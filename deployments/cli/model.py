@@ -37,17 +37,25 @@ def versions_table(versions: list[dict]):
     from rich import box
     from rich.table import Table
 
-    table = Table(title="preco-referencia (MdAPE: erro mediano nos itens de teste; menor é melhor)",
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title="preco-referencia (MdAPE: erro mediano nos itens de teste; menor é melhor)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     table.add_column("versão", justify="right")
     table.add_column("aliases", overflow="fold")
     table.add_column("MdAPE", justify="right")
     table.add_column("IN 65", justify="right")
     table.add_column("run MLflow", no_wrap=True)
     for v in versions:
-        table.add_row(v["version"], ", ".join(v["aliases"]) or "-",
-                      f"{v['mdape']:.3f}" if v["mdape"] is not None else "-",
-                      f"{v['baseline_mdape']:.3f}" if v["baseline_mdape"] is not None else "-", v["run_id"] or "-")
+        table.add_row(
+            v["version"],
+            ", ".join(v["aliases"]) or "-",
+            f"{v['mdape']:.3f}" if v["mdape"] is not None else "-",
+            f"{v['baseline_mdape']:.3f}" if v["baseline_mdape"] is not None else "-",
+            v["run_id"] or "-",
+        )
     if not versions:
         table.caption = "nenhuma versão registrada: nexora model train"
     return table

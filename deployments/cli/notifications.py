@@ -33,14 +33,19 @@ def subscriptions_add(
 
     if bool(email) == bool(webhook):
         fail("informe --email ou --webhook (um dos dois)")
-    data = SubscriptionCreate(name=name, channel=Channel.EMAIL if email else Channel.WEBHOOK,
-                              target=email or webhook, orgao=orgao,
-                              event_types=[e.strip() for e in events.split(",") if e.strip()])
+    data = SubscriptionCreate(
+        name=name,
+        channel=Channel.EMAIL if email else Channel.WEBHOOK,
+        target=email or webhook,
+        orgao=orgao,
+        event_types=[e.strip() for e in events.split(",") if e.strip()],
+    )
     with session_scope() as session:
         subscription, secret = create_subscription(session, data)
-    console.print(f"assinatura {subscription.id}: {subscription.channel} {subscription.target} "
-                  f"← {', '.join(subscription.event_types)}" + (f" (órgão: {subscription.orgao})"
-                                                                 if subscription.orgao else ""))
+    console.print(
+        f"assinatura {subscription.id}: {subscription.channel} {subscription.target} "
+        f"← {', '.join(subscription.event_types)}" + (f" (órgão: {subscription.orgao})" if subscription.orgao else "")
+    )
     if secret:
         console.print("segredo de assinatura HMAC do webhook — guarde-o, ele não será mostrado de novo:")
         print(secret)
@@ -57,8 +62,14 @@ def subscriptions_list(all_: Annotated[bool, typer.Option("--all", help="incluir
         table = Table("canal", "destino", "eventos", "órgão", "ativa")
         table.add_column("id", no_wrap=True)
         for s in rows:
-            table.add_row(str(s.channel), s.target, ", ".join(s.event_types), s.orgao or "todos",
-                          "sim" if s.active else "não", str(s.id))
+            table.add_row(
+                str(s.channel),
+                s.target,
+                ", ".join(s.event_types),
+                s.orgao or "todos",
+                "sim" if s.active else "não",
+                str(s.id),
+            )
     console.print(table)
 
 
@@ -92,12 +103,20 @@ def notifications_list(
         fail(f"status inválido: {status}; use {', '.join(s.value for s in DeliveryStatus)}")
     with session_scope() as session:
         rows, total = list_notifications(session, status=wanted, event_type=event, target=target, limit=limit)
-        table = Table("evento", "canal", "destino", "status", "tentativas", "último erro",
-                      title=f"{len(rows)} de {total}")
+        table = Table(
+            "evento", "canal", "destino", "status", "tentativas", "último erro", title=f"{len(rows)} de {total}"
+        )
         table.add_column("id", no_wrap=True)
         for n in rows:
-            table.add_row(n.event_type, str(n.channel), n.target, str(n.status), f"{n.attempts}/{n.max_attempts}",
-                          (n.last_error or "")[:60], str(n.id))
+            table.add_row(
+                n.event_type,
+                str(n.channel),
+                n.target,
+                str(n.status),
+                f"{n.attempts}/{n.max_attempts}",
+                (n.last_error or "")[:60],
+                str(n.id),
+            )
     console.print(table)
 
 
@@ -110,12 +129,20 @@ def notifications_show(notification_id: str) -> None:
 
     with session_scope() as session:
         row, event, attempts = get_notification(session, as_uuid(notification_id))
-        console.print(f"{row.event_type} → {row.channel} {row.target}: [bold]{row.status}[/] "
-                      f"({row.attempts}/{row.max_attempts} tentativas); evento {event.id}")
+        console.print(
+            f"{row.event_type} → {row.channel} {row.target}: [bold]{row.status}[/] "
+            f"({row.attempts}/{row.max_attempts} tentativas); evento {event.id}"
+        )
         table = Table("nº", "início", "código", "latência (ms)", "resultado", "erro")
         for a in attempts:
-            table.add_row(str(a.number), a.started_at.isoformat(timespec="seconds"), str(a.status_code or ""),
-                          f"{a.latency_ms:.0f}", a.outcome, a.error or "")
+            table.add_row(
+                str(a.number),
+                a.started_at.isoformat(timespec="seconds"),
+                str(a.status_code or ""),
+                f"{a.latency_ms:.0f}",
+                a.outcome,
+                a.error or "",
+            )
     console.print(table)
 
 
@@ -142,6 +169,9 @@ def notifications_retry(
     if count:
         apply_prefect_env(settings)
         run = start_delivery_run()
-        console.print(f"execução deliver-notifications {run} iniciada" if run else
-                      "nenhuma execução nova: já há uma para começar, ou o Prefect não respondeu; o agendamento "
-                      "de 1 minuto entregará")
+        console.print(
+            f"execução deliver-notifications {run} iniciada"
+            if run
+            else "nenhuma execução nova: já há uma para começar, ou o Prefect não respondeu; o agendamento "
+            "de 1 minuto entregará"
+        )

@@ -35,8 +35,10 @@ def setup() -> None:
 
 @fails_on(BackupError)
 def backup_command(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="arquivo .tar.gz ou pasta (nome com data e "
-                                                                   "hora); padrão DATA_DIR/backups")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="arquivo .tar.gz ou pasta (nome com data e hora); padrão DATA_DIR/backups"),
+    ] = None,
 ) -> None:
     """Back up the app database, the local artifacts and (embedded) the MLflow store into one .tar.gz."""
     from deployments.operations.backup import backup
@@ -47,9 +49,11 @@ def backup_command(
         output.mkdir(parents=True, exist_ok=True)
     manifest = backup(settings, output)
     rows = sum(manifest["row_counts"].values())
-    console.print(f"backup {manifest['archive']}: {manifest['archive_bytes'] / 2**20:.1f} MiB, banco "
-                  f"{manifest['database']} ({rows} linhas em {len(manifest['row_counts'])} tabelas), "
-                  f"{len(manifest['files']) - 1} arquivos, em {time.monotonic() - started:.1f} s")
+    console.print(
+        f"backup {manifest['archive']}: {manifest['archive_bytes'] / 2**20:.1f} MiB, banco "
+        f"{manifest['database']} ({rows} linhas em {len(manifest['row_counts'])} tabelas), "
+        f"{len(manifest['files']) - 1} arquivos, em {time.monotonic() - started:.1f} s"
+    )
 
 
 @fails_on(BackupError)
@@ -64,6 +68,8 @@ def restore_command(
     started = time.monotonic()
     manifest = restore(settings, archive, force=force)
     counts = manifest["restored_row_counts"]
-    console.print(f"restaurado de {archive}: {counts.get('documents', 0)} documentos, "
-                  f"{counts.get('artifacts', 0)} artefatos, {counts.get('notifications', 0)} notificações, "
-                  f"{len(manifest['files']) - 1} arquivos conferidos, em {time.monotonic() - started:.1f} s")
+    console.print(
+        f"restaurado de {archive}: {counts.get('documents', 0)} documentos, "
+        f"{counts.get('artifacts', 0)} artefatos, {counts.get('notifications', 0)} notificações, "
+        f"{len(manifest['files']) - 1} arquivos conferidos, em {time.monotonic() - started:.1f} s"
+    )

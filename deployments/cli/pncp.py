@@ -24,6 +24,7 @@ GAP_STATUS = {"pending": "aguardando", "discarded": "descartado", "filled": "pre
 
 def day(option: str):
     """A parser of AAAA-MM-DD dates for `option` that fails with a Portuguese line (typer's own is in English)."""
+
     def parse(value: str) -> datetime.datetime:
         from core.validation import message
 
@@ -35,10 +36,13 @@ def day(option: str):
     return parse
 
 
-PncpFrom = Annotated[datetime.datetime | None, typer.Option("--from", parser=day("--from"), metavar="AAAA-MM-DD",
-                                                            help="início (AAAA-MM-DD)")]
-PncpTo = Annotated[datetime.datetime | None, typer.Option("--to", parser=day("--to"), metavar="AAAA-MM-DD",
-                                                          help="fim (AAAA-MM-DD)")]
+PncpFrom = Annotated[
+    datetime.datetime | None,
+    typer.Option("--from", parser=day("--from"), metavar="AAAA-MM-DD", help="início (AAAA-MM-DD)"),
+]
+PncpTo = Annotated[
+    datetime.datetime | None, typer.Option("--to", parser=day("--to"), metavar="AAAA-MM-DD", help="fim (AAAA-MM-DD)")
+]
 PncpModalidade = Annotated[list[int] | None, typer.Option("--modalidade", "-m", help="código 1–13 (repita)")]
 PncpUf = Annotated[list[str] | None, typer.Option("--uf", help="UF (repita)")]
 PncpEndpoint = Annotated[str, typer.Option(help="contratacoes/publicacao ou contratacoes/atualizacao")]
@@ -52,9 +56,17 @@ def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, resta
     """The run's parameters through the collection's own model (the same rules, the same messages as the API)."""
     from tasks.pncp.params import CollectParams
 
-    request = CollectParams(start=start, end=end, modalidades=modalidade or None, ufs=uf or None,
-                             endpoint=endpoint, with_items=items, with_results=results, restart=restart,
-                             source=source)
+    request = CollectParams(
+        start=start,
+        end=end,
+        modalidades=modalidade or None,
+        ufs=uf or None,
+        endpoint=endpoint,
+        with_items=items,
+        with_results=results,
+        restart=restart,
+        source=source,
+    )
     return request.model_dump(mode="json", exclude_none=True)
 
 
@@ -71,8 +83,14 @@ def pncp_quarantine(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     raw: Annotated[bool, typer.Option(help="mostrar o registro bruto de cada um")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="uma linha JSON por registro")] = False,
-    gaps: Annotated[bool, typer.Option("--gaps", help="listar as contratações sem itens/resultados (nova tentativa "
-                                                      "automática nas próximas coletas, ou descartadas)")] = False,
+    gaps: Annotated[
+        bool,
+        typer.Option(
+            "--gaps",
+            help="listar as contratações sem itens/resultados (nova tentativa "
+            "automática nas próximas coletas, ou descartadas)",
+        ),
+    ] = False,
 ) -> None:
     """Records of the PNCP that failed validation (newest first), with the reason and where they came from; and how
     many contratações wait for their items and results (``--gaps`` lists them)."""
@@ -88,21 +106,35 @@ def pncp_quarantine(
         fail(f"tipo inválido: {kind}; use contratacao, item, resultado, itens ou page")
     with session_scope() as session:
         rows, total = list_quarantine(session, kind=kind, flow_run_id=run, limit=limit)
-        found = [{"id": q.id, "created_at": q.created_at.isoformat(timespec="seconds"), "kind": q.kind,
-                  "record_key": q.record_key, "reason": q.reason, "source": q.source, "flow_run_id": q.flow_run_id,
-                  **({"raw": q.raw} if raw or as_json else {})} for q in rows]
+        found = [
+            {
+                "id": q.id,
+                "created_at": q.created_at.isoformat(timespec="seconds"),
+                "kind": q.kind,
+                "record_key": q.record_key,
+                "reason": q.reason,
+                "source": q.source,
+                "flow_run_id": q.flow_run_id,
+                **({"raw": q.raw} if raw or as_json else {}),
+            }
+            for q in rows
+        ]
         waiting = detail_gaps.counts(session)
-    summary = (f"detalhes: {waiting['pending']} contratação(ões) aguardando nova tentativa de itens/resultados, "
-               f"{waiting['discarded']} descartada(s) — 'nexora pncp quarantine --gaps' lista")
+    summary = (
+        f"detalhes: {waiting['pending']} contratação(ões) aguardando nova tentativa de itens/resultados, "
+        f"{waiting['discarded']} descartada(s) — 'nexora pncp quarantine --gaps' lista"
+    )
     if as_json:
         for record in found:
             typer.echo(json.dumps(record, ensure_ascii=False))
         return None
-    table = Table("quando", "tipo", "chave", "motivo", "origem", "execução", title=f"{len(found)} de {total} em "
-                  "quarentena")
+    table = Table(
+        "quando", "tipo", "chave", "motivo", "origem", "execução", title=f"{len(found)} de {total} em quarentena"
+    )
     for q in found:
-        table.add_row(q["created_at"], q["kind"], q["record_key"] or "", q["reason"][:120], q["source"],
-                      q["flow_run_id"] or "")
+        table.add_row(
+            q["created_at"], q["kind"], q["record_key"] or "", q["reason"][:120], q["source"], q["flow_run_id"] or ""
+        )
         if raw:
             table.add_row("", "", "", q["raw"][:2000], "", "")
     console.print(table)
@@ -121,27 +153,53 @@ def _list_gaps(limit: int, as_json: bool) -> None:
 
     with session_scope() as session:
         rows, total = detail_gaps.list_gaps(session, limit=limit)
-        found = [{"numero_controle_pncp": g.numero_controle_pncp, "source": g.source, "status": g.status,
-                  "attempts": g.attempts, "last_status": g.last_status, "first_failed_at": when(g.first_failed_at),
-                  "last_failed_at": when(g.last_failed_at), "next_attempt_at": when(g.next_attempt_at),
-                  "reason": g.reason, "flow_run_id": g.flow_run_id} for g in rows]
+        found = [
+            {
+                "numero_controle_pncp": g.numero_controle_pncp,
+                "source": g.source,
+                "status": g.status,
+                "attempts": g.attempts,
+                "last_status": g.last_status,
+                "first_failed_at": when(g.first_failed_at),
+                "last_failed_at": when(g.last_failed_at),
+                "next_attempt_at": when(g.next_attempt_at),
+                "reason": g.reason,
+                "flow_run_id": g.flow_run_id,
+            }
+            for g in rows
+        ]
     if as_json:
         for record in found:
             typer.echo(json.dumps(record, ensure_ascii=False))
         return
-    table = Table("contratação", "estado", "tentativas", "última falha", "próxima tentativa", "motivo",
-                  title=f"{len(found)} de {total} contratações sem itens/resultados obtidos")
+    table = Table(
+        "contratação",
+        "estado",
+        "tentativas",
+        "última falha",
+        "próxima tentativa",
+        "motivo",
+        title=f"{len(found)} de {total} contratações sem itens/resultados obtidos",
+    )
     for g in found:
-        table.add_row(g["numero_controle_pncp"] + ("" if g["source"] == "pncp" else f" ({g['source']})"),
-                      GAP_STATUS.get(g["status"], g["status"]), str(g["attempts"]), g["last_failed_at"],
-                      g["next_attempt_at"], g["reason"][:160])
+        table.add_row(
+            g["numero_controle_pncp"] + ("" if g["source"] == "pncp" else f" ({g['source']})"),
+            GAP_STATUS.get(g["status"], g["status"]),
+            str(g["attempts"]),
+            g["last_failed_at"],
+            g["next_attempt_at"],
+            g["reason"][:160],
+        )
     console.print(table)
 
 
 @pncp_app.command("collect")
 @fails_on(WindowError, ValidationError)
 def pncp_collect(
-    start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,
+    start: PncpFrom = None,
+    end: PncpTo = None,
+    modalidade: PncpModalidade = None,
+    uf: PncpUf = None,
     endpoint: PncpEndpoint = "contratacoes/publicacao",
     items: Annotated[bool, typer.Option(help="coletar os itens")] = True,
     results: Annotated[bool, typer.Option(help="coletar os resultados dos itens")] = True,
@@ -183,10 +241,16 @@ def pncp_import_html(files: Annotated[list[Path], typer.Argument(help="páginas 
             refused += 1
             continue
         with session_scope() as session:
-            store_records(session, [found.contratacao] if found.contratacao else [], found.items, found.results,
-                          found.bad)
-        table.add_row(path.name, found.contratacao["numero_controle_pncp"] if found.contratacao else "-",
-                      str(len(found.items)), str(len(found.results)), str(len(found.bad)))
+            store_records(
+                session, [found.contratacao] if found.contratacao else [], found.items, found.results, found.bad
+            )
+        table.add_row(
+            path.name,
+            found.contratacao["numero_controle_pncp"] if found.contratacao else "-",
+            str(len(found.items)),
+            str(len(found.results)),
+            str(len(found.bad)),
+        )
     console.print(table)
     if refused:
         raise typer.Exit(1)
@@ -195,7 +259,10 @@ def pncp_import_html(files: Annotated[list[Path], typer.Argument(help="páginas 
 @pncp_app.command("backfill")
 @fails_on(WindowError, ValidationError)
 def pncp_backfill(
-    start: PncpFrom = None, end: PncpTo = None, modalidade: PncpModalidade = None, uf: PncpUf = None,
+    start: PncpFrom = None,
+    end: PncpTo = None,
+    modalidade: PncpModalidade = None,
+    uf: PncpUf = None,
     endpoint: PncpEndpoint = "contratacoes/publicacao",
     days: Annotated[int, typer.Option(min=1, max=31, help="dias por execução (no máximo 31)")] = 31,
     wait: Annotated[bool, typer.Option(help="acompanhar as execuções até o fim")] = True,
@@ -233,10 +300,17 @@ def _start_backfill(cut, base: dict, endpoint: str, days: int, wait: bool) -> No
             runs = []
             for first, last in cut:
                 parameters = {**base, "start": first.isoformat(), "end": last.isoformat()}
-                runs.append(await glue.start_run(
-                    client, COLLECT_PNCP.full_name, parameters, trace_id=new_trace_id(), tags=["nexora", "pncp"],
-                    name=f"collect-pncp-{first:%Y%m%d}-{last:%Y%m%d}",
-                    idempotency_key=f"pncp-backfill:{scope}:{first:%Y%m%d}-{last:%Y%m%d}"))
+                runs.append(
+                    await glue.start_run(
+                        client,
+                        COLLECT_PNCP.full_name,
+                        parameters,
+                        trace_id=new_trace_id(),
+                        tags=["nexora", "pncp"],
+                        name=f"collect-pncp-{first:%Y%m%d}-{last:%Y%m%d}",
+                        idempotency_key=f"pncp-backfill:{scope}:{first:%Y%m%d}-{last:%Y%m%d}",
+                    )
+                )
             console.print(f"{len(runs)} execução(ões) de collect-pncp (uma por janela de até {days} dias)")
             for (first, last), flow_run in zip(cut, runs, strict=True):
                 console.print(f"  {first:%d/%m/%Y}–{last:%d/%m/%Y}: execução {flow_run.id}")
@@ -261,5 +335,7 @@ def _start_backfill(cut, base: dict, endpoint: str, days: int, wait: bool) -> No
     for item in failed:
         err.print(f"{item['name']}: {item['state']} — {item['message']}")
     if failed:
-        fail(f"{len(failed)} de {len(finished)} janelas falharam; reexecute-as (Retry na UI do Prefect, ou "
-             "'nexora pncp collect --from … --to …'): cada uma retoma do seu checkpoint")
+        fail(
+            f"{len(failed)} de {len(finished)} janelas falharam; reexecute-as (Retry na UI do Prefect, ou "
+            "'nexora pncp collect --from … --to …'): cada uma retoma do seu checkpoint"
+        )

@@ -35,8 +35,9 @@ def deployments_yaml(check: Annotated[bool, typer.Option(help="only check prefec
 
 @deployments_app.command("status")
 @fails_on(httpx.HTTPError)
-def deployments_status(as_json: Annotated[bool, typer.Option("--json", help="uma lista JSON, para scripts")] = False
-                       ) -> None:
+def deployments_status(
+    as_json: Annotated[bool, typer.Option("--json", help="uma lista JSON, para scripts")] = False,
+) -> None:
     """Each deployment's schedules, next scheduled run and last run, as the Prefect server holds them."""
     import asyncio
 
@@ -52,8 +53,9 @@ def deployments_status(as_json: Annotated[bool, typer.Option("--json", help="uma
 
     rows = asyncio.run(read())
     if as_json:
-        typer.echo(json.dumps([{"deployment": row.deployment, **row.as_json()} for row in rows], ensure_ascii=False,
-                              indent=2))
+        typer.echo(
+            json.dumps([{"deployment": row.deployment, **row.as_json()} for row in rows], ensure_ascii=False, indent=2)
+        )
         return
     console.print(deployments_table(rows))
 
@@ -62,8 +64,14 @@ def deployments_table(rows) -> Table:
     """Each deployment's schedules, next and last run, at 80 columns."""
     from rich import box
 
-    table = Table(title="deployments", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="horários em America/Sao_Paulo", caption_justify="left")
+    table = Table(
+        title="deployments",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="horários em America/Sao_Paulo",
+        caption_justify="left",
+    )
     for column in ("deployment", "agendamento", "próxima", "última"):
         table.add_column(column, overflow="fold")
     for row in rows:

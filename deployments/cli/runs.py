@@ -30,18 +30,32 @@ def _run_row(flow_run, flow_name: str | None, ui_url: str) -> dict[str, Any]:
         return value.isoformat() if value else None
 
     return {
-        "flow_run_id": str(flow_run.id), "flow_name": flow_name, "name": flow_run.name,
-        "state": state.type.value if state else None, "state_name": state.name if state else None,
-        "message": state.message if state else None, "trace_id": trace_id_from_tags(flow_run.tags),
+        "flow_run_id": str(flow_run.id),
+        "flow_name": flow_name,
+        "name": flow_run.name,
+        "state": state.type.value if state else None,
+        "state_name": state.name if state else None,
+        "message": state.message if state else None,
+        "trace_id": trace_id_from_tags(flow_run.tags),
         "deployment_id": str(flow_run.deployment_id) if flow_run.deployment_id else None,
-        "run_count": flow_run.run_count, "expected_start_time": iso(flow_run.expected_start_time),
-        "start_time": iso(flow_run.start_time), "end_time": iso(flow_run.end_time),
+        "run_count": flow_run.run_count,
+        "expected_start_time": iso(flow_run.expected_start_time),
+        "start_time": iso(flow_run.start_time),
+        "end_time": iso(flow_run.end_time),
         "ui_url": f"{ui_url}/runs/flow-run/{flow_run.id}",
     }
 
 
-async def find_runs(client, ui_url: str, *, trace_id: str | None = None, states: list[str] | None = None,
-                    flow: str | None = None, until: datetime | None = None, limit: int = 20) -> list[dict[str, Any]]:
+async def find_runs(
+    client,
+    ui_url: str,
+    *,
+    trace_id: str | None = None,
+    states: list[str] | None = None,
+    flow: str | None = None,
+    until: datetime | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
     """The runs carrying the tag `trace:<trace_id>` (or any), in these states, of flows whose name contains
     `flow`, expected to start by `until` (not the schedule's future runs), the most recently started first."""
     from prefect.client.schemas.filters import (
@@ -62,13 +76,20 @@ async def find_runs(client, ui_url: str, *, trace_id: str | None = None, states:
     run_filter = FlowRunFilter(
         tags=FlowRunFilterTags(all_=[trace_tag(trace_id)]) if trace_id else None,
         state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(s) for s in states])) if states else None,
-        expected_start_time=FlowRunFilterExpectedStartTime(before_=until) if until else None)
+        expected_start_time=FlowRunFilterExpectedStartTime(before_=until) if until else None,
+    )
     runs = await client.read_flow_runs(
-        flow_filter=FlowFilter(name=FlowFilterName(like_=flow)) if flow else None, flow_run_filter=run_filter,
-        sort=FlowRunSort.START_TIME_DESC, limit=limit)
+        flow_filter=FlowFilter(name=FlowFilterName(like_=flow)) if flow else None,
+        flow_run_filter=run_filter,
+        sort=FlowRunSort.START_TIME_DESC,
+        limit=limit,
+    )
     flow_ids = list({r.flow_id for r in runs})
-    names = {f.id: f.name for f in await client.read_flows(flow_filter=FlowFilter(id=FlowFilterId(any_=flow_ids)))
-             } if flow_ids else {}
+    names = (
+        {f.id: f.name for f in await client.read_flows(flow_filter=FlowFilter(id=FlowFilterId(any_=flow_ids)))}
+        if flow_ids
+        else {}
+    )
     return [_run_row(r, names.get(r.flow_id), ui_url) for r in runs]
 
 
@@ -90,15 +111,25 @@ def runs_table(rows: list[dict[str, Any]], title: str):
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="horários em America/Sao_Paulo", caption_justify="left")
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="horários em America/Sao_Paulo",
+        caption_justify="left",
+    )
     table.add_column("fluxo · execução / id", overflow="fold", min_width=36)
     table.add_column("estado", no_wrap=True)
     table.add_column("início", no_wrap=True)
     table.add_column("duração", no_wrap=True, justify="right")
     for row in rows:
-        table.add_row(f"{row['flow_name'] or '-'} · {row['name']}\n[dim]{row['flow_run_id']}[/]", _state_label(row),
-                      _when(row["start_time"]), _duration(row))
+        table.add_row(
+            f"{row['flow_name'] or '-'} · {row['name']}\n[dim]{row['flow_run_id']}[/]",
+            _state_label(row),
+            _when(row["start_time"]),
+            _duration(row),
+        )
     return table
 
 
@@ -115,8 +146,9 @@ def _state_label(row: dict[str, Any]) -> str:
 def runs_list(
     ctx: typer.Context,
     trace_id: Annotated[str | None, typer.Option("--trace-id", "-t", help="trace id (X-Request-ID) do pedido")] = None,
-    state: Annotated[list[str] | None, typer.Option("--state", "-s", help="estado, ex.: FAILED (repita ou separe "
-                                                                         "por vírgula)")] = None,
+    state: Annotated[
+        list[str] | None, typer.Option("--state", "-s", help="estado, ex.: FAILED (repita ou separe por vírgula)")
+    ] = None,
     flow: Annotated[str | None, typer.Option("--flow", "-f", help="nome do fluxo (ou parte dele)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="máximo de execuções")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="uma lista JSON, para scripts")] = False,
@@ -135,8 +167,15 @@ def runs_list(
 
     async def run() -> list[dict[str, Any]]:
         async with get_client() as client:
-            return await find_runs(client, settings.prefect_ui_url, trace_id=trace_id, states=states, flow=flow,
-                                   until=None if trace_id else datetime.now(UTC), limit=limit)
+            return await find_runs(
+                client,
+                settings.prefect_ui_url,
+                trace_id=trace_id,
+                states=states,
+                flow=flow,
+                until=None if trace_id else datetime.now(UTC),
+                limit=limit,
+            )
 
     rows = asyncio.run(run())
     if as_json:
@@ -174,25 +213,36 @@ def runs_retry(
                 fail(f"execução {run_id} não encontrada no Prefect")
             before = flow_run.state.type.value if flow_run.state else "sem estado"
             if before not in RETRYABLE:
-                fail(f"a execução {run_id} ({flow_run.name}) está em {before}: só execuções "
-                     f"{', '.join(RETRYABLE)} podem ser executadas de novo")
+                fail(
+                    f"a execução {run_id} ({flow_run.name}) está em {before}: só execuções "
+                    f"{', '.join(RETRYABLE)} podem ser executadas de novo"
+                )
             if flow_run.deployment_id is None:
-                fail(f"a execução {run_id} ({flow_run.name}) não foi criada por um deployment (o fluxo rodou direto "
-                     "num processo): nenhum runner pode retomá-la; inicie uma nova execução")
+                fail(
+                    f"a execução {run_id} ({flow_run.name}) não foi criada por um deployment (o fluxo rodou direto "
+                    "num processo): nenhum runner pode retomá-la; inicie uma nova execução"
+                )
             try:
                 deployment = await client.read_deployment(flow_run.deployment_id)
             except ObjectNotFound:
                 fail(f"o deployment da execução {run_id} não existe mais; inicie uma nova execução")
             target = f"{(await client.read_flow(flow_run.flow_id)).name}/{deployment.name}"
-            result = await glue.retry_busy(lambda: client.set_flow_run_state(
-                run_id, AwaitingRetry(message="Nova tentativa pela CLI (nexora runs retry)"), force=True))
+            result = await glue.retry_busy(
+                lambda: client.set_flow_run_state(
+                    run_id, AwaitingRetry(message="Nova tentativa pela CLI (nexora runs retry)"), force=True
+                )
+            )
             if result.status != SetStateStatus.ACCEPT:
-                fail(f"o Prefect recusou a nova tentativa da execução {run_id}: "
-                     f"{result.details.reason or result.status.value}")
+                fail(
+                    f"o Prefect recusou a nova tentativa da execução {run_id}: "
+                    f"{result.details.reason or result.status.value}"
+                )
             flow_run = await client.read_flow_run(run_id)
             row = _run_row(flow_run, None, settings.prefect_ui_url)
-            console.print(f"execução {run_id} ({flow_run.name}): {before} → {_state_label(row)}; o runner do "
-                          f"deployment {target} vai executá-la de novo, com os mesmos parâmetros")
+            console.print(
+                f"execução {run_id} ({flow_run.name}): {before} → {_state_label(row)}; o runner do "
+                f"deployment {target} vai executá-la de novo, com os mesmos parâmetros"
+            )
             if wait:
                 row = _run_row(await glue.wait_for_run(client, run_id, wait), None, settings.prefect_ui_url)
             return {**row, "deployment": target}
@@ -204,8 +254,12 @@ def runs_retry(
     if row["state"] in RETRYABLE:
         fail(row["message"] or "a nova tentativa falhou")
     if row["state"] == "SCHEDULED":
-        console.print(f"ainda SCHEDULED após {wait:g} s: há um runner (nexora runner, nexora up) ou worker no ar "
-                      f"para o deployment {row['deployment']}?")
+        console.print(
+            f"ainda SCHEDULED após {wait:g} s: há um runner (nexora runner, nexora up) ou worker no ar "
+            f"para o deployment {row['deployment']}?"
+        )
     elif row["state"] != "COMPLETED":
-        console.print(f"ainda {row['state']} após {wait:g} s" + (
-            f"; acompanhe com 'nexora runs --trace-id {row['trace_id']}'" if row["trace_id"] else ""))
+        console.print(
+            f"ainda {row['state']} após {wait:g} s"
+            + (f"; acompanhe com 'nexora runs --trace-id {row['trace_id']}'" if row["trace_id"] else "")
+        )

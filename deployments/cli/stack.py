@@ -44,10 +44,13 @@ def _start_stack(workers: int = 0, postgres: str | None = None):
 
 
 def up(
-    workers: Annotated[int, typer.Option(min=0, max=16, help="N workers de processo no pool nexora-process (0: o "
-                                                            "runner embutido)")] = 0,
-    postgres: Annotated[str | None, typer.Option(help="URL PostgreSQL do banco da aplicação; o do servidor Prefect "
-                                                      "fica ao lado (<banco>_prefect)")] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, max=16, help="N workers de processo no pool nexora-process (0: o runner embutido)")
+    ] = 0,
+    postgres: Annotated[
+        str | None,
+        typer.Option(help="URL PostgreSQL do banco da aplicação; o do servidor Prefect fica ao lado (<banco>_prefect)"),
+    ] = None,
 ) -> None:
     """Bring the platform up until Ctrl-C: Prefect server + UI, runner (or N workers), API; limits and automations
     applied (`nexora setup`)."""
@@ -71,8 +74,10 @@ def up(
             dead = stack.dead()
             workers = [name for name in dead if name.startswith("worker-")]
             for name in sorted(set(workers) - reported):  # the other workers take the pool's runs
-                err.print(f"{name} encerrado; os demais workers seguem atendendo o pool (veja "
-                          f"{settings.DATA_DIR / 'logs' / (name + '.log')})")
+                err.print(
+                    f"{name} encerrado; os demais workers seguem atendendo o pool (veja "
+                    f"{settings.DATA_DIR / 'logs' / (name + '.log')})"
+                )
                 reported.add(name)
             if set(dead) - set(workers) or (workers and len(workers) == stack.workers):
                 err.print(f"processo(s) encerrado(s): {', '.join(dead)}; veja {settings.DATA_DIR / 'logs'}")
@@ -86,9 +91,10 @@ def up(
         raise typer.Exit(1)
 
 
-def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running afterwards")] = False,
-         as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON at the end")] = False,
-         ) -> None:
+def demo(
+    keep_up: Annotated[bool, typer.Option(help="leave the stack running afterwards")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON at the end")] = False,
+) -> None:
     """Run the main job once on the embedded defaults (starts the stack if it is not running)."""
     import httpx
 
@@ -123,5 +129,7 @@ def demo(keep_up: Annotated[bool, typer.Option(help="leave the stack running aft
     if stack is None or keep_up:
         console.print(f"Prefect UI: {settings.prefect_ui_url}   API: {settings.api_url}/docs")
     else:
-        console.print("A plataforma foi parada; [bold]make up[/] a traz de volta com a Prefect UI em "
-                      f"{settings.prefect_ui_url} (as execuções acima ficam lá) e a API em {settings.api_url}/docs.")
+        console.print(
+            "A plataforma foi parada; [bold]make up[/] a traz de volta com a Prefect UI em "
+            f"{settings.prefect_ui_url} (as execuções acima ficam lá) e a API em {settings.api_url}/docs."
+        )

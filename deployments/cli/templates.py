@@ -38,8 +38,9 @@ def templates_add(file: Annotated[Path, typer.Argument(help="arquivo JSON do tem
 
     with session_scope() as session:
         template, created = add_template(session, load_spec_file(file))
-        console.print(("publicado" if created else "já existia") +
-                      f": {template.name} v{template.version} ({template.id})")
+        console.print(
+            ("publicado" if created else "já existia") + f": {template.name} v{template.version} ({template.id})"
+        )
 
 
 @templates_app.command("show")

@@ -97,8 +97,12 @@ def backup(settings: Settings, destination: Path) -> dict:
             counts = row_counts(f"sqlite:///{database}")
         else:
             database = staging / "database.dump"
-            dumped = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(database),
-                                     _plain_url(url)], capture_output=True, text=True, timeout=3600)
+            dumped = subprocess.run(
+                ["pg_dump", "--format=custom", "--no-owner", "--file", str(database), _plain_url(url)],
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
             if dumped.returncode != 0:
                 raise BackupError(f"pg_dump falhou: {dumped.stderr.strip()[-500:]}")
             counts = row_counts(url)  # after the dump: rows written meanwhile may show here and not there
@@ -112,8 +116,11 @@ def backup(settings: Settings, destination: Path) -> dict:
         for path in _files(settings.artifacts_dir):
             members[f"artifacts/{path.relative_to(settings.artifacts_dir).as_posix()}"] = path
         manifest = {
-            "format": FORMAT, "created_at": stamp.isoformat(), "database": "sqlite" if url.startswith("sqlite")
-            else "postgresql", "database_file": database.name, "row_counts": counts,
+            "format": FORMAT,
+            "created_at": stamp.isoformat(),
+            "database": "sqlite" if url.startswith("sqlite") else "postgresql",
+            "database_file": database.name,
+            "row_counts": counts,
             "files": {name: {"sha256": _sha256(path), "size": path.stat().st_size} for name, path in members.items()},
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -156,8 +163,9 @@ def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
         for name, meta in manifest["files"].items():
             path = staging / (manifest["database_file"] if name == "database" else name)
             if not path.is_file() or _sha256(path) != meta["sha256"]:
-                raise BackupError(f"{name}: conteúdo diferente do registrado no manifesto (backup corrompido); "
-                                  "nada foi alterado")
+                raise BackupError(
+                    f"{name}: conteúdo diferente do registrado no manifesto (backup corrompido); nada foi alterado"
+                )
         present = _documents_in(url)
         if present and not force:
             raise BackupError(f"o banco de destino já tem {present} documento(s); use --force para substituí-lo")
@@ -176,9 +184,21 @@ def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
                     Path(f"{target}{suffix}").unlink(missing_ok=True)
             _sqlite_copy(staging / manifest["database_file"], target)
         else:
-            restored = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                                       "--dbname", _plain_url(url), str(staging / manifest["database_file"])],
-                                      capture_output=True, text=True, timeout=3600)
+            restored = subprocess.run(
+                [
+                    "pg_restore",
+                    "--clean",
+                    "--if-exists",
+                    "--no-owner",
+                    "--single-transaction",
+                    "--dbname",
+                    _plain_url(url),
+                    str(staging / manifest["database_file"]),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
             if restored.returncode != 0:
                 raise BackupError(f"pg_restore falhou: {restored.stderr.strip()[-500:]}")
         for name in manifest["files"]:

@@ -27,8 +27,16 @@ DEMO_DOCUMENT = {
         "Não há contratação vigente para o mesmo objeto."
     ),
     # the embedded sample of real prices ends in 2022: the research is dated there (IN 65/2021 looks one year back)
-    "itens": [{"descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "codigo_catalogo": "456702",
-               "unidade": "UNIDADE", "quantidade": 52, "material_ou_servico": "M", "data_referencia": "2022-06-30"}],
+    "itens": [
+        {
+            "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS",
+            "codigo_catalogo": "456702",
+            "unidade": "UNIDADE",
+            "quantidade": 52,
+            "material_ou_servico": "M",
+            "data_referencia": "2022-06-30",
+        }
+    ],
 }
 
 
@@ -45,9 +53,17 @@ def _subscribe(client: httpx.Client) -> str:
     for subscription in _check(client.get("/api/v1/subscriptions", params={"active": True})):
         if subscription["target"] == DEMO_EMAIL:
             return subscription["id"]
-    return _check(client.post("/api/v1/subscriptions", json={
-        "name": "demonstração", "channel": "email", "target": DEMO_EMAIL,
-        "event_types": ["document.approved", "document.consolidated"]}))["id"]
+    return _check(
+        client.post(
+            "/api/v1/subscriptions",
+            json={
+                "name": "demonstração",
+                "channel": "email",
+                "target": DEMO_EMAIL,
+                "event_types": ["document.approved", "document.consolidated"],
+            },
+        )
+    )["id"]
 
 
 def _delivered(client: httpx.Client, document_id: str, expected: int, timeout: float = 60) -> list[dict[str, Any]]:
@@ -74,13 +90,17 @@ def collect_market(client: httpx.Client, console: Console, timeout: float = 600)
     sample was already collected: the checkpoints say so)."""
     started = time.monotonic()
     accepted = _start(client, "/api/v1/pncp/collect", f"demo-collect-{uuid.uuid4()}", SAMPLE_WINDOW)
-    console.print(f"Coleta da amostra embutida de preços reais (SIASG 2016–2022, formato PNCP): flow run "
-                  f"{accepted['flow_run_id']}")
+    console.print(
+        f"Coleta da amostra embutida de preços reais (SIASG 2016–2022, formato PNCP): flow run "
+        f"{accepted['flow_run_id']}"
+    )
     summary = _finished(client, accepted, started + timeout, "A coleta").get("result") or {}
-    console.print(f"Mercado: {summary.get('contratacoes_inserted', 0)} contratações, "
-                  f"{summary.get('itens_inserted', 0)} itens e {summary.get('resultados_inserted', 0)} resultados "
-                  f"novos em {time.monotonic() - started:.1f} s ({summary.get('slices_skipped', 0)} fatias já "
-                  f"coletadas, {summary.get('quarantined', 0)} em quarentena)")
+    console.print(
+        f"Mercado: {summary.get('contratacoes_inserted', 0)} contratações, "
+        f"{summary.get('itens_inserted', 0)} itens e {summary.get('resultados_inserted', 0)} resultados "
+        f"novos em {time.monotonic() - started:.1f} s ({summary.get('slices_skipped', 0)} fatias já "
+        f"coletadas, {summary.get('quarantined', 0)} em quarentena)"
+    )
     return {"flow_run_id": accepted["flow_run_id"], **{k: v for k, v in summary.items() if isinstance(v, int)}}
 
 
@@ -91,10 +111,12 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
     accepted = _start(client, "/api/v1/models/price/train", f"demo-train-{uuid.uuid4()}", {"test_months": 24})
     console.print(f"Treino do modelo de preços: flow run {accepted['flow_run_id']}")
     result = _finished(client, accepted, started + timeout, "O treino")["result"]
-    console.print(f"Modelo preco-referencia v{result['version']} em {time.monotonic() - started:.1f} s: MdAPE "
-                  f"{result['model_mdape']:.3f} contra {result['baseline_mdape']:.3f} da pesquisa IN 65 nos mesmos "
-                  f"itens de teste → {'promovido a champion' if result['promoted'] else 'não promovido'} "
-                  f"({result['decision']})")
+    console.print(
+        f"Modelo preco-referencia v{result['version']} em {time.monotonic() - started:.1f} s: MdAPE "
+        f"{result['model_mdape']:.3f} contra {result['baseline_mdape']:.3f} da pesquisa IN 65 nos mesmos "
+        f"itens de teste → {'promovido a champion' if result['promoted'] else 'não promovido'} "
+        f"({result['decision']})"
+    )
     deadline = time.monotonic() + 90
     while result["promoted"]:  # the API loads the new champion by itself
         in_use = _check(client.get("/api/v1/health"))["price_model"]
@@ -109,30 +131,44 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
     item.pop("data_referencia")
     answer = _check(client.post("/api/v1/prices/estimate", json=item))
     mapa = answer["mapa_de_precos"]
-    table = Table(title=f"Pesquisa de preços — {item['descricao']} (CATMAT {item['codigo_catalogo']}), "
-                        f"referência {mapa['data_referencia']}")
+    table = Table(
+        title=f"Pesquisa de preços — {item['descricao']} (CATMAT {item['codigo_catalogo']}), "
+        f"referência {mapa['data_referencia']}"
+    )
     for column in ("numeroControlePNCP", "data", "UF", "preço por unidade"):
         table.add_column(column)
     for line in mapa["precos"]:
         table.add_row(line["numero_controle_pncp"], line["data"], line["uf"] or "-", brl(line["valor_corrigido"]))
     console.print(table)
-    console.print(f"IN 65/2021: {mapa['n']} preço(s), mediana {brl(mapa['mediana'] or 0)}, média "
-                  f"{brl(mapa['media'] or 0)}, menor {brl(mapa['menor_valor'] or 0)}, {len(mapa['removidos'])} "
-                  f"excluído(s)" + (f" — {mapa['nota']}" if mapa["nota"] else ""))
+    console.print(
+        f"IN 65/2021: {mapa['n']} preço(s), mediana {brl(mapa['mediana'] or 0)}, média "
+        f"{brl(mapa['media'] or 0)}, menor {brl(mapa['menor_valor'] or 0)}, {len(mapa['removidos'])} "
+        f"excluído(s)" + (f" — {mapa['nota']}" if mapa["nota"] else "")
+    )
     estimate = answer.get("estimativa")
     if estimate:
-        console.print(f"Modelo v{estimate['versao']}: {brl(estimate['p50'])} por unidade (80%: "
-                      f"{brl(estimate['p10'])} a {brl(estimate['p90'])})"
-                      + ("" if estimate["confiavel"] else f" — NÃO CONFIÁVEL: {estimate['motivo']}"))
+        console.print(
+            f"Modelo v{estimate['versao']}: {brl(estimate['p50'])} por unidade (80%: "
+            f"{brl(estimate['p10'])} a {brl(estimate['p90'])})"
+            + ("" if estimate["confiavel"] else f" — NÃO CONFIÁVEL: {estimate['motivo']}")
+        )
     else:
         console.print(answer.get("nota", ""))
-    return {"version": result["version"], "promoted": result["promoted"], "model_mdape": result["model_mdape"],
-            "baseline_mdape": result["baseline_mdape"], "prices_found": mapa["n"], "mediana": mapa["mediana"],
-            "model_p50": estimate["p50"] if estimate else None, "confiavel": answer["confiavel"]}
+    return {
+        "version": result["version"],
+        "promoted": result["promoted"],
+        "model_mdape": result["model_mdape"],
+        "baseline_mdape": result["baseline_mdape"],
+        "prices_found": mapa["n"],
+        "mediana": mapa["mediana"],
+        "model_p50": estimate["p50"] if estimate else None,
+        "confiavel": answer["confiavel"],
+    }
 
 
-def _start(client: httpx.Client, path: str, key: str, body: dict[str, Any] | None = None,
-           attempts: int = 4) -> dict[str, Any]:
+def _start(
+    client: httpx.Client, path: str, key: str, body: dict[str, Any] | None = None, attempts: int = 4
+) -> dict[str, Any]:
     """POST a run-starting request with an Idempotency-Key, repeated on 503 (the Prefect server did not create the
     run in time: on a busy machine it happens; the same key never makes a second run)."""
     for attempt in range(1, attempts + 1):
@@ -149,24 +185,28 @@ def _thousands(number: int) -> str:
 
 def _check(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
-        raise DemoError(f"{response.request.method} {response.request.url.path} → {response.status_code}: "
-                        f"{response.text[:500]}")
+        raise DemoError(
+            f"{response.request.method} {response.request.url.path} → {response.status_code}: {response.text[:500]}"
+        )
     return response.json() if response.content else {}
 
 
-def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = None,
-             timeout: float = 300) -> dict[str, Any]:
+def run_demo(
+    api_url: str, api_key: str, ui_url: str, console: Console | None = None, timeout: float = 300
+) -> dict[str, Any]:
     console = console or Console()
     headers = {"Authorization": f"Bearer {api_key}"}
     with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
         health = _check(client.get("/api/v1/health"))
-        console.print(f"API em {api_url} · provedor de redação: [bold]{health['llm_provider']}[/] "
-                      f"({health['llm_model']})")
+        console.print(
+            f"API em {api_url} · provedor de redação: [bold]{health['llm_provider']}[/] ({health['llm_model']})"
+        )
         market = collect_market(client, console)
         prices = price_model(client, console)
         document = _check(client.post("/api/v1/documents", json=DEMO_DOCUMENT))
-        console.print(f"ETP criado: {document['id']} (template v{document['template_version']}, "
-                      f"{len(document['fields'])} seções)")
+        console.print(
+            f"ETP criado: {document['id']} (template v{document['template_version']}, {len(document['fields'])} seções)"
+        )
         started = time.monotonic()
         accepted = _start(client, f"/api/v1/documents/{document['id']}/generate", f"demo-{document['id']}")
         run_id = accepted["flow_run_id"]
@@ -180,8 +220,12 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
             raise DemoError(f"A execução {run_id} terminou em {status.get('state')}: {status.get('message')}")
         elapsed = time.monotonic() - started
         document = _check(client.get(f"/api/v1/documents/{document['id']}"))
-        table = Table(title=f"{len(document['fields'])} seções redigidas em {elapsed:.1f} s", title_justify="left",
-                      box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(
+            title=f"{len(document['fields'])} seções redigidas em {elapsed:.1f} s",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
         for column, justify in (("", "left"), ("seção", "left"), ("fonte", "left"), ("caracteres", "right")):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for field in document["fields"]:
@@ -190,29 +234,43 @@ def run_demo(api_url: str, api_key: str, ui_url: str, console: Console | None = 
         console.print(table)
         _subscribe(client)
         for target in ("em_revisao", "aprovado"):
-            moved = _check(client.post(f"/api/v1/documents/{document['id']}/transitions",
-                                       json={"to": target, "reason": "demonstração"}))
+            moved = _check(
+                client.post(
+                    f"/api/v1/documents/{document['id']}/transitions", json={"to": target, "reason": "demonstração"}
+                )
+            )
             console.print(f"Status: [bold]{moved['status']}[/]")
-        consolidation = _start(client, f"/api/v1/documents/{document['id']}/consolidate",
-                               f"demo-consolidate-{document['id']}")
+        consolidation = _start(
+            client, f"/api/v1/documents/{document['id']}/consolidate", f"demo-consolidate-{document['id']}"
+        )
         _finished(client, consolidation, time.monotonic() + timeout, "A consolidação")
         artifacts = _check(client.get(f"/api/v1/documents/{document['id']}/artifacts"))
         for artifact in artifacts:
-            console.print(f"Artefato {artifact['format'].upper()} ({_thousands(artifact['size_bytes'])} bytes, sha256 "
-                          f"{artifact['sha256'][:12]}…):")
+            console.print(
+                f"Artefato {artifact['format'].upper()} ({_thousands(artifact['size_bytes'])} bytes, sha256 "
+                f"{artifact['sha256'][:12]}…):"
+            )
             console.print(f"  {artifact['storage_uri']}", soft_wrap=True)  # whole, to copy or click
         audit = _check(client.get(f"/api/v1/documents/{document['id']}/audit"))
         notices = _delivered(client, document["id"], expected=2)
     console.print(f"Status: [bold]{audit[-1]['to_status']}[/]")
     for notice in sorted(notices, key=lambda n: n["created_at"]):
-        console.print(f"Notificação {notice['event_type']} → {notice['target']}: [bold]{notice['status']}[/]"
-                      + (f" ({notice['last_error']})" if notice["last_error"] else ""))
+        console.print(
+            f"Notificação {notice['event_type']} → {notice['target']}: [bold]{notice['status']}[/]"
+            + (f" ({notice['last_error']})" if notice["last_error"] else "")
+        )
     console.print("Execuções na Prefect UI:")
     console.print(f"  redação:      {ui_url}/runs/flow-run/{run_id}", soft_wrap=True)
     console.print(f"  consolidação: {ui_url}/runs/flow-run/{consolidation['flow_run_id']}", soft_wrap=True)
-    return {"document_id": document["id"], "flow_run_id": run_id, "status": audit[-1]["to_status"],
-            "fields": len(document["fields"]), "drafting_seconds": round(elapsed, 1),
-            "consolidation_flow_run_id": consolidation["flow_run_id"],
-            "artifacts": {a["format"]: a["storage_uri"] for a in artifacts},
-            "notifications": {n["event_type"]: n["status"] for n in notices}, "market": market,
-            "price_model": prices}
+    return {
+        "document_id": document["id"],
+        "flow_run_id": run_id,
+        "status": audit[-1]["to_status"],
+        "fields": len(document["fields"]),
+        "drafting_seconds": round(elapsed, 1),
+        "consolidation_flow_run_id": consolidation["flow_run_id"],
+        "artifacts": {a["format"]: a["storage_uri"] for a in artifacts},
+        "notifications": {n["event_type"]: n["status"] for n in notices},
+        "market": market,
+        "price_model": prices,
+    }

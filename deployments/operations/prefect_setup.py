@@ -34,8 +34,12 @@ from core.settings import Settings
 
 CRASH_AUTOMATION = "nexora: heartbeat perdido → crashed"
 FAILURE_AUTOMATION = "nexora: execução com falha → notificação"
-FINAL_EVENTS = ("prefect.flow-run.Completed", "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
-                "prefect.flow-run.Crashed")
+FINAL_EVENTS = (
+    "prefect.flow-run.Completed",
+    "prefect.flow-run.Failed",
+    "prefect.flow-run.Cancelled",
+    "prefect.flow-run.Crashed",
+)
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,18 @@ class LimitSpec:
 def limit_specs(settings: Settings) -> list[LimitSpec]:
     return [
         LimitSpec(LLM_LIMIT, settings.LLM_CONCURRENCY, None, "chamadas simultâneas ao modelo de linguagem"),
-        LimitSpec(CONSULTA_LIMIT, 1, 1 / settings.PNCP_CONSULTA_INTERVAL_SECONDS,
-                  f"uma chamada à API de consulta do PNCP a cada {settings.PNCP_CONSULTA_INTERVAL_SECONDS:g} s"),
-        LimitSpec(DETAIL_LIMIT, settings.PNCP_DETAIL_CONCURRENCY, None,
-                  "chamadas simultâneas à API de itens e resultados do PNCP"),
+        LimitSpec(
+            CONSULTA_LIMIT,
+            1,
+            1 / settings.PNCP_CONSULTA_INTERVAL_SECONDS,
+            f"uma chamada à API de consulta do PNCP a cada {settings.PNCP_CONSULTA_INTERVAL_SECONDS:g} s",
+        ),
+        LimitSpec(
+            DETAIL_LIMIT,
+            settings.PNCP_DETAIL_CONCURRENCY,
+            None,
+            "chamadas simultâneas à API de itens e resultados do PNCP",
+        ),
     ]
 
 
@@ -65,8 +77,10 @@ def automation_specs(settings: Settings, report_deployment_id: Any) -> list[Any]
 
     crashed = Automation(
         name=CRASH_AUTOMATION,
-        description=("Marca como Crashed a execução que parou de enviar heartbeats (processo ou máquina "
-                     f"encerrados): nenhum heartbeat nem estado final em {settings.CRASH_AFTER_SECONDS} s."),
+        description=(
+            "Marca como Crashed a execução que parou de enviar heartbeats (processo ou máquina "
+            f"encerrados): nenhum heartbeat nem estado final em {settings.CRASH_AFTER_SECONDS} s."
+        ),
         trigger=EventTrigger(
             after={"prefect.flow-run.heartbeat"},
             expect={"prefect.flow-run.heartbeat", *FINAL_EVENTS},
@@ -76,9 +90,13 @@ def automation_specs(settings: Settings, report_deployment_id: Any) -> list[Any]
             threshold=1,
             within=timedelta(seconds=settings.CRASH_AFTER_SECONDS),
         ),
-        actions=[ChangeFlowRunState(
-            state=StateType.CRASHED, name="Crashed",
-            message=f"Sem heartbeat há {settings.CRASH_AFTER_SECONDS} s: processo do runner/worker encerrado.")],
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                name="Crashed",
+                message=f"Sem heartbeat há {settings.CRASH_AFTER_SECONDS} s: processo do runner/worker encerrado.",
+            )
+        ],
     )
     failed = Automation(
         name=FAILURE_AUTOMATION,
@@ -90,9 +108,13 @@ def automation_specs(settings: Settings, report_deployment_id: Any) -> list[Any]
             threshold=1,
             within=timedelta(0),
         ),
-        actions=[RunDeployment(source="selected", deployment_id=report_deployment_id,
-                               parameters={"flow_run_id": {"__prefect_kind": "jinja",
-                                                           "template": "{{ flow_run.id }}"}})],
+        actions=[
+            RunDeployment(
+                source="selected",
+                deployment_id=report_deployment_id,
+                parameters={"flow_run_id": {"__prefect_kind": "jinja", "template": "{{ flow_run.id }}"}},
+            )
+        ],
     )
     return [crashed, failed]
 
@@ -131,21 +153,33 @@ async def apply(settings: Settings) -> list[tuple[str, str, str]]:
             except ObjectNotFound:
                 current = None
             if current is None:
-                await client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(
-                    name=spec.name, limit=spec.limit, slot_decay_per_second=spec.slot_decay_per_second or 0.0))
+                await client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(
+                        name=spec.name, limit=spec.limit, slot_decay_per_second=spec.slot_decay_per_second or 0.0
+                    )
+                )
                 done.append(("limite", spec.name, "criado"))
-            elif (current.limit != spec.limit or not current.active
-                  or abs((current.slot_decay_per_second or 0.0) - (spec.slot_decay_per_second or 0.0)) > 1e-9):
-                await client.update_global_concurrency_limit(spec.name, GlobalConcurrencyLimitUpdate(
-                    limit=spec.limit, active=True, slot_decay_per_second=spec.slot_decay_per_second or 0.0))
+            elif (
+                current.limit != spec.limit
+                or not current.active
+                or abs((current.slot_decay_per_second or 0.0) - (spec.slot_decay_per_second or 0.0)) > 1e-9
+            ):
+                await client.update_global_concurrency_limit(
+                    spec.name,
+                    GlobalConcurrencyLimitUpdate(
+                        limit=spec.limit, active=True, slot_decay_per_second=spec.slot_decay_per_second or 0.0
+                    ),
+                )
                 done.append(("limite", spec.name, "atualizado"))
             else:
                 done.append(("limite", spec.name, "sem mudança"))
         try:
             report = await client.read_deployment_by_name(REPORT_RUN_FAILURE.full_name)
         except ObjectNotFound as exc:
-            raise RuntimeError(f"a implantação {REPORT_RUN_FAILURE.full_name} não está registrada no servidor "
-                               "Prefect: inicie o runner (`nexora up`) ou rode `prefect deploy --all` antes") from exc
+            raise RuntimeError(
+                f"a implantação {REPORT_RUN_FAILURE.full_name} não está registrada no servidor "
+                "Prefect: inicie o runner (`nexora up`) ou rode `prefect deploy --all` antes"
+            ) from exc
         for wanted in automation_specs(settings, report.id):
             found = await client.read_automations_by_name(wanted.name)
             if not found:

@@ -105,8 +105,9 @@ class Stack:
         logs.mkdir(parents=True, exist_ok=True)
         env = self._env()
         out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                   cwd=Path.cwd())
+        process = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=Path.cwd()
+        )
         self.processes[name] = process
         return process
 
@@ -115,8 +116,10 @@ class Stack:
         process = self.processes[name]
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise StackError(f"{name} saiu com código {process.returncode}; veja "
-                                 f"{self.settings.DATA_DIR / 'logs' / (name + '.log')}")
+                raise StackError(
+                    f"{name} saiu com código {process.returncode}; veja "
+                    f"{self.settings.DATA_DIR / 'logs' / (name + '.log')}"
+                )
             try:
                 if check():
                     return
@@ -140,28 +143,64 @@ class Stack:
         if self.postgres:
             for url in (self.postgres, self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"]):
                 ensure_postgres_database(url)
-        self._start("prefect-server", [str(bindir / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                       "--port", str(self.settings.PREFECT_PORT)])
-        self._wait("prefect-server", lambda: httpx.get(f"{self.prefect_api}/health", timeout=2).status_code == 200,
-                   120)
+        self._start(
+            "prefect-server",
+            [
+                str(bindir / "prefect"),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.settings.PREFECT_PORT),
+            ],
+        )
+        self._wait("prefect-server", lambda: httpx.get(f"{self.prefect_api}/health", timeout=2).status_code == 200, 120)
 
         def deployments_ready() -> bool:
-            return all(httpx.get(f"{self.prefect_api}/deployments/name/{name}", timeout=5).status_code == 200
-                       for name in expected_deployments)
+            return all(
+                httpx.get(f"{self.prefect_api}/deployments/name/{name}", timeout=5).status_code == 200
+                for name in expected_deployments
+            )
 
         if self.workers:
             self.deploy()
             for number in range(1, self.workers + 1):
-                self._start(f"worker-{number}", [str(bindir / "prefect"), "worker", "start", "--pool", WORK_POOL,
-                                                 "--type", "process", "--name", f"nexora-worker-{number}",
-                                                 "--limit", str(self.settings.FLOW_RUN_LIMIT)])
+                self._start(
+                    f"worker-{number}",
+                    [
+                        str(bindir / "prefect"),
+                        "worker",
+                        "start",
+                        "--pool",
+                        WORK_POOL,
+                        "--type",
+                        "process",
+                        "--name",
+                        f"nexora-worker-{number}",
+                        "--limit",
+                        str(self.settings.FLOW_RUN_LIMIT),
+                    ],
+                )
             self._wait("worker-1", lambda: self.online_workers() >= self.workers, 120)
         else:
             self._start("runner", [sys.executable, "-m", "deployments.runner"])
             self._wait("runner", deployments_ready, 120)
         self.setup()
-        self._start("api", [sys.executable, "-m", "uvicorn", "deployments.api.app:app", "--host",
-                            self.settings.API_HOST, "--port", str(self.settings.API_PORT), "--no-access-log"])
+        self._start(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "deployments.api.app:app",
+                "--host",
+                self.settings.API_HOST,
+                "--port",
+                str(self.settings.API_PORT),
+                "--no-access-log",
+            ],
+        )
         self._wait("api", lambda: httpx.get(f"{self.api_url}/api/v1/health", timeout=2).status_code == 200, 60)
 
     def _env(self) -> dict[str, str]:
@@ -171,15 +210,31 @@ class Stack:
         """The work pool (created when missing) and `prefect --no-prompt deploy --all` from this checkout."""
         bindir = Path(sys.executable).parent
         env = self._env()
-        found = subprocess.run([str(bindir / "prefect"), "work-pool", "inspect", WORK_POOL], env=env,
-                               capture_output=True, text=True, timeout=120)
+        found = subprocess.run(
+            [str(bindir / "prefect"), "work-pool", "inspect", WORK_POOL],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if found.returncode != 0:
-            created = subprocess.run([str(bindir / "prefect"), "work-pool", "create", WORK_POOL, "--type", "process"],
-                                     env=env, capture_output=True, text=True, timeout=120)
+            created = subprocess.run(
+                [str(bindir / "prefect"), "work-pool", "create", WORK_POOL, "--type", "process"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             if created.returncode != 0:
                 raise StackError(f"work pool {WORK_POOL} não criado: {created.stdout[-500:]}{created.stderr[-500:]}")
-        deployed = subprocess.run([str(bindir / "prefect"), "--no-prompt", "deploy", "--all"], cwd=ROOT, env=env,
-                                  capture_output=True, text=True, timeout=600)
+        deployed = subprocess.run(
+            [str(bindir / "prefect"), "--no-prompt", "deploy", "--all"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if deployed.returncode != 0:
             raise StackError(f"prefect deploy --all falhou: {deployed.stdout[-1500:]}{deployed.stderr[-1500:]}")
         return deployed.stdout
@@ -191,26 +246,34 @@ class Stack:
     def setup(self) -> None:
         """`nexora setup` against this stack's Prefect server."""
         bindir = Path(sys.executable).parent
-        done = subprocess.run([str(bindir / "nexora"), "setup"], env=self._env(), capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [str(bindir / "nexora"), "setup"], env=self._env(), capture_output=True, text=True, timeout=120
+        )
         if done.returncode != 0:
             raise StackError(f"nexora setup falhou: {done.stdout[-800:]}{done.stderr[-800:]}")
 
     def active_runs(self) -> list[str]:
         """Names of the flow runs under way (pending, running, cancelling) on this stack's Prefect server."""
-        answer = httpx.post(f"{self.prefect_api}/flow_runs/filter", json={
-            "flow_runs": {"state": {"type": {"any_": ["PENDING", "RUNNING", "CANCELLING"]}}}, "limit": 50}, timeout=5)
+        answer = httpx.post(
+            f"{self.prefect_api}/flow_runs/filter",
+            json={"flow_runs": {"state": {"type": {"any_": ["PENDING", "RUNNING", "CANCELLING"]}}}, "limit": 50},
+            timeout=5,
+        )
         answer.raise_for_status()
         return [run["name"] for run in answer.json()]
 
     def pause_deployments(self) -> int:
         """Pause this stack's deployments (their auto-scheduled runs are deleted by the server); how many."""
-        found = httpx.post(f"{self.prefect_api}/deployments/filter",
-                           json={"deployments": {"name": {"any_": [DEPLOYMENT_NAME]}}}, timeout=5)
+        found = httpx.post(
+            f"{self.prefect_api}/deployments/filter",
+            json={"deployments": {"name": {"any_": [DEPLOYMENT_NAME]}}},
+            timeout=5,
+        )
         found.raise_for_status()
         for deployment in found.json():
-            httpx.post(f"{self.prefect_api}/deployments/{deployment['id']}/pause_deployment",
-                       timeout=5).raise_for_status()
+            httpx.post(
+                f"{self.prefect_api}/deployments/{deployment['id']}/pause_deployment", timeout=5
+            ).raise_for_status()
         return len(found.json())
 
     def drain(self, timeout: float = 60.0, report=None) -> list[str]:

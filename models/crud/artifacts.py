@@ -16,9 +16,18 @@ from models.enums import DocumentStatus
 from models.errors import ConflictError, NotFoundError
 
 
-def register_consolidation(session: Session, document_id: uuid.UUID, version: int, stored: list[dict[str, Any]],
-                           *, template_id: uuid.UUID, template_version: int, flow_run_id: str | None,
-                           trace_id: str | None, actor: str = "consolidate-document") -> list[Artifact]:
+def register_consolidation(
+    session: Session,
+    document_id: uuid.UUID,
+    version: int,
+    stored: list[dict[str, Any]],
+    *,
+    template_id: uuid.UUID,
+    template_version: int,
+    flow_run_id: str | None,
+    trace_id: str | None,
+    actor: str = "consolidate-document",
+) -> list[Artifact]:
     """Register the stored files and mark the document consolidado, atomically.
 
     A rerun after success finds the same artifacts (same version and hashes) and changes nothing.
@@ -26,8 +35,9 @@ def register_consolidation(session: Session, document_id: uuid.UUID, version: in
     document = get_document(session, document_id, for_update=True)
     existing = artifacts_of(session, document_id, version)
     if document.status == DocumentStatus.CONSOLIDADO and document.version == version:
-        if ({(a.format, a.sha256, a.classified) for a in existing}
-                == {(s["format"], s["sha256"], s.get("classified", False)) for s in stored}):
+        if {(a.format, a.sha256, a.classified) for a in existing} == {
+            (s["format"], s["sha256"], s.get("classified", False)) for s in stored
+        }:
             return existing
         raise ConflictError("O documento já foi consolidado nesta versão com outros arquivos.")
     if document.status != DocumentStatus.APROVADO:
@@ -35,37 +45,65 @@ def register_consolidation(session: Session, document_id: uuid.UUID, version: in
     if document.version != version:
         raise ConflictError(f"O documento mudou para a versão {document.version} durante a consolidação.")
     artifacts = [
-        Artifact(document_id=document_id, document_version=version, format=s["format"], storage_uri=s["uri"],
-                 key=s["key"], sha256=s["sha256"], size_bytes=s["size"], classified=s.get("classified", False),
-                 template_id=template_id,
-                 template_version=template_version, flow_run_id=flow_run_id, trace_id=trace_id)
+        Artifact(
+            document_id=document_id,
+            document_version=version,
+            format=s["format"],
+            storage_uri=s["uri"],
+            key=s["key"],
+            sha256=s["sha256"],
+            size_bytes=s["size"],
+            classified=s.get("classified", False),
+            template_id=template_id,
+            template_version=template_version,
+            flow_run_id=flow_run_id,
+            trace_id=trace_id,
+        )
         for s in stored
     ]
     session.add_all(artifacts)
     document.status = DocumentStatus.CONSOLIDADO
     document.updated_at = utcnow()
     session.add(document)
-    session.add(AuditLog(document_id=document_id, from_status=DocumentStatus.APROVADO,
-                         to_status=DocumentStatus.CONSOLIDADO, reason=f"versão {version} consolidada",
-                         actor=actor, trace_id=trace_id))
-    record_document_event(session, "document.consolidated", document, trace_id=trace_id, flow_run_id=flow_run_id,
-                          artifacts=[{"format": a.format, "sha256": a.sha256, "size_bytes": a.size_bytes}
-                                     for a in artifacts if not a.classified],
-                          classified_annex=any(a.classified for a in artifacts) or None)
+    session.add(
+        AuditLog(
+            document_id=document_id,
+            from_status=DocumentStatus.APROVADO,
+            to_status=DocumentStatus.CONSOLIDADO,
+            reason=f"versão {version} consolidada",
+            actor=actor,
+            trace_id=trace_id,
+        )
+    )
+    record_document_event(
+        session,
+        "document.consolidated",
+        document,
+        trace_id=trace_id,
+        flow_run_id=flow_run_id,
+        artifacts=[
+            {"format": a.format, "sha256": a.sha256, "size_bytes": a.size_bytes} for a in artifacts if not a.classified
+        ],
+        classified_annex=any(a.classified for a in artifacts) or None,
+    )
     session.flush()
     return artifacts
 
 
-def artifacts_of(session: Session, document_id: uuid.UUID, version: int | None = None,
-                 classified: bool = True) -> list[Artifact]:
+def artifacts_of(
+    session: Session, document_id: uuid.UUID, version: int | None = None, classified: bool = True
+) -> list[Artifact]:
     """The document's artifacts, newest version first; ``classified=False`` leaves the classified annexes out."""
     query = select(Artifact).where(Artifact.document_id == document_id)
     if version is not None:
         query = query.where(Artifact.document_version == version)
     if not classified:
         query = query.where(col(Artifact.classified).is_(False))
-    return list(session.exec(query.order_by(col(Artifact.document_version).desc(), col(Artifact.classified),
-                                            Artifact.format)).all())
+    return list(
+        session.exec(
+            query.order_by(col(Artifact.document_version).desc(), col(Artifact.classified), Artifact.format)
+        ).all()
+    )
 
 
 def get_artifact(session: Session, artifact_id: uuid.UUID) -> Artifact:
@@ -75,19 +113,28 @@ def get_artifact(session: Session, artifact_id: uuid.UUID) -> Artifact:
     return artifact
 
 
-def new_version(session: Session, document_id: uuid.UUID, reason: str | None, actor: str | None = None,
-                trace_id: str | None = None) -> Document:
+def new_version(
+    session: Session, document_id: uuid.UUID, reason: str | None, actor: str | None = None, trace_id: str | None = None
+) -> Document:
     """Open a new version of a consolidated document for editing (the consolidated one stays frozen)."""
     document = get_document(session, document_id, for_update=True)
     if document.status != DocumentStatus.CONSOLIDADO:
-        raise ConflictError(f"Só um documento consolidado ganha nova versão; está '{document.status}'.",
-                            status=str(document.status))
+        raise ConflictError(
+            f"Só um documento consolidado ganha nova versão; está '{document.status}'.", status=str(document.status)
+        )
     document.version += 1
     document.status = DocumentStatus.RASCUNHO
     document.updated_at = utcnow()
     session.add(document)
-    session.add(AuditLog(document_id=document_id, from_status=DocumentStatus.CONSOLIDADO,
-                         to_status=DocumentStatus.RASCUNHO, reason=reason or f"nova versão {document.version}",
-                         actor=actor, trace_id=trace_id))
+    session.add(
+        AuditLog(
+            document_id=document_id,
+            from_status=DocumentStatus.CONSOLIDADO,
+            to_status=DocumentStatus.RASCUNHO,
+            reason=reason or f"nova versão {document.version}",
+            actor=actor,
+            trace_id=trace_id,
+        )
+    )
     session.flush()
     return document

@@ -26,8 +26,9 @@ TRANSITION_EVENTS = {
 }
 
 
-def create_document(session: Session, data: DocumentCreate, actor: str | None = None,
-                    trace_id: str | None = None) -> Document:
+def create_document(
+    session: Session, data: DocumentCreate, actor: str | None = None, trace_id: str | None = None
+) -> Document:
     if data.template_id is not None:
         template = get_template(session, data.template_id)
         if data.kind is not None and data.kind != template.kind:
@@ -37,17 +38,31 @@ def create_document(session: Session, data: DocumentCreate, actor: str | None = 
     else:
         raise InvalidError("Informe 'template_id' ou 'kind' (ETP ou TR).")
     document = Document(
-        titulo=data.titulo, numero_processo=data.numero_processo, orgao=data.orgao,
-        unidade=data.unidade, context=data.context, kind=template.kind,
+        titulo=data.titulo,
+        numero_processo=data.numero_processo,
+        orgao=data.orgao,
+        unidade=data.unidade,
+        context=data.context,
+        kind=template.kind,
         itens=[item.model_dump(mode="json", exclude_none=True) for item in data.itens],
-        template_id=template.id, template_version=template.version, orcamento_sigiloso=data.orcamento_sigiloso,
+        template_id=template.id,
+        template_version=template.version,
+        orcamento_sigiloso=data.orcamento_sigiloso,
     )
     session.add(document)
     session.flush()
     for position, section in enumerate(template.sections):
         session.add(DocumentField(document_id=document.id, slug=section["slug"], position=position))
-    session.add(AuditLog(document_id=document.id, from_status=None, to_status=DocumentStatus.RASCUNHO,
-                         actor=actor, trace_id=trace_id, reason="criação"))
+    session.add(
+        AuditLog(
+            document_id=document.id,
+            from_status=None,
+            to_status=DocumentStatus.RASCUNHO,
+            actor=actor,
+            trace_id=trace_id,
+            reason="criação",
+        )
+    )
     session.flush()
     return document
 
@@ -62,9 +77,16 @@ def get_document(session: Session, document_id: uuid.UUID, *, for_update: bool =
     return document
 
 
-def list_documents(session: Session, *, kind: DocumentKind | None = None, status: DocumentStatus | None = None,
-                   orgao: str | None = None, text: str | None = None, limit: int = 50,
-                   offset: int = 0) -> tuple[list[Document], int]:
+def list_documents(
+    session: Session,
+    *,
+    kind: DocumentKind | None = None,
+    status: DocumentStatus | None = None,
+    orgao: str | None = None,
+    text: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Document], int]:
     filters: list[Any] = []
     if kind:
         filters.append(Document.kind == kind)
@@ -74,9 +96,13 @@ def list_documents(session: Session, *, kind: DocumentKind | None = None, status
         filters.append(func.lower(Document.orgao) == orgao.lower())
     if text:
         pattern = f"%{text.lower()}%"
-        filters.append(or_(func.lower(Document.titulo).like(pattern),
-                           func.lower(Document.numero_processo).like(pattern),
-                           func.lower(Document.context).like(pattern)))
+        filters.append(
+            or_(
+                func.lower(Document.titulo).like(pattern),
+                func.lower(Document.numero_processo).like(pattern),
+                func.lower(Document.context).like(pattern),
+            )
+        )
     query = select(Document).where(*filters).order_by(col(Document.updated_at).desc())
     total = session.exec(select(func.count()).select_from(Document).where(*filters)).one()
     return list(session.exec(query.offset(offset).limit(limit)).all()), total
@@ -102,14 +128,33 @@ class DocumentView:
         rows = []
         for section in self.template.sections:
             stored = by_slug.get(section["slug"])
-            rows.append({
-                "slug": section["slug"], "code": section["code"], "title": section["title"],
-                "required": section["required"],
-                **({k: getattr(stored, k) for k in ("content", "justification", "source", "model", "tokens_in",
-                                                     "tokens_out", "flow_run_id", "trace_id", "updated_at")}
-                   if stored else {}),
-                "sigiloso": section["slug"] in protected,
-            })
+            rows.append(
+                {
+                    "slug": section["slug"],
+                    "code": section["code"],
+                    "title": section["title"],
+                    "required": section["required"],
+                    **(
+                        {
+                            k: getattr(stored, k)
+                            for k in (
+                                "content",
+                                "justification",
+                                "source",
+                                "model",
+                                "tokens_in",
+                                "tokens_out",
+                                "flow_run_id",
+                                "trace_id",
+                                "updated_at",
+                            )
+                        }
+                        if stored
+                        else {}
+                    ),
+                    "sigiloso": section["slug"] in protected,
+                }
+            )
             if section["slug"] in protected and not cleared:
                 rows[-1].update(content=None, justification=None)
         return rows
@@ -152,11 +197,14 @@ def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpda
 def delete_document(session: Session, document_id: uuid.UUID) -> None:
     document = get_document(session, document_id, for_update=True)
     if document.status != DocumentStatus.RASCUNHO:
-        raise ConflictError(f"Só um rascunho pode ser excluído; o documento está '{document.status}'. "
-                            "Use a transição para 'cancelado'.")
+        raise ConflictError(
+            f"Só um rascunho pode ser excluído; o documento está '{document.status}'. Use a transição para 'cancelado'."
+        )
     if document.version > 1:
-        raise ConflictError(f"O documento tem versões consolidadas (está na versão {document.version}); "
-                            "use a transição para 'cancelado'.")
+        raise ConflictError(
+            f"O documento tem versões consolidadas (está na versão {document.version}); "
+            "use a transição para 'cancelado'."
+        )
     for row in session.exec(select(DocumentField).where(DocumentField.document_id == document_id)).all():
         session.delete(row)
     for entry in session.exec(select(AuditLog).where(AuditLog.document_id == document_id)).all():
@@ -170,8 +218,7 @@ def _field(session: Session, document: Document, slug: str) -> DocumentField:
         select(DocumentField).where(DocumentField.document_id == document.id, DocumentField.slug == slug)
     ).first()
     if field is None:
-        raise NotFoundError(f"O documento {document.kind} não tem a seção '{slug}'.",
-                            slug=slug)
+        raise NotFoundError(f"O documento {document.kind} não tem a seção '{slug}'.", slug=slug)
     return field
 
 
@@ -185,18 +232,31 @@ def _check_text(label: str, value: str | None, limit: int) -> str | None:
     return value
 
 
-def write_field(session: Session, document_id: uuid.UUID, slug: str, *, content: str | None,
-                justification: str | None, source: FieldSource = FieldSource.HUMAN, model: str | None = None,
-                tokens_in: int | None = None, tokens_out: int | None = None, flow_run_id: str | None = None,
-                trace_id: str | None = None) -> DocumentField:
+def write_field(
+    session: Session,
+    document_id: uuid.UUID,
+    slug: str,
+    *,
+    content: str | None,
+    justification: str | None,
+    source: FieldSource = FieldSource.HUMAN,
+    model: str | None = None,
+    tokens_in: int | None = None,
+    tokens_out: int | None = None,
+    flow_run_id: str | None = None,
+    trace_id: str | None = None,
+) -> DocumentField:
     document = get_document(session, document_id, for_update=True)
     ensure_editable(document)
     template = get_template(session, document.template_id)
     field = _field(session, document, slug)
     section = template.section(slug)
     assert section is not None  # every field is a section of its template
-    limit = min(section.get("max_chars", settings.MAX_FIELD_CHARS), settings.MAX_FIELD_CHARS) \
-        if source is FieldSource.HUMAN else settings.MAX_FIELD_CHARS
+    limit = (
+        min(section.get("max_chars", settings.MAX_FIELD_CHARS), settings.MAX_FIELD_CHARS)
+        if source is FieldSource.HUMAN
+        else settings.MAX_FIELD_CHARS
+    )
     content = _check_text("content", content, limit)
     justification = _check_text("justification", justification, 4000)
     if source is FieldSource.HUMAN and not ((content or "").strip() or (justification or "").strip()):
@@ -213,8 +273,14 @@ def write_field(session: Session, document_id: uuid.UUID, slug: str, *, content:
     return field
 
 
-def transition(session: Session, document_id: uuid.UUID, target: DocumentStatus, reason: str | None,
-               actor: str | None = None, trace_id: str | None = None) -> Document:
+def transition(
+    session: Session,
+    document_id: uuid.UUID,
+    target: DocumentStatus,
+    reason: str | None,
+    actor: str | None = None,
+    trace_id: str | None = None,
+) -> Document:
     """The one place where a document's status changes."""
     document = get_document(session, document_id, for_update=True)
     current = DocumentStatus(document.status)
@@ -226,28 +292,50 @@ def transition(session: Session, document_id: uuid.UUID, target: DocumentStatus,
     document.status = target
     document.updated_at = utcnow()
     session.add(document)
-    session.add(AuditLog(document_id=document.id, from_status=current, to_status=target, reason=reason,
-                         actor=actor, trace_id=trace_id))
+    session.add(
+        AuditLog(
+            document_id=document.id,
+            from_status=current,
+            to_status=target,
+            reason=reason,
+            actor=actor,
+            trace_id=trace_id,
+        )
+    )
     if target in TRANSITION_EVENTS:
-        record_document_event(session, TRANSITION_EVENTS[target], document, trace_id=trace_id,
-                              from_status=str(current), reason=reason, actor=actor)
+        record_document_event(
+            session,
+            TRANSITION_EVENTS[target],
+            document,
+            trace_id=trace_id,
+            from_status=str(current),
+            reason=reason,
+            actor=actor,
+        )
     session.flush()
     return document
 
 
 def audit_trail(session: Session, document_id: uuid.UUID) -> list[AuditLog]:
     get_document(session, document_id)
-    return list(session.exec(select(AuditLog).where(AuditLog.document_id == document_id)
-                             .order_by(col(AuditLog.id))).all())
+    return list(
+        session.exec(select(AuditLog).where(AuditLog.document_id == document_id).order_by(col(AuditLog.id))).all()
+    )
 
 
-def record_confidential_read(session: Session, document_id: uuid.UUID, what: str, actor: str,
-                             trace_id: str | None) -> None:
+def record_confidential_read(
+    session: Session, document_id: uuid.UUID, what: str, actor: str, trace_id: str | None
+) -> None:
     """Audit one read of a sigiloso estimate (committed with the request's session)."""
     session.add(ConfidentialRead(document_id=document_id, what=what[:300], actor=actor[:120], trace_id=trace_id))
 
 
 def confidential_reads(session: Session, document_id: uuid.UUID) -> list[ConfidentialRead]:
     get_document(session, document_id)
-    return list(session.exec(select(ConfidentialRead).where(ConfidentialRead.document_id == document_id)
-                             .order_by(col(ConfidentialRead.created_at), col(ConfidentialRead.id))).all())
+    return list(
+        session.exec(
+            select(ConfidentialRead)
+            .where(ConfidentialRead.document_id == document_id)
+            .order_by(col(ConfidentialRead.created_at), col(ConfidentialRead.id))
+        ).all()
+    )

@@ -53,13 +53,17 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
     statement = statement.on_conflict_do_update(  # one statement, compiled once, executed for many rows
         index_elements=list(keys),
         set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys and not c.primary_key},
-        where=or_(table.c.data_atualizacao.is_(None), statement.excluded.data_atualizacao.is_(None),
-                  statement.excluded.data_atualizacao > table.c.data_atualizacao))
+        where=or_(
+            table.c.data_atualizacao.is_(None),
+            statement.excluded.data_atualizacao.is_(None),
+            statement.excluded.data_atualizacao > table.c.data_atualizacao,
+        ),
+    )
     columns = [c.name for c in table.columns if (not c.primary_key or c.name in keys) and c.name != "fetched_at"]
     now = utcnow()
     items = list(latest.items())
     for start in range(0, len(items), CHUNK):
-        chunk = items[start:start + CHUNK]
+        chunk = items[start : start + CHUNK]
         stored = _stored_versions(session, model, keys, [key for key, _ in chunk])
         for key, row in chunk:
             if key not in stored:
@@ -68,13 +72,15 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
-        session.connection().execute(statement, [{**{c: row.get(c) for c in columns}, "fetched_at": now}
-                                                 for _, row in chunk])
+        session.connection().execute(
+            statement, [{**{c: row.get(c) for c in columns}, "fetched_at": now} for _, row in chunk]
+        )
     return counts
 
 
-def _upsert_copy(session: Session, model: type[SQLModel], keys: tuple[str, ...], rows: list[dict[str, Any]],
-                 counts: dict[str, int]) -> dict[str, int]:
+def _upsert_copy(
+    session: Session, model: type[SQLModel], keys: tuple[str, ...], rows: list[dict[str, Any]], counts: dict[str, int]
+) -> dict[str, int]:
     """PostgreSQL: COPY into a temporary table, then one merge that reports which rows it inserted."""
     table = table_of(model)
     columns = [c for c in table.columns if (not c.primary_key or c.name in keys)]
@@ -86,8 +92,9 @@ def _upsert_copy(session: Session, model: type[SQLModel], keys: tuple[str, ...],
     driver = session.connection().connection.driver_connection  # psycopg's connection
     assert driver is not None
     cursor = driver.cursor()
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS _incoming_{table.name} AS SELECT {listed} FROM {table.name} "
-                   "WITH NO DATA")
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS _incoming_{table.name} AS SELECT {listed} FROM {table.name} WITH NO DATA"
+    )
     cursor.execute(f"TRUNCATE _incoming_{table.name}")
     plain = [n for n in names if n not in as_json and n != "fetched_at"]
     order = plain + sorted(as_json) + ["fetched_at"]
@@ -99,7 +106,8 @@ def _upsert_copy(session: Session, model: type[SQLModel], keys: tuple[str, ...],
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates} "
         f"WHERE {table.name}.data_atualizacao IS NULL OR excluded.data_atualizacao IS NULL "
         f"OR excluded.data_atualizacao > {table.name}.data_atualizacao "
-        "RETURNING (xmax = 0)")
+        "RETURNING (xmax = 0)"
+    )
     returned = [inserted for (inserted,) in cursor.fetchall()]
     counts["inserted"] = sum(returned)
     counts["updated"] = len(returned) - counts["inserted"]
@@ -107,8 +115,9 @@ def _upsert_copy(session: Session, model: type[SQLModel], keys: tuple[str, ...],
     return counts
 
 
-def _stored_versions(session: Session, model: type[SQLModel], keys: tuple[str, ...],
-                     wanted: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Any]:
+def _stored_versions(
+    session: Session, model: type[SQLModel], keys: tuple[str, ...], wanted: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], Any]:
     *columns, version = [getattr(model, k) for k in (*keys, "data_atualizacao")]
     condition = col(columns[0]).in_([k[0] for k in wanted]) if len(keys) == 1 else tuple_(*columns).in_(wanted)
     # Select(...) is what select() builds for two columns or more (its typed overloads take a fixed number)
@@ -116,14 +125,25 @@ def _stored_versions(session: Session, model: type[SQLModel], keys: tuple[str, .
     return {tuple(r[:-1]): r[-1] for r in rows}
 
 
-def quarantine(session: Session, kind: str, source: str, reason: str, raw: str, record_key: str | None = None,
-               flow_run_id: str | None = None) -> None:
-    session.add(PncpQuarantine(kind=kind, source=source[:500], reason=reason, raw=raw, record_key=record_key,
-                               flow_run_id=flow_run_id))
+def quarantine(
+    session: Session,
+    kind: str,
+    source: str,
+    reason: str,
+    raw: str,
+    record_key: str | None = None,
+    flow_run_id: str | None = None,
+) -> None:
+    session.add(
+        PncpQuarantine(
+            kind=kind, source=source[:500], reason=reason, raw=raw, record_key=record_key, flow_run_id=flow_run_id
+        )
+    )
 
 
-def list_quarantine(session: Session, kind: str | None = None, flow_run_id: str | None = None,
-                    limit: int = 50) -> tuple[list[PncpQuarantine], int]:
+def list_quarantine(
+    session: Session, kind: str | None = None, flow_run_id: str | None = None, limit: int = 50
+) -> tuple[list[PncpQuarantine], int]:
     """Quarantined records, newest first, with the total that matches."""
     from sqlalchemy import func
 
@@ -133,9 +153,12 @@ def list_quarantine(session: Session, kind: str | None = None, flow_run_id: str 
     if flow_run_id:
         where.append(PncpQuarantine.flow_run_id == flow_run_id)
     total = session.exec(select(func.count()).select_from(PncpQuarantine).where(*where)).one()
-    rows = session.exec(select(PncpQuarantine).where(*where)
-                        .order_by(col(PncpQuarantine.created_at).desc(), col(PncpQuarantine.id).desc())
-                        .limit(limit)).all()
+    rows = session.exec(
+        select(PncpQuarantine)
+        .where(*where)
+        .order_by(col(PncpQuarantine.created_at).desc(), col(PncpQuarantine.id).desc())
+        .limit(limit)
+    ).all()
     return list(rows), total
 
 
@@ -143,14 +166,16 @@ def slice_key(endpoint: str, modalidade: int | None, uf: str | None, start: date
     return f"{endpoint}|{modalidade or '-'}|{uf or '-'}|{start:%Y%m%d}-{end:%Y%m%d}"
 
 
-def checkpoint(session: Session, endpoint: str, modalidade: int | None, uf: str | None, start: date,
-               end: date) -> PncpCheckpoint:
+def checkpoint(
+    session: Session, endpoint: str, modalidade: int | None, uf: str | None, start: date, end: date
+) -> PncpCheckpoint:
     """The slice's checkpoint (created at page 0 when new)."""
     key = slice_key(endpoint, modalidade, uf, start, end)
     row = session.exec(select(PncpCheckpoint).where(PncpCheckpoint.slice_key == key)).first()
     if row is None:
-        row = PncpCheckpoint(slice_key=key, endpoint=endpoint, modalidade_id=modalidade, uf=uf, window_start=start,
-                             window_end=end)
+        row = PncpCheckpoint(
+            slice_key=key, endpoint=endpoint, modalidade_id=modalidade, uf=uf, window_start=start, window_end=end
+        )
         session.add(row)
         session.flush()
     return row

@@ -35,8 +35,10 @@ from models.notification import (
     SubscriptionCreate,
 )
 
-EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 PENDING_EVENTS = "nexora_pending_events"
 DUE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
@@ -60,16 +62,27 @@ def create_subscription(session: Session, data: SubscriptionCreate) -> tuple[Sub
         except netguard.UnsafeTarget as exc:
             raise InvalidError(f"Webhook recusado: {exc}.", field="target") from exc
         secret = crypto.new_secret()
-    subscription = Subscription(name=data.name, channel=data.channel, target=target, event_types=types,
-                                orgao=(data.orgao or "").strip() or None,
-                                secret_encrypted=crypto.seal(secret) if secret else None)
+    subscription = Subscription(
+        name=data.name,
+        channel=data.channel,
+        target=target,
+        event_types=types,
+        orgao=(data.orgao or "").strip() or None,
+        secret_encrypted=crypto.seal(secret) if secret else None,
+    )
     session.add(subscription)
     session.flush()
     return subscription, secret
 
 
-def list_subscriptions(session: Session, *, active: bool | None = None, limit: int | None = None,
-                       offset: int = 0, newest_first: bool = False) -> list[Subscription]:
+def list_subscriptions(
+    session: Session,
+    *,
+    active: bool | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    newest_first: bool = False,
+) -> list[Subscription]:
     created = col(Subscription.created_at)
     query = select(Subscription).order_by(created.desc() if newest_first else created, col(Subscription.id))
     if active is not None:
@@ -98,23 +111,39 @@ def deactivate_subscription(session: Session, subscription_id: uuid.UUID) -> Sub
 # Events
 
 
-def record_event(session: Session, type_: str, *, orgao: str | None = None, document_id: uuid.UUID | None = None,
-                 data: dict[str, Any] | None = None, trace_id: str | None = None) -> Event:
+def record_event(
+    session: Session,
+    type_: str,
+    *,
+    orgao: str | None = None,
+    document_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+    trace_id: str | None = None,
+) -> Event:
     """Write an event and one notification per matching active subscription, in the caller's transaction."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
     occurred = utcnow()
-    row = Event(type=type_, orgao=orgao, document_id=document_id, data=data or {}, trace_id=trace_id,
-                occurred_at=occurred)
+    row = Event(
+        type=type_, orgao=orgao, document_id=document_id, data=data or {}, trace_id=trace_id, occurred_at=occurred
+    )
     session.add(row)
     session.flush()
     fanned = 0
     for subscription in session.exec(select(Subscription).where(Subscription.active == True)).all():  # noqa: E712
         if not _matches(subscription, type_, orgao):
             continue
-        session.add(Notification(event_id=row.id, subscription_id=subscription.id, event_type=type_,
-                                 channel=subscription.channel, target=subscription.target,
-                                 max_attempts=settings.NOTIFY_MAX_ATTEMPTS, next_attempt_at=occurred))
+        session.add(
+            Notification(
+                event_id=row.id,
+                subscription_id=subscription.id,
+                event_type=type_,
+                channel=subscription.channel,
+                target=subscription.target,
+                max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
+                next_attempt_at=occurred,
+            )
+        )
         fanned += 1
     session.flush()
     if fanned:
@@ -122,14 +151,19 @@ def record_event(session: Session, type_: str, *, orgao: str | None = None, docu
     return row
 
 
-def record_document_event(session: Session, type_: str, document: Any, *, trace_id: str | None = None,
-                          **data: Any) -> Event:
+def record_document_event(
+    session: Session, type_: str, document: Any, *, trace_id: str | None = None, **data: Any
+) -> Event:
     """An event about a document, carrying what a message about it needs (kind, process, title, version)."""
-    payload = {"kind": str(document.kind), "numero_processo": document.numero_processo, "titulo": document.titulo,
-               "version": document.version, "status": str(document.status)}
+    payload = {
+        "kind": str(document.kind),
+        "numero_processo": document.numero_processo,
+        "titulo": document.titulo,
+        "version": document.version,
+        "status": str(document.status),
+    }
     payload.update({key: value for key, value in data.items() if value is not None})
-    return record_event(session, type_, orgao=document.orgao, document_id=document.id, data=payload,
-                        trace_id=trace_id)
+    return record_event(session, type_, orgao=document.orgao, document_id=document.id, data=payload, trace_id=trace_id)
 
 
 def _matches(subscription: Subscription, type_: str, orgao: str | None) -> bool:
@@ -193,8 +227,10 @@ class Outcome:
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(and_(col(Notification.status).in_(DUE), col(Notification.next_attempt_at) <= now),
-               and_(col(Notification.status) == DeliveryStatus.SENDING, col(Notification.claimed_until) < now))
+    return or_(
+        and_(col(Notification.status).in_(DUE), col(Notification.next_attempt_at) <= now),
+        and_(col(Notification.status) == DeliveryStatus.SENDING, col(Notification.claimed_until) < now),
+    )
 
 
 def claim(session: Session, limit: int, lease_seconds: float | None = None) -> list[Job]:
@@ -205,9 +241,11 @@ def claim(session: Session, limit: int, lease_seconds: float | None = None) -> l
     due = select(Notification.id).where(_due(now)).order_by(col(Notification.next_attempt_at)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    session.exec(update(Notification).where(col(Notification.id).in_(due.scalar_subquery()), _due(now))
-                 .values(status=DeliveryStatus.SENDING, claim_token=token, claimed_until=now + lease,
-                         updated_at=now))
+    session.exec(
+        update(Notification)
+        .where(col(Notification.id).in_(due.scalar_subquery()), _due(now))
+        .values(status=DeliveryStatus.SENDING, claim_token=token, claimed_until=now + lease, updated_at=now)
+    )
     session.commit()
     rows = session.exec(
         select(Notification, Event, Subscription)
@@ -216,10 +254,23 @@ def claim(session: Session, limit: int, lease_seconds: float | None = None) -> l
         .where(Notification.claim_token == token, Notification.status == DeliveryStatus.SENDING)
         .order_by(col(Notification.next_attempt_at))
     ).all()
-    return [Job(notification_id=n.id, attempt=n.attempts + 1, max_attempts=n.max_attempts,
-                channel=Channel(n.channel), target=n.target,
-                secret_sealed=s.secret_encrypted, event_id=e.id, event_type=e.type, occurred_at=e.occurred_at,
-                orgao=e.orgao, document_id=e.document_id, data=e.data) for n, e, s in rows]
+    return [
+        Job(
+            notification_id=n.id,
+            attempt=n.attempts + 1,
+            max_attempts=n.max_attempts,
+            channel=Channel(n.channel),
+            target=n.target,
+            secret_sealed=s.secret_encrypted,
+            event_id=e.id,
+            event_type=e.type,
+            occurred_at=e.occurred_at,
+            orgao=e.orgao,
+            document_id=e.document_id,
+            data=e.data,
+        )
+        for n, e, s in rows
+    ]
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
@@ -231,8 +282,9 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     return delay
 
 
-def record_outcomes(session: Session, jobs: dict[uuid.UUID, Job], outcomes: list[Outcome],
-                    flow_run_id: str | None = None) -> dict[str, int]:
+def record_outcomes(
+    session: Session, jobs: dict[uuid.UUID, Job], outcomes: list[Outcome], flow_run_id: str | None = None
+) -> dict[str, int]:
     """Store every attempt and move each notification on: delivered, retrying later, or dead (two bulk
     statements; a row another run has delivered meanwhile, after its claim expired, stays delivered)."""
     counts = {"delivered": 0, "retry": 0, "dead": 0}
@@ -248,23 +300,50 @@ def record_outcomes(session: Session, jobs: dict[uuid.UUID, Job], outcomes: list
         else:
             verdict, status, next_at = "dead", DeliveryStatus.DEAD, now
         counts[verdict] += 1
-        attempts.append({"notification_id": job.notification_id, "number": job.attempt,
-                         "started_at": outcome.started_at, "latency_ms": round(outcome.latency_ms, 1),
-                         "status_code": outcome.status_code, "outcome": verdict, "error": outcome.error,
-                         "flow_run_id": flow_run_id})
-        changes.append({"b_id": job.notification_id, "b_status": status, "b_attempts": job.attempt,
-                        "b_code": outcome.status_code, "b_error": None if outcome.delivered else outcome.error,
-                        "b_next": next_at, "b_delivered": now if outcome.delivered else None})
+        attempts.append(
+            {
+                "notification_id": job.notification_id,
+                "number": job.attempt,
+                "started_at": outcome.started_at,
+                "latency_ms": round(outcome.latency_ms, 1),
+                "status_code": outcome.status_code,
+                "outcome": verdict,
+                "error": outcome.error,
+                "flow_run_id": flow_run_id,
+            }
+        )
+        changes.append(
+            {
+                "b_id": job.notification_id,
+                "b_status": status,
+                "b_attempts": job.attempt,
+                "b_code": outcome.status_code,
+                "b_error": None if outcome.delivered else outcome.error,
+                "b_next": next_at,
+                "b_delivered": now if outcome.delivered else None,
+            }
+        )
     if not outcomes:
         return counts
     session.exec(insert(DeliveryAttempt), params=attempts)
     table = table_of(Notification)
-    session.exec(update(table).where(table.c.id == bindparam("b_id"), table.c.status != DeliveryStatus.DELIVERED)
-                 .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
-                         last_status_code=bindparam("b_code"), last_error=bindparam("b_error"),
-                         next_attempt_at=bindparam("b_next"), delivered_at=bindparam("b_delivered"),
-                         claim_token=None, claimed_until=None, updated_at=now)
-                 .execution_options(synchronize_session=False), params=changes)
+    session.exec(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status != DeliveryStatus.DELIVERED)
+        .values(
+            status=bindparam("b_status"),
+            attempts=bindparam("b_attempts"),
+            last_status_code=bindparam("b_code"),
+            last_error=bindparam("b_error"),
+            next_attempt_at=bindparam("b_next"),
+            delivered_at=bindparam("b_delivered"),
+            claim_token=None,
+            claimed_until=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False),
+        params=changes,
+    )
     return counts
 
 
@@ -275,10 +354,17 @@ def due_count(session: Session) -> int:
 # Reading and re-driving
 
 
-def list_notifications(session: Session, *, status: DeliveryStatus | None = None, event_type: str | None = None,
-                       target: str | None = None, event_id: uuid.UUID | None = None,
-                       document_id: uuid.UUID | None = None, limit: int = 50,
-                       offset: int = 0) -> tuple[list[Notification], int]:
+def list_notifications(
+    session: Session,
+    *,
+    status: DeliveryStatus | None = None,
+    event_type: str | None = None,
+    target: str | None = None,
+    event_id: uuid.UUID | None = None,
+    document_id: uuid.UUID | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Notification], int]:
     filters: list[Any] = []
     if document_id:
         filters.append(col(Notification.event_id).in_(select(Event.id).where(Event.document_id == document_id)))
@@ -291,18 +377,21 @@ def list_notifications(session: Session, *, status: DeliveryStatus | None = None
     if event_id:
         filters.append(Notification.event_id == event_id)
     total = session.exec(select(func.count()).select_from(Notification).where(*filters)).one()
-    rows = session.exec(select(Notification).where(*filters).order_by(col(Notification.created_at).desc())
-                        .offset(offset).limit(limit)).all()
+    rows = session.exec(
+        select(Notification).where(*filters).order_by(col(Notification.created_at).desc()).offset(offset).limit(limit)
+    ).all()
     return list(rows), total
 
 
-def get_notification(session: Session, notification_id: uuid.UUID) -> tuple[Notification, Event,
-                                                                             list[DeliveryAttempt]]:
+def get_notification(session: Session, notification_id: uuid.UUID) -> tuple[Notification, Event, list[DeliveryAttempt]]:
     row = session.get(Notification, notification_id)
     if row is None:
         raise NotFoundError(f"Notificação {notification_id} não encontrada.")
-    attempts = session.exec(select(DeliveryAttempt).where(DeliveryAttempt.notification_id == notification_id)
-                            .order_by(col(DeliveryAttempt.number), col(DeliveryAttempt.id))).all()
+    attempts = session.exec(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.notification_id == notification_id)
+        .order_by(col(DeliveryAttempt.number), col(DeliveryAttempt.id))
+    ).all()
     return row, session.get_one(Event, row.event_id), list(attempts)
 
 
@@ -323,8 +412,7 @@ def redrive(session: Session, notification_id: uuid.UUID) -> Notification:
 
 
 def redrive_dead(session: Session) -> int:
-    rows = session.exec(select(Notification).where(Notification.status == DeliveryStatus.DEAD)
-                        .with_for_update()).all()
+    rows = session.exec(select(Notification).where(Notification.status == DeliveryStatus.DEAD).with_for_update()).all()
     for row in rows:
         _requeue(row)
         session.add(row)

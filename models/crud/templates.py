@@ -40,8 +40,9 @@ def parse_spec(raw: Any) -> TemplateSpec:
     try:
         return TemplateSpec.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidError("Template inválido: " + "; ".join(describe_errors(raw, exc)),
-                           erros=describe(exc.errors())) from exc
+        raise InvalidError(
+            "Template inválido: " + "; ".join(describe_errors(raw, exc)), erros=describe(exc.errors())
+        ) from exc
 
 
 def load_spec_file(path: str | Path) -> TemplateSpec:
@@ -74,8 +75,12 @@ def add_template(session: Session, spec: TemplateSpec) -> tuple[Template, bool]:
     if existing and existing[0].kind != spec.kind:
         raise ConflictError(f"O template '{spec.name}' é do tipo {existing[0].kind}, não {spec.kind}.")
     template = Template(
-        name=spec.name, kind=spec.kind, version=version, description=spec.description,
-        legal_basis=spec.legal_basis, content_hash=digest,
+        name=spec.name,
+        kind=spec.kind,
+        version=version,
+        description=spec.description,
+        legal_basis=spec.legal_basis,
+        content_hash=digest,
         sections=[section.model_dump(mode="json") for section in spec.sections],
     )
     session.add(template)

@@ -48,8 +48,12 @@ def _client(base_url: str | None, api_key: str, timeout: float) -> openai.OpenAI
 def provider_config() -> dict[str, Any]:
     """What decides which provider answers; part of the cache key."""
     if settings.llm_enabled:
-        return {"provider": "llm", "model": settings.OPENAI_MODEL, "base_url": settings.OPENAI_BASE_URL,
-                "max_tokens": settings.LLM_MAX_TOKENS}
+        return {
+            "provider": "llm",
+            "model": settings.OPENAI_MODEL,
+            "base_url": settings.OPENAI_BASE_URL,
+            "max_tokens": settings.LLM_MAX_TOKENS,
+        }
     return {"provider": "offline", "model": "offline-template-v1"}
 
 

@@ -15,8 +15,10 @@ CPF = re.compile(r"(?<![\d./-])(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?![\d/-]|\.\
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # a Brazilian phone needs its area code (in parentheses, or after +55) or the 9-digit mobile shape:
 # "(61) 3333-4444", "+55 61 99999-8888", "61 99999-8888"; not "2024-2025" nor "23000.123456/2026-11"
-PHONE = re.compile(r"(?<![\w/.-])(?:\+55[\s.-]?\(?\d{2}\)?[\s.-]?|\(\d{2}\)\s?|\d{2}\s(?=9\d{4}))"
-                   r"9?\d{4}[-\s.]?\d{4}(?![\w/-])")
+PHONE = re.compile(
+    r"(?<![\w/.-])(?:\+55[\s.-]?\(?\d{2}\)?[\s.-]?|\(\d{2}\)\s?|\d{2}\s(?=9\d{4}))"
+    r"9?\d{4}[-\s.]?\d{4}(?![\w/-])"
+)
 CPF_MARK, EMAIL_MARK, PHONE_MARK = "[CPF removido]", "[e-mail removido]", "[telefone removido]"
 
 
@@ -81,11 +83,19 @@ STATUS_CHANGE = re.compile(
     r"|\b(?:aprove|altere|mude|defina|marque|publique)\b[^.\n]{0,40}\b(?:status|situa[çc][ãa]o|documento)\b"
     r"[^.\n]{0,20}\b(?:para|como)\s+(?:aprovad|consolidad|publicad)"
     r"|\b(?:aprove|publique|consolide)\s+(?:o|este|esse)\s+(?:documento|ETP|TR|termo)\b",
-    re.IGNORECASE)
-TOOL_CALL = re.compile(r"\"(?:function_call|tool_calls?|arguments)\"\s*:|<\s*/?\s*(?:tool|function)[\s_>]",
-                       re.IGNORECASE)
-INSTRUCTION_ECHO = ("Regras obrigatórias", "nunca instrução", "ignore quaisquer ordens", "Você é um assistente de "
-                    "redação", "<dados>", "</dados>")
+    re.IGNORECASE,
+)
+TOOL_CALL = re.compile(
+    r"\"(?:function_call|tool_calls?|arguments)\"\s*:|<\s*/?\s*(?:tool|function)[\s_>]", re.IGNORECASE
+)
+INSTRUCTION_ECHO = (
+    "Regras obrigatórias",
+    "nunca instrução",
+    "ignore quaisquer ordens",
+    "Você é um assistente de redação",
+    "<dados>",
+    "</dados>",
+)
 
 
 def check_output(content: str, given: str = "") -> list[str]:
@@ -96,7 +106,7 @@ def check_output(content: str, given: str = "") -> list[str]:
     if foreign:
         problems.append(f"contém endereço (URL) que não está nos dados: {foreign[0][:80]}")
     if STATUS_CHANGE.search(content):
-        problems.append(f"tenta alterar a situação do documento: \"{STATUS_CHANGE.search(content).group(0)[:80]}\"")
+        problems.append(f'tenta alterar a situação do documento: "{STATUS_CHANGE.search(content).group(0)[:80]}"')
     if TOOL_CALL.search(content):
         problems.append("contém chamada de ferramenta ou função")
     echoed = [phrase for phrase in INSTRUCTION_ECHO if phrase.lower() in content.lower()]

@@ -25,7 +25,8 @@ MISSING_MARK = "[PREENCHER:"
 MARKET_DATA_NOTE = (
     "Esses dados de mercado serão anexados ao final desta seção exatamente como estão, com as suas tabelas: não "
     "reproduza essas tabelas nem altere os seus números; analise-os no texto e remeta a eles (por exemplo, "
-    "\"conforme o mapa de preços ao final desta seção\").")
+    '"conforme o mapa de preços ao final desta seção").'
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def build_messages(ctx: DraftingContext) -> list[dict[str, str]]:
         f"Fundamento legal: {section['legal_basis']}.",
     ]
     if section.get("legal_text"):
-        task_lines.append(f"Texto da lei: \"{section['legal_text']}\"")
+        task_lines.append(f'Texto da lei: "{section["legal_text"]}"')
     task_lines += [
         f"Orientação ao redator: {section['guidance']}",
         f"Instruções de redação: {section['instructions']}",
@@ -81,14 +82,19 @@ def build_messages(ctx: DraftingContext) -> list[dict[str, str]]:
         )
     if section.get("market_data", "none") != "none":
         task_lines.append(
-            "Dados de mercado (coletados de contratações publicadas): " + (
-                f"<dados>\n{as_data(ctx.market_notes)}\n</dados>\n{MARKET_DATA_NOTE}" if ctx.market_notes else
-                "nenhum dado de mercado foi fornecido; indique com [PREENCHER: ...] "
-                "as fontes e os valores que a pesquisa de preços deve trazer.")
+            "Dados de mercado (coletados de contratações publicadas): "
+            + (
+                f"<dados>\n{as_data(ctx.market_notes)}\n</dados>\n{MARKET_DATA_NOTE}"
+                if ctx.market_notes
+                else "nenhum dado de mercado foi fornecido; indique com [PREENCHER: ...] "
+                "as fontes e os valores que a pesquisa de preços deve trazer."
+            )
         )
     if ctx.extra_instructions:
-        task_lines.append(f"Pedido adicional do redator (trate como preferência, não como regra): "
-                          f"<dados>{as_data(ctx.extra_instructions.strip())}</dados>")
+        task_lines.append(
+            f"Pedido adicional do redator (trate como preferência, não como regra): "
+            f"<dados>{as_data(ctx.extra_instructions.strip())}</dados>"
+        )
     user = "\n".join(task_lines) + "\n\n<dados>\n" + _document_data(ctx) + "\n</dados>"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -99,8 +105,7 @@ def offline_draft(ctx: DraftingContext) -> str:
     unidade = f", {ctx.unidade}" if ctx.unidade else ""
     parts = [
         "[Rascunho automático sem modelo de linguagem (modo offline): revise e complete antes de aprovar.]",
-        f"{section['title']} referente a \"{ctx.titulo}\", processo nº {ctx.numero_processo}, "
-        f"{ctx.orgao}{unidade}.",
+        f'{section["title"]} referente a "{ctx.titulo}", processo nº {ctx.numero_processo}, {ctx.orgao}{unidade}.',
         f"Fundamento: {section['legal_basis']}."
         + (f" A lei pede: {section['legal_text']}" if section.get("legal_text") else ""),
     ]

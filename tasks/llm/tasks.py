@@ -36,14 +36,22 @@ def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any
     logger = run_logger()
     if config["provider"] == "offline":
         logger.info("offline provider (no OPENAI_API_KEY): deterministic draft of %s", ctx.section["slug"])
-        return {"content": offline_draft(ctx), "source": FieldSource.OFFLINE.value, "model": config["model"],
-                "tokens_in": 0, "tokens_out": 0, "finish_reason": "offline"}
+        return {
+            "content": offline_draft(ctx),
+            "source": FieldSource.OFFLINE.value,
+            "model": config["model"],
+            "tokens_in": 0,
+            "tokens_out": 0,
+            "finish_reason": "offline",
+        }
     messages, removed = scrub_messages(build_messages(ctx))
     if any(removed.values()):
-        logger.info("dados pessoais retirados do pedido ao modelo (%s): %s", ctx.section["slug"],
-                    ", ".join(f"{kind} {count}" for kind, count in removed.items() if count))
-    logger.info("calling %s at %s for %s", config["model"], config["base_url"] or "api.openai.com",
-                ctx.section["slug"])
+        logger.info(
+            "dados pessoais retirados do pedido ao modelo (%s): %s",
+            ctx.section["slug"],
+            ", ".join(f"{kind} {count}" for kind, count in removed.items() if count),
+        )
+    logger.info("calling %s at %s for %s", config["model"], config["base_url"] or "api.openai.com", ctx.section["slug"])
     try:
         result = call_chat(messages, config)
     except Exception as exc:
@@ -54,8 +62,14 @@ def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any
         logger.warning("texto gerado para %s recusado: %s", ctx.section["slug"], "; ".join(problems))
         raise GeneratedTextRefused(
             f"Texto gerado para a seção '{ctx.section['slug']}' recusado: {'; '.join(problems)}. Nada foi gravado; "
-            "revise os dados do documento (pode haver uma instrução embutida neles) e gere a seção de novo.")
-    logger.info("drafted %s: %d chars, tokens in/out %s/%s", ctx.section["slug"], len(result["content"]),
-                result["tokens_in"], result["tokens_out"])
+            "revise os dados do documento (pode haver uma instrução embutida neles) e gere a seção de novo."
+        )
+    logger.info(
+        "drafted %s: %d chars, tokens in/out %s/%s",
+        ctx.section["slug"],
+        len(result["content"]),
+        result["tokens_in"],
+        result["tokens_out"],
+    )
     # the market data (mapa de preços, similar contratações) is data: appended as computed, never re-written
     return {**result, "content": with_market_data(ctx, result["content"])}

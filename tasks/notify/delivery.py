@@ -26,16 +26,25 @@ from models.notification import Channel
 from tasks.notify import messages
 
 RETRYABLE_HTTP = {408, 429}
-RETRYABLE_SES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
-                 "InternalFailure", "InternalServiceError", "ServiceUnavailable", "RequestTimeout"}
+RETRYABLE_SES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "InternalFailure",
+    "InternalServiceError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+}
 ANSWER_CHARS = 300
 
 
 class SendError(Exception):
     """A failed send, classified."""
 
-    def __init__(self, message: str, *, retryable: bool, status_code: int | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, retryable: bool, status_code: int | None = None, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.retryable, self.status_code, self.retry_after = retryable, status_code, retry_after
 
@@ -70,8 +79,13 @@ async def send_all(jobs: list[Job], concurrency: int | None = None) -> list[Outc
     limit = concurrency or settings.NOTIFY_CONCURRENCY
     gate = asyncio.Semaphore(limit)
     timeout = httpx.Timeout(settings.NOTIFY_TIMEOUT_SECONDS)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
-                                 limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit)) as client:
+    async with httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+    ) as client:
+
         async def one(job: Job) -> Outcome:
             async with gate:
                 return await _send(client, job)
@@ -89,17 +103,42 @@ async def _send(client: httpx.AsyncClient, job: Job) -> Outcome:
         else:
             code = await asyncio.to_thread(send_email, job)
     except SendError as exc:
-        return Outcome(job.notification_id, started, (time.perf_counter() - clock) * 1000, delivered=False,
-                       retryable=exc.retryable, status_code=exc.status_code, error=redact(str(exc), secret),
-                       retry_after=exc.retry_after)
+        return Outcome(
+            job.notification_id,
+            started,
+            (time.perf_counter() - clock) * 1000,
+            delivered=False,
+            retryable=exc.retryable,
+            status_code=exc.status_code,
+            error=redact(str(exc), secret),
+            retry_after=exc.retry_after,
+        )
     except crypto.SecretUnreadable as exc:
-        return Outcome(job.notification_id, started, (time.perf_counter() - clock) * 1000, delivered=False,
-                       retryable=False, error=str(exc))
+        return Outcome(
+            job.notification_id,
+            started,
+            (time.perf_counter() - clock) * 1000,
+            delivered=False,
+            retryable=False,
+            error=str(exc),
+        )
     except Exception as exc:  # noqa: BLE001 - an unexpected failure is recorded and retried, not lost
-        return Outcome(job.notification_id, started, (time.perf_counter() - clock) * 1000, delivered=False,
-                       retryable=True, error=redact(f"{type(exc).__name__}: {exc}", secret))
-    return Outcome(job.notification_id, started, (time.perf_counter() - clock) * 1000, delivered=True,
-                   retryable=False, status_code=code)
+        return Outcome(
+            job.notification_id,
+            started,
+            (time.perf_counter() - clock) * 1000,
+            delivered=False,
+            retryable=True,
+            error=redact(f"{type(exc).__name__}: {exc}", secret),
+        )
+    return Outcome(
+        job.notification_id,
+        started,
+        (time.perf_counter() - clock) * 1000,
+        delivered=True,
+        retryable=False,
+        status_code=code,
+    )
 
 
 async def _webhook(client: httpx.AsyncClient, job: Job, secret: str) -> int:
@@ -114,8 +153,9 @@ async def _webhook(client: httpx.AsyncClient, job: Job, secret: str) -> int:
     try:
         response = await client.post(job.target, content=body, headers=headers)
     except httpx.TimeoutException as exc:
-        raise SendError(f"tempo esgotado após {settings.NOTIFY_TIMEOUT_SECONDS:g} s ({type(exc).__name__})",
-                        retryable=True) from exc
+        raise SendError(
+            f"tempo esgotado após {settings.NOTIFY_TIMEOUT_SECONDS:g} s ({type(exc).__name__})", retryable=True
+        ) from exc
     except httpx.TransportError as exc:
         raise SendError(f"falha de conexão: {type(exc).__name__}: {exc}", retryable=True) from exc
     code = response.status_code
@@ -124,11 +164,18 @@ async def _webhook(client: httpx.AsyncClient, job: Job, secret: str) -> int:
     answer = response.text[:ANSWER_CHARS].strip()
     message = f"HTTP {code}" + (f": {answer}" if answer else "")
     if 300 <= code < 400:
-        raise SendError(f"{message} (redirecionamento para {response.headers.get('location', '?')} não é "
-                        "seguido)", retryable=False, status_code=code)
+        raise SendError(
+            f"{message} (redirecionamento para {response.headers.get('location', '?')} não é seguido)",
+            retryable=False,
+            status_code=code,
+        )
     retryable = code >= 500 or code in RETRYABLE_HTTP
-    raise SendError(message, retryable=retryable, status_code=code,
-                    retry_after=retry_after_seconds(response.headers.get("retry-after")) if retryable else None)
+    raise SendError(
+        message,
+        retryable=retryable,
+        status_code=code,
+        retry_after=retry_after_seconds(response.headers.get("retry-after")) if retryable else None,
+    )
 
 
 def send_email(job: Job) -> int | None:
@@ -176,13 +223,18 @@ def _send_smtp(job: Job) -> int:
         code, answer = next(iter(exc.recipients.values()))
         raise SendError(f"SMTP {code}: {_decode(answer)}", retryable=400 <= code < 500, status_code=code) from exc
     except smtplib.SMTPResponseException as exc:
-        raise SendError(f"SMTP {exc.smtp_code}: {_decode(exc.smtp_error)}", retryable=400 <= exc.smtp_code < 500,
-                        status_code=exc.smtp_code) from exc
+        raise SendError(
+            f"SMTP {exc.smtp_code}: {_decode(exc.smtp_error)}",
+            retryable=400 <= exc.smtp_code < 500,
+            status_code=exc.smtp_code,
+        ) from exc
     except smtplib.SMTPNotSupportedError as exc:
         raise SendError(f"SMTP: {exc} (verifique SMTP_STARTTLS/SMTP_SSL)", retryable=False) from exc
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-        raise SendError(f"SMTP indisponível em {settings.SMTP_HOST}:{settings.SMTP_PORT}: "
-                        f"{type(exc).__name__}: {exc}", retryable=True) from exc
+        raise SendError(
+            f"SMTP indisponível em {settings.SMTP_HOST}:{settings.SMTP_PORT}: {type(exc).__name__}: {exc}",
+            retryable=True,
+        ) from exc
     if refused:
         code, answer = next(iter(refused.values()))
         raise SendError(f"SMTP {code}: {_decode(answer)}", retryable=400 <= code < 500, status_code=code)
@@ -199,8 +251,12 @@ def _ses_client(region: str, endpoint: str | None):
     from botocore.config import Config
 
     timeout = settings.NOTIFY_TIMEOUT_SECONDS
-    return boto3.client("sesv2", region_name=region, endpoint_url=endpoint,
-                        config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}))
+    return boto3.client(
+        "sesv2",
+        region_name=region,
+        endpoint_url=endpoint,
+        config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}),
+    )
 
 
 def _send_ses(job: Job) -> int:
@@ -212,15 +268,17 @@ def _send_ses(job: Job) -> int:
     try:
         answer = client.send_email(
             FromEmailAddress=messages.sender_address("NEXORA ComprasGov.AI", settings.SES_SENDER_EMAIL),
-            Destination={"ToAddresses": [job.target]}, Content=messages.ses_content(job),
+            Destination={"ToAddresses": [job.target]},
+            Content=messages.ses_content(job),
             EmailTags=[{"Name": "event_type", "Value": job.event_type.replace(".", "_")}],
         )
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         retryable = error.get("Code") in RETRYABLE_SES or (code or 0) >= 500 or code == 429
-        raise SendError(f"SES {error.get('Code', '?')}: {error.get('Message', '')}", retryable=retryable,
-                        status_code=code) from exc
+        raise SendError(
+            f"SES {error.get('Code', '?')}: {error.get('Message', '')}", retryable=retryable, status_code=code
+        ) from exc
     except BotoCoreError as exc:
         raise SendError(f"SES indisponível: {type(exc).__name__}: {exc}", retryable=True) from exc
     return answer.get("ResponseMetadata", {}).get("HTTPStatusCode", 200)

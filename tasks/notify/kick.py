@@ -42,17 +42,24 @@ def start_delivery_run() -> str | None:
             waiting = client.read_flow_runs(
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
                 flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED,
-                                                                                 StateType.PENDING])),
-                    expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(UTC))),
-                limit=1)
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING])
+                    ),
+                    expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(UTC)),
+                ),
+                limit=1,
+            )
             if waiting:
                 return None
             run = client.create_flow_run_from_deployment(deployment.id, tags=["nexora", "trigger:event"])
             return str(run.id)
     except Exception as exc:  # noqa: BLE001 - the schedule is the safety net
-        log.warning("não foi possível iniciar deliver-notifications agora (%s: %s); o agendamento de 1 minuto "
-                    "entregará as notificações", type(exc).__name__, exc)
+        log.warning(
+            "não foi possível iniciar deliver-notifications agora (%s: %s); o agendamento de 1 minuto "
+            "entregará as notificações",
+            type(exc).__name__,
+            exc,
+        )
         return None
 
 

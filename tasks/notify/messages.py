@@ -21,9 +21,14 @@ TIMESTAMP_HEADER = "X-Nexora-Timestamp"
 
 def webhook_body(job: Job) -> bytes:
     """The JSON body: event id, type, time and data (UTF-8, keys sorted: the signature covers these bytes)."""
-    payload = {"id": str(job.event_id), "type": job.event_type, "occurred_at": job.occurred_at.isoformat(),
-               "orgao": job.orgao, "document_id": str(job.document_id) if job.document_id else None,
-               "data": job.data}
+    payload = {
+        "id": str(job.event_id),
+        "type": job.event_type,
+        "occurred_at": job.occurred_at.isoformat(),
+        "orgao": job.orgao,
+        "document_id": str(job.document_id) if job.document_id else None,
+        "data": job.data,
+    }
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -51,18 +56,35 @@ def document_link(job: Job) -> str | None:
     return f"{settings.api_url.rstrip('/')}/api/v1/documents/{job.document_id}"
 
 
-STATUS_NAMES = {"rascunho": "rascunho", "em_revisao": "em revisão", "devolvido": "devolvido",
-                "aprovado": "aprovado", "consolidado": "consolidado", "cancelado": "cancelado"}
+STATUS_NAMES = {
+    "rascunho": "rascunho",
+    "em_revisao": "em revisão",
+    "devolvido": "devolvido",
+    "aprovado": "aprovado",
+    "consolidado": "consolidado",
+    "cancelado": "cancelado",
+}
 
 
 def _facts(job: Job) -> list[tuple[str, str]]:
     data = {**job.data}
     if data.get("status"):
         data["status"] = STATUS_NAMES.get(str(data["status"]), data["status"])
-    labels = (("kind", "Tipo"), ("numero_processo", "Processo"), ("titulo", "Objeto"), ("version", "Versão"),
-              ("status", "Situação"), ("reason", "Motivo"), ("flow_name", "Fluxo"), ("deployment", "Implantação"),
-              ("state", "Estado"), ("error", "Erro"), ("flow_run_name", "Execução"), ("trace_id", "Trace id"),
-              ("ui_url", "Prefect UI"))
+    labels = (
+        ("kind", "Tipo"),
+        ("numero_processo", "Processo"),
+        ("titulo", "Objeto"),
+        ("version", "Versão"),
+        ("status", "Situação"),
+        ("reason", "Motivo"),
+        ("flow_name", "Fluxo"),
+        ("deployment", "Implantação"),
+        ("state", "Estado"),
+        ("error", "Erro"),
+        ("flow_run_name", "Execução"),
+        ("trace_id", "Trace id"),
+        ("ui_url", "Prefect UI"),
+    )
     facts = [(label, str(data[key])) for key, label in labels if data.get(key) not in (None, "")]
     if job.orgao:
         facts.insert(0, ("Órgão", job.orgao))
@@ -76,8 +98,9 @@ def _when(moment: datetime) -> str:
 
 def subject(job: Job) -> str:
     name = EVENT_TYPES.get(job.event_type, job.event_type)
-    what = " ".join(str(job.data[k]) for k in ("kind", "numero_processo", "flow_name", "flow_run_name")
-                    if job.data.get(k))
+    what = " ".join(
+        str(job.data[k]) for k in ("kind", "numero_processo", "flow_name", "flow_run_name") if job.data.get(k)
+    )
     return f"[NEXORA] {name}" + (f": {what}" if what else "")
 
 
@@ -89,15 +112,23 @@ def email_message(job: Job, sender: str | None = None) -> EmailMessage:
     text = [f"{name}.", ""] + [f"{label}: {value}" for label, value in facts]
     if link:
         text += ["", f"Documento: {link}"]
-    text += ["", "Mensagem automática do NEXORA ComprasGov.AI; não responda a este e-mail.",
-             f"Identificador do evento: {job.event_id}"]
-    rows = "".join(f"<tr><th align='left' style='padding:2px 12px 2px 0'>{html.escape(label)}</th>"
-                   f"<td>{html.escape(value)}</td></tr>" for label, value in facts)
+    text += [
+        "",
+        "Mensagem automática do NEXORA ComprasGov.AI; não responda a este e-mail.",
+        f"Identificador do evento: {job.event_id}",
+    ]
+    rows = "".join(
+        f"<tr><th align='left' style='padding:2px 12px 2px 0'>{html.escape(label)}</th>"
+        f"<td>{html.escape(value)}</td></tr>"
+        for label, value in facts
+    )
     link_html = f"<p><a href='{html.escape(link)}'>Abrir o documento</a></p>" if link else ""
-    body_html = (f"<!doctype html><html lang='pt-BR'><body style='font-family:Arial,sans-serif'>"
-                 f"<h2 style='font-size:16px'>{html.escape(name)}</h2><table>{rows}</table>{link_html}"
-                 f"<p style='color:#595959;font-size:12px'>Mensagem automática do NEXORA ComprasGov.AI; não responda "
-                 f"a este e-mail.<br>Identificador do evento: {job.event_id}</p></body></html>")
+    body_html = (
+        f"<!doctype html><html lang='pt-BR'><body style='font-family:Arial,sans-serif'>"
+        f"<h2 style='font-size:16px'>{html.escape(name)}</h2><table>{rows}</table>{link_html}"
+        f"<p style='color:#595959;font-size:12px'>Mensagem automática do NEXORA ComprasGov.AI; não responda "
+        f"a este e-mail.<br>Identificador do evento: {job.event_id}</p></body></html>"
+    )
     message = EmailMessage()
     message["Subject"] = subject(job)
     message["From"] = sender or settings.EMAIL_FROM
@@ -116,9 +147,12 @@ def ses_content(job: Job) -> dict[str, Any]:
     message = email_message(job)
     text = message.get_body(("plain",)).get_content()
     body_html = message.get_body(("html",)).get_content()
-    return {"Simple": {"Subject": {"Data": message["Subject"], "Charset": "UTF-8"},
-                       "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
-                                "Html": {"Data": body_html, "Charset": "UTF-8"}}}}
+    return {
+        "Simple": {
+            "Subject": {"Data": message["Subject"], "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": body_html, "Charset": "UTF-8"}},
+        }
+    }
 
 
 def sender_address(display: str, address: str) -> str:

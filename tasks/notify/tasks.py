@@ -56,11 +56,19 @@ def record_failure_event(data: dict[str, Any]) -> str | None:
 
     with session_scope() as session:
         since = utcnow() - timedelta(days=30)
-        seen = session.exec(select(Event.data).where(
-            Event.type == FAILED_RUN_EVENT, col(Event.occurred_at) >= since,
-            col(Event.data)["flow_run_id"].as_string() == data["flow_run_id"])).all()
+        seen = session.exec(
+            select(Event.data).where(
+                Event.type == FAILED_RUN_EVENT,
+                col(Event.occurred_at) >= since,
+                col(Event.data)["flow_run_id"].as_string() == data["flow_run_id"],
+            )
+        ).all()
         if any(found.get("state_key") == data["state_key"] for found in seen):
             return None
-        event = record_event(session, FAILED_RUN_EVENT, data={k: v for k, v in data.items() if v is not None},
-                             trace_id=data.get("trace_id"))
+        event = record_event(
+            session,
+            FAILED_RUN_EVENT,
+            data={k: v for k, v in data.items() if v is not None},
+            trace_id=data.get("trace_id"),
+        )
         return str(event.id)

@@ -88,9 +88,13 @@ def _client() -> httpx.Client:
             from tasks.pncp.sample import SampleTransport
 
             transport = SampleTransport()
-        client = httpx.Client(base_url=base_url, timeout=settings.PNCP_TIMEOUT_SECONDS, follow_redirects=True,
-                              transport=transport, headers={"Accept": "application/json",
-                                                            "User-Agent": "NEXORA-ComprasGov/1 (coleta PNCP)"})
+        client = httpx.Client(
+            base_url=base_url,
+            timeout=settings.PNCP_TIMEOUT_SECONDS,
+            follow_redirects=True,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "NEXORA-ComprasGov/1 (coleta PNCP)"},
+        )
         _local.client = client
     return client
 
@@ -125,7 +129,8 @@ def ensure_limits() -> None:
 
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(
-            CONSULTA_LIMIT, 1, slot_decay_per_second=1 / settings.PNCP_CONSULTA_INTERVAL_SECONDS)
+            CONSULTA_LIMIT, 1, slot_decay_per_second=1 / settings.PNCP_CONSULTA_INTERVAL_SECONDS
+        )
 
 
 def _get(path: str, params: dict[str, Any] | None = None) -> httpx.Response:
@@ -169,11 +174,16 @@ def _json(response: httpx.Response, path: str) -> Any:
         raise PncpError(f"resposta não é JSON em {path}: {response.text[:120]!r}", retryable=True) from exc
 
 
-def consulta_page(endpoint: str, start: date, end: date, page: int, modalidade: int | None = None,
-                  uf: str | None = None) -> Page:
+def consulta_page(
+    endpoint: str, start: date, end: date, page: int, modalidade: int | None = None, uf: str | None = None
+) -> Page:
     """One page of a consulta endpoint (``contratacoes/publicacao``, ``contratacoes/atualizacao``, …)."""
-    params: dict[str, Any] = {"dataInicial": f"{start:%Y%m%d}", "dataFinal": f"{end:%Y%m%d}", "pagina": page,
-                              "tamanhoPagina": settings.PNCP_PAGE_SIZE}
+    params: dict[str, Any] = {
+        "dataInicial": f"{start:%Y%m%d}",
+        "dataFinal": f"{end:%Y%m%d}",
+        "pagina": page,
+        "tamanhoPagina": settings.PNCP_PAGE_SIZE,
+    }
     if modalidade is not None:
         params["codigoModalidadeContratacao"] = modalidade
     if uf:
@@ -188,8 +198,7 @@ def consulta_page(endpoint: str, start: date, end: date, page: int, modalidade: 
     if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), list):
         STATS.add(malformed=1)
         raise PncpError(f"envelope inesperado em {path} (página {page})", retryable=True)
-    return Page(envelope["data"], page, envelope.get("totalPaginas"), envelope.get("paginasRestantes"),
-                response.text)
+    return Page(envelope["data"], page, envelope.get("totalPaginas"), envelope.get("paginasRestantes"), response.text)
 
 
 def detail_list(path: str, params: dict[str, Any] | None = None) -> list[Any]:
@@ -208,8 +217,10 @@ def items_and_results(cnpj: str, ano: int, sequencial: int, with_results: bool) 
     items: list[Any] = []
     page = 1
     while True:
-        chunk = detail_list(f"orgaos/{cnpj}/compras/{ano}/{sequencial}/itens",
-                            {"pagina": page, "tamanhoPagina": settings.PNCP_ITEMS_PAGE_SIZE})
+        chunk = detail_list(
+            f"orgaos/{cnpj}/compras/{ano}/{sequencial}/itens",
+            {"pagina": page, "tamanhoPagina": settings.PNCP_ITEMS_PAGE_SIZE},
+        )
         items.extend(chunk)
         if len(chunk) < settings.PNCP_ITEMS_PAGE_SIZE:
             break

@@ -33,8 +33,26 @@ PROCESSO = re.compile(r"Processo nº\s*([^,]+),")
 OBJETO = re.compile(r"Objeto:\s*(?:Objeto:\s*)?(?:Pregão \w+\s*-\s*)?(.*?)\.?\s*$", re.S)
 EMPTY = re.compile(SEP + "{2,}")
 CONTROL = re.compile(r"\d{14}-1-\d{6}/\d{4}")
-MONTHS = {name: n for n, name in enumerate(("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho",
-                                            "agosto", "setembro", "outubro", "novembro", "dezembro"), 1)}
+MONTHS = {
+    name: n
+    for n, name in enumerate(
+        (
+            "janeiro",
+            "fevereiro",
+            "março",
+            "abril",
+            "maio",
+            "junho",
+            "julho",
+            "agosto",
+            "setembro",
+            "outubro",
+            "novembro",
+            "dezembro",
+        ),
+        1,
+    )
+}
 
 
 class PageError(ValueError):
@@ -58,8 +76,18 @@ def records(page: PageText, source: str) -> HtmlRecords:
     try:
         row = _contratacao(head, source)
     except RecordError as exc:
-        return HtmlRecords(None, bad=[{"kind": "contratacao", "source": source, "reason": str(exc), "raw": head,
-                                       "key": f"UASG {head['uasg']} {head['numero']}"}])
+        return HtmlRecords(
+            None,
+            bad=[
+                {
+                    "kind": "contratacao",
+                    "source": source,
+                    "reason": str(exc),
+                    "raw": head,
+                    "key": f"UASG {head['uasg']} {head['numero']}",
+                }
+            ],
+        )
     out = HtmlRecords(row)
     stream = page.stream
     if SEP + SEP in stream:  # an empty text node (a lone &nbsp;) counts as none
@@ -78,16 +106,26 @@ def records(page: PageText, source: str) -> HtmlRecords:
 def _header(page: PageText, source: str) -> dict[str, Any]:
     title = TITLE.search(page.title[0]) if page.title else None
     if title is None:
-        raise PageError(f"{source}: não é uma página de resultado do Comprasnet (termo de homologação ou de "
-                        f"adjudicação de pregão); título encontrado: {(page.title or ['nenhum'])[0]!r}")
+        raise PageError(
+            f"{source}: não é uma página de resultado do Comprasnet (termo de homologação ou de "
+            f"adjudicação de pregão); título encontrado: {(page.title or ['nenhum'])[0]!r}"
+        )
     rest = " ".join(page.title[1:])
     found = NUMBER.search(rest)
     uasg = IDENT.match(page.ident) or UASG.search(page.summary) or UASG.search(" ".join(page.orgao))
     control = CONTROL.search(rest)
-    return {"fonte": "comprasnet", "pagina": title.group(0), "modalidade": title.group(2),
-            "numero": found.group(0) if found else None, "srp": "(SRP)" in rest, "uasg": uasg and uasg.group(1),
-            "controle_pncp": control and control.group(0), "orgao": page.orgao, "identificacao": page.ident,
-            "texto": page.summary}
+    return {
+        "fonte": "comprasnet",
+        "pagina": title.group(0),
+        "modalidade": title.group(2),
+        "numero": found.group(0) if found else None,
+        "srp": "(SRP)" in rest,
+        "uasg": uasg and uasg.group(1),
+        "controle_pncp": control and control.group(0),
+        "orgao": page.orgao,
+        "identificacao": page.ident,
+        "texto": page.summary,
+    }
 
 
 def _contratacao(head: dict[str, Any], source: str) -> dict[str, Any]:
@@ -114,15 +152,31 @@ def _contratacao(head: dict[str, Any], source: str) -> dict[str, Any]:
     processo, objeto = PROCESSO.search(summary), OBJETO.search(summary)
     orgao = head["orgao"]
     return {
-        "numero_controle_pncp": key, "cnpj_orgao": cnpj,
+        "numero_controle_pncp": key,
+        "cnpj_orgao": cnpj,
         "razao_social_orgao": text(" / ".join(orgao[:-1]) or (orgao[0] if orgao else ""), 300),
-        "ano_compra": year, "sequencial_compra": sequencial, "numero_compra": f"{numero:05d}/{ano}",
-        "processo": text(processo.group(1), 120) if processo else None, "modalidade_id": modalidade,
-        "modalidade_nome": head["modalidade"], "situacao_compra_id": None, "srp": head["srp"],
+        "ano_compra": year,
+        "sequencial_compra": sequencial,
+        "numero_compra": f"{numero:05d}/{ano}",
+        "processo": text(processo.group(1), 120) if processo else None,
+        "modalidade_id": modalidade,
+        "modalidade_nome": head["modalidade"],
+        "situacao_compra_id": None,
+        "srp": head["srp"],
         "objeto_compra": objeto.group(1).strip() if objeto else "",
-        "amparo_legal_codigo": None, "amparo_legal_nome": None, "uf": None, "municipio": None, "codigo_ibge": None,
-        "codigo_unidade": head["uasg"], "nome_unidade": text(orgao[-1], 300) if orgao else None,
-        "valor_total_estimado": None, "valor_total_homologado": None, "data_publicacao_pncp": None,
-        "data_abertura_proposta": None, "data_atualizacao": at, "data_atualizacao_global": at,
-        "link_sistema_origem": text(source, 1000) if source.startswith("http") else None, "raw": head,
+        "amparo_legal_codigo": None,
+        "amparo_legal_nome": None,
+        "uf": None,
+        "municipio": None,
+        "codigo_ibge": None,
+        "codigo_unidade": head["uasg"],
+        "nome_unidade": text(orgao[-1], 300) if orgao else None,
+        "valor_total_estimado": None,
+        "valor_total_homologado": None,
+        "data_publicacao_pncp": None,
+        "data_abertura_proposta": None,
+        "data_atualizacao": at,
+        "data_atualizacao_global": at,
+        "link_sistema_origem": text(source, 1000) if source.startswith("http") else None,
+        "raw": head,
     }

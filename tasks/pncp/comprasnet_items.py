@@ -20,14 +20,25 @@ from tasks.pncp.parse import RecordError, mask_person, normalise_unit, when
 
 SEP = "\x1f"
 ITEM_NUMBER = re.compile(r"(\d{1,5})(?:\s*-\s*GRUPO\s*(\d+))?")
-LABELS = {"Descrição:": "descricao", "Descrição Complementar:": "complemento", "Quantidade:": "quantidade",
-          "Tratamento Diferenciado:": "tratamento", "Aplicabilidade Decreto 7174:": "decreto_7174",
-          "Aplicabilidade Margem de Preferência:": "margem_preferencia", "Unidade de fornecimento:": "unidade",
-          "Valor estimado: R$": "estimado", "Valor Estimado: R$": "estimado", "Valor estimado:": "estimado",
-          "Valor Estimado:": "estimado", "Situação:": "situacao"}
+LABELS = {
+    "Descrição:": "descricao",
+    "Descrição Complementar:": "complemento",
+    "Quantidade:": "quantidade",
+    "Tratamento Diferenciado:": "tratamento",
+    "Aplicabilidade Decreto 7174:": "decreto_7174",
+    "Aplicabilidade Margem de Preferência:": "margem_preferencia",
+    "Unidade de fornecimento:": "unidade",
+    "Valor estimado: R$": "estimado",
+    "Valor Estimado: R$": "estimado",
+    "Valor estimado:": "estimado",
+    "Valor Estimado:": "estimado",
+    "Situação:": "situacao",
+}
 RESULT_LABEL = re.compile(SEP + r"(Aceito|Adjudicado) para:" + SEP)
-RESULT = re.compile(SEP + r"(Aceito|Adjudicado) para:\x1f([^\x1f]*)\x1f, pelo melhor lance de\x1f([^\x1f]*)"
-                    r"(?:\x1f, com valor negociado a\x1f([^\x1f]*))?(?:\x1fe a quantidade de\x1f([^\x1f]*))?")
+RESULT = re.compile(
+    SEP + r"(Aceito|Adjudicado) para:\x1f([^\x1f]*)\x1f, pelo melhor lance de\x1f([^\x1f]*)"
+    r"(?:\x1f, com valor negociado a\x1f([^\x1f]*))?(?:\x1fe a quantidade de\x1f([^\x1f]*))?"
+)
 PERSON_KINDS = {14: "PJ", 11: "PF"}
 LABELLED = {"Aceito": "Aceito para", "Adjudicado": "Adjudicado para"}
 NI = re.compile(r"\s*(\d[\d./-]*\d)")
@@ -35,9 +46,16 @@ EVENTS = tuple(SEP + name + SEP for name in ("Homologado", "Adjudicado", "Aceite
 EVENT_DATE = re.compile(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d")
 BR_NUMBER = re.compile(r"(?:R\$\s*)?(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?")
 SITUACOES = (  # (start of the page's "Situação", PNCP situacaoCompraItemId); first match wins; otherwise 1
-    ("Cancelado por inexistência de proposta", 4), ("Deserto", 4), ("Cancelado no julgamento", 5),
-    ("Fracassado", 5), ("Cancelado", 3), ("Anulado", 3), ("Revogado", 3), ("Adjudicado e Homologado", 2),
-    ("Homologado", 2))
+    ("Cancelado por inexistência de proposta", 4),
+    ("Deserto", 4),
+    ("Cancelado no julgamento", 5),
+    ("Fracassado", 5),
+    ("Cancelado", 3),
+    ("Anulado", 3),
+    ("Revogado", 3),
+    ("Adjudicado e Homologado", 2),
+    ("Homologado", 2),
+)
 
 
 @dataclass
@@ -135,16 +153,27 @@ def read_item(marker: str, block: str, parent: dict[str, Any], seen: set[int], o
     result = RESULT.search(block)
     has_result = result is not None or RESULT_LABEL.search(block) is not None
     item = {
-        "numero_controle_pncp": key, "numero_item": numero,
+        "numero_controle_pncp": key,
+        "numero_item": numero,
         "descricao": (complement if complement.startswith(description) else f"{description} - {complement}")
-        if complement else description,
-        "material_ou_servico": None, "quantidade": quantity, "unidade_medida": unit and unit[:120],
-        "unidade_normalizada": unit_code(unit), "valor_unitario_estimado": estimate,
+        if complement
+        else description,
+        "material_ou_servico": None,
+        "quantidade": quantity,
+        "unidade_medida": unit and unit[:120],
+        "unidade_normalizada": unit_code(unit),
+        "valor_unitario_estimado": estimate,
         "valor_total": round(quantity * estimate, 4) if quantity is not None and estimate is not None else None,
-        "codigo_catalogo": None, "ncm_nbs_codigo": None, "criterio_julgamento_id": None,
-        "situacao_item_id": _situacao(fields.get("situacao")), "tem_resultado": has_result,
-        "orcamento_sigiloso": False, "uf": None, "data_publicacao_pncp": None,
-        "data_atualizacao": parent["data_atualizacao"], "raw": raw,
+        "codigo_catalogo": None,
+        "ncm_nbs_codigo": None,
+        "criterio_julgamento_id": None,
+        "situacao_item_id": _situacao(fields.get("situacao")),
+        "tem_resultado": has_result,
+        "orcamento_sigiloso": False,
+        "uf": None,
+        "data_publicacao_pncp": None,
+        "data_atualizacao": parent["data_atualizacao"],
+        "raw": raw,
     }
     out.items.append(item)
     if has_result:
@@ -159,8 +188,9 @@ def _supplier(block: str, name: str) -> str | None:
         mark, end = block.find("CNPJ/CPF:", start), block.find(SEP, start)
         if mark < 0:
             return None
-        if (end < 0 or mark < end) and " ".join(block[start + 11:mark].split()).rstrip(",-").rstrip().upper() \
-                == wanted:  # "Fornecedor: NOME, CNPJ/CPF:" (or "NOME - CNPJ/CPF:") within one text node
+        if (end < 0 or mark < end) and " ".join(block[start + 11 : mark].split()).rstrip(
+            ",-"
+        ).rstrip().upper() == wanted:  # "Fornecedor: NOME, CNPJ/CPF:" (or "NOME - CNPJ/CPF:") within one text node
             found = NI.match(block, mark + 9)
             return found and found.group(1)
         start = block.find("Fornecedor:", start + 11)
@@ -190,34 +220,61 @@ def _result(match: re.Match[str] | None, block: str, item: dict[str, Any], out: 
         digits = identifier and identifier.replace(".", "").replace("/", "").replace("-", "")
         kind = PERSON_KINDS.get(len(digits)) if digits else None
         private = kind != "PJ"  # a CPF, or what cannot be told from one: masked, and no name kept
-        raw = {"tipoPessoa": kind, "niFornecedor": mask_person(identifier) if private and identifier else identifier,
-               "nomeRazaoSocialFornecedor": None if private else name, "rotulo": LABELLED[label],
-               "melhorLance": best, "valorNegociado": negotiated, "quantidade": quantity}
+        raw = {
+            "tipoPessoa": kind,
+            "niFornecedor": mask_person(identifier) if private and identifier else identifier,
+            "nomeRazaoSocialFornecedor": None if private else name,
+            "rotulo": LABELLED[label],
+            "melhorLance": best,
+            "valorNegociado": negotiated,
+            "quantidade": quantity,
+        }
         if identifier is None:
-            raise RecordError(f"resultado do item {numero}: CNPJ/CPF do fornecedor não encontrado nos eventos do "
-                              "item")
+            raise RecordError(f"resultado do item {numero}: CNPJ/CPF do fornecedor não encontrado nos eventos do item")
         if kind is None or not digits.isdigit():
             raise RecordError(f"resultado do item {numero}: CNPJ/CPF inválido")
-        unit_price = number(negotiated, "valor negociado", numero) if negotiated \
-            else number(best, "melhor lance", numero)
-        amount = item["quantidade"] if quantity is None or quantity == item["raw"]["quantidade"] \
+        unit_price = (
+            number(negotiated, "valor negociado", numero) if negotiated else number(best, "melhor lance", numero)
+        )
+        amount = (
+            item["quantidade"]
+            if quantity is None or quantity == item["raw"]["quantidade"]
             else number(quantity, "quantidade adjudicada", numero)
+        )
         chosen = _decided(block)
         try:
             decided = moment(chosen, "data do evento") if chosen else item["data_atualizacao"]
         except RecordError as exc:
             raise RecordError(f"resultado do item {numero}: data do evento inválida {chosen!r}") from exc
     except RecordError as exc:
-        out.bad.append({"kind": "resultado", "source": source, "reason": str(exc), "raw": raw,
-                        "key": f"{item['numero_controle_pncp']}#{numero}"})
+        out.bad.append(
+            {
+                "kind": "resultado",
+                "source": source,
+                "reason": str(exc),
+                "raw": raw,
+                "key": f"{item['numero_controle_pncp']}#{numero}",
+            }
+        )
         return
-    out.results.append({
-        "numero_controle_pncp": item["numero_controle_pncp"], "numero_item": numero, "sequencial_resultado": 1,
-        "tipo_pessoa": kind, "ni_fornecedor": raw["niFornecedor"] if private else digits,
-        "nome_fornecedor": None if private else name[:300], "porte_fornecedor_id": None,
-        "quantidade_homologada": amount, "valor_unitario_homologado": unit_price,
-        "valor_total_homologado": round(amount * unit_price, 4) if amount is not None and unit_price is not None
-        else None,
-        "percentual_desconto": None, "situacao_resultado_id": 1, "data_resultado": decided.date(),
-        "data_atualizacao": item["data_atualizacao"], "raw": raw,
-    })
+    out.results.append(
+        {
+            "numero_controle_pncp": item["numero_controle_pncp"],
+            "numero_item": numero,
+            "sequencial_resultado": 1,
+            "tipo_pessoa": kind,
+            "ni_fornecedor": raw["niFornecedor"] if private else digits,
+            "nome_fornecedor": None if private else name[:300],
+            "porte_fornecedor_id": None,
+            "quantidade_homologada": amount,
+            "valor_unitario_homologado": unit_price,
+            "valor_total_homologado": round(amount * unit_price, 4)
+            if amount is not None and unit_price is not None
+            else None,
+            "percentual_desconto": None,
+            "situacao_resultado_id": 1,
+            "data_resultado": decided.date(),
+            "data_atualizacao": item["data_atualizacao"],
+            "raw": raw,
+        }
+    )

@@ -99,11 +99,13 @@ def page_text(tree: LexborHTMLParser) -> PageText:
     while title is not None and title.tag != "td":
         title = title.parent
     ident, summary = tree.css_first("tr[align=right] font"), tree.css_first("td.tex3")
-    return PageText(orgao=[line for line in _tokens(tree.css_first("tr[align=center] td")) if line],
-                    title=[line for line in _tokens(title) if line],
-                    ident=ident.text(separator=" ", strip=True, skip_empty=True) if ident is not None else "",
-                    summary=summary.text(separator=" ", strip=True, skip_empty=True) if summary is not None else "",
-                    stream=SEP + tree.body.text(separator=SEP, strip=True, skip_empty=True))
+    return PageText(
+        orgao=[line for line in _tokens(tree.css_first("tr[align=center] td")) if line],
+        title=[line for line in _tokens(title) if line],
+        ident=ident.text(separator=" ", strip=True, skip_empty=True) if ident is not None else "",
+        summary=summary.text(separator=" ", strip=True, skip_empty=True) if summary is not None else "",
+        stream=SEP + tree.body.text(separator=SEP, strip=True, skip_empty=True),
+    )
 
 
 def parse_page(content: bytes, source: str) -> HtmlRecords:

@@ -20,28 +20,75 @@ from tasks.pncp.window import MAX_RUN_DAYS, SCHEMA_DATE, WindowError, check_wind
 F = TypeVar("F", bound=Callable[..., object])
 MODALIDADES = tuple(range(1, 14))
 ENDPOINTS = ("contratacoes/publicacao", "contratacoes/atualizacao")
-UFS = frozenset({"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR", "PE",
-                 "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"})
+UFS = frozenset(
+    {
+        "AC",
+        "AL",
+        "AP",
+        "AM",
+        "BA",
+        "CE",
+        "DF",
+        "ES",
+        "GO",
+        "MA",
+        "MT",
+        "MS",
+        "MG",
+        "PA",
+        "PB",
+        "PR",
+        "PE",
+        "PI",
+        "RJ",
+        "RN",
+        "RS",
+        "RO",
+        "RR",
+        "SC",
+        "SP",
+        "SE",
+        "TO",
+    }
+)
 
-Start = Annotated[date | None, Field(
-    description="início da janela, AAAA-MM-DD, a partir de 2021-04-01 (Lei nº 14.133/2021, art. 174); padrão: ontem "
-                "(amostra: 2016-01-01)")]
-End = Annotated[date | None, Field(
-    description=f"fim da janela, AAAA-MM-DD, até hoje (horário de Brasília), no máximo {MAX_RUN_DAYS} dias após "
-                "`start`; padrão: hoje (amostra: 2022-12-31)")]
+Start = Annotated[
+    date | None,
+    Field(
+        description="início da janela, AAAA-MM-DD, a partir de 2021-04-01 (Lei nº 14.133/2021, art. 174); "
+        "padrão: ontem (amostra: 2016-01-01)"
+    ),
+]
+End = Annotated[
+    date | None,
+    Field(
+        description=f"fim da janela, AAAA-MM-DD, até hoje (horário de Brasília), no máximo {MAX_RUN_DAYS} dias após "
+        "`start`; padrão: hoje (amostra: 2022-12-31)"
+    ),
+]
 # the flow's dates also carry SCHEMA_DATE's pattern: the Prefect server refuses a date of another century when a run
 # is created (from the UI too); the rest of the rule is checked in the flow's first step
 FlowStart = Annotated[Start, Field(json_schema_extra={"pattern": SCHEMA_DATE["pattern"]})]
 FlowEnd = Annotated[End, Field(json_schema_extra={"pattern": SCHEMA_DATE["pattern"]})]
-Modalidades = Annotated[list[Annotated[int, Field(ge=1, le=13)]] | None, Field(
-    min_length=1, max_length=13, description="códigos de modalidade 1–13 (padrão: todas)")]
-Ufs = Annotated[list[Annotated[str, Field(min_length=2, max_length=2)]] | None, Field(
-    min_length=1, max_length=27, description="UFs (padrão: todas de uma vez)")]
-Endpoint = Annotated[Literal["contratacoes/publicacao", "contratacoes/atualizacao"], Field(
-    description="consulta do PNCP: por data de publicação ou de atualização")]
-Source = Annotated[Literal["pncp", "amostra"], Field(
-    description="`pncp`: a API do PNCP (PNCP_BASE_URL); `amostra`: a amostra embutida de preços reais homologados "
-                "(SIASG 2016–2022), sem rede, pelo mesmo caminho de coleta")]
+Modalidades = Annotated[
+    list[Annotated[int, Field(ge=1, le=13)]] | None,
+    Field(min_length=1, max_length=13, description="códigos de modalidade 1–13 (padrão: todas)"),
+]
+Ufs = Annotated[
+    list[Annotated[str, Field(min_length=2, max_length=2)]] | None,
+    Field(min_length=1, max_length=27, description="UFs (padrão: todas de uma vez)"),
+]
+Endpoint = Annotated[
+    Literal["contratacoes/publicacao", "contratacoes/atualizacao"],
+    Field(description="consulta do PNCP: por data de publicação ou de atualização"),
+]
+Source = Annotated[
+    Literal["pncp", "amostra"],
+    Field(
+        description="`pncp`: a API do PNCP (PNCP_BASE_URL); `amostra`: a amostra embutida de preços reais homologados "
+        "(SIASG 2016–2022), sem rede, pelo mesmo caminho de coleta"
+    ),
+]
 Restart = Annotated[bool, Field(description="coletar de novo fatias já concluídas")]
 WithItems = Annotated[bool, Field(description="coletar também os itens de cada contratação")]
 WithResults = Annotated[bool, Field(description="coletar também os resultados (preços homologados) de cada item")]
@@ -107,6 +154,7 @@ def described_by(model: type[BaseModel]) -> Callable[[F], F]:
     """Append to a flow's docstring an ``Args:`` section with ``model``'s field descriptions: Prefect reads a
     parameter's description (the UI's form) from the docstring only, so the model's stay the one place they are
     written."""
+
     def decorate(fn: F) -> F:
         lines = [f"    {name}: {field.description}" for name, field in model.model_fields.items() if field.description]
         fn.__doc__ = f"{(fn.__doc__ or '').rstrip()}\n\nArgs:\n" + "\n".join(lines) + "\n"

@@ -160,24 +160,33 @@ def contratacao(raw: dict[str, Any]) -> dict[str, Any]:
         raise RecordError(f"unidadeOrgao.ufSigla inválida: {uf!r}")
     updated = when(raw.get("dataAtualizacao"), "dataAtualizacao")
     return {
-        "numero_controle_pncp": control, "cnpj_orgao": cnpj, "razao_social_orgao": text(orgao.get("razaoSocial"), 300)
-        or "", "ano_compra": ano, "sequencial_compra": sequencial, "numero_compra": text(raw.get("numeroCompra"), 60),
+        "numero_controle_pncp": control,
+        "cnpj_orgao": cnpj,
+        "razao_social_orgao": text(orgao.get("razaoSocial"), 300) or "",
+        "ano_compra": ano,
+        "sequencial_compra": sequencial,
+        "numero_compra": text(raw.get("numeroCompra"), 60),
         "processo": text(raw.get("processo"), 120),
         "modalidade_id": integer(raw.get("modalidadeId"), "modalidadeId", required=True, minimum=1),
         "modalidade_nome": text(raw.get("modalidadeNome"), 120),
         "situacao_compra_id": integer(raw.get("situacaoCompraId"), "situacaoCompraId"),
-        "srp": bool(raw.get("srp")), "objeto_compra": text(raw.get("objetoCompra")) or "",
+        "srp": bool(raw.get("srp")),
+        "objeto_compra": text(raw.get("objetoCompra")) or "",
         "amparo_legal_codigo": integer(amparo.get("codigo"), "amparoLegal.codigo"),
-        "amparo_legal_nome": text(amparo.get("nome"), 300), "uf": uf,
-        "municipio": text(unidade.get("municipioNome"), 120), "codigo_ibge": text(unidade.get("codigoIbge"), 7),
-        "codigo_unidade": text(unidade.get("codigoUnidade"), 30), "nome_unidade": text(unidade.get("nomeUnidade"), 300),
+        "amparo_legal_nome": text(amparo.get("nome"), 300),
+        "uf": uf,
+        "municipio": text(unidade.get("municipioNome"), 120),
+        "codigo_ibge": text(unidade.get("codigoIbge"), 7),
+        "codigo_unidade": text(unidade.get("codigoUnidade"), 30),
+        "nome_unidade": text(unidade.get("nomeUnidade"), 300),
         "valor_total_estimado": money(raw.get("valorTotalEstimado"), "valorTotalEstimado"),
         "valor_total_homologado": money(raw.get("valorTotalHomologado"), "valorTotalHomologado"),
         "data_publicacao_pncp": when(raw.get("dataPublicacaoPncp"), "dataPublicacaoPncp"),
         "data_abertura_proposta": when(raw.get("dataAberturaProposta"), "dataAberturaProposta"),
         "data_atualizacao": updated,
         "data_atualizacao_global": when(raw.get("dataAtualizacaoGlobal"), "dataAtualizacaoGlobal") or updated,
-        "link_sistema_origem": text(raw.get("linkSistemaOrigem"), 1000), "raw": raw,
+        "link_sistema_origem": text(raw.get("linkSistemaOrigem"), 1000),
+        "raw": raw,
     }
 
 
@@ -194,8 +203,11 @@ def item(raw: dict[str, Any], parent: dict[str, Any]) -> dict[str, Any]:
         raise RecordError(f"item {numero}: materialOuServico inválido {kind!r}")
     catalogue = raw.get("catalogoCodigoItem")
     return {
-        "numero_controle_pncp": parent["numero_controle_pncp"], "numero_item": numero, "descricao": descricao,
-        "material_ou_servico": kind, "quantidade": money(raw.get("quantidade"), "quantidade"),
+        "numero_controle_pncp": parent["numero_controle_pncp"],
+        "numero_item": numero,
+        "descricao": descricao,
+        "material_ou_servico": kind,
+        "quantidade": money(raw.get("quantidade"), "quantidade"),
         "unidade_medida": text(raw.get("unidadeMedida"), 120),
         "unidade_normalizada": normalise_unit(raw.get("unidadeMedida")),
         "valor_unitario_estimado": money(raw.get("valorUnitarioEstimado"), "valorUnitarioEstimado"),
@@ -204,9 +216,12 @@ def item(raw: dict[str, Any], parent: dict[str, Any]) -> dict[str, Any]:
         "ncm_nbs_codigo": text(raw.get("ncmNbsCodigo"), 40),
         "criterio_julgamento_id": integer(raw.get("criterioJulgamentoId"), "criterioJulgamentoId"),
         "situacao_item_id": integer(raw.get("situacaoCompraItem"), "situacaoCompraItem"),
-        "tem_resultado": bool(raw.get("temResultado")), "orcamento_sigiloso": bool(raw.get("orcamentoSigiloso")),
-        "uf": parent.get("uf"), "data_publicacao_pncp": parent.get("data_publicacao_pncp"),
-        "data_atualizacao": when(raw.get("dataAtualizacao"), "dataAtualizacao"), "raw": raw,
+        "tem_resultado": bool(raw.get("temResultado")),
+        "orcamento_sigiloso": bool(raw.get("orcamentoSigiloso")),
+        "uf": parent.get("uf"),
+        "data_publicacao_pncp": parent.get("data_publicacao_pncp"),
+        "data_atualizacao": when(raw.get("dataAtualizacao"), "dataAtualizacao"),
+        "raw": raw,
     }
 
 
@@ -240,10 +255,14 @@ def resultado(raw: dict[str, Any], parent_item: dict[str, Any]) -> dict[str, Any
     stored = without_person(raw)
     identifier, name = text(stored.get("niFornecedor")), text(stored.get("nomeRazaoSocialFornecedor"), 300)
     return {
-        "numero_controle_pncp": parent_item["numero_controle_pncp"], "numero_item": numero,
-        "sequencial_resultado": integer(raw.get("sequencialResultado"), "sequencialResultado", required=True,
-                                        minimum=1),
-        "tipo_pessoa": person, "ni_fornecedor": identifier, "nome_fornecedor": name,
+        "numero_controle_pncp": parent_item["numero_controle_pncp"],
+        "numero_item": numero,
+        "sequencial_resultado": integer(
+            raw.get("sequencialResultado"), "sequencialResultado", required=True, minimum=1
+        ),
+        "tipo_pessoa": person,
+        "ni_fornecedor": identifier,
+        "nome_fornecedor": name,
         "porte_fornecedor_id": integer(raw.get("porteFornecedorId"), "porteFornecedorId"),
         "quantidade_homologada": money(raw.get("quantidadeHomologada"), "quantidadeHomologada"),
         "valor_unitario_homologado": money(raw.get("valorUnitarioHomologado"), "valorUnitarioHomologado"),
@@ -251,5 +270,6 @@ def resultado(raw: dict[str, Any], parent_item: dict[str, Any]) -> dict[str, Any
         "percentual_desconto": money(raw.get("percentualDesconto"), "percentualDesconto", negative=True),
         "situacao_resultado_id": integer(raw.get("situacaoCompraItemResultadoId"), "situacaoCompraItemResultadoId"),
         "data_resultado": day(raw.get("dataResultado"), "dataResultado"),
-        "data_atualizacao": when(raw.get("dataAtualizacao"), "dataAtualizacao"), "raw": stored,
+        "data_atualizacao": when(raw.get("dataAtualizacao"), "dataAtualizacao"),
+        "raw": stored,
     }

@@ -67,21 +67,39 @@ def dataset() -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], di
         stamp = published.isoformat()
         total = sum(_number(r["valor_total_item"]) or 0 for r in rows)
         kinds = sorted({r["descricao_catalogo"].split(",")[0].strip('" ').upper() for r in rows})
-        compras.append({
-            "numeroControlePNCP": control, "anoCompra": ano, "sequencialCompra": numero,
-            "numeroCompra": f"{numero:05d}/{ano}", "processo": licitacao, "modalidadeId": modalidade_id,
-            "modalidadeNome": modalidade_nome, "situacaoCompraId": 1, "situacaoCompraNome": "Divulgada no PNCP",
-            "srp": False, "objetoCompra": f"Pregão {numero:05d}/{ano} da UASG {uasg}: " + "; ".join(kinds[:6])
-            + (f" e outros {len(kinds) - 6}" if len(kinds) > 6 else ""),
-            "amparoLegal": {"codigo": None, "nome": "Lei 10.520/2002 (registro SIASG)"},
-            "orgaoEntidade": {"cnpj": cnpj, "razaoSocial": first["nome_uasg"], "poderId": "E", "esferaId": "F"},
-            "unidadeOrgao": {"ufSigla": first["uf"], "municipioNome": first["municipio"], "codigoUnidade": uasg,
-                             "nomeUnidade": first["nome_uasg"], "codigoIbge": None},
-            "valorTotalEstimado": None, "valorTotalHomologado": round(total, 2),
-            "dataPublicacaoPncp": stamp, "dataAberturaProposta": stamp, "dataAtualizacao": stamp,
-            "dataAtualizacaoGlobal": stamp,
-            "linkSistemaOrigem": f"http://compras.dados.gov.br/licitacoes/doc/licitacao/{licitacao}",
-        })
+        compras.append(
+            {
+                "numeroControlePNCP": control,
+                "anoCompra": ano,
+                "sequencialCompra": numero,
+                "numeroCompra": f"{numero:05d}/{ano}",
+                "processo": licitacao,
+                "modalidadeId": modalidade_id,
+                "modalidadeNome": modalidade_nome,
+                "situacaoCompraId": 1,
+                "situacaoCompraNome": "Divulgada no PNCP",
+                "srp": False,
+                "objetoCompra": f"Pregão {numero:05d}/{ano} da UASG {uasg}: "
+                + "; ".join(kinds[:6])
+                + (f" e outros {len(kinds) - 6}" if len(kinds) > 6 else ""),
+                "amparoLegal": {"codigo": None, "nome": "Lei 10.520/2002 (registro SIASG)"},
+                "orgaoEntidade": {"cnpj": cnpj, "razaoSocial": first["nome_uasg"], "poderId": "E", "esferaId": "F"},
+                "unidadeOrgao": {
+                    "ufSigla": first["uf"],
+                    "municipioNome": first["municipio"],
+                    "codigoUnidade": uasg,
+                    "nomeUnidade": first["nome_uasg"],
+                    "codigoIbge": None,
+                },
+                "valorTotalEstimado": None,
+                "valorTotalHomologado": round(total, 2),
+                "dataPublicacaoPncp": stamp,
+                "dataAberturaProposta": stamp,
+                "dataAtualizacao": stamp,
+                "dataAtualizacaoGlobal": stamp,
+                "linkSistemaOrigem": f"http://compras.dados.gov.br/licitacoes/doc/licitacao/{licitacao}",
+            }
+        )
         items[control] = []
         awarded: dict[int, list[dict[str, str]]] = defaultdict(list)  # an item split among suppliers: one result each
         for r in rows:
@@ -89,29 +107,49 @@ def dataset() -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], di
         for number, shares in awarded.items():
             r = shares[0]
             service = r["tipo"].lower().startswith("serv")
-            items[control].append({
-                "numeroItem": number, "descricao": r["descricao_catalogo"],
-                "materialOuServico": "S" if service else "M", "materialOuServicoNome": "Serviço" if service
-                else "Material", "quantidade": max(_number(x["quantidade"]) or 0 for x in shares),
-                "unidadeMedida": r["unidade"], "valorUnitarioEstimado": None, "valorTotal": None,
-                "catalogoCodigoItem": r["codigo_catalogo"] or None, "situacaoCompraItem": 2,
-                "situacaoCompraItemNome": "Homologado", "temResultado": True, "orcamentoSigiloso": False,
-                "criterioJulgamentoId": 1, "dataAtualizacao": stamp,
-            })
-            results[(control, number)] = [{
-                "numeroControlePNCPCompra": control, "numeroItem": number, "sequencialResultado": sequence,
-                "tipoPessoa": "PJ", "niFornecedor": x["cnpj_fornecedor"] or None, "nomeRazaoSocialFornecedor": None,
-                "quantidadeHomologada": _number(x["quantidade"]),
-                "valorUnitarioHomologado": _number(x["preco_unitario"]),
-                "valorTotalHomologado": _number(x["valor_total_item"]), "situacaoCompraItemResultadoId": 1,
-                "dataResultado": (published + timedelta(days=30)).date().isoformat(), "dataAtualizacao": stamp,
-            } for sequence, x in enumerate(shares, 1)]
+            items[control].append(
+                {
+                    "numeroItem": number,
+                    "descricao": r["descricao_catalogo"],
+                    "materialOuServico": "S" if service else "M",
+                    "materialOuServicoNome": "Serviço" if service else "Material",
+                    "quantidade": max(_number(x["quantidade"]) or 0 for x in shares),
+                    "unidadeMedida": r["unidade"],
+                    "valorUnitarioEstimado": None,
+                    "valorTotal": None,
+                    "catalogoCodigoItem": r["codigo_catalogo"] or None,
+                    "situacaoCompraItem": 2,
+                    "situacaoCompraItemNome": "Homologado",
+                    "temResultado": True,
+                    "orcamentoSigiloso": False,
+                    "criterioJulgamentoId": 1,
+                    "dataAtualizacao": stamp,
+                }
+            )
+            results[(control, number)] = [
+                {
+                    "numeroControlePNCPCompra": control,
+                    "numeroItem": number,
+                    "sequencialResultado": sequence,
+                    "tipoPessoa": "PJ",
+                    "niFornecedor": x["cnpj_fornecedor"] or None,
+                    "nomeRazaoSocialFornecedor": None,
+                    "quantidadeHomologada": _number(x["quantidade"]),
+                    "valorUnitarioHomologado": _number(x["preco_unitario"]),
+                    "valorTotalHomologado": _number(x["valor_total_item"]),
+                    "situacaoCompraItemResultadoId": 1,
+                    "dataResultado": (published + timedelta(days=30)).date().isoformat(),
+                    "dataAtualizacao": stamp,
+                }
+                for sequence, x in enumerate(shares, 1)
+            ]
     return compras, items, results
 
 
 def _json(status: int, body: Any) -> httpx.Response:
-    return httpx.Response(status, content=json.dumps(body, ensure_ascii=False).encode(),
-                          headers={"Content-Type": "application/json"})
+    return httpx.Response(
+        status, content=json.dumps(body, ensure_ascii=False).encode(), headers={"Content-Type": "application/json"}
+    )
 
 
 def _int(query: dict[str, list[str]], name: str, default: int | None = None) -> int | None:
@@ -156,15 +194,28 @@ class SampleTransport(httpx.BaseTransport):
             return _json(422, {"message": "Período inicial e final maior que 365 dias"})
         uf = (query.get("uf") or [None])[0]
         field = "dataPublicacaoPncp" if endpoint == "publicacao" else "dataAtualizacaoGlobal"
-        rows = [c for c in dataset()[0] if start <= date.fromisoformat(c[field][:10]) <= end
-                and (modalidade is None or c["modalidadeId"] == modalidade)
-                and (uf is None or c["unidadeOrgao"]["ufSigla"] == uf)]
+        rows = [
+            c
+            for c in dataset()[0]
+            if start <= date.fromisoformat(c[field][:10]) <= end
+            and (modalidade is None or c["modalidadeId"] == modalidade)
+            and (uf is None or c["unidadeOrgao"]["ufSigla"] == uf)
+        ]
         pages = -(-len(rows) // size)
-        chunk = rows[(page - 1) * size:page * size]
+        chunk = rows[(page - 1) * size : page * size]
         if not chunk:
             return httpx.Response(204)
-        return _json(200, {"data": chunk, "totalRegistros": len(rows), "totalPaginas": pages, "numeroPagina": page,
-                           "paginasRestantes": pages - page, "empty": False})
+        return _json(
+            200,
+            {
+                "data": chunk,
+                "totalRegistros": len(rows),
+                "totalPaginas": pages,
+                "numeroPagina": page,
+                "paginasRestantes": pages - page,
+                "empty": False,
+            },
+        )
 
     def _detail(self, match: re.Match[str], query: dict[str, list[str]]) -> httpx.Response:
         cnpj, ano, sequencial, item = match.groups()
@@ -176,4 +227,4 @@ class SampleTransport(httpx.BaseTransport):
             found = results.get((control, int(item)))
             return _json(200, found) if found else httpx.Response(204)
         page, size = _int(query, "pagina", 1) or 1, _int(query, "tamanhoPagina", 10) or 10
-        return _json(200, items[control][(page - 1) * size:page * size])
+        return _json(200, items[control][(page - 1) * size : page * size])

@@ -25,11 +25,13 @@ from tasks.retry import DB_RETRIES, declared_retryable, retry_on
 def _retry_options() -> dict[str, Any]:
     """The PNCP retry policy of the current settings: read when a run submits the calls (runs and tests set
     PNCP_RETRIES and the back-off), so ``with_retries`` applies it rather than the decorators."""
-    return {"retries": settings.PNCP_RETRIES,
-            "retry_delay_seconds": exponential_backoff(backoff_factor=max(settings.PNCP_RETRY_BASE_SECONDS, 0.001)),
-            "retry_jitter_factor": 0.5,
-            # a PncpError says whether asking again may help; anything else unexpected: not worth hammering the server
-            "retry_condition_fn": retry_on(PncpError, when=declared_retryable)}
+    return {
+        "retries": settings.PNCP_RETRIES,
+        "retry_delay_seconds": exponential_backoff(backoff_factor=max(settings.PNCP_RETRY_BASE_SECONDS, 0.001)),
+        "retry_jitter_factor": 0.5,
+        # a PncpError says whether asking again may help; anything else unexpected: not worth hammering the server
+        "retry_condition_fn": retry_on(PncpError, when=declared_retryable),
+    }
 
 
 def with_retries(fn):
@@ -38,8 +40,9 @@ def with_retries(fn):
 
 
 @task(name="pncp-page", cache_policy=NO_CACHE, persist_result=False)
-def fetch_page(endpoint: str, start: date, end: date, page: int, modalidade: int | None = None,
-               uf: str | None = None) -> Page:
+def fetch_page(
+    endpoint: str, start: date, end: date, page: int, modalidade: int | None = None, uf: str | None = None
+) -> Page:
     return consulta_page(endpoint, start, end, page, modalidade, uf)
 
 
@@ -60,8 +63,9 @@ def fetch_items(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dic
 
 
 @task(name="pncp-checkpoint", cache_policy=NO_CACHE, persist_result=False, **DB_RETRIES)
-def read_checkpoint(endpoint: str, modalidade: int | None, uf: str | None, start: date, end: date,
-                    restart: bool = False) -> dict[str, Any]:
+def read_checkpoint(
+    endpoint: str, modalidade: int | None, uf: str | None, start: date, end: date, restart: bool = False
+) -> dict[str, Any]:
     with session_scope() as session:
         row = market.checkpoint(session, endpoint, modalidade, uf, start, end)
         if restart:
@@ -71,9 +75,18 @@ def read_checkpoint(endpoint: str, modalidade: int | None, uf: str | None, start
 
 
 @task(name="pncp-store-page", cache_policy=NO_CACHE, persist_result=False, **DB_RETRIES)
-def store_page(key: str, page: int, total_pages: int | None, done: bool, contratacoes: list[dict[str, Any]],
-               itens: list[dict[str, Any]], resultados: list[dict[str, Any]], quarantined: list[dict[str, Any]],
-               flow_run_id: str | None, details: dict[str, Any] | None = None) -> dict[str, int]:
+def store_page(
+    key: str,
+    page: int,
+    total_pages: int | None,
+    done: bool,
+    contratacoes: list[dict[str, Any]],
+    itens: list[dict[str, Any]],
+    resultados: list[dict[str, Any]],
+    quarantined: list[dict[str, Any]],
+    flow_run_id: str | None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, int]:
     """Upsert the page's records, quarantine the bad ones, open or close detail gaps (``details``: ``source``,
     ``failed``, ``stored``) and advance the checkpoint, in one transaction."""
     with session_scope() as session:
@@ -91,8 +104,13 @@ def read_due_gaps(source: str, modalidades: list[int] | None, ufs: list[str] | N
 
 
 @task(name="pncp-store-details", cache_policy=NO_CACHE, persist_result=False, **DB_RETRIES)
-def store_details(itens: list[dict[str, Any]], resultados: list[dict[str, Any]], quarantined: list[dict[str, Any]],
-                  details: dict[str, Any], flow_run_id: str | None) -> dict[str, int]:
+def store_details(
+    itens: list[dict[str, Any]],
+    resultados: list[dict[str, Any]],
+    quarantined: list[dict[str, Any]],
+    details: dict[str, Any],
+    flow_run_id: str | None,
+) -> dict[str, int]:
     """Store the items and results a new attempt got and close or re-judge its gaps, in one transaction."""
     with session_scope() as session:
         counts = store_records(session, [], itens, resultados, quarantined, flow_run_id)

@@ -35,8 +35,10 @@ API_NAMES = {"start": "start", "end": "end"}
 # A coarse guard for the flow's parameter schema, which the Prefect server enforces when a run is created (UI "Custom
 # run", any client): only years 2016–2099 (the sample's first year on). A date of another century is refused before
 # the run exists, so before it can take the collection's slot; the exact rule above is checked by the flow itself.
-SCHEMA_DATE = {"pattern": r"^20(1[6-9]|[2-9][0-9])-[0-9]{2}-[0-9]{2}$",
-               "description": "AAAA-MM-DD: de 2021-04-01 (PNCP; amostra: 2016-01-01) até hoje, no máximo 31 dias"}
+SCHEMA_DATE = {
+    "pattern": r"^20(1[6-9]|[2-9][0-9])-[0-9]{2}-[0-9]{2}$",
+    "description": "AAAA-MM-DD: de 2021-04-01 (PNCP; amostra: 2016-01-01) até hoje, no máximo 31 dias",
+}
 
 
 class WindowError(ValueError):
@@ -62,25 +64,43 @@ def _bounds(start: date, end: date, source: str, today: date, names: dict[str, s
     now = today.isoformat()
     for field, day in (("end", end), ("start", start)):
         if day > today:
-            raise WindowError(field, f"{names[field]} {day.isoformat()} é posterior a hoje ({now}, horário de "
-                                     "Brasília): o PNCP não tem publicações futuras. Informe uma data até "
-                                     f"{now} (AAAA-MM-DD).")
+            raise WindowError(
+                field,
+                f"{names[field]} {day.isoformat()} é posterior a hoje ({now}, horário de "
+                "Brasília): o PNCP não tem publicações futuras. Informe uma data até "
+                f"{now} (AAAA-MM-DD).",
+            )
     for field, day in (("start", start), ("end", end)):
         if source == "amostra" and not SAMPLE_FIRST_DAY <= day <= SAMPLE_LAST_DAY:
-            raise WindowError(field, f"{names[field]} {day.isoformat()} está fora da amostra embutida, que cobre de "
-                                     f"{SAMPLE_FIRST_DAY.isoformat()} a {SAMPLE_LAST_DAY.isoformat()} (SIASG "
-                                     "2016–2022).")
+            raise WindowError(
+                field,
+                f"{names[field]} {day.isoformat()} está fora da amostra embutida, que cobre de "
+                f"{SAMPLE_FIRST_DAY.isoformat()} a {SAMPLE_LAST_DAY.isoformat()} (SIASG "
+                "2016–2022).",
+            )
         if source != "amostra" and day < PNCP_FIRST_DAY:
-            raise WindowError(field, f"{names[field]} {day.isoformat()} é anterior a {PNCP_FIRST_DAY.isoformat()}: "
-                                     "o PNCP foi criado pela Lei nº 14.133/2021 (art. 174), publicada em 01/04/2021, "
-                                     "e não tem contratações anteriores.")
+            raise WindowError(
+                field,
+                f"{names[field]} {day.isoformat()} é anterior a {PNCP_FIRST_DAY.isoformat()}: "
+                "o PNCP foi criado pela Lei nº 14.133/2021 (art. 174), publicada em 01/04/2021, "
+                "e não tem contratações anteriores.",
+            )
     if start > end:
-        raise WindowError("start", f"{names['start']} {start.isoformat()} é posterior a {names['end']} "
-                                   f"{end.isoformat()}: a janela precisa começar antes de terminar (datas AAAA-MM-DD).")
+        raise WindowError(
+            "start",
+            f"{names['start']} {start.isoformat()} é posterior a {names['end']} "
+            f"{end.isoformat()}: a janela precisa começar antes de terminar (datas AAAA-MM-DD).",
+        )
 
 
-def check_window(start: date | None, end: date | None, source: str = "pncp", *, today: date | None = None,
-                 names: dict[str, str] = API_NAMES) -> tuple[date, date]:
+def check_window(
+    start: date | None,
+    end: date | None,
+    source: str = "pncp",
+    *,
+    today: date | None = None,
+    names: dict[str, str] = API_NAMES,
+) -> tuple[date, date]:
     """The window of one collect-pncp run, defaults filled in, or WindowError saying which rule it breaks.
 
     Lei nº 14.133/2021, art. 174: "Fica criado o Portal Nacional de Contratações Públicas (PNCP), sítio eletrônico
@@ -90,23 +110,30 @@ def check_window(start: date | None, end: date | None, source: str = "pncp", *, 
     today = today or today_in_brasilia()
     first, last = default_window(source, today)
     if start is None:
-        start = first if end is None or source == "amostra" else max(end, PNCP_FIRST_DAY + timedelta(days=1)) \
-            - timedelta(days=1)  # the day before `end`: no date arithmetic below year 1
+        start = (
+            first
+            if end is None or source == "amostra"
+            else max(end, PNCP_FIRST_DAY + timedelta(days=1)) - timedelta(days=1)
+        )  # the day before `end`: no date arithmetic below year 1
     end = end or last
     _bounds(start, end, source, today, names)
     days = (end - start).days + 1
     if source != "amostra" and days > MAX_RUN_DAYS:
         span = f"{names['start']} {start.isoformat()} a {names['end']} {end.isoformat()}"
-        raise WindowError("end", f"a janela de {span} tem {days} dias; uma execução coleta no máximo {MAX_RUN_DAYS} "
-                                 "dias, para não ocupar por horas a vaga única da coleta (a mesma da coleta diária). "
-                                 f"Para um período maior use `nexora pncp backfill --from {start.isoformat()} --to "
-                                 f"{end.isoformat()}`: uma execução por trecho de até {MAX_RUN_DAYS} dias, cada uma "
-                                 "visível na UI do Prefect.")
+        raise WindowError(
+            "end",
+            f"a janela de {span} tem {days} dias; uma execução coleta no máximo {MAX_RUN_DAYS} "
+            "dias, para não ocupar por horas a vaga única da coleta (a mesma da coleta diária). "
+            f"Para um período maior use `nexora pncp backfill --from {start.isoformat()} --to "
+            f"{end.isoformat()}`: uma execução por trecho de até {MAX_RUN_DAYS} dias, cada uma "
+            "visível na UI do Prefect.",
+        )
     return start, end
 
 
-def check_backfill(start: date, end: date, *, today: date | None = None,
-                   names: dict[str, str] = API_NAMES) -> tuple[date, date]:
+def check_backfill(
+    start: date, end: date, *, today: date | None = None, names: dict[str, str] = API_NAMES
+) -> tuple[date, date]:
     """A backfill's whole span: the same bounds as one run (Lei nº 14.133/2021, art. 174: nothing before
     01/04/2021; nothing after today), at most MAX_BACKFILL_DAYS days; it is then cut into runs of MAX_RUN_DAYS."""
     today = today or today_in_brasilia()
@@ -115,7 +142,10 @@ def check_backfill(start: date, end: date, *, today: date | None = None,
     if days > MAX_BACKFILL_DAYS:
         span = f"{names['start']} {start.isoformat()} a {names['end']} {end.isoformat()}"
         runs = -(-MAX_BACKFILL_DAYS // MAX_RUN_DAYS)
-        raise WindowError("end", f"o período de {span} tem {days} dias; um backfill cobre no máximo "
-                                 f"{MAX_BACKFILL_DAYS} dias (até {runs} execuções na fila à frente da coleta diária). "
-                                 "Divida-o em períodos de até um ano e rode um após o outro.")
+        raise WindowError(
+            "end",
+            f"o período de {span} tem {days} dias; um backfill cobre no máximo "
+            f"{MAX_BACKFILL_DAYS} dias (até {runs} execuções na fila à frente da coleta diária). "
+            "Divida-o em períodos de até um ano e rode um após o outro.",
+        )
     return start, end

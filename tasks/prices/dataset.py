@@ -43,14 +43,18 @@ def validate(frame: pl.LazyFrame | pl.DataFrame, *, prices: bool = True) -> None
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
     expected = {name: dtype for name, dtype in SCHEMA.items() if prices or name != PRICE}
     missing = [name for name in expected if name not in schema]
-    wrong = [f"{name} (esperado {dtype}, recebido {schema[name]})" for name, dtype in expected.items()
-             if name in schema and schema[name] != dtype]
+    wrong = [
+        f"{name} (esperado {dtype}, recebido {schema[name]})"
+        for name, dtype in expected.items()
+        if name in schema and schema[name] != dtype
+    ]
     problems = ([f"colunas ausentes: {', '.join(missing)}"] if missing else []) + (
-        [f"tipos errados: {', '.join(wrong)}"] if wrong else [])
+        [f"tipos errados: {', '.join(wrong)}"] if wrong else []
+    )
     if problems:
         raise ValueError(f"dataset de preços inválido: {'; '.join(problems)}")
     if isinstance(frame, pl.DataFrame):
-        if (nulls := frame["data"].null_count()):
+        if nulls := frame["data"].null_count():
             raise ValueError(f"dataset de preços inválido: {nulls} linha(s) sem data")
         if prices and (bad := frame.filter(pl.col(PRICE).is_null() | (pl.col(PRICE) <= 0)).height):
             raise ValueError(f"dataset de preços inválido: {bad} linha(s) com preco_unitario ausente, zero ou negativo")
@@ -86,7 +90,8 @@ def from_siasg(path: Path = SIASG, *, spread: bool = False) -> pl.LazyFrame:
     mid_year = pl.date(pl.col("ano_aviso").cast(pl.Int32), 7, 1)
     if spread:
         mid_year = pl.struct("id_licitacao", "ano_aviso").map_elements(
-            lambda row: spread_day(row["id_licitacao"], int(row["ano_aviso"])), return_dtype=pl.Date)
+            lambda row: spread_day(row["id_licitacao"], int(row["ano_aviso"])), return_dtype=pl.Date
+        )
     quantity = pl.col("quantidade").cast(pl.Float64)
     return (
         pl.scan_parquet(path)

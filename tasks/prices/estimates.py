@@ -28,14 +28,20 @@ def predictions(served, items: list[dict[str, Any]]) -> list[dict[str, float]] |
 
 def research_item(session: Session, item: dict[str, Any], reference: date) -> MapaDePrecos:
     """The mapa de preços of one item at ``reference`` (ValueError, in Portuguese, for an item it cannot research)."""
-    collected = market_data.observations(session, reference_date=reference,
-                                         catalogue_code=item.get("codigo_catalogo"))
+    collected = market_data.observations(session, reference_date=reference, catalogue_code=item.get("codigo_catalogo"))
     return mapa(collected, item, reference)
 
 
-def verdict(result: MapaDePrecos, item: dict[str, Any], prediction: dict[str, float] | None = None,
-            served=None) -> Verdict:
+def verdict(
+    result: MapaDePrecos, item: dict[str, Any], prediction: dict[str, float] | None = None, served=None
+) -> Verdict:
     """Whether the answer (the mapa, and the model's ``prediction`` when ``served``) can be relied on."""
-    return judge(n=result.n, reference=result.data_referencia, window_days=result.janela_dias,
-                 collected=result.periodo_dados, prediction=prediction, item=item,
-                 data=profile(served.history) if served is not None and prediction is not None else None)
+    return judge(
+        n=result.n,
+        reference=result.data_referencia,
+        window_days=result.janela_dias,
+        collected=result.periodo_dados,
+        prediction=prediction,
+        item=item,
+        data=profile(served.history) if served is not None and prediction is not None else None,
+    )

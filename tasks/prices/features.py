@@ -71,8 +71,11 @@ CATEGORIES: dict[str, pl.Expr] = {  # feature → the raw value it encodes
     "cat_modalidade": pl.col("modalidade_id").cast(pl.String),
     "cat_tipo": pl.col("material_ou_servico"),
 }
-HISTORY = {"hist_code": ["codigo_catalogo"], "hist_code_unit": ["codigo_catalogo", "unidade"],
-           "hist_desc": ["_description_key", "unidade"]}
+HISTORY = {
+    "hist_code": ["codigo_catalogo"],
+    "hist_code_unit": ["codigo_catalogo", "unidade"],
+    "hist_desc": ["_description_key", "unidade"],
+}
 IN65 = "hist_in65"  # code and unit within ``reference_days``: the IN 65 baseline's median, as a feature
 REFERENCES = {  # reference_levels → the medians tried in turn for a row's reference price (log)
     "in65": [f"{IN65}_median"],
@@ -92,10 +95,19 @@ class FeatureConfig:
 
 
 def feature_names(config: FeatureConfig) -> list[str]:
-    return [*CATEGORIES, "mes", "log_quantidade", "txt_chars", "txt_tokens", "txt_numbers",
-            *[f"num_{name}" for name in text.DIMENSIONS], *text.hash_columns(config.hash_buckets),
-            *[f"{prefix}_{stat}" for prefix in [*HISTORY, IN65] for stat in ("median", "n")],
-            "ref_median", "ref_level"]
+    return [
+        *CATEGORIES,
+        "mes",
+        "log_quantidade",
+        "txt_chars",
+        "txt_tokens",
+        "txt_numbers",
+        *[f"num_{name}" for name in text.DIMENSIONS],
+        *text.hash_columns(config.hash_buckets),
+        *[f"{prefix}_{stat}" for prefix in [*HISTORY, IN65] for stat in ("median", "n")],
+        "ref_median",
+        "ref_level",
+    ]
 
 
 def reference(config: FeatureConfig) -> tuple[pl.Expr, pl.Expr]:
@@ -131,8 +143,10 @@ class Encodings:
         costs ~2 ms to turn into an expression, more than encoding one row)."""
         if self._expressions is None:
             self._expressions = [
-                pl.when(expr.is_null()).then(None).otherwise(expr.replace_strict(
-                    self.codes.get(name, {}), default=UNKNOWN, return_dtype=pl.Int32)).alias(name)
+                pl.when(expr.is_null())
+                .then(None)
+                .otherwise(expr.replace_strict(self.codes.get(name, {}), default=UNKNOWN, return_dtype=pl.Int32))
+                .alias(name)
                 for name, expr in CATEGORIES.items()
             ]
         return self._expressions
@@ -145,8 +159,12 @@ class Encodings:
         loaded = json.loads(document)
         if not isinstance(loaded, dict) or not isinstance(loaded.get("codes"), dict):
             raise ValueError("codificação de categorias inválida: objeto 'codes' ausente")
-        return cls({name: {str(value): int(code) for value, code in mapping.items()}
-                    for name, mapping in loaded["codes"].items()})
+        return cls(
+            {
+                name: {str(value): int(code) for value, code in mapping.items()}
+                for name, mapping in loaded["codes"].items()
+            }
+        )
 
 
 FOLDED = "_folded"
@@ -155,7 +173,8 @@ FOLDED = "_folded"
 def _keys(frame: pl.LazyFrame) -> pl.LazyFrame:
     """The description folded once (``FOLDED``) and its key; every text feature reads the folded column."""
     return frame.with_columns(text.fold_expr(pl.col("descricao")).alias(FOLDED)).with_columns(
-        text.description_key(pl.col(FOLDED)).alias("_description_key"))
+        text.description_key(pl.col(FOLDED)).alias("_description_key")
+    )
 
 
 def prepared(history: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
@@ -186,21 +205,26 @@ def build_features(
     instead of ~17: a lazy query's planning costs more than its work on one row).
     """
     validate(frame, prices=history is None)
-    windows = {**{prefix: (keys, config.history_days) for prefix, keys in HISTORY.items()},
-               IN65: (HISTORY["hist_code_unit"], config.reference_days)}
+    windows = {
+        **{prefix: (keys, config.history_days) for prefix, keys in HISTORY.items()},
+        IN65: (HISTORY["hist_code_unit"], config.reference_days),
+    }
     log_price = pl.col(PRICE).log()
     index = history if isinstance(history, HistoryIndex) else None
     if index is not None and isinstance(frame, pl.DataFrame) and frame.height <= INDEX_ROWS:
         folded = [fold(description or "") for description in frame["descricao"].to_list()]
         rows = frame.with_row_index(ROW).with_columns(
             pl.Series(FOLDED, folded, dtype=pl.String),
-            pl.Series("_description_key", [text.description_key_value(value) for value in folded], dtype=pl.String))
-        records = rows.select(pl.col("data").cast(pl.Int32), *{key for keys in HISTORY.values() for key in keys}
-                              ).to_dicts()
+            pl.Series("_description_key", [text.description_key_value(value) for value in folded], dtype=pl.String),
+        )
+        records = rows.select(
+            pl.col("data").cast(pl.Int32), *{key for keys in HISTORY.values() for key in keys}
+        ).to_dicts()
         found: dict[str, list] = {}
         for prefix, (keys, days) in windows.items():
-            found |= index.lookup(records, keys=keys, required=keys[:1], value=log_price, window_days=days,
-                                  prefix=prefix)
+            found |= index.lookup(
+                records, keys=keys, required=keys[:1], value=log_price, window_days=days, prefix=prefix
+            )
         stats = pl.DataFrame(found, schema=dict.fromkeys(found, pl.Float64))
         return _assemble_few(rows, stats, encodings, config, list(windows)).lazy()
     if index is not None:
@@ -208,15 +232,25 @@ def build_features(
     if history is not None:
         validate(history)
     rows = _keys(frame.lazy()).with_row_index(ROW)
-    past = (prepared(history) if history is not None else rows)
-    stats = [past_stats(rows, past, keys=keys, required=keys[:1], value=log_price, window_days=days,
-                        prefix=prefix, narrow=history is not None) for prefix, (keys, days) in windows.items()]
+    past = prepared(history) if history is not None else rows
+    stats = [
+        past_stats(
+            rows,
+            past,
+            keys=keys,
+            required=keys[:1],
+            value=log_price,
+            window_days=days,
+            prefix=prefix,
+            narrow=history is not None,
+        )
+        for prefix, (keys, days) in windows.items()
+    ]
     return _assemble(rows, stats, encodings, config, list(windows))
 
 
 def _kept(rows: pl.LazyFrame | pl.DataFrame) -> list[str]:
-    return [name for name in (PRICE, "data", "codigo_catalogo", "material_ou_servico")
-            if name in rows.collect_schema()]
+    return [name for name in (PRICE, "data", "codigo_catalogo", "material_ou_servico") if name in rows.collect_schema()]
 
 
 def _finish(out: F, config: FeatureConfig, prefixes: list[str], kept: list[str]) -> F:
@@ -225,8 +259,9 @@ def _finish(out: F, config: FeatureConfig, prefixes: list[str], kept: list[str])
     return out.with_columns(*reference(config), capped).select(*kept, *feature_names(config))
 
 
-def _assemble(rows: pl.LazyFrame, stats: list[pl.LazyFrame], encodings: Encodings, config: FeatureConfig,
-              prefixes: list[str]) -> pl.LazyFrame:
+def _assemble(
+    rows: pl.LazyFrame, stats: list[pl.LazyFrame], encodings: Encodings, config: FeatureConfig, prefixes: list[str]
+) -> pl.LazyFrame:
     """The feature columns of ``rows`` (keyed, with ``_row``) joined with their history ``stats``."""
     kept = _kept(rows)
     out = rows.select(ROW, *kept, *encodings.expressions(), *_row_expressions())
@@ -235,8 +270,9 @@ def _assemble(rows: pl.LazyFrame, stats: list[pl.LazyFrame], encodings: Encoding
     return _finish(out.sort(ROW), config, prefixes, kept)
 
 
-def _assemble_few(rows: pl.DataFrame, stats: pl.DataFrame, encodings: Encodings, config: FeatureConfig,
-                  prefixes: list[str]) -> pl.DataFrame:
+def _assemble_few(
+    rows: pl.DataFrame, stats: pl.DataFrame, encodings: Encodings, config: FeatureConfig, prefixes: list[str]
+) -> pl.DataFrame:
     """``_assemble`` for a few rows in memory: the categorical and numeric expressions in one select, the text
     features and token buckets in Python (``text.scalar_values``, ``text.bucket_counts``, tested equal to the
     expressions) and the parts, all in the rows' order, put side by side instead of joined (an eager join costs
@@ -244,19 +280,25 @@ def _assemble_few(rows: pl.DataFrame, stats: pl.DataFrame, encodings: Encodings,
     kept = _kept(rows)
     out = rows.select(*kept, *encodings.expressions(), *_row_expressions()[:2])
     folded = rows[FOLDED].to_list()
-    scalars = pl.DataFrame([text.scalar_values(description) for description in folded],
-                           schema=dict.fromkeys(text.SCALAR_NAMES, pl.Float64), orient="row")
-    buckets = pl.DataFrame(text.bucket_counts(folded, config.hash_buckets), schema=text.hash_columns(
-        config.hash_buckets))
+    scalars = pl.DataFrame(
+        [text.scalar_values(description) for description in folded],
+        schema=dict.fromkeys(text.SCALAR_NAMES, pl.Float64),
+        orient="row",
+    )
+    buckets = pl.DataFrame(
+        text.bucket_counts(folded, config.hash_buckets), schema=text.hash_columns(config.hash_buckets)
+    )
     return _finish(pl.concat([out, scalars, buckets, stats], how="horizontal"), config, prefixes, kept)
 
 
 @functools.cache
 def _row_expressions() -> tuple[pl.Expr, ...]:
     """Calendar, size and description features (built once: building the text expressions costs ~1 ms)."""
-    return (pl.col("data").dt.month().cast(pl.Float64).alias("mes"),
-            pl.col("quantidade").clip(lower_bound=0).log1p().alias("log_quantidade"),
-            *text.scalar_features(pl.col(FOLDED), folded=True))
+    return (
+        pl.col("data").dt.month().cast(pl.Float64).alias("mes"),
+        pl.col("quantidade").clip(lower_bound=0).log1p().alias("log_quantidade"),
+        *text.scalar_features(pl.col(FOLDED), folded=True),
+    )
 
 
 def to_config(params: dict) -> FeatureConfig:

@@ -41,19 +41,29 @@ def past_stats(
     queries = rows.select(ROW, "data", *keys, pl.lit(None, pl.Float64).alias("_value"))
     if narrow:  # only the groups some row asks about (one item: a few prices, not the whole history)
         history = history.join(queries.select(keys).unique(), on=keys, how="semi", nulls_equal=True)
-    past = history.select(
-        pl.lit(None, pl.UInt32).alias(ROW), "data", *keys, value.cast(pl.Float64).alias("_value"))
-    stacked = pl.concat([queries, past], how="vertical_relaxed").filter(
-        pl.all_horizontal(pl.col(required or keys).is_not_null())).sort("data")
+    past = history.select(pl.lit(None, pl.UInt32).alias(ROW), "data", *keys, value.cast(pl.Float64).alias("_value"))
+    stacked = (
+        pl.concat([queries, past], how="vertical_relaxed")
+        .filter(pl.all_horizontal(pl.col(required or keys).is_not_null()))
+        .sort("data")
+    )
     window = {"by": "data", "window_size": f"{window_days}d", "closed": "left"}
     stats = [
         pl.col("_value").rolling_median_by(**window).over(keys).alias(f"{prefix}_median"),
         pl.col("_value").is_not_null().cast(pl.Float64).rolling_sum_by(**window).over(keys).alias(f"{prefix}_n"),
-        *[pl.col("_value").rolling_quantile_by(quantile=q, interpolation="linear", **window).over(keys)
-          .alias(f"{prefix}_q{round(q * 100):02d}") for q in quantiles],
+        *[
+            pl.col("_value")
+            .rolling_quantile_by(quantile=q, interpolation="linear", **window)
+            .over(keys)
+            .alias(f"{prefix}_q{round(q * 100):02d}")
+            for q in quantiles
+        ],
     ]
-    found = stacked.with_columns(stats).filter(pl.col(ROW).is_not_null()).select(
-        ROW, *[stat.meta.output_name() for stat in stats])
+    found = (
+        stacked.with_columns(stats)
+        .filter(pl.col(ROW).is_not_null())
+        .select(ROW, *[stat.meta.output_name() for stat in stats])
+    )
     return rows.select(ROW).join(found, on=ROW, how="left").with_columns(pl.col(f"{prefix}_n").fill_null(0.0))
 
 
@@ -78,24 +88,43 @@ class HistoryIndex:
         if found is None:
             with self._lock:
                 if (found := self._groups.get(cache_key)) is None:
-                    grouped = (self.frame.lazy().select(*keys, pl.col("data").cast(pl.Int32).alias("_day"),
-                                                        value.cast(pl.Float64).alias("_value"))
-                               .sort("_day").group_by(keys, maintain_order=True).agg("_day", "_value")
-                               .collect())
-                    found = {tuple(key): (np.asarray(days, dtype=np.int32), np.asarray(values, dtype=np.float64))
-                             for *key, days, values in grouped.iter_rows()}
+                    grouped = (
+                        self.frame.lazy()
+                        .select(
+                            *keys, pl.col("data").cast(pl.Int32).alias("_day"), value.cast(pl.Float64).alias("_value")
+                        )
+                        .sort("_day")
+                        .group_by(keys, maintain_order=True)
+                        .agg("_day", "_value")
+                        .collect()
+                    )
+                    found = {
+                        tuple(key): (np.asarray(days, dtype=np.int32), np.asarray(values, dtype=np.float64))
+                        for *key, days, values in grouped.iter_rows()
+                    }
                     self._groups[cache_key] = found
         return found
 
-    def lookup(self, records: list[dict], *, keys: list[str], required: list[str] | None = None, value: pl.Expr,
-               window_days: int, prefix: str) -> dict[str, list]:
+    def lookup(
+        self,
+        records: list[dict],
+        *,
+        keys: list[str],
+        required: list[str] | None = None,
+        value: pl.Expr,
+        window_days: int,
+        prefix: str,
+    ) -> dict[str, list]:
         """``<prefix>_median`` and ``<prefix>_n`` for each record (a dict with ``data`` as days since 1970 and the
         keys), as lists."""
         groups = self.groups(keys, value)
         medians, counts = [], []
         for record in records:
-            found = None if any(record[name] is None for name in required or keys) else groups.get(
-                tuple(record[name] for name in keys))
+            found = (
+                None
+                if any(record[name] is None for name in required or keys)
+                else groups.get(tuple(record[name] for name in keys))
+            )
             if found is None:
                 medians.append(None)
                 counts.append(0.0)
@@ -107,11 +136,19 @@ class HistoryIndex:
             counts.append(float(high - low))
         return {f"{prefix}_median": medians, f"{prefix}_n": counts}
 
-    def past_stats(self, rows: pl.DataFrame, *, keys: list[str], required: list[str] | None = None,
-                   value: pl.Expr, window_days: int, prefix: str) -> pl.DataFrame:
+    def past_stats(
+        self,
+        rows: pl.DataFrame,
+        *,
+        keys: list[str],
+        required: list[str] | None = None,
+        value: pl.Expr,
+        window_days: int,
+        prefix: str,
+    ) -> pl.DataFrame:
         """``past_stats`` (median and count) for ``rows`` (``_row``, ``data`` and the keys), eagerly."""
         records = rows.select(pl.col("data").cast(pl.Int32), *keys).to_dicts()
-        found = self.lookup(records, keys=keys, required=required, value=value, window_days=window_days,
-                            prefix=prefix)
-        return pl.DataFrame({ROW: rows[ROW], **found}, schema={ROW: rows.schema[ROW], **dict.fromkeys(
-            found, pl.Float64)})
+        found = self.lookup(records, keys=keys, required=required, value=value, window_days=window_days, prefix=prefix)
+        return pl.DataFrame(
+            {ROW: rows[ROW], **found}, schema={ROW: rows.schema[ROW], **dict.fromkeys(found, pl.Float64)}
+        )

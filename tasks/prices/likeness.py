@@ -24,7 +24,8 @@ from tasks.prices.units import fold
 
 STOP_WORDS = frozenset(
     "a o as os ao aos de da do das dos e em no na nos nas num numa para por pela pelo com sem um uma ou que "
-    "tipo nome".split())  # "NOME" closes many SIASG catalogue descriptions ("CADEIRA, CADEIRA NOME")
+    "tipo nome".split()
+)  # "NOME" closes many SIASG catalogue descriptions ("CADEIRA, CADEIRA NOME")
 NAME_WEIGHT = 2.0
 _TOKEN = re.compile(r"[a-z0-9]+")
 

@@ -49,7 +49,8 @@ def _day(row: dict[str, Any]) -> date | None:
 def link(row: dict[str, Any]) -> str:
     """The record's own link when the source gave one, else its page on PNCP."""
     return row.get("link_sistema_origem") or (
-        f"https://pncp.gov.br/app/editais/{row['cnpj_orgao']}/{row['ano_compra']}/{row['sequencial_compra']}")
+        f"https://pncp.gov.br/app/editais/{row['cnpj_orgao']}/{row['ano_compra']}/{row['sequencial_compra']}"
+    )
 
 
 def _rows(session: Session, where: str = "", params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -67,13 +68,20 @@ def training_frame(session: Session, *, until: date | None = None) -> pl.DataFra
         unit = parse_unit(row["unidade_medida"])
         factor = unit.factor if unit else 1.0
         quantity = row["quantidade_homologada"] or row["quantidade"]
-        records.append({
-            "data": day, "codigo_catalogo": row["codigo_catalogo"], "descricao": row["descricao"] or "",
-            "unidade": unit.base if unit else None,
-            "quantidade": float(quantity) * factor if quantity else None,
-            PRICE: float(row["preco"]) / factor, "uf": row["uf"], "modalidade_id": row["modalidade_id"],
-            "material_ou_servico": row["material_ou_servico"], "numero_controle_pncp": row["numero_controle_pncp"],
-        })
+        records.append(
+            {
+                "data": day,
+                "codigo_catalogo": row["codigo_catalogo"],
+                "descricao": row["descricao"] or "",
+                "unidade": unit.base if unit else None,
+                "quantidade": float(quantity) * factor if quantity else None,
+                PRICE: float(row["preco"]) / factor,
+                "uf": row["uf"],
+                "modalidade_id": row["modalidade_id"],
+                "material_ou_servico": row["material_ou_servico"],
+                "numero_controle_pncp": row["numero_controle_pncp"],
+            }
+        )
     frame = pl.DataFrame(records, schema=SCHEMA)
     return frame.filter(pl.col("quantidade").is_not_null() & (pl.col("quantidade") > 0))
 
@@ -83,23 +91,37 @@ class Collected(list):
     the catalogue code published before ``read_from`` (counted, not read); ``span``, the collected prices' first and
     last dates (``collected_span``)."""
 
-    def __init__(self, observations: list[Observation], *, read_from: date, outside_window: int = 0,
-                 span: tuple[date, date] | None = None) -> None:
+    def __init__(
+        self,
+        observations: list[Observation],
+        *,
+        read_from: date,
+        outside_window: int = 0,
+        span: tuple[date, date] | None = None,
+    ) -> None:
         super().__init__(observations)
         self.read_from, self.outside_window, self.span = read_from, outside_window, span
 
 
 def collected_span(session: Session) -> tuple[date, date] | None:
     """The first and last result dates of the collected prices (two index look-ups), or None before any."""
-    row = session.connection().execute(text(
-        "SELECT (SELECT min(data_resultado) FROM pncp_resultados), (SELECT max(data_resultado) FROM pncp_resultados)"
-    )).one()
+    row = (
+        session.connection()
+        .execute(
+            text(
+                "SELECT (SELECT min(data_resultado) FROM pncp_resultados), "
+                "(SELECT max(data_resultado) FROM pncp_resultados)"
+            )
+        )
+        .one()
+    )
     first, last = (date.fromisoformat(v[:10]) if isinstance(v, str) else v for v in row)
     return (first, last) if first and last else None
 
 
-def observations(session: Session, *, reference_date: date, window_days: int = 365,
-                 catalogue_code: str | None = None) -> Collected:
+def observations(
+    session: Session, *, reference_date: date, window_days: int = 365, catalogue_code: str | None = None
+) -> Collected:
     """The collected prices the research may compare: those of the catalogue code when one is given (the older ones
     only counted), else all in the window (the research itself picks the comparable descriptions and units)."""
     start = reference_date - timedelta(days=window_days + 60)  # a result's date may trail its publication
@@ -109,24 +131,44 @@ def observations(session: Session, *, reference_date: date, window_days: int = 3
     if catalogue_code:
         where += " AND i.codigo_catalogo = :code"
         params["code"] = catalogue_code.strip()
-        earlier = session.connection().execute(text(
-            "SELECT count(*)" + PRICES + " AND i.codigo_catalogo = :code AND c.data_publicacao_pncp < :start"),
-            params).scalar_one()
+        earlier = (
+            session.connection()
+            .execute(
+                text("SELECT count(*)" + PRICES + " AND i.codigo_catalogo = :code AND c.data_publicacao_pncp < :start"),
+                params,
+            )
+            .scalar_one()
+        )
     out = []
     for row in _rows(session, where, params):
         day = _day(row)
         if day is None:
             continue
-        out.append(Observation(
-            price=float(row["preco"]), unit=row["unidade_medida"], date=day,
-            numero_controle_pncp=row["numero_controle_pncp"], numero_item=row["numero_item"], link=link(row),
-            catalogue_code=row["codigo_catalogo"], description=row["descricao"] or "", uf=row["uf"],
-            quantidade=float(row["quantidade_homologada"] or row["quantidade"] or 0) or None))
+        out.append(
+            Observation(
+                price=float(row["preco"]),
+                unit=row["unidade_medida"],
+                date=day,
+                numero_controle_pncp=row["numero_controle_pncp"],
+                numero_item=row["numero_item"],
+                link=link(row),
+                catalogue_code=row["codigo_catalogo"],
+                description=row["descricao"] or "",
+                uf=row["uf"],
+                quantidade=float(row["quantidade_homologada"] or row["quantidade"] or 0) or None,
+            )
+        )
     return Collected(out, read_from=start, outside_window=int(earlier), span=collected_span(session))
 
 
-def similar_purchases(session: Session, descriptions: list[str], *, limit: int = 5, since: date | None = None,
-                      minimum: float = SIMILAR_MINIMUM) -> list[dict[str, Any]]:
+def similar_purchases(
+    session: Session,
+    descriptions: list[str],
+    *,
+    limit: int = 5,
+    since: date | None = None,
+    minimum: float = SIMILAR_MINIMUM,
+) -> list[dict[str, Any]]:
     """Contratações whose items mean the same as one of ``descriptions`` (for the ETP's levantamento de mercado),
     best first (``rank_similar``). The collected results (published from ``since`` on, when given) are read once for
     all the descriptions."""
@@ -136,8 +178,9 @@ def similar_purchases(session: Session, descriptions: list[str], *, limit: int =
     return rank_similar(_rows(session, where, params), descriptions, limit=limit, minimum=minimum)
 
 
-def rank_similar(rows: Iterable[dict[str, Any]], descriptions: list[str], *, limit: int = 5,
-                 minimum: float = SIMILAR_MINIMUM) -> list[dict[str, Any]]:
+def rank_similar(
+    rows: Iterable[dict[str, Any]], descriptions: list[str], *, limit: int = 5, minimum: float = SIMILAR_MINIMUM
+) -> list[dict[str, Any]]:
     """The contratações of ``rows`` (``PRICES_SQL``'s columns) with an item of the same head noun as one of
     ``descriptions`` and more than ``minimum`` of its weighted words (``tasks.prices.likeness``), best first; a
     contratação's score is its best item against its best description."""
@@ -155,7 +198,13 @@ def rank_similar(rows: Iterable[dict[str, Any]], descriptions: list[str], *, lim
         if score > minimum and (kept is None or score > kept["similaridade"]):
             day = _day(row)
             scored[row["numero_controle_pncp"]] = {
-                "numero_controle_pncp": row["numero_controle_pncp"], "descricao": row["descricao"], "uf": row["uf"],
-                "data": day.isoformat() if day else None, "preco_unitario": float(row["preco"]),
-                "unidade": row["unidade_medida"], "link": link(row), "similaridade": round(score, 3)}
+                "numero_controle_pncp": row["numero_controle_pncp"],
+                "descricao": row["descricao"],
+                "uf": row["uf"],
+                "data": day.isoformat() if day else None,
+                "preco_unitario": float(row["preco"]),
+                "unidade": row["unidade_medida"],
+                "link": link(row),
+                "similaridade": round(score, 3),
+            }
     return sorted(scored.values(), key=lambda r: (-r["similaridade"], r["numero_controle_pncp"]))[:limit]

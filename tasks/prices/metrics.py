@@ -59,8 +59,12 @@ def report(frame: pl.DataFrame, *, top_codes: int = 5) -> dict:
         str(kind): summary(frame.filter(pl.col("material_ou_servico") == kind))
         for kind in sorted(frame["material_ou_servico"].drop_nulls().unique().to_list())
     }
-    counts = frame["codigo_catalogo"].drop_nulls().value_counts().sort(["count", "codigo_catalogo"],
-                                                                        descending=[True, False])
+    counts = (
+        frame["codigo_catalogo"]
+        .drop_nulls()
+        .value_counts()
+        .sort(["count", "codigo_catalogo"], descending=[True, False])
+    )
     by_code = {
         code: summary(frame.filter(pl.col("codigo_catalogo") == code))
         for code in counts["codigo_catalogo"].head(top_codes).to_list()

@@ -60,8 +60,18 @@ DEFAULT_PARAMS: dict = {
     "reference_levels": "code_unit",
     "count_cap": 3,
 }
-OWN = ("objective_p50", "num_boost_round", "hash_buckets", "history_days", "min_count", "calibration_share",
-       "interval_margin", "reference_days", "reference_levels", "count_cap")
+OWN = (
+    "objective_p50",
+    "num_boost_round",
+    "hash_buckets",
+    "history_days",
+    "min_count",
+    "calibration_share",
+    "interval_margin",
+    "reference_days",
+    "reference_levels",
+    "count_cap",
+)
 
 
 class Split(NamedTuple):
@@ -80,8 +90,9 @@ def time_split(frame: pl.LazyFrame | pl.DataFrame, *, test_months: int = 12, cut
         last: date = rows["data"].max()
         months = last.year * 12 + last.month - 1 - (test_months - 1)
         cutoff = date(months // 12, months % 12 + 1, 1)
-    spans = rows.group_by("numero_controle_pncp").agg(pl.col("data").min().alias("_first"),
-                                                      pl.col("data").max().alias("_last"))
+    spans = rows.group_by("numero_controle_pncp").agg(
+        pl.col("data").min().alias("_first"), pl.col("data").max().alias("_last")
+    )
     sides = rows.join(spans, on="numero_controle_pncp", how="left", maintain_order="left")
     train = sides.filter(pl.col("_last") < cutoff).drop("_first", "_last")
     test = sides.filter(pl.col("_first") >= cutoff).drop("_first", "_last")
@@ -99,12 +110,14 @@ class PriceModel:
     features: list[str]
     params: dict
 
-    def predict(self, rows: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame | HistoryIndex
-                ) -> pl.DataFrame:
+    def predict(
+        self, rows: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame | HistoryIndex
+    ) -> pl.DataFrame:
         """p10, p50, p90 (prices) for each row, in order; ``history`` = the past prices the row may look back on
         (a ``HistoryIndex`` for a loaded model answering a few rows at a time)."""
-        features = build_features(rows, encodings=self.encodings, history=history,
-                                  config=to_config(self.params)).collect(engine="in-memory")  # few rows: ~2x faster
+        features = build_features(
+            rows, encodings=self.encodings, history=history, config=to_config(self.params)
+        ).collect(engine="in-memory")  # few rows: ~2x faster
         matrix = _matrix(features, self.features)
         logs = np.column_stack([self.boosters[name].predict(matrix) for name in QUANTILES])
         margin = float(self.params.get("interval_margin", 0.0))
@@ -114,20 +127,28 @@ class PriceModel:
         return pl.DataFrame({name: prices[:, index] for index, name in enumerate(QUANTILES)})
 
     def to_bytes(self) -> bytes:
-        return json.dumps({
-            "format": FORMAT, "features": self.features, "params": self.params,
-            "encodings": json.loads(self.encodings.to_json()),
-            "boosters": {name: booster.model_to_string() for name, booster in self.boosters.items()},
-        }, ensure_ascii=False).encode()
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "features": self.features,
+                "params": self.params,
+                "encodings": json.loads(self.encodings.to_json()),
+                "boosters": {name: booster.model_to_string() for name, booster in self.boosters.items()},
+            },
+            ensure_ascii=False,
+        ).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PriceModel:
         document = json.loads(data)
         if document.get("format") != FORMAT:
             raise ValueError(f"modelo de preços em formato desconhecido: {document.get('format')!r}")
-        return cls({name: lgb.Booster(model_str=text) for name, text in document["boosters"].items()},
-                   Encodings.from_json(json.dumps(document["encodings"])), document["features"],
-                   _saved_params(document["params"]))
+        return cls(
+            {name: lgb.Booster(model_str=text) for name, text in document["boosters"].items()},
+            Encodings.from_json(json.dumps(document["encodings"])),
+            document["features"],
+            _saved_params(document["params"]),
+        )
 
     def save(self, directory: Path) -> None:
         """``model.json`` (format, features, params), ``encodings.json`` and ``p10.txt``/``p50.txt``/``p90.txt``."""
@@ -135,8 +156,9 @@ class PriceModel:
         for name, booster in self.boosters.items():
             (directory / f"{name}.txt").write_text(booster.model_to_string(), encoding="utf-8")
         (directory / "encodings.json").write_text(self.encodings.to_json(), encoding="utf-8")
-        (directory / "model.json").write_text(json.dumps(
-            {"format": FORMAT, "features": self.features, "params": self.params}, indent=2), encoding="utf-8")
+        (directory / "model.json").write_text(
+            json.dumps({"format": FORMAT, "features": self.features, "params": self.params}, indent=2), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, directory: Path) -> PriceModel:
@@ -156,8 +178,15 @@ def _saved_params(params: dict) -> dict:
 def _lightgbm_params(params: dict, seed: int, name: str) -> dict:
     objective = "regression" if name == "p50" and params["objective_p50"] == "regression" else "quantile"
     lightgbm = {key: value for key, value in params.items() if key not in OWN}
-    return {**lightgbm, "objective": objective, "alpha": QUANTILES[name], "seed": seed, "deterministic": True,
-            "force_row_wise": True, "verbosity": -1}
+    return {
+        **lightgbm,
+        "objective": objective,
+        "alpha": QUANTILES[name],
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+    }
 
 
 def _fit(rows: pl.DataFrame, params: dict, seed: int) -> PriceModel:
@@ -166,10 +195,17 @@ def _fit(rows: pl.DataFrame, params: dict, seed: int) -> PriceModel:
     names = feature_names(config)
     features = build_features(rows, encodings=encodings, config=config).collect()
     target = np.log(features[PRICE].to_numpy())
-    dataset = lgb.Dataset(_matrix(features, names), label=target, feature_name=names,
-                          categorical_feature=[name for name in names if name in CATEGORIES], free_raw_data=False)
-    boosters = {name: lgb.train(_lightgbm_params(params, seed, name), dataset,
-                                num_boost_round=params["num_boost_round"]) for name in QUANTILES}
+    dataset = lgb.Dataset(
+        _matrix(features, names),
+        label=target,
+        feature_name=names,
+        categorical_feature=[name for name in names if name in CATEGORIES],
+        free_raw_data=False,
+    )
+    boosters = {
+        name: lgb.train(_lightgbm_params(params, seed, name), dataset, num_boost_round=params["num_boost_round"])
+        for name in QUANTILES
+    }
     return PriceModel(boosters, encodings, names, params)
 
 
@@ -206,28 +242,52 @@ def _with_predictions(test: pl.DataFrame, predictions: pl.DataFrame) -> pl.DataF
     return pl.concat([test.select(PRICE, "codigo_catalogo", "material_ou_servico"), predictions], how="horizontal")
 
 
-def baseline_predictions(test: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame, *,
-                         window_days: int = 365) -> pl.DataFrame:
+def baseline_predictions(
+    test: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame, *, window_days: int = 365
+) -> pl.DataFrame:
     """IN 65/2021 art. 5º II style: for each row, the prices of the same catalogue code and unit (an unstated unit
     compares with unstated units) in the ``window_days`` before its date; p50 = their median, [p10, p90] = their
     10th and 90th percentiles (linear interpolation; one comparable → a point). Null without comparables."""
     rows = test.lazy().with_row_index(ROW)
-    stats = past_stats(rows, history.lazy(), keys=["codigo_catalogo", "unidade"], required=["codigo_catalogo"],
-                       value=pl.col(PRICE), window_days=window_days, prefix="b", quantiles=(0.1, 0.9))
-    return stats.sort(ROW).select(pl.col("b_q10").alias("p10"), pl.col("b_median").alias("p50"),
-                                  pl.col("b_q90").alias("p90")).collect()
+    stats = past_stats(
+        rows,
+        history.lazy(),
+        keys=["codigo_catalogo", "unidade"],
+        required=["codigo_catalogo"],
+        value=pl.col(PRICE),
+        window_days=window_days,
+        prefix="b",
+        quantiles=(0.1, 0.9),
+    )
+    return (
+        stats.sort(ROW)
+        .select(pl.col("b_q10").alias("p10"), pl.col("b_median").alias("p50"), pl.col("b_q90").alias("p90"))
+        .collect()
+    )
 
 
-def baseline(test: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame, *, window_days: int = 365,
-             top_codes: int = 5) -> dict:
+def baseline(
+    test: pl.LazyFrame | pl.DataFrame,
+    history: pl.LazyFrame | pl.DataFrame,
+    *,
+    window_days: int = 365,
+    top_codes: int = 5,
+) -> dict:
     """Metrics of the IN 65 baseline on ``test`` (``n`` = rows it covers, of ``rows``)."""
     rows = test.lazy().collect()
-    return metrics.report(_with_predictions(rows, baseline_predictions(rows, history, window_days=window_days)),
-                          top_codes=top_codes)
+    return metrics.report(
+        _with_predictions(rows, baseline_predictions(rows, history, window_days=window_days)), top_codes=top_codes
+    )
 
 
-def evaluate(model: PriceModel, test: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame, *,
-             top_codes: int = 5, window_days: int = 365) -> dict:
+def evaluate(
+    model: PriceModel,
+    test: pl.LazyFrame | pl.DataFrame,
+    history: pl.LazyFrame | pl.DataFrame,
+    *,
+    top_codes: int = 5,
+    window_days: int = 365,
+) -> dict:
     """Metrics of the model on ``test``, plus ``on_baseline_rows``: overall metrics on the rows the IN 65 baseline
     covers (the like-for-like comparison). ``history``: the prices the rows may look back on, e.g. train and test
     together (each row sees only prices dated before it), the same as given to ``baseline``."""

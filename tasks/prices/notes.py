@@ -62,8 +62,9 @@ def price_notes(session: Session, items: list[dict[str, Any]], default: date) ->
     researched = []
     for index, item in enumerate(items):
         reference = _reference(item, default)
-        observations = market_data.observations(session, reference_date=reference,
-                                                catalogue_code=item.get("codigo_catalogo"))
+        observations = market_data.observations(
+            session, reference_date=reference, catalogue_code=item.get("codigo_catalogo")
+        )
         try:
             result = mapa(observations, item, reference)
         except ValueError as exc:
@@ -74,14 +75,21 @@ def price_notes(session: Session, items: list[dict[str, Any]], default: date) ->
             p, unit = predictions[index], item.get("unidade") or result.unidade.raw
             judged = verdict(result, item, p, served)
             if judged.confiavel:
-                estimate = (f"Estimativa do modelo preco-referencia v{served.version}: {brl(p['p50'])} por {unit} "
-                            f"(intervalo de 80%: {brl(p['p10'])} a {brl(p['p90'])}).")
+                estimate = (
+                    f"Estimativa do modelo preco-referencia v{served.version}: {brl(p['p50'])} por {unit} "
+                    f"(intervalo de 80%: {brl(p['p10'])} a {brl(p['p90'])})."
+                )
             else:  # an unreliable figure never goes into a document
-                estimate = (f"O modelo preco-referencia v{served.version} não pôde estimar este item com confiança; "
-                            f"nenhum valor do modelo é usado. {judged.motivo}")
+                estimate = (
+                    f"O modelo preco-referencia v{served.version} não pôde estimar este item com confiança; "
+                    f"nenhum valor do modelo é usado. {judged.motivo}"
+                )
         researched.append(tables.ItemResearch(item, result, estimate=estimate))
-    closing = None if served is not None else ("Não há modelo de preços promovido: a estimativa se baseia apenas na "
-                                               "pesquisa de preços.")
+    closing = (
+        None
+        if served is not None
+        else ("Não há modelo de preços promovido: a estimativa se baseia apenas na pesquisa de preços.")
+    )
     return tables.price_block(researched, closing)
 
 
@@ -92,8 +100,9 @@ def similar_notes(session: Session, titulo: str, items: list[dict[str, Any]], re
     return "\n".join(tables.similar_block(best)).strip()
 
 
-def market_notes(session: Session, kind: str, titulo: str, items: list[dict[str, Any]],
-                 reference: date | None = None) -> str | None:
+def market_notes(
+    session: Session, kind: str, titulo: str, items: list[dict[str, Any]], reference: date | None = None
+) -> str | None:
     """The notes for a section whose template asks for ``kind`` market data; None when there is nothing to use."""
     reference = reference or dates.today()  # Brasília's: a server on UTC is a day ahead from 21:00
     if not items or kind == "none":

@@ -54,8 +54,14 @@ def quantile(values: Sequence[float], p: float) -> float:
 
 
 def _fences(values: Sequence[float], lower: float, upper: float, low_text: str, high_text: str) -> list[str | None]:
-    return [f"acima do limite superior ({high_text} = {brl(upper)})" if v > upper
-            else f"abaixo do limite inferior ({low_text} = {brl(lower)})" if v < lower else None for v in values]
+    return [
+        f"acima do limite superior ({high_text} = {brl(upper)})"
+        if v > upper
+        else f"abaixo do limite inferior ({low_text} = {brl(lower)})"
+        if v < lower
+        else None
+        for v in values
+    ]
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,10 @@ class IQR:
 
     def describe(self) -> str:
         k = k_br(self.k)
-        return (f"Removidos os preços fora do intervalo [Q1 − {k}·IQR; Q3 + {k}·IQR], em que Q1 e Q3 são o primeiro "
-                "e o terceiro quartis (interpolação linear, como QUARTIL.INC) e IQR = Q3 − Q1")
+        return (
+            f"Removidos os preços fora do intervalo [Q1 − {k}·IQR; Q3 + {k}·IQR], em que Q1 e Q3 são o primeiro "
+            "e o terceiro quartis (interpolação linear, como QUARTIL.INC) e IQR = Q3 − Q1"
+        )
 
 
 @dataclass(frozen=True)
@@ -85,12 +93,15 @@ class MeanSD:
             return [None] * len(values)
         mean, deviation = statistics.mean(values), statistics.stdev(values)
         k = k_br(self.k)
-        return _fences(values, mean - self.k * deviation, mean + self.k * deviation, f"média − {k}·DP",
-                       f"média + {k}·DP")
+        return _fences(
+            values, mean - self.k * deviation, mean + self.k * deviation, f"média − {k}·DP", f"média + {k}·DP"
+        )
 
     def describe(self) -> str:
-        return (f"Removidos os preços fora do intervalo média ± {k_br(self.k)} desvios padrão (desvio padrão "
-                "amostral, como DESVPAD; aplicado a partir de 3 preços)")
+        return (
+            f"Removidos os preços fora do intervalo média ± {k_br(self.k)} desvios padrão (desvio padrão "
+            "amostral, como DESVPAD; aplicado a partir de 3 preços)"
+        )
 
 
 @dataclass(frozen=True)
@@ -102,8 +113,9 @@ class MedianRatio:
             return []
         median = statistics.median(values)
         pct = f"{number_br(self.tolerance * 100, 0)}%"
-        return _fences(values, median * (1 - self.tolerance), median * (1 + self.tolerance), f"mediana − {pct}",
-                       f"mediana + {pct}")
+        return _fences(
+            values, median * (1 - self.tolerance), median * (1 + self.tolerance), f"mediana − {pct}", f"mediana + {pct}"
+        )
 
     def describe(self) -> str:
         return f"Removidos os preços mais de {number_br(self.tolerance * 100, 0)}% acima ou abaixo da mediana"

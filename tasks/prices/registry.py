@@ -23,8 +23,16 @@ if TYPE_CHECKING:  # polars and LightGBM load only where a model is built: `nexo
 
 MODEL_NAME = "preco-referencia"
 CHAMPION, PREVIOUS = "champion", "previous"
-INPUTS = (("data", "string"), ("codigo_catalogo", "string"), ("descricao", "string"), ("unidade", "string"),
-          ("quantidade", "double"), ("uf", "string"), ("modalidade_id", "long"), ("material_ou_servico", "string"))
+INPUTS = (
+    ("data", "string"),
+    ("codigo_catalogo", "string"),
+    ("descricao", "string"),
+    ("unidade", "string"),
+    ("quantidade", "double"),
+    ("uf", "string"),
+    ("modalidade_id", "long"),
+    ("material_ou_servico", "string"),
+)
 
 
 def tracking_uri() -> str:
@@ -101,8 +109,9 @@ class Registry:
             if value is not None:
                 self.client.set_model_version_tag(self.name, version, key, f"{value:.6f}")
 
-    def promote(self, version: str, mdape: float | None, baseline_mdape: float | None,
-                margin: float | None = None) -> Decision:
+    def promote(
+        self, version: str, mdape: float | None, baseline_mdape: float | None, margin: float | None = None
+    ) -> Decision:
         """The gate: champion only when ``mdape`` beats the baseline and the current champion by ``margin``."""
         margin = settings.PRICE_MODEL_PROMOTION_MARGIN if margin is None else margin
         current = self.alias(CHAMPION)
@@ -111,19 +120,27 @@ class Registry:
         if mdape is None:
             reasons.append("o modelo não tem MdAPE (sem linhas de teste)")
         if mdape is not None and baseline_mdape is not None and not mdape < baseline_mdape * (1 - margin):
-            reasons.append(f"MdAPE {mdape:.3f} não supera a pesquisa de preços IN 65 ({baseline_mdape:.3f}) "
-                           f"com margem de {margin:.0%}")
+            reasons.append(
+                f"MdAPE {mdape:.3f} não supera a pesquisa de preços IN 65 ({baseline_mdape:.3f}) "
+                f"com margem de {margin:.0%}"
+            )
         if mdape is not None and current_mdape is not None and not mdape < current_mdape * (1 - margin):
-            reasons.append(f"MdAPE {mdape:.3f} não supera o campeão v{current.version} ({current_mdape:.3f}) com "
-                           f"margem de {margin:.0%}")
+            reasons.append(
+                f"MdAPE {mdape:.3f} não supera o campeão v{current.version} ({current_mdape:.3f}) com "
+                f"margem de {margin:.0%}"
+            )
         if reasons:
-            return Decision(False, "; ".join(reasons), version, str(current.version) if current else None,
-                            current_mdape)
+            return Decision(
+                False, "; ".join(reasons), version, str(current.version) if current else None, current_mdape
+            )
         if current is not None:
             self.client.set_registered_model_alias(self.name, PREVIOUS, current.version)
         self.client.set_registered_model_alias(self.name, CHAMPION, version)
-        why = f"MdAPE {mdape:.3f}" + (f" contra IN 65 {baseline_mdape:.3f}" if baseline_mdape is not None else "") \
+        why = (
+            f"MdAPE {mdape:.3f}"
+            + (f" contra IN 65 {baseline_mdape:.3f}" if baseline_mdape is not None else "")
             + (f" e campeão anterior v{current.version} {current_mdape:.3f}" if current_mdape is not None else "")
+        )
         return Decision(True, why, version, str(current.version) if current else None, current_mdape)
 
     def rollback(self) -> tuple[str, str]:
@@ -149,9 +166,16 @@ class Registry:
         out = []
         for v in sorted(found, key=lambda v: int(v.version), reverse=True):  # a str over REST, an int in a local store
             aliases = set(getattr(v, "aliases", []) or []) | set(by_version.get(str(v.version), []))
-            out.append({"version": str(v.version), "aliases": sorted(aliases),
-                        "run_id": v.run_id, "created": v.creation_timestamp,
-                        "mdape": self.metric(v), "baseline_mdape": self.metric(v, "baseline_mdape")})
+            out.append(
+                {
+                    "version": str(v.version),
+                    "aliases": sorted(aliases),
+                    "run_id": v.run_id,
+                    "created": v.creation_timestamp,
+                    "mdape": self.metric(v),
+                    "baseline_mdape": self.metric(v, "baseline_mdape"),
+                }
+            )
         return out
 
     def load(self, version: str) -> Served:
@@ -163,12 +187,14 @@ class Registry:
         from tasks.prices.model import PriceModel
 
         with tempfile.TemporaryDirectory(prefix="nexora-model-") as folder:
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.name}/{version}",
-                                                             dst_path=folder, tracking_uri=self.uri))
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{self.name}/{version}", dst_path=folder, tracking_uri=self.uri
+                )
+            )
             found = {p.name: p for p in local.rglob("*") if p.is_file()}
             if "price_model.json" not in found or "history.parquet" not in found:
-                raise FileNotFoundError(f"a versão {version} de {self.name} não tem price_model.json e "
-                                        "history.parquet")
+                raise FileNotFoundError(f"a versão {version} de {self.name} não tem price_model.json e history.parquet")
             model = PriceModel.from_bytes(found["price_model.json"].read_bytes())
             history = served_history(pl.read_parquet(found["history.parquet"]))
         mv = self.client.get_model_version(self.name, version)
@@ -181,7 +207,8 @@ def signature():
 
     return ModelSignature(
         inputs=Schema([ColSpec(kind, name, required=name in ("data", "descricao")) for name, kind in INPUTS]),
-        outputs=Schema([ColSpec("double", name) for name in ("p10", "p50", "p90")]))
+        outputs=Schema([ColSpec("double", name) for name in ("p10", "p50", "p90")]),
+    )
 
 
 def encodings_summary(model: PriceModel) -> dict[str, Any]:

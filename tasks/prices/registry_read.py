@@ -28,8 +28,14 @@ def _figure(tags: dict[str, str], key: str) -> float | None:
 
 
 def _row(version: str, run_id: str | None, created: int | None, tags: dict[str, str], aliases: set[str]) -> dict:
-    return {"version": str(version), "aliases": sorted(aliases), "run_id": run_id or None, "created": created,
-            "mdape": _figure(tags, "mdape"), "baseline_mdape": _figure(tags, "baseline_mdape")}
+    return {
+        "version": str(version),
+        "aliases": sorted(aliases),
+        "run_id": run_id or None,
+        "created": created,
+        "mdape": _figure(tags, "mdape"),
+        "baseline_mdape": _figure(tags, "baseline_mdape"),
+    }
 
 
 def _sorted(rows: list[dict]) -> list[dict]:
@@ -45,16 +51,20 @@ def _from_sqlite(path: Path, name: str) -> list[dict[str, Any]]:
             return []  # a store no model was ever registered in (or not yet created)
         tags: dict[str, dict[str, str]] = {}
         for version, key, value in db.execute(
-                "SELECT version, key, value FROM model_version_tags WHERE name = ?", (name,)):
+            "SELECT version, key, value FROM model_version_tags WHERE name = ?", (name,)
+        ):
             tags.setdefault(str(version), {})[key] = value
         aliases: dict[str, set[str]] = {}
-        for version, alias in db.execute("SELECT version, alias FROM registered_model_aliases WHERE name = ?",
-                                         (name,)):
+        for version, alias in db.execute("SELECT version, alias FROM registered_model_aliases WHERE name = ?", (name,)):
             aliases.setdefault(str(version), set()).add(alias)
-        rows = db.execute("SELECT version, run_id, creation_time FROM model_versions WHERE name = ? "
-                          "AND current_stage != 'Deleted_Internal'", (name,)).fetchall()
-    return _sorted([_row(str(v), run_id, created, tags.get(str(v), {}), aliases.get(str(v), set()))
-                    for v, run_id, created in rows])
+        rows = db.execute(
+            "SELECT version, run_id, creation_time FROM model_versions WHERE name = ? "
+            "AND current_stage != 'Deleted_Internal'",
+            (name,),
+        ).fetchall()
+    return _sorted(
+        [_row(str(v), run_id, created, tags.get(str(v), {}), aliases.get(str(v), set())) for v, run_id, created in rows]
+    )
 
 
 def _from_server(uri: str, name: str) -> list[dict[str, Any]]:
@@ -81,9 +91,18 @@ def _from_server(uri: str, name: str) -> list[dict[str, Any]]:
             token = body.get("next_page_token")
             if not token:
                 break
-    return _sorted([_row(v["version"], v.get("run_id"), int(v["creation_timestamp"]) if v.get("creation_timestamp")
-                         else None, {t["key"]: t["value"] for t in v.get("tags", [])},
-                         set(v.get("aliases", [])) | aliases.get(str(v["version"]), set())) for v in found])
+    return _sorted(
+        [
+            _row(
+                v["version"],
+                v.get("run_id"),
+                int(v["creation_timestamp"]) if v.get("creation_timestamp") else None,
+                {t["key"]: t["value"] for t in v.get("tags", [])},
+                set(v.get("aliases", [])) | aliases.get(str(v["version"]), set()),
+            )
+            for v in found
+        ]
+    )
 
 
 def list_versions(uri: str | None = None, name: str = MODEL_NAME) -> list[dict[str, Any]]:
@@ -94,7 +113,7 @@ def list_versions(uri: str | None = None, name: str = MODEL_NAME) -> list[dict[s
     if scheme in ("http", "https"):
         return _from_server(uri, name)
     if scheme == "sqlite":
-        return _from_sqlite(Path(unquote(uri[len("sqlite:///"):])), name)
+        return _from_sqlite(Path(unquote(uri[len("sqlite:///") :])), name)
     from tasks.prices.registry import Registry
 
     return Registry(uri, name).versions()

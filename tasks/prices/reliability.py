@@ -58,12 +58,16 @@ def no_comparable_price(n: int, reference: date, window_days: int) -> Reason | N
     if n > 0:
         return None
     start = reference - timedelta(days=window_days)
-    return Reason("sem_precos_na_janela", f"nenhum preço comparável nos dados coletados entre {br(start)} e "
-                                          f"{br(reference)} (janela de {window_days} dias, IN 65/2021, art. 5º, II)")
+    return Reason(
+        "sem_precos_na_janela",
+        f"nenhum preço comparável nos dados coletados entre {br(start)} e "
+        f"{br(reference)} (janela de {window_days} dias, IN 65/2021, art. 5º, II)",
+    )
 
 
-def outside_data(reference: date, span: tuple[date, date] | None, window_days: int, *, model: bool = False
-                 ) -> Reason | None:
+def outside_data(
+    reference: date, span: tuple[date, date] | None, window_days: int, *, model: bool = False
+) -> Reason | None:
     """The window [reference − window_days, reference] holds no date of ``span`` (first, last): the reference is
     before the first price or more than ``window_days`` after the last. None when ``span`` is unknown."""
     if span is None:
@@ -73,18 +77,23 @@ def outside_data(reference: date, span: tuple[date, date] | None, window_days: i
         return None
     whose = "dos dados com que o modelo foi treinado" if model else "dos preços coletados"
     code = "fora_do_periodo_do_modelo" if model else "fora_do_periodo_coletado"
-    return Reason(code, f"a data de referência {br(reference)} está fora do período {whose} ({br(first)} a "
-                        f"{br(last)}): a janela de {window_days} dias até ela não contém nenhum desses preços")
+    return Reason(
+        code,
+        f"a data de referência {br(reference)} está fora do período {whose} ({br(first)} a "
+        f"{br(last)}): a janela de {window_days} dias até ela não contém nenhum desses preços",
+    )
 
 
 def far_from_data(code_known: bool, best: float, *, minimum: float = MIN_RESEMBLANCE) -> Reason | None:
     """No code the model's data knows, and the best resemblance of the description there not above ``minimum``."""
     if code_known or best > minimum:
         return None
-    return Reason("item_distante_dos_dados",
-                  "o item não se parece com nenhum item dos dados do modelo: sem código CATMAT/CATSER conhecido e "
-                  f"com semelhança de descrição de no máximo {number_br(best)} (é preciso mais de "
-                  f"{number_br(minimum)}: o mesmo nome de item e mais da metade das palavras)")
+    return Reason(
+        "item_distante_dos_dados",
+        "o item não se parece com nenhum item dos dados do modelo: sem código CATMAT/CATSER conhecido e "
+        f"com semelhança de descrição de no máximo {number_br(best)} (é preciso mais de "
+        f"{number_br(minimum)}: o mesmo nome de item e mais da metade das palavras)",
+    )
 
 
 def interval_too_wide(p10: float, p90: float, *, maximum: float = MAX_INTERVAL_RATIO) -> Reason | None:
@@ -93,9 +102,12 @@ def interval_too_wide(p10: float, p90: float, *, maximum: float = MAX_INTERVAL_R
         return None
     ratio = p90 / p10 if p10 > 0 else float("inf")
     times = number_br(ratio, 0) if ratio != float("inf") else "infinitas"
-    return Reason("intervalo_largo", f"o intervalo de 80% do modelo é largo demais para servir de estimativa: o P90 "
-                                     f"({brl(p90)}) é {times} vezes o P10 ({brl(p10)}), acima do limite de "
-                                     f"{number_br(maximum, 0)} vezes")
+    return Reason(
+        "intervalo_largo",
+        f"o intervalo de 80% do modelo é largo demais para servir de estimativa: o P90 "
+        f"({brl(p90)}) é {times} vezes o P10 ({brl(p10)}), acima do limite de "
+        f"{number_br(maximum, 0)} vezes",
+    )
 
 
 @dataclass
@@ -136,8 +148,7 @@ class DataProfile:
         for description in set(descriptions):
             if (name := head(description)) is not None:
                 grouped[name].append(parts(description))
-        return cls((min(days), max(days)) if days else None, frozenset(filter(None, map(_code, codes))),
-                   dict(grouped))
+        return cls((min(days), max(days)) if days else None, frozenset(filter(None, map(_code, codes))), dict(grouped))
 
     def knows_code(self, code: Any) -> bool:
         return _code(code) in self.codes
@@ -158,15 +169,25 @@ def profile(history) -> DataProfile:
         found = _PROFILES.get(history)
         if found is None:
             frame = history.frame
-            found = DataProfile.of(frame["data"].to_list(), frame["codigo_catalogo"].unique().to_list(),
-                                   frame["descricao"].unique().to_list())
+            found = DataProfile.of(
+                frame["data"].to_list(),
+                frame["codigo_catalogo"].unique().to_list(),
+                frame["descricao"].unique().to_list(),
+            )
             _PROFILES[history] = found
         return found
 
 
-def judge(*, n: int, reference: date, window_days: int, collected: tuple[date, date] | None,
-          prediction: dict[str, float] | None = None, item: dict[str, Any] | None = None,
-          data: DataProfile | None = None) -> Verdict:
+def judge(
+    *,
+    n: int,
+    reference: date,
+    window_days: int,
+    collected: tuple[date, date] | None,
+    prediction: dict[str, float] | None = None,
+    item: dict[str, Any] | None = None,
+    data: DataProfile | None = None,
+) -> Verdict:
     """The verdict on one answer: the mapa's ``n`` prices in ``window_days`` to ``reference`` and the ``collected``
     span; with a model, its ``prediction`` (p10, p90) for ``item`` against its ``data``."""
     reasons = [no_comparable_price(n, reference, window_days), outside_data(reference, collected, window_days)]

@@ -37,9 +37,17 @@ from tasks.prices.units import Unit, convert, fold, label, parse_unit
 
 STOP_WORDS = frozenset(
     "a o as os ao aos de da do das dos e em no na nos nas num numa para por pela pelo com sem um uma ou que "
-    "tipo nome".split())  # "NOME" closes many SIASG catalogue descriptions ("CADEIRA, CADEIRA NOME")
-EXCLUSIONS = ("outro_item", "preco_invalido", "sem_data", "data_futura", "fora_da_janela", "unidade_desconhecida",
-              "unidade_incompativel")
+    "tipo nome".split()
+)  # "NOME" closes many SIASG catalogue descriptions ("CADEIRA, CADEIRA NOME")
+EXCLUSIONS = (
+    "outro_item",
+    "preco_invalido",
+    "sem_data",
+    "data_futura",
+    "fora_da_janela",
+    "unidade_desconhecida",
+    "unidade_incompativel",
+)
 
 
 def words(text: str | None) -> frozenset[str]:
@@ -77,8 +85,10 @@ class PriceIndex:
         earlier = [m for m in self.values if m < month]
         if self.carry_forward and earlier:
             return self.values[max(earlier)]
-        raise PriceIndexError(f"índice {self.name} sem valor para {when.month:02d}/{when.year}; inclua esse mês na "
-                              "série ou permita usar o último mês publicado")
+        raise PriceIndexError(
+            f"índice {self.name} sem valor para {when.month:02d}/{when.year}; inclua esse mês na "
+            "série ou permita usar o último mês publicado"
+        )
 
     def factor(self, price_date: date, reference_date: date) -> float:
         return self.value(reference_date) / self.value(price_date)
@@ -121,12 +131,22 @@ class PriceLine:
 
     def to_dict(self) -> dict[str, Any]:
         o = self.observation
-        out = {"numero_controle_pncp": o.numero_controle_pncp, "numero_item": o.numero_item, "link": o.link,
-               "data": _day(o.date).isoformat(), "uf": o.uf, "codigo_catalogo": o.catalogue_code,
-               "descricao": o.description, "quantidade": None if o.quantidade is None else float(o.quantidade),
-               "unidade_original": self.unit.raw, "fator_unidade": self.unit.factor,
-               "preco_original": money(float(o.price)), "preco_unidade_referencia": money(self.price),
-               "fator_correcao": round(self.correction, 6), "valor_corrigido": money(self.value)}
+        out = {
+            "numero_controle_pncp": o.numero_controle_pncp,
+            "numero_item": o.numero_item,
+            "link": o.link,
+            "data": _day(o.date).isoformat(),
+            "uf": o.uf,
+            "codigo_catalogo": o.catalogue_code,
+            "descricao": o.description,
+            "quantidade": None if o.quantidade is None else float(o.quantidade),
+            "unidade_original": self.unit.raw,
+            "fator_unidade": self.unit.factor,
+            "preco_original": money(float(o.price)),
+            "preco_unidade_referencia": money(self.price),
+            "fator_correcao": round(self.correction, 6),
+            "valor_corrigido": money(self.value),
+        }
         return out | ({"motivo": self.reason} if self.reason else {})
 
 
@@ -164,25 +184,45 @@ class MapaDePrecos:
         self.nota = None if self.suficiente else funnel.shortage(self.n, self.minimo_precos)
         if self.nota and self.filtros:
             start = self.data_referencia - timedelta(days=self.janela_dias)
-            self.nota += " " + funnel.explain(self.filtros, self.n, code=self.codigo_catalogo, start=start,
-                                              end=self.data_referencia, span=self.periodo_dados)
+            self.nota += " " + funnel.explain(
+                self.filtros,
+                self.n,
+                code=self.codigo_catalogo,
+                start=start,
+                end=self.data_referencia,
+                span=self.periodo_dados,
+            )
 
     def to_dict(self) -> dict[str, Any]:
         unit = self.unidade
         return {
-            "data_referencia": self.data_referencia.isoformat(), "codigo_catalogo": self.codigo_catalogo,
-            "descricao": self.descricao, "janela_dias": self.janela_dias, "indice": self.indice,
-            "unidade": {"original": unit.raw, "base": unit.base, "fator": unit.factor,
-                        "descricao_base": label(unit.base)},
-            "metodo": self.metodo, "criterio_exclusao": self.criterio,
+            "data_referencia": self.data_referencia.isoformat(),
+            "codigo_catalogo": self.codigo_catalogo,
+            "descricao": self.descricao,
+            "janela_dias": self.janela_dias,
+            "indice": self.indice,
+            "unidade": {
+                "original": unit.raw,
+                "base": unit.base,
+                "fator": unit.factor,
+                "descricao_base": label(unit.base),
+            },
+            "metodo": self.metodo,
+            "criterio_exclusao": self.criterio,
             "precos": [line.to_dict() for line in self.precos],
             "removidos": [line.to_dict() for line in self.removidos],
-            "excluidos": dict(self.excluidos), "unidades_desconhecidas": list(self.unidades_desconhecidas),
+            "excluidos": dict(self.excluidos),
+            "unidades_desconhecidas": list(self.unidades_desconhecidas),
             "filtros": [{k: v for k, v in stage.items() if k != "resumo"} for stage in self.filtros],
             "periodo_dados": {"inicio": self.periodo_dados[0].isoformat(), "fim": self.periodo_dados[1].isoformat()}
-            if self.periodo_dados else None,
-            "n": self.n, "minimo_precos": self.minimo_precos, "media": money(self.media),
-            "mediana": money(self.mediana), "menor_valor": money(self.menor_valor), "suficiente": self.suficiente,
+            if self.periodo_dados
+            else None,
+            "n": self.n,
+            "minimo_precos": self.minimo_precos,
+            "media": money(self.media),
+            "mediana": money(self.mediana),
+            "menor_valor": money(self.menor_valor),
+            "suficiente": self.suficiente,
             "nota": self.nota,
         }
 
@@ -200,25 +240,52 @@ def _plain(number: float) -> str:
     return number_br(number, 4).rstrip("0").rstrip(",")
 
 
-def _method(code: str | None, description: str | None, unit: Unit, start: date, end: date, window: int,
-            index: PriceIndex | None, rule: OutlierRule, threshold: float, minimum: int) -> str:
-    item = (f"mesmo código CATMAT/CATSER {code}" if code else
-            f"descrição semelhante a “{description}” (similaridade de Jaccard ≥ {number_br(threshold)} entre as "
-            "palavras, sem palavras vazias)")
+def _method(
+    code: str | None,
+    description: str | None,
+    unit: Unit,
+    start: date,
+    end: date,
+    window: int,
+    index: PriceIndex | None,
+    rule: OutlierRule,
+    threshold: float,
+    minimum: int,
+) -> str:
+    item = (
+        f"mesmo código CATMAT/CATSER {code}"
+        if code
+        else f"descrição semelhante a “{description}” (similaridade de Jaccard ≥ {number_br(threshold)} entre as "
+        "palavras, sem palavras vazias)"
+    )
     correction = f", corrigidos pelo {index.name} até {end.month:02d}/{end.year}" if index else ""
-    return (f"Pesquisa em contratações similares da Administração Pública (IN SEGES/ME nº 65/2021, art. 5º, II): "
-            f"{item}; preços por {unit.raw} ({_plain(unit.factor)} {label(unit.base)}), embalagens convertidas pela "
-            f"unidade base; datados de {start:%d/%m/%Y} a "
-            f"{end:%d/%m/%Y} ({window} dias até a data de referência){correction}. {rule.describe()} (art. 6º). "
-            f"Estimativa pela média, pela mediana e pelo menor valor dos preços válidos, com no mínimo {minimum} "
-            "preços (art. 6º).")
+    return (
+        f"Pesquisa em contratações similares da Administração Pública (IN SEGES/ME nº 65/2021, art. 5º, II): "
+        f"{item}; preços por {unit.raw} ({_plain(unit.factor)} {label(unit.base)}), embalagens convertidas pela "
+        f"unidade base; datados de {start:%d/%m/%Y} a "
+        f"{end:%d/%m/%Y} ({window} dias até a data de referência){correction}. {rule.describe()} (art. 6º). "
+        f"Estimativa pela média, pela mediana e pelo menor valor dos preços válidos, com no mínimo {minimum} "
+        "preços (art. 6º)."
+    )
 
 
-def research(observations: Iterable[Observation], *, reference_date: date, catalogue_code: str | None = None,
-             description: str | None = None, unit: str | Unit | None = None, window_days: int = 365,
-             outliers: str | OutlierRule = "iqr", iqr_k: float = 1.5, min_prices: int = 3, similarity: float = 0.5,
-             index: PriceIndex | None = None, outside_window: int = 0, span: tuple[date, date] | None = None,
-             read_from: date | None = None) -> MapaDePrecos:
+def research(
+    observations: Iterable[Observation],
+    *,
+    reference_date: date,
+    catalogue_code: str | None = None,
+    description: str | None = None,
+    unit: str | Unit | None = None,
+    window_days: int = 365,
+    outliers: str | OutlierRule = "iqr",
+    iqr_k: float = 1.5,
+    min_prices: int = 3,
+    similarity: float = 0.5,
+    index: PriceIndex | None = None,
+    outside_window: int = 0,
+    span: tuple[date, date] | None = None,
+    read_from: date | None = None,
+) -> MapaDePrecos:
     """The mapa de preços of an item, from collected prices (see the module docstring for the rules).
 
     ``outside_window``: prices of the item (its catalogue code) the caller's query left out for their date, counted
@@ -229,8 +296,9 @@ def research(observations: Iterable[Observation], *, reference_date: date, catal
         raise ValueError("informe o código CATMAT/CATSER ou a descrição do item")
     reference = parse_unit(unit) if isinstance(unit, str) else unit
     if unit is not None and reference is None:
-        raise ValueError(f"unidade de referência não reconhecida: {unit!r}; informe uma unidade como UN, KG, L, "
-                         "CX C/ 100 UN")
+        raise ValueError(
+            f"unidade de referência não reconhecida: {unit!r}; informe uma unidade como UN, KG, L, CX C/ 100 UN"
+        )
     start, end = reference_date - timedelta(days=window_days), reference_date
     excluded, unknown = Counter(dict.fromkeys(EXCLUSIONS, 0)), set()
     excluded["fora_da_janela"] += outside_window
@@ -263,19 +331,41 @@ def research(observations: Iterable[Observation], *, reference_date: date, catal
     by_value = sorted(lines, key=lambda line: line.value)
     kept = [line for line in by_value if line.reason is None]
     removed = [line for line in by_value if line.reason is not None]
-    filters = funnel.stages(excluded, len(removed), len(kept), code=code, threshold=similarity, start=start, end=end,
-                            window_days=window_days, base=label(reference.base), criterion=rule.describe(),
-                            read_from=None if code else read_from)
+    filters = funnel.stages(
+        excluded,
+        len(removed),
+        len(kept),
+        code=code,
+        threshold=similarity,
+        start=start,
+        end=end,
+        window_days=window_days,
+        base=label(reference.base),
+        criterion=rule.describe(),
+        read_from=None if code else read_from,
+    )
     return MapaDePrecos(
-        data_referencia=reference_date, codigo_catalogo=code, descricao=description, unidade=reference,
-        janela_dias=window_days, indice=index.name if index else None,
+        data_referencia=reference_date,
+        codigo_catalogo=code,
+        descricao=description,
+        unidade=reference,
+        janela_dias=window_days,
+        indice=index.name if index else None,
         metodo=_method(code, description, reference, start, end, window_days, index, rule, similarity, min_prices),
-        criterio=rule.describe(), precos=kept, removidos=removed, excluidos=dict(excluded),
-        unidades_desconhecidas=sorted(unknown), minimo_precos=min_prices, filtros=filters, periodo_dados=span)
+        criterio=rule.describe(),
+        precos=kept,
+        removidos=removed,
+        excluidos=dict(excluded),
+        unidades_desconhecidas=sorted(unknown),
+        minimo_precos=min_prices,
+        filtros=filters,
+        periodo_dados=span,
+    )
 
 
-def _classify(obs: Observation, code: str | None, target: frozenset[str], threshold: float, start: date,
-              end: date) -> tuple[str | None, Unit | None]:
+def _classify(
+    obs: Observation, code: str | None, target: frozenset[str], threshold: float, start: date, end: date
+) -> tuple[str | None, Unit | None]:
     """Why the observation is left out (one of EXCLUSIONS), or None and its unit."""
     if not (_code(obs.catalogue_code) == code if code else jaccard(target, words(obs.description)) >= threshold):
         return "outro_item", None
@@ -299,4 +389,3 @@ def _positive(price: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return math.isfinite(number) and number > 0
-

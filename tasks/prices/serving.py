@@ -32,15 +32,21 @@ def rows_frame(items: list[dict[str, Any]]) -> tuple[pl.DataFrame, list[float]]:
         factor = unit.factor if unit else 1.0
         day = item.get("data") or date.today()
         quantity = item.get("quantidade")
-        records.append({
-            "data": date.fromisoformat(str(day)[:10]) if not isinstance(day, date) else day,
-            "codigo_catalogo": (str(item["codigo_catalogo"]).strip() or None) if item.get("codigo_catalogo")
-            else None,
-            "descricao": item.get("descricao") or "", "unidade": unit.base if unit else None,
-            "quantidade": float(quantity) * factor if quantity else 1.0 * factor,
-            "uf": item.get("uf"), "modalidade_id": item.get("modalidade_id"),
-            "material_ou_servico": item.get("material_ou_servico"),
-            "numero_controle_pncp": "consulta"})
+        records.append(
+            {
+                "data": date.fromisoformat(str(day)[:10]) if not isinstance(day, date) else day,
+                "codigo_catalogo": (str(item["codigo_catalogo"]).strip() or None)
+                if item.get("codigo_catalogo")
+                else None,
+                "descricao": item.get("descricao") or "",
+                "unidade": unit.base if unit else None,
+                "quantidade": float(quantity) * factor if quantity else 1.0 * factor,
+                "uf": item.get("uf"),
+                "modalidade_id": item.get("modalidade_id"),
+                "material_ou_servico": item.get("material_ou_servico"),
+                "numero_controle_pncp": "consulta",
+            }
+        )
         factors.append(factor)
     return pl.DataFrame(records, schema=ROW_SCHEMA), factors
 
@@ -51,8 +57,9 @@ def price_index() -> PriceIndex | None:
     if not path:
         return None
     with open(path, encoding="utf-8") as handle:
-        values = {(int(r["ano"]), int(r["mes"])): float(str(r["valor"]).replace(",", "."))
-                  for r in csv.DictReader(handle)}
+        values = {
+            (int(r["ano"]), int(r["mes"])): float(str(r["valor"]).replace(",", ".")) for r in csv.DictReader(handle)
+        }
     return PriceIndex(name=path.stem.upper(), values=values)
 
 
@@ -61,13 +68,24 @@ def mapa(observations: list[Observation], item: dict[str, Any], reference: date)
     ``market_data.Collected``, with what its query counted without reading (for the mapa's filters)."""
     extras: dict[str, Any] = {}
     if isinstance(observations, Collected):
-        extras = {"outside_window": observations.outside_window, "span": observations.span,
-                  "read_from": observations.read_from}
-    return research(observations, reference_date=reference, catalogue_code=item.get("codigo_catalogo"),
-                    description=item.get("descricao"), unit=item.get("unidade") or None,
-                    window_days=settings.PRICE_RESEARCH_WINDOW_DAYS, outliers=settings.PRICE_RESEARCH_OUTLIERS,
-                    iqr_k=settings.PRICE_RESEARCH_IQR_K, min_prices=settings.PRICE_RESEARCH_MIN_PRICES,
-                    index=price_index(), **extras)
+        extras = {
+            "outside_window": observations.outside_window,
+            "span": observations.span,
+            "read_from": observations.read_from,
+        }
+    return research(
+        observations,
+        reference_date=reference,
+        catalogue_code=item.get("codigo_catalogo"),
+        description=item.get("descricao"),
+        unit=item.get("unidade") or None,
+        window_days=settings.PRICE_RESEARCH_WINDOW_DAYS,
+        outliers=settings.PRICE_RESEARCH_OUTLIERS,
+        iqr_k=settings.PRICE_RESEARCH_IQR_K,
+        min_prices=settings.PRICE_RESEARCH_MIN_PRICES,
+        index=price_index(),
+        **extras,
+    )
 
 
 def __getattr__(name: str):

@@ -24,8 +24,14 @@ SUMMARY_TITLE = "Quadro-resumo da estimativa"
 MAPA_TITLE = "Mapa de preços (IN SEGES/ME nº 65/2021)"
 SIMILAR_TITLE = "Contratações similares nos dados coletados do PNCP"
 SUMMARY_HEADER = ("Item", "Descrição", "Unidade", "Quantidade", "Preço unitário (mediana)", "Valor total")
-PRICE_HEADER = ("Fonte (nº de controle PNCP, item, UF e endereço)", "Data", "Unidade", "Valor original",
-                "Valor corrigido", "Situação")
+PRICE_HEADER = (
+    "Fonte (nº de controle PNCP, item, UF e endereço)",
+    "Data",
+    "Unidade",
+    "Valor original",
+    "Valor corrigido",
+    "Situação",
+)
 RESULT_HEADER = ("Resultado", "Valor")
 SIMILAR_HEADER = ("Contratação (nº de controle PNCP, UF e endereço)", "Data", "Objeto", "Preço unitário")
 # prices listed in a document, shared by its items (at least 5 each): ~220 characters a row keeps the block well within
@@ -89,22 +95,34 @@ def shown(result: MapaDePrecos, limit: int) -> list[PriceLine]:
     if len(lines) > limit:
         room = max(limit - len(result.removidos), 0)
         nearest = sorted(result.precos, key=lambda line: (abs(line.value - result.mediana), line.value))[:room]
-        lines = [*nearest, *result.removidos[:limit - len(nearest)]]
+        lines = [*nearest, *result.removidos[: limit - len(nearest)]]
     return sorted(lines, key=lambda line: line.value)
 
 
 def price_rows(result: MapaDePrecos, limit: int) -> list[tuple[str, ...]]:
     """The rows of the prices table (``shown``)."""
-    return [(_source(line), day(line.observation.date), line.unit.raw, money(float(line.observation.price)),
-             money(line.value), _situation(line)) for line in shown(result, limit)]
+    return [
+        (
+            _source(line),
+            day(line.observation.date),
+            line.unit.raw,
+            money(float(line.observation.price)),
+            money(line.value),
+            _situation(line),
+        )
+        for line in shown(result, limit)
+    ]
 
 
 def result_rows(result: MapaDePrecos, amount: float | None) -> list[tuple[str, str]]:
     """Média, mediana and menor valor of the kept prices, and the item's value by the mediana."""
     total = len(result.precos) + len(result.removidos)
-    rows = [("Preços válidos", f"{result.n} de {total}"), ("Média", money(result.media)),
-            ("**Mediana (preço de referência)**", f"**{money(result.mediana)}**"),
-            ("Menor valor", money(result.menor_valor))]
+    rows = [
+        ("Preços válidos", f"{result.n} de {total}"),
+        ("Média", money(result.media)),
+        ("**Mediana (preço de referência)**", f"**{money(result.mediana)}**"),
+        ("Menor valor", money(result.menor_valor)),
+    ]
     if amount:
         rows.append((f"Valor do item: {quantity(amount)} × mediana", money(result.mediana * amount)))
     return rows
@@ -155,13 +173,15 @@ def item_block(number: int, entry: ItemResearch, limit: int = MAX_PRICE_ROWS) ->
         lines += [result.metodo, "", *table(PRICE_HEADER, "lclrrl", price_rows(result, limit)), ""]
         total, listed = len(result.precos) + len(result.removidos), len(shown(result, limit))
         if listed < total:
-            lines += [f"Listados {listed} dos {total} preços (os excluídos e, entre os válidos, os mais próximos da "
-                      "mediana); todos os preços válidos entram no resultado abaixo.", ""]
+            lines += [
+                f"Listados {listed} dos {total} preços (os excluídos e, entre os válidos, os mais próximos da "
+                "mediana); todos os preços válidos entram no resultado abaixo.",
+                "",
+            ]
     else:
         lines += ["Nenhum preço comparável encontrado nos dados coletados.", ""]
     if result.n:
-        lines += [*table((f"{RESULT_HEADER[0]} (por {unit})", RESULT_HEADER[1]), "lr", result_rows(result, amount)),
-                  ""]
+        lines += [*table((f"{RESULT_HEADER[0]} (por {unit})", RESULT_HEADER[1]), "lr", result_rows(result, amount)), ""]
     if result.nota:
         lines += [f"Observação: {result.nota}", ""]
     if entry.estimate:
@@ -176,9 +196,16 @@ def summary_block(researched: list[ItemResearch]) -> list[str]:
         amount, mediana = entry.item.get("quantidade"), entry.mediana
         value = mediana * amount if mediana is not None and amount else None
         total += value or 0.0
-        body.append((str(number), item_title(number, entry.item).split(" — ", 1)[1], entry.unit,
-                     quantity(amount) if amount else "—", money(mediana) if mediana is not None else "sem preço",
-                     money(value) if value is not None else "—"))
+        body.append(
+            (
+                str(number),
+                item_title(number, entry.item).split(" — ", 1)[1],
+                entry.unit,
+                quantity(amount) if amount else "—",
+                money(mediana) if mediana is not None else "sem preço",
+                money(value) if value is not None else "—",
+            )
+        )
     if total:
         body.append(("**Total**", "", "", "", "", f"**{money(total)}**"))
     return [f"# {SUMMARY_TITLE}", "", *table(SUMMARY_HEADER, "clcrrr", body), ""]
@@ -186,8 +213,15 @@ def summary_block(researched: list[ItemResearch]) -> list[str]:
 
 def similar_block(rows: list[dict[str, Any]]) -> list[str]:
     """Similar contratações (``market_data.similar_purchases``) as a table, best match first."""
-    body = [(cell(r["numero_controle_pncp"]) + (f", {r['uf']}" if r.get("uf") else "")
-             + (f" — {r['link']}" if r.get("link") else ""),
-             day(date.fromisoformat(r["data"][:10])) if r.get("data") else "sem data", r["descricao"][:160],
-             f"{money(r['preco_unitario'])} por {r.get('unidade') or 'unidade'}") for r in rows]
+    body = [
+        (
+            cell(r["numero_controle_pncp"])
+            + (f", {r['uf']}" if r.get("uf") else "")
+            + (f" — {r['link']}" if r.get("link") else ""),
+            day(date.fromisoformat(r["data"][:10])) if r.get("data") else "sem data",
+            r["descricao"][:160],
+            f"{money(r['preco_unitario'])} por {r.get('unidade') or 'unidade'}",
+        )
+        for r in rows
+    ]
     return [f"# {SIMILAR_TITLE}", "", *table(SIMILAR_HEADER, "lcll", body), ""]

@@ -37,8 +37,14 @@ DIMENSIONS: dict[str, tuple[tuple[str, float], ...]] = {  # unit pattern on fold
 
 def fold_expr(expr: pl.Expr) -> pl.Expr:
     """``tasks.pncp.parse.fold`` as an expression: accents and other non-ASCII out, spaces collapsed, lower case."""
-    return (expr.fill_null("").str.normalize("NFKD").str.replace_all(r"[^\x00-\x7f]", "")
-            .str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase())
+    return (
+        expr.fill_null("")
+        .str.normalize("NFKD")
+        .str.replace_all(r"[^\x00-\x7f]", "")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .str.to_lowercase()
+    )
 
 
 def parse_number(expr: pl.Expr) -> pl.Expr:
@@ -59,14 +65,17 @@ def _dimension(folded: pl.Expr, units: tuple[tuple[str, float], ...]) -> pl.Expr
 
 
 def _inches(folded: pl.Expr) -> pl.Expr:
-    return folded.str.extract_all(rf"{NUMBER}\s?\"").list.eval(
-        parse_number(pl.element().str.extract(rf"^({NUMBER})"))).list.max().log1p()
+    return (
+        folded.str.extract_all(rf"{NUMBER}\s?\"")
+        .list.eval(parse_number(pl.element().str.extract(rf"^({NUMBER})")))
+        .list.max()
+        .log1p()
+    )
 
 
 def tokens(folded: pl.Expr) -> pl.Expr:
     """Significant tokens: 3+ letters or digits, stop words out, in order."""
-    return folded.str.extract_all(r"[a-z0-9]{3,}").list.eval(
-        pl.element().filter(~pl.element().is_in(STOPWORDS)))
+    return folded.str.extract_all(r"[a-z0-9]{3,}").list.eval(pl.element().filter(~pl.element().is_in(STOPWORDS)))
 
 
 def description_key(folded: pl.Expr) -> pl.Expr:
@@ -109,8 +118,10 @@ _NUMBER = re.compile(NUMBER)
 _LEADING_NUMBER = re.compile(rf"^({NUMBER})")
 _TOKEN = re.compile(r"[a-z0-9]{3,}")
 _INCHES = re.compile(rf"{NUMBER}\s?\"")
-_UNIT_PATTERNS = {name: [(re.compile(rf"{NUMBER}\s?(?:{pattern})\b"), factor) for pattern, factor in units]
-                  for name, units in DIMENSIONS.items()}
+_UNIT_PATTERNS = {
+    name: [(re.compile(rf"{NUMBER}\s?(?:{pattern})\b"), factor) for pattern, factor in units]
+    for name, units in DIMENSIONS.items()
+}
 
 
 def _number_value(raw: str) -> float | None:
@@ -123,17 +134,22 @@ def _number_value(raw: str) -> float | None:
 
 
 def _largest(pattern: re.Pattern, folded: str, factor: float = 1.0) -> float | None:
-    values = [value * factor for match in pattern.findall(folded)
-              if (value := _number_value(_LEADING_NUMBER.match(match).group(1))) is not None]
+    values = [
+        value * factor
+        for match in pattern.findall(folded)
+        if (value := _number_value(_LEADING_NUMBER.match(match).group(1))) is not None
+    ]
     return max(values) if values else None
 
 
 def scalar_values(folded: str) -> list[float | None]:
     """``scalar_features`` of one folded description, in Python (``SCALAR_NAMES`` order): for a few rows, where the
     polars expressions cost ~3 ms of planning for microseconds of work. Tested equal to the expressions."""
-    out: list[float | None] = [float(len(folded)),
-                               float(sum(1 for token in _TOKEN.findall(folded) if token not in STOPWORDS)),
-                               float(len(_NUMBER.findall(folded)))]
+    out: list[float | None] = [
+        float(len(folded)),
+        float(sum(1 for token in _TOKEN.findall(folded) if token not in STOPWORDS)),
+        float(len(_NUMBER.findall(folded))),
+    ]
     for name, patterns in _UNIT_PATTERNS.items():
         found = [value for pattern, factor in patterns if (value := _largest(pattern, folded, factor)) is not None]
         if name == "pol" and (inches := _largest(_INCHES, folded)) is not None:
@@ -160,16 +176,24 @@ def hash_columns(buckets: int) -> list[str]:
     return [f"hash_{index:02d}" for index in range(buckets)]
 
 
-def hashed_tokens(rows: pl.LazyFrame, buckets: int, *, index: str = "_row", folded: str | None = None
-                  ) -> pl.LazyFrame:
+def hashed_tokens(rows: pl.LazyFrame, buckets: int, *, index: str = "_row", folded: str | None = None) -> pl.LazyFrame:
     """``index`` plus one count column per bucket, for every row of ``rows`` (which has ``index`` and ``descricao``,
     or the column ``folded`` holding the description already folded)."""
     names = hash_columns(buckets)
     text = pl.col(folded) if folded else fold_expr(pl.col("descricao"))
     exploded = rows.select(index, tokens(text).alias("token")).explode("token").drop_nulls()
-    vocabulary = exploded.select("token").unique().with_columns(
-        pl.col("token").map_batches(lambda values: _bucket(values, buckets), return_dtype=pl.Int64,
-                                    is_elementwise=True).alias("bucket"))
-    counts = exploded.join(vocabulary, on="token").group_by(index).agg(
-        [(pl.col("bucket") == number).sum().cast(pl.Float64).alias(name) for number, name in enumerate(names)])
+    vocabulary = (
+        exploded.select("token")
+        .unique()
+        .with_columns(
+            pl.col("token")
+            .map_batches(lambda values: _bucket(values, buckets), return_dtype=pl.Int64, is_elementwise=True)
+            .alias("bucket")
+        )
+    )
+    counts = (
+        exploded.join(vocabulary, on="token")
+        .group_by(index)
+        .agg([(pl.col("bucket") == number).sum().cast(pl.Float64).alias(name) for number, name in enumerate(names)])
+    )
     return rows.select(index).join(counts, on=index, how="left").with_columns(pl.col(names).fill_null(0.0))

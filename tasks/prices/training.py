@@ -24,8 +24,9 @@ def training_plots(model: price_model.PriceModel, test: pl.DataFrame, history: p
     import matplotlib.pyplot as plt
 
     booster = model.boosters["p50"]
-    gains = sorted(zip(booster.feature_name(), booster.feature_importance("gain"), strict=True),
-                   key=lambda pair: pair[1])[-20:]
+    gains = sorted(
+        zip(booster.feature_name(), booster.feature_importance("gain"), strict=True), key=lambda pair: pair[1]
+    )[-20:]
     importance, ax = plt.subplots(figsize=(7, 6))
     ax.barh([name for name, _ in gains], [value for _, value in gains])
     ax.set_title("Importância das variáveis (ganho, modelo P50)")

@@ -38,8 +38,24 @@ def _names(base: str, factor: float, *names: str) -> dict[str, tuple[str, float]
 
 
 ALIASES: dict[str, tuple[str, float]] = {
-    **_names("UN", 1, "un", "und", "unid", "uni", "ud", "u", "um", "unit", "unidade", "unidades", "pc", "pca",
-             "peca", "pecas"),
+    **_names(
+        "UN",
+        1,
+        "un",
+        "und",
+        "unid",
+        "uni",
+        "ud",
+        "u",
+        "um",
+        "unit",
+        "unidade",
+        "unidades",
+        "pc",
+        "pca",
+        "peca",
+        "pecas",
+    ),
     **_names("PAR", 1, "par", "pares", "pr"),
     **_names("KIT", 1, "kit", "kits"),
     **_names("CJ", 1, "cj", "conj", "conjunto", "conjuntos"),
@@ -81,8 +97,7 @@ ALIASES: dict[str, tuple[str, float]] = {
     **_names("DIA", 1, "dia", "dias", "diaria", "diarias", "diaria (8h)"),
     **_names("MES", 1, "mes", "meses", "mensal", "mensalidade", "mes/meses"),
     **_names("ANO", 1, "ano", "anos", "anual"),
-    **_names("SERVICO", 1, "servico", "servicos", "sv", "servico tecnico", "und servico tecnico",
-             "unidade de servico"),
+    **_names("SERVICO", 1, "servico", "servicos", "sv", "servico tecnico", "und servico tecnico", "unidade de servico"),
     **_names("PESSOA", 1, "pessoa", "pessoas", "por pessoa", "valor por pessoa"),
     **_names("LICENCA", 1, "licenca", "licencas"),
     **_names("PONTO", 1, "ponto", "pontos"),
@@ -94,21 +109,87 @@ ALIASES: dict[str, tuple[str, float]] = {
     **_names("M_DIA", 1, "diaria do metro linear", "diaria metro linear", "metro linear/dia"),
 }
 # Words that may open a pack ("CX C/ 100 UN", "UNIDADE 1.0 MILILITRO", "LOTE COM 6 LICENÇAS").
-PACKS = frozenset(name for name, (base, _) in ALIASES.items() if " " not in name and base in {
-    "UN", "KIT", "CJ", "JOGO", "LOTE", "CX", "PCT", "FR", "GALAO", "LATA", "ROLO", "TUBO", "BISNAGA", "POTE",
-    "SACO", "EMBALAGEM", "CILINDRO", "RESMA", "AMPOLA", "GARRAFA", "GARRAFAO", "FARDO", "COPO"})
-PACK = re.compile(r"^(?:(?P<pack>[a-z]+)\s*(?:c/|com|contendo|de|/)?\s*)?(?P<n>\d+(?:[.,]\d+)*)\s*(?:x\s*)?"
-                  r"(?P<rest>.+)$")
+PACKS = frozenset(
+    name
+    for name, (base, _) in ALIASES.items()
+    if " " not in name
+    and base
+    in {
+        "UN",
+        "KIT",
+        "CJ",
+        "JOGO",
+        "LOTE",
+        "CX",
+        "PCT",
+        "FR",
+        "GALAO",
+        "LATA",
+        "ROLO",
+        "TUBO",
+        "BISNAGA",
+        "POTE",
+        "SACO",
+        "EMBALAGEM",
+        "CILINDRO",
+        "RESMA",
+        "AMPOLA",
+        "GARRAFA",
+        "GARRAFAO",
+        "FARDO",
+        "COPO",
+    }
+)
+PACK = re.compile(
+    r"^(?:(?P<pack>[a-z]+)\s*(?:c/|com|contendo|de|/)?\s*)?(?P<n>\d+(?:[.,]\d+)*)\s*(?:x\s*)?"
+    r"(?P<rest>.+)$"
+)
 LABELS = {  # base → how it reads in a document
-    "UN": "unidade", "PAR": "par", "KIT": "kit", "CJ": "conjunto", "JOGO": "jogo", "LOTE": "lote", "CX": "caixa",
-    "PCT": "pacote", "FR": "frasco", "GALAO": "galão", "LATA": "lata", "ROLO": "rolo", "TUBO": "tubo",
-    "BISNAGA": "bisnaga", "POTE": "pote", "SACO": "saco", "EMBALAGEM": "embalagem", "CILINDRO": "cilindro",
-    "BARRA": "barra", "RESMA": "resma", "AMPOLA": "ampola", "GARRAFA": "garrafa", "GARRAFAO": "garrafão",
-    "FARDO": "fardo", "COPO": "copo",
-    "ML": "mililitro", "G": "grama", "M": "metro", "M2": "metro quadrado", "M3": "metro cúbico", "FL": "folha",
-    "H": "hora", "DIA": "diária", "MES": "mês", "ANO": "ano", "SERVICO": "serviço", "PESSOA": "pessoa",
-    "LICENCA": "licença", "PONTO": "ponto", "TRASLADO": "traslado", "MEIA_DIARIA": "meia diária",
-    "H_EXTRA": "hora extra", "KM_EXTRA": "km extra", "M2_DIA": "m² por dia", "M_DIA": "metro linear por dia",
+    "UN": "unidade",
+    "PAR": "par",
+    "KIT": "kit",
+    "CJ": "conjunto",
+    "JOGO": "jogo",
+    "LOTE": "lote",
+    "CX": "caixa",
+    "PCT": "pacote",
+    "FR": "frasco",
+    "GALAO": "galão",
+    "LATA": "lata",
+    "ROLO": "rolo",
+    "TUBO": "tubo",
+    "BISNAGA": "bisnaga",
+    "POTE": "pote",
+    "SACO": "saco",
+    "EMBALAGEM": "embalagem",
+    "CILINDRO": "cilindro",
+    "BARRA": "barra",
+    "RESMA": "resma",
+    "AMPOLA": "ampola",
+    "GARRAFA": "garrafa",
+    "GARRAFAO": "garrafão",
+    "FARDO": "fardo",
+    "COPO": "copo",
+    "ML": "mililitro",
+    "G": "grama",
+    "M": "metro",
+    "M2": "metro quadrado",
+    "M3": "metro cúbico",
+    "FL": "folha",
+    "H": "hora",
+    "DIA": "diária",
+    "MES": "mês",
+    "ANO": "ano",
+    "SERVICO": "serviço",
+    "PESSOA": "pessoa",
+    "LICENCA": "licença",
+    "PONTO": "ponto",
+    "TRASLADO": "traslado",
+    "MEIA_DIARIA": "meia diária",
+    "H_EXTRA": "hora extra",
+    "KM_EXTRA": "km extra",
+    "M2_DIA": "m² por dia",
+    "M_DIA": "metro linear por dia",
 }
 
 

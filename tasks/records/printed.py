@@ -10,11 +10,16 @@ from tasks.render.model import RenderDocument, RenderSection
 
 def sigiloso_note(kind: str) -> str:
     """What the public DOCX/PDF say in place of a sigiloso estimate."""
-    where = ("em anexo classificado deste Estudo Técnico Preliminar" if kind == "ETP"
-             else "em documento separado e classificado")
-    return (f"Orçamento estimado sigiloso, nos termos do art. 24 da Lei nº 14.133/2021: a estimativa do valor da "
-            f"contratação consta {where}, de acesso restrito; o sigilo não prevalece para os órgãos de controle "
-            "interno e externo (art. 24, inciso I).")
+    where = (
+        "em anexo classificado deste Estudo Técnico Preliminar"
+        if kind == "ETP"
+        else "em documento separado e classificado"
+    )
+    return (
+        f"Orçamento estimado sigiloso, nos termos do art. 24 da Lei nº 14.133/2021: a estimativa do valor da "
+        f"contratação consta {where}, de acesso restrito; o sigilo não prevalece para os órgãos de controle "
+        "interno e externo (art. 24, inciso I)."
+    )
 
 
 ANNEX_MARKING = "DOCUMENTO CLASSIFICADO — ACESSO RESTRITO (art. 24 da Lei nº 14.133/2021)"
@@ -28,19 +33,29 @@ def printed(view, annex: bool = False) -> RenderDocument:
 
     def section(spec: dict[str, Any]) -> RenderSection:
         stored, hidden = by_slug[spec["slug"]], spec["slug"] in protected and not annex
-        return RenderSection(code=spec["code"], title=spec["title"], legal_basis=spec["legal_basis"],
-                             required=spec["required"],
-                             content=sigiloso_note(document.kind) if hidden else stored.content,
-                             justification=None if hidden else stored.justification)
+        return RenderSection(
+            code=spec["code"],
+            title=spec["title"],
+            legal_basis=spec["legal_basis"],
+            required=spec["required"],
+            content=sigiloso_note(document.kind) if hidden else stored.content,
+            justification=None if hidden else stored.justification,
+        )
 
     titulo = document.titulo
     if annex:
         label = "Anexo classificado" if document.kind == "ETP" else "Documento separado e classificado"
         titulo = f"{label} — orçamento estimado sigiloso — {titulo}"
     return RenderDocument(
-        kind=str(document.kind), titulo=titulo, numero_processo=document.numero_processo, orgao=document.orgao,
-        unidade=document.unidade, version=document.version, template_name=template.name,
-        template_version=template.version, issued_on=document.updated_at.date(),
+        kind=str(document.kind),
+        titulo=titulo,
+        numero_processo=document.numero_processo,
+        orgao=document.orgao,
+        unidade=document.unidade,
+        version=document.version,
+        template_name=template.name,
+        template_version=template.version,
+        issued_on=document.updated_at.date(),
         sections=tuple(section(s) for s in template.sections if not annex or s["slug"] in protected),
         marking=ANNEX_MARKING if annex else None,
     )

@@ -20,14 +20,20 @@ from tasks.records.printed import printed
 from tasks.retry import DB_RETRIES
 
 
-def _context(view, section: dict[str, Any], instructions: str | None, notes: dict[str, str | None]
-             ) -> DraftingContext:
+def _context(view, section: dict[str, Any], instructions: str | None, notes: dict[str, str | None]) -> DraftingContext:
     document, template = view.document, view.template
     return DraftingContext(
-        kind=str(document.kind), template_name=template.name, template_version=template.version,
-        titulo=document.titulo, numero_processo=document.numero_processo, orgao=document.orgao,
-        unidade=document.unidade, context=document.context, section=section,
-        market_notes=notes.get(section.get("market_data", "none")), extra_instructions=instructions,
+        kind=str(document.kind),
+        template_name=template.name,
+        template_version=template.version,
+        titulo=document.titulo,
+        numero_processo=document.numero_processo,
+        orgao=document.orgao,
+        unidade=document.unidade,
+        context=document.context,
+        section=section,
+        market_notes=notes.get(section.get("market_data", "none")),
+        extra_instructions=instructions,
     )
 
 
@@ -41,8 +47,9 @@ def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, st
 
 
 @task(name="load-drafting-context", **DB_RETRIES)
-def load_drafting_contexts(document_id: uuid.UUID, slugs: list[str] | None = None, only_empty: bool = False,
-                           instructions: str | None = None) -> list[DraftingContext]:
+def load_drafting_contexts(
+    document_id: uuid.UUID, slugs: list[str] | None = None, only_empty: bool = False, instructions: str | None = None
+) -> list[DraftingContext]:
     """The drafting context of the requested sections (all, or only the empty ones)."""
     with session_scope() as session:
         view = document_view(session, document_id)
@@ -62,18 +69,36 @@ def load_drafting_contexts(document_id: uuid.UUID, slugs: list[str] | None = Non
 
 
 @task(name="save-fields", **DB_RETRIES)
-def save_fields(document_id: uuid.UUID, drafts: dict[str, dict[str, Any]], flow_run_id: str | None,
-                trace_id: str | None) -> list[dict[str, Any]]:
+def save_fields(
+    document_id: uuid.UUID, drafts: dict[str, dict[str, Any]], flow_run_id: str | None, trace_id: str | None
+) -> list[dict[str, Any]]:
     """Store drafted sections in one transaction; returns what was stored, per section."""
     stored = []
     with session_scope() as session:
         for slug, draft in drafts.items():
-            write_field(session, document_id, slug, content=draft["content"], justification=None,
-                        source=FieldSource(draft["source"]), model=draft["model"], tokens_in=draft["tokens_in"],
-                        tokens_out=draft["tokens_out"], flow_run_id=flow_run_id, trace_id=trace_id)
-            stored.append({"slug": slug, "source": draft["source"], "model": draft["model"],
-                           "tokens_in": draft["tokens_in"], "tokens_out": draft["tokens_out"],
-                           "chars": len(draft["content"])})
+            write_field(
+                session,
+                document_id,
+                slug,
+                content=draft["content"],
+                justification=None,
+                source=FieldSource(draft["source"]),
+                model=draft["model"],
+                tokens_in=draft["tokens_in"],
+                tokens_out=draft["tokens_out"],
+                flow_run_id=flow_run_id,
+                trace_id=trace_id,
+            )
+            stored.append(
+                {
+                    "slug": slug,
+                    "source": draft["source"],
+                    "model": draft["model"],
+                    "tokens_in": draft["tokens_in"],
+                    "tokens_out": draft["tokens_out"],
+                    "chars": len(draft["content"]),
+                }
+            )
     logger = run_logger()
     for item in stored:
         logger.info("stored %s (%s, %d chars)", item["slug"], item["source"], item["chars"])
@@ -93,19 +118,38 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
         if document.status != DocumentStatus.APROVADO:
             raise ConflictError(f"Só um documento aprovado pode ser consolidado; está '{document.status}'.")
         render = printed(view)  # a sigiloso estimate never reaches the public files (nor this result)
-        return {"already": None, "render": render, "version": document.version,
-                "classified": bool(view.protected_slugs),
-                "template_id": str(template.id), "template_version": template.version}
+        return {
+            "already": None,
+            "render": render,
+            "version": document.version,
+            "classified": bool(view.protected_slugs),
+            "template_id": str(template.id),
+            "template_version": template.version,
+        }
 
 
 @task(name="register-artifacts", **DB_RETRIES)
-def register_artifacts(document_id: uuid.UUID, version: int, stored: list[dict[str, Any]], template_id: str,
-                       template_version: int, flow_run_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
+def register_artifacts(
+    document_id: uuid.UUID,
+    version: int,
+    stored: list[dict[str, Any]],
+    template_id: str,
+    template_version: int,
+    flow_run_id: str | None,
+    trace_id: str | None,
+) -> list[dict[str, Any]]:
     """Artifacts and status consolidado in one transaction."""
     with session_scope() as session:
         artifacts = register_consolidation(
-            session, document_id, version, stored, template_id=uuid.UUID(template_id),
-            template_version=template_version, flow_run_id=flow_run_id, trace_id=trace_id)
+            session,
+            document_id,
+            version,
+            stored,
+            template_id=uuid.UUID(template_id),
+            template_version=template_version,
+            flow_run_id=flow_run_id,
+            trace_id=trace_id,
+        )
         rows = [a.model_dump(mode="json") for a in artifacts]
     run_logger().info("registered %d artifacts of version %d; status consolidado", len(rows), version)
     return rows

@@ -48,11 +48,13 @@ from tasks.render.model import (
 HEADER_FILL = "D9D9D9"
 CELL_MARGIN = 3  # points left and right inside a cell (Word's default is 5.4); 1 point above and below
 CELL_PADDING = 2 * CELL_MARGIN + 2
-TABLE_LAYOUT = ('<w:tblLayout w:type="fixed"/><w:tblCellMar><w:top w:w="20" w:type="dxa"/>'
-                f'<w:left w:w="{CELL_MARGIN * 20}" w:type="dxa"/><w:bottom w:w="20" w:type="dxa"/>'
-                f'<w:right w:w="{CELL_MARGIN * 20}" w:type="dxa"/></w:tblCellMar>'
-                '<w:tblLook w:val="0420" w:firstRow="1" w:lastRow="0" w:firstColumn="0" '
-                'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>')
+TABLE_LAYOUT = (
+    '<w:tblLayout w:type="fixed"/><w:tblCellMar><w:top w:w="20" w:type="dxa"/>'
+    f'<w:left w:w="{CELL_MARGIN * 20}" w:type="dxa"/><w:bottom w:w="20" w:type="dxa"/>'
+    f'<w:right w:w="{CELL_MARGIN * 20}" w:type="dxa"/></w:tblCellMar>'
+    '<w:tblLook w:val="0420" w:firstRow="1" w:lastRow="0" w:firstColumn="0" '
+    'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
+)
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 TOC_FIELD = 'TOC \\o "1-3" \\h \\z \\u'
 
@@ -98,8 +100,9 @@ def _setup_page(document: Document, doc: RenderDocument) -> None:
 
 def _field(paragraph: DocxParagraph, code: str) -> None:
     """Append a simple field (PAGE, NUMPAGES) whose cached value Word and LibreOffice refresh."""
-    paragraph._p.append(parse_xml(f'<w:fldSimple {W} w:instr=" {code} \\* MERGEFORMAT "><w:r><w:t>1</w:t></w:r>'
-                                  "</w:fldSimple>"))
+    paragraph._p.append(
+        parse_xml(f'<w:fldSimple {W} w:instr=" {code} \\* MERGEFORMAT "><w:r><w:t>1</w:t></w:r></w:fldSimple>')
+    )
 
 
 def _text(text: str) -> str:
@@ -107,8 +110,11 @@ def _text(text: str) -> str:
 
 
 def _run(text: str, bold: bool = False, italic: bool = False, size: float | None = None) -> str:
-    props = ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "") + (f'<w:sz w:val="{round(size * 2)}"/>'
-                                                                         if size else "")
+    props = (
+        ("<w:b/>" if bold else "")
+        + ("<w:i/>" if italic else "")
+        + (f'<w:sz w:val="{round(size * 2)}"/>' if size else "")
+    )
     return f'<w:r>{f"<w:rPr>{props}</w:rPr>" if props else ""}<w:t xml:space="preserve">{_text(text)}</w:t></w:r>'
 
 
@@ -116,17 +122,27 @@ def _runs(runs: markup.Runs, bold: bool = False) -> str:
     return "".join(_run(run.text, run.bold or bold, run.italic) for run in runs)
 
 
-def _para(content: str, style: str | None = None, align: str | None = None, keep_next: bool = False,
-          num_id: int | None = None, before: float | None = None, page_break: bool = False) -> str:
+def _para(
+    content: str,
+    style: str | None = None,
+    align: str | None = None,
+    keep_next: bool = False,
+    num_id: int | None = None,
+    before: float | None = None,
+    page_break: bool = False,
+) -> str:
     """A w:p; its properties written in the schema's order."""
-    props = "".join((
-        f'<w:pStyle w:val="{style}"/>' if style else "", "<w:keepNext/>" if keep_next else "",
-        "<w:pageBreakBefore/>" if page_break else "",
-        f'<w:numPr><w:ilvl w:val="0"/><w:numId w:val="{num_id}"/></w:numPr>' if num_id is not None else "",
-        f'<w:spacing w:before="{round(before * 20)}"/>' if before is not None else "",
-        f'<w:jc w:val="{align}"/>' if align else "",
-    ))
-    return f'<w:p>{f"<w:pPr>{props}</w:pPr>" if props else ""}{content}</w:p>'
+    props = "".join(
+        (
+            f'<w:pStyle w:val="{style}"/>' if style else "",
+            "<w:keepNext/>" if keep_next else "",
+            "<w:pageBreakBefore/>" if page_break else "",
+            f'<w:numPr><w:ilvl w:val="0"/><w:numId w:val="{num_id}"/></w:numPr>' if num_id is not None else "",
+            f'<w:spacing w:before="{round(before * 20)}"/>' if before is not None else "",
+            f'<w:jc w:val="{align}"/>' if align else "",
+        )
+    )
+    return f"<w:p>{f'<w:pPr>{props}</w:pPr>' if props else ''}{content}</w:p>"
 
 
 class _Body:
@@ -148,22 +164,29 @@ class _Body:
         """The "Sumário" page: a TOC field whose result already lists every heading, linked to its bookmark (the
         bookmarks are numbered in the order ``heading`` is called, which is the order of ``contents``)."""
         self.parts.append(_para(_run(TOC_TITLE), self.styles["TOC Heading"], page_break=True))
-        begin = ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> '
-                 f'{escape(TOC_FIELD)} </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>')
+        begin = (
+            '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> '
+            f'{escape(TOC_FIELD)} </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+        )
         end = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
         if not entries:
             self.parts.append(_para(begin + end))
             return
         for index, entry in enumerate(entries):
             link = f'<w:hyperlink w:anchor="{_bookmark(index)}" w:history="1">{_run(entry.text)}</w:hyperlink>'
-            self.parts.append(_para((begin if index == 0 else "") + link + (end if index == len(entries) - 1 else ""),
-                                    self.styles[f"TOC {entry.level}"]))
+            self.parts.append(
+                _para(
+                    (begin if index == 0 else "") + link + (end if index == len(entries) - 1 else ""),
+                    self.styles[f"TOC {entry.level}"],
+                )
+            )
 
     def heading(self, runs: str, style: str, page_break: bool = False) -> None:
         """A heading paragraph in a built-in "Heading N" style, bookmarked for the table of contents."""
         number, self.bookmarks = self.bookmarks, self.bookmarks + 1
-        marked = (f'<w:bookmarkStart w:id="{number}" w:name="{_bookmark(number)}"/>{runs}'
-                  f'<w:bookmarkEnd w:id="{number}"/>')
+        marked = (
+            f'<w:bookmarkStart w:id="{number}" w:name="{_bookmark(number)}"/>{runs}<w:bookmarkEnd w:id="{number}"/>'
+        )
         self.parts.append(_para(marked, style, page_break=page_break))
 
     def section(self, section: RenderSection) -> None:
@@ -206,8 +229,10 @@ class _Body:
         aligns = [*block.aligns, *["left"] * len(widths)]
         grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in widths)
         shade = f'<w:shd w:val="clear" w:color="auto" w:fill="{HEADER_FILL}"/>'
-        xml = [f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table Grid"]}"/><w:tblW w:w="{sum(widths)}" '
-               f'w:type="dxa"/>{TABLE_LAYOUT}</w:tblPr><w:tblGrid>{grid}</w:tblGrid>']
+        xml = [
+            f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table Grid"]}"/><w:tblW w:w="{sum(widths)}" '
+            f'w:type="dxa"/>{TABLE_LAYOUT}</w:tblPr><w:tblGrid>{grid}</w:tblGrid>'
+        ]
         for index, row in enumerate(rows):
             xml.append(f"<w:tr><w:trPr><w:cantSplit/>{'<w:tblHeader/>' if index == 0 else ''}</w:trPr>")
             for cell, width, align in zip(row, widths, aligns, strict=False):
@@ -244,5 +269,3 @@ def _properties(document: Document, doc: RenderDocument) -> None:
     props.revision = max(1, doc.version)
     stamp = issued_at(doc).replace(tzinfo=None)
     props.created = props.modified = stamp
-
-

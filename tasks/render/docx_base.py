@@ -29,9 +29,21 @@ TABLE_SIZE = 9
 TOC_LEVELS = 3
 STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 # settings.xml children that come after w:updateFields in the schema's order
-AFTER_UPDATE_FIELDS = ("w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat", "w:docVars", "w:rsids",
-                       "w:attachedSchema", "w:themeFontLang", "w:clrSchemeMapping", "w:doNotAutoCompressPictures",
-                       "w:shapeDefaults", "w:decimalSymbol", "w:listSeparator")
+AFTER_UPDATE_FIELDS = (
+    "w:hdrShapeDefaults",
+    "w:footnotePr",
+    "w:endnotePr",
+    "w:compat",
+    "w:docVars",
+    "w:rsids",
+    "w:attachedSchema",
+    "w:themeFontLang",
+    "w:clrSchemeMapping",
+    "w:doNotAutoCompressPictures",
+    "w:shapeDefaults",
+    "w:decimalSymbol",
+    "w:listSeparator",
+)
 
 
 @functools.cache
@@ -53,8 +65,9 @@ def base() -> tuple[bytes, dict[str, str]]:
     return stored.getvalue(), style_ids
 
 
-def _font(style: ParagraphStyle, size: float, bold: bool = False, italic: bool = False,
-          color: RGBColor = BLACK) -> None:
+def _font(
+    style: ParagraphStyle, size: float, bold: bool = False, italic: bool = False, color: RGBColor = BLACK
+) -> None:
     """Set a style's font, dropping the theme fonts that would override the name."""
     style.font.name, style.font.size, style.font.color.rgb = FONT, Pt(size), color
     style.font.bold, style.font.italic = bold or None, italic or None
@@ -112,10 +125,12 @@ def _setup_styles(document: Document) -> dict[str, str]:
     toc_heading = styles["TOC Heading"]
     _font(toc_heading, 14, bold=True)
     _spacing(toc_heading, 0, 18, WD_ALIGN_PARAGRAPH.CENTER)
-    names = ("Normal", "Heading 1", "Heading 2", "Heading 3", "List Bullet", "List Number", "Table Grid",
-             "TOC Heading")
-    return ({name: styles[name].style_id for name in names} | {"Fundamento": "Fundamento", "Tabela": "Tabela"}
-            | _toc_styles(document))
+    names = ("Normal", "Heading 1", "Heading 2", "Heading 3", "List Bullet", "List Number", "Table Grid", "TOC Heading")
+    return (
+        {name: styles[name].style_id for name in names}
+        | {"Fundamento": "Fundamento", "Tabela": "Tabela"}
+        | _toc_styles(document)
+    )
 
 
 def _toc_styles(document: Document) -> dict[str, str]:

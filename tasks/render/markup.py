@@ -105,8 +105,8 @@ def _inline(text: str, bold: bool, italic: bool) -> list[Run]:
         if close is None:
             continue
         size = len(match.group())
-        runs.append(Run(text[start:match.start()], bold, italic))
-        runs.extend(_inline(text[match.end():close.start()], bold or size >= 2, italic or size != 2))
+        runs.append(Run(text[start : match.start()], bold, italic))
+        runs.extend(_inline(text[match.end() : close.start()], bold or size >= 2, italic or size != 2))
         start = close.end()
     runs.append(Run(text[start:], bold, italic))
     return runs

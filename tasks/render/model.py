@@ -17,8 +17,20 @@ TOC_TITLE = "Sumário"
 LONG_WORD_SHARE = 1 / 3
 _WORDS = re.compile(r"[ \t\r\n]+")
 _NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
-MONTHS = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
-          "novembro", "dezembro")
+MONTHS = (
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "agosto",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+)
 
 
 @dataclass(frozen=True)
@@ -91,8 +103,13 @@ def body_kind(section: RenderSection) -> BodyKind:
 def body_text(section: RenderSection) -> str | None:
     """The markup text printed below a section's heading: its content, or the justification of "Não se aplica"."""
     kind = body_kind(section)
-    return section.content if kind is BodyKind.CONTENT else section.justification if kind is BodyKind.NOT_APPLICABLE \
+    return (
+        section.content
+        if kind is BodyKind.CONTENT
+        else section.justification
+        if kind is BodyKind.NOT_APPLICABLE
         else None
+    )
 
 
 @dataclass(frozen=True)
@@ -113,8 +130,11 @@ def contents(doc: RenderDocument) -> list[ContentsEntry]:
     entries = []
     for section in doc.sections:
         entries.append(ContentsEntry(1, clean(section_heading(section))))
-        entries.extend(ContentsEntry(heading_level(block), clean(markup.plain(block.runs)))
-                       for block in markup.parse(body_text(section)) if isinstance(block, markup.Heading))
+        entries.extend(
+            ContentsEntry(heading_level(block), clean(markup.plain(block.runs)))
+            for block in markup.parse(body_text(section))
+            if isinstance(block, markup.Heading)
+        )
     return entries
 
 
@@ -178,17 +198,21 @@ def issued_at(doc: RenderDocument) -> datetime.datetime:
 def cover_lines(doc: RenderDocument) -> list[CoverLine]:
     """The cover, top to bottom; an empty unidade is left out."""
     lines = [
-        CoverLine(doc.orgao, 14, True, 0), CoverLine(doc.unidade, 12, False, 4),
+        CoverLine(doc.orgao, 14, True, 0),
+        CoverLine(doc.unidade, 12, False, 4),
         *([CoverLine(doc.marking, 12, True, 40)] if doc.marking else []),
-        CoverLine(process_line(doc), 11, False, 110 if doc.marking else 150), CoverLine(kind_title(doc), 22, True, 18),
-        CoverLine(doc.titulo, 14, False, 14), CoverLine(version_line(doc), 10, False, 60),
+        CoverLine(process_line(doc), 11, False, 110 if doc.marking else 150),
+        CoverLine(kind_title(doc), 22, True, 18),
+        CoverLine(doc.titulo, 14, False, 14),
+        CoverLine(version_line(doc), 10, False, 60),
         CoverLine(date_pt(doc.issued_on), 11, False, 150),
     ]
     return [line for line in lines if has_text(line.text)]
 
 
-def column_widths(rows: Sequence[Sequence[markup.Runs]], measure: Callable[[str, bool], float], available: float,
-                  padding: float) -> list[float]:
+def column_widths(
+    rows: Sequence[Sequence[markup.Runs]], measure: Callable[[str, bool], float], available: float, padding: float
+) -> list[float]:
     """Table column widths summing to ``available``: proportional to the natural widths when they fit, else no column
     narrower than its longest word (``measure(text, bold)`` gives a text's width; the first row is the header, in
     bold). Words are split at spaces, not at no-break spaces ("R$ 1.234,56" written with one is one word); a word
@@ -199,8 +223,9 @@ def column_widths(rows: Sequence[Sequence[markup.Runs]], measure: Callable[[str,
         for column, cell in enumerate(row[:columns]):
             runs = [(clean(run.text), index == 0 or run.bold) for run in cell]
             natural[column] = max(natural[column], sum(measure(text, bold) for text, bold in runs))
-            longest = max((measure(word, bold) for text, bold in runs for word in _WORDS.split(text) if word),
-                          default=0.0)
+            longest = max(
+                (measure(word, bold) for text, bold in runs for word in _WORDS.split(text) if word), default=0.0
+            )
             minimum[column] = max(minimum[column], min(longest, available * LONG_WORD_SHARE))
     natural = [min(width, available) + padding for width in natural]
     minimum = [width + padding for width in minimum]

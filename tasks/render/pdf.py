@@ -87,20 +87,34 @@ def render_pdf(doc: RenderDocument) -> bytes:
 def _build(doc: RenderDocument, single_pass: bool) -> bytes:
     buffer = io.BytesIO()
     template = DocTemplate(
-        buffer, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP, bottomMargin=BOTTOM,
-        title=clean(doc.titulo), author=clean(doc.author), subject=clean(subject(doc)), keywords=keywords(doc),
-        creator=clean(doc.author), lang="pt-BR", invariant=1, displayDocTitle=1,
+        buffer,
+        pagesize=A4,
+        leftMargin=LEFT,
+        rightMargin=RIGHT,
+        topMargin=TOP,
+        bottomMargin=BOTTOM,
+        title=clean(doc.titulo),
+        author=clean(doc.author),
+        subject=clean(subject(doc)),
+        keywords=keywords(doc),
+        creator=clean(doc.author),
+        lang="pt-BR",
+        invariant=1,
+        displayDocTitle=1,
     )
     frame = Frame(LEFT, BOTTOM, FRAME_WIDTH, A4[1] - TOP - BOTTOM, 0, 0, 0, 0, id="body")
-    template.addPageTemplates([
-        PageTemplate("cover", [frame]),
-        PageTemplate("body", [frame], onPage=functools.partial(draw_header, lines=header_lines(doc))),
-    ])
+    template.addPageTemplates(
+        [
+            PageTemplate("cover", [frame]),
+            PageTemplate("body", [frame], onPage=functools.partial(draw_header, lines=header_lines(doc))),
+        ]
+    )
     stamp = issued_at(doc).strftime("D:%Y%m%d%H%M%S+00'00'")
     canvasmaker = functools.partial(NumberedCanvas, date=stamp)
     styles = paragraph_styles()
-    toc = TableOfContents(levelStyles=[styles["toc"], styles["toc-2"], styles["toc-3"]], dotsMinLevel=0,
-                          rightColumnWidth=36)
+    toc = TableOfContents(
+        levelStyles=[styles["toc"], styles["toc-2"], styles["toc-3"]], dotsMinLevel=0, rightColumnWidth=36
+    )
     if single_pass:
         template.build(_story(doc, TocSlot(toc, _toc_entries(doc))), canvasmaker=canvasmaker)
     else:
@@ -117,14 +131,26 @@ def _toc_entries(doc: RenderDocument) -> list[tuple[int, str, int, str]]:
 def _story(doc: RenderDocument, toc: Flowable) -> list[Flowable]:
     styles = paragraph_styles()
     cover = [
-        RunsParagraph(escape(clean(line.text)), make_style(
-            f"cover-{index}", line.size, "VeraBd" if line.bold else "Vera", alignment=TA_CENTER,
-            leading=line.size * 1.3, spaceBefore=line.space_before))
+        RunsParagraph(
+            escape(clean(line.text)),
+            make_style(
+                f"cover-{index}",
+                line.size,
+                "VeraBd" if line.bold else "Vera",
+                alignment=TA_CENTER,
+                leading=line.size * 1.3,
+                spaceBefore=line.space_before,
+            ),
+        )
         for index, line in enumerate(cover_lines(doc))
     ]
     story: list[Flowable] = [
-        KeepInFrame(FRAME_WIDTH, A4[1] - TOP - BOTTOM, cover, mode="shrink"), NextPageTemplate("body"), PageBreak(),
-        RunsParagraph(TOC_TITLE, styles["toc-title"]), toc, PageBreak(),
+        KeepInFrame(FRAME_WIDTH, A4[1] - TOP - BOTTOM, cover, mode="shrink"),
+        NextPageTemplate("body"),
+        PageBreak(),
+        RunsParagraph(TOC_TITLE, styles["toc-title"]),
+        toc,
+        PageBreak(),
     ]
     keys = (f"toc-{index}" for index in itertools.count())  # in the order of contents(doc): see _toc_entries
     for section in doc.sections:
@@ -169,28 +195,51 @@ def _blocks(blocks: list[markup.Block], styles: dict[str, ParagraphStyle], keys:
 def _list(block: markup.BulletList | markup.NumberedList, style: ParagraphStyle) -> ListFlowable:
     items = [ListItem(RunsParagraph.of_runs(item, style)) for item in block.items]
     if isinstance(block, markup.BulletList):
-        return ListFlowable(items, bulletType="bullet", start="•", bulletFontName="Vera", bulletFontSize=10,
-                            leftIndent=18, spaceAfter=4)
-    return ListFlowable(items, bulletType="1", bulletFormat="%s.", start=block.start, bulletFontName="Vera",
-                        bulletFontSize=10, leftIndent=20, spaceAfter=4)
+        return ListFlowable(
+            items, bulletType="bullet", start="•", bulletFontName="Vera", bulletFontSize=10, leftIndent=18, spaceAfter=4
+        )
+    return ListFlowable(
+        items,
+        bulletType="1",
+        bulletFormat="%s.",
+        start=block.start,
+        bulletFontName="Vera",
+        bulletFontSize=10,
+        leftIndent=20,
+        spaceAfter=4,
+    )
 
 
 def _table(block: markup.Table, styles: dict[str, ParagraphStyle]) -> Table:
     """A grid table: bold shaded header repeated on each page, wrapped cells, columns fitted to the frame, and a word
     too long for its cell (a link, a control number) cut to fit."""
-    aligns = [*block.aligns, *["left"] * len(block.header)][:len(block.header)]
+    aligns = [*block.aligns, *["left"] * len(block.header)][: len(block.header)]
     rows = [block.header, *block.rows]
     widths = column_widths(rows, _measure, FRAME_WIDTH, 2 * CELL_PADDING + 2)
-    data = [[RunsParagraph.of_runs(_fitted(cell, width - 2 * CELL_PADDING - 1, index == 0),
-                                   styles[f"{'head' if index == 0 else 'cell'}-{align}"])
-             for cell, align, width in zip(row, aligns, widths, strict=False)] for index, row in enumerate(rows)]
+    data = [
+        [
+            RunsParagraph.of_runs(
+                _fitted(cell, width - 2 * CELL_PADDING - 1, index == 0),
+                styles[f"{'head' if index == 0 else 'cell'}-{align}"],
+            )
+            for cell, align, width in zip(row, aligns, widths, strict=False)
+        ]
+        for index, row in enumerate(rows)
+    ]
     table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1, hAlign="LEFT", spaceBefore=2, spaceAfter=8)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.5, GRID), ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, GRID),
+                ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return table
 
 
@@ -221,7 +270,7 @@ def _pieces(word: str, width: float, font: str) -> list[str]:
             pieces.append(piece)
         while not fits(part):  # longer than a line by itself: cut by characters
             cut = 1
-            while fits(part[:cut + 1]):
+            while fits(part[: cut + 1]):
                 cut += 1
             pieces.append(part[:cut])
             part = part[cut:]

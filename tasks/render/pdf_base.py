@@ -52,22 +52,28 @@ def make_style(name: str, size: float, font: str = "Vera", **kwargs: Any) -> Par
 def paragraph_styles() -> dict[str, ParagraphStyle]:
     """The paragraph styles, shared by every render."""
     cells = {f"cell-{key}": make_style(f"cell-{key}", CELL_SIZE, alignment=align) for key, align in CELL_ALIGNS.items()}
-    heads = {f"head-{key}": make_style(f"head-{key}", CELL_SIZE, "VeraBd", alignment=align)
-             for key, align in CELL_ALIGNS.items()}
-    return cells | heads | {
-        "body": make_style("body", 10, alignment=TA_JUSTIFY, spaceAfter=6, uriWasteReduce=URI_WASTE),
-        "item": make_style("item", 10, alignment=TA_JUSTIFY, spaceAfter=3, uriWasteReduce=URI_WASTE),
-        "section": make_style("section", 12.5, "VeraBd", spaceBefore=16, spaceAfter=2, keepWithNext=1),
-        "legal": make_style("legal", 8.5, "VeraIt", textColor=GRAY, spaceAfter=8, keepWithNext=1),
-        "sub1": make_style("sub1", 11, "VeraBd", spaceBefore=10, spaceAfter=4, keepWithNext=1),
-        "sub2": make_style("sub2", 10, "VeraBI", spaceBefore=8, spaceAfter=3, keepWithNext=1),
-        "notice": make_style("notice", 10, "VeraBd", spaceAfter=4, keepWithNext=1),
-        "empty": make_style("empty", 10, "VeraIt", textColor=GRAY, spaceAfter=6),
-        "toc-title": make_style("toc-title", 14, "VeraBd", alignment=TA_CENTER, spaceAfter=18),
-        "toc": make_style("toc", 10, leading=16, leftIndent=26, firstLineIndent=-26),
-        "toc-2": make_style("toc-2", 9.5, leading=14, leftIndent=40, firstLineIndent=-26),
-        "toc-3": make_style("toc-3", 9, leading=13, leftIndent=54, firstLineIndent=-26),
+    heads = {
+        f"head-{key}": make_style(f"head-{key}", CELL_SIZE, "VeraBd", alignment=align)
+        for key, align in CELL_ALIGNS.items()
     }
+    return (
+        cells
+        | heads
+        | {
+            "body": make_style("body", 10, alignment=TA_JUSTIFY, spaceAfter=6, uriWasteReduce=URI_WASTE),
+            "item": make_style("item", 10, alignment=TA_JUSTIFY, spaceAfter=3, uriWasteReduce=URI_WASTE),
+            "section": make_style("section", 12.5, "VeraBd", spaceBefore=16, spaceAfter=2, keepWithNext=1),
+            "legal": make_style("legal", 8.5, "VeraIt", textColor=GRAY, spaceAfter=8, keepWithNext=1),
+            "sub1": make_style("sub1", 11, "VeraBd", spaceBefore=10, spaceAfter=4, keepWithNext=1),
+            "sub2": make_style("sub2", 10, "VeraBI", spaceBefore=8, spaceAfter=3, keepWithNext=1),
+            "notice": make_style("notice", 10, "VeraBd", spaceAfter=4, keepWithNext=1),
+            "empty": make_style("empty", 10, "VeraIt", textColor=GRAY, spaceAfter=6),
+            "toc-title": make_style("toc-title", 14, "VeraBd", alignment=TA_CENTER, spaceAfter=18),
+            "toc": make_style("toc", 10, leading=16, leftIndent=26, firstLineIndent=-26),
+            "toc-2": make_style("toc-2", 9.5, leading=14, leftIndent=40, firstLineIndent=-26),
+            "toc-3": make_style("toc-3", 9, leading=13, leftIndent=54, firstLineIndent=-26),
+        }
+    )
 
 
 class RunsParagraph(Paragraph):

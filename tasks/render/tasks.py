@@ -13,6 +13,7 @@ from tasks.render.model import RenderDocument
 def render_files(document: RenderDocument) -> dict[str, bytes]:
     """DOCX and PDF of the document, in memory."""
     files = render_all(document)
-    run_logger().info("rendered %s: docx %d bytes, pdf %d bytes", document.numero_processo,
-                      len(files["docx"]), len(files["pdf"]))
+    run_logger().info(
+        "rendered %s: docx %d bytes, pdf %d bytes", document.numero_processo, len(files["docx"]), len(files["pdf"])
+    )
     return files

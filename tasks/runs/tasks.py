@@ -20,8 +20,13 @@ class RunNotFound(LookupError):
     """The run to report does not exist on the Prefect server."""
 
 
-@task(name="read-failed-run", retries=2, retry_delay_seconds=[2, 10],
-      retry_condition_fn=retry_on(Exception, unless=RunNotFound), cache_policy=NO_CACHE)
+@task(
+    name="read-failed-run",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=retry_on(Exception, unless=RunNotFound),
+    cache_policy=NO_CACHE,
+)
 def read_failed_run(target: uuid.UUID) -> dict[str, Any] | None:
     """What the event says about the run, or None when it is not failed or crashed (or is a report itself)."""
     from prefect.client.orchestration import get_client
@@ -41,11 +46,17 @@ def read_failed_run(target: uuid.UUID) -> dict[str, Any] | None:
     if flow_name == "report-run-failure":  # never report a report: no loop between the automation and this flow
         return None
     state_key = f"{state.type.value}:{state.timestamp.isoformat() if state.timestamp else ''}"
-    return {"flow_run_id": str(target), "flow_run_name": run.name, "flow_name": flow_name,
-            "deployment": f"{flow_name}/{deployment}" if deployment else None, "state": state.name,
-            "state_key": state_key, "error": (state.message or "")[:2000],
-            "ui_url": f"{settings.prefect_ui_url}/runs/flow-run/{target}",
-            "trace_id": trace_id_from_tags(run.tags or [])}
+    return {
+        "flow_run_id": str(target),
+        "flow_run_name": run.name,
+        "flow_name": flow_name,
+        "deployment": f"{flow_name}/{deployment}" if deployment else None,
+        "state": state.name,
+        "state_key": state_key,
+        "error": (state.message or "")[:2000],
+        "ui_url": f"{settings.prefect_ui_url}/runs/flow-run/{target}",
+        "trace_id": trace_id_from_tags(run.tags or []),
+    }
 
 
 @task(name="publish-run-artifacts", retries=1)
@@ -59,17 +70,26 @@ def publish_consolidation(document: dict[str, Any], artifacts: list[dict[str, An
             key=f"{key_base}-{artifact['format']}",
             link=f"{settings.api_url}/api/v1/artifacts/{artifact['id']}/download",
             link_text=f"{document['kind']} {document['numero_processo']} v{artifact['document_version']} "
-                      f"({artifact['format'].upper()})",
+            f"({artifact['format'].upper()})",
             description=f"{artifact['storage_uri']} · sha256 {artifact['sha256'][:12]}…",
         )
-    rows = "\n".join(f"| {a['format'].upper()} | {a['size_bytes']:,} | `{a['sha256'][:16]}…` | {a['storage_uri']} |"
-                     for a in artifacts)
+    rows = "\n".join(
+        f"| {a['format'].upper()} | {a['size_bytes']:,} | `{a['sha256'][:16]}…` | {a['storage_uri']} |"
+        for a in artifacts
+    )
     create_markdown_artifact(
         key=f"{key_base}-summary",
-        markdown=(f"## {document['kind']} {document['numero_processo']} — versão {artifacts[0]['document_version']}\n\n"
-                  f"**{document['titulo']}** · status **consolidado**\n\n"
-                  "| formato | bytes | sha256 | armazenamento |\n| --- | ---: | --- | --- |\n" + rows
-                  + (f"\n\nAnexo classificado (orçamento sigiloso, art. 24): {len(classified)} arquivo(s), "
-                     "acesso restrito pela API com o escopo `sigiloso`." if classified else "")),
+        markdown=(
+            f"## {document['kind']} {document['numero_processo']} — versão {artifacts[0]['document_version']}\n\n"
+            f"**{document['titulo']}** · status **consolidado**\n\n"
+            "| formato | bytes | sha256 | armazenamento |\n| --- | ---: | --- | --- |\n"
+            + rows
+            + (
+                f"\n\nAnexo classificado (orçamento sigiloso, art. 24): {len(classified)} arquivo(s), "
+                "acesso restrito pela API com o escopo `sigiloso`."
+                if classified
+                else ""
+            )
+        ),
         description="Documento consolidado",
     )

@@ -89,8 +89,10 @@ class LocalStore:
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
         except OSError as exc:
-            raise StorageError(f"não foi possível gravar em {path.parent}: {exc.strerror or exc}",
-                               retryable=exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS)) from exc
+            raise StorageError(
+                f"não foi possível gravar em {path.parent}: {exc.strerror or exc}",
+                retryable=exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS),
+            ) from exc
         return Stored(key, self.uri(key), digest, len(data), reused=False)
 
     def download_url(self, key: str, filename: str) -> str | None:
@@ -110,10 +112,17 @@ class S3Store:
         self.bucket = bucket
         secret = settings.AWS_SECRET_ACCESS_KEY.get_secret_value() if settings.AWS_SECRET_ACCESS_KEY else None
         self.client = boto3.client(
-            "s3", endpoint_url=endpoint_url, region_name=settings.S3_REGION,
-            aws_access_key_id=settings.AWS_ACCESS_KEY_ID, aws_secret_access_key=secret,
-            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5,
-                          read_timeout=settings.HTTP_CLIENT_TIMEOUT, signature_version="s3v4"),
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=settings.S3_REGION,
+            aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+            aws_secret_access_key=secret,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                connect_timeout=5,
+                read_timeout=settings.HTTP_CLIENT_TIMEOUT,
+                signature_version="s3v4",
+            ),
         )
 
     def uri(self, key: str) -> str:
@@ -126,8 +135,10 @@ class S3Store:
             code = exc.response.get("Error", {}).get("Code", "?")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
             hint = " (verifique a permissão s3:PutObject da credencial)" if code == "AccessDenied" else ""
-            return StorageError(f"S3 {action} {self.uri(key)}: {code} (HTTP {status}){hint}",
-                                retryable=status >= 500 or status in (408, 429))
+            return StorageError(
+                f"S3 {action} {self.uri(key)}: {code} (HTTP {status}){hint}",
+                retryable=status >= 500 or status in (408, 429),
+            )
         return StorageError(f"S3 {action} {self.uri(key)}: {type(exc).__name__}: {exc}", retryable=True)
 
     def exists(self, key: str, digest: str) -> bool:
@@ -154,17 +165,22 @@ class S3Store:
             if settings.S3_SSE == "aws:kms" and settings.S3_KMS_KEY_ID:
                 extra["SSEKMSKeyId"] = settings.S3_KMS_KEY_ID
         try:
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
-                                   Metadata={"sha256": digest}, **extra)
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata={"sha256": digest}, **extra
+            )
         except Exception as exc:
             raise self._error(exc, "PUT", key) from exc
         return Stored(key, self.uri(key), digest, len(data), reused=False)
 
     def download_url(self, key: str, filename: str) -> str | None:
         return self.client.generate_presigned_url(
-            "get_object", ExpiresIn=settings.S3_PRESIGN_SECONDS,
-            Params={"Bucket": self.bucket, "Key": key,
-                    "ResponseContentDisposition": f'attachment; filename="{filename}"'},
+            "get_object",
+            ExpiresIn=settings.S3_PRESIGN_SECONDS,
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+            },
         )
 
     def open(self, key: str) -> BinaryIO:
@@ -191,7 +207,15 @@ def put_files(document_id: str, version: int, files: dict[str, bytes], classifie
     for fmt, data in files.items():
         key = artifact_key(document_id, version, sha256_hex(data), fmt, classified)
         result = store.put(key, data, CONTENT_TYPES[fmt])
-        stored.append({"format": fmt, "key": result.key, "uri": result.uri, "sha256": result.sha256,
-                       "size": result.size, "reused": result.reused, "classified": classified})
+        stored.append(
+            {
+                "format": fmt,
+                "key": result.key,
+                "uri": result.uri,
+                "sha256": result.sha256,
+                "size": result.size,
+                "reused": result.reused,
+                "classified": classified,
+            }
+        )
     return stored
-

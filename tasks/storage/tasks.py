@@ -27,8 +27,14 @@ from tasks.storage.store import put_files
 storage_retry = retry_on(Exception, unless=DomainError, when=declared_retryable)
 
 
-@task(name="store-files", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
-      retry_condition_fn=storage_retry, cache_policy=DEFAULT)
+@task(
+    name="store-files",
+    retries=2,
+    retry_delay_seconds=[1, 4],
+    retry_jitter_factor=0.5,
+    retry_condition_fn=storage_retry,
+    cache_policy=DEFAULT,
+)
 def store_files(document_id: str, version: int, files: dict[str, bytes]) -> list[dict]:
     """Put each file under its content-addressed key; an object already there is reused, not rewritten.
 
@@ -36,8 +42,14 @@ def store_files(document_id: str, version: int, files: dict[str, bytes]) -> list
     return put_files(document_id, version, files)
 
 
-@task(name="store-classified-annex", retries=2, retry_delay_seconds=[1, 4], retry_jitter_factor=0.5,
-      retry_condition_fn=storage_retry, cache_policy=DEFAULT)
+@task(
+    name="store-classified-annex",
+    retries=2,
+    retry_delay_seconds=[1, 4],
+    retry_jitter_factor=0.5,
+    retry_condition_fn=storage_retry,
+    cache_policy=DEFAULT,
+)
 def store_classified_annex(document_id: uuid.UUID, version: int) -> list[dict]:
     """DOCX and PDF of the sigiloso sections, stored under classificado/; returns keys and hashes only."""
     with session_scope() as session:

@@ -18,8 +18,14 @@ from tests.utils.builders import make_key
 @pytest.fixture(scope="session")
 def runner(prefect_server, sqlite_url, llm_server, mlflow_server):
     log = open(TMP / "runner.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "deployments.runner"], cwd=ROOT, env=dict(os.environ),
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deployments.runner"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 90
     api = os.environ["PREFECT_API_URL"]
     try:
@@ -35,8 +41,15 @@ def runner(prefect_server, sqlite_url, llm_server, mlflow_server):
 
 @pytest.fixture(scope="session")
 def keys(sqlite_url):
-    return {scope: make_key(sqlite_url, scopes, name=f"e2e-{scope}") for scope, scopes in {
-        "all": ["read", "write", "run"], "read": ["read"], "write": ["read", "write"], "admin": ["admin"]}.items()}
+    return {
+        scope: make_key(sqlite_url, scopes, name=f"e2e-{scope}")
+        for scope, scopes in {
+            "all": ["read", "write", "run"],
+            "read": ["read"],
+            "write": ["read", "write"],
+            "admin": ["admin"],
+        }.items()
+    }
 
 
 @pytest.fixture

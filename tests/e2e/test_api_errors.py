@@ -29,8 +29,11 @@ def test_auth_errors(api_url, client, keys, document):
     read_only = {"Authorization": f"Bearer {keys['read']}"}
     forbidden = httpx.post(f"{api_url}/api/v1/documents", json=document_data(), headers=read_only)
     assert forbidden.status_code == 403 and "'write'" in forbidden.json()["detail"]
-    run = httpx.post(f"{api_url}/api/v1/etp/generate-field", headers={"Authorization": f"Bearer {keys['write']}"},
-                     json={"document_id": document["id"], "field": "descricao_necessidade"})
+    run = httpx.post(
+        f"{api_url}/api/v1/etp/generate-field",
+        headers={"Authorization": f"Bearer {keys['write']}"},
+        json={"document_id": document["id"], "field": "descricao_necessidade"},
+    )
     assert run.status_code == 403 and "'run'" in run.json()["detail"]
     template = httpx.post(f"{api_url}/api/v1/templates", json={}, headers=read_only)
     assert template.status_code == 403
@@ -53,10 +56,18 @@ def test_bad_requests_are_4xx_and_change_nothing(client, document):
         ("post", f"/api/v1/documents/{doc_id}/transitions", {"json": {"to": "publicado"}}, 422),
         ("post", "/api/v1/tr/generate-field", {"json": {"document_id": doc_id, "field": "definicao_objeto"}}, 422),
         ("post", "/api/v1/etp/generate-field", {"json": {"document_id": doc_id, "field": "nao_existe"}}, 404),
-        ("post", "/api/v1/etp/generate-field",
-         {"json": {"document_id": str(uuid.uuid4()), "field": "descricao_necessidade"}}, 404),
-        ("post", "/api/v1/etp/generate-field", {"json": {"document_id": doc_id, "field": "descricao_necessidade"},
-                                                "params": {"wait": -1}}, 422),
+        (
+            "post",
+            "/api/v1/etp/generate-field",
+            {"json": {"document_id": str(uuid.uuid4()), "field": "descricao_necessidade"}},
+            404,
+        ),
+        (
+            "post",
+            "/api/v1/etp/generate-field",
+            {"json": {"document_id": doc_id, "field": "descricao_necessidade"}, "params": {"wait": -1}},
+            422,
+        ),
         ("get", f"/api/v1/flow-runs/{uuid.uuid4()}", {}, 404),
         ("get", "/api/v1/documents", {"params": {"limit": 10_000}}, 422),
     ]
@@ -105,7 +116,8 @@ def test_slow_orchestrator_gives_503_with_retry_advice(client, document, monkeyp
     from core.settings import settings
 
     monkeypatch.setattr(settings, "RUN_START_TIMEOUT", 0.001)
-    response = client.post("/api/v1/etp/generate-field",
-                           json={"document_id": document["id"], "field": "descricao_necessidade"})
+    response = client.post(
+        "/api/v1/etp/generate-field", json={"document_id": document["id"], "field": "descricao_necessidade"}
+    )
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert "Idempotency-Key" in response.json()["detail"]

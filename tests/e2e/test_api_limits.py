@@ -25,7 +25,7 @@ def test_a_body_over_the_limit_is_refused_with_413_and_nothing_is_stored(client,
 
     def chunks():  # no Content-Length: the server counts the bytes as they come
         for start in range(0, len(payload), 8192):
-            yield payload[start:start + 8192]
+            yield payload[start : start + 8192]
 
     streamed = client.post("/api/v1/documents", content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413, streamed.text

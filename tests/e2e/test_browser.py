@@ -30,9 +30,11 @@ UI = f"http://127.0.0.1:{PREFECT_PORT}"
 WAIT_MS = 30_000  # a page of the SPA on a busy 2-core machine
 RUNS_SECONDS = 420  # ~1 min on a quiet machine
 # How Prefect's UI words the catalog's schedules in a card's tooltip (cron by cronstrue, with the time zone).
-SCHEDULE_WORDS: dict[str | int, str] = {"0 3 * * *": "At 03:00 AM every day",
-                                        "0 4 * * 1": "At 04:00 AM, only on Monday",
-                                        60: "Every minute"}
+SCHEDULE_WORDS: dict[str | int, str] = {
+    "0 3 * * *": "At 03:00 AM every day",
+    "0 4 * * 1": "At 04:00 AM, only on Monday",
+    60: "Every minute",
+}
 
 Parameters = dict[str, Any]
 
@@ -110,14 +112,21 @@ class QuickRuns:
     async def _start(self, client, flow: str, parameters: Parameters) -> None:
         from deployments.api.prefect_glue import start_run
 
-        self.runs[flow] = await start_run(client, f"{flow}/{DEPLOYMENT_NAME}", parameters, trace_id=self.trace_id,
-                                          tags=["browser-test"], name=self.name(flow))
+        self.runs[flow] = await start_run(
+            client,
+            f"{flow}/{DEPLOYMENT_NAME}",
+            parameters,
+            trace_id=self.trace_id,
+            tags=["browser-test"],
+            name=self.name(flow),
+        )
 
     async def _check(self, client, flow: str, run) -> None:
         if not (run.state and run.state.is_final()):
             return
-        assert run.state.is_completed(), (f"{flow} run {run.name} ended {run.state.name}: {run.state.message} "
-                                          f"(runner log: {TMP / 'runner.log'})")
+        assert run.state.is_completed(), (
+            f"{flow} run {run.name} ended {run.state.name}: {run.state.message} (runner log: {TMP / 'runner.log'})"
+        )
         self.done[flow] = run
         for then, (needs, parameters) in THEN.items():
             if needs == flow and then in self.wanted:
@@ -130,8 +139,10 @@ class QuickRuns:
             raise self.error
         assert not self.follower.is_alive(), "the runs' follower did not finish"
         for flow, run in sorted(self.done.items(), key=lambda item: item[1].created):
-            print(f"{flow}: created {run.created:%H:%M:%S}, started {run.start_time:%H:%M:%S}, "
-                  f"ended {run.end_time:%H:%M:%S} ({run.total_run_time.total_seconds():.1f} s running)")
+            print(
+                f"{flow}: created {run.created:%H:%M:%S}, started {run.start_time:%H:%M:%S}, "
+                f"ended {run.end_time:%H:%M:%S} ({run.total_run_time.total_seconds():.1f} s running)"
+            )
         return self.done
 
 
@@ -201,9 +212,11 @@ def test_ui_lists_every_deployment_with_its_schedules(page):
     for spec in DEPLOYMENTS:
         with screenshot_on_failure(page, f"deployment-{spec.flow_name}"):
             page.goto(f"{UI}/deployments?deployments.flowOrDeploymentNameLike={spec.flow_name}")
-            row = (page.get_by_role("row")
-                   .filter(has=page.get_by_role("link", name=spec.flow_name, exact=True))
-                   .filter(has=page.get_by_role("link", name=DEPLOYMENT_NAME, exact=True)))
+            row = (
+                page.get_by_role("row")
+                .filter(has=page.get_by_role("link", name=spec.flow_name, exact=True))
+                .filter(has=page.get_by_role("link", name=DEPLOYMENT_NAME, exact=True))
+            )
             expect(row).to_have_count(1)
             row.get_by_role("link", name=DEPLOYMENT_NAME, exact=True).click()
             expect(page).to_have_url(re.compile(r"/deployments/deployment/[0-9a-f-]{36}"))
@@ -256,9 +269,13 @@ def our_routes() -> list[tuple[str, str]]:
 
     from deployments.api import routes
 
-    return [(method, route.path_format) for module in pkgutil.iter_modules(routes.__path__)
-            for route in import_module(f"{routes.__name__}.{module.name}").router.routes
-            if isinstance(route, APIRoute) and route.include_in_schema for method in route.methods]
+    return [
+        (method, route.path_format)
+        for module in pkgutil.iter_modules(routes.__path__)
+        for route in import_module(f"{routes.__name__}.{module.name}").router.routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+        for method in route.methods
+    ]
 
 
 def test_api_docs_list_every_route(page, api_url):
@@ -273,16 +290,22 @@ def test_api_docs_list_every_route(page, api_url):
         route.abort()
 
     page.context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), outside)
-    documented = sorted((method.upper(), path) for path, operations in app.openapi()["paths"].items()
-                        for method in operations)
+    documented = sorted(
+        (method.upper(), path) for path, operations in app.openapi()["paths"].items() for method in operations
+    )
     with screenshot_on_failure(page, "api-docs"):
         page.goto(f"{api_url}/docs")
         expect(page.locator(".info .title")).to_contain_text(app.title)
         operations = page.locator(".opblock")
         expect(operations).to_have_count(len(documented))
-        listed = sorted(map(tuple, operations.evaluate_all("""blocks => blocks.map(b => [
+        listed = sorted(
+            map(
+                tuple,
+                operations.evaluate_all("""blocks => blocks.map(b => [
             b.querySelector('.opblock-summary-method').textContent,
-            b.querySelector('.opblock-summary-path').getAttribute('data-path')])""")))
+            b.querySelector('.opblock-summary-path').getAttribute('data-path')])"""),
+            )
+        )
         assert listed == documented
         assert set(our_routes()) <= set(listed), sorted(set(our_routes()) - set(listed))
         shot(page, "api-docs")

@@ -16,7 +16,8 @@ def run_page_artifacts(flow_run_id: str):
 
     with get_client(sync_client=True) as prefect:
         return prefect.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(flow_run_id)])))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(flow_run_id)]))
+        )
 
 
 def test_cli_consolidates_and_reports_the_files(sqlite_url):
@@ -73,8 +74,12 @@ def test_consolidate_through_the_api(client, sqlite_url, tmp_path):
     assert edit.status_code == 409
     opened = client.post(f"/api/v1/documents/{doc['id']}/versions", json={"reason": "ajuste do quantitativo"})
     assert opened.status_code == 200 and opened.json()["version"] == 2 and opened.json()["status"] == "rascunho"
-    assert client.put(f"/api/v1/documents/{doc['id']}/fields/descricao_necessidade",
-                      json={"content": "novo texto"}).status_code == 200
+    assert (
+        client.put(
+            f"/api/v1/documents/{doc['id']}/fields/descricao_necessidade", json={"content": "novo texto"}
+        ).status_code
+        == 200
+    )
     assert client.delete(f"/api/v1/documents/{doc['id']}").status_code == 409
     assert len(client.get(f"/api/v1/documents/{doc['id']}/artifacts").json()) == 2
     assert client.get(f"/api/v1/artifacts/{uuid.uuid4()}/download").status_code == 404

@@ -18,8 +18,11 @@ def new_document(client, kind="ETP"):
 def test_generate_field_through_the_api(client, llm):
     doc = new_document(client)
     trace = f"e2e-{uuid.uuid4().hex[:8]}"
-    accepted = client.post("/api/v1/etp/generate-field", headers={"X-Request-ID": trace},
-                           json={"document_id": doc["id"], "field": "descricao_necessidade"})
+    accepted = client.post(
+        "/api/v1/etp/generate-field",
+        headers={"X-Request-ID": trace},
+        json={"document_id": doc["id"], "field": "descricao_necessidade"},
+    )
     assert accepted.status_code == 202, accepted.text
     body = accepted.json()
     assert body["trace_id"] == trace and accepted.headers["X-Request-ID"] == trace
@@ -28,8 +31,9 @@ def test_generate_field_through_the_api(client, llm):
     assert status["state"] == "COMPLETED", status
     assert f"trace:{trace}" in status["tags"] and status["trace_id"] == trace
     assert status["result"]["source"] == "llm" and status["result"]["content"].startswith("Texto redigido")
-    field = next(f for f in client.get(f"/api/v1/documents/{doc['id']}").json()["fields"]
-                 if f["slug"] == "descricao_necessidade")
+    field = next(
+        f for f in client.get(f"/api/v1/documents/{doc['id']}").json()["fields"] if f["slug"] == "descricao_necessidade"
+    )
     assert field["source"] == "llm" and field["trace_id"] == trace and field["flow_run_id"] == body["flow_run_id"]
     assert field["tokens_in"] > 0 and llm.calls == 1
 
@@ -55,8 +59,11 @@ def test_wait_returns_the_result_and_a_slow_llm_returns_202(client, llm):
     assert all(f["source"] == "llm" for f in fields)
 
     llm.set(mode="slow", delay=1.5)
-    slow = client.post("/api/v1/etp/generate-field", params={"wait": 0.5},
-                       json={"document_id": doc["id"], "field": "estimativa_valor", "force": True})
+    slow = client.post(
+        "/api/v1/etp/generate-field",
+        params={"wait": 0.5},
+        json={"document_id": doc["id"], "field": "estimativa_valor", "force": True},
+    )
     assert slow.status_code == 202 and slow.json()["state"] in ("SCHEDULED", "PENDING", "RUNNING")
     final = client.get(slow.json()["status_url"], params={"wait": 60}).json()
     assert final["state"] == "COMPLETED"
@@ -65,8 +72,9 @@ def test_wait_returns_the_result_and_a_slow_llm_returns_202(client, llm):
 def test_failed_run_reports_the_reason(client, llm):
     llm.set(mode="status", status=401)
     doc = new_document(client)
-    accepted = client.post("/api/v1/etp/generate-field",
-                           json={"document_id": doc["id"], "field": "posicionamento_conclusivo"}).json()
+    accepted = client.post(
+        "/api/v1/etp/generate-field", json={"document_id": doc["id"], "field": "posicionamento_conclusivo"}
+    ).json()
     status = client.get(f"/api/v1/flow-runs/{accepted['flow_run_id']}", params={"wait": 60}).json()
     assert status["state"] == "FAILED" and "AuthenticationError" in status["message"]
     assert llm.calls == 1
@@ -83,7 +91,13 @@ def test_health_and_openapi(api_url, client):
     assert health["deployments"]["collect-pncp"]["proxima_execucao"] is None
     assert health["deployments"]["deliver-notifications"]["agendamentos"] == ["a cada 60 s (inativo)"]
     spec = client.get("/openapi.json").json()
-    for path in ("/api/v1/etp/generate-field", "/api/v1/tr/generate-field", "/api/v1/documents/{document_id}/generate",
-                 "/api/v1/flow-runs/{flow_run_id}", "/api/v1/templates", "/api/v1/documents/{document_id}/transitions"):
+    for path in (
+        "/api/v1/etp/generate-field",
+        "/api/v1/tr/generate-field",
+        "/api/v1/documents/{document_id}/generate",
+        "/api/v1/flow-runs/{flow_run_id}",
+        "/api/v1/templates",
+        "/api/v1/documents/{document_id}/transitions",
+    ):
         assert path in spec["paths"]
     assert client.get("/docs").status_code == 200

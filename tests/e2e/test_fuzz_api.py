@@ -28,8 +28,13 @@ from tests.conftest import ROOT, TMP, _migrate_and_seed
 from tests.utils.api_thread import api_process
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=os.environ.get("FUZZ_SEED") is None,
-                suppress_health_check=list(HealthCheck), print_blob=True)
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=os.environ.get("FUZZ_SEED") is None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
+)
 WITHOUT_KEY = settings(FUZZ, max_examples=max(3, EXAMPLES // 4))
 
 
@@ -54,10 +59,18 @@ def fuzz_api(prefect_server, mlflow_server):
     from models.db import session_scope
 
     with session_scope(database) as session:  # the key the schema's configuration sends (known at collection)
-        session.add(ApiKey(name="fuzz", prefix=KEY_PREFIX, key_hash=hash_key(KEY),
-                           scopes=["admin", "read", "run", "sigiloso", "write"]))
-    with api_process(folder / "api.log", DATABASE_URL=database, DATA_DIR=str(folder / "data"),
-                     RUN_RATE_BURST="0") as (url, _):
+        session.add(
+            ApiKey(
+                name="fuzz",
+                prefix=KEY_PREFIX,
+                key_hash=hash_key(KEY),
+                scopes=["admin", "read", "run", "sigiloso", "write"],
+            )
+        )
+    with api_process(folder / "api.log", DATABASE_URL=database, DATA_DIR=str(folder / "data"), RUN_RATE_BURST="0") as (
+        url,
+        _,
+    ):
         api = FuzzApi(url, KEY, Counter())
         yield api
     write_summary(api.tried)
@@ -68,10 +81,13 @@ def write_summary(tried: Counter) -> None:
     codes: dict[str, Counter] = {"key": Counter(), "no-key": Counter()}
     for (mode, _, code), n in tried.items():
         codes[mode][str(code)] += n
-    summary = {"examples_per_operation": EXAMPLES, "operations": len({op for _, op, _ in tried}),
-               "requests": sum(tried.values()),
-               "status_codes": {mode: dict(sorted(found.items())) for mode, found in codes.items()},
-               "5xx": sum(n for found in codes.values() for code, n in found.items() if code.startswith("5"))}
+    summary = {
+        "examples_per_operation": EXAMPLES,
+        "operations": len({op for _, op, _ in tried}),
+        "requests": sum(tried.values()),
+        "status_codes": {mode: dict(sorted(found.items())) for mode, found in codes.items()},
+        "5xx": sum(n for found in codes.values() for code, n in found.items() if code.startswith("5")),
+    }
     (ROOT / "var" / "test-artifacts").mkdir(parents=True, exist_ok=True)
     (ROOT / "var" / "test-artifacts" / "fuzz.json").write_text(json.dumps(summary, indent=1))
 
@@ -86,8 +102,12 @@ def _app_schema() -> dict:
 KEY, KEY_PREFIX = generate_key()
 # The key goes in as configuration, not as a header added to each call: Schemathesis then never generates a
 # "negative" Authorization that the call would silently replace with a valid one (a false "accepted" finding).
-with_key = schemathesis.openapi.from_dict(_app_schema(), config=SchemathesisConfig.from_dict(
-    {"headers": {"Authorization": f"Bearer {KEY}", "X-Request-ID": "fuzz-com-chave"}}))
+with_key = schemathesis.openapi.from_dict(
+    _app_schema(),
+    config=SchemathesisConfig.from_dict(
+        {"headers": {"Authorization": f"Bearer {KEY}", "X-Request-ID": "fuzz-com-chave"}}
+    ),
+)
 without_key = schemathesis.openapi.from_dict(_app_schema())
 # Input the schema allows may still break a rule it cannot express (a UF that does not exist, a window that ends
 # before it starts, "descrição or código CATMAT", a template's sections): those get a 422 with the reason, which
@@ -105,8 +125,9 @@ def test_no_input_with_a_valid_key_gets_a_5xx_or_an_undocumented_answer(case, fu
 @without_key.parametrize()
 @WITHOUT_KEY
 def test_no_input_without_a_key_gets_past_authentication(case, fuzz_api):
-    response = case.call_and_validate(base_url=fuzz_api.url, excluded_checks=NOT_CHECKED,
-                                      headers={"X-Request-ID": "fuzz-sem-chave"})
+    response = case.call_and_validate(
+        base_url=fuzz_api.url, excluded_checks=NOT_CHECKED, headers={"X-Request-ID": "fuzz-sem-chave"}
+    )
     record(fuzz_api, "no-key", case, response)
     if case.path != "/api/v1/health":  # refused before anything is read or done: no key, a malformed request or
         # a path that names no resource (an id that is not a UUID); never a 2xx, never a 403 that would confirm it

@@ -26,8 +26,14 @@ def guide_script() -> str:
 
 def test_the_guide_goes_from_a_key_to_a_pdf_and_an_estimate(api_url):
     shutil.rmtree(OUT, ignore_errors=True)
-    done = subprocess.run(["bash", "-c", guide_script()], cwd=ROOT, env={**os.environ, "API": api_url},
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["bash", "-c", guide_script()],
+        cwd=ROOT,
+        env={**os.environ, "API": api_url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = done.stdout + done.stderr
     print(output)  # shown with -s, and in the report when an assertion fails
     assert done.returncode == 0, output[-4000:]

@@ -22,10 +22,16 @@ def admin(api_url, keys):
         yield c
 
 
-
 def test_subscription_requests_are_checked(admin, client, receiver, monkeypatch):
-    ok = admin.post("/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}/api-check",
-                                                   "event_types": ["document.approved"], "name": "painel"})
+    ok = admin.post(
+        "/api/v1/subscriptions",
+        json={
+            "channel": "webhook",
+            "target": f"{receiver.url}/api-check",
+            "event_types": ["document.approved"],
+            "name": "painel",
+        },
+    )
     assert ok.status_code == 201 and ok.json()["secret"].startswith("whsec_")
     listed = admin.get("/api/v1/subscriptions").json()
     mine = [s for s in listed if s["id"] == ok.json()["id"]]
@@ -43,8 +49,9 @@ def test_subscription_requests_are_checked(admin, client, receiver, monkeypatch)
         answer = admin.post("/api/v1/subscriptions", json=body)
         assert answer.status_code == 422 and needle in answer.text, (body, answer.text)
     monkeypatch.setattr(settings, "ENVIRONMENT", "production")
-    answer = admin.post("/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}/x",
-                                                       "event_types": ["*"]})
+    answer = admin.post(
+        "/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}/x", "event_types": ["*"]}
+    )
     assert answer.status_code == 422 and "https" in answer.json()["detail"]
     monkeypatch.setattr(settings, "ENVIRONMENT", "test")
     assert admin.delete(f"/api/v1/subscriptions/{ok.json()['id']}").json()["active"] is False
@@ -53,8 +60,10 @@ def test_subscription_requests_are_checked(admin, client, receiver, monkeypatch)
 
 def test_approval_reaches_the_webhook_through_the_runner(admin, client, receiver, sqlite_url):
     path = f"/approved-{uuid.uuid4().hex[:6]}"
-    created = admin.post("/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}{path}",
-                                                        "event_types": ["document.approved"]}).json()
+    created = admin.post(
+        "/api/v1/subscriptions",
+        json={"channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["document.approved"]},
+    ).json()
     receiver.secrets[path] = created["secret"]
     doc = client.post("/api/v1/documents", json=document_data("ETP")).json()
     fill_document(sqlite_url, uuid.UUID(doc["id"]))
@@ -62,8 +71,13 @@ def test_approval_reaches_the_webhook_through_the_runner(admin, client, receiver
         assert client.post(f"/api/v1/documents/{doc['id']}/transitions", json={"to": status}).status_code == 200
     (got,) = wait_for(lambda: receiver.events(path))  # started by the event, not by the minute schedule
     assert got.signature_ok and got.body["type"] == "document.approved" and got.body["document_id"] == doc["id"]
-    page = wait_for(lambda: list(client.get("/api/v1/notifications", params={
-        "event": "document.approved", "target": path, "status": "delivered"}).json()["data"]))
+    page = wait_for(
+        lambda: list(
+            client.get(
+                "/api/v1/notifications", params={"event": "document.approved", "target": path, "status": "delivered"}
+            ).json()["data"]
+        )
+    )
     detail = client.get(f"/api/v1/notifications/{page[0]['id']}").json()
     assert detail["event"]["id"] == got.event_id and detail["attempt_log"][0]["status_code"] == 200
     again = client.post(f"/api/v1/notifications/{page[0]['id']}/retry")
@@ -75,21 +89,27 @@ def test_approval_reaches_the_webhook_through_the_runner(admin, client, receiver
 
 def test_dead_letter_is_redriven_through_the_api(admin, client, receiver, sqlite_url):
     path = f"/gone-{uuid.uuid4().hex[:6]}"
-    created = admin.post("/api/v1/subscriptions", json={"channel": "webhook", "target": f"{receiver.url}{path}",
-                                                        "event_types": ["document.submitted"]}).json()
+    created = admin.post(
+        "/api/v1/subscriptions",
+        json={"channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["document.submitted"]},
+    ).json()
     receiver.secrets[path] = created["secret"]
     receiver.behaviours[path] = Behaviour(status=410)
     doc = client.post("/api/v1/documents", json=document_data("TR")).json()
     fill_document(sqlite_url, uuid.UUID(doc["id"]), justify=())
     assert client.post(f"/api/v1/documents/{doc['id']}/transitions", json={"to": "em_revisao"}).status_code == 200
-    (dead,) = wait_for(lambda: client.get("/api/v1/notifications", params={"target": path, "status": "dead"})
-                       .json()["data"])
+    (dead,) = wait_for(
+        lambda: client.get("/api/v1/notifications", params={"target": path, "status": "dead"}).json()["data"]
+    )
     assert dead["last_status_code"] == 410 and "HTTP 410" in dead["last_error"]
     receiver.behaviours[path] = Behaviour()
     redriven = client.post(f"/api/v1/notifications/{dead['id']}/retry")
     assert redriven.status_code == 200 and redriven.json()["status"] == "pending"
     wait_for(lambda: receiver.events(path))
-    final = wait_for(lambda: (lambda d: d if d["status"] == "delivered" else None)(
-        client.get(f"/api/v1/notifications/{dead['id']}").json()))
+    final = wait_for(
+        lambda: (lambda d: d if d["status"] == "delivered" else None)(
+            client.get(f"/api/v1/notifications/{dead['id']}").json()
+        )
+    )
     assert [a["outcome"] for a in final["attempt_log"]] == ["dead", "delivered"]
     admin.delete(f"/api/v1/subscriptions/{created['id']}")

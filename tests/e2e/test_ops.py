@@ -22,19 +22,26 @@ pytestmark = pytest.mark.usefixtures("runner")
 
 
 def nexora(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deployments.cli", *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120)
-
+    return subprocess.run(
+        [sys.executable, "-m", "deployments.cli", *args],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 async def _server_state() -> tuple[dict, dict]:
     from prefect.client.orchestration import get_client
 
     async with get_client() as client:
-        limits = {spec.name: await client.read_global_concurrency_limit_by_name(spec.name)
-                  for spec in limit_specs(settings)}
-        automations = {name: await client.read_automations_by_name(name)
-                       for name in (CRASH_AUTOMATION, FAILURE_AUTOMATION)}
+        limits = {
+            spec.name: await client.read_global_concurrency_limit_by_name(spec.name) for spec in limit_specs(settings)
+        }
+        automations = {
+            name: await client.read_automations_by_name(name) for name in (CRASH_AUTOMATION, FAILURE_AUTOMATION)
+        }
     return limits, automations
 
 
@@ -53,10 +60,13 @@ async def _report_runs() -> list:
 
     async with get_client() as client:
         runs = await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["report-run-failure"])))
-        answer = await client._client.post("/events/filter", json={"filter": {"event": {"prefix": [
-            "prefect.automation", "prefect.flow-run.Failed"]}}, "limit": 50})
+        answer = await client._client.post(
+            "/events/filter",
+            json={"filter": {"event": {"prefix": ["prefect.automation", "prefect.flow-run.Failed"]}}, "limit": 50},
+        )
     return [(r.name, r.state_name, r.parameters, r.state.message if r.state else None) for r in runs] + [
-        (e["event"], e.get("payload"), e["resource"].get("prefect.resource.id")) for e in answer.json()["events"]]
+        (e["event"], e.get("payload"), e["resource"].get("prefect.resource.id")) for e in answer.json()["events"]
+    ]
 
 
 @pytest.fixture
@@ -101,14 +111,20 @@ def test_a_failed_run_becomes_a_flow_run_failed_notification(applied, api_url, k
     # given a webhook subscriber of flow_run.failed
     path = f"/falhas-{uuid.uuid4().hex[:6]}"
     with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {keys['admin']}"}, timeout=30) as admin:
-        created = admin.post("/api/v1/subscriptions", json={
-            "channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["flow_run.failed"]}).json()
+        created = admin.post(
+            "/api/v1/subscriptions",
+            json={"channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["flow_run.failed"]},
+        ).json()
     receiver.secrets[path] = created["secret"]
     # when a deployment run fails (a document that does not exist), started with a trace id
     from prefect.deployments import run_deployment
 
-    failed = run_deployment("consolidate-document/nexora", parameters={"document_id": str(uuid.uuid4())},
-                            timeout=90, tags=["nexora", "trace:trace-ops-falha"])
+    failed = run_deployment(
+        "consolidate-document/nexora",
+        parameters={"document_id": str(uuid.uuid4())},
+        timeout=90,
+        tags=["nexora", "trace:trace-ops-falha"],
+    )
     assert failed.state.is_failed(), failed.state
     run_id = str(failed.id)
     # then the automation reports it: one signed webhook with the run, its flow, state and trace id

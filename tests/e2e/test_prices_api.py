@@ -14,8 +14,14 @@ from models import price_dates as dates
 from models.db import session_scope
 
 pytestmark = pytest.mark.usefixtures("runner")
-ITEM = {"codigo_catalogo": "456702", "descricao": "NOTEBOOK", "unidade": "UNIDADE", "quantidade": 20,
-        "uf": "DF", "data": "2022-03-01"}
+ITEM = {
+    "codigo_catalogo": "456702",
+    "descricao": "NOTEBOOK",
+    "unidade": "UNIDADE",
+    "quantidade": 20,
+    "uf": "DF",
+    "data": "2022-03-01",
+}
 
 
 def _wait_for_version(client, version: str, timeout: float = 30) -> dict:
@@ -39,8 +45,11 @@ def collected(api_url, keys):
     import httpx
 
     with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {keys['all']}"}, timeout=300) as c:
-        answer = c.post("/api/v1/pncp/collect", params={"wait": 240}, json={
-            "start": "2020-01-01", "end": "2022-12-31", "modalidades": [6], "source": "amostra"})
+        answer = c.post(
+            "/api/v1/pncp/collect",
+            params={"wait": 240},
+            json={"start": "2020-01-01", "end": "2022-12-31", "modalidades": [6], "source": "amostra"},
+        )
     assert answer.status_code == 200 and answer.json()["state"] == "COMPLETED", answer.text
 
 
@@ -117,16 +126,19 @@ def test_estimates_before_and_after_a_champion(client, sqlite_url):
     assert seen[0] == version and seen[-1] == newer and set(seen) == {version, newer}
 
 
-@pytest.mark.parametrize("body,needle", [
-    ({"unidade": "UN"}, "descrição"),
-    ({"descricao": "CADEIRA", "uf": "XYZ"}, "uf"),
-    ({"descricao": "CADEIRA", "quantidade": -1}, "quantidade"),
-    ({"descricao": "CADEIRA", "unidade": "???"}, "unidade de referência não reconhecida"),
-    ({"descricao": "CADEIRA", "data": "0001-01-01"}, "data: 01/01/0001 é anterior a 01/07/1994, início do real"),
-    ({"descricao": "CADEIRA", "data": "1994-06-30"}, "data: 30/06/1994 é anterior a 01/07/1994"),
-    ({"descricao": "CADEIRA", "data": "2030-01-01"}, "data: 01/01/2030 é posterior a hoje"),
-    ({"descricao": "CADEIRA", "data": (dates.today() + timedelta(days=1)).isoformat()}, "é posterior a hoje"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ({"unidade": "UN"}, "descrição"),
+        ({"descricao": "CADEIRA", "uf": "XYZ"}, "uf"),
+        ({"descricao": "CADEIRA", "quantidade": -1}, "quantidade"),
+        ({"descricao": "CADEIRA", "unidade": "???"}, "unidade de referência não reconhecida"),
+        ({"descricao": "CADEIRA", "data": "0001-01-01"}, "data: 01/01/0001 é anterior a 01/07/1994, início do real"),
+        ({"descricao": "CADEIRA", "data": "1994-06-30"}, "data: 30/06/1994 é anterior a 01/07/1994"),
+        ({"descricao": "CADEIRA", "data": "2030-01-01"}, "data: 01/01/2030 é posterior a hoje"),
+        ({"descricao": "CADEIRA", "data": (dates.today() + timedelta(days=1)).isoformat()}, "é posterior a hoje"),
+    ],
+)
 def test_bad_estimate_requests_are_refused(client, body, needle):
     answer = client.post("/api/v1/prices/estimate", json=body)
     assert answer.status_code == 422 and needle in answer.json()["detail"], answer.text
@@ -136,8 +148,10 @@ def test_bad_estimate_requests_are_refused(client, body, needle):
 
 def test_reference_dates_are_checked_per_item_and_the_limits_are_valid(client):
     # a batch names the item's field as the API spells it
-    batch = client.post("/api/v1/prices/estimate/batch", json={"itens": [
-        {"descricao": "CADEIRA"}, {"descricao": "CADEIRA", "data": "0001-01-01"}]})
+    batch = client.post(
+        "/api/v1/prices/estimate/batch",
+        json={"itens": [{"descricao": "CADEIRA"}, {"descricao": "CADEIRA", "data": "0001-01-01"}]},
+    )
     assert batch.status_code == 422 and batch.json()["detail"].startswith("itens[1].data: 01/01/0001")
     # the first day of the real and today are valid reference dates
     for day in ("1994-07-01", dates.today().isoformat()):
@@ -149,10 +163,13 @@ def test_reference_dates_are_checked_per_item_and_the_limits_are_valid(client):
 def test_the_mapa_says_which_filter_set_aside_what(client, sqlite_url):
     # given the sample collected (2020-2022) and a notebook code researched today: every price of the code is older
     with session_scope(sqlite_url) as session:
-        of_code = session.exec(text(
-            "SELECT count(*) FROM pncp_resultados r JOIN pncp_itens i ON i.numero_controle_pncp = "
-            "r.numero_controle_pncp AND i.numero_item = r.numero_item WHERE i.codigo_catalogo = '456702' "
-            "AND r.valor_unitario_homologado > 0")).one()[0]
+        of_code = session.exec(
+            text(
+                "SELECT count(*) FROM pncp_resultados r JOIN pncp_itens i ON i.numero_controle_pncp = "
+                "r.numero_controle_pncp AND i.numero_item = r.numero_item WHERE i.codigo_catalogo = '456702' "
+                "AND r.valor_unitario_homologado > 0"
+            )
+        ).one()[0]
     assert of_code > 0
     today = client.post("/api/v1/prices/estimate", json={**ITEM, "data": None}).json()
     filters = {f["filtro"]: f for f in today["mapa_de_precos"]["filtros"]}
@@ -160,12 +177,16 @@ def test_the_mapa_says_which_filter_set_aside_what(client, sqlite_url):
     assert filters["item"]["entrada"] == filters["janela"]["excluidos"] == of_code and today["mapa_de_precos"]["n"] == 0
     assert f"excluídos: {of_code} fora da janela" in today["mapa_de_precos"]["nota"] and today["confiavel"] is False
     # and a pen in 2022: the prices read were of other items, and the similarity filter says so
-    pen = client.post("/api/v1/prices/estimate", json={"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN",
-                                                        "data": "2022-06-30"}).json()
+    pen = client.post(
+        "/api/v1/prices/estimate",
+        json={"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN", "data": "2022-06-30"},
+    ).json()
     item = pen["mapa_de_precos"]["filtros"][0]
     assert item["filtro"] == "item" and item["entrada"] == item["excluidos"] > 0 and pen["mapa_de_precos"]["n"] == 0
-    assert "sem_precos_na_janela" in pen["alertas"] and "de outro item (descrição com similaridade" in \
-        pen["mapa_de_precos"]["nota"]
+    assert (
+        "sem_precos_na_janela" in pen["alertas"]
+        and "de outro item (descrição com similaridade" in pen["mapa_de_precos"]["nota"]
+    )
 
 
 def test_estimates_need_a_key(api_url):

@@ -30,34 +30,57 @@ NEXORA = str(Path(sys.executable).parent / "nexora")
 RUNS = 40
 
 
-
 @pytest.fixture(scope="module")
 def production(tmp_path_factory, llm_server):
     base = tmp_path_factory.mktemp("scale-out")
     database = f"nexora_scale_{os.getpid()}"
     postgres = f"postgresql://postgres@127.0.0.1:5432/{database}"
     prefect_port, api_port = free_port(), free_port()
-    env = {**os.environ, "DATA_DIR": str(base / "var"), "PREFECT_PORT": str(prefect_port),
-           "API_PORT": str(api_port), "FLOW_HEARTBEAT_SECONDS": "30", "CRASH_AFTER_SECONDS": "40",
-           "HTTP_CLIENT_TIMEOUT": "120", "LLM_RETRIES": "0",
-           # the production lease (the session's is 4 s): a claim held by a run that failed after sending outlives
-           # the operator's retry, so the one-minute sweep (active here: prefect.yaml) does not send it again first
-           "NOTIFY_LEASE_SECONDS": "300"}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(base / "var"),
+        "PREFECT_PORT": str(prefect_port),
+        "API_PORT": str(api_port),
+        "FLOW_HEARTBEAT_SECONDS": "30",
+        "CRASH_AFTER_SECONDS": "40",
+        "HTTP_CLIENT_TIMEOUT": "120",
+        "LLM_RETRIES": "0",
+        # the production lease (the session's is 4 s): a claim held by a run that failed after sending outlives
+        # the operator's retry, so the one-minute sweep (active here: prefect.yaml) does not send it again first
+        "NOTIFY_LEASE_SECONDS": "300",
+    }
     for key in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_LOCAL_STORAGE_PATH", "DATABASE_URL"):
         env.pop(key, None)
-    process = subprocess.Popen([NEXORA, "up", "--workers", "2", "--postgres", postgres], cwd=ROOT, env=env,
-                               stdout=open(base / "up.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [NEXORA, "up", "--workers", "2", "--postgres", postgres],
+        cwd=ROOT,
+        env=env,
+        stdout=open(base / "up.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     api = f"http://127.0.0.1:{api_port}"
     prefect_env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api", "DATABASE_URL": postgres}
     try:
         wait_http(f"{api}/api/v1/health", 240, process)
-        created = subprocess.run([NEXORA, "apikey", "create", "scale-out", "-s", "read", "-s", "write", "-s", "run",
-                                  "-s", "admin"], env=prefect_env, capture_output=True, text=True, timeout=60)
+        created = subprocess.run(
+            [NEXORA, "apikey", "create", "scale-out", "-s", "read", "-s", "write", "-s", "run", "-s", "admin"],
+            env=prefect_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         key = re.search(r"nxk_[A-Za-z0-9_\-]+", created.stdout)
         assert key, created.stdout + created.stderr
-        yield {"api": api, "key": key.group(0), "env": prefect_env, "logs": base / "var" / "logs",
-               "postgres": postgres, "process": process, "mail_outbox": base / "var" / "mail-outbox"}
+        yield {
+            "api": api,
+            "key": key.group(0),
+            "env": prefect_env,
+            "logs": base / "var" / "logs",
+            "postgres": postgres,
+            "process": process,
+            "mail_outbox": base / "var" / "mail-outbox",
+        }
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
@@ -105,26 +128,37 @@ def test_deploying_prefect_yaml_again_changes_nothing(production):
     before = deployments_now(api)
     assert len(before) == 7
     # when an operator deploys again
-    again = subprocess.run([str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all"],
-                           cwd=ROOT, env={**production["env"], "NEXORA_HOME": str(ROOT)}, capture_output=True,
-                           text=True, timeout=300)
+    again = subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all"],
+        cwd=ROOT,
+        env={**production["env"], "NEXORA_HOME": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     # then the same deployments, schedules (same ids and slugs), parameters, pool and pull steps
     after = deployments_now(api)
-    changed = {i: [k for k in before[i] if before[i][k] != after.get(i, {}).get(k)]
-               for i in before if before[i] != after.get(i)}
+    changed = {
+        i: [k for k in before[i] if before[i][k] != after.get(i, {}).get(k)]
+        for i in before
+        if before[i] != after.get(i)
+    }
     assert after == before, {i: {k: (before[i][k], after[i].get(k)) for k in keys} for i, keys in changed.items()}
 
 
 def test_two_workers_share_forty_runs_and_a_killed_worker_s_run_is_crashed_alerted_retried_and_completed(
-        production, llm_server, receiver):
+    production, llm_server, receiver
+):
     llm_server.reset()
     headers = {"Authorization": f"Bearer {production['key']}"}
     with httpx.Client(base_url=production["api"], headers=headers, timeout=60) as client:
         # given a webhook subscriber of flow_run.failed and ten documents
         path = f"/scale-{uuid.uuid4().hex[:6]}"
-        subscription = client.post("/api/v1/subscriptions", json={
-            "channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["flow_run.failed"]}).json()
+        subscription = client.post(
+            "/api/v1/subscriptions",
+            json={"channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["flow_run.failed"]},
+        ).json()
         receiver.secrets[path] = subscription["secret"]
         documents = [client.post("/api/v1/documents", json=document_data("ETP")).json()["id"] for _ in range(10)]
         slugs = [s["slug"] for s in client.get(f"/api/v1/documents/{documents[0]}").json()["fields"]][:4]
@@ -145,8 +179,10 @@ def test_two_workers_share_forty_runs_and_a_killed_worker_s_run_is_crashed_alert
         final = wait_for(finished, timeout=420, every=3)
         assert set(final.values()) == {"COMPLETED"}, final
         by_worker = submitted_by(production["logs"])
-        counts = {name: sum(1 for run in started if by_worker.get(run) == name)
-                  for name in ("nexora-worker-1", "nexora-worker-2")}
+        counts = {
+            name: sum(1 for run in started if by_worker.get(run) == name)
+            for name in ("nexora-worker-1", "nexora-worker-2")
+        }
         assert sum(counts.values()) == RUNS and min(counts.values()) > 0, counts
         for run, (document_id, slug) in started.items():
             field = field_of(client, document_id, slug)
@@ -156,28 +192,38 @@ def test_two_workers_share_forty_runs_and_a_killed_worker_s_run_is_crashed_alert
         # when a worker is killed (with its flow-run process) while its run waits on a slow LLM answer
         victim_doc = client.post("/api/v1/documents", json=document_data("ETP", titulo="Vítima do worker")).json()
         llm_server.behaviour = Behaviour(mode="slow", delay=60, only_if="Vítima do worker")
-        answer = client.post("/api/v1/etp/generate-field", json={"document_id": victim_doc["id"], "field": slugs[0]},
-                             headers={"X-Request-ID": "trace-escala-vitima"})
+        answer = client.post(
+            "/api/v1/etp/generate-field",
+            json={"document_id": victim_doc["id"], "field": slugs[0]},
+            headers={"X-Request-ID": "trace-escala-vitima"},
+        )
         run_id = answer.json()["flow_run_id"]
         wait_for(lambda: client.get(f"/api/v1/flow-runs/{run_id}").json()["state"] == "RUNNING", timeout=120)
         wait_for(lambda: llm_server.recorder.in_flight > 0, timeout=60, every=0.2)
         worker = wait_for(lambda: submitted_by(production["logs"]).get(run_id), timeout=30)
         run = httpx.get(f"{production['env']['PREFECT_API_URL']}/flow_runs/{run_id}").json()
         infrastructure_pid = int(str(run["infrastructure_pid"]).rsplit(":", 1)[-1])
-        worker_pid = int(subprocess.run(["pgrep", "-f", "--", f"--name {worker}"], capture_output=True,
-                                        text=True).stdout.split()[0])
+        worker_pid = int(
+            subprocess.run(["pgrep", "-f", "--", f"--name {worker}"], capture_output=True, text=True).stdout.split()[0]
+        )
         for target in (infrastructure_pid, worker_pid):
             os.kill(target, signal.SIGKILL)
         llm_server.behaviour = Behaviour()  # the LLM answers again: only the dead process is missing
         # then the heartbeat automation marks it Crashed, and the failure automation reports it
         wait_for(lambda: client.get(f"/api/v1/flow-runs/{run_id}").json()["state"] == "CRASHED", timeout=150, every=2)
-        (alert,) = wait_for(lambda: [e for e in receiver.events(path) if e.body["data"]["flow_run_id"] == run_id],
-                            timeout=120)
+        (alert,) = wait_for(
+            lambda: [e for e in receiver.events(path) if e.body["data"]["flow_run_id"] == run_id], timeout=120
+        )
         assert alert.signature_ok and alert.body["data"]["state"] == "Crashed"
         assert alert.body["data"]["trace_id"] == "trace-escala-vitima"
         # when retried, the other worker completes it, and the field is written once, by that run
-        retried = subprocess.run([NEXORA, "runs", "retry", run_id, "--wait", "180"], env=production["env"],
-                                 capture_output=True, text=True, timeout=240)
+        retried = subprocess.run(
+            [NEXORA, "runs", "retry", run_id, "--wait", "180"],
+            env=production["env"],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert retried.returncode == 0, retried.stdout + retried.stderr
         detail = client.get(f"/api/v1/flow-runs/{run_id}").json()
         assert detail["state"] == "COMPLETED", detail
@@ -186,8 +232,9 @@ def test_two_workers_share_forty_runs_and_a_killed_worker_s_run_is_crashed_alert
         assert f"submitting flow run '{run_id}'" in log
         field = field_of(client, victim_doc["id"], slugs[0])
         assert field["source"] == "llm" and field["flow_run_id"] == run_id and field["content"]
-        victim_calls = [r for r in llm_server.recorder.requests if "Vítima do worker" in json.dumps(
-            r, ensure_ascii=False)]
+        victim_calls = [
+            r for r in llm_server.recorder.requests if "Vítima do worker" in json.dumps(r, ensure_ascii=False)
+        ]
         assert len(victim_calls) == 2  # the call the dead process made, and the retry's
 
 
@@ -209,8 +256,11 @@ END $$;
 
 def task_states(prefect_api: str, run_id: str) -> dict[str, list[str]]:
     """task name (without its dynamic key) → the state names of its task runs in this flow run, oldest first."""
-    found = httpx.post(f"{prefect_api}/task_runs/filter", json={
-        "flow_runs": {"id": {"any_": [run_id]}}, "sort": "EXPECTED_START_TIME_ASC"}, timeout=30).json()
+    found = httpx.post(
+        f"{prefect_api}/task_runs/filter",
+        json={"flow_runs": {"id": {"any_": [run_id]}}, "sort": "EXPECTED_START_TIME_ASC"},
+        timeout=30,
+    ).json()
     states: dict[str, list[str]] = {}
     for task_run in found:
         states.setdefault(task_run["name"].rsplit("-", 1)[0], []).append(task_run["state"]["name"])
@@ -218,10 +268,14 @@ def task_states(prefect_api: str, run_id: str) -> dict[str, list[str]]:
 
 
 def failed_runs(prefect_api: str, flow_name: str, since: str) -> list[str]:
-    found = httpx.post(f"{prefect_api}/flow_runs/filter", json={
-        "flows": {"name": {"any_": [flow_name]}},
-        "flow_runs": {"state": {"type": {"any_": ["FAILED"]}}, "expected_start_time": {"after_": since}}},
-        timeout=30).json()
+    found = httpx.post(
+        f"{prefect_api}/flow_runs/filter",
+        json={
+            "flows": {"name": {"any_": [flow_name]}},
+            "flow_runs": {"state": {"type": {"any_": ["FAILED"]}}, "expected_start_time": {"after_": since}},
+        },
+        timeout=30,
+    ).json()
     return [run["id"] for run in found]
 
 
@@ -235,38 +289,56 @@ def test_a_retried_run_skips_what_succeeded_no_second_upload_no_second_email(pro
     marker = f"retry-{uuid.uuid4().hex[:8]}"
     headers = {"Authorization": f"Bearer {production['key']}"}
     since = datetime.now(UTC).isoformat()
-    with httpx.Client(base_url=production["api"], headers=headers, timeout=60) as client, \
-            psycopg.connect(postgres, autocommit=True) as db:
+    with (
+        httpx.Client(base_url=production["api"], headers=headers, timeout=60) as client,
+        psycopg.connect(postgres, autocommit=True) as db,
+    ):
         # given subscribers of document.consolidated (a webhook and an e-mail address), an approved document, and
         # a database that refuses, from outside the app, the document's artifact rows and the subscribers' attempts
         path = f"/{marker}"
-        hook = client.post("/api/v1/subscriptions", json={
-            "channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["document.consolidated"]})
+        hook = client.post(
+            "/api/v1/subscriptions",
+            json={"channel": "webhook", "target": f"{receiver.url}{path}", "event_types": ["document.consolidated"]},
+        )
         assert hook.status_code == 201, hook.text
         receiver.secrets[path] = hook.json()["secret"]
-        mail = client.post("/api/v1/subscriptions", json={
-            "channel": "email", "target": f"{marker}@orgao.gov.br", "event_types": ["document.consolidated"]})
+        mail = client.post(
+            "/api/v1/subscriptions",
+            json={"channel": "email", "target": f"{marker}@orgao.gov.br", "event_types": ["document.consolidated"]},
+        )
         assert mail.status_code == 201, mail.text
         document_id = str(make_document(postgres, titulo=f"Consolidação com falha {marker}"))
         approve_document(postgres, document_id)
         db.execute(FAULTS)
-        db.execute(f"CREATE TRIGGER refuse_artifacts BEFORE INSERT ON artifacts FOR EACH ROW "
-                   f"EXECUTE FUNCTION nexora_test_refuse('{document_id}')")
-        db.execute(f"CREATE TRIGGER refuse_attempts BEFORE INSERT ON delivery_attempts FOR EACH ROW "
-                   f"EXECUTE FUNCTION nexora_test_refuse('{marker}')")
+        db.execute(
+            f"CREATE TRIGGER refuse_artifacts BEFORE INSERT ON artifacts FOR EACH ROW "
+            f"EXECUTE FUNCTION nexora_test_refuse('{document_id}')"
+        )
+        db.execute(
+            f"CREATE TRIGGER refuse_attempts BEFORE INSERT ON delivery_attempts FOR EACH ROW "
+            f"EXECUTE FUNCTION nexora_test_refuse('{marker}')"
+        )
         try:
             # when the consolidation fails at its last step (the files are already stored)
             run_id = client.post(f"/api/v1/documents/{document_id}/consolidate").json()["flow_run_id"]
             failed = client.get(f"/api/v1/flow-runs/{run_id}", params={"wait": 120}).json()
             assert failed["state"] == "FAILED", failed
             assert "registrar artefatos" in (failed.get("message") or json.dumps(failed)), failed
-            stored = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in artifacts_dir.rglob("*")
-                      if p.is_file() and document_id in str(p)}
+            stored = {
+                p: (p.stat().st_ino, p.stat().st_mtime_ns)
+                for p in artifacts_dir.rglob("*")
+                if p.is_file() and document_id in str(p)
+            }
             assert len(stored) == 2, stored
             # and is retried once the database accepts the rows
             db.execute("DROP TRIGGER refuse_artifacts ON artifacts")
-            retried = subprocess.run([NEXORA, "runs", "retry", run_id, "--wait", "180"], env=production["env"],
-                                     capture_output=True, text=True, timeout=240)
+            retried = subprocess.run(
+                [NEXORA, "runs", "retry", run_id, "--wait", "180"],
+                env=production["env"],
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
             assert retried.returncode == 0, retried.stdout + retried.stderr
             # then the steps that had succeeded are taken from their persisted results: no second upload
             states = task_states(prefect_api, run_id)
@@ -289,16 +361,24 @@ def test_a_retried_run_skips_what_succeeded_no_second_upload_no_second_email(pro
             db.execute("DROP TRIGGER refuse_attempts ON delivery_attempts")
             # and the failed delivery runs are retried
             for delivery in deliveries:
-                again = subprocess.run([NEXORA, "runs", "retry", delivery, "--wait", "180"], env=production["env"],
-                                       capture_output=True, text=True, timeout=240)
+                again = subprocess.run(
+                    [NEXORA, "runs", "retry", delivery, "--wait", "180"],
+                    env=production["env"],
+                    capture_output=True,
+                    text=True,
+                    timeout=240,
+                )
                 assert again.returncode == 0, again.stdout + again.stderr
             # then what went out is not sent again: one webhook, one e-mail, each recorded as delivered once
             assert any("Cached" in task_states(prefect_api, d).get("send-batch", []) for d in deliveries)
             assert len(receiver.events(path)) == 1 and receiver.events(path)[0].signature_ok
             assert (sent_mail[0].stat().st_ino, sent_mail[0].stat().st_mtime_ns) == mail_written
-            rows = db.execute("SELECT n.status, n.attempts, count(a.id) FROM notifications n "
-                              "LEFT JOIN delivery_attempts a ON a.notification_id = n.id "
-                              "WHERE n.target LIKE %s GROUP BY n.id", (f"%{marker}%",)).fetchall()
+            rows = db.execute(
+                "SELECT n.status, n.attempts, count(a.id) FROM notifications n "
+                "LEFT JOIN delivery_attempts a ON a.notification_id = n.id "
+                "WHERE n.target LIKE %s GROUP BY n.id",
+                (f"%{marker}%",),
+            ).fetchall()
             assert sorted(rows) == [("delivered", 1, 1), ("delivered", 1, 1)], rows
         finally:
             db.execute("DROP TRIGGER IF EXISTS refuse_artifacts ON artifacts")

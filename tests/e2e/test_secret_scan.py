@@ -65,8 +65,14 @@ print(json.dumps([leaks, files, size]))
 
 def scan_files(root: Path, secrets: dict[str, str]) -> tuple[list[str], int, int]:
     """(leaks, files read, bytes read) of every file below ``root``, read by a child process."""
-    done = subprocess.run([sys.executable, "-c", FILE_SCAN, str(root)], input=json.dumps(secrets),
-                          capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", FILE_SCAN, str(root)],
+        input=json.dumps(secrets),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     leaks, files, size = json.loads(done.stdout)
     return leaks, files, size
 
@@ -99,22 +105,37 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
     headers = {"Authorization": f"Bearer {api_key}"}
     with httpx.Client(base_url=api_url, headers=headers, timeout=90) as client:
         path = "/segredos"
-        subscription = client.post("/api/v1/subscriptions", json={
-            "channel": "webhook", "target": f"{receiver.url}{path}",
-            "event_types": ["document.consolidated", "flow_run.failed"]}).json()
+        subscription = client.post(
+            "/api/v1/subscriptions",
+            json={
+                "channel": "webhook",
+                "target": f"{receiver.url}{path}",
+                "event_types": ["document.consolidated", "flow_run.failed"],
+            },
+        ).json()
         webhook_secret = subscription["secret"]
         receiver.secrets[path] = webhook_secret
-        secrets = {"API key": api_key, "webhook secret": webhook_secret, "SECRET_KEY": os.environ["SECRET_KEY"],
-                   "OPENAI_API_KEY": os.environ["OPENAI_API_KEY"],
-                   "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"]}
+        secrets = {
+            "API key": api_key,
+            "webhook secret": webhook_secret,
+            "SECRET_KEY": os.environ["SECRET_KEY"],
+            "OPENAI_API_KEY": os.environ["OPENAI_API_KEY"],
+            "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+        }
         # the main paths: drafting (one run that works, one the LLM refuses), consolidation, delivery, bad requests
         document = client.post("/api/v1/documents", json=document_data("ETP")).json()
-        done = client.post("/api/v1/etp/generate-field", params={"wait": 60},
-                           json={"document_id": document["id"], "field": "descricao_necessidade"})
+        done = client.post(
+            "/api/v1/etp/generate-field",
+            params={"wait": 60},
+            json={"document_id": document["id"], "field": "descricao_necessidade"},
+        )
         assert done.status_code == 200 and done.json()["state"] == "COMPLETED", done.text
         llm.set(mode="status", status=401)
-        refused = client.post("/api/v1/etp/generate-field", params={"wait": 60},
-                              json={"document_id": document["id"], "field": "requisitos_contratacao", "force": True})
+        refused = client.post(
+            "/api/v1/etp/generate-field",
+            params={"wait": 60},
+            json={"document_id": document["id"], "field": "requisitos_contratacao", "force": True},
+        )
         assert refused.json()["state"] == "FAILED", refused.text
         llm.reset()
         approved = make_document(sqlite_url)
@@ -136,8 +157,14 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
         leaks += [f"{name} na tabela {table}" for name, value in secrets.items() if value in text]
     for line in api_log.lines:
         leaks += [f"{name} no log: {line[:200]}" for name, value in secrets.items() if value in line]
-    coverage = {"files": files, "mib": round(size / 2**20, 1), "rows": len(rows), "databases": len(databases),
-                "api_log_records": len(api_log.lines), "secrets": sorted(secrets)}
+    coverage = {
+        "files": files,
+        "mib": round(size / 2**20, 1),
+        "rows": len(rows),
+        "databases": len(databases),
+        "api_log_records": len(api_log.lines),
+        "secrets": sorted(secrets),
+    }
     (ROOT / "var" / "test-artifacts").mkdir(parents=True, exist_ok=True)  # the scan's reach, for the record
     (ROOT / "var" / "test-artifacts" / "secret-scan.json").write_text(json.dumps(coverage, indent=1))
     assert len(databases) == 2 and len(rows) > 500 and files > 10 and api_log.lines

@@ -21,9 +21,11 @@ SLUG = "estimativa_valor"
 
 @pytest.fixture(scope="module")
 def keys_(sqlite_url):
-    return {"cleared": make_key(sqlite_url, ["read", "write", "run", "sigiloso"], name="pregoeiro-sigilo"),
-            "plain": make_key(sqlite_url, ["read", "write", "run"], name="equipe-planejamento"),
-            "admin": make_key(sqlite_url, ["admin"], name="operacao")}
+    return {
+        "cleared": make_key(sqlite_url, ["read", "write", "run", "sigiloso"], name="pregoeiro-sigilo"),
+        "plain": make_key(sqlite_url, ["read", "write", "run"], name="equipe-planejamento"),
+        "admin": make_key(sqlite_url, ["admin"], name="operacao"),
+    }
 
 
 def as_key(api_url: str, key: str) -> httpx.Client:
@@ -34,10 +36,12 @@ def field(document: dict, slug: str = SLUG) -> dict:
     return next(f for f in document["fields"] if f["slug"] == slug)
 
 
-def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audited(
-        runner, api_url, sqlite_url, keys_):
-    with as_key(api_url, keys_["cleared"]) as cleared, as_key(api_url, keys_["plain"]) as plain, \
-            as_key(api_url, keys_["admin"]) as admin:
+def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audited(runner, api_url, sqlite_url, keys_):
+    with (
+        as_key(api_url, keys_["cleared"]) as cleared,
+        as_key(api_url, keys_["plain"]) as plain,
+        as_key(api_url, keys_["admin"]) as admin,
+    ):
         created = plain.post("/api/v1/documents", json=document_data("ETP", orcamento_sigiloso=True))
         assert created.status_code == 201 and created.json()["orcamento_sigiloso"] is True
         doc = created.json()["id"]
@@ -47,8 +51,12 @@ def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audit
         assert refused.status_code == 403 and "sigiloso" in refused.json()["detail"]
         written = cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET})
         assert written.status_code == 200 and written.json()["content"] == SECRET
-        assert plain.put(f"/api/v1/documents/{doc}/fields/descricao_necessidade",
-                         json={"content": "Necessidade pública."}).status_code == 200
+        assert (
+            plain.put(
+                f"/api/v1/documents/{doc}/fields/descricao_necessidade", json={"content": "Necessidade pública."}
+            ).status_code
+            == 200
+        )
         # reading: without the scope the section comes empty (even for admin), with it in full, and audited
         seen = plain.get(f"/api/v1/documents/{doc}").json()
         assert field(seen)["content"] is None and field(seen)["sigiloso"]
@@ -88,7 +96,8 @@ def text_of_pdf(data: bytes) -> str:
 
 
 def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_stored_apart(
-        runner, api_url, sqlite_url, keys_):
+    runner, api_url, sqlite_url, keys_
+):
     with as_key(api_url, keys_["cleared"]) as cleared, as_key(api_url, keys_["plain"]) as plain:
         doc = cleared.post("/api/v1/documents", json=document_data("ETP", orcamento_sigiloso=True)).json()["id"]
         fill_document(sqlite_url, uuid.UUID(doc))
@@ -101,8 +110,10 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
         # without the scope: the two public files, and the annex is refused by id
         public = plain.get(f"/api/v1/documents/{doc}/artifacts").json()
         assert sorted((a["format"], a["classified"]) for a in public) == [("docx", False), ("pdf", False)]
-        files = {a["format"]: plain.get(f"/api/v1/artifacts/{a['id']}/download", follow_redirects=True).content
-                 for a in public}
+        files = {
+            a["format"]: plain.get(f"/api/v1/artifacts/{a['id']}/download", follow_redirects=True).content
+            for a in public
+        }
         reads = len(cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json())
         listed = cleared.get(f"/api/v1/documents/{doc}/artifacts", headers={"X-Request-ID": "anexo-lista-1"}).json()
         annex = {a["format"]: a for a in listed if a["classified"]}
@@ -111,14 +122,20 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
         assert all("/classificado/" not in a["storage_uri"] for a in public)
         refused = plain.get(f"/api/v1/artifacts/{annex['pdf']['id']}/download")
         assert refused.status_code == 403 and "sigiloso" in refused.json()["detail"]
-        classified = {fmt: cleared.get(f"/api/v1/artifacts/{a['id']}/download", follow_redirects=True,
-                                       headers={"X-Request-ID": f"anexo-{fmt}"}) for fmt, a in annex.items()}
+        classified = {
+            fmt: cleared.get(
+                f"/api/v1/artifacts/{a['id']}/download", follow_redirects=True, headers={"X-Request-ID": f"anexo-{fmt}"}
+            )
+            for fmt, a in annex.items()
+        }
         assert all(r.status_code == 200 for r in classified.values())
         assert "anexo-classificado" in classified["pdf"].headers["content-disposition"]
         audit = cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json()[reads:]
         assert [(r["trace_id"], r["actor"]) for r in audit] == [
-            ("anexo-lista-1", "pregoeiro-sigilo"), ("anexo-docx", "pregoeiro-sigilo"),
-            ("anexo-pdf", "pregoeiro-sigilo")]
+            ("anexo-lista-1", "pregoeiro-sigilo"),
+            ("anexo-docx", "pregoeiro-sigilo"),
+            ("anexo-pdf", "pregoeiro-sigilo"),
+        ]
         assert "download PDF v1" in audit[-1]["what"]
     for text in (text_of_docx(files["docx"]), text_of_pdf(files["pdf"])):
         assert "987.654,32" not in text and "SIGILOSO de R$" not in text

@@ -25,20 +25,33 @@ def scheduled(api: str) -> list[str]:
 
 def test_up_serves_ui_api_and_deployments_then_stops_on_sigint(tmp_path: Path):
     prefect_port, api_port = free_port(), free_port()
-    env = {**os.environ, "DATA_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path}/up.db",
-           "PREFECT_PORT": str(prefect_port), "API_PORT": str(api_port), "SCHEDULES_PAUSED": ""}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/up.db",
+        "PREFECT_PORT": str(prefect_port),
+        "API_PORT": str(api_port),
+        "SCHEDULES_PAUSED": "",
+    }
     for key in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_LOCAL_STORAGE_PATH"):
         env.pop(key, None)
-    process = subprocess.Popen([str(Path(sys.executable).parent / "nexora"), "up"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "nexora"), "up"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_http(f"http://127.0.0.1:{api_port}/api/v1/health", 150)
         health = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/health").json()
         assert health["prefect"] == "ok" and health["database"] == "ok"
         ui = httpx.get(f"http://127.0.0.1:{prefect_port}/")
         assert ui.status_code == 200 and "<html" in ui.text.lower()
-        names = [d["name"] for d in httpx.post(f"http://127.0.0.1:{prefect_port}/api/deployments/filter",
-                                                json={}).json()]
+        names = [
+            d["name"] for d in httpx.post(f"http://127.0.0.1:{prefect_port}/api/deployments/filter", json={}).json()
+        ]
         assert names.count("nexora") == len(DEPLOYMENTS)
         # the schedules are active: the scheduler has queued the every-minute delivery runs
         api = f"http://127.0.0.1:{prefect_port}/api"
@@ -46,8 +59,9 @@ def test_up_serves_ui_api_and_deployments_then_stops_on_sigint(tmp_path: Path):
         # when the stack drains before stopping, then no scheduled run is left to start (and be cancelled by the stop)
         settings = Settings(PREFECT_PORT=prefect_port, API_PORT=api_port, DATA_DIR=tmp_path / "var")
         assert Stack(settings).drain(timeout=30) == []
-        assert scheduled(api) == [] and all(d["paused"] for d in httpx.post(f"{api}/deployments/filter",
-                                                                            json={}).json())
+        assert scheduled(api) == [] and all(
+            d["paused"] for d in httpx.post(f"{api}/deployments/filter", json={}).json()
+        )
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output = process.communicate(timeout=60)[0].decode()

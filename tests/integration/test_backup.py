@@ -39,8 +39,13 @@ def system(request, tmp_path, monkeypatch):
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    for key, value in {"DATABASE_URL": url, "DATA_DIR": tmp_path / "data", "ARTIFACTS_DIR": None,
-                       "MLFLOW_TRACKING_URI": None, "S3_BUCKET": None}.items():
+    for key, value in {
+        "DATABASE_URL": url,
+        "DATA_DIR": tmp_path / "data",
+        "ARTIFACTS_DIR": None,
+        "MLFLOW_TRACKING_URI": None,
+        "S3_BUCKET": None,
+    }.items():
         monkeypatch.setattr(settings, key, value)
     # no delivery run kicked by this process's API thread on these events (it would open this database meanwhile)
     from models.crud import notifications as outbox
@@ -67,8 +72,9 @@ def fill(url: str) -> dict:
     from tasks.storage.store import artifact_key, get_store, sha256_hex
 
     with session_scope(url) as session:
-        create_subscription(session, SubscriptionCreate(channel="email", target="compras@orgao.gov.br",
-                                                        event_types=["*"]))
+        create_subscription(
+            session, SubscriptionCreate(channel="email", target="compras@orgao.gov.br", event_types=["*"])
+        )
     documents = [make_document(url) for _ in range(3)]
     approve_document(url, documents[0])
     files = {"docx": b"PK docx " + os.urandom(2048), "pdf": b"%PDF-1.7 " + os.urandom(4096)}
@@ -79,8 +85,16 @@ def fill(url: str) -> dict:
         stored.append({"format": fmt, "key": put.key, "uri": put.uri, "sha256": put.sha256, "size": put.size})
     with session_scope(url) as session:
         document = session.get(Document, documents[0])
-        register_consolidation(session, documents[0], 1, stored, template_id=document.template_id,
-                               template_version=document.template_version, flow_run_id=None, trace_id="bkp")
+        register_consolidation(
+            session,
+            documents[0],
+            1,
+            stored,
+            template_id=document.template_id,
+            template_version=document.template_version,
+            flow_run_id=None,
+            trace_id="bkp",
+        )
         record_event(session, "document.submitted", document_id=documents[1], data={"x": 1})
     return {"documents": documents, "stored": stored, "model_version": register_model_version()}
 
@@ -119,17 +133,26 @@ def snapshot(url: str) -> dict:
         documents = {(str(d.id), d.status, d.version, d.titulo) for d in s.exec(select(Document))}
         fields = {(str(f.document_id), f.slug, f.content) for f in s.exec(select(DocumentField))}
         artifacts = {(str(a.id), a.sha256, a.size_bytes) for a in s.exec(select(Artifact))}
-        on_disk = {a.sha256: hashlib.sha256((settings.artifacts_dir / a.key).read_bytes()).hexdigest()
-                   for a in s.exec(select(Artifact))}
+        on_disk = {
+            a.sha256: hashlib.sha256((settings.artifacts_dir / a.key).read_bytes()).hexdigest()
+            for a in s.exec(select(Artifact))
+        }
         notifications = {(str(n.id), n.event_type, n.status) for n in s.exec(select(Notification))}
     # read from the file itself: MLflow keeps its store's connections for the process
     store = settings.DATA_DIR / "mlflow" / "mlflow.db"
     with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        versions = {(str(v), source, Path(source.removeprefix("file://")).joinpath("weights.txt").read_text())
-                    for v, source in db.execute("SELECT version, source FROM model_versions WHERE name = ?",
-                                                (MODEL_NAME,))}
-    return {"documents": documents, "fields": fields, "artifacts": artifacts, "on_disk": on_disk,
-            "notifications": notifications, "versions": versions}
+        versions = {
+            (str(v), source, Path(source.removeprefix("file://")).joinpath("weights.txt").read_text())
+            for v, source in db.execute("SELECT version, source FROM model_versions WHERE name = ?", (MODEL_NAME,))
+        }
+    return {
+        "documents": documents,
+        "fields": fields,
+        "artifacts": artifacts,
+        "on_disk": on_disk,
+        "notifications": notifications,
+        "versions": versions,
+    }
 
 
 def destroy(system: dict) -> None:

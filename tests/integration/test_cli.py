@@ -59,16 +59,21 @@ def test_subscriptions_and_notifications_commands(sqlite_url, prefect_server, re
     from models.crud.notifications import record_event
     from tests.servers.webhook import Behaviour
 
-    added = runner.invoke(app, ["subscriptions", "add", "--events", "document.approved", "--webhook",
-                                f"{receiver.url}/cli"], terminal_width=200)
+    added = runner.invoke(
+        app,
+        ["subscriptions", "add", "--events", "document.approved", "--webhook", f"{receiver.url}/cli"],
+        terminal_width=200,
+    )
     assert added.exit_code == 0, added.output
     subscription_id = re.search(r"assinatura ([0-9a-f-]{36})", added.output).group(1)
     secret = added.output.strip().splitlines()[-1]
     assert secret.startswith("whsec_")
     receiver.secrets["/cli"], receiver.behaviours["/cli"] = secret, Behaviour(status=410)
-    for argv, needle in ((["--events", "*", "--email", "sem-arroba"], "E-mail inválido"),
-                         (["--events", "document.sumiu", "--email", "a@b.gov.br"], "desconhecido"),
-                         (["--events", "*"], "--email ou --webhook")):
+    for argv, needle in (
+        (["--events", "*", "--email", "sem-arroba"], "E-mail inválido"),
+        (["--events", "document.sumiu", "--email", "a@b.gov.br"], "desconhecido"),
+        (["--events", "*"], "--email ou --webhook"),
+    ):
         refused = runner.invoke(app, ["subscriptions", "add", *argv], terminal_width=200)
         assert refused.exit_code == 1 and needle in refused.output, refused.output
     assert subscription_id in runner.invoke(app, ["subscriptions", "list"]).output
@@ -122,8 +127,7 @@ def test_pncp_import_html_stores_result_pages_and_refuses_others(sqlite_url):
     again = runner.invoke(app, ["pncp", "import-html", str(pages[1])], terminal_width=200)
     assert again.exit_code == 0  # the same page twice: upserts, no duplicates
     with session_scope(sqlite_url) as s:
-        assert len(s.exec(select(PncpItem).where(
-            PncpItem.numero_controle_pncp.like("CNET-1604780500003%"))).all()) == 4
+        assert len(s.exec(select(PncpItem).where(PncpItem.numero_controle_pncp.like("CNET-1604780500003%"))).all()) == 4
 
 
 def test_pncp_quarantine_says_how_many_contratacoes_wait_for_their_details(sqlite_url):
@@ -134,8 +138,11 @@ def test_pncp_quarantine_says_how_many_contratacoes_wait_for_their_details(sqlit
     key = "00394000000100-1-000777/2026"
     with session_scope(sqlite_url) as session:
         before = detail_gaps.counts(session)
-        detail_gaps.record_failures(session, "pncp", [{"key": key, "reason": "itens não obtidos: 503 em orgaos/…",
-                                                       "status": 503, "with_results": True}])
+        detail_gaps.record_failures(
+            session,
+            "pncp",
+            [{"key": key, "reason": "itens não obtidos: 503 em orgaos/…", "status": 503, "with_results": True}],
+        )
     try:
         shown = runner.invoke(app, ["pncp", "quarantine"], terminal_width=250)
         assert shown.exit_code == 0, shown.output

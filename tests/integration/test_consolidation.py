@@ -41,8 +41,13 @@ def status_and_artifacts(url, doc):
 @pytest.fixture
 def s3(moto_url, monkeypatch):
     bucket = f"nexora-{free_port()}"
-    client = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing-secret")
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing-secret",
+    )
     client.create_bucket(Bucket=bucket)
     monkeypatch.setattr(settings, "S3_BUCKET", bucket)
     monkeypatch.setattr(settings, "S3_ENDPOINT_URL", moto_url)
@@ -109,13 +114,25 @@ def test_database_failure_between_store_and_register_then_resume_reuses_objects(
     engine = get_engine(use_db)
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
-            conn.execute(text("CREATE TRIGGER fail_artifacts BEFORE INSERT ON artifacts "
-                              "BEGIN SELECT RAISE(ABORT, 'falha simulada do banco'); END"))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER fail_artifacts BEFORE INSERT ON artifacts "
+                    "BEGIN SELECT RAISE(ABORT, 'falha simulada do banco'); END"
+                )
+            )
         else:
-            conn.execute(text("CREATE OR REPLACE FUNCTION fail_artifacts() RETURNS trigger AS $$ BEGIN "
-                              "RAISE EXCEPTION 'falha simulada do banco'; END $$ LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER fail_artifacts BEFORE INSERT ON artifacts "
-                              "FOR EACH ROW EXECUTE FUNCTION fail_artifacts()"))
+            conn.execute(
+                text(
+                    "CREATE OR REPLACE FUNCTION fail_artifacts() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'falha simulada do banco'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER fail_artifacts BEFORE INSERT ON artifacts "
+                    "FOR EACH ROW EXECUTE FUNCTION fail_artifacts()"
+                )
+            )
     try:
         state = consolidate_document(doc, return_state=True)
         assert state.is_failed() and "registrar artefatos" in state.message
@@ -125,8 +142,9 @@ def test_database_failure_between_store_and_register_then_resume_reuses_objects(
         assert len(stored) == 2  # the objects are there, unregistered
     finally:
         with engine.begin() as conn:
-            conn.execute(text("DROP TRIGGER fail_artifacts" + ("" if engine.dialect.name == "sqlite"
-                                                               else " ON artifacts")))
+            conn.execute(
+                text("DROP TRIGGER fail_artifacts" + ("" if engine.dialect.name == "sqlite" else " ON artifacts"))
+            )
     result = consolidate_document(doc)
     assert result["reused_objects"] == 2
     status, rows = status_and_artifacts(use_db, doc)

@@ -46,18 +46,27 @@ def stalled(url: str, table: str, operation: str) -> Iterator[None]:
     name = f"stall_{table}"
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
-                          "$$ BEGIN PERFORM pg_sleep(120); RETURN NEW; END $$"))
-        conn.execute(text(f"CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW "
-                          f"EXECUTE FUNCTION {name}()"))
+        conn.execute(
+            text(
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN PERFORM pg_sleep(120); RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text(f"CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")
+        )
     try:
         yield
     finally:
         with engine.connect() as conn:
             # the killed client's backend still sleeps inside its transaction (the server notices a dead client
             # only when it next talks to it): end it, which rolls the transaction back, then drop the trigger
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-                              "current_database() AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()"))
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()"
+                )
+            )
             conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
             conn.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
         engine.dispose()
@@ -69,8 +78,12 @@ def wait_until_stalled(url: str, process: subprocess.Popen, timeout: float = 90)
     try:
         while True:
             with engine.connect() as conn:
-                if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                     "AND wait_event = 'PgSleep'")).scalar_one():
+                if conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event = 'PgSleep'"
+                    )
+                ).scalar_one():
                     return
             assert process.poll() is None, f"the process ended before reaching the write (rc {process.returncode})"
             assert time.monotonic() < deadline, "the write never reached the stalled statement"
@@ -85,9 +98,14 @@ def kill(process: subprocess.Popen) -> None:
 
 
 def flow_process(url: str, code: str, **env: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "DATABASE_URL": url, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        start_new_session=True,
+        env={**os.environ, "DATABASE_URL": url, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def api_process(url: str):
@@ -97,9 +115,11 @@ def api_process(url: str):
 
 def in_background(call) -> threading.Thread:
     """Send a request that will never be answered (its server gets killed) without blocking the test."""
+
     def send():
         with suppress(httpx.HTTPError):
             call()
+
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
     return thread
@@ -108,12 +128,18 @@ def in_background(call) -> threading.Thread:
 def document_state(url: str, document_id: uuid.UUID) -> dict:
     with session_scope(url) as s:
         doc = s.get(Document, document_id)
-        return {"status": doc.status, "version": doc.version, "updated_at": doc.updated_at,
-                "fields": sorted((f.slug, f.content, f.justification) for f in
-                                 s.exec(select(DocumentField).where(DocumentField.document_id == document_id))),
-                "audit": len(s.exec(select(AuditLog).where(AuditLog.document_id == document_id)).all()),
-                "events": sorted(e.type for e in s.exec(select(Event).where(Event.document_id == document_id))),
-                "artifacts": len(s.exec(select(Artifact).where(Artifact.document_id == document_id)).all())}
+        return {
+            "status": doc.status,
+            "version": doc.version,
+            "updated_at": doc.updated_at,
+            "fields": sorted(
+                (f.slug, f.content, f.justification)
+                for f in s.exec(select(DocumentField).where(DocumentField.document_id == document_id))
+            ),
+            "audit": len(s.exec(select(AuditLog).where(AuditLog.document_id == document_id)).all()),
+            "events": sorted(e.type for e in s.exec(select(Event).where(Event.document_id == document_id))),
+            "artifacts": len(s.exec(select(Artifact).where(Artifact.document_id == document_id)).all()),
+        }
 
 
 def test_the_api_killed_mid_update_and_mid_transition_leaves_the_document_whole(pg_url):
@@ -137,15 +163,20 @@ def test_the_api_killed_mid_update_and_mid_transition_leaves_the_document_whole(
         updated = document_state(pg_url, document_id)
         assert ("descricao_necessidade", "Texto novo.", None) in updated["fields"]
         with stalled(pg_url, "events", "INSERT"):
-            in_background(lambda: httpx.post(f"{url}/api/v1/documents/{document_id}/transitions",
-                                             json={"to": "em_revisao"}, headers=auth, timeout=60))
+            in_background(
+                lambda: httpx.post(
+                    f"{url}/api/v1/documents/{document_id}/transitions",
+                    json={"to": "em_revisao"},
+                    headers=auth,
+                    timeout=60,
+                )
+            )
             wait_until_stalled(pg_url, process)
             kill(process)
     assert document_state(pg_url, document_id) == updated
 
     with api_process(pg_url) as (url, _):
-        done = httpx.post(f"{url}/api/v1/documents/{document_id}/transitions", json={"to": "em_revisao"},
-                          headers=auth)
+        done = httpx.post(f"{url}/api/v1/documents/{document_id}/transitions", json={"to": "em_revisao"}, headers=auth)
         assert done.status_code == 200, done.text
     after = document_state(pg_url, document_id)
     assert after["status"] == DocumentStatus.EM_REVISAO and after["audit"] == updated["audit"] + 1
@@ -158,8 +189,10 @@ def test_a_consolidation_killed_while_registering_completes_on_the_next_run(pg_u
     document_id = make_document(pg_url)
     approve_document(pg_url, document_id)
     before = document_state(pg_url, document_id)
-    code = ("import uuid; from flows.consolidate_document import consolidate_document; "
-            f"consolidate_document(uuid.UUID('{document_id}'))")
+    code = (
+        "import uuid; from flows.consolidate_document import consolidate_document; "
+        f"consolidate_document(uuid.UUID('{document_id}'))"
+    )
     with stalled(pg_url, "artifacts", "INSERT"):
         process = flow_process(pg_url, code)
         wait_until_stalled(pg_url, process)  # both files uploaded; the registry rows are being written
@@ -184,13 +217,14 @@ def test_a_collection_killed_while_storing_a_page_resumes_without_loss_or_duplic
     for name, value in FAST.items():
         monkeypatch.setattr(settings, name, value)
     _empty(pg_url)
-    code = ("from datetime import date; from flows.collect_pncp import collect_pncp; "
-            "collect_pncp(start=date(2026, 3, 2), end=date(2026, 3, 6), modalidades=[6, 8])")
+    code = (
+        "from datetime import date; from flows.collect_pncp import collect_pncp; "
+        "collect_pncp(start=date(2026, 3, 2), end=date(2026, 3, 6), modalidades=[6, 8])"
+    )
     try:
         with stalled(pg_url, "pncp_checkpoints", "UPDATE"):
             # the page's records are upserted; advancing its checkpoint waits, in the same transaction
-            process = flow_process(pg_url, code, PNCP_BASE_URL=server.url,
-                                   **{k: str(v) for k, v in FAST.items()})
+            process = flow_process(pg_url, code, PNCP_BASE_URL=server.url, **{k: str(v) for k, v in FAST.items()})
             wait_until_stalled(pg_url, process)
             kill(process)
         with session_scope(pg_url) as s:

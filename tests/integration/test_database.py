@@ -92,8 +92,9 @@ def test_document_creation_makes_every_field_and_an_audit_row(session):
 def test_wrong_kind_for_template_is_refused(session):
     tr = default_template(session, DocumentKind.TR)
     with pytest.raises(InvalidError, match="tipo TR"):
-        crud.create_document(session, DocumentCreate(**{**document_data("ETP"), "template_id": tr.id,
-                                                         "kind": DocumentKind.ETP}))
+        crud.create_document(
+            session, DocumentCreate(**{**document_data("ETP"), "template_id": tr.id, "kind": DocumentKind.ETP})
+        )
 
 
 def test_fields_lifecycle_and_approval(session):
@@ -137,8 +138,9 @@ def test_field_writes_are_validated_and_change_nothing_on_error(session):
         slug = case.pop("slug")
         with pytest.raises(exc):
             crud.write_field(session, doc.id, slug, **case)
-    field = session.exec(select(DocumentField).where(DocumentField.document_id == doc.id,
-                                                     DocumentField.slug == "descricao_necessidade")).one()
+    field = session.exec(
+        select(DocumentField).where(DocumentField.document_id == doc.id, DocumentField.slug == "descricao_necessidade")
+    ).one()
     assert field.content == "Necessidade: ação pública" and field.source == FieldSource.HUMAN
 
 

@@ -18,8 +18,9 @@ SLUG = "descricao_necessidade"
 
 def field(url, document_id, slug=SLUG) -> DocumentField:
     with session_scope(url) as s:
-        return s.exec(select(DocumentField).where(DocumentField.document_id == document_id,
-                                                  DocumentField.slug == slug)).one()
+        return s.exec(
+            select(DocumentField).where(DocumentField.document_id == document_id, DocumentField.slug == slug)
+        ).one()
 
 
 def test_field_drafted_stored_with_usage_then_cached_then_forced(use_db, llm):
@@ -45,14 +46,17 @@ def test_429_then_ok_is_retried(use_db, llm):
     assert llm.calls == 3 and field(use_db, doc).source == "llm"
 
 
-@pytest.mark.parametrize("behaviour,calls,reason", [
-    ({"mode": "status", "status": 500}, 4, "InternalServerError"),
-    ({"mode": "status", "status": 401}, 1, "AuthenticationError"),
-    ({"mode": "status", "status": 400}, 1, "BadRequestError"),
-    ({"mode": "malformed"}, 4, "MalformedResponseError"),
-    ({"mode": "empty"}, 4, "sem texto"),
-    ({"mode": "hang", "hang_seconds": 3}, 4, "Timeout"),
-])
+@pytest.mark.parametrize(
+    "behaviour,calls,reason",
+    [
+        ({"mode": "status", "status": 500}, 4, "InternalServerError"),
+        ({"mode": "status", "status": 401}, 1, "AuthenticationError"),
+        ({"mode": "status", "status": 400}, 1, "BadRequestError"),
+        ({"mode": "malformed"}, 4, "MalformedResponseError"),
+        ({"mode": "empty"}, 4, "sem texto"),
+        ({"mode": "hang", "hang_seconds": 3}, 4, "Timeout"),
+    ],
+)
 def test_failures_fail_the_run_and_leave_the_field_untouched(sqlite_url, llm, behaviour, calls, reason):
     llm.set(**behaviour)
     doc = make_document(sqlite_url)
@@ -133,5 +137,6 @@ def test_trace_id_tag_reaches_every_log_line(sqlite_url, llm):
                 break
             time.sleep(0.5)
     assert any("stored descricao_necessidade" in log.message for log in logs)
-    assert logs and all(log.message.startswith("trace_id=trace-flow-test | ") for log in logs), \
-        [log.message[:80] for log in logs]
+    assert logs and all(log.message.startswith("trace_id=trace-flow-test | ") for log in logs), [
+        log.message[:80] for log in logs
+    ]

@@ -75,8 +75,9 @@ def db(request, monkeypatch):
 
 def subscribe(url, channel, target, events=("*",), orgao=None) -> tuple[uuid.UUID, str | None]:
     with session_scope(url) as s:
-        row, secret = outbox.create_subscription(s, SubscriptionCreate(channel=channel, target=target,
-                                                                       event_types=list(events), orgao=orgao))
+        row, secret = outbox.create_subscription(
+            s, SubscriptionCreate(channel=channel, target=target, event_types=list(events), orgao=orgao)
+        )
         return row.id, secret
 
 
@@ -100,14 +101,20 @@ def submit(url, **overrides) -> uuid.UUID:
 
 def notifications(url, target) -> list[Notification]:
     with session_scope(url) as s:
-        return list(s.exec(select(Notification).where(Notification.target == target)
-                           .order_by(Notification.created_at)).all())
+        return list(
+            s.exec(select(Notification).where(Notification.target == target).order_by(Notification.created_at)).all()
+        )
 
 
 def attempts(url, notification_id) -> list[DeliveryAttempt]:
     with session_scope(url) as s:
-        return list(s.exec(select(DeliveryAttempt).where(DeliveryAttempt.notification_id == notification_id)
-                           .order_by(DeliveryAttempt.number)).all())
+        return list(
+            s.exec(
+                select(DeliveryAttempt)
+                .where(DeliveryAttempt.notification_id == notification_id)
+                .order_by(DeliveryAttempt.number)
+            ).all()
+        )
 
 
 def deliver_until(url, target, done, timeout=30):
@@ -159,23 +166,36 @@ def test_subscription_validation(db, monkeypatch):
     with session_scope(db) as s:
         for data, needle in (
             (SubscriptionCreate(channel=Channel.EMAIL, target="sem-arroba", event_types=["*"]), "E-mail inválido"),
-            (SubscriptionCreate(channel=Channel.EMAIL, target="a@b.gov.br", event_types=["document.lost"]),
-             "tipo de evento desconhecido"),
-            (SubscriptionCreate(channel=Channel.WEBHOOK, target="ftp://exemplo.gov.br/x", event_types=["*"]),
-             "http(s)"),
-            (SubscriptionCreate(channel=Channel.WEBHOOK, target="https://user:pw@exemplo.gov.br/x",
-                                event_types=["*"]), "credenciais"),
-            (SubscriptionCreate(channel=Channel.WEBHOOK, target="http://169.254.169.254/latest", event_types=["*"]),
-             "endereço interno"),
-            (SubscriptionCreate(channel=Channel.WEBHOOK, target="http://10.1.2.3/hook", event_types=["*"]),
-             "endereço interno"),
+            (
+                SubscriptionCreate(channel=Channel.EMAIL, target="a@b.gov.br", event_types=["document.lost"]),
+                "tipo de evento desconhecido",
+            ),
+            (
+                SubscriptionCreate(channel=Channel.WEBHOOK, target="ftp://exemplo.gov.br/x", event_types=["*"]),
+                "http(s)",
+            ),
+            (
+                SubscriptionCreate(
+                    channel=Channel.WEBHOOK, target="https://user:pw@exemplo.gov.br/x", event_types=["*"]
+                ),
+                "credenciais",
+            ),
+            (
+                SubscriptionCreate(channel=Channel.WEBHOOK, target="http://169.254.169.254/latest", event_types=["*"]),
+                "endereço interno",
+            ),
+            (
+                SubscriptionCreate(channel=Channel.WEBHOOK, target="http://10.1.2.3/hook", event_types=["*"]),
+                "endereço interno",
+            ),
         ):
             with pytest.raises(InvalidError, match=needle.replace("(", r"\(").replace(")", r"\)")):
                 outbox.create_subscription(s, data)
         monkeypatch.setattr(settings, "ENVIRONMENT", "production")
         with pytest.raises(InvalidError, match="https"):
-            outbox.create_subscription(s, SubscriptionCreate(channel=Channel.WEBHOOK, target="http://127.0.0.1:9/x",
-                                                             event_types=["*"]))
+            outbox.create_subscription(
+                s, SubscriptionCreate(channel=Channel.WEBHOOK, target="http://127.0.0.1:9/x", event_types=["*"])
+            )
 
 
 # Webhooks
@@ -274,8 +294,9 @@ def test_secrets_stay_out_of_records_and_logs(db, receiver, caplog):
     deliver_until(db, target, all_delivered)
     with session_scope(db) as s:
         stored = s.exec(select(Subscription).where(Subscription.target == target)).one().secret_encrypted
-        texts = [r.last_error or "" for r in s.exec(select(Notification))] + \
-                [a.error or "" for a in s.exec(select(DeliveryAttempt))]
+        texts = [r.last_error or "" for r in s.exec(select(Notification))] + [
+            a.error or "" for a in s.exec(select(DeliveryAttempt))
+        ]
     assert secret not in stored and crypto.unseal(stored) == secret
     assert not any(secret in t for t in texts)
     assert secret not in caplog.text
@@ -291,8 +312,7 @@ def test_email_file_backend_writes_portuguese_message_with_link(db):
     deliver_notifications(max_seconds=10)
     (row,) = notifications(db, address)
     assert row.status == DeliveryStatus.DELIVERED
-    message = email.message_from_bytes((settings.mail_outbox_dir / f"{row.id}.eml").read_bytes(),
-                                       policy=policy.default)
+    message = email.message_from_bytes((settings.mail_outbox_dir / f"{row.id}.eml").read_bytes(), policy=policy.default)
     assert message["To"] == address and message["Subject"].startswith("[NEXORA] Documento enviado para revisão")
     text_part = message.get_body(("plain",)).get_content()
     html_part = message.get_body(("html",)).get_content()
@@ -373,16 +393,23 @@ def certificate(folder) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = folder / "smtp.pem", folder / "smtp.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_file), str(key_file)
 
 
@@ -394,13 +421,25 @@ def test_smtp_starttls_with_credentials_and_a_wrong_password(db, tmp_path, monke
     context.load_cert_chain(cert_file, key_file)
     port = free_port()
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-                            auth_required=True, auth_callback=lambda mechanism, user, password:
-                            (user, password) == (b"relay", b"s3nha-do-relay"))
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        auth_required=True,
+        auth_callback=lambda mechanism, user, password: (user, password) == (b"relay", b"s3nha-do-relay"),
+    )
     controller.start()
     try:
-        for name, value in (("EMAIL_BACKEND", "smtp"), ("SMTP_HOST", "127.0.0.1"), ("SMTP_PORT", port),
-                            ("SMTP_STARTTLS", True), ("SMTP_CA_FILE", cert_file), ("SMTP_USERNAME", "relay")):
+        for name, value in (
+            ("EMAIL_BACKEND", "smtp"),
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", port),
+            ("SMTP_STARTTLS", True),
+            ("SMTP_CA_FILE", cert_file),
+            ("SMTP_USERNAME", "relay"),
+        ):
             monkeypatch.setattr(settings, name, value)
         from pydantic import SecretStr
 
@@ -488,9 +527,18 @@ def test_delivery_killed_mid_batch_loses_nothing(db, receiver):
     with session_scope(db) as s:
         events = {str(outbox.record_event(s, "document.approved", data={"n": n}).id) for n in range(20)}
     env = {**os.environ, "DATABASE_URL": db, "NOTIFY_CONCURRENCY": "2"}
-    process = subprocess.Popen([sys.executable, "-c", "from flows.deliver_notifications import deliver_notifications;"
-                                "deliver_notifications(max_seconds=60)"], cwd=ROOT, env=env,
-                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from flows.deliver_notifications import deliver_notifications;deliver_notifications(max_seconds=60)",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while len(receiver.events("/slow")) < 4:
         assert time.monotonic() < deadline and process.poll() is None, "the delivery run never got going"
@@ -513,8 +561,13 @@ def test_database_refusing_connections_mid_delivery_loses_nothing(pg_url, receiv
     def outage():
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{PG_DB}" ALLOW_CONNECTIONS false'))
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": PG_DB})
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": PG_DB},
+            )
         threading.Timer(2.0, back).start()
 
     def back():

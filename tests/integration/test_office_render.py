@@ -43,11 +43,17 @@ def converted(tmp_path_factory, document):
     folder = tmp_path_factory.mktemp("office")
     source = folder / "etp.docx"
     source.write_bytes(render_docx(document))
-    run = subprocess.run([SYSTEM_PYTHON, str(SCRIPT), str(source), str(folder / "aberto.pdf"),
-                          str(folder / "atualizado.pdf")], capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [SYSTEM_PYTHON, str(SCRIPT), str(source), str(folder / "aberto.pdf"), str(folder / "atualizado.pdf")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0 and run.stdout.strip() == "1", run.stderr  # one index: the table of contents
-    return [[squash(page.extract_text() or "") for page in PdfReader(io.BytesIO((folder / name).read_bytes())).pages]
-            for name in ("aberto.pdf", "atualizado.pdf")]
+    return [
+        [squash(page.extract_text() or "") for page in PdfReader(io.BytesIO((folder / name).read_bytes())).pages]
+        for name in ("aberto.pdf", "atualizado.pdf")
+    ]
 
 
 def test_libreoffice_shows_the_contents_before_any_update(converted, document):
@@ -68,5 +74,17 @@ def test_libreoffice_updates_the_contents_with_the_page_of_each_heading(converte
 
 def test_libreoffice_prints_the_mapa_as_a_table(converted):
     text = squash(" ".join(converted[1][2:]).replace("\u00a0", " "))
-    assert in_order(text, [*tables.PRICE_HEADER, control(2), "27/08/2021", "R$ 3.880,00", "mantido", control(6),
-                           "excluído: acima do limite superior", "Média", "R$ 4.314,95"])
+    assert in_order(
+        text,
+        [
+            *tables.PRICE_HEADER,
+            control(2),
+            "27/08/2021",
+            "R$ 3.880,00",
+            "mantido",
+            control(6),
+            "excluído: acima do limite superior",
+            "Média",
+            "R$ 4.314,95",
+        ],
+    )

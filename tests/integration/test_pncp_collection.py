@@ -28,10 +28,22 @@ from tests.utils.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 START, END = date(2026, 3, 2), date(2026, 3, 6)
-TABLES = ("pncp_resultados", "pncp_itens", "pncp_contratacoes", "pncp_quarantine", "pncp_checkpoints",
-          "pncp_detail_gaps")
-FAST = {"PNCP_CONSULTA_INTERVAL_SECONDS": 0.02, "PNCP_RETRY_BASE_SECONDS": 0.02, "PNCP_TIMEOUT_SECONDS": 1.0,
-        "PNCP_PAGE_SIZE": 10, "PNCP_ITEMS_PAGE_SIZE": 2, "PNCP_RETRIES": 3}
+TABLES = (
+    "pncp_resultados",
+    "pncp_itens",
+    "pncp_contratacoes",
+    "pncp_quarantine",
+    "pncp_checkpoints",
+    "pncp_detail_gaps",
+)
+FAST = {
+    "PNCP_CONSULTA_INTERVAL_SECONDS": 0.02,
+    "PNCP_RETRY_BASE_SECONDS": 0.02,
+    "PNCP_TIMEOUT_SECONDS": 1.0,
+    "PNCP_PAGE_SIZE": 10,
+    "PNCP_ITEMS_PAGE_SIZE": 2,
+    "PNCP_RETRIES": 3,
+}
 
 
 @pytest.fixture
@@ -68,14 +80,19 @@ def snapshot(url):
     """Every stored record, without the time it was fetched: what two runs must agree on."""
     with session_scope(url) as s:
         out = {}
-        for model, key in ((PncpContratacao, ("numero_controle_pncp",)),
-                           (PncpItem, ("numero_controle_pncp", "numero_item")),
-                           (PncpResultado, ("numero_controle_pncp", "numero_item", "sequencial_resultado"))):
+        for model, key in (
+            (PncpContratacao, ("numero_controle_pncp",)),
+            (PncpItem, ("numero_controle_pncp", "numero_item")),
+            (PncpResultado, ("numero_controle_pncp", "numero_item", "sequencial_resultado")),
+        ):
             rows = s.exec(select(model)).all()
             out[model.__tablename__] = sorted(
-                (tuple(getattr(r, k) for k in key),
-                 tuple((c, str(getattr(r, c))) for c in sorted(model.model_fields) if c not in ("id", "fetched_at")))
-                for r in rows)
+                (
+                    tuple(getattr(r, k) for k in key),
+                    tuple((c, str(getattr(r, c))) for c in sorted(model.model_fields) if c not in ("id", "fetched_at")),
+                )
+                for r in rows
+            )
         return out
 
 
@@ -110,10 +127,15 @@ def test_second_run_stores_nothing_twice_and_an_update_at_the_source_replaces_th
     assert snapshot(market) == first
     assert again["contratacoes_inserted"] == 0 and again["itens_inserted"] == 0
     control = sorted({r["numeroControlePNCP"] for r in replay.records[6]} & replay.all_valid_controls())[0]
-    replay.update_record(control, objetoCompra="Objeto retificado", dataAtualizacao="2026-03-20T10:00:00",
-                         dataAtualizacaoGlobal="2026-03-20T10:00:00")
-    updated = collect(endpoint="contratacoes/atualizacao", start=date(2026, 3, 20), end=date(2026, 3, 20),
-                      modalidades=[6])
+    replay.update_record(
+        control,
+        objetoCompra="Objeto retificado",
+        dataAtualizacao="2026-03-20T10:00:00",
+        dataAtualizacaoGlobal="2026-03-20T10:00:00",
+    )
+    updated = collect(
+        endpoint="contratacoes/atualizacao", start=date(2026, 3, 20), end=date(2026, 3, 20), modalidades=[6]
+    )
     assert updated["contratacoes_updated"] == 1 and updated["contratacoes_inserted"] == 0
     with session_scope(market) as s:
         row = s.get(PncpContratacao, control)
@@ -130,8 +152,11 @@ def test_details_that_failed_are_fetched_by_a_later_run_without_restart(market, 
     # given the detail API down while a window is collected
     monkeypatch.setattr(settings, "PNCP_RETRIES", 1)
     window = {"modalidades": [6], "end": date(2026, 3, 3)}
-    expected = {r["numeroControlePNCP"] for r in replay.records[6] if r["dataPublicacaoPncp"][:10] in
-                ("2026-03-02", "2026-03-03")} & replay.all_valid_controls()
+    expected = {
+        r["numeroControlePNCP"]
+        for r in replay.records[6]
+        if r["dataPublicacaoPncp"][:10] in ("2026-03-02", "2026-03-03")
+    } & replay.all_valid_controls()
     replay.down("itens")
     first = collect(**window)
     # then the contratações are stored without items, each an open gap due after the back-off, and none is lost
@@ -163,14 +188,27 @@ def test_details_that_failed_are_fetched_by_a_later_run_without_restart(market, 
 
 def test_a_detail_gap_is_given_up_after_404s_over_two_days_or_too_many_attempts(market):
     t0 = datetime(2026, 3, 10, 3, tzinfo=UTC)
-    gone = {"key": "00394000000100-1-000001/2026", "reason": "itens não obtidos: 404", "status": 404,
-            "with_results": True}
-    flaky = {"key": "00394000000100-1-000002/2026", "reason": "itens não obtidos: 503", "status": 503,
-             "with_results": False}
+    gone = {
+        "key": "00394000000100-1-000001/2026",
+        "reason": "itens não obtidos: 404",
+        "status": 404,
+        "with_results": True,
+    }
+    flaky = {
+        "key": "00394000000100-1-000002/2026",
+        "reason": "itens não obtidos: 503",
+        "status": 503,
+        "with_results": False,
+    }
     for hours in (0, 1, 3, 49, 80, 100, 130, 160):  # one failure per run
         with session_scope(market) as s:
-            detail_gaps.record_failures(s, "pncp", [f for f in (gone, flaky) if hours <= 49 or f is flaky], "run",
-                                        now=t0 + timedelta(hours=hours))
+            detail_gaps.record_failures(
+                s,
+                "pncp",
+                [f for f in (gone, flaky) if hours <= 49 or f is flaky],
+                "run",
+                now=t0 + timedelta(hours=hours),
+            )
     with session_scope(market) as s:
         rows = {g.numero_controle_pncp: g for g in s.exec(select(PncpDetailGap))}
         assert detail_gaps.counts(s) == {"pending": 0, "discarded": 2}
@@ -199,10 +237,20 @@ def test_upgrading_opens_a_gap_for_each_contratacao_quarantined_without_items(ki
         with session_scope(url) as s:
             for n in (1, 2):
                 key = f"00394000000100-1-00000{n}/2026"
-                s.add(PncpContratacao(numero_controle_pncp=key, cnpj_orgao="00394000000100", ano_compra=2026,
-                                      sequencial_compra=n, modalidade_id=6))
-                s.add(PncpQuarantine(kind="itens", source="orgaos/…", record_key=key, reason="itens não obtidos: 503",
-                                     raw=""))
+                s.add(
+                    PncpContratacao(
+                        numero_controle_pncp=key,
+                        cnpj_orgao="00394000000100",
+                        ano_compra=2026,
+                        sequencial_compra=n,
+                        modalidade_id=6,
+                    )
+                )
+                s.add(
+                    PncpQuarantine(
+                        kind="itens", source="orgaos/…", record_key=key, reason="itens não obtidos: 503", raw=""
+                    )
+                )
             s.add(PncpItem(numero_controle_pncp="00394000000100-1-000002/2026", numero_item=1, descricao="papel"))
         upgrade(url)
         with session_scope(url) as s:
@@ -244,13 +292,26 @@ def test_refusals_are_not_retried_and_fail_the_run_with_the_server_message(marke
 
 @pytest.mark.parametrize("market", ["sqlite"], indirect=True)  # PostgreSQL: test_crash_safety kills mid-page
 def test_a_killed_run_resumes_into_the_same_tables_as_an_uninterrupted_one(market, replay):
-    env = {**os.environ, "DATABASE_URL": market, "PNCP_BASE_URL": replay.url,
-           **{k: str(v) for k, v in FAST.items()}, "PNCP_CONSULTA_INTERVAL_SECONDS": "0.5"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": market,
+        "PNCP_BASE_URL": replay.url,
+        **{k: str(v) for k, v in FAST.items()},
+        "PNCP_CONSULTA_INTERVAL_SECONDS": "0.5",
+    }
     replay.slow("consulta", 0.6, times=20)  # each page takes a while: the kill lands between two pages
-    code = ("from datetime import date; from flows.collect_pncp import collect_pncp; "
-            "collect_pncp(start=date(2026, 3, 2), end=date(2026, 3, 6), modalidades=[6, 8])")
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code = (
+        "from datetime import date; from flows.collect_pncp import collect_pncp; "
+        "collect_pncp(start=date(2026, 3, 2), end=date(2026, 3, 6), modalidades=[6, 8])"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 90
     while True:
         with session_scope(market) as s:
@@ -306,8 +367,9 @@ def test_the_embedded_sample_is_collected_through_the_same_code_with_its_own_che
         points = s.exec(select(PncpCheckpoint)).all()
     assert len(results) == expected.height == first["resultados_inserted"]
     assert len(items) == expected.select("id_licitacao", "numero_item").n_unique() == first["itens_inserted"]
-    assert sorted(float(r.valor_unitario_homologado) for r in results) == \
-        pytest.approx(sorted(float(v) for v in expected["preco_unitario"]))
+    assert sorted(float(r.valor_unitario_homologado) for r in results) == pytest.approx(
+        sorted(float(v) for v in expected["preco_unitario"])
+    )
     assert first["quarantined"] == 0 and first["requests"] > first["pages"]
     assert again["slices_skipped"] == len(points) and again["pages"] == 0
     assert all(p.endpoint.startswith("amostra:") for p in points)  # a real collection of the same window is not skipped

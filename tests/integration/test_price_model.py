@@ -50,8 +50,16 @@ def test_a_run_logs_metrics_dataset_plots_and_registers_a_version(trained):
     version = registry.client.get_model_version(MODEL_NAME, trained["version"])
     run = registry.client.get_run(version.run_id)
     # both metric sets, on the same rows, and the model on every test row
-    for key in ("model_mdape_same_rows", "model_mape_same_rows", "model_coverage_same_rows", "baseline_mdape",
-                "baseline_mape", "baseline_coverage", "model_mdape", "model_coverage"):
+    for key in (
+        "model_mdape_same_rows",
+        "model_mape_same_rows",
+        "model_coverage_same_rows",
+        "baseline_mdape",
+        "baseline_mape",
+        "baseline_coverage",
+        "model_mdape",
+        "model_coverage",
+    ):
         assert key in run.data.metrics, key
     assert run.data.metrics["model_mdape_same_rows"] == pytest.approx(trained["model_mdape"])
     assert registry.metric(version) == pytest.approx(trained["model_mdape"], abs=1e-6)
@@ -60,7 +68,8 @@ def test_a_run_logs_metrics_dataset_plots_and_registers_a_version(trained):
     tags = run.data.tags
     assert len(tags["dataset_sha256"]) == 64 and tags["dataset_from"] < tags["dataset_to"]
     assert int(tags["dataset_rows"]) == trained["train_rows"] + trained["test_rows"] + int(
-        run.data.params["dropped_rows"])
+        run.data.params["dropped_rows"]
+    )
     assert run.data.params["test_cutoff"] == trained["cutoff"]
     names = {a.path for a in registry.client.list_artifacts(version.run_id)}
     assert {"encodings.json", "feature_importance.png", "predicted_vs_actual.png", "metrics_report.json"} <= names
@@ -73,8 +82,9 @@ def test_a_run_logs_metrics_dataset_plots_and_registers_a_version(trained):
     served = registry.load(trained["version"])
     from tasks.prices.serving import rows_frame
 
-    rows, factors = rows_frame([{"descricao": "MICROCOMPUTADOR", "unidade": "UNIDADE", "quantidade": 10,
-                                 "uf": "DF", "data": "2022-06-01"}])
+    rows, factors = rows_frame(
+        [{"descricao": "MICROCOMPUTADOR", "unidade": "UNIDADE", "quantidade": 10, "uf": "DF", "data": "2022-06-01"}]
+    )
     out = served.model.predict(rows, served.history)
     assert 0 < out["p10"][0] <= out["p50"][0] <= out["p90"][0]
 
@@ -112,8 +122,10 @@ def _store_with_versions(uri: str, name: str) -> None:
     client = registry.client
     client.create_registered_model(name)
     run = client.create_run(registry.experiment_id())
-    versions = [client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id).version
-                for _ in range(4)]
+    versions = [
+        client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id).version
+        for _ in range(4)
+    ]
     registry.tag(versions[0], mdape=0.5, baseline_mdape=0.6)
     registry.tag(versions[2], mdape=0.31)
     client.set_registered_model_alias(name, CHAMPION, versions[2])
@@ -134,7 +146,10 @@ def test_model_list_reads_the_registry_as_mlflow_does_without_importing_it(store
     listed = list_versions(uri, name)
     assert listed == Registry(uri, name).versions()
     assert [(v["version"], v["aliases"], v["mdape"], v["baseline_mdape"]) for v in listed] == [
-        ("3", [CHAMPION], 0.31, None), ("2", [], None, None), ("1", [PREVIOUS], 0.5, 0.6)]
+        ("3", [CHAMPION], 0.31, None),
+        ("2", [], None, None),
+        ("1", [PREVIOUS], 0.5, 0.6),
+    ]
     assert list_versions(f"sqlite:///{tmp_path / 'nenhum.db'}", name) == []
 
 
@@ -145,11 +160,18 @@ def test_nexora_model_list_imports_neither_mlflow_nor_the_model(tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     _store_with_versions(uri, MODEL_NAME)
-    probe = ("import sys; from typer.testing import CliRunner; from deployments.cli.app import app; "
-             "r = CliRunner().invoke(app, ['model', 'list'], terminal_width=80); print(r.output); "
-             "print(sorted(m for m in ('mlflow', 'polars', 'lightgbm') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "MLFLOW_TRACKING_URI": uri},
-                          capture_output=True, text=True, timeout=120)
+    probe = (
+        "import sys; from typer.testing import CliRunner; from deployments.cli.app import app; "
+        "r = CliRunner().invoke(app, ['model', 'list'], terminal_width=80); print(r.output); "
+        "print(sorted(m for m in ('mlflow', 'polars', 'lightgbm') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # then it lists the versions and loaded none of the heavy packages
     assert done.returncode == 0, done.stderr
     assert "champion" in done.stdout and "0.310" in done.stdout, done.stdout
@@ -169,8 +191,9 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
     # a champion whose artifacts are gone: the version in use stays, the error is shown
     run = registry.client.create_run(registry.experiment_id())
     registry.client.log_text(run.info.run_id, "sem modelo", "vazio/leia-me.txt")
-    broken = registry.client.create_model_version(MODEL_NAME, f"{run.info.artifact_uri}/vazio",
-                                                  run_id=run.info.run_id).version
+    broken = registry.client.create_model_version(
+        MODEL_NAME, f"{run.info.artifact_uri}/vazio", run_id=run.info.run_id
+    ).version
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, broken)
     assert not holder.refresh()
     assert holder.current().version == newer and holder.status()["error"]
@@ -180,9 +203,9 @@ def test_the_api_holder_swaps_in_a_new_champion_and_keeps_it_when_a_version_is_b
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
 
 
-
-def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_document_lists_items(trained, sqlite_url,
-                                                                                                  monkeypatch):
+def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_document_lists_items(
+    trained, sqlite_url, monkeypatch
+):
     from models import price_dates
     from tasks.llm.prompts import build_messages, offline_draft
     from tasks.prices import market_data, tables
@@ -195,18 +218,30 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     monkeypatch.setattr(settings, "DATABASE_URL", sqlite_url)
     registry = Registry()
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
-    item = {"descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "codigo_catalogo": "456702",
-            "unidade": "UNIDADE", "quantidade": 52, "data_referencia": "2022-03-01"}
+    item = {
+        "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS",
+        "codigo_catalogo": "456702",
+        "unidade": "UNIDADE",
+        "quantidade": 52,
+        "data_referencia": "2022-03-01",
+    }
     pen_item = {"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN"}  # the finding's item: dated today by default
     with_items = make_document(sqlite_url, itens=[item, pen_item])
     without = make_document(sqlite_url)
-    contexts = {c.section["slug"]: c for c in load_drafting_contexts.fn(
-        with_items, ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"])}
+    contexts = {
+        c.section["slug"]: c
+        for c in load_drafting_contexts.fn(
+            with_items, ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"]
+        )
+    }
     # element VI: the quadro-resumo and the mapa de preços as tables (each price's source by control number), the
     # result by the mediana and the champion's estimate
     price = contexts["estimativa_valor"].market_notes
-    found = {tuple(markup.plain(cell) for cell in block.header): block for block in markup.parse(price)
-             if isinstance(block, markup.Table)}
+    found = {
+        tuple(markup.plain(cell) for cell in block.header): block
+        for block in markup.parse(price)
+        if isinstance(block, markup.Table)
+    }
     assert tables.SUMMARY_HEADER in found and tables.PRICE_HEADER in found
     sources = [markup.plain(row[0]) for row in found[tables.PRICE_HEADER].rows]
     assert sources and all("-1-" in source for source in sources)  # numeroControlePNCP of every price

@@ -41,8 +41,14 @@ SERVE = (
 @pytest.fixture(scope="module")
 def json_runner(prefect_server, sqlite_url, llm_server):
     log = open(RUNNER_LOG, "wb")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-c", SERVE], cwd=ROOT, env={**os.environ, "LOG_FORMAT": "json"},
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE],
+        cwd=ROOT,
+        env={**os.environ, "LOG_FORMAT": "json"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 90
     try:
         while httpx.get(f"{prefect_server}/deployments/name/{OWN_DEPLOYMENT}").status_code != 200:
@@ -91,9 +97,14 @@ def start_own_run(document_id, trace_id: str):
 
     async def run():
         async with get_client() as client:
-            flow_run = await glue.start_run(client, OWN_DEPLOYMENT, {"document_id": document_id,
-                                                                     "slug": "descricao_necessidade"},
-                                            trace_id=trace_id, tags=["nexora", "runs-cli"], name=f"runs-cli-{trace_id}")
+            flow_run = await glue.start_run(
+                client,
+                OWN_DEPLOYMENT,
+                {"document_id": document_id, "slug": "descricao_necessidade"},
+                trace_id=trace_id,
+                tags=["nexora", "runs-cli"],
+                name=f"runs-cli-{trace_id}",
+            )
             return await glue.wait_for_run(client, flow_run.id, 60)
 
     return asyncio.run(run())
@@ -111,8 +122,11 @@ def schedule_own_run_in_an_hour(document_id, trace_id: str) -> uuid.UUID:
         async with get_client() as client:
             deployment = await client.read_deployment_by_name(OWN_DEPLOYMENT)
             flow_run = await client.create_flow_run_from_deployment(
-                deployment.id, parameters={"document_id": str(document_id), "slug": "descricao_necessidade"},
-                tags=[trace_tag(trace_id)], state=Scheduled(scheduled_time=datetime.now(UTC) + timedelta(hours=1)))
+                deployment.id,
+                parameters={"document_id": str(document_id), "slug": "descricao_necessidade"},
+                tags=[trace_tag(trace_id)],
+                state=Scheduled(scheduled_time=datetime.now(UTC) + timedelta(hours=1)),
+            )
             return flow_run.id
 
     return asyncio.run(run())
@@ -134,8 +148,11 @@ def run_log_lines(flow_run_id: str) -> list[dict]:
 def test_a_run_started_through_the_api_is_listed_under_its_trace_id(api, json_runner, llm):
     doc = api.post("/api/v1/documents", json=document_data("ETP")).json()
     trace = f"runs-{uuid.uuid4().hex[:10]}"
-    accepted = api.post("/api/v1/etp/generate-field", headers={"X-Request-ID": trace},
-                        json={"document_id": doc["id"], "field": "descricao_necessidade"})
+    accepted = api.post(
+        "/api/v1/etp/generate-field",
+        headers={"X-Request-ID": trace},
+        json={"document_id": doc["id"], "field": "descricao_necessidade"},
+    )
     assert accepted.status_code == 202, accepted.text
     run_id = accepted.json()["flow_run_id"]
     assert api.get(f"/api/v1/flow-runs/{run_id}", params={"wait": 60}).json()["state"] == "COMPLETED"

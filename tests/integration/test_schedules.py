@@ -34,9 +34,15 @@ def scheduler(request, monkeypatch):
     """A Prefect server of its own whose scheduler looks every second, with the catalog deployed on it."""
     port, kind = free_port(), request.param
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(TMP / f"scheduler-{kind}"), "PREFECT_API_URL": api,
-           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1", "PREFECT_SERVER_UI_ENABLED": "false",
-           "NEXORA_HOME": str(ROOT), "SCHEDULES_PAUSED": ""}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(TMP / f"scheduler-{kind}"),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "NEXORA_HOME": str(ROOT),
+        "SCHEDULES_PAUSED": "",
+    }
     database = None
     if kind == "postgresql":
         database = PG_ADMIN_URL.rsplit("/", 1)[0].replace("+psycopg", "+asyncpg") + f"/nexora_sched_{os.getpid()}"
@@ -44,9 +50,21 @@ def scheduler(request, monkeypatch):
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = database
     log_path = TMP / f"scheduler-{kind}.log"
     with open(log_path, "wb") as log:
-        server = subprocess.Popen([str(os.path.dirname(sys.executable) + "/prefect"), "server", "start", "--host",
-                                   "127.0.0.1", "--port", str(port)], env=env, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            [
+                str(os.path.dirname(sys.executable) + "/prefect"),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_http(f"{api}/health", 120, server)
             deployed_at = datetime.now(UTC)
@@ -84,15 +102,23 @@ def _drop(async_url: str) -> None:
 
 
 def _scheduled_runs(api: str, flow_name: str) -> list[datetime]:
-    answer = httpx.post(f"{api}/flow_runs/filter", json={
-        "flows": {"name": {"any_": [flow_name]}}, "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
-        "sort": "EXPECTED_START_TIME_ASC", "limit": 10}, timeout=10)
+    answer = httpx.post(
+        f"{api}/flow_runs/filter",
+        json={
+            "flows": {"name": {"any_": [flow_name]}},
+            "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+            "sort": "EXPECTED_START_TIME_ASC",
+            "limit": 10,
+        },
+        timeout=10,
+    )
     answer.raise_for_status()
     return [datetime.fromisoformat(run["expected_start_time"]).astimezone(SAO_PAULO) for run in answer.json()]
 
 
 def test_every_scheduled_deployment_gets_runs_at_its_local_times(scheduler):
     api, deployed_at, log_path, env = scheduler
+
     # when the scheduler has run over the deployments
     def three_runs_each() -> dict[str, list[datetime]] | None:
         log = log_path.read_text(encoding="utf-8", errors="replace")
@@ -120,8 +146,14 @@ def test_every_scheduled_deployment_gets_runs_at_its_local_times(scheduler):
     log = log_path.read_text(encoding="utf-8", errors="replace")
     assert "Error scheduling" not in log and "Traceback" not in log, log[-3000:]
     # and `nexora deployments status` shows each one's next run, with no problem
-    shown = subprocess.run([sys.executable, "-m", "deployments.cli", "deployments", "status", "--json"], cwd=ROOT,
-                           env={**env, "COLUMNS": "80"}, capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "deployments.cli", "deployments", "status", "--json"],
+        cwd=ROOT,
+        env={**env, "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert shown.returncode == 0, shown.stderr
     status = {row["deployment"]: row for row in json.loads(shown.stdout)}
     for spec in SCHEDULED:
@@ -129,4 +161,3 @@ def test_every_scheduled_deployment_gets_runs_at_its_local_times(scheduler):
         assert datetime.fromisoformat(status[spec.flow_name]["proxima_execucao"]) == expected
         assert status[spec.flow_name]["problema"] is None
     assert status["generate-field"]["agendamentos"] == [] and status["generate-field"]["proxima_execucao"] is None
-

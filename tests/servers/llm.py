@@ -133,8 +133,16 @@ class FakeLLM:
         elif mode == "malformed":
             return handler._raw(200, b'{"id": "chatcmpl-x", "choices": [ {"message": ')
         elif mode == "empty":
-            return handler._json(200, {"id": "chatcmpl-x", "object": "chat.completion", "created": 0,
-                                       "model": body.get("model"), "choices": []})
+            return handler._json(
+                200,
+                {
+                    "id": "chatcmpl-x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body.get("model"),
+                    "choices": [],
+                },
+            )
         elif mode in ("status", "fail_then_ok"):
             fail = mode == "status"
             if mode == "fail_then_ok":
@@ -143,19 +151,31 @@ class FakeLLM:
                     self._failures_left -= 1 if fail else 0
             if fail:
                 headers = {"retry-after": b.retry_after} if b.retry_after else None
-                return handler._json(b.status, {"error": {"message": f"simulated {b.status}", "type": "server_error",
-                                                          "code": str(b.status)}}, headers)
+                return handler._json(
+                    b.status,
+                    {"error": {"message": f"simulated {b.status}", "type": "server_error", "code": str(b.status)}},
+                    headers,
+                )
         if b.delay and mode != "slow":
             time.sleep(b.delay)
         title = next((line for line in prompt.splitlines() if line.startswith("Redija a seção")), "seção")
         content = b.content if b.content is not None and applies else f"Texto redigido pelo modelo. {title}"
         prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(content) // 4)
-        handler._json(200, {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "fake-model"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-        })
+        handler._json(
+            200,
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake-model"),
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+        )
         return None
-

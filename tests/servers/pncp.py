@@ -111,16 +111,24 @@ class PncpReplay:
                 serial += 1
                 cnpj = f"{rng.randint(10**13, 10**14 - 1)}"
                 ano = self.start.year
-                published = datetime.combine(self.start + timedelta(days=n % self.days), datetime.min.time()) \
-                    + timedelta(hours=8, minutes=n)
+                published = datetime.combine(
+                    self.start + timedelta(days=n % self.days), datetime.min.time()
+                ) + timedelta(hours=8, minutes=n)
                 record = copy.deepcopy(base)
-                record.update({
-                    "numeroControlePNCP": f"{cnpj}-1-{serial:06d}/{ano}", "anoCompra": ano,
-                    "sequencialCompra": serial, "numeroCompra": f"{serial:05d}", "modalidadeId": modalidade,
-                    "objetoCompra": f"Aquisição de material de consumo, lote {serial}: papel A4, toner e café.",
-                    "dataPublicacaoPncp": published.isoformat(), "dataAtualizacao": published.isoformat(),
-                    "dataAtualizacaoGlobal": published.isoformat(), "valorTotalEstimado": rng.randint(1000, 900000),
-                })
+                record.update(
+                    {
+                        "numeroControlePNCP": f"{cnpj}-1-{serial:06d}/{ano}",
+                        "anoCompra": ano,
+                        "sequencialCompra": serial,
+                        "numeroCompra": f"{serial:05d}",
+                        "modalidadeId": modalidade,
+                        "objetoCompra": f"Aquisição de material de consumo, lote {serial}: papel A4, toner e café.",
+                        "dataPublicacaoPncp": published.isoformat(),
+                        "dataAtualizacao": published.isoformat(),
+                        "dataAtualizacaoGlobal": published.isoformat(),
+                        "valorTotalEstimado": rng.randint(1000, 900000),
+                    }
+                )
                 record["orgaoEntidade"] = {**record["orgaoEntidade"], "cnpj": cnpj}
                 record["unidadeOrgao"] = {**record["unidadeOrgao"], "ufSigla": rng.choice(ufs)}
                 if self.odd_every and serial % self.odd_every == 0:
@@ -130,27 +138,38 @@ class PncpReplay:
                 items = []
                 for number in range(1, rng.randint(1, 4) + 1):
                     entry = copy.deepcopy(item_base)
-                    entry.update({"numeroItem": number,
-                                  "descricao": f"PAPEL A4 75 G/M2, RESMA 500 FOLHAS, item {number}",
-                                  "quantidade": float(rng.randint(1, 500)),
-                                  "unidadeMedida": rng.choice(["Resma", "UNIDADE", "Caixa", "unid", "PACOTE"]),
-                                  "valorUnitarioEstimado": round(rng.uniform(10, 40), 2),
-                                  "catalogoCodigoItem": str(rng.choice([461976, 150308, 232350])),
-                                  "dataAtualizacao": published.isoformat(), "temResultado": number % 2 == 1})
+                    entry.update(
+                        {
+                            "numeroItem": number,
+                            "descricao": f"PAPEL A4 75 G/M2, RESMA 500 FOLHAS, item {number}",
+                            "quantidade": float(rng.randint(1, 500)),
+                            "unidadeMedida": rng.choice(["Resma", "UNIDADE", "Caixa", "unid", "PACOTE"]),
+                            "valorUnitarioEstimado": round(rng.uniform(10, 40), 2),
+                            "catalogoCodigoItem": str(rng.choice([461976, 150308, 232350])),
+                            "dataAtualizacao": published.isoformat(),
+                            "temResultado": number % 2 == 1,
+                        }
+                    )
                     entry["valorTotal"] = round(entry["quantidade"] * entry["valorUnitarioEstimado"], 2)
                     items.append(entry)
                     if entry["temResultado"]:
                         result = copy.deepcopy(result_base)
                         person = "PF" if serial % 7 == 0 else "PJ"
-                        result.update({"numeroItem": number, "numeroControlePNCPCompra": control,
-                                       "tipoPessoa": person,
-                                       "niFornecedor": "12345678909" if person == "PF" else "49324221000104",
-                                       "nomeRazaoSocialFornecedor": "MARIA DA SILVA" if person == "PF"
-                                       else "FORNECEDORA DE PAPEL LTDA",
-                                       "valorUnitarioHomologado": round(entry["valorUnitarioEstimado"] * 0.8, 4),
-                                       "quantidadeHomologada": entry["quantidade"],
-                                       "dataResultado": (published + timedelta(days=3)).date().isoformat(),
-                                       "dataAtualizacao": published.isoformat()})
+                        result.update(
+                            {
+                                "numeroItem": number,
+                                "numeroControlePNCPCompra": control,
+                                "tipoPessoa": person,
+                                "niFornecedor": "12345678909" if person == "PF" else "49324221000104",
+                                "nomeRazaoSocialFornecedor": "MARIA DA SILVA"
+                                if person == "PF"
+                                else "FORNECEDORA DE PAPEL LTDA",
+                                "valorUnitarioHomologado": round(entry["valorUnitarioEstimado"] * 0.8, 4),
+                                "quantidadeHomologada": entry["quantidade"],
+                                "dataResultado": (published + timedelta(days=3)).date().isoformat(),
+                                "dataAtualizacao": published.isoformat(),
+                            }
+                        )
                         self.results[(control, number)] = [result]
                 self.items[control] = items
             self.records[modalidade] = rows
@@ -168,10 +187,15 @@ class PncpReplay:
             record["dataPublicacaoPncp"] = "31/02/2026"
 
     def all_valid_controls(self) -> set[str]:
-        return {r["numeroControlePNCP"] for rows in self.records.values() for r in rows
-                if re.match(r"^\d{14}-1-\d{6}/\d{4}$", r["numeroControlePNCP"])
-                and r["unidadeOrgao"]["ufSigla"] != "Bahia" and r["valorTotalEstimado"] >= 0
-                and "/" not in r["dataPublicacaoPncp"][:10]}
+        return {
+            r["numeroControlePNCP"]
+            for rows in self.records.values()
+            for r in rows
+            if re.match(r"^\d{14}-1-\d{6}/\d{4}$", r["numeroControlePNCP"])
+            and r["unidadeOrgao"]["ufSigla"] != "Bahia"
+            and r["valorTotalEstimado"] >= 0
+            and "/" not in r["dataPublicacaoPncp"][:10]
+        }
 
     def update_record(self, control: str, **changes) -> None:
         with self.lock:
@@ -182,8 +206,9 @@ class PncpReplay:
 
     # faults
 
-    def fail(self, kind: str, status: int = 500, times: int = 1, body: str = DB_500,
-             content_type: str = "application/json") -> None:
+    def fail(
+        self, kind: str, status: int = 500, times: int = 1, body: str = DB_500, content_type: str = "application/json"
+    ) -> None:
         with self.lock:
             self.faults[kind].extend(Fault(status, body, content_type) for _ in range(times))
 
@@ -234,8 +259,15 @@ class PncpReplay:
 
     @staticmethod
     def _kind(path: str) -> str:
-        return ("consulta" if path.startswith("/api/consulta/") else
-                "resultados" if path.endswith("/resultados") else "itens" if path.endswith("/itens") else "other")
+        return (
+            "consulta"
+            if path.startswith("/api/consulta/")
+            else "resultados"
+            if path.endswith("/resultados")
+            else "itens"
+            if path.endswith("/itens")
+            else "other"
+        )
 
     def _answer(self, target: str) -> tuple[int, str, str]:
         parts = urlsplit(target)
@@ -246,8 +278,10 @@ class PncpReplay:
             self.calls[kind].append(time.monotonic())
             fault = self.faults[kind].pop(0) if self.faults.get(kind) else None
             if kind in self.outages:
-                fault = Fault(self.outages[kind], DB_500 if self.outages[kind] >= 500 else
-                              json.dumps({"message": "não encontrado"}))
+                fault = Fault(
+                    self.outages[kind],
+                    DB_500 if self.outages[kind] >= 500 else json.dumps({"message": "não encontrado"}),
+                )
         if fault and fault.seconds:
             time.sleep(fault.seconds)
         elif fault and fault.malformed:
@@ -266,7 +300,7 @@ class PncpReplay:
             return (200, json.dumps(found), "application/json") if found else (204, "", "application/json")
         items = self.items.get(control, [])
         page, size = int(query.get("pagina", 1)), int(query.get("tamanhoPagina", 10))
-        return 200, json.dumps(items[(page - 1) * size: page * size]), "application/json"
+        return 200, json.dumps(items[(page - 1) * size : page * size]), "application/json"
 
     def _consulta(self, path: str, query: dict[str, str]) -> tuple[int, str, str]:
         def error(status: int, message: str) -> tuple[int, str, str]:
@@ -288,16 +322,25 @@ class PncpReplay:
             return error(422, "Período inicial e final maior que 365 dias")
         field = "dataAtualizacaoGlobal" if path.endswith("atualizacao") else "dataPublicacaoPncp"
         with self.lock:
-            rows = [r for r in self.records.get(int(query["codigoModalidadeContratacao"]), [])
-                    if "uf" not in query or r["unidadeOrgao"]["ufSigla"] == query["uf"]]
+            rows = [
+                r
+                for r in self.records.get(int(query["codigoModalidadeContratacao"]), [])
+                if "uf" not in query or r["unidadeOrgao"]["ufSigla"] == query["uf"]
+            ]
             rows = [r for r in rows if _in_window(r.get(field), first, last)]
         page = int(query["pagina"])
         total_pages = -(-len(rows) // size)
-        chunk = rows[(page - 1) * size: page * size]
+        chunk = rows[(page - 1) * size : page * size]
         if not chunk:
             return 204, "", "application/json"
-        envelope = {"data": chunk, "totalRegistros": len(rows), "totalPaginas": total_pages, "numeroPagina": page,
-                    "paginasRestantes": max(0, total_pages - page), "empty": False}
+        envelope = {
+            "data": chunk,
+            "totalRegistros": len(rows),
+            "totalPaginas": total_pages,
+            "numeroPagina": page,
+            "paginasRestantes": max(0, total_pages - page),
+            "empty": False,
+        }
         return 200, json.dumps(envelope, ensure_ascii=False), "application/json"
 
 

@@ -30,8 +30,10 @@ class FailingS3:
                 if length:
                     self.rfile.read(length)
                 code, message = ERRORS[server.status]
-                body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
-                        f"<Message>{message}</Message></Error>").encode()
+                body = (
+                    f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+                    f"<Message>{message}</Message></Error>"
+                ).encode()
                 self.send_response(server.status)
                 self.send_header("content-type", "application/xml")
                 self.send_header("content-length", str(len(body) if self.command != "HEAD" else 0))

@@ -70,8 +70,11 @@ class WebhookReceiver:
                 path = self.path.partition("?path=")[2] or None
                 with receiver.lock:
                     seen = [r for r in receiver.received if path is None or r.path == path]
-                    stats = {"received": len(seen), "unique": len({r.event_id for r in seen}),
-                             "bad_signatures": sum(1 for r in seen if not r.signature_ok)}
+                    stats = {
+                        "received": len(seen),
+                        "unique": len({r.event_id for r in seen}),
+                        "bad_signatures": sum(1 for r in seen if not r.signature_ok),
+                    }
                 payload = json.dumps(stats).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -133,8 +136,7 @@ class WebhookReceiver:
         ok = verify(secret, lowered.get("x-nexora-timestamp", "0"), body, lowered.get("x-nexora-signature", ""))
         if behaviour.status < 300:
             with self.lock:
-                self.received.append(Received(path, lowered.get("idempotency-key", ""), lowered, json.loads(body),
-                                              ok))
+                self.received.append(Received(path, lowered.get("idempotency-key", ""), lowered, json.loads(body), ok))
         return behaviour.status, {}
 
     def events(self, path: str | None = None) -> list[Received]:

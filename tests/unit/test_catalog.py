@@ -13,31 +13,40 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_prefect_yaml_is_current():
-    assert (ROOT / "prefect.yaml").read_text(encoding="utf-8") == render_prefect_yaml(), \
+    assert (ROOT / "prefect.yaml").read_text(encoding="utf-8") == render_prefect_yaml(), (
         "prefect.yaml is stale: run `nexora deployments yaml`"
+    )
 
 
 def test_serve_and_yaml_declare_the_same_deployments():
     declared = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
     served = [to_deployment(spec) for spec in DEPLOYMENTS]
-    assert [(d["name"], d["entrypoint"].split(":")[1]) for d in declared] == \
-           [(s.name, spec.entrypoint.split(":")[1]) for s, spec in zip(served, DEPLOYMENTS, strict=True)]
+    assert [(d["name"], d["entrypoint"].split(":")[1]) for d in declared] == [
+        (s.name, spec.entrypoint.split(":")[1]) for s, spec in zip(served, DEPLOYMENTS, strict=True)
+    ]
     for entry, deployment in zip(declared, served, strict=True):
         assert set(entry["tags"]) == set(deployment.tags)
         assert deployment.flow_name == spec_flow_name(entry["entrypoint"])
         assert entry.get("concurrency_limit") == (deployment.concurrency_limit or None)
         assert entry["parameters"] == deployment.parameters and entry["description"] == deployment.description
         yaml_schedules = [(s["slug"], s.get("cron"), s.get("interval")) for s in entry["schedules"]]
-        served_schedules = [(s.slug, getattr(s.schedule, "cron", None),
-                             s.schedule.interval.total_seconds() if hasattr(s.schedule, "interval") else None)
-                            for s in deployment.schedules or []]
+        served_schedules = [
+            (
+                s.slug,
+                getattr(s.schedule, "cron", None),
+                s.schedule.interval.total_seconds() if hasattr(s.schedule, "interval") else None,
+            )
+            for s in deployment.schedules or []
+        ]
         assert yaml_schedules == served_schedules, entry["entrypoint"]
         assert entry["work_pool"]["name"] == "nexora-process"
 
 
 def test_every_scheduled_deployment_has_slugged_schedules_with_the_issue_cadence():
-    declared = {d["entrypoint"].split(":")[1]: d for d in
-                yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]}
+    declared = {
+        d["entrypoint"].split(":")[1]: d
+        for d in yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
+    }
     assert declared["collect_pncp"]["schedules"][0]["cron"] == "0 3 * * *"  # daily
     assert declared["train_price_model"]["schedules"][0]["cron"] == "0 4 * * 1"  # weekly
     assert declared["deliver_notifications"]["schedules"][0]["interval"] == 60  # every minute

@@ -23,12 +23,24 @@ def rendered(table) -> list[str]:
 
 def test_runs_at_80_columns_keep_ids_states_and_times_whole():
     rows = [
-        {"flow_name": "deliver-notifications", "name": "formidable-corgi", "state": "COMPLETED",
-         "state_name": "Completed", "start_time": "2026-12-03T05:31:00+00:00",
-         "end_time": "2026-12-03T05:31:04.5+00:00", "flow_run_id": RUN_IDS[0]},
-        {"flow_name": "collect-pncp", "name": "collect-pncp-2016-01-01-2022-12-31-amostra", "state": "FAILED",
-         "state_name": "AwaitingRetry", "start_time": "2026-12-03T05:31:00+00:00", "end_time": None,
-         "flow_run_id": RUN_IDS[1]},
+        {
+            "flow_name": "deliver-notifications",
+            "name": "formidable-corgi",
+            "state": "COMPLETED",
+            "state_name": "Completed",
+            "start_time": "2026-12-03T05:31:00+00:00",
+            "end_time": "2026-12-03T05:31:04.5+00:00",
+            "flow_run_id": RUN_IDS[0],
+        },
+        {
+            "flow_name": "collect-pncp",
+            "name": "collect-pncp-2016-01-01-2022-12-31-amostra",
+            "state": "FAILED",
+            "state_name": "AwaitingRetry",
+            "start_time": "2026-12-03T05:31:00+00:00",
+            "end_time": None,
+            "flow_run_id": RUN_IDS[1],
+        },
     ]
     lines = rendered(runs_table(rows, "2 execuções"))
     assert max(len(line) for line in lines) <= 80
@@ -39,9 +51,16 @@ def test_runs_at_80_columns_keep_ids_states_and_times_whole():
 
 
 def test_model_versions_at_80_columns():
-    versions = [{"version": "3", "aliases": ["champion"], "mdape": 0.619, "baseline_mdape": 0.646,
-                 "run_id": "0123456789abcdef0123456789abcdef"},
-                {"version": "2", "aliases": ["previous"], "mdape": 0.7, "baseline_mdape": None, "run_id": None}]
+    versions = [
+        {
+            "version": "3",
+            "aliases": ["champion"],
+            "mdape": 0.619,
+            "baseline_mdape": 0.646,
+            "run_id": "0123456789abcdef0123456789abcdef",
+        },
+        {"version": "2", "aliases": ["previous"], "mdape": 0.7, "baseline_mdape": None, "run_id": None},
+    ]
     lines = rendered(versions_table(versions))
     assert max(len(line) for line in lines) <= 80
     text = "\n".join(lines)
@@ -50,12 +69,27 @@ def test_model_versions_at_80_columns():
 
 
 def test_deployments_status_at_80_columns():
-    rows = [DeploymentStatus("collect-pncp", ("0 3 * * * (America/Sao_Paulo)",), False,
-                             datetime(2026, 12, 4, 3, tzinfo=SP), "Completed", datetime(2026, 12, 3, 3, tzinfo=SP),
-                             None),
-            DeploymentStatus("train-price-model", ("0 4 * * 1 (America/Sao_Paulo)",), False, None, None, None,
-                             "agendamento ativo sem nenhuma execução agendada"),
-            DeploymentStatus("generate-field", (), False, None, None, None, None)]
+    rows = [
+        DeploymentStatus(
+            "collect-pncp",
+            ("0 3 * * * (America/Sao_Paulo)",),
+            False,
+            datetime(2026, 12, 4, 3, tzinfo=SP),
+            "Completed",
+            datetime(2026, 12, 3, 3, tzinfo=SP),
+            None,
+        ),
+        DeploymentStatus(
+            "train-price-model",
+            ("0 4 * * 1 (America/Sao_Paulo)",),
+            False,
+            None,
+            None,
+            None,
+            "agendamento ativo sem nenhuma execução agendada",
+        ),
+        DeploymentStatus("generate-field", (), False, None, None, None, None),
+    ]
     lines = rendered(deployments_table(rows))
     assert max(len(line) for line in lines) <= 80
     text = "\n".join(lines)

@@ -37,7 +37,11 @@ def test_homologated_termo_gives_the_contratacao_items_and_results():
     row = page.contratacao
     assert row["numero_controle_pncp"] == "CNET-16047805000032018" and page.bad == []
     assert (row["codigo_unidade"], row["sequencial_compra"], row["ano_compra"], row["numero_compra"]) == (
-        "160478", 3, 2018, "00003/2018")
+        "160478",
+        3,
+        2018,
+        "00003/2018",
+    )
     assert (row["modalidade_id"], row["modalidade_nome"], row["srp"]) == (6, "Pregão Eletrônico", True)
     assert row["processo"] == "64291.000123/2018-11" and row["cnpj_orgao"] == ""
     assert row["objeto_compra"] == "AQUISIÇÃO DE MATERIAL DE EXPEDIENTE E DE LIMPEZA PARA O EXERCÍCIO"
@@ -47,7 +51,10 @@ def test_homologated_termo_gives_the_contratacao_items_and_results():
     items = by_number(page.items)
     assert sorted(items) == [1, 2, 3, 4]
     assert (items[1]["quantidade"], items[1]["valor_unitario_estimado"], items[1]["valor_total"]) == (
-        74730.0, 15.18, 1134401.4)  # "74.730": the dot groups thousands
+        74730.0,
+        15.18,
+        1134401.4,
+    )  # "74.730": the dot groups thousands
     assert items[2]["valor_unitario_estimado"] == 1234.56 and items[2]["unidade_normalizada"] == "FR"
     assert items[1]["unidade_medida"] == "PACOTE 500,00 FL" and items[1]["unidade_normalizada"] == "PCT"
     assert items[4]["descricao"].startswith("SERVIÇO DE MANUTENÇÃO PREDIAL - Prestação de serviços")
@@ -57,7 +64,10 @@ def test_homologated_termo_gives_the_contratacao_items_and_results():
     assert sorted(results) == [1, 2, 4]
     first = results[1]
     assert (first["tipo_pessoa"], first["ni_fornecedor"], first["nome_fornecedor"]) == (
-        "PJ", "26976381000132", "MULTPAPER DISTRIBUIDORA DE PAPÉIS LTDA.")
+        "PJ",
+        "26976381000132",
+        "MULTPAPER DISTRIBUIDORA DE PAPÉIS LTDA.",
+    )
     assert (first["valor_unitario_homologado"], first["quantidade_homologada"]) == (9.5, 74730.0)  # negotiated
     assert first["raw"]["melhorLance"] == "R$ 9,5500" and first["data_resultado"].isoformat() == "2018-06-04"
     assert results[2]["raw"]["rotulo"] == "Aceito para" and results[2]["valor_unitario_homologado"] == 1100.0
@@ -89,8 +99,22 @@ def test_a_pf_supplier_is_stored_masked_without_the_name():
 
 
 def test_an_identifier_that_is_not_a_cnpj_is_quarantined_masked_and_nameless():
-    content = termo(160478, 13, 2018, [Item(1, "CAFÉ", None, "10", "PACOTE", "17,9000", result=Result(
-        "JOSÉ ANTÔNIO DE ASSUNÇÃO", "123.456.789", "15,0000"))])
+    content = termo(
+        160478,
+        13,
+        2018,
+        [
+            Item(
+                1,
+                "CAFÉ",
+                None,
+                "10",
+                "PACOTE",
+                "17,9000",
+                result=Result("JOSÉ ANTÔNIO DE ASSUNÇÃO", "123.456.789", "15,0000"),
+            )
+        ],
+    )
     page = html.parse_page(content, "ni.html")
     (bad,) = page.bad
     assert bad["reason"] == "resultado do item 1: CNPJ/CPF inválido" and page.results == []
@@ -107,8 +131,11 @@ def test_odd_records_are_quarantined_with_the_reason_and_the_rest_is_kept():
         ("item", "CNET-15308005000122019", "valor estimado do item 3: valor inválido '34,0O00'"),
         ("resultado", "CNET-15308005000122019#5", "melhor lance do item 5: valor inválido 'R$ 6x9,00'"),
         ("item", "CNET-15308005000122019", "item 6 repetido na página"),
-        ("resultado", "CNET-15308005000122019#7",
-         "resultado do item 7: CNPJ/CPF do fornecedor não encontrado nos eventos do item"),
+        (
+            "resultado",
+            "CNET-15308005000122019#7",
+            "resultado do item 7: CNPJ/CPF do fornecedor não encontrado nos eventos do item",
+        ),
     ]
     assert all(entry["source"].endswith(ODD) for entry in page.bad)
     assert page.bad[1]["raw"]["estimado"] == "34,0O00" and page.bad[2]["raw"]["niFornecedor"] == "08.359.941/0001-28"
@@ -131,30 +158,49 @@ def test_a_termo_without_items_is_a_contratacao_alone():
 
 def test_declared_utf8_page_with_a_pncp_control_number_is_keyed_by_it():
     content = (DATA / UTF8).read_bytes()
-    assert b'charset=utf-8' in content and "IMPRESSÃO".encode() in content
+    assert b"charset=utf-8" in content and "IMPRESSÃO".encode() in content
     page = read(UTF8)
     row = page.contratacao
     assert row["numero_controle_pncp"] == "00394452000103-1-000321/2023"
     assert (row["cnpj_orgao"], row["sequencial_compra"], row["ano_compra"]) == ("00394452000103", 321, 2023)
-    assert page.items[0]["numero_controle_pncp"] == page.results[0]["numero_controle_pncp"] == row[
-        "numero_controle_pncp"]
+    assert (
+        page.items[0]["numero_controle_pncp"] == page.results[0]["numero_controle_pncp"] == row["numero_controle_pncp"]
+    )
     assert page.items[0]["descricao"].startswith("PAPEL IMPRESSÃO")
 
 
-@pytest.mark.parametrize("content", [
-    (DATA / EDITAL).read_bytes(),
-    b"<html><body><p>Erro: sess\xe3o expirada</p></body></html>",
-    b"",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        (DATA / EDITAL).read_bytes(),
+        b"<html><body><p>Erro: sess\xe3o expirada</p></body></html>",
+        b"",
+    ],
+)
 def test_a_page_that_is_not_a_result_page_is_refused(content):
     with pytest.raises(html.PageError, match="não é uma página de resultado do Comprasnet"):
         html.parse_page(content, "https://comprasnet.gov.br/livre/pregao/x.asp")
 
 
 def test_a_termo_de_adjudicacao_reads_like_the_homologacao():
-    content = termo(160478, 12, 2018, [Item(1, "CAFÉ", None, "10", "PACOTE", "17,9000", "Adjudicado", result=Result(
-        "JORGE BATISTA & CIA LTDA", "07.222.185/0001-28", "15,0000", homologated=None))],
-        title="Termo de Adjudicação do Pregão Eletrônico")
+    content = termo(
+        160478,
+        12,
+        2018,
+        [
+            Item(
+                1,
+                "CAFÉ",
+                None,
+                "10",
+                "PACOTE",
+                "17,9000",
+                "Adjudicado",
+                result=Result("JORGE BATISTA & CIA LTDA", "07.222.185/0001-28", "15,0000", homologated=None),
+            )
+        ],
+        title="Termo de Adjudicação do Pregão Eletrônico",
+    )
     page = html.parse_page(content, "termoadj.html")
     assert page.contratacao["numero_controle_pncp"] == "CNET-16047805000122018" and page.bad == []
     assert page.items[0]["situacao_item_id"] == 1 and page.results[0]["ni_fornecedor"] == "07222185000128"
@@ -162,11 +208,12 @@ def test_a_termo_de_adjudicacao_reads_like_the_homologacao():
 
 def test_a_termo_without_uasg_quarantines_its_contratacao():
     content = termo(160478, 9, 2018, [Item(1, "CAFÉ", None, "10", "PACOTE", "17,9000")])
-    content = re.sub(rb"<font size=\"2\">[^<]*</font>", b"<font size=\"2\"></font>", content)
+    content = re.sub(rb"<font size=\"2\">[^<]*</font>", b'<font size="2"></font>', content)
     page = html.parse_page(content, "sem-uasg.html")
     assert page.contratacao is None and page.items == []
     assert [(entry["kind"], entry["reason"]) for entry in page.bad] == [
-        ("contratacao", "pregão 00009/2018: código da UASG ausente")]
+        ("contratacao", "pregão 00009/2018: código da UASG ausente")
+    ]
 
 
 def test_natural_keys_never_look_like_pncp_control_numbers():
@@ -176,10 +223,18 @@ def test_natural_keys_never_look_like_pncp_control_numbers():
         assert re.fullmatch(r"CNET-\d{17}", key) and not parse.CONTROL.match(key) and len(key) <= 40
 
 
-@pytest.mark.parametrize("raw,value", [
-    ("74.730", 74730.0), ("1.234,5600", 1234.56), ("R$ 9,5500", 9.55), ("500", 500.0), ("0,0001", 0.0001),
-    ("", None), ("-", None),
-])
+@pytest.mark.parametrize(
+    "raw,value",
+    [
+        ("74.730", 74730.0),
+        ("1.234,5600", 1234.56),
+        ("R$ 9,5500", 9.55),
+        ("500", 500.0),
+        ("0,0001", 0.0001),
+        ("", None),
+        ("-", None),
+    ],
+)
 def test_numbers_as_the_pages_print_them(raw, value):
     assert comprasnet_items.number(raw, "valor", 1) == value
 
@@ -190,21 +245,25 @@ def test_malformed_numbers_are_refused(raw):
         comprasnet_items.number(raw, "valor", 1)
 
 
-@pytest.mark.parametrize("content,text", [
-    ("<p>AÇÃO – “x”</p>".encode("cp1252"), "<p>AÇÃO – “x”</p>"),
-    ('<meta charset="utf-8"><p>AÇÃO</p>'.encode(), '<meta charset="utf-8"><p>AÇÃO</p>'),
-    ("\ufeff<p>AÇÃO</p>".encode(), "<p>AÇÃO</p>"),
-    ('<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>AÇÃO</p>'.encode("latin-1"),
-     '<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>AÇÃO</p>'),
-])
+@pytest.mark.parametrize(
+    "content,text",
+    [
+        ("<p>AÇÃO – “x”</p>".encode("cp1252"), "<p>AÇÃO – “x”</p>"),
+        ('<meta charset="utf-8"><p>AÇÃO</p>'.encode(), '<meta charset="utf-8"><p>AÇÃO</p>'),
+        ("\ufeff<p>AÇÃO</p>".encode(), "<p>AÇÃO</p>"),
+        (
+            '<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>AÇÃO</p>'.encode("latin-1"),
+            '<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>AÇÃO</p>',
+        ),
+    ],
+)
 def test_decoding_follows_the_declared_charset_else_windows_1252(content, text):
     assert html.decode(content) == text
 
 
 def test_rows_have_the_columns_of_the_market_tables_within_their_lengths():
     page = read(HOMOLOGATED)
-    for model, rows in ((PncpContratacao, [page.contratacao]), (PncpItem, page.items),
-                        (PncpResultado, page.results)):
+    for model, rows in ((PncpContratacao, [page.contratacao]), (PncpItem, page.items), (PncpResultado, page.results)):
         columns = {c.name for c in model.__table__.columns} - {"id", "fetched_at"}
         for row in rows:
             assert set(row) == columns, model.__tablename__
@@ -221,15 +280,33 @@ def test_rows_store_in_the_market_tables(sqlite_url):
 
     page = read(ODD)
     with session_scope(sqlite_url) as session:
-        first = [market.upsert(session, model, rows) for model, rows in (
-            (PncpContratacao, [page.contratacao]), (PncpItem, page.items), (PncpResultado, page.results))]
+        first = [
+            market.upsert(session, model, rows)
+            for model, rows in (
+                (PncpContratacao, [page.contratacao]),
+                (PncpItem, page.items),
+                (PncpResultado, page.results),
+            )
+        ]
         for entry in page.bad:
-            market.quarantine(session, entry["kind"], entry["source"], entry["reason"],
-                              json.dumps(entry["raw"], ensure_ascii=False), record_key=entry["key"])
+            market.quarantine(
+                session,
+                entry["kind"],
+                entry["source"],
+                entry["reason"],
+                json.dumps(entry["raw"], ensure_ascii=False),
+                record_key=entry["key"],
+            )
     assert [counts["inserted"] for counts in first] == [1, 5, 2]
     with session_scope(sqlite_url) as session:  # the same page again: same timestamps, nothing rewritten
-        again = [market.upsert(session, model, rows) for model, rows in (
-            (PncpContratacao, [page.contratacao]), (PncpItem, page.items), (PncpResultado, page.results))]
+        again = [
+            market.upsert(session, model, rows)
+            for model, rows in (
+                (PncpContratacao, [page.contratacao]),
+                (PncpItem, page.items),
+                (PncpResultado, page.results),
+            )
+        ]
     assert [counts["unchanged"] for counts in again] == [1, 5, 2]
 
 
@@ -245,13 +322,28 @@ def test_a_large_page_reads_the_same_with_both_parsers_and_masks_every_pf():
     assert len(page.items) == 150 and page.bad == []
     assert comprasnet_soup.parse_page(content, "grande.html") == page
     people = [row for row in page.results if row["tipo_pessoa"] == "PF"]
-    assert people and all(row["ni_fornecedor"].startswith("pf:") and row["nome_fornecedor"] is None
-                           for row in people)
+    assert people and all(row["ni_fornecedor"].startswith("pf:") and row["nome_fornecedor"] is None for row in people)
 
 
 def test_an_impossible_event_date_quarantines_the_result():
-    content = termo(160478, 11, 2018, [Item(1, "CAFÉ", None, "10", "PACOTE", "17,9000", result=Result(
-        "JORGE BATISTA & CIA LTDA", "07.222.185/0001-28", "15,0000", homologated="31/02/2018 10:00:00"))])
+    content = termo(
+        160478,
+        11,
+        2018,
+        [
+            Item(
+                1,
+                "CAFÉ",
+                None,
+                "10",
+                "PACOTE",
+                "17,9000",
+                result=Result(
+                    "JORGE BATISTA & CIA LTDA", "07.222.185/0001-28", "15,0000", homologated="31/02/2018 10:00:00"
+                ),
+            )
+        ],
+    )
     page = html.parse_page(content, "data.html")
     assert len(page.items) == 1 and page.results == []
     assert page.bad[0]["reason"] == "resultado do item 1: data do evento inválida '31/02/2018 10:00:00'"
@@ -259,18 +351,38 @@ def test_an_impossible_event_date_quarantines_the_result():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_keep_parser_memory_tunes_glibc_in_its_own_process():
-    done = subprocess.run([sys.executable, "-c", "from tasks.pncp.html import keep_parser_memory as k; print(k())"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", "from tasks.pncp.html import keep_parser_memory as k; print(k())"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.stdout.strip() == "True", done.stderr
 
 
 def test_an_item_without_number_or_description_is_quarantined():
-    content = termo(160478, 10, 2018, [Item(1, "", None, "10", "UNIDADE", "1,0000"),
-                                       Item(2, "CAFÉ", None, "10", "PACOTE", "17,9000",
-                                            result=Result("JORGE BATISTA & CIA LTDA", "07.222.185/0001-28",
-                                                          "15,0000"))])
+    content = termo(
+        160478,
+        10,
+        2018,
+        [
+            Item(1, "", None, "10", "UNIDADE", "1,0000"),
+            Item(
+                2,
+                "CAFÉ",
+                None,
+                "10",
+                "PACOTE",
+                "17,9000",
+                result=Result("JORGE BATISTA & CIA LTDA", "07.222.185/0001-28", "15,0000"),
+            ),
+        ],
+    )
     content = content.replace(b"Item: 2", b"Item: dois")
     page = html.parse_page(content, "itens.html")
-    assert [entry["reason"] for entry in page.bad] == ["item 1: descrição ausente",
-                                                        "Item: 'dois': número do item inválido"]
+    assert [entry["reason"] for entry in page.bad] == [
+        "item 1: descrição ausente",
+        "Item: 'dois': número do item inválido",
+    ]
     assert page.items == [] and page.results == []

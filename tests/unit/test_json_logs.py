@@ -35,9 +35,14 @@ def test_a_line_carries_the_trace_id_apart_from_the_message():
 
 
 def test_prefect_run_fields_are_carried_and_unknown_names_dropped():
-    rec = record(flow_run_id="0b7f8c1e-1111-4a4a-9c9c-123456789abc", flow_run_name="generate-ETP-2026-0042",
-                 flow_name="generate-field", task_run_id="5e5e5e5e-2222-4b4b-8d8d-abcdefabcdef",
-                 task_run_name="draft_section-0", task_name="<unknown>")
+    rec = record(
+        flow_run_id="0b7f8c1e-1111-4a4a-9c9c-123456789abc",
+        flow_run_name="generate-ETP-2026-0042",
+        flow_name="generate-field",
+        task_run_id="5e5e5e5e-2222-4b4b-8d8d-abcdefabcdef",
+        task_run_name="draft_section-0",
+        task_name="<unknown>",
+    )
     body = json.loads(JsonFormatter().format(rec))
     assert body["flow_run_id"] == "0b7f8c1e-1111-4a4a-9c9c-123456789abc"
     assert body["task_run_id"] == "5e5e5e5e-2222-4b4b-8d8d-abcdefabcdef"
@@ -126,15 +131,19 @@ def test_json_mode_reaches_the_processes_started_afterwards(tmp_path):
     import sys
 
     child = "import logging, prefect.main; logging.getLogger('prefect.runner').warning('filho :warning:')"
-    parent = ("import logging, subprocess, sys\n"
-              "from core.logging import install_logging\n"
-              "install_logging('json')\n"
-              "logging.getLogger('nexora.x').warning('pai')\n"
-              f"subprocess.run([sys.executable, '-c', {child!r}], check=True)\n")
+    parent = (
+        "import logging, subprocess, sys\n"
+        "from core.logging import install_logging\n"
+        "install_logging('json')\n"
+        "logging.getLogger('nexora.x').warning('pai')\n"
+        f"subprocess.run([sys.executable, '-c', {child!r}], check=True)\n"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_LOGGING_SETTINGS_PATH", "LOG_FORMAT")}
     env.update(PREFECT_HOME=str(tmp_path), PREFECT_API_URL="http://127.0.0.1:9/api")
     done = subprocess.run([sys.executable, "-c", parent], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
     assert [(line["logger"], line["message"]) for line in lines] == [
-        ("nexora.x", "pai"), ("prefect.runner", "filho :warning:")]
+        ("nexora.x", "pai"),
+        ("prefect.runner", "filho :warning:"),
+    ]

@@ -22,13 +22,22 @@ from tasks.render.pdf_base import CELL_SIZE, register_fonts
 from tests.unit.test_render import etp_document, in_order, squash
 
 REF = date(2022, 6, 30)
-ITEM = {"descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS", "codigo_catalogo": "456702", "unidade": "UNIDADE",
-        "quantidade": 52}
+ITEM = {
+    "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS",
+    "codigo_catalogo": "456702",
+    "unidade": "UNIDADE",
+    "quantidade": 52,
+}
 LINK = "https://pncp.gov.br/app/editais/00394460000141/2022/{n}/itens/{n}/resultados/historico/arquivos/1"
 # (control number suffix, price, unit, day): a box of two, and one price far above the others (removed)
-PRICES = ((1, 4100.0, "UNIDADE", date(2022, 3, 15)), (2, 3880.0, "Unidade", date(2021, 8, 27)),
-          (3, 4174.67, "UN", date(2021, 9, 8)), (4, 9000.0, "CX C/ 2 UN", date(2022, 1, 25)),
-          (5, 4920.07, "UNIDADE", date(2022, 6, 10)), (6, 33500.0, "UNIDADE", date(2021, 7, 22)))
+PRICES = (
+    (1, 4100.0, "UNIDADE", date(2022, 3, 15)),
+    (2, 3880.0, "Unidade", date(2021, 8, 27)),
+    (3, 4174.67, "UN", date(2021, 9, 8)),
+    (4, 9000.0, "CX C/ 2 UN", date(2022, 1, 25)),
+    (5, 4920.07, "UNIDADE", date(2022, 6, 10)),
+    (6, 33500.0, "UNIDADE", date(2021, 7, 22)),
+)
 
 
 def control(n: int) -> str:
@@ -37,9 +46,19 @@ def control(n: int) -> str:
 
 def mapa_block() -> str:
     """Element VI's market data for ITEM and PRICES, as drafting appends it."""
-    observations = [Observation(price=price, unit=unit, date=day, numero_controle_pncp=control(n), numero_item=n,
-                                link=LINK.format(n=n), catalogue_code="456702", uf="MG")
-                    for n, price, unit, day in PRICES]
+    observations = [
+        Observation(
+            price=price,
+            unit=unit,
+            date=day,
+            numero_controle_pncp=control(n),
+            numero_item=n,
+            link=LINK.format(n=n),
+            catalogue_code="456702",
+            uf="MG",
+        )
+        for n, price, unit, day in PRICES
+    ]
     result = research(observations, reference_date=REF, catalogue_code="456702", unit="UNIDADE")
     return tables.price_block([tables.ItemResearch(ITEM, result, estimate="Estimativa do modelo: R$ 4.000,00.")])
 
@@ -66,8 +85,11 @@ def test_the_block_is_a_summary_then_the_mapa_as_tables(block):
     found = [tuple(markup.plain(cell) for cell in b.header) for b in blocks if isinstance(b, markup.Table)]
     assert found == [tables.SUMMARY_HEADER, tables.PRICE_HEADER, ("Resultado (por UNIDADE)", "Valor")]
     headings = [(b.level, markup.plain(b.runs)) for b in blocks if isinstance(b, markup.Heading)]
-    assert headings == [(1, "Quadro-resumo da estimativa"), (1, "Mapa de preços (IN SEGES/ME nº 65/2021)"),
-                        (2, "Item 1 — NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS (CATMAT/CATSER 456702)")]
+    assert headings == [
+        (1, "Quadro-resumo da estimativa"),
+        (1, "Mapa de preços (IN SEGES/ME nº 65/2021)"),
+        (2, "Item 1 — NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS (CATMAT/CATSER 456702)"),
+    ]
     prices = next(b for b in blocks if isinstance(b, markup.Table) and b.header[0][0].text.startswith("Fonte"))
     assert prices.aligns == ("left", "center", "left", "right", "right", "left")
     # the box of two: R$ 9.000,00 per "CX C/ 2 UN" is R$ 4.500,00 per unit
@@ -79,18 +101,39 @@ def test_pdf_shows_the_mapa_rows_in_order_and_the_result(document):
     pages = [squash(page.extract_text() or "") for page in PdfReader(io.BytesIO(render_pdf(document))).pages]
     text = squash(" ".join(pages[2:]).replace("\u00a0", " "))
     # kept prices from the lowest corrected value up, the removed one last with its reason; each row's cells in order
-    rows = [(control(2), "27/08/2021", "Unidade", "R$ 3.880,00", "R$ 3.880,00", "mantido"),
-            (control(1), "15/03/2022", "UNIDADE", "R$ 4.100,00", "R$ 4.100,00", "mantido"),
-            (control(3), "08/09/2021", "UN", "R$ 4.174,67", "R$ 4.174,67", "mantido"),
-            (control(4), "25/01/2022", "CX C/ 2 UN", "R$ 9.000,00", "R$ 4.500,00", "mantido"),
-            (control(5), "10/06/2022", "UNIDADE", "R$ 4.920,07", "R$ 4.920,07", "mantido"),
-            (control(6), "22/07/2021", "UNIDADE", "R$ 33.500,00", "R$ 33.500,00", "excluído: acima do limite superior")]
-    assert in_order(text, ["Quadro-resumo da estimativa", "NOTEBOOK", "52", "R$ 4.174,67", "R$ 217.082,84",
-                           "Mapa de preços", "Fonte (nº de controle PNCP", "Situação",
-                           *[cell for row in rows for cell in row],
-                           "Preços válidos", "5 de 6", "Média", "R$ 4.314,95", "Mediana (preço de referência)",
-                           "R$ 4.174,67", "Menor valor", "R$ 3.880,00", "Valor do item: 52 × mediana", "R$ 217.082,84",
-                           "Estimativa do modelo"])
+    rows = [
+        (control(2), "27/08/2021", "Unidade", "R$ 3.880,00", "R$ 3.880,00", "mantido"),
+        (control(1), "15/03/2022", "UNIDADE", "R$ 4.100,00", "R$ 4.100,00", "mantido"),
+        (control(3), "08/09/2021", "UN", "R$ 4.174,67", "R$ 4.174,67", "mantido"),
+        (control(4), "25/01/2022", "CX C/ 2 UN", "R$ 9.000,00", "R$ 4.500,00", "mantido"),
+        (control(5), "10/06/2022", "UNIDADE", "R$ 4.920,07", "R$ 4.920,07", "mantido"),
+        (control(6), "22/07/2021", "UNIDADE", "R$ 33.500,00", "R$ 33.500,00", "excluído: acima do limite superior"),
+    ]
+    assert in_order(
+        text,
+        [
+            "Quadro-resumo da estimativa",
+            "NOTEBOOK",
+            "52",
+            "R$ 4.174,67",
+            "R$ 217.082,84",
+            "Mapa de preços",
+            "Fonte (nº de controle PNCP",
+            "Situação",
+            *[cell for row in rows for cell in row],
+            "Preços válidos",
+            "5 de 6",
+            "Média",
+            "R$ 4.314,95",
+            "Mediana (preço de referência)",
+            "R$ 4.174,67",
+            "Menor valor",
+            "R$ 3.880,00",
+            "Valor do item: 52 × mediana",
+            "R$ 217.082,84",
+            "Estimativa do modelo",
+        ],
+    )
     # the links are printed whole (cut in pieces inside the cell, never left out)
     compact = text.replace(" ", "")
     assert all(LINK.format(n=n) in compact for n, *_ in PRICES)
@@ -113,8 +156,9 @@ def test_docx_holds_the_mapa_as_tables_with_left_aligned_cells(document):
     assert 'w:jc w:val="both"' not in body.split("<w:tbl>", 1)[1]  # no justified text inside the tables
 
 
-@pytest.mark.parametrize("word,after_slashes", [(LINK.format(n=123456), True), ("a/" * 80, True),
-                                                (control(7), False), ("x" * 300, False)])
+@pytest.mark.parametrize(
+    "word,after_slashes", [(LINK.format(n=123456), True), ("a/" * 80, True), (control(7), False), ("x" * 300, False)]
+)
 def test_a_long_word_is_cut_into_pieces_that_fit_its_cell(word, after_slashes):
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -126,10 +170,22 @@ def test_a_long_word_is_cut_into_pieces_that_fit_its_cell(word, after_slashes):
 
 
 def test_a_long_mapa_lists_the_removed_prices_and_the_kept_ones_nearest_the_mediana():
-    observations = [Observation(price=100.0 + n, unit="UN", date=REF, numero_controle_pncp=control(n), numero_item=1,
-                                catalogue_code="456702") for n in range(1, 80)]
-    observations.append(Observation(price=5000.0, unit="UN", date=REF, numero_controle_pncp=control(999),
-                                    numero_item=1, catalogue_code="456702"))
+    observations = [
+        Observation(
+            price=100.0 + n,
+            unit="UN",
+            date=REF,
+            numero_controle_pncp=control(n),
+            numero_item=1,
+            catalogue_code="456702",
+        )
+        for n in range(1, 80)
+    ]
+    observations.append(
+        Observation(
+            price=5000.0, unit="UN", date=REF, numero_controle_pncp=control(999), numero_item=1, catalogue_code="456702"
+        )
+    )
     result = research(observations, reference_date=REF, catalogue_code="456702", unit="UN")
     assert result.n == 79 and len(result.removidos) == 1 and result.mediana == 140.0
     lines = tables.item_block(1, tables.ItemResearch(ITEM, result), limit=10)

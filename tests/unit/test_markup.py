@@ -23,14 +23,17 @@ def test_paragraphs_split_on_blank_lines_and_soft_wrap_single_newlines():
     assert blocks == [Paragraph((Run("Primeira linha continua aqui."),)), Paragraph((Run("Segundo parágrafo. Fim."),))]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("**negrito**", (Run("negrito", bold=True),)),
-    ("*itálico*", (Run("itálico", italic=True),)),
-    ("***ambos***", (Run("ambos", bold=True, italic=True),)),
-    ("a **b** c", (Run("a "), Run("b", bold=True), Run(" c"))),
-    ("**a *b* c**", (Run("a ", bold=True), Run("b", bold=True, italic=True), Run(" c", bold=True))),
-    ("*a **b** c*", (Run("a ", italic=True), Run("b", bold=True, italic=True), Run(" c", italic=True))),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("**negrito**", (Run("negrito", bold=True),)),
+        ("*itálico*", (Run("itálico", italic=True),)),
+        ("***ambos***", (Run("ambos", bold=True, italic=True),)),
+        ("a **b** c", (Run("a "), Run("b", bold=True), Run(" c"))),
+        ("**a *b* c**", (Run("a ", bold=True), Run("b", bold=True, italic=True), Run(" c", bold=True))),
+        ("*a **b** c*", (Run("a ", italic=True), Run("b", bold=True, italic=True), Run(" c", italic=True))),
+    ],
+)
 def test_inline_bold_and_italic(text, expected):
     assert runs_of(text) == expected
 
@@ -67,20 +70,28 @@ def test_bullets_then_numbers_are_two_lists():
 
 def test_headings_levels_one_to_three():
     blocks = parse("# Um\n## Dois **forte**\n### Três\n#### Quatro\n#sem espaço")
-    assert blocks[:3] == [Heading(1, (Run("Um"),)), Heading(2, (Run("Dois "), Run("forte", bold=True))),
-                          Heading(3, (Run("Três"),))]
+    assert blocks[:3] == [
+        Heading(1, (Run("Um"),)),
+        Heading(2, (Run("Dois "), Run("forte", bold=True))),
+        Heading(3, (Run("Três"),)),
+    ]
     assert blocks[3] == Paragraph((Run("#### Quatro #sem espaço"),))
 
 
 def test_table_with_alignment_inline_marks_and_ragged_rows():
-    text = ("Tabela:\n| Item | Descrição | Valor |\n|---|:---:|---:|\n| 1 | **Cadeira** | R$ 4.850,00 |\n"
-            "| 2 | Mesa |\n| 3 | Armário | R$ 1,00 | sobra |\nDepois.")
+    text = (
+        "Tabela:\n| Item | Descrição | Valor |\n|---|:---:|---:|\n| 1 | **Cadeira** | R$ 4.850,00 |\n"
+        "| 2 | Mesa |\n| 3 | Armário | R$ 1,00 | sobra |\nDepois."
+    )
     intro, table, after = parse(text)
     assert intro == Paragraph((Run("Tabela:"),)) and after == Paragraph((Run("Depois."),))
     assert isinstance(table, Table) and table.aligns == ("left", "center", "right")
     assert [plain(cell) for cell in table.header] == ["Item", "Descrição", "Valor"]
     assert [[plain(cell) for cell in row] for row in table.rows] == [
-        ["1", "Cadeira", "R$ 4.850,00"], ["2", "Mesa", ""], ["3", "Armário", "R$ 1,00"]]
+        ["1", "Cadeira", "R$ 4.850,00"],
+        ["2", "Mesa", ""],
+        ["3", "Armário", "R$ 1,00"],
+    ]
     assert table.rows[0][1] == (Run("Cadeira", bold=True),)
 
 
@@ -119,9 +130,12 @@ def random_text(rng: random.Random) -> str:
     alphabet = list("ab çãéÓ*|-#:\t") + ["**", "***", " *", "* "]
     prefixes = ["", "", "", "- ", "* ", "1. ", "2) ", "# ", "## ", "### ", "| ", "| ", "  "]
     separators = ["|---|---|", "|:-:|", "| --- |"]
-    lines = [rng.choice(separators) if rng.random() < 0.2 else
-             rng.choice(prefixes) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
-             for _ in range(rng.randint(0, 8))]
+    lines = [
+        rng.choice(separators)
+        if rng.random() < 0.2
+        else rng.choice(prefixes) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        for _ in range(rng.randint(0, 8))
+    ]
     return rng.choice(["\n", "\r\n", "\n\n"]).join(lines)
 
 

@@ -21,11 +21,20 @@ from tests.conftest import ROOT
 
 
 def job(**overrides) -> Job:
-    values = {"notification_id": uuid.uuid4(), "attempt": 1, "max_attempts": 8, "channel": Channel.WEBHOOK, "target": "https://x.gov.br/h",
-                  "secret_sealed": None, "event_id": uuid.uuid4(), "event_type": "document.approved",
-                  "occurred_at": datetime(2026, 11, 27, 12, 0, tzinfo=UTC), "orgao": "Ministério da Saúde",
-                  "document_id": uuid.uuid4(), "data": {"kind": "ETP", "numero_processo": "25000.1/2026-01",
-                                                  "titulo": "Aquisição de insumos"}}
+    values = {
+        "notification_id": uuid.uuid4(),
+        "attempt": 1,
+        "max_attempts": 8,
+        "channel": Channel.WEBHOOK,
+        "target": "https://x.gov.br/h",
+        "secret_sealed": None,
+        "event_id": uuid.uuid4(),
+        "event_type": "document.approved",
+        "occurred_at": datetime(2026, 11, 27, 12, 0, tzinfo=UTC),
+        "orgao": "Ministério da Saúde",
+        "document_id": uuid.uuid4(),
+        "data": {"kind": "ETP", "numero_processo": "25000.1/2026-01", "titulo": "Aquisição de insumos"},
+    }
     return Job(**{**values, **overrides})
 
 
@@ -74,8 +83,17 @@ def test_redaction_removes_secrets_and_credentials(monkeypatch):
     assert redact("falha com whsec_abc e senha-do-smtp", "whsec_abc") == "falha com *** e ***"
 
 
-@pytest.mark.parametrize("url", ["http://[::1]:8080/h", "http://[::ffff:10.0.0.1]/h", "http://169.254.169.254/",
-                                 "http://0.0.0.0/", "http://100.64.0.1/", "http://localhost/h"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1]:8080/h",
+        "http://[::ffff:10.0.0.1]/h",
+        "http://169.254.169.254/",
+        "http://0.0.0.0/",
+        "http://100.64.0.1/",
+        "http://localhost/h",
+    ],
+)
 def test_internal_targets_are_refused(url, monkeypatch):
     monkeypatch.setattr(settings, "WEBHOOK_ALLOWED_NETWORKS", "")
     with pytest.raises(netguard.UnsafeTarget):
@@ -99,8 +117,12 @@ def test_event_types_are_checked():
 
 def test_email_is_portuguese_with_both_parts_and_the_link(monkeypatch):
     monkeypatch.setattr(settings, "PUBLIC_BASE_URL", "https://nexora.orgao.gov.br")
-    item = job(channel=Channel.EMAIL, target="fiscal@orgao.gov.br", event_type="consolidation.failed",
-               data={"kind": "TR", "numero_processo": "25000.9/2026-77", "error": "storage fora do ar <500>"})
+    item = job(
+        channel=Channel.EMAIL,
+        target="fiscal@orgao.gov.br",
+        event_type="consolidation.failed",
+        data={"kind": "TR", "numero_processo": "25000.9/2026-77", "error": "storage fora do ar <500>"},
+    )
     message = messages.email_message(item)
     assert message["Subject"] == "[NEXORA] Falha na consolidação: TR 25000.9/2026-77"
     text = message.get_body(("plain",)).get_content()

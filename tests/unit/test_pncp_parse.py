@@ -35,8 +35,11 @@ def test_real_contratacao_parses(contratacao):
 
 
 def test_real_item_and_result_parse():
-    parent = {"numero_controle_pncp": "07954480000179-1-025970/2025", "uf": "CE",
-              "data_publicacao_pncp": datetime(2026, 2, 26)}
+    parent = {
+        "numero_controle_pncp": "07954480000179-1-025970/2025",
+        "uf": "CE",
+        "data_publicacao_pncp": datetime(2026, 2, 26),
+    }
     item = parse.item(load("05_pncp_v1_compras_itens_item_Ceara_2026.json"), parent)
     assert item["numero_item"] == 1 and item["unidade_normalizada"] == "ML" and item["codigo_catalogo"] is None
     assert item["valor_unitario_estimado"] == 0.0951 and item["uf"] == "CE"
@@ -56,19 +59,22 @@ def test_pf_supplier_is_masked_in_row_and_raw():
     assert parse.resultado({**raw, "niFornecedor": "12345678909"}, item)["ni_fornecedor"] == row["ni_fornecedor"]
 
 
-@pytest.mark.parametrize("change,reason", [
-    ({"numeroControlePNCP": "33654831000136-1-1/2023"}, "numeroControlePNCP inválido"),
-    ({"numeroControlePNCP": None}, "numeroControlePNCP inválido"),
-    ({"anoCompra": 2022}, "anoCompra"),
-    ({"sequencialCompra": 7}, "sequencialCompra"),
-    ({"orgaoEntidade": {"cnpj": "00000000000191"}}, "CNPJ do órgão"),
-    ({"valorTotalEstimado": -1}, "negativo"),
-    ({"valorTotalEstimado": "muito"}, "valor inválido"),
-    ({"dataPublicacaoPncp": "31/02/2023"}, "data inválida"),
-    ({"modalidadeId": None}, "modalidadeId"),
-    ({"unidadeOrgao": {"ufSigla": "Distrito Federal"}}, "ufSigla"),
-    ({"unidadeOrgao": "DF"}, "objeto esperado"),
-])
+@pytest.mark.parametrize(
+    "change,reason",
+    [
+        ({"numeroControlePNCP": "33654831000136-1-1/2023"}, "numeroControlePNCP inválido"),
+        ({"numeroControlePNCP": None}, "numeroControlePNCP inválido"),
+        ({"anoCompra": 2022}, "anoCompra"),
+        ({"sequencialCompra": 7}, "sequencialCompra"),
+        ({"orgaoEntidade": {"cnpj": "00000000000191"}}, "CNPJ do órgão"),
+        ({"valorTotalEstimado": -1}, "negativo"),
+        ({"valorTotalEstimado": "muito"}, "valor inválido"),
+        ({"dataPublicacaoPncp": "31/02/2023"}, "data inválida"),
+        ({"modalidadeId": None}, "modalidadeId"),
+        ({"unidadeOrgao": {"ufSigla": "Distrito Federal"}}, "ufSigla"),
+        ({"unidadeOrgao": "DF"}, "objeto esperado"),
+    ],
+)
 def test_odd_contratacoes_are_refused_with_the_reason(contratacao, change, reason):
     record = copy.deepcopy(contratacao)
     record.update(change)
@@ -79,9 +85,19 @@ def test_odd_contratacoes_are_refused_with_the_reason(contratacao, change, reaso
 def test_brazilian_money_strings_and_units():
     assert parse.money("R$ 1.234,56", "v") == 1234.56 and parse.money("12.5", "v") == 12.5
     assert parse.money(None, "v") is None
-    for raw, code in (("Unidade", "UN"), ("UN", "UN"), ("unid.", "UN"), ("Caixa com 12", "CX"), ("PACOTE", "PCT"),
-                      ("Resma", "RESMA"), ("UNIDADE 1.0 MILILITRO ", "ML"), ("Litro", "L"), ("Diária", "DIA"),
-                      ("kg", "KG"), ("  ", None)):
+    for raw, code in (
+        ("Unidade", "UN"),
+        ("UN", "UN"),
+        ("unid.", "UN"),
+        ("Caixa com 12", "CX"),
+        ("PACOTE", "PCT"),
+        ("Resma", "RESMA"),
+        ("UNIDADE 1.0 MILILITRO ", "ML"),
+        ("Litro", "L"),
+        ("Diária", "DIA"),
+        ("kg", "KG"),
+        ("  ", None),
+    ):
         assert parse.normalise_unit(raw) == code, raw
 
 

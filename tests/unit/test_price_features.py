@@ -22,11 +22,20 @@ def rows(*specs: tuple) -> pl.DataFrame:
     records = []
     for number, spec in enumerate(specs):
         day, code, unit, price, *rest = spec
-        records.append({
-            "data": day, "codigo_catalogo": code, "descricao": rest[0] if rest else f"ITEM {code}, CAIXA 500 ML",
-            "unidade": unit, "quantidade": 10.0, "preco_unitario": price, "uf": "MG", "modalidade_id": 6,
-            "material_ou_servico": "M", "numero_controle_pncp": rest[1] if len(rest) > 1 else f"P{number}",
-        })
+        records.append(
+            {
+                "data": day,
+                "codigo_catalogo": code,
+                "descricao": rest[0] if rest else f"ITEM {code}, CAIXA 500 ML",
+                "unidade": unit,
+                "quantidade": 10.0,
+                "preco_unitario": price,
+                "uf": "MG",
+                "modalidade_id": 6,
+                "material_ou_servico": "M",
+                "numero_controle_pncp": rest[1] if len(rest) > 1 else f"P{number}",
+            }
+        )
     return pl.DataFrame(records, schema=dataset.SCHEMA)
 
 
@@ -35,13 +44,17 @@ HISTORY_COLUMNS = [name for name in feature_names(CONFIG) if name.startswith("hi
 
 # --- the dataset schema -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("change,message", [
-    (lambda f: f.drop("uf", "data"), "colunas ausentes: data, uf"),
-    (lambda f: f.with_columns(pl.col("quantidade").cast(pl.String)), "tipos errados: quantidade (esperado Float64"),
-    (lambda f: f.with_columns(pl.col("modalidade_id").cast(pl.Int32)), "modalidade_id (esperado Int64"),
-    (lambda f: f.with_columns(pl.lit(0.0).alias("preco_unitario")), "1 linha(s) com preco_unitario ausente, zero"),
-    (lambda f: f.with_columns(pl.lit(None, pl.Date).alias("data")), "1 linha(s) sem data"),
-])
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda f: f.drop("uf", "data"), "colunas ausentes: data, uf"),
+        (lambda f: f.with_columns(pl.col("quantidade").cast(pl.String)), "tipos errados: quantidade (esperado Float64"),
+        (lambda f: f.with_columns(pl.col("modalidade_id").cast(pl.Int32)), "modalidade_id (esperado Int64"),
+        (lambda f: f.with_columns(pl.lit(0.0).alias("preco_unitario")), "1 linha(s) com preco_unitario ausente, zero"),
+        (lambda f: f.with_columns(pl.lit(None, pl.Date).alias("data")), "1 linha(s) sem data"),
+    ],
+)
 def test_invalid_dataset_is_refused_naming_the_problem(change, message):
     # given a valid row made invalid
     frame = change(rows((date(2023, 1, 1), "1", "UN", 10.0)))
@@ -73,14 +86,16 @@ def test_siasg_seed_converts_to_the_dataset():
 
 # --- encodings ----------------------------------------------------------------------------------------------------
 
+
 def test_encodings_fit_on_training_rows_map_unknown_to_zero_and_keep_null():
     # given encodings fitted on two codes
     train = rows((date(2022, 1, 1), "B", "UN", 1.0), (date(2022, 1, 1), "A", "KG", 1.0))
     encodings = Encodings.fit(train)
     assert encodings.codes["cat_catalogo"] == {"A": 1, "B": 2} and encodings.codes["cat_regiao"] == {"Sudeste": 1}
     # when rows with an unseen code and a missing one are featurised against the training rows
-    new = rows((date(2023, 1, 1), "B", "UN", 1.0), (date(2023, 1, 1), "Z", "UN", 1.0),
-               (date(2023, 1, 1), None, None, 1.0)).drop("preco_unitario")
+    new = rows(
+        (date(2023, 1, 1), "B", "UN", 1.0), (date(2023, 1, 1), "Z", "UN", 1.0), (date(2023, 1, 1), None, None, 1.0)
+    ).drop("preco_unitario")
     features = build_features(new, encodings=encodings, history=train, config=CONFIG).collect()
     # then known → its code, unknown → 0, missing → null
     assert features["cat_catalogo"].to_list() == [2, 0, None]
@@ -108,10 +123,21 @@ def test_every_uf_has_its_region():
 
 # --- text ---------------------------------------------------------------------------------------------------------
 
+
 def test_text_features_read_quantities_with_units():
     # given descriptions with quantities in several units and number formats
-    frame = pl.DataFrame({"descricao": ["Notebook 8 GB RAM, SSD 1 TB", "Soro 500 ml", "Água 1,5 L", "AR 12.000 BTUS",
-                                        "Monitor 23\" LED", "Caneta azul"]})
+    frame = pl.DataFrame(
+        {
+            "descricao": [
+                "Notebook 8 GB RAM, SSD 1 TB",
+                "Soro 500 ml",
+                "Água 1,5 L",
+                "AR 12.000 BTUS",
+                'Monitor 23" LED',
+                "Caneta azul",
+            ]
+        }
+    )
     # when
     features = frame.select(text.scalar_features(pl.col("descricao")))
     out = features.select(pl.col("^num_.*$").exp() - 1)
@@ -123,22 +149,47 @@ def test_text_features_read_quantities_with_units():
     assert features["txt_tokens"].to_list() == [3.0, 2.0, 1.0, 2.0, 2.0, 2.0]  # 3+ characters: "8", "gb", "ar" out
 
 
-TRICKY = ["", "1.000,50 KG", "12.000 BTUS 220V", "1,5l 2 L 3lts", "tela 23\" e 15,6 pol", "2x500 ml", "10 m2 e 3 m",
-          "0,5 TB / 512 GB / 800mb", "1.2.3 gb", "kg 5", "5kgx", "notebook 8gb, ssd 256 gb, 3,2 ghz 900 mhz",
-          "papel a4 75 g/m2 500 fl", "cabo 2,5 mm 100 metros", "para com sem dos das", "7.000.000,25 w 3 kva"]
+TRICKY = [
+    "",
+    "1.000,50 KG",
+    "12.000 BTUS 220V",
+    "1,5l 2 L 3lts",
+    'tela 23" e 15,6 pol',
+    "2x500 ml",
+    "10 m2 e 3 m",
+    "0,5 TB / 512 GB / 800mb",
+    "1.2.3 gb",
+    "kg 5",
+    "5kgx",
+    "notebook 8gb, ssd 256 gb, 3,2 ghz 900 mhz",
+    "papel a4 75 g/m2 500 fl",
+    "cabo 2,5 mm 100 metros",
+    "para com sem dos das",
+    "7.000.000,25 w 3 kva",
+]
 
 
 def test_python_text_features_equal_the_expressions_on_real_descriptions():
     # given every description of the real seeds and hand-made tricky ones, folded
-    descriptions = [*dataset.from_siasg().collect()["descricao"].unique().to_list(),
-                    *synthetic.generate(3000, seed=1)["descricao"].unique().to_list(), *TRICKY]
+    descriptions = [
+        *dataset.from_siasg().collect()["descricao"].unique().to_list(),
+        *synthetic.generate(3000, seed=1)["descricao"].unique().to_list(),
+        *TRICKY,
+    ]
     folded = pl.DataFrame({"t": descriptions}).select(text.fold_expr(pl.col("t")))["t"]
     # when computed by the polars expressions and by the Python path for a few rows
     expected = pl.DataFrame({"t": folded}).select(text.scalar_features(pl.col("t"), folded=True))
-    found = pl.DataFrame([text.scalar_values(value) for value in folded.to_list()],
-                         schema=dict.fromkeys(text.SCALAR_NAMES, pl.Float64), orient="row")
-    hashed = text.hashed_tokens(pl.DataFrame({"_row": range(len(folded)), "t": folded}).lazy(), 16, folded="t"
-                                ).sort("_row").collect().drop("_row")
+    found = pl.DataFrame(
+        [text.scalar_values(value) for value in folded.to_list()],
+        schema=dict.fromkeys(text.SCALAR_NAMES, pl.Float64),
+        orient="row",
+    )
+    hashed = (
+        text.hashed_tokens(pl.DataFrame({"_row": range(len(folded)), "t": folded}).lazy(), 16, folded="t")
+        .sort("_row")
+        .collect()
+        .drop("_row")
+    )
     # then every value is the same
     assert expected.columns == found.columns and len(descriptions) > 2000
     for name in expected.columns:
@@ -177,16 +228,32 @@ def test_description_key_is_the_items_name():
 
 # --- history ------------------------------------------------------------------------------------------------------
 
+
 def test_past_stats_use_only_earlier_dates_within_the_window():
     # given prices of code A on three dates and of code B
-    history = rows((date(2022, 1, 1), "A", "UN", 10.0), (date(2022, 1, 1), "A", "UN", 20.0),
-                   (date(2022, 6, 1), "A", "UN", 100.0), (date(2020, 1, 1), "A", "UN", 1000.0),
-                   (date(2022, 3, 1), "B", "UN", 7.0))
-    queries = rows((date(2022, 1, 1), "A", "UN", 0.0), (date(2022, 3, 1), "A", "UN", 0.0),
-                   (date(2022, 6, 2), "A", "UN", 0.0), (date(2022, 6, 2), "C", "UN", 0.0))
+    history = rows(
+        (date(2022, 1, 1), "A", "UN", 10.0),
+        (date(2022, 1, 1), "A", "UN", 20.0),
+        (date(2022, 6, 1), "A", "UN", 100.0),
+        (date(2020, 1, 1), "A", "UN", 1000.0),
+        (date(2022, 3, 1), "B", "UN", 7.0),
+    )
+    queries = rows(
+        (date(2022, 1, 1), "A", "UN", 0.0),
+        (date(2022, 3, 1), "A", "UN", 0.0),
+        (date(2022, 6, 2), "A", "UN", 0.0),
+        (date(2022, 6, 2), "C", "UN", 0.0),
+    )
     # when described with a one-year window
-    stats = past_stats(queries.lazy().with_row_index("_row"), history.lazy(), keys=["codigo_catalogo"],
-                       value=pl.col("preco_unitario"), window_days=365, prefix="h", quantiles=(0.1, 0.9))
+    stats = past_stats(
+        queries.lazy().with_row_index("_row"),
+        history.lazy(),
+        keys=["codigo_catalogo"],
+        value=pl.col("preco_unitario"),
+        window_days=365,
+        prefix="h",
+        quantiles=(0.1, 0.9),
+    )
     out = stats.sort("_row").collect()
     # then the same date is not seen, 2020 is out of the window, and a code without past has none
     assert out["h_n"].to_list() == [0.0, 2.0, 3.0, 0.0]
@@ -199,8 +266,11 @@ def test_no_leak_a_later_price_never_moves_earlier_features():
     frame = dataset.from_siasg().collect()
     last = frame["data"].max()
     changed = frame.with_columns(
-        pl.when(pl.col("data") == last).then(pl.col("preco_unitario") * 100).otherwise(pl.col("preco_unitario"))
-        .alias("preco_unitario"))
+        pl.when(pl.col("data") == last)
+        .then(pl.col("preco_unitario") * 100)
+        .otherwise(pl.col("preco_unitario"))
+        .alias("preco_unitario")
+    )
     encodings = Encodings.fit(frame)
     # when both are featurised
     before = build_features(frame, encodings=encodings, config=CONFIG).collect()
@@ -213,8 +283,12 @@ def test_no_leak_a_later_price_never_moves_earlier_features():
 
 def test_no_leak_on_hand_rows_same_date_and_future_prices_are_not_seen():
     # given three dates of code A; the middle date has two purchases
-    frame = rows((date(2022, 1, 1), "A", "UN", 10.0), (date(2022, 2, 1), "A", "UN", 30.0),
-                 (date(2022, 2, 1), "A", "UN", 50.0), (date(2022, 3, 1), "A", "UN", 70.0))
+    frame = rows(
+        (date(2022, 1, 1), "A", "UN", 10.0),
+        (date(2022, 2, 1), "A", "UN", 30.0),
+        (date(2022, 2, 1), "A", "UN", 50.0),
+        (date(2022, 3, 1), "A", "UN", 70.0),
+    )
     encodings = Encodings.fit(frame)
     features = build_features(frame, encodings=encodings, config=CONFIG).collect()
     changed = frame.with_columns(pl.Series("preco_unitario", [10.0, 80.0, 5000.0, 1.0]))
@@ -259,17 +333,29 @@ def test_history_index_gives_past_stats_exactly(window_days):
     # later and a year later, with a null unit and a code never seen among them
     history = dataset.from_siasg(spread=True).collect()
     sample = history.sample(300, seed=7)
-    queries = pl.concat([sample, sample.with_columns(pl.col("data") + pl.duration(days=1)),
-                         sample.with_columns(pl.col("data") + pl.duration(days=365)),
-                         rows((date(2021, 5, 5), "nunca-visto", None, 1.0), (date(2021, 5, 5), None, "UN", 1.0))])
+    queries = pl.concat(
+        [
+            sample,
+            sample.with_columns(pl.col("data") + pl.duration(days=1)),
+            sample.with_columns(pl.col("data") + pl.duration(days=365)),
+            rows((date(2021, 5, 5), "nunca-visto", None, 1.0), (date(2021, 5, 5), None, "UN", 1.0)),
+        ]
+    )
     queries = queries.with_row_index("_row")
     keys = ["codigo_catalogo", "unidade"]
     # when described by past_stats (polars) and by the index (lookups)
-    expected = past_stats(queries.lazy(), history.lazy(), keys=keys, required=keys[:1],
-                          value=pl.col("preco_unitario").log(), window_days=window_days, prefix="h").sort("_row")
-    found = HistoryIndex(history).past_stats(queries, keys=keys, required=keys[:1],
-                                             value=pl.col("preco_unitario").log(), window_days=window_days,
-                                             prefix="h")
+    expected = past_stats(
+        queries.lazy(),
+        history.lazy(),
+        keys=keys,
+        required=keys[:1],
+        value=pl.col("preco_unitario").log(),
+        window_days=window_days,
+        prefix="h",
+    ).sort("_row")
+    found = HistoryIndex(history).past_stats(
+        queries, keys=keys, required=keys[:1], value=pl.col("preco_unitario").log(), window_days=window_days, prefix="h"
+    )
     # then both give the same counts and medians for every row (window edges, same date, unseen groups included)
     expected = expected.collect()
     assert found["h_n"].to_list() == expected["h_n"].to_list()
@@ -282,9 +368,12 @@ def test_served_history_path_gives_the_training_path_features():
     # given a model's encodings and its history, and a few new rows (one with a new code, one without a unit)
     history = dataset.from_siasg(spread=True).collect()
     encodings = Encodings.fit(history)
-    new = pl.concat([history.sample(40, seed=3).with_columns(pl.col("data") + pl.duration(days=200)),
-                     rows((date(2022, 8, 1), "nunca-visto", None, 1.0, "CANETA ESFEROGRAFICA AZUL"))]
-                    ).drop("preco_unitario")
+    new = pl.concat(
+        [
+            history.sample(40, seed=3).with_columns(pl.col("data") + pl.duration(days=200)),
+            rows((date(2022, 8, 1), "nunca-visto", None, 1.0, "CANETA ESFEROGRAFICA AZUL")),
+        ]
+    ).drop("preco_unitario")
     # when featurised against the history as a frame (polars query) and as a served index (eager, lookups)
     query = build_features(new, encodings=encodings, history=history, config=CONFIG).collect()
     served = build_features(new, encodings=encodings, history=served_history(history), config=CONFIG).collect()
@@ -298,11 +387,16 @@ def test_served_history_path_gives_the_training_path_features():
 
 def test_reference_is_the_in65_median_else_the_longer_past_and_never_the_rows_date():
     # given code A priced in 2020, in 2022 and on the query's own date; B only in 2019; C never
-    history = rows((date(2020, 1, 1), "A", "UN", 1000.0), (date(2022, 1, 1), "A", "UN", 10.0),
-                   (date(2022, 6, 1), "A", "UN", 5000.0), (date(2019, 1, 1), "B", "UN", 7.0),
-                   (date(2022, 3, 1), "A", "CX", 99.0))
-    queries = rows((date(2022, 6, 1), "A", "UN", 1.0), (date(2022, 6, 1), "B", "UN", 1.0),
-                   (date(2022, 6, 1), "C", "UN", 1.0)).drop("preco_unitario")
+    history = rows(
+        (date(2020, 1, 1), "A", "UN", 1000.0),
+        (date(2022, 1, 1), "A", "UN", 10.0),
+        (date(2022, 6, 1), "A", "UN", 5000.0),
+        (date(2019, 1, 1), "B", "UN", 7.0),
+        (date(2022, 3, 1), "A", "CX", 99.0),
+    )
+    queries = rows(
+        (date(2022, 6, 1), "A", "UN", 1.0), (date(2022, 6, 1), "B", "UN", 1.0), (date(2022, 6, 1), "C", "UN", 1.0)
+    ).drop("preco_unitario")
     # when featurised with the IN 65 window of a year
     features = build_features(queries, encodings=Encodings.fit(history), history=history, config=CONFIG).collect()
     # then A's reference is the year before (not 2020, not its own date, not another unit); B falls back to the
@@ -316,8 +410,12 @@ def test_reference_of_a_row_does_not_move_when_its_own_or_later_prices_change():
     # given real rows with spread dates, and the same rows with every price from 1 July 2021 on multiplied by 100
     frame = dataset.from_siasg(spread=True).collect()
     cutoff = date(2021, 7, 1)
-    changed = frame.with_columns(pl.when(pl.col("data") >= cutoff).then(pl.col("preco_unitario") * 100)
-                                 .otherwise(pl.col("preco_unitario")).alias("preco_unitario"))
+    changed = frame.with_columns(
+        pl.when(pl.col("data") >= cutoff)
+        .then(pl.col("preco_unitario") * 100)
+        .otherwise(pl.col("preco_unitario"))
+        .alias("preco_unitario")
+    )
     encodings = Encodings.fit(frame)
     names = ["hist_in65_median", "hist_in65_n", "ref_median", "ref_level"]
     # when both are featurised

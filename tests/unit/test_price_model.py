@@ -33,11 +33,17 @@ def model(split) -> PriceModel:
 
 # --- time split ---------------------------------------------------------------------------------------------------
 
+
 def test_time_split_keeps_each_purchase_on_one_side_and_test_after_train():
     # given purchases P1 (before), P2 (straddling the cutoff) and P3 (after)
-    frame = rows((date(2023, 1, 5), "A", "UN", 1.0, "x", "P1"), (date(2023, 2, 5), "A", "UN", 1.0, "x", "P1"),
-                 (date(2023, 2, 20), "A", "UN", 1.0, "x", "P2"), (date(2023, 3, 2), "A", "UN", 1.0, "x", "P2"),
-                 (date(2023, 3, 10), "A", "UN", 1.0, "x", "P3"), (date(2023, 4, 30), "A", "UN", 1.0, "x", "P3"))
+    frame = rows(
+        (date(2023, 1, 5), "A", "UN", 1.0, "x", "P1"),
+        (date(2023, 2, 5), "A", "UN", 1.0, "x", "P1"),
+        (date(2023, 2, 20), "A", "UN", 1.0, "x", "P2"),
+        (date(2023, 3, 2), "A", "UN", 1.0, "x", "P2"),
+        (date(2023, 3, 10), "A", "UN", 1.0, "x", "P3"),
+        (date(2023, 4, 30), "A", "UN", 1.0, "x", "P3"),
+    )
     # when the last two months are the test
     split = time_split(frame, test_months=2)
     # then the cutoff is 1 March, the straddling purchase is in neither side
@@ -55,6 +61,7 @@ def test_time_split_of_real_data_tests_on_2022(siasg, split):
 
 # --- metrics and baseline on hand-computed values -----------------------------------------------------------------
 
+
 def test_metrics_on_hand_computed_values():
     # APEs 0.1, 0.1, 0.5 and one row not predicted
     actual, predicted = [100.0, 200.0, 400.0, 50.0], [110.0, 180.0, 600.0, None]
@@ -65,25 +72,42 @@ def test_metrics_on_hand_computed_values():
 
 
 def test_report_by_kind_and_top_codes():
-    frame = pl.DataFrame({
-        "preco_unitario": [100.0, 100.0, 100.0, 100.0], "p10": [90.0, 50.0, 0.0, 0.0],
-        "p50": [100.0, 150.0, 120.0, None], "p90": [110.0, 90.0, 200.0, None],
-        "codigo_catalogo": ["A", "A", "B", "C"], "material_ou_servico": ["M", "M", "S", "S"]})
+    frame = pl.DataFrame(
+        {
+            "preco_unitario": [100.0, 100.0, 100.0, 100.0],
+            "p10": [90.0, 50.0, 0.0, 0.0],
+            "p50": [100.0, 150.0, 120.0, None],
+            "p90": [110.0, 90.0, 200.0, None],
+            "codigo_catalogo": ["A", "A", "B", "C"],
+            "material_ou_servico": ["M", "M", "S", "S"],
+        }
+    )
     report = metrics.report(frame, top_codes=1)
-    assert report["overall"] == {"rows": 4, "n": 3, "mdape": pytest.approx(0.2), "mape": pytest.approx(0.7 / 3),
-                                 "coverage": pytest.approx(2 / 3)}
+    assert report["overall"] == {
+        "rows": 4,
+        "n": 3,
+        "mdape": pytest.approx(0.2),
+        "mape": pytest.approx(0.7 / 3),
+        "coverage": pytest.approx(2 / 3),
+    }
     assert report["by_tipo"]["M"]["mdape"] == pytest.approx(0.25) and report["by_tipo"]["S"]["n"] == 1
     assert list(report["by_catalogo"]) == ["A"]
 
 
 def test_in65_baseline_is_the_median_of_the_same_code_and_unit_in_the_year_before():
     # given past prices of A/UN (one too old, one in another unit, one on the row's own date) and of B
-    history = rows((date(2022, 3, 1), "A", "UN", 10.0), (date(2022, 9, 1), "A", "UN", 20.0),
-                   (date(2022, 12, 1), "A", "UN", 60.0), (date(2021, 1, 1), "A", "UN", 999.0),
-                   (date(2022, 12, 1), "A", "CX", 500.0), (date(2023, 1, 10), "A", "UN", 7.0),
-                   (date(2022, 6, 1), "B", None, 4.0))
-    test = rows((date(2023, 1, 10), "A", "UN", 30.0), (date(2023, 1, 10), "C", "UN", 5.0),
-                (date(2023, 1, 10), "B", None, 4.0))
+    history = rows(
+        (date(2022, 3, 1), "A", "UN", 10.0),
+        (date(2022, 9, 1), "A", "UN", 20.0),
+        (date(2022, 12, 1), "A", "UN", 60.0),
+        (date(2021, 1, 1), "A", "UN", 999.0),
+        (date(2022, 12, 1), "A", "CX", 500.0),
+        (date(2023, 1, 10), "A", "UN", 7.0),
+        (date(2022, 6, 1), "B", None, 4.0),
+    )
+    test = rows(
+        (date(2023, 1, 10), "A", "UN", 30.0), (date(2023, 1, 10), "C", "UN", 5.0), (date(2023, 1, 10), "B", None, 4.0)
+    )
     # when
     predicted = baseline_predictions(test, history, window_days=365)
     # then median 20 of (10, 20, 60), P10/P90 interpolated; no comparables for C; unstated units compare together
@@ -96,12 +120,14 @@ def test_in65_baseline_is_the_median_of_the_same_code_and_unit_in_the_year_befor
 
 # --- the model on real prices -------------------------------------------------------------------------------------
 
+
 def test_model_beats_a_global_median_on_the_test_year(split, model, siasg):
     # given a model trained on 2016-2021 with small parameters
     # when evaluated on 2022, looking back on every price before each row's date
     report = evaluate(model, split.test, siasg)
-    naive = metrics.mdape(split.test["preco_unitario"].to_list(),
-                          [split.train["preco_unitario"].median()] * split.test.height)
+    naive = metrics.mdape(
+        split.test["preco_unitario"].to_list(), [split.train["preco_unitario"].median()] * split.test.height
+    )
     # then it beats the naive predictor, covers every test row, and reports by category
     overall = report["overall"]
     assert overall["n"] == split.test.height == 233
@@ -140,7 +166,12 @@ def test_save_and_load_give_identical_predictions(model, split, siasg, tmp_path)
     assert from_directory.predict(split.test, history=siasg).equals(expected)
     assert from_directory.features == model.features and from_directory.params == model.params
     assert sorted(path.name for path in (tmp_path / "model").iterdir()) == [
-        "encodings.json", "model.json", "p10.txt", "p50.txt", "p90.txt"]
+        "encodings.json",
+        "model.json",
+        "p10.txt",
+        "p50.txt",
+        "p90.txt",
+    ]
 
 
 def test_a_model_saved_before_the_count_cap_keeps_uncapped_counts(model):

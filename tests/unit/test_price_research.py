@@ -25,9 +25,17 @@ REF = date(2024, 6, 30)
 
 
 def obs(price, unit="UN", day=REF, code="150000", n=1, **kw) -> Observation:
-    return Observation(price=price, unit=unit, date=day, numero_controle_pncp=f"00394460000141-1-{n:06d}/2024",
-                       numero_item=1, link=f"https://pncp.gov.br/app/editais/00394460000141/2024/{n}",
-                       catalogue_code=code, description=kw.pop("description", "CANETA ESFEROGRÁFICA AZUL"), **kw)
+    return Observation(
+        price=price,
+        unit=unit,
+        date=day,
+        numero_controle_pncp=f"00394460000141-1-{n:06d}/2024",
+        numero_item=1,
+        link=f"https://pncp.gov.br/app/editais/00394460000141/2024/{n}",
+        catalogue_code=code,
+        description=kw.pop("description", "CANETA ESFEROGRÁFICA AZUL"),
+        **kw,
+    )
 
 
 def prices(*values, **kw) -> list[Observation]:
@@ -37,15 +45,28 @@ def prices(*values, **kw) -> list[Observation]:
 @pytest.fixture(scope="module")
 def siasg() -> pl.DataFrame:
     return pl.read_parquet(PRICES / "siasg_homologados_2016_2022.parquet").with_columns(
-        pl.coalesce(pl.col("data_publicacao").str.to_date(), pl.date(pl.col("ano_aviso").cast(pl.Int32), 6, 30))
-        .alias("dia"), pl.col("preco_unitario").cast(pl.Float64).alias("preco"))
+        pl.coalesce(pl.col("data_publicacao").str.to_date(), pl.date(pl.col("ano_aviso").cast(pl.Int32), 6, 30)).alias(
+            "dia"
+        ),
+        pl.col("preco_unitario").cast(pl.Float64).alias("preco"),
+    )
 
 
 def observations_of(frame: pl.DataFrame) -> list[Observation]:
-    return [Observation(price=r["preco"], unit=r["unidade"], date=r["dia"], numero_controle_pncp=r["id_licitacao"],
-                        numero_item=int(r["numero_item"]), catalogue_code=r["codigo_catalogo"],
-                        description=r["descricao_catalogo"], uf=r["uf"], quantidade=float(r["quantidade"]))
-            for r in frame.iter_rows(named=True)]
+    return [
+        Observation(
+            price=r["preco"],
+            unit=r["unidade"],
+            date=r["dia"],
+            numero_controle_pncp=r["id_licitacao"],
+            numero_item=int(r["numero_item"]),
+            catalogue_code=r["codigo_catalogo"],
+            description=r["descricao_catalogo"],
+            uf=r["uf"],
+            quantidade=float(r["quantidade"]),
+        )
+        for r in frame.iter_rows(named=True)
+    ]
 
 
 def test_estimate_from_three_prices():
@@ -74,9 +95,13 @@ def test_min_prices_is_configurable():
 
 def test_window_boundaries():
     # given prices dated exactly 365 days before, 366 days before, on the reference date and one day after
-    dated = [obs(10.0, day=REF - timedelta(days=365), n=1), obs(11.0, day=REF - timedelta(days=366), n=2),
-             obs(12.0, day=REF, n=3), obs(13.0, day=REF + timedelta(days=1), n=4),
-             obs(14.0, day=datetime(2024, 1, 2, 15, 30), n=5)]
+    dated = [
+        obs(10.0, day=REF - timedelta(days=365), n=1),
+        obs(11.0, day=REF - timedelta(days=366), n=2),
+        obs(12.0, day=REF, n=3),
+        obs(13.0, day=REF + timedelta(days=1), n=4),
+        obs(14.0, day=datetime(2024, 1, 2, 15, 30), n=5),
+    ]
     # when researched
     mapa = research(dated, reference_date=REF, catalogue_code="150000")
     # then 365 days is in, 366 out, the future out, and both are only counted
@@ -106,15 +131,20 @@ def test_iqr_k_and_other_criteria():
     wide = research(values, reference_date=REF, catalogue_code="150000", iqr_k=3)
     assert wide.n == 5 and "3·IQR" in wide.metodo
     # other criteria by name or object
-    assert research(prices(10.0, 11.0, 12.0, 13.0, 100.0), reference_date=REF, catalogue_code="150000",
-                    outliers="none").n == 5
+    assert (
+        research(prices(10.0, 11.0, 12.0, 13.0, 100.0), reference_date=REF, catalogue_code="150000", outliers="none").n
+        == 5
+    )
     ten = prices(*[10.0] * 10, 100.0)
     (removed,) = research(ten, reference_date=REF, catalogue_code="150000", outliers="dp").removidos
     assert removed.reason.startswith("acima do limite superior (média + 2·DP = R$ ")
-    ratio = research(prices(4.0, 10.0, 10.0, 10.0, 16.0), reference_date=REF, catalogue_code="150000",
-                     outliers=MedianRatio(0.5))
+    ratio = research(
+        prices(4.0, 10.0, 10.0, 10.0, 16.0), reference_date=REF, catalogue_code="150000", outliers=MedianRatio(0.5)
+    )
     assert sorted(line.reason for line in ratio.removidos) == [
-        "abaixo do limite inferior (mediana − 50% = R$ 5,00)", "acima do limite superior (mediana + 50% = R$ 15,00)"]
+        "abaixo do limite inferior (mediana − 50% = R$ 5,00)",
+        "acima do limite superior (mediana + 50% = R$ 15,00)",
+    ]
     assert "50% acima ou abaixo da mediana" in ratio.criterio
 
 
@@ -128,8 +158,13 @@ def test_quantile_matches_polars_linear():
 
 def test_pack_prices_are_converted_to_the_reference_unit():
     # given the same pen sold by the unit, by the box of 100 and by the pack of 10, and one by the kilo
-    mixed = [obs(1.0, "UN", n=1), obs(90.0, "CX C/ 100 UN", n=2), obs(11.0, "PCT 10 UN", n=3),
-             obs(1.2, "Unidade", n=4), obs(50.0, "KG", n=5)]
+    mixed = [
+        obs(1.0, "UN", n=1),
+        obs(90.0, "CX C/ 100 UN", n=2),
+        obs(11.0, "PCT 10 UN", n=3),
+        obs(1.2, "Unidade", n=4),
+        obs(50.0, "KG", n=5),
+    ]
     # when researched per unit
     mapa = research(mixed, reference_date=REF, catalogue_code="150000", unit="UN")
     # then per-unit prices; the kilo is not comparable, and only counted
@@ -159,49 +194,92 @@ def test_unknown_units_are_kept_apart():
 
 
 def test_other_items_and_invalid_prices_are_only_counted():
-    mixed = prices(10.0, 11.0, 12.0) + [obs(9.0, code="999", n=5), obs(0.0, n=6), obs(float("nan"), n=7),
-                                        obs(None, n=8), replace(obs(10.0, n=9), date=None)]
+    mixed = prices(10.0, 11.0, 12.0) + [
+        obs(9.0, code="999", n=5),
+        obs(0.0, n=6),
+        obs(float("nan"), n=7),
+        obs(None, n=8),
+        replace(obs(10.0, n=9), date=None),
+    ]
     mapa = research(mixed, reference_date=REF, catalogue_code="0150000")
     assert mapa.n == 3 and mapa.excluidos == {
-        "outro_item": 1, "preco_invalido": 3, "sem_data": 1, "data_futura": 0, "fora_da_janela": 0,
-        "unidade_desconhecida": 0, "unidade_incompativel": 0}
+        "outro_item": 1,
+        "preco_invalido": 3,
+        "sem_data": 1,
+        "data_futura": 0,
+        "fora_da_janela": 0,
+        "unidade_desconhecida": 0,
+        "unidade_incompativel": 0,
+    }
 
 
 def test_filters_say_what_each_one_set_aside():
     # given prices of code 150000 at REF: 4 valid (100 an outlier), 2 of other codes, 2 invalid, 2 outside the window
     # and 5 older ones the caller's query only counted, 2 in units that cannot be compared
-    found = [*prices(10.0, 11.0, 12.0, 100.0), obs(10.0, code="999", n=10), obs(10.0, code="998", n=11),
-             obs(0.0, n=12), obs(-1.0, n=13), obs(10.0, day=REF - timedelta(days=400), n=14),
-             obs(10.0, day=REF + timedelta(days=1), n=15), obs(10.0, unit="???", n=16), obs(10.0, unit="KG", n=17)]
+    found = [
+        *prices(10.0, 11.0, 12.0, 100.0),
+        obs(10.0, code="999", n=10),
+        obs(10.0, code="998", n=11),
+        obs(0.0, n=12),
+        obs(-1.0, n=13),
+        obs(10.0, day=REF - timedelta(days=400), n=14),
+        obs(10.0, day=REF + timedelta(days=1), n=15),
+        obs(10.0, unit="???", n=16),
+        obs(10.0, unit="KG", n=17),
+    ]
     mapa = research(found, reference_date=REF, catalogue_code="150000", outside_window=5, min_prices=4)
     # then each filter, in the order applied, with what reached it and what it set aside, down to the mapa's n
     stages = [(s["filtro"], s["entrada"], s["excluidos"], s["restantes"]) for s in mapa.to_dict()["filtros"]]
-    assert stages == [("item", 17, 2, 15), ("preco", 15, 2, 13), ("janela", 13, 7, 6), ("unidade", 6, 2, 4),
-                      ("outliers", 4, 1, 3)] and mapa.n == 3
+    assert (
+        stages
+        == [
+            ("item", 17, 2, 15),
+            ("preco", 15, 2, 13),
+            ("janela", 13, 7, 6),
+            ("unidade", 6, 2, 4),
+            ("outliers", 4, 1, 3),
+        ]
+        and mapa.n == 3
+    )
     assert mapa.excluidos["fora_da_janela"] == 6 and mapa.excluidos["data_futura"] == 1
     # and the thin mapa's note says it in words
-    assert mapa.nota.startswith("Apenas 3 preço(s) válido(s)") and (
-        "Dos 17 preço(s) lidos, 3 válido(s); excluídos: 2 de outro código, 2 com preço inválido ou sem data, 7 fora "
-        "da janela de 365 dias (01/07/2023 a 30/06/2024), 2 em unidade não reconhecida ou não convertível em unidade, "
-        "1 removido(s) pelo critério de exclusão.") in mapa.nota
+    assert (
+        mapa.nota.startswith("Apenas 3 preço(s) válido(s)")
+        and (
+            "Dos 17 preço(s) lidos, 3 válido(s); excluídos: 2 de outro código, 2 com preço inválido ou sem data, "
+            "7 fora da janela de 365 dias (01/07/2023 a 30/06/2024), 2 em unidade não reconhecida ou não "
+            "convertível em unidade, "
+            "1 removido(s) pelo critério de exclusão."
+        )
+        in mapa.nota
+    )
     assert research(found, reference_date=REF, catalogue_code="150000").nota is None  # enough: no note
 
 
 def test_an_empty_mapa_says_why():
     span = (date(2016, 2, 1), date(2023, 1, 26))
     # given nothing collected in the window (a description, so only the window was read) / then the period collected
-    empty = research([], reference_date=REF, description="CANETA ESFEROGRÁFICA AZUL", span=span,
-                     read_from=date(2023, 5, 2))
+    empty = research(
+        [], reference_date=REF, description="CANETA ESFEROGRÁFICA AZUL", span=span, read_from=date(2023, 5, 2)
+    )
     assert [s["entrada"] for s in empty.filtros] == [0] * 5 and empty.n == 0
-    assert "Nenhum preço coletado tem data entre 01/07/2023 e 30/06/2024; os preços coletados vão de 01/02/2016 a " \
+    assert (
+        "Nenhum preço coletado tem data entre 01/07/2023 e 30/06/2024; os preços coletados vão de 01/02/2016 a "
         "26/01/2023." in empty.nota
+    )
     assert empty.to_dict()["periodo_dados"] == {"inicio": "2016-02-01", "fim": "2023-01-26"}
     assert "a partir de 02/05/2023" in empty.filtros[0]["descricao"]
     # given prices of other items only / then the similarity filter took them all
-    others = research([obs(1.0, code=None, n=i, description="PAPEL A4") for i in (1, 2)], reference_date=REF,
-                      description="CANETA ESFEROGRÁFICA AZUL", span=span)
-    assert "Dos 2 preço(s) lidos, 0 válido(s); excluídos: 2 de outro item (descrição com similaridade menor que " \
+    others = research(
+        [obs(1.0, code=None, n=i, description="PAPEL A4") for i in (1, 2)],
+        reference_date=REF,
+        description="CANETA ESFEROGRÁFICA AZUL",
+        span=span,
+    )
+    assert (
+        "Dos 2 preço(s) lidos, 0 válido(s); excluídos: 2 de outro item (descrição com similaridade menor que "
         "0,50)." in others.nota
+    )
     # given a code whose prices are all older than the window (counted by the query) / then the window took them
     old = research([], reference_date=REF, catalogue_code="456702", outside_window=7, span=span)
     assert old.filtros[2]["excluidos"] == 7 and "excluídos: 7 fora da janela de 365 dias" in old.nota
@@ -215,11 +293,13 @@ def test_description_similarity():
     assert similarity("CANETA ESFEROGRÁFICA AZUL", "CANETA ESFEROGRÁFICA PRETA") == 0.5
     assert similarity("", "caneta") == 0.0
     # given prices without a code, described alike or not
-    found = [obs(1.0, code=None, n=1, description="Caneta esferográfica azul"),
-             obs(1.2, code=None, n=2, description="CANETA ESFEROGRÁFICA AZUL ESCRITA FINA"),
-             obs(1.1, code=None, n=3, description="caneta esferografica preta"),
-             obs(30.0, code=None, n=4, description="Papel A4 branco"),
-             obs(10.5, "CX C/ 10 UN", code=None, n=5, description="Caneta esferográfica azul")]
+    found = [
+        obs(1.0, code=None, n=1, description="Caneta esferográfica azul"),
+        obs(1.2, code=None, n=2, description="CANETA ESFEROGRÁFICA AZUL ESCRITA FINA"),
+        obs(1.1, code=None, n=3, description="caneta esferografica preta"),
+        obs(30.0, code=None, n=4, description="Papel A4 branco"),
+        obs(10.5, "CX C/ 10 UN", code=None, n=5, description="Caneta esferográfica azul"),
+    ]
     # when researched by description / then the similar ones in the same base unit
     mapa = research(found, reference_date=REF, description="CANETA ESFEROGRÁFICA AZUL", unit="UN")
     assert sorted(line.price for line in mapa.precos) == pytest.approx([1.0, 1.05, 1.1, 1.2])
@@ -247,20 +327,28 @@ def test_price_index_missing_month():
     with pytest.raises(PriceIndexError, match=r"IPCA sem valor para 06/2024"):
         research(dated, reference_date=REF, catalogue_code="150000", index=ipca)
     # given carry_forward / then the last published month stands in: 2024-02 → 2024-01, 2024-06 → 2024-05
-    carried = research(dated, reference_date=REF, catalogue_code="150000",
-                       index=PriceIndex("IPCA", ipca.values, carry_forward=True))
+    carried = research(
+        dated, reference_date=REF, catalogue_code="150000", index=PriceIndex("IPCA", ipca.values, carry_forward=True)
+    )
     assert [line.correction for line in carried.precos] == pytest.approx([1.04, 1.04])
     with pytest.raises(PriceIndexError, match=r"12/2023.*000001/2024, item 1"):
-        research([obs(10.0, day=date(2023, 12, 1), n=1)], reference_date=REF, catalogue_code="150000",
-                 index=PriceIndex("IPCA", ipca.values, carry_forward=True))
+        research(
+            [obs(10.0, day=date(2023, 12, 1), n=1)],
+            reference_date=REF,
+            catalogue_code="150000",
+            index=PriceIndex("IPCA", ipca.values, carry_forward=True),
+        )
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({}, "informe o código CATMAT/CATSER ou a descrição"),
-    ({"description": "de para com"}, "informe o código CATMAT/CATSER ou a descrição"),
-    ({"catalogue_code": "150000", "unit": "MATERIAL"}, "unidade de referência não reconhecida: 'MATERIAL'"),
-    ({"catalogue_code": "150000", "outliers": "grubbs"}, "critério de exclusão desconhecido: 'grubbs'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "informe o código CATMAT/CATSER ou a descrição"),
+        ({"description": "de para com"}, "informe o código CATMAT/CATSER ou a descrição"),
+        ({"catalogue_code": "150000", "unit": "MATERIAL"}, "unidade de referência não reconhecida: 'MATERIAL'"),
+        ({"catalogue_code": "150000", "outliers": "grubbs"}, "critério de exclusão desconhecido: 'grubbs'"),
+    ],
+)
 def test_bad_requests_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         research(prices(10.0), reference_date=REF, **kwargs)
@@ -268,22 +356,38 @@ def test_bad_requests_are_refused(kwargs, message):
 
 def test_to_dict_is_json_ready():
     # given Decimal prices (as a Numeric column returns them), a sub-cent price and an outlier
-    found = [obs(Decimal("10.25"), n=1, quantidade=Decimal("3")), obs(Decimal("11.333"), n=2),
-             obs(12.0, n=3), obs(12.5, n=4), obs(0.0545, "UNIDADE 1.0 MILILITRO", n=5, code="2")]
+    found = [
+        obs(Decimal("10.25"), n=1, quantidade=Decimal("3")),
+        obs(Decimal("11.333"), n=2),
+        obs(12.0, n=3),
+        obs(12.5, n=4),
+        obs(0.0545, "UNIDADE 1.0 MILILITRO", n=5, code="2"),
+    ]
     data = research(found + prices(99.0), reference_date=REF, catalogue_code="150000").to_dict()
     text = json.dumps(data, ensure_ascii=False)
     assert json.loads(text) == data
     assert data["precos"][0] == {
-        "numero_controle_pncp": "00394460000141-1-000001/2024", "numero_item": 1,
-        "link": "https://pncp.gov.br/app/editais/00394460000141/2024/1", "data": "2024-06-30", "uf": None,
-        "codigo_catalogo": "150000", "descricao": "CANETA ESFEROGRÁFICA AZUL", "quantidade": 3.0,
-        "unidade_original": "UN", "fator_unidade": 1.0, "preco_original": 10.25, "preco_unidade_referencia": 10.25,
-        "fator_correcao": 1.0, "valor_corrigido": 10.25}
+        "numero_controle_pncp": "00394460000141-1-000001/2024",
+        "numero_item": 1,
+        "link": "https://pncp.gov.br/app/editais/00394460000141/2024/1",
+        "data": "2024-06-30",
+        "uf": None,
+        "codigo_catalogo": "150000",
+        "descricao": "CANETA ESFEROGRÁFICA AZUL",
+        "quantidade": 3.0,
+        "unidade_original": "UN",
+        "fator_unidade": 1.0,
+        "preco_original": 10.25,
+        "preco_unidade_referencia": 10.25,
+        "fator_correcao": 1.0,
+        "valor_corrigido": 10.25,
+    }
     assert data["mediana"] == 11.67 and data["media"] == 11.52 and data["menor_valor"] == 10.25
     assert data["removidos"][0]["motivo"].startswith("acima do limite superior") and data["n"] == 4
     assert data["unidade"] == {"original": "UN", "base": "UN", "fator": 1.0, "descricao_base": "unidade"}
-    small = research([obs(0.0545, "UNIDADE 1.0 MILILITRO", n=i) for i in (1, 2, 3)], reference_date=REF,
-                     catalogue_code="150000").to_dict()
+    small = research(
+        [obs(0.0545, "UNIDADE 1.0 MILILITRO", n=i) for i in (1, 2, 3)], reference_date=REF, catalogue_code="150000"
+    ).to_dict()
     assert small["media"] == 0.0545 and small["precos"][0]["preco_original"] == 0.0545
 
 
@@ -305,17 +409,21 @@ def test_real_siasg_code_against_an_independent_computation(siasg):
     assert mapa.menor_valor == pytest.approx(kept.min()) and mapa.suficiente
     assert all(line.value > high for line in mapa.removidos)
     # and what was set aside is only counted: earlier years, an unknown unit, a daily rental
-    assert mapa.excluidos["fora_da_janela"] == siasg.filter(
-        (pl.col("codigo_catalogo") == code) & (pl.col("ano_aviso") < "2018")).height
+    assert (
+        mapa.excluidos["fora_da_janela"]
+        == siasg.filter((pl.col("codigo_catalogo") == code) & (pl.col("ano_aviso") < "2018")).height
+    )
     assert mapa.excluidos["unidade_desconhecida"] + mapa.excluidos["unidade_incompativel"] == (
-        year.height - usable.height)
+        year.height - usable.height
+    )
     assert set(mapa.unidades_desconhecidas) <= {"computador", "equipamento"}
 
 
 def test_real_siasg_service_by_its_unit(siasg):
     # given car transport (CATSER 3239) priced per day, per half day, per transfer, per extra km and extra hour
-    mapa = research(observations_of(siasg), reference_date=date(2018, 12, 31), catalogue_code="3239",
-                    unit="Diária", outliers="none")
+    mapa = research(
+        observations_of(siasg), reference_date=date(2018, 12, 31), catalogue_code="3239", unit="Diária", outliers="none"
+    )
     # then only the daily prices are compared
     daily = siasg.filter((pl.col("codigo_catalogo") == "3239") & (pl.col("unidade") == "Diária"))["preco"]
     assert mapa.n == daily.len() == 7 and mapa.mediana == pytest.approx(daily.median())
@@ -326,12 +434,21 @@ def test_real_siasg_service_by_its_unit(siasg):
 def test_real_dated_series_window(shift, kept, reason):
     # given the dated purchases of CATMAT 481567 (first ones on 04/08/2022)
     series = pl.read_parquet(PRICES / "series_catmat.parquet").filter(pl.col("catmat_id") == "481567")
-    found = [Observation(price=float(r["valor_unitario"]), unit=r["unidade"], date=date.fromisoformat(r["data"]),
-                         numero_controle_pncp=r["id"], numero_item=int(r["licitacao_contrato"]),
-                         catalogue_code=r["catmat_id"]) for r in series.iter_rows(named=True)]
+    found = [
+        Observation(
+            price=float(r["valor_unitario"]),
+            unit=r["unidade"],
+            date=date.fromisoformat(r["data"]),
+            numero_controle_pncp=r["id"],
+            numero_item=int(r["licitacao_contrato"]),
+            catalogue_code=r["catmat_id"],
+        )
+        for r in series.iter_rows(named=True)
+    ]
     # when researched 365 or 366 days after the first purchase, without removing outliers
-    mapa = research(found, reference_date=date(2022, 8, 4) + timedelta(days=shift), catalogue_code="481567",
-                    outliers="none")
+    mapa = research(
+        found, reference_date=date(2022, 8, 4) + timedelta(days=shift), catalogue_code="481567", outliers="none"
+    )
     # then the first day's 9 purchases are in, then out
     assert mapa.n == kept and series.filter(pl.col("data") == "2022-08-04").height == 9
     if reason:

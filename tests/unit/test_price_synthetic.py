@@ -63,8 +63,9 @@ def test_units_come_as_training_frame_gives_them_with_confusion_left(frame):
     paper = frame.filter(pl.col("descricao").str.starts_with("PAPEL A4"), ~pl.col("outlier"))
     levels = paper.group_by("unidade").agg(pl.col("preco_unitario").median()).sort("preco_unitario")
     assert set(levels["unidade"]) >= {"FL", "RESMA", "CX"}
-    per_sheet, per_ream, per_box = (levels.filter(pl.col("unidade") == u)["preco_unitario"].item()
-                                    for u in ("FL", "RESMA", "CX"))
+    per_sheet, per_ream, per_box = (
+        levels.filter(pl.col("unidade") == u)["preco_unitario"].item() for u in ("FL", "RESMA", "CX")
+    )
     assert per_ream / per_sheet == pytest.approx(500, rel=0.3) and per_box / per_ream == pytest.approx(10, rel=0.3)
     # most codes are bought in more than one unit
     units_per_code = frame.drop_nulls("codigo_catalogo").group_by("codigo_catalogo").agg(pl.col("unidade").n_unique())
@@ -72,8 +73,7 @@ def test_units_come_as_training_frame_gives_them_with_confusion_left(frame):
 
 
 def test_region_year_and_modalidade_effects_are_visible(frame):
-    clean = frame.filter(~pl.col("outlier")).with_columns(deviation().alias("dev"),
-                                                          region(pl.col("uf")).alias("r"))
+    clean = frame.filter(~pl.col("outlier")).with_columns(deviation().alias("dev"), region(pl.col("uf")).alias("r"))
     by_region = dict(clean.group_by("r").agg(pl.col("dev").median()).iter_rows())
     assert by_region["Norte"] - by_region["Sudeste"] > 0.1
     by_year = clean.group_by(pl.col("data").dt.year()).agg(pl.col("dev").median()).sort("data")["dev"].to_list()
@@ -101,9 +101,13 @@ def test_a_million_rows_take_seconds():
 def test_model_trained_on_synthetic_rows_beats_a_global_median():
     rows = synthetic.generate(20_000, seed=11, codes=200)
     split = time_split(rows, test_months=6)
-    model = train(split.train, params={"num_boost_round": 60, "learning_rate": 0.1, "num_leaves": 15,
-                                       "hash_buckets": 16, "num_threads": 1}, seed=0)
+    model = train(
+        split.train,
+        params={"num_boost_round": 60, "learning_rate": 0.1, "num_leaves": 15, "hash_buckets": 16, "num_threads": 1},
+        seed=0,
+    )
     ours = evaluate(model, split.test, rows)["overall"]["mdape"]
-    naive = metrics.mdape(split.test["preco_unitario"].to_list(),
-                          [split.train["preco_unitario"].median()] * split.test.height)
+    naive = metrics.mdape(
+        split.test["preco_unitario"].to_list(), [split.train["preco_unitario"].median()] * split.test.height
+    )
     assert ours < 0.5 * naive and ours < 0.35

@@ -12,14 +12,26 @@ from tasks.llm.prompts import (
     with_market_data,
 )
 
-SECTIONS = {s["slug"]: s for s in json.loads(
-    (Path(__file__).resolve().parents[2] / "seeds" / "etp.json").read_text(encoding="utf-8"))["sections"]}
+SECTIONS = {
+    s["slug"]: s
+    for s in json.loads((Path(__file__).resolve().parents[2] / "seeds" / "etp.json").read_text(encoding="utf-8"))[
+        "sections"
+    ]
+}
 
 
 def ctx(slug="descricao_necessidade", **kw):
-    base = {"kind": "ETP", "template_name": "ETP", "template_version": 1, "titulo": "Aquisição de notebooks",
-                "numero_processo": "23000.1/2026", "orgao": "MGI", "unidade": "CGLOG",
-                "context": "52 notebooks para fiscalização", "section": SECTIONS[slug]}
+    base = {
+        "kind": "ETP",
+        "template_name": "ETP",
+        "template_version": 1,
+        "titulo": "Aquisição de notebooks",
+        "numero_processo": "23000.1/2026",
+        "orgao": "MGI",
+        "unidade": "CGLOG",
+        "context": "52 notebooks para fiscalização",
+        "section": SECTIONS[slug],
+    }
     return DraftingContext(**{**base, **kw})
 
 
@@ -57,8 +69,10 @@ def test_offline_draft_is_deterministic_and_marked():
     assert "Aquisição de notebooks" in text and "[PREENCHER:" in text
 
 
-MAPA = ("# Mapa de preços (IN SEGES/ME nº 65/2021)\n\n"
-        "| Fonte | Data | Valor |\n|---|:---:|---:|\n| 00394460000141-1-000001/2022 | 10/06/2022 | R$ 4.174,67 |")
+MAPA = (
+    "# Mapa de preços (IN SEGES/ME nº 65/2021)\n\n"
+    "| Fonte | Data | Valor |\n|---|:---:|---:|\n| 00394460000141-1-000001/2022 | 10/06/2022 | R$ 4.174,67 |"
+)
 
 
 def test_market_data_reaches_the_section_as_it_is_after_the_writers_text():
@@ -70,8 +84,10 @@ def test_market_data_reaches_the_section_as_it_is_after_the_writers_text():
     assert offline_draft(context).endswith("\n\n" + MAPA)
     assert with_market_data(context, "Texto do modelo.") == "Texto do modelo.\n\n" + MAPA
     # a model's copy of one of the tables (same header row) is left out, so the numbers appear once, as computed
-    copied = ("Análise.\n\n| Fonte | Data | Valor |\n|---|---|---|\n| 00394460000141-1-000001/2022 | 10/06/2022 "
-              "| R$ 9,99 |\n\nConclusão.\n\n| Item | Valor |\n|---|---|\n| 1 | R$ 4.174,67 |")
+    copied = (
+        "Análise.\n\n| Fonte | Data | Valor |\n|---|---|---|\n| 00394460000141-1-000001/2022 | 10/06/2022 "
+        "| R$ 9,99 |\n\nConclusão.\n\n| Item | Valor |\n|---|---|\n| 1 | R$ 4.174,67 |"
+    )
     kept = with_market_data(context, copied)
     assert "R$ 9,99" not in kept and "Conclusão." in kept and "| Item | Valor |" in kept and kept.endswith(MAPA)
     # sections without market data are left as written
@@ -81,9 +97,16 @@ def test_market_data_reaches_the_section_as_it_is_after_the_writers_text():
 def test_a_model_draft_of_element_vi_keeps_the_mapa(monkeypatch):
     from tasks.llm import tasks as llm
 
-    answer = {"content": "A estimativa segue a mediana do mapa de preços ao final desta seção.", "source": "llm",
-              "model": "m", "tokens_in": 1, "tokens_out": 1, "finish_reason": "stop"}
+    answer = {
+        "content": "A estimativa segue a mediana do mapa de preços ao final desta seção.",
+        "source": "llm",
+        "model": "m",
+        "tokens_in": 1,
+        "tokens_out": 1,
+        "finish_reason": "stop",
+    }
     monkeypatch.setattr(llm, "call_chat", lambda messages, config: dict(answer))
-    drafted = llm.draft_section.fn(ctx("estimativa_valor", market_notes=MAPA), {"provider": "llm", "model": "m",
-                                                                                  "base_url": None})
+    drafted = llm.draft_section.fn(
+        ctx("estimativa_valor", market_notes=MAPA), {"provider": "llm", "model": "m", "base_url": None}
+    )
     assert drafted["content"] == answer["content"] + "\n\n" + MAPA and drafted["source"] == "llm"

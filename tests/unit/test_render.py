@@ -18,23 +18,38 @@ from tasks.render.pdf import render_pdf
 ACCENTED = ("ação", "licitação", "manutenção", "área", "órgão", "nº", "§2º")
 PRICES = ("R$ 4.850,00", "R$ 12.300,00", "R$ 1.275,50", "R$ 38.900,00", "R$ 7.640,00")
 ETP_TITLES = (
-    "Descrição da necessidade da contratação", "Previsão no Plano de Contratações Anual", "Requisitos da contratação",
-    "Estimativa das quantidades", "Levantamento de mercado", "Estimativa do valor da contratação",
-    "Descrição da solução como um todo", "Justificativa para o parcelamento ou não da contratação",
-    "Demonstrativo dos resultados pretendidos", "Providências prévias à celebração do contrato",
-    "Contratações correlatas e/ou interdependentes", "Impactos ambientais e medidas mitigadoras",
+    "Descrição da necessidade da contratação",
+    "Previsão no Plano de Contratações Anual",
+    "Requisitos da contratação",
+    "Estimativa das quantidades",
+    "Levantamento de mercado",
+    "Estimativa do valor da contratação",
+    "Descrição da solução como um todo",
+    "Justificativa para o parcelamento ou não da contratação",
+    "Demonstrativo dos resultados pretendidos",
+    "Providências prévias à celebração do contrato",
+    "Contratações correlatas e/ou interdependentes",
+    "Impactos ambientais e medidas mitigadoras",
     "Posicionamento conclusivo",
 )
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII")
 REQUIRED = {"I", "IV", "VI", "VIII", "XIII"}
 TR_TITLES = (
-    "Definição do objeto", "Fundamentação da contratação", "Descrição da solução como um todo",
-    "Requisitos da contratação", "Modelo de execução do objeto", "Modelo de gestão do contrato",
-    "Critérios de medição e de pagamento", "Forma e critérios de seleção do fornecedor",
-    "Estimativas do valor da contratação", "Adequação orçamentária",
+    "Definição do objeto",
+    "Fundamentação da contratação",
+    "Descrição da solução como um todo",
+    "Requisitos da contratação",
+    "Modelo de execução do objeto",
+    "Modelo de gestão do contrato",
+    "Critérios de medição e de pagamento",
+    "Forma e critérios de seleção do fornecedor",
+    "Estimativas do valor da contratação",
+    "Adequação orçamentária",
 )
-JUSTIFICATION = ("Não há contratações correlatas ou interdependentes: a manutenção dos equipamentos independe de "
-                 "outros contratos do órgão, conforme o art. 18, §2º, da Lei nº 14.133/2021.")
+JUSTIFICATION = (
+    "Não há contratações correlatas ou interdependentes: a manutenção dos equipamentos independe de "
+    "outros contratos do órgão, conforme o art. 18, §2º, da Lei nº 14.133/2021."
+)
 
 CONTENT = {
     "I": """A presente contratação decorre da necessidade de assegurar a **manutenção preventiva e corretiva** dos
@@ -96,17 +111,27 @@ e observa os princípios da licitação previstos no art. 5º da Lei nº 14.133/
 
 def etp_document(**overrides) -> RenderDocument:
     sections = tuple(
-        RenderSection(code=code, title=title, legal_basis=f"Lei nº 14.133/2021, art. 18, §1º, {code}",
-                      required=code in REQUIRED, content=CONTENT.get(code),
-                      justification=JUSTIFICATION if code == "XI" else None)
+        RenderSection(
+            code=code,
+            title=title,
+            legal_basis=f"Lei nº 14.133/2021, art. 18, §1º, {code}",
+            required=code in REQUIRED,
+            content=CONTENT.get(code),
+            justification=JUSTIFICATION if code == "XI" else None,
+        )
         for code, title in zip(ROMAN, ETP_TITLES, strict=True)
     )
     values = {
-        "kind": "ETP", "titulo": "Manutenção de aparelhos de ar-condicionado",
+        "kind": "ETP",
+        "titulo": "Manutenção de aparelhos de ar-condicionado",
         "numero_processo": "23000.004512/2026-31",
-        "orgao": "Ministério da Gestão e da Inovação em Serviços Públicos", "unidade": "Coordenação-Geral de Logística",
-        "version": 2, "template_name": "ETP — Estudo Técnico Preliminar (Lei 14.133/2021)", "template_version": 1,
-        "issued_on": datetime.date(2026, 11, 27), "sections": sections,
+        "orgao": "Ministério da Gestão e da Inovação em Serviços Públicos",
+        "unidade": "Coordenação-Geral de Logística",
+        "version": 2,
+        "template_name": "ETP — Estudo Técnico Preliminar (Lei 14.133/2021)",
+        "template_version": 1,
+        "issued_on": datetime.date(2026, 11, 27),
+        "sections": sections,
     }
     return RenderDocument(**(values | overrides))
 
@@ -114,9 +139,14 @@ def etp_document(**overrides) -> RenderDocument:
 def tr_document() -> RenderDocument:
     codes = "abcdefghij"
     sections = tuple(
-        RenderSection(code=code, title=title, legal_basis=f"Lei nº 14.133/2021, art. 6º, XXIII, {code}",
-                      required=True, content=f"Conteúdo da alínea {code}: *{title.lower()}*, com licitação.",
-                      justification=None)
+        RenderSection(
+            code=code,
+            title=title,
+            legal_basis=f"Lei nº 14.133/2021, art. 6º, XXIII, {code}",
+            required=True,
+            content=f"Conteúdo da alínea {code}: *{title.lower()}*, com licitação.",
+            justification=None,
+        )
         for code, title in zip(codes, TR_TITLES, strict=True)
     )
     return etp_document(kind="TR", titulo="Aquisição de mobiliário", unidade="", sections=sections)
@@ -159,8 +189,14 @@ def test_docx_sections_in_order_with_legal_basis(etp_docx):
 
 def test_docx_cover_accents_and_lists(etp_docx):
     text = "\n".join(p.text for p in etp_docx.paragraphs)
-    for word in (*ACCENTED, "Estudo Técnico Preliminar", "Processo nº 23000.004512/2026-31", "Versão 2",
-                 "27 de novembro de 2026", "Coordenação-Geral de Logística"):
+    for word in (
+        *ACCENTED,
+        "Estudo Técnico Preliminar",
+        "Processo nº 23000.004512/2026-31",
+        "Versão 2",
+        "27 de novembro de 2026",
+        "Coordenação-Geral de Logística",
+    ):
         assert word in text
     bullets = [p for p in etp_docx.paragraphs if p.style.name == "List Bullet"]
     numbered = [p for p in etp_docx.paragraphs if p.style.name == "List Number"]
@@ -233,8 +269,14 @@ def test_pdf_content_in_order(etp_pdf):
     pages = pdf_pages(etp_pdf)
     body = " ".join(pages[2:])
     assert in_order(body, [f"{code} — {title}" for code, title in zip(ROMAN, ETP_TITLES, strict=True)])
-    for word in (*ACCENTED, *PRICES, "Não se aplica", "[Seção não preenchida]", JUSTIFICATION[:60],
-                 "Fundamento: Lei nº 14.133/2021, art. 18, §1º, VI"):
+    for word in (
+        *ACCENTED,
+        *PRICES,
+        "Não se aplica",
+        "[Seção não preenchida]",
+        JUSTIFICATION[:60],
+        "Fundamento: Lei nº 14.133/2021, art. 18, §1º, VI",
+    ):
         assert word in body
     assert "Estudo Técnico Preliminar" in pages[0] and date_pt(datetime.date(2026, 11, 27)) in pages[0]
 
@@ -272,14 +314,26 @@ def test_pdf_contents_and_outline_point_at_each_heading_page():
     sections = [(title, page) for depth, title, page in outline if depth == 0]
     assert [title for title, _ in sections] == [f"{c} — {t}" for c, t in zip(ROMAN, ETP_TITLES, strict=True)]
     assert [(depth, title) for depth, title, _ in outline if depth] == [
-        (1, "Requisitos de negócio"), (1, "Requisitos legais"), (1, "Impactos e medidas")]
+        (1, "Requisitos de negócio"),
+        (1, "Requisitos legais"),
+        (1, "Impactos e medidas"),
+    ]
     for _, title, page in outline:
         assert title in pages[page - 1]
 
 
 def test_pdf_contents_longer_than_a_page():
-    sections = tuple(RenderSection(f"{n}", f"Seção de número {n} com um título um pouco mais longo", "Lei", False,
-                                   f"Conteúdo da seção {n}.", None) for n in range(1, 71))
+    sections = tuple(
+        RenderSection(
+            f"{n}",
+            f"Seção de número {n} com um título um pouco mais longo",
+            "Lei",
+            False,
+            f"Conteúdo da seção {n}.",
+            None,
+        )
+        for n in range(1, 71)
+    )
     printed, outline, pages = toc_and_outline_pages(render_pdf(etp_document(sections=sections)))
     numbers = [page for _, _, page in outline]
     assert printed == numbers and len(numbers) == 70 and numbers[0] > 3
@@ -287,8 +341,10 @@ def test_pdf_contents_longer_than_a_page():
 
 
 def test_long_document_spans_many_pages():
-    paragraph = ("O órgão realizará a manutenção preventiva conforme o cronograma aprovado, com licitação prévia e "
-                 "registro de cada ação no sistema de acompanhamento, observada a área técnica responsável. ") * 3
+    paragraph = (
+        "O órgão realizará a manutenção preventiva conforme o cronograma aprovado, com licitação prévia e "
+        "registro de cada ação no sistema de acompanhamento, observada a área técnica responsável. "
+    ) * 3
     long_text = "\n\n".join(f"{n}º parágrafo. {paragraph}" for n in range(1, 401))
     sections = etp_document().sections
     document = etp_document(sections=(dataclasses.replace(sections[0], content=long_text), *sections[1:]))
@@ -300,11 +356,13 @@ def test_long_document_spans_many_pages():
 
 
 def test_long_table_splits_with_header_repeated():
-    rows = "\n".join(f"| {n} | Item de consumo nº {n} com descrição longa da área técnica | R$ {n},00 |"
-                     for n in range(1, 161))
+    rows = "\n".join(
+        f"| {n} | Item de consumo nº {n} com descrição longa da área técnica | R$ {n},00 |" for n in range(1, 161)
+    )
     content = f"| Item | Descrição | Valor |\n|---|---|---:|\n{rows}"
-    section = RenderSection("VI", "Estimativa do valor da contratação", "Lei nº 14.133/2021, art. 18, §1º, VI",
-                            True, content, None)
+    section = RenderSection(
+        "VI", "Estimativa do valor da contratação", "Lei nº 14.133/2021, art. 18, §1º, VI", True, content, None
+    )
     pages = pdf_pages(render_pdf(etp_document(sections=(section,))))
     table_pages = [page for page in pages if "Item de consumo" in page]
     assert len(table_pages) >= 2 and all("Item Descrição Valor" in page for page in table_pages)
@@ -322,7 +380,7 @@ def test_tr_renders_both_formats():
 
 
 def test_hostile_text_renders():
-    content = "Texto com <tag> & \"aspas\" e \x0b controle\n\n| a |\n|---|\n| <b>x</b> & y | extra |\n\n**"
+    content = 'Texto com <tag> & "aspas" e \x0b controle\n\n| a |\n|---|\n| <b>x</b> & y | extra |\n\n**'
     section = RenderSection("I", "Seção <I> & cia", "Lei nº 14.133/2021", True, content, None)
     document = etp_document(sections=(section,), titulo="Título <com> & marcas", orgao="")
     assert "Título <com> & marcas" in pdf_pages(render_pdf(document))[0]
@@ -333,8 +391,10 @@ def test_random_markup_renders_in_both_formats():
     rng = random.Random(1)
     alphabet = list("ab çãé*|-#:<>&\n") + ["\n\n", "**", "- ", "1. ", "| x | y |\n|---|---|\n", "# "]
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))) for _ in range(12)]
-    sections = tuple(RenderSection(ROMAN[n], f"Seção {n}", "Lei nº 14.133/2021", n % 2 == 0, text, text[:20] or None)
-                     for n, text in enumerate(texts))
+    sections = tuple(
+        RenderSection(ROMAN[n], f"Seção {n}", "Lei nº 14.133/2021", n % 2 == 0, text, text[:20] or None)
+        for n, text in enumerate(texts)
+    )
     document = etp_document(sections=sections)
     assert len(PdfReader(io.BytesIO(render_pdf(document))).pages) >= 3
     assert len(docx.Document(io.BytesIO(render_docx(document))).paragraphs) > 12
@@ -370,19 +430,44 @@ def _sample_for_repeat():
 
     from tasks.render.model import RenderDocument, RenderSection
 
-    return RenderDocument(kind="TR", titulo="Serviço de manutenção predial", numero_processo="23000.9/2026",
-                          orgao="Órgão Público", unidade="", version=2, template_name="TR", template_version=1,
-                          issued_on=datetime.date(2026, 3, 1),
-                          sections=(RenderSection("a", "Definição do objeto", "art. 6º, XXIII, a", True,
-                                                  "Objeto **principal**\n\n| a | b |\n|---|---|\n| 1 | 2 |", None),))
+    return RenderDocument(
+        kind="TR",
+        titulo="Serviço de manutenção predial",
+        numero_processo="23000.9/2026",
+        orgao="Órgão Público",
+        unidade="",
+        version=2,
+        template_name="TR",
+        template_version=1,
+        issued_on=datetime.date(2026, 3, 1),
+        sections=(
+            RenderSection(
+                "a",
+                "Definição do objeto",
+                "art. 6º, XXIII, a",
+                True,
+                "Objeto **principal**\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+                None,
+            ),
+        ),
+    )
 
 
 def test_cover_shows_what_is_signed_and_the_template_only_in_the_metadata():
     document = etp_document()
     cover = pdf_pages(render_pdf(document))[0]
-    assert in_order(cover, ["Ministério da Gestão", "Coordenação-Geral de Logística",
-                            "Processo nº 23000.004512/2026-31", "Estudo Técnico Preliminar",
-                            "Manutenção de aparelhos de ar-condicionado", "Versão 2", "27 de novembro de 2026"])
+    assert in_order(
+        cover,
+        [
+            "Ministério da Gestão",
+            "Coordenação-Geral de Logística",
+            "Processo nº 23000.004512/2026-31",
+            "Estudo Técnico Preliminar",
+            "Manutenção de aparelhos de ar-condicionado",
+            "Versão 2",
+            "27 de novembro de 2026",
+        ],
+    )
     assert "Modelo" not in cover and "versão 1" not in cover
     template = "Modelo: ETP — Estudo Técnico Preliminar (Lei 14.133/2021) (versão 1)"
     assert template in PdfReader(io.BytesIO(render_pdf(document))).metadata["/Keywords"]
@@ -408,19 +493,24 @@ def test_docx_table_of_contents_is_a_field_over_the_heading_styles():
     fields = re.findall(r'w:fldCharType="(\w+)"|<w:instrText[^>]*>([^<]*)</w:instrText>', body)
     toc = [kind or text.strip() for kind, text in fields if kind or text.strip().startswith("TOC")]
     start = toc.index("begin")
-    assert toc[start:start + 2] == ["begin", 'TOC \\o "1-3" \\h \\z \\u']
-    field = body[body.rindex("<w:p>", 0, body.index('w:fldCharType="begin"')):]
-    field = field[:field.index('w:fldCharType="end"')]
+    assert toc[start : start + 2] == ["begin", 'TOC \\o "1-3" \\h \\z \\u']
+    field = body[body.rindex("<w:p>", 0, body.index('w:fldCharType="begin"')) :]
+    field = field[: field.index('w:fldCharType="end"')]
     assert 'w:fldCharType="separate"' in field
     # its result lists every heading, level by level, each a link to the bookmark on that heading
-    entries = re.findall(r'<w:pStyle w:val="TOC(\d)"/>.*?<w:hyperlink w:anchor="(_Toc\d+)"[^>]*>.*?'
-                         r'<w:t xml:space="preserve">([^<]*)</w:t>', field)
+    entries = re.findall(
+        r'<w:pStyle w:val="TOC(\d)"/>.*?<w:hyperlink w:anchor="(_Toc\d+)"[^>]*>.*?'
+        r'<w:t xml:space="preserve">([^<]*)</w:t>',
+        field,
+    )
     expected = contents(document)
     assert [(int(level), text) for level, _, text in entries] == [(e.level, e.text) for e in expected]
     assert [e.level for e in expected].count(1) == 13 and {e.level for e in expected} == {1, 3}
-    for (level, anchor, text) in entries:
-        heading = (rf'<w:p><w:pPr><w:pStyle w:val="Heading{level}"/>(<w:pageBreakBefore/>)?</w:pPr>'
-                   rf'<w:bookmarkStart w:id="\d+" w:name="{anchor}"/><w:r><w:t xml:space="preserve">{re.escape(text)}<')
+    for level, anchor, text in entries:
+        heading = (
+            rf'<w:p><w:pPr><w:pStyle w:val="Heading{level}"/>(<w:pageBreakBefore/>)?</w:pPr>'
+            rf'<w:bookmarkStart w:id="\d+" w:name="{anchor}"/><w:r><w:t xml:space="preserve">{re.escape(text)}<'
+        )
         assert re.search(heading, body), (anchor, text)
     # Word offers to update the fields on open; the styles the update writes its entries in exist
     assert '<w:updateFields w:val="true"/>' in settings

@@ -13,8 +13,14 @@ REQUEST = httpx.Request("POST", "http://llm/v1/chat/completions")
 
 def status_error(code: int) -> openai.APIStatusError:
     response = httpx.Response(code, request=REQUEST, json={"error": {"message": "x"}})
-    classes = {400: openai.BadRequestError, 401: openai.AuthenticationError, 403: openai.PermissionDeniedError,
-               404: openai.NotFoundError, 422: openai.UnprocessableEntityError, 429: openai.RateLimitError}
+    classes = {
+        400: openai.BadRequestError,
+        401: openai.AuthenticationError,
+        403: openai.PermissionDeniedError,
+        404: openai.NotFoundError,
+        422: openai.UnprocessableEntityError,
+        429: openai.RateLimitError,
+    }
     cls = classes.get(code, openai.InternalServerError if code >= 500 else openai.APIStatusError)
     return cls("x", response=response, body=None)
 
@@ -29,10 +35,15 @@ def test_client_errors_are_final(code):
     assert not is_retryable_error(status_error(code))
 
 
-@pytest.mark.parametrize("exc", [
-    openai.APITimeoutError(request=REQUEST), openai.APIConnectionError(request=REQUEST),
-    MalformedResponseError("x"), httpx.ReadTimeout("x"),
-])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        openai.APITimeoutError(request=REQUEST),
+        openai.APIConnectionError(request=REQUEST),
+        MalformedResponseError("x"),
+        httpx.ReadTimeout("x"),
+    ],
+)
 def test_transport_failures_are_retried(exc):
     assert is_retryable_error(exc)
 
@@ -42,6 +53,7 @@ def test_programming_errors_are_not_retried():
 
 
 # retry_on: the one factory of the tasks' retry conditions (tasks/retry.py)
+
 
 def _decides(condition, exc: Exception | None) -> bool:
     from prefect.states import Completed, Failed
@@ -59,12 +71,15 @@ class Declared(Exception):
         self.retryable = retryable
 
 
-@pytest.mark.parametrize(("exc", "expected"), [
-    (RuntimeError("db down"), True),
-    (ValueError("bad"), False),  # not among the retryable types
-    (Refusal("no"), False),  # excluded even though it is an Exception
-    (None, False),  # a completed state is never retried
-])
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (RuntimeError("db down"), True),
+        (ValueError("bad"), False),  # not among the retryable types
+        (Refusal("no"), False),  # excluded even though it is an Exception
+        (None, False),  # a completed state is never retried
+    ],
+)
 def test_retry_on_types_and_exclusions(exc, expected):
     from tasks.retry import retry_on
 
@@ -80,11 +95,14 @@ def test_retry_on_takes_an_error_at_its_word(exc, expected):
     assert _decides(retry_on(Exception, when=declared_retryable), exc) is expected
 
 
-@pytest.mark.parametrize(("exc", "expected"), [
-    (RuntimeError("connection reset"), True),
-    (NotFoundError("não encontrado"), False),
-    (ConflictError("conflito"), False),
-])
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (RuntimeError("connection reset"), True),
+        (NotFoundError("não encontrado"), False),
+        (ConflictError("conflito"), False),
+    ],
+)
 def test_database_policy_retries_faults_not_domain_refusals(exc, expected):
     from tasks.retry import DB_RETRIES
 

@@ -24,17 +24,29 @@ JUSTIFIED = FieldState(None, "não se aplica: contratação sem elementos correl
 EMPTY = FieldState(None, None)
 
 
-@pytest.mark.parametrize("current,target", [
-    (S.RASCUNHO, S.EM_REVISAO), (S.EM_REVISAO, S.APROVADO), (S.DEVOLVIDO, S.RASCUNHO),
-    (S.DEVOLVIDO, S.EM_REVISAO), (S.APROVADO, S.CANCELADO),
-])
+@pytest.mark.parametrize(
+    "current,target",
+    [
+        (S.RASCUNHO, S.EM_REVISAO),
+        (S.EM_REVISAO, S.APROVADO),
+        (S.DEVOLVIDO, S.RASCUNHO),
+        (S.DEVOLVIDO, S.EM_REVISAO),
+        (S.APROVADO, S.CANCELADO),
+    ],
+)
 def test_legal_transitions_pass(current, target):
     check_transition(current, target, "motivo")
 
 
-@pytest.mark.parametrize("current,target", [
-    (S.RASCUNHO, S.APROVADO), (S.APROVADO, S.RASCUNHO), (S.CANCELADO, S.RASCUNHO), (S.EM_REVISAO, S.EM_REVISAO),
-])
+@pytest.mark.parametrize(
+    "current,target",
+    [
+        (S.RASCUNHO, S.APROVADO),
+        (S.APROVADO, S.RASCUNHO),
+        (S.CANCELADO, S.RASCUNHO),
+        (S.EM_REVISAO, S.EM_REVISAO),
+    ],
+)
 def test_illegal_transitions_list_the_allowed_ones(current, target):
     with pytest.raises(TransitionError) as caught:
         check_transition(current, target, None)

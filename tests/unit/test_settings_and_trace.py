@@ -43,8 +43,9 @@ def test_timeout_must_be_positive(monkeypatch):
         Settings(_env_file=None)
 
 
-@pytest.mark.parametrize("given,kept", [("abc-123_X.y", True), ("a b", False), ("x" * 65, False),
-                                        ("trace_id=1%s", False), (None, False)])
+@pytest.mark.parametrize(
+    "given,kept", [("abc-123_X.y", True), ("a b", False), ("x" * 65, False), ("trace_id=1%s", False), (None, False)]
+)
 def test_accept_trace_id(given, kept):
     result = accept_trace_id(given)
     assert (result == given) is kept and len(result) <= 64

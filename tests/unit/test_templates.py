@@ -22,16 +22,23 @@ def test_seeds_parse_and_keep_portuguese_text():
     assert len(load_spec_file(SEEDS / "tr.json").sections) == 10
 
 
-@pytest.mark.parametrize("mutate,expected", [
-    (lambda r: r["sections"][2].pop("guidance"), "seção 3 ('requisitos_contratacao'): guidance"),
-    (lambda r: r["sections"][4].update(slug="Levantamento Mercado"), "seção 5 ('Levantamento Mercado'): slug"),
-    (lambda r: r["sections"][6].update(slug=r["sections"][0]["slug"]),
-     "seção 7 ('descricao_necessidade'): slug repetido"),
-    (lambda r: r["sections"][1].update(market_data="internet"),
-     "seção 2 ('alinhamento_plano_contratacoes'): market_data"),
-    (lambda r: r.update(kind="EDITAL"), "kind"),
-    (lambda r: r.update(sections=[]), "sections"),
-])
+@pytest.mark.parametrize(
+    "mutate,expected",
+    [
+        (lambda r: r["sections"][2].pop("guidance"), "seção 3 ('requisitos_contratacao'): guidance"),
+        (lambda r: r["sections"][4].update(slug="Levantamento Mercado"), "seção 5 ('Levantamento Mercado'): slug"),
+        (
+            lambda r: r["sections"][6].update(slug=r["sections"][0]["slug"]),
+            "seção 7 ('descricao_necessidade'): slug repetido",
+        ),
+        (
+            lambda r: r["sections"][1].update(market_data="internet"),
+            "seção 2 ('alinhamento_plano_contratacoes'): market_data",
+        ),
+        (lambda r: r.update(kind="EDITAL"), "kind"),
+        (lambda r: r.update(sections=[]), "sections"),
+    ],
+)
 def test_bad_template_names_the_section(mutate, expected):
     raw = copy.deepcopy(etp_raw())
     mutate(raw)

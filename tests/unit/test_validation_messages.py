@@ -52,40 +52,78 @@ def test_every_pydantic_error_type_has_a_portuguese_message():
         assert text and not re.search(r"\{[a-z_]*\}", text) and not english(text), (kind, text)
 
 
-@pytest.mark.parametrize(("data", "campo", "tipo", "expected"), [
-    ({"itens": [{"unidade": "UN", "quantidade": 1}]}, "titulo", "missing", "obrigatório"),
-    ({"titulo": 7, "itens": []}, "titulo", "string_type", "deve ser texto (entre aspas) (recebido: 7)"),
-    ({"titulo": "ab", "itens": []}, "titulo", "string_too_short", "deve ter ao menos 3 caracteres (tem 2)"),
-    ({"titulo": "123", "itens": []}, "titulo", "value_error", "o título precisa de palavras, não só números"),
-    ({"titulo": "Papel", "itens": []}, "itens", "too_short", "deve ter ao menos 1 item (tem 0)"),
-    ({"titulo": "Papel", "itens": [{}, {}, {}]}, "itens", "too_long", "deve ter no máximo 2 itens (tem 3)"),
-    ({"titulo": "Papel", "itens": "muitos"}, "itens", "list_type", "deve ser uma lista JSON"),
-    ({"titulo": "Papel", "itens": [7]}, "itens[0]", "model_type", "deve ser um objeto JSON"),
-    ({"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": "dez"}]}, "itens[0].quantidade", "float_parsing",
-     "deve ser um número, como 12.5 (recebido: 'dez')"),
-    ({"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": 0}]}, "itens[0].quantidade", "greater_than",
-     "deve ser maior que 0 (recebido: 0)"),
-    ({"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": 2e12}]}, "itens[0].quantidade",
-     "less_than_equal", "deve ser no máximo 1000000000000"),
-    ({"titulo": "Papel", "itens": [{"unidade": "CAIXAS", "quantidade": 1}]}, "itens[0].unidade", "string_too_long",
-     "deve ter no máximo 5 caracteres (tem 6)"),
-    ({"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": 1, "data_referencia": "31/12/2022"}]},
-     "itens[0].data_referencia", "date_from_datetime_parsing",
-     "data inválida: use o formato AAAA-MM-DD, como 2022-12-31 (recebido: '31/12/2022')"),
-    ({"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": 1, "data_referencia": "2022-12-31T10:00"}]},
-     "itens[0].data_referencia", "date_from_datetime_inexact", "deve ser uma data sem horário, no formato AAAA-MM-DD"),
-    ({"titulo": "Papel", "itens": [], "quando": "ontem"}, "quando", "datetime_from_date_parsing",
-     "use o formato AAAA-MM-DDTHH:MM:SS±HH:MM"),
-    ({"titulo": "Papel", "itens": [], "document_id": "abc"}, "document_id", "uuid_parsing",
-     "identificador malformado (UUID esperado) (recebido: 'abc')"),
-    ({"titulo": "Papel", "itens": [], "kind": "EDITAL"}, "kind", "literal_error",
-     "deve ser 'ETP' ou 'TR' (recebido: 'EDITAL')"),
-    ({"titulo": "Papel", "itens": [], "limit": "muitos"}, "limit", "int_parsing", "deve ser um número inteiro"),
-    ({"titulo": "Papel", "itens": [], "limit": 1.5}, "limit", "int_from_float", "sem casas decimais"),
-    ({"titulo": "Papel", "itens": [], "limit": 0}, "limit", "greater_than_equal", "deve ser no mínimo 1"),
-    ({"titulo": "Papel", "itens": [], "uf": "sp"}, "uf", "string_pattern_mismatch", "expressão regular ^[A-Z]{2}$"),
-    ({"titulo": "Papel", "itens": [], "sigiloso": "talvez"}, "sigiloso", "bool_parsing", "deve ser true ou false"),
-])
+@pytest.mark.parametrize(
+    ("data", "campo", "tipo", "expected"),
+    [
+        ({"itens": [{"unidade": "UN", "quantidade": 1}]}, "titulo", "missing", "obrigatório"),
+        ({"titulo": 7, "itens": []}, "titulo", "string_type", "deve ser texto (entre aspas) (recebido: 7)"),
+        ({"titulo": "ab", "itens": []}, "titulo", "string_too_short", "deve ter ao menos 3 caracteres (tem 2)"),
+        ({"titulo": "123", "itens": []}, "titulo", "value_error", "o título precisa de palavras, não só números"),
+        ({"titulo": "Papel", "itens": []}, "itens", "too_short", "deve ter ao menos 1 item (tem 0)"),
+        ({"titulo": "Papel", "itens": [{}, {}, {}]}, "itens", "too_long", "deve ter no máximo 2 itens (tem 3)"),
+        ({"titulo": "Papel", "itens": "muitos"}, "itens", "list_type", "deve ser uma lista JSON"),
+        ({"titulo": "Papel", "itens": [7]}, "itens[0]", "model_type", "deve ser um objeto JSON"),
+        (
+            {"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": "dez"}]},
+            "itens[0].quantidade",
+            "float_parsing",
+            "deve ser um número, como 12.5 (recebido: 'dez')",
+        ),
+        (
+            {"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": 0}]},
+            "itens[0].quantidade",
+            "greater_than",
+            "deve ser maior que 0 (recebido: 0)",
+        ),
+        (
+            {"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": 2e12}]},
+            "itens[0].quantidade",
+            "less_than_equal",
+            "deve ser no máximo 1000000000000",
+        ),
+        (
+            {"titulo": "Papel", "itens": [{"unidade": "CAIXAS", "quantidade": 1}]},
+            "itens[0].unidade",
+            "string_too_long",
+            "deve ter no máximo 5 caracteres (tem 6)",
+        ),
+        (
+            {"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": 1, "data_referencia": "31/12/2022"}]},
+            "itens[0].data_referencia",
+            "date_from_datetime_parsing",
+            "data inválida: use o formato AAAA-MM-DD, como 2022-12-31 (recebido: '31/12/2022')",
+        ),
+        (
+            {"titulo": "Papel", "itens": [{"unidade": "UN", "quantidade": 1, "data_referencia": "2022-12-31T10:00"}]},
+            "itens[0].data_referencia",
+            "date_from_datetime_inexact",
+            "deve ser uma data sem horário, no formato AAAA-MM-DD",
+        ),
+        (
+            {"titulo": "Papel", "itens": [], "quando": "ontem"},
+            "quando",
+            "datetime_from_date_parsing",
+            "use o formato AAAA-MM-DDTHH:MM:SS±HH:MM",
+        ),
+        (
+            {"titulo": "Papel", "itens": [], "document_id": "abc"},
+            "document_id",
+            "uuid_parsing",
+            "identificador malformado (UUID esperado) (recebido: 'abc')",
+        ),
+        (
+            {"titulo": "Papel", "itens": [], "kind": "EDITAL"},
+            "kind",
+            "literal_error",
+            "deve ser 'ETP' ou 'TR' (recebido: 'EDITAL')",
+        ),
+        ({"titulo": "Papel", "itens": [], "limit": "muitos"}, "limit", "int_parsing", "deve ser um número inteiro"),
+        ({"titulo": "Papel", "itens": [], "limit": 1.5}, "limit", "int_from_float", "sem casas decimais"),
+        ({"titulo": "Papel", "itens": [], "limit": 0}, "limit", "greater_than_equal", "deve ser no mínimo 1"),
+        ({"titulo": "Papel", "itens": [], "uf": "sp"}, "uf", "string_pattern_mismatch", "expressão regular ^[A-Z]{2}$"),
+        ({"titulo": "Papel", "itens": [], "sigiloso": "talvez"}, "sigiloso", "bool_parsing", "deve ser true ou false"),
+    ],
+)
 def test_each_error_names_the_field_and_says_what_is_expected_in_portuguese(data, campo, tipo, expected):
     found = {e["tipo"]: e for e in errors_of(data)}
     assert tipo in found, found
@@ -93,17 +131,20 @@ def test_each_error_names_the_field_and_says_what_is_expected_in_portuguese(data
     assert not english(found[tipo]["mensagem"])
 
 
-@pytest.mark.parametrize(("loc", "expected"), [
-    (("body", "titulo"), ("titulo", "corpo")),
-    (("body", "itens", 0, "unidade"), ("itens[0].unidade", "corpo")),
-    (("body",), ("corpo", "corpo")),
-    (("body", 12), ("corpo", "corpo")),  # json_invalid: the position in the body, not a field
-    (("query", "limit"), ("limit", "consulta")),
-    (("path", "document_id"), ("document_id", "caminho")),
-    (("header", "Idempotency-Key"), ("Idempotency-Key", "cabeçalho")),
-    (("body", "itens", 1, "function-after[_check(), Item]", "unidade"), ("itens[1].unidade", "corpo")),
-    (("sections", 3, "guidance"), ("sections[3].guidance", "corpo")),
-])
+@pytest.mark.parametrize(
+    ("loc", "expected"),
+    [
+        (("body", "titulo"), ("titulo", "corpo")),
+        (("body", "itens", 0, "unidade"), ("itens[0].unidade", "corpo")),
+        (("body",), ("corpo", "corpo")),
+        (("body", 12), ("corpo", "corpo")),  # json_invalid: the position in the body, not a field
+        (("query", "limit"), ("limit", "consulta")),
+        (("path", "document_id"), ("document_id", "caminho")),
+        (("header", "Idempotency-Key"), ("Idempotency-Key", "cabeçalho")),
+        (("body", "itens", 1, "function-after[_check(), Item]", "unidade"), ("itens[1].unidade", "corpo")),
+        (("sections", 3, "guidance"), ("sections[3].guidance", "corpo")),
+    ],
+)
 def test_field_names_are_the_api_s(loc, expected):
     assert field_name(loc) == expected
 
@@ -113,15 +154,21 @@ def test_the_body_as_a_whole_and_malformed_json():
     assert "ausente" in absent and "Content-Type: application/json" in absent
     not_json = message({"type": "model_attributes_type", "loc": ("body",), "input": b"titulo=x"})
     assert "não é JSON" in not_json and "titulo=x" not in not_json
-    broken = message({"type": "json_invalid", "loc": ("body", 1), "ctx": {"error": "Expecting property name "
-                                                                             "enclosed in double quotes"}})
+    broken = message(
+        {
+            "type": "json_invalid",
+            "loc": ("body", 1),
+            "ctx": {"error": "Expecting property name enclosed in double quotes"},
+        }
+    )
     assert broken.startswith("JSON malformado no caractere 2 (nome de campo entre aspas duplas esperado)")
 
 
 def test_the_summary_names_where_each_field_is_and_counts_what_it_leaves_out():
-    described = describe([{"type": "missing", "loc": ("body", f"campo{i}")} for i in range(6)]
-                         + [{"type": "less_than_equal", "loc": ("query", "limit"), "ctx": {"le": 200},
-                             "input": "500"}])
+    described = describe(
+        [{"type": "missing", "loc": ("body", f"campo{i}")} for i in range(6)]
+        + [{"type": "less_than_equal", "loc": ("query", "limit"), "ctx": {"le": 200}, "input": "500"}]
+    )
     line = summary(described, limit=7)
     assert line.startswith("campo0: obrigatório, não informado; campo1:")
     assert line.endswith("parâmetro de consulta limit: deve ser no máximo 200 (recebido: '500')")
@@ -178,8 +225,11 @@ def test_starlette_s_default_phrases_are_replaced():
         raise HTTPException(code)  # no detail: Starlette's English phrase ("Unsupported Media Type", …)
 
     client = TestClient(app)
-    for code, expected in ((415, "Tipo de conteúdo não aceito"), (406, "esta API responde em JSON"),
-                           (418, "A requisição não pôde ser atendida (HTTP 418)")):
+    for code, expected in (
+        (415, "Tipo de conteúdo não aceito"),
+        (406, "esta API responde em JSON"),
+        (418, "A requisição não pôde ser atendida (HTTP 418)"),
+    ):
         answer = client.get(f"/recusa/{code}")
         assert answer.status_code == code and expected in answer.json()["detail"], answer.text
         assert not english(answer.text)

@@ -22,8 +22,7 @@ def api_in_thread() -> Iterator[str]:
     from tests.conftest import wait_http
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config("deployments.api.app:app", host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config("deployments.api.app:app", host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -44,9 +43,24 @@ def api_process(log: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "deployments.api.app:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"], cwd=ROOT, env={**os.environ, **env}, stdout=output,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "deployments.api.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_http(f"http://127.0.0.1:{port}/api/v1/health", 60, process)
             yield f"http://127.0.0.1:{port}", process

@@ -66,13 +66,20 @@ def fill_document(url: str, document_id, justify: tuple[str, ...] = ("impactos_a
         for position, section in enumerate(view.template.sections):
             slug = section["slug"]
             if slug in justify and not section["required"]:
-                crud.write_field(session, document_id, slug, content=None,
-                                 justification="Não se aplica: a solução não gera resíduos além da logística "
-                                               "reversa prevista em contrato.")
+                crud.write_field(
+                    session,
+                    document_id,
+                    slug,
+                    content=None,
+                    justification="Não se aplica: a solução não gera resíduos além da logística "
+                    "reversa prevista em contrato.",
+                )
                 continue
-            body = (f"Texto da seção {section['code']} sobre a ação de contratação, licitação e manutenção do "
-                    f"órgão, conforme o §2º.\n\n- primeiro ponto **importante**\n- segundo ponto *em itálico*\n\n"
-                    f"1. etapa um\n2. etapa dois")
+            body = (
+                f"Texto da seção {section['code']} sobre a ação de contratação, licitação e manutenção do "
+                f"órgão, conforme o §2º.\n\n- primeiro ponto **importante**\n- segundo ponto *em itálico*\n\n"
+                f"1. etapa um\n2. etapa dois"
+            )
             if position == 5:
                 body += "\n\n" + SAMPLE_TABLE
             crud.write_field(session, document_id, slug, content=body, justification=None)

@@ -25,11 +25,13 @@ def page_text(soup: BeautifulSoup) -> PageText:
     ident = right.find("font") if right is not None else None
     summary = soup.find("td", class_="tex3")
     body = soup.body or soup
-    return PageText(orgao=[line for line in _tokens(row.find("td") if row is not None else None) if line],
-                    title=[line for line in _tokens(title) if line],
-                    ident=ident.get_text(" ", strip=True) if ident is not None else "",
-                    summary=summary.get_text(" ", strip=True) if summary is not None else "",
-                    stream=SEP + body.get_text(SEP, strip=True))
+    return PageText(
+        orgao=[line for line in _tokens(row.find("td") if row is not None else None) if line],
+        title=[line for line in _tokens(title) if line],
+        ident=ident.get_text(" ", strip=True) if ident is not None else "",
+        summary=summary.get_text(" ", strip=True) if summary is not None else "",
+        stream=SEP + body.get_text(SEP, strip=True),
+    )
 
 
 def parse_page(content: bytes, source: str) -> HtmlRecords:

@@ -42,14 +42,26 @@ def convert(source: str, as_opened: str, updated: str) -> int:
     profile = tempfile.mkdtemp(prefix="nexora-office-")
     pipe = f"nexora-office-{os.getpid()}"
     office = subprocess.Popen(
-        ["soffice", "--headless", "--invisible", "--norestore", "--nologo", "--nodefault",
-         f"-env:UserInstallation=file://{profile}", f"--accept=pipe,name={pipe};urp;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            "soffice",
+            "--headless",
+            "--invisible",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            f"-env:UserInstallation=file://{profile}",
+            f"--accept=pipe,name={pipe};urp;",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         context = _connect(pipe, time.monotonic() + 60)
         desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
-        document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(source)), "_blank", 0,
-                                                (_prop("Hidden", True),))
+        document = desktop.loadComponentFromURL(
+            uno.systemPathToFileUrl(os.path.abspath(source)), "_blank", 0, (_prop("Hidden", True),)
+        )
         pdf = (_prop("FilterName", "writer_pdf_Export"),)
         document.storeToURL(uno.systemPathToFileUrl(os.path.abspath(as_opened)), pdf)
         indexes = document.getDocumentIndexes()

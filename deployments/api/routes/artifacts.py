@@ -29,8 +29,9 @@ def _filename(artifact: Artifact, document: Document) -> str:
 
 
 @router.get("/documents/{document_id}/artifacts", response_model=list[ArtifactPublic])
-def list_artifacts(session: SessionDep, key: ReadKey, trace_id: TraceId, document_id: uuid.UUID
-                   ) -> list[ArtifactPublic]:
+def list_artifacts(
+    session: SessionDep, key: ReadKey, trace_id: TraceId, document_id: uuid.UUID
+) -> list[ArtifactPublic]:
     """Every stored file of the document, newest version first, with its download address.
 
     The classified annex of a sigiloso estimate is listed only to keys with the `sigiloso` scope (audited)."""
@@ -40,26 +41,42 @@ def list_artifacts(session: SessionDep, key: ReadKey, trace_id: TraceId, documen
     annexes = [a for a in artifacts if a.classified]
     if annexes:
         versions = ", ".join(sorted({str(a.document_version) for a in annexes}))
-        record_confidential_read(session, document_id, f"anexo classificado: lista (versões {versions})", key.name,
-                                 trace_id)
+        record_confidential_read(
+            session, document_id, f"anexo classificado: lista (versões {versions})", key.name, trace_id
+        )
     return [ArtifactPublic(**a.model_dump(), download_url=f"/api/v1/artifacts/{a.id}/download") for a in artifacts]
 
 
-@router.get("/artifacts/{artifact_id}/download", response_model=None,
-            responses={200: {"description": "O arquivo"}, 307: {"description": "URL pré-assinada do S3"},
-                       403: {"description": "Anexo classificado sem o escopo 'sigiloso'"}})
-def download(session: SessionDep, key: ReadKey, trace_id: TraceId, artifact_id: uuid.UUID
-             ) -> RedirectResponse | StreamingResponse:
+@router.get(
+    "/artifacts/{artifact_id}/download",
+    response_model=None,
+    responses={
+        200: {"description": "O arquivo"},
+        307: {"description": "URL pré-assinada do S3"},
+        403: {"description": "Anexo classificado sem o escopo 'sigiloso'"},
+    },
+)
+def download(
+    session: SessionDep, key: ReadKey, trace_id: TraceId, artifact_id: uuid.UUID
+) -> RedirectResponse | StreamingResponse:
     """The file: a redirect to a presigned URL for S3, the bytes streamed for local storage.
 
     A classified annex needs the `sigiloso` scope; each download of one is audited."""
     artifact = get_artifact(session, artifact_id)
     if artifact.classified:
         if not cleared_for_sigiloso(key):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "Este arquivo é o anexo classificado de um orçamento "
-                                "sigiloso (art. 24 da Lei nº 14.133/2021); exige o escopo 'sigiloso'.")
-        record_confidential_read(session, artifact.document_id, f"anexo classificado: download "
-                                 f"{artifact.format.upper()} v{artifact.document_version}", key.name, trace_id)
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "Este arquivo é o anexo classificado de um orçamento "
+                "sigiloso (art. 24 da Lei nº 14.133/2021); exige o escopo 'sigiloso'.",
+            )
+        record_confidential_read(
+            session,
+            artifact.document_id,
+            f"anexo classificado: download {artifact.format.upper()} v{artifact.document_version}",
+            key.name,
+            trace_id,
+        )
     document = get_document(session, artifact.document_id)
     filename = _filename(artifact, document)
     store = store_for_uri(artifact.storage_uri)
@@ -70,14 +87,17 @@ def download(session: SessionDep, key: ReadKey, trace_id: TraceId, artifact_id: 
         handle = store.open(artifact.key)
     except (OSError, StorageError) as exc:
         raise StorageError(f"O arquivo do artefato {artifact_id} não está acessível: {exc}") from exc
-    return StreamingResponse(handle, media_type=CONTENT_TYPES[artifact.format],
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                                      "X-Content-SHA256": artifact.sha256})
+    return StreamingResponse(
+        handle,
+        media_type=CONTENT_TYPES[artifact.format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-SHA256": artifact.sha256},
+    )
 
 
 @router.post("/documents/{document_id}/versions", response_model=DocumentPublic)
-def open_new_version(session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID,
-                     body: NewVersionRequest | None = None) -> DocumentPublic:
+def open_new_version(
+    session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, body: NewVersionRequest | None = None
+) -> DocumentPublic:
     """Open version N+1 of a consolidated document for editing; version N and its files stay as they are."""
     document = new_version(session, document_id, body.reason if body else None, actor=key.name, trace_id=trace_id)
     return DocumentPublic.model_validate(document, from_attributes=True)

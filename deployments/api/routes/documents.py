@@ -49,8 +49,10 @@ def field_rows(session: Session, view: crud.DocumentView, key: ApiKey, trace_id:
 
 def detail(session: Session, document_id: uuid.UUID, key: ApiKey, trace_id: str) -> DocumentDetail:
     view = crud.document_view(session, document_id)
-    return DocumentDetail(**DocumentPublic.model_validate(view.document, from_attributes=True).model_dump(),
-                          fields=[FieldPublic.model_validate(row) for row in field_rows(session, view, key, trace_id)])
+    return DocumentDetail(
+        **DocumentPublic.model_validate(view.document, from_attributes=True).model_dump(),
+        fields=[FieldPublic.model_validate(row) for row in field_rows(session, view, key, trace_id)],
+    )
 
 
 @router.post("", response_model=DocumentDetail, status_code=status.HTTP_201_CREATED)
@@ -61,18 +63,21 @@ def create_document(session: SessionDep, key: WriteKey, trace_id: TraceId, body:
 
 
 @router.get("", response_model=DocumentsPublic)
-def read_documents(session: SessionDep, _: ReadKey, kind: DocumentKind | None = None,
-                   status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
-                   orgao: Annotated[str | None, Query(max_length=200)] = None,
-                   q: Annotated[str | None, Query(max_length=200, description="texto no título, processo ou contexto")]
-                   = None,
-                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                   offset: Offset = 0) -> DocumentsPublic:
+def read_documents(
+    session: SessionDep,
+    _: ReadKey,
+    kind: DocumentKind | None = None,
+    status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
+    orgao: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="texto no título, processo ou contexto")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Offset = 0,
+) -> DocumentsPublic:
     """List documents, most recently changed first."""
-    rows, count = crud.list_documents(session, kind=kind, status=status_, orgao=orgao, text=q,
-                                      limit=limit, offset=offset)
-    return DocumentsPublic(data=[DocumentPublic.model_validate(d, from_attributes=True) for d in rows],
-                           count=count)
+    rows, count = crud.list_documents(
+        session, kind=kind, status=status_, orgao=orgao, text=q, limit=limit, offset=offset
+    )
+    return DocumentsPublic(data=[DocumentPublic.model_validate(d, from_attributes=True) for d in rows], count=count)
 
 
 @router.get("/{document_id}", response_model=DocumentDetail)
@@ -83,12 +88,16 @@ def read_document(session: SessionDep, key: ReadKey, trace_id: TraceId, document
 
 
 @router.patch("/{document_id}", response_model=DocumentDetail)
-def update_document(session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID,
-                    body: DocumentUpdate) -> DocumentDetail:
+def update_document(
+    session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, body: DocumentUpdate
+) -> DocumentDetail:
     """Change the document's header data (only while rascunho or devolvido); withdrawing `orcamento_sigiloso`
     needs the 'sigiloso' scope."""
-    if (body.orcamento_sigiloso is False and not cleared_for_sigiloso(key)
-            and crud.get_document(session, document_id).orcamento_sigiloso):
+    if (
+        body.orcamento_sigiloso is False
+        and not cleared_for_sigiloso(key)
+        and crud.get_document(session, document_id).orcamento_sigiloso
+    ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Retirar o sigilo do orçamento exige o escopo 'sigiloso'.")
     crud.update_document(session, document_id, body)
     return detail(session, document_id, key, trace_id)
@@ -102,32 +111,38 @@ def delete_document(session: SessionDep, _: WriteKey, document_id: uuid.UUID) ->
 
 
 @router.put("/{document_id}/fields/{slug}", response_model=FieldPublic)
-def write_field(session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, slug: str,
-                body: FieldWrite) -> FieldPublic:
+def write_field(
+    session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, slug: str, body: FieldWrite
+) -> FieldPublic:
     """Write a field by hand (source `human`); `justification` marks an optional ETP element as não se aplica.
     A section of a sigiloso estimate needs the 'sigiloso' scope."""
     if slug in crud.document_view(session, document_id).protected_slugs and not cleared_for_sigiloso(key):
         raise sigiloso_section_refused(slug)
-    crud.write_field(session, document_id, slug, content=body.content, justification=body.justification,
-                     trace_id=trace_id)
+    crud.write_field(
+        session, document_id, slug, content=body.content, justification=body.justification, trace_id=trace_id
+    )
     view = crud.document_view(session, document_id)
     return FieldPublic.model_validate(next(r for r in view.field_rows() if r["slug"] == slug))
 
 
 @router.post("/{document_id}/transitions", response_model=DocumentPublic)
-def change_status(session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID,
-                  body: TransitionRequest) -> DocumentPublic:
+def change_status(
+    session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, body: TransitionRequest
+) -> DocumentPublic:
     """Move the document through rascunho → em_revisao → aprovado (or devolvido, cancelado)."""
     document = crud.transition(session, document_id, body.to, body.reason, actor=key.name, trace_id=trace_id)
     return DocumentPublic.model_validate(document, from_attributes=True)
 
 
 @router.get("/{document_id}/confidential-reads", response_model=list[ConfidentialReadPublic])
-def read_confidential_reads(session: SessionDep, _: SigilosoKey,
-                            document_id: uuid.UUID) -> list[ConfidentialReadPublic]:
+def read_confidential_reads(
+    session: SessionDep, _: SigilosoKey, document_id: uuid.UUID
+) -> list[ConfidentialReadPublic]:
     """Every read of the document's sigiloso estimate: who (key), when, under which trace, which sections."""
-    return [ConfidentialReadPublic.model_validate(r, from_attributes=True)
-            for r in crud.confidential_reads(session, document_id)]
+    return [
+        ConfidentialReadPublic.model_validate(r, from_attributes=True)
+        for r in crud.confidential_reads(session, document_id)
+    ]
 
 
 @router.get("/{document_id}/audit", response_model=list[AuditPublic])

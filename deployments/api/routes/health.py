@@ -56,8 +56,13 @@ async def health(request: Request, client: PrefectDep) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001
             checks["agendamentos"] = f"erro: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if ok else "degraded", **checks, "deployments": schedules,
-            "llm_provider": "llm" if settings.llm_enabled else "offline",
-            "llm_model": settings.OPENAI_MODEL if settings.llm_enabled else "offline-template-v1",
-            "price_model": request.app.state.champion.status(), "environment": settings.ENVIRONMENT,
-            "pncp_detalhes": details}
+    return {
+        "status": "ok" if ok else "degraded",
+        **checks,
+        "deployments": schedules,
+        "llm_provider": "llm" if settings.llm_enabled else "offline",
+        "llm_model": settings.OPENAI_MODEL if settings.llm_enabled else "offline-template-v1",
+        "price_model": request.app.state.champion.status(),
+        "environment": settings.ENVIRONMENT,
+        "pncp_detalhes": details,
+    }

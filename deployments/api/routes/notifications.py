@@ -47,17 +47,24 @@ def create_subscription(session: SessionDep, _: AdminKey, body: SubscriptionCrea
     """Subscribe an e-mail address or a webhook URL to event types (optionally of one órgão). A webhook's signing
     secret is in this answer only: store it now."""
     subscription, secret = crud.create_subscription(session, body)
-    return SubscriptionCreated(**SubscriptionPublic.model_validate(subscription, from_attributes=True).model_dump(),
-                               secret=secret)
+    return SubscriptionCreated(
+        **SubscriptionPublic.model_validate(subscription, from_attributes=True).model_dump(), secret=secret
+    )
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionPublic])
-def list_subscriptions(session: SessionDep, _: AdminKey, active: bool | None = None,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                       offset: Offset = 0) -> list[SubscriptionPublic]:
+def list_subscriptions(
+    session: SessionDep,
+    _: AdminKey,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+) -> list[SubscriptionPublic]:
     """Subscriptions, newest first (`limit` ≤ 500, `offset` to page)."""
-    return [SubscriptionPublic.model_validate(s, from_attributes=True)
-            for s in crud.list_subscriptions(session, active=active, limit=limit, offset=offset, newest_first=True)]
+    return [
+        SubscriptionPublic.model_validate(s, from_attributes=True)
+        for s in crud.list_subscriptions(session, active=active, limit=limit, offset=offset, newest_first=True)
+    ]
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
@@ -68,23 +75,37 @@ def read_subscription(session: SessionDep, _: AdminKey, subscription_id: uuid.UU
 @router.delete("/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
 def delete_subscription(session: SessionDep, _: AdminKey, subscription_id: uuid.UUID) -> SubscriptionPublic:
     """Deactivate: no new notifications; what was already queued is still delivered, and the history stays."""
-    return SubscriptionPublic.model_validate(crud.deactivate_subscription(session, subscription_id),
-                                             from_attributes=True)
+    return SubscriptionPublic.model_validate(
+        crud.deactivate_subscription(session, subscription_id), from_attributes=True
+    )
 
 
 @router.get("/notifications", response_model=NotificationsPage)
-def list_notifications(session: SessionDep, _: ReadKey, status: DeliveryStatus | None = None,
-                       event: Annotated[str | None, Query(max_length=100, description="tipo de evento")] = None,
-                       target: Annotated[str | None, Query(max_length=500,
-                                                           description="parte do e-mail ou da URL")] = None,
-                       event_id: uuid.UUID | None = None, document_id: uuid.UUID | None = None,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                       offset: Offset = 0) -> NotificationsPage:
+def list_notifications(
+    session: SessionDep,
+    _: ReadKey,
+    status: DeliveryStatus | None = None,
+    event: Annotated[str | None, Query(max_length=100, description="tipo de evento")] = None,
+    target: Annotated[str | None, Query(max_length=500, description="parte do e-mail ou da URL")] = None,
+    event_id: uuid.UUID | None = None,
+    document_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> NotificationsPage:
     """Notifications, newest first, filtered by status, event type, target, event or document."""
-    rows, total = crud.list_notifications(session, status=status, event_type=event, target=target,
-                                          event_id=event_id, document_id=document_id, limit=limit, offset=offset)
-    return NotificationsPage(data=[NotificationPublic.model_validate(r, from_attributes=True) for r in rows],
-                             count=total)
+    rows, total = crud.list_notifications(
+        session,
+        status=status,
+        event_type=event,
+        target=target,
+        event_id=event_id,
+        document_id=document_id,
+        limit=limit,
+        offset=offset,
+    )
+    return NotificationsPage(
+        data=[NotificationPublic.model_validate(r, from_attributes=True) for r in rows], count=total
+    )
 
 
 # `:uuid`: /notifications/retry-dead is its own resource (a GET there is a 405, not a malformed id)
@@ -111,7 +132,15 @@ def retry_dead(session: SessionDep, _: WriteKey) -> Redriven:
 
 def _detail(row: Notification, event: Event, attempts: list[DeliveryAttempt]) -> NotificationDetail:
     public = NotificationPublic.model_validate(row, from_attributes=True).model_dump()
-    return NotificationDetail(**public, event={"id": str(event.id), "type": event.type, "orgao": event.orgao,
-                                               "document_id": str(event.document_id) if event.document_id else None,
-                                               "occurred_at": event.occurred_at.isoformat(), "data": event.data},
-                              attempt_log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts])
+    return NotificationDetail(
+        **public,
+        event={
+            "id": str(event.id),
+            "type": event.type,
+            "orgao": event.orgao,
+            "document_id": str(event.document_id) if event.document_id else None,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": event.data,
+        },
+        attempt_log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
+    )

@@ -18,11 +18,28 @@ class CollectRequest(CollectParams):
 
 
 @router.post("/collect", status_code=202, responses=RESPONSES, response_model=None)
-async def collect(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, body: CollectRequest,
-                  idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
+async def collect(
+    request: Request,
+    client: PrefectDep,
+    key: RunKey,
+    trace_id: TraceId,
+    body: CollectRequest,
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
+) -> JSONResponse:
     """Collect contratações (and their items and results) of a window from PNCP into the market tables."""
     parameters = body.model_dump(mode="json", exclude_none=True)
     start, end = body.window
     label = f"{start:%Y%m%d}-{end:%Y%m%d}" + ("-amostra" if body.source == "amostra" else "")
-    return await launch(request, client, key, COLLECT_PNCP, parameters, trace_id=trace_id, wait=wait,
-                        idempotency_key=idempotency_key, name=f"collect-pncp-{label}", tags=["nexora", "pncp"])
+    return await launch(
+        request,
+        client,
+        key,
+        COLLECT_PNCP,
+        parameters,
+        trace_id=trace_id,
+        wait=wait,
+        idempotency_key=idempotency_key,
+        name=f"collect-pncp-{label}",
+        tags=["nexora", "pncp"],
+    )

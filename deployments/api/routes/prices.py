@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from tasks.prices.registry import Served
 
 router = APIRouter(prefix="/api/v1", tags=["prices"])
-NO_MODEL = ("Ainda não há modelo de preços promovido (champion): a estimativa é a pesquisa de preços IN 65/2021 "
-            "(mapa de preços) apenas.")
+NO_MODEL = (
+    "Ainda não há modelo de preços promovido (champion): a estimativa é a pesquisa de preços IN 65/2021 "
+    "(mapa de preços) apenas."
+)
 
 
 class PriceItem(BaseModel):
@@ -30,15 +32,19 @@ class PriceItem(BaseModel):
     unidade: str | None = Field(None, max_length=120, description="unidade de fornecimento (UN, CX C/ 100 UN, KG…)")
     quantidade: float | None = Field(None, gt=0, le=1e12)
     uf: str | None = Field(None, pattern=r"^[A-Z]{2}$")
-    data: date | None = Field(None, description="data de referência, AAAA-MM-DD, de 1994-07-01 (início do real) "
-                                                "até hoje (padrão: hoje, horário de Brasília)")
+    data: date | None = Field(
+        None,
+        description="data de referência, AAAA-MM-DD, de 1994-07-01 (início do real) "
+        "até hoje (padrão: hoje, horário de Brasília)",
+    )
     modalidade_id: int | None = Field(None, ge=1, le=13)
     material_ou_servico: Literal["M", "S"] | None = None
 
     @model_validator(mode="after")
     def _something(self) -> PriceItem:
-        if not (self.codigo_catalogo and self.codigo_catalogo.strip()) and not (self.descricao and
-                                                                               self.descricao.strip()):
+        if not (self.codigo_catalogo and self.codigo_catalogo.strip()) and not (
+            self.descricao and self.descricao.strip()
+        ):
             raise ValueError("informe a descrição e/ou o código CATMAT/CATSER do item")
         return self
 
@@ -71,15 +77,22 @@ def estimate_items(items: list[dict[str, Any]], served: Served | None) -> list[d
                 raise HTTPException(422, f"item {index + 1}: {exc}") from exc
             prediction = predicted[index] if predicted is not None else None
             judged = verdict(research, item, prediction, served).to_dict()
-            answer: dict[str, Any] = {"item": {k: (v.isoformat() if isinstance(v, date) else v)
-                                               for k, v in item.items() if v is not None},
-                                      "mapa_de_precos": research.to_dict(), **judged}
+            answer: dict[str, Any] = {
+                "item": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in item.items() if v is not None},
+                "mapa_de_precos": research.to_dict(),
+                **judged,
+            }
             if prediction is not None:
                 assert served is not None  # only a served model predicts
-                answer["estimativa"] = {**prediction, "unidade": item.get("unidade") or "unidade do item",
-                                        "intervalo": "80% (P10–P90)", "modelo": "preco-referencia",
-                                        "versao": served.version, "confiavel": judged["confiavel"],
-                                        "motivo": judged["motivo"]}
+                answer["estimativa"] = {
+                    **prediction,
+                    "unidade": item.get("unidade") or "unidade do item",
+                    "intervalo": "80% (P10–P90)",
+                    "modelo": "preco-referencia",
+                    "versao": served.version,
+                    "confiavel": judged["confiavel"],
+                    "motivo": judged["motivo"],
+                }
             else:
                 answer["estimativa"] = None
                 answer["nota"] = NO_MODEL
@@ -123,9 +136,26 @@ async def price_model(request: Request, key: ReadKey) -> dict[str, Any]:
 
 
 @router.post("/models/price/train", status_code=202, responses=RESPONSES, response_model=None)
-async def train(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, body: TrainRequest | None = None,
-                idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
+async def train(
+    request: Request,
+    client: PrefectDep,
+    key: RunKey,
+    trace_id: TraceId,
+    body: TrainRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
+) -> JSONResponse:
     """Start a train-price-model run (train, judge against IN 65, register, promote if better)."""
     parameters = (body or TrainRequest()).model_dump(exclude_none=True)
-    return await launch(request, client, key, TRAIN_PRICE_MODEL, parameters, trace_id=trace_id, wait=wait,
-                        idempotency_key=idempotency_key, name="train-price-model", tags=["nexora", "prices"])
+    return await launch(
+        request,
+        client,
+        key,
+        TRAIN_PRICE_MODEL,
+        parameters,
+        trace_id=trace_id,
+        wait=wait,
+        idempotency_key=idempotency_key,
+        name="train-price-model",
+        tags=["nexora", "prices"],
+    )

@@ -34,70 +34,128 @@ class GenerateDocumentRequest(BaseModel):
     only_empty: bool = True
 
 
-async def _generate_field(kind: DocumentKind, request: Request, client: PrefectClient, key: ApiKey, trace_id: str,
-                          body: GenerateFieldRequest, idempotency_key: str | None, wait: float) -> JSONResponse:
+async def _generate_field(
+    kind: DocumentKind,
+    request: Request,
+    client: PrefectClient,
+    key: ApiKey,
+    trace_id: str,
+    body: GenerateFieldRequest,
+    idempotency_key: str | None,
+    wait: float,
+) -> JSONResponse:
     doc = await run_in_threadpool(triggers.runnable_document, body.document_id, kind, body.field)
     if doc["sigiloso"] and not cleared_for_sigiloso(key):
         raise sigiloso_section_refused(body.field)
     response = await launch(
-        request, client, key, GENERATE_FIELD,
+        request,
+        client,
+        key,
+        GENERATE_FIELD,
         {"document_id": body.document_id, "slug": body.field, "force": body.force, "instructions": body.instructions},
-        trace_id=trace_id, wait=wait, idempotency_key=idempotency_key,
-        name=f"generate-{kind}-{doc['processo']}-{body.field}", tags=triggers.run_tags(doc),
+        trace_id=trace_id,
+        wait=wait,
+        idempotency_key=idempotency_key,
+        name=f"generate-{kind}-{doc['processo']}-{body.field}",
+        tags=triggers.run_tags(doc),
     )
     if doc["sigiloso"] and response.status_code == status.HTTP_200_OK:  # the drafted estimate is in the answer
-        await run_in_threadpool(triggers.audit_confidential_read, doc["id"], f"resultado da redação da seção "
-                                f"{body.field} (wait)", key.name, trace_id)
+        await run_in_threadpool(
+            triggers.audit_confidential_read,
+            doc["id"],
+            f"resultado da redação da seção {body.field} (wait)",
+            key.name,
+            trace_id,
+        )
     return response
 
 
 @router.post("/etp/generate-field", status_code=202, responses=RESPONSES, response_model=None)
-async def etp_generate_field(request: Request, client: PrefectDep, key: RunKey,
-                             trace_id: TraceId, body: GenerateFieldRequest,
-                             idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
+async def etp_generate_field(
+    request: Request,
+    client: PrefectDep,
+    key: RunKey,
+    trace_id: TraceId,
+    body: GenerateFieldRequest,
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
+) -> JSONResponse:
     """Draft one field of an ETP in a flow run (202 with the run id; `wait` returns the result if ready)."""
-    return await _generate_field(DocumentKind.ETP, request, client, key, trace_id, body,
-                                 idempotency_key, wait)
+    return await _generate_field(DocumentKind.ETP, request, client, key, trace_id, body, idempotency_key, wait)
 
 
 @router.post("/tr/generate-field", status_code=202, responses=RESPONSES, response_model=None)
-async def tr_generate_field(request: Request, client: PrefectDep, key: RunKey,
-                            trace_id: TraceId, body: GenerateFieldRequest,
-                            idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
+async def tr_generate_field(
+    request: Request,
+    client: PrefectDep,
+    key: RunKey,
+    trace_id: TraceId,
+    body: GenerateFieldRequest,
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
+) -> JSONResponse:
     """Draft one field of a TR in a flow run."""
-    return await _generate_field(DocumentKind.TR, request, client, key, trace_id, body,
-                                 idempotency_key, wait)
+    return await _generate_field(DocumentKind.TR, request, client, key, trace_id, body, idempotency_key, wait)
 
 
 @router.post("/documents/{document_id}/generate", status_code=202, responses=RESPONSES, response_model=None)
-async def generate_document(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId,
-                            document_id: uuid.UUID, body: GenerateDocumentRequest | None = None,
-                            idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
+async def generate_document(
+    request: Request,
+    client: PrefectDep,
+    key: RunKey,
+    trace_id: TraceId,
+    document_id: uuid.UUID,
+    body: GenerateDocumentRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
+) -> JSONResponse:
     """Draft every empty field of the document, concurrently, in one flow run."""
     body = body or GenerateDocumentRequest()
     doc = await run_in_threadpool(triggers.runnable_document, document_id)
     return await launch(
-        request, client, key, GENERATE_DOCUMENT, {"document_id": document_id, **body.model_dump()},
-        trace_id=trace_id, wait=wait, idempotency_key=idempotency_key,
-        name=f"generate-{doc['kind']}-{doc['processo']}", tags=triggers.run_tags(doc),
+        request,
+        client,
+        key,
+        GENERATE_DOCUMENT,
+        {"document_id": document_id, **body.model_dump()},
+        trace_id=trace_id,
+        wait=wait,
+        idempotency_key=idempotency_key,
+        name=f"generate-{doc['kind']}-{doc['processo']}",
+        tags=triggers.run_tags(doc),
     )
 
 
 @router.post("/documents/{document_id}/consolidate", status_code=202, responses=RESPONSES, response_model=None)
-async def consolidate(request: Request, client: PrefectDep, key: RunKey, trace_id: TraceId, document_id: uuid.UUID,
-                      idempotency_key: IdempotencyKey = None, wait: Wait = 0) -> JSONResponse:
+async def consolidate(
+    request: Request,
+    client: PrefectDep,
+    key: RunKey,
+    trace_id: TraceId,
+    document_id: uuid.UUID,
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
+) -> JSONResponse:
     """Render the approved document to DOCX and PDF, store and register them, mark it consolidado."""
     doc = await run_in_threadpool(triggers.consolidatable, document_id)
     return await launch(
-        request, client, key, CONSOLIDATE_DOCUMENT, {"document_id": document_id}, trace_id=trace_id, wait=wait,
-        idempotency_key=idempotency_key, name=f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}",
+        request,
+        client,
+        key,
+        CONSOLIDATE_DOCUMENT,
+        {"document_id": document_id},
+        trace_id=trace_id,
+        wait=wait,
+        idempotency_key=idempotency_key,
+        name=f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}",
         tags=triggers.run_tags(doc),
     )
 
 
 @router.get("/flow-runs/{flow_run_id}", response_model=RunStatus, name="read_flow_run")
-async def read_flow_run(client: PrefectDep, key: ReadKey, trace_id: TraceId, flow_run_id: uuid.UUID,
-                        wait: Wait = 0) -> RunStatus:
+async def read_flow_run(
+    client: PrefectDep, key: ReadKey, trace_id: TraceId, flow_run_id: uuid.UUID, wait: Wait = 0
+) -> RunStatus:
     """State and (when completed) result of a flow run; `wait` long-polls until it ends. The drafted text of a
     sigiloso estimate comes only with the 'sigiloso' scope (and the read is audited)."""
     flow_run = await glue.read_run(client, flow_run_id)
@@ -107,12 +165,20 @@ async def read_flow_run(client: PrefectDep, key: ReadKey, trace_id: TraceId, flo
         flow_run = await glue.wait_for_run(client, flow_run_id, wait)
     described = await glue.describe_run(flow_run, settings.prefect_ui_url)
     result, parameters = described.get("result"), described.get("parameters") or {}
-    if isinstance(result, dict) and result.get("content") and parameters.get("slug") and \
-            await run_in_threadpool(triggers.protected_field, str(parameters.get("document_id")), parameters["slug"]):
+    if (
+        isinstance(result, dict)
+        and result.get("content")
+        and parameters.get("slug")
+        and await run_in_threadpool(triggers.protected_field, str(parameters.get("document_id")), parameters["slug"])
+    ):
         if cleared_for_sigiloso(key):
-            await run_in_threadpool(triggers.audit_confidential_read, str(parameters["document_id"]),
-                                    f"resultado da execução {flow_run_id} (seção {parameters['slug']})", key.name,
-                                    trace_id)
+            await run_in_threadpool(
+                triggers.audit_confidential_read,
+                str(parameters["document_id"]),
+                f"resultado da execução {flow_run_id} (seção {parameters['slug']})",
+                key.name,
+                trace_id,
+            )
         else:
             described["result"] = {**result, "content": None, "sigiloso": True}
     return RunStatus(**described)

@@ -20,14 +20,24 @@ def public(template: Template) -> TemplatePublic:
 
 
 @router.get("", response_model=TemplatesPublic)
-def read_templates(session: SessionDep, _: ReadKey, kind: DocumentKind | None = None,
-                   limit: Annotated[int, Query(ge=1, le=200)] = 100,
-                   offset: Offset = 0) -> TemplatesPublic:
+def read_templates(
+    session: SessionDep,
+    _: ReadKey,
+    kind: DocumentKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    offset: Offset = 0,
+) -> TemplatesPublic:
     """List templates, newest version first."""
     rows, count = list_templates(session, kind, limit, offset)
-    return TemplatesPublic(data=[TemplateSummary(id=t.id, name=t.name, kind=t.kind, version=t.version,
-                                                 sections=len(t.sections), created_at=t.created_at)
-                                 for t in rows], count=count)
+    return TemplatesPublic(
+        data=[
+            TemplateSummary(
+                id=t.id, name=t.name, kind=t.kind, version=t.version, sections=len(t.sections), created_at=t.created_at
+            )
+            for t in rows
+        ],
+        count=count,
+    )
 
 
 @router.get("/{template_id}", response_model=TemplatePublic)
@@ -36,11 +46,18 @@ def read_template(session: SessionDep, _: ReadKey, template_id: uuid.UUID) -> Te
     return public(get_template(session, template_id))
 
 
-@router.post("", response_model=TemplatePublic, status_code=status.HTTP_201_CREATED,
-             responses={200: {"model": TemplatePublic, "description": "Mesmo conteúdo já publicado"}})
-def create_template(session: SessionDep, _: AdminKey, response: Response,
-                    body: Annotated[dict[str, Any], Body(description="Template (ver seeds/etp.json)")],
-                    ) -> TemplatePublic:
+@router.post(
+    "",
+    response_model=TemplatePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": TemplatePublic, "description": "Mesmo conteúdo já publicado"}},
+)
+def create_template(
+    session: SessionDep,
+    _: AdminKey,
+    response: Response,
+    body: Annotated[dict[str, Any], Body(description="Template (ver seeds/etp.json)")],
+) -> TemplatePublic:
     """Publish a template: new content becomes a new version; the same content again changes nothing."""
     template, created = add_template(session, parse_spec(body))
     if not created:

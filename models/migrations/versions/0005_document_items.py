@@ -4,11 +4,12 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-27 21:05:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -4,12 +4,13 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-28 04:50:00
 """
+
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -8,13 +8,14 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03 06:00:00
 """
+
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -37,17 +38,40 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source", "numero_controle_pncp"),
     )
     op.create_index("ix_pncp_detail_gaps_due", "pncp_detail_gaps", ["status", "source", "next_attempt_at"])
-    missing = op.get_bind().execute(sa.text(
-        "SELECT DISTINCT q.record_key FROM pncp_quarantine q "
-        "JOIN pncp_contratacoes c ON c.numero_controle_pncp = q.record_key "
-        "WHERE q.kind = 'itens' AND NOT EXISTS "
-        "(SELECT 1 FROM pncp_itens i WHERE i.numero_controle_pncp = q.record_key)")).scalars().all()
+    missing = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT DISTINCT q.record_key FROM pncp_quarantine q "
+                "JOIN pncp_contratacoes c ON c.numero_controle_pncp = q.record_key "
+                "WHERE q.kind = 'itens' AND NOT EXISTS "
+                "(SELECT 1 FROM pncp_itens i WHERE i.numero_controle_pncp = q.record_key)"
+            )
+        )
+        .scalars()
+        .all()
+    )
     now = datetime.now(UTC).replace(tzinfo=None) if op.get_bind().dialect.name == "sqlite" else datetime.now(UTC)
-    op.bulk_insert(gaps, [{
-        "source": "pncp", "numero_controle_pncp": key, "with_results": True, "status": "pending", "attempts": 1,
-        "last_status": None, "reason": "itens não obtidos antes da migração 0008 (ver a quarentena)",
-        "first_failed_at": now, "last_failed_at": now, "next_attempt_at": now, "closed_at": None, "flow_run_id": None,
-    } for key in missing])
+    op.bulk_insert(
+        gaps,
+        [
+            {
+                "source": "pncp",
+                "numero_controle_pncp": key,
+                "with_results": True,
+                "status": "pending",
+                "attempts": 1,
+                "last_status": None,
+                "reason": "itens não obtidos antes da migração 0008 (ver a quarentena)",
+                "first_failed_at": now,
+                "last_failed_at": now,
+                "next_attempt_at": now,
+                "closed_at": None,
+                "flow_run_id": None,
+            }
+            for key in missing
+        ],
+    )
 
 
 def downgrade() -> None:
