@@ -28,9 +28,8 @@ from core.settings import settings
 from flows._identity import run_identity
 from tasks import run_logger
 from tasks.pncp import parse
-from tasks.pncp.client import SOURCE, SOURCES, STATS, ensure_limits
+from tasks.pncp.client import SOURCE, STATS, ensure_limits
 from tasks.pncp.params import (
-    ENDPOINTS,
     MODALIDADES,
     CollectParams,
     Endpoint,
@@ -257,10 +256,6 @@ def collect_pncp(
     window: the whole sample). Then the detail gaps that are due are tried again."""
     start, end = check_window(start, end, source)  # first: a bad window fails here, before any limit or call
     modalidades, ufs = normal_modalidades(modalidades), normal_ufs(ufs)
-    if endpoint not in ENDPOINTS:
-        raise ValueError(f"endpoint desconhecido: {endpoint}; use {', '.join(ENDPOINTS)}")
-    if source not in SOURCES:
-        raise ValueError(f"origem desconhecida: {source}; use {', '.join(SOURCES)}")
     SOURCE.set(source)
     run_id, _ = run_identity()
     if source == "pncp":

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from models.price_dates import MONTHS
 from tasks.pncp.comprasnet_items import SEP, HtmlRecords, moment, read_item
 from tasks.pncp.parse import RecordError, check_control, text
 
@@ -33,26 +34,7 @@ PROCESSO = re.compile(r"Processo nº\s*([^,]+),")
 OBJETO = re.compile(r"Objeto:\s*(?:Objeto:\s*)?(?:Pregão \w+\s*-\s*)?(.*?)\.?\s*$", re.S)
 EMPTY = re.compile(SEP + "{2,}")
 CONTROL = re.compile(r"\d{14}-1-\d{6}/\d{4}")
-MONTHS = {
-    name: n
-    for n, name in enumerate(
-        (
-            "janeiro",
-            "fevereiro",
-            "março",
-            "abril",
-            "maio",
-            "junho",
-            "julho",
-            "agosto",
-            "setembro",
-            "outubro",
-            "novembro",
-            "dezembro",
-        ),
-        1,
-    )
-}
+MONTH_NUMBERS = {name: n for n, name in enumerate(MONTHS, 1)}
 
 
 class PageError(ValueError):
@@ -141,7 +123,7 @@ def _contratacao(head: dict[str, Any], source: str) -> dict[str, Any]:
     if clock is None:
         raise RecordError(f"pregão {numero:05d}/{ano}: data do termo ausente ou ilegível")
     hour, minute, day_, month_name, year = clock.groups()
-    month = MONTHS.get(month_name)
+    month = MONTH_NUMBERS.get(month_name)
     if month is None:
         raise RecordError(f"pregão {numero:05d}/{ano}: mês inválido {month_name!r}")
     at = moment(f"{int(day_):02d}/{month:02d}/{year} {int(hour):02d}:{minute}:00", "data do termo")

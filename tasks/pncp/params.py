@@ -19,7 +19,6 @@ from tasks.pncp.window import MAX_RUN_DAYS, SCHEMA_DATE, WindowError, check_wind
 
 F = TypeVar("F", bound=Callable[..., object])
 MODALIDADES = tuple(range(1, 14))
-ENDPOINTS = ("contratacoes/publicacao", "contratacoes/atualizacao")
 UFS = frozenset(
     {
         "AC",

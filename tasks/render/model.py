@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from models.price_dates import MONTHS
 from tasks.render import markup
 
 KIND_TITLES = {"ETP": "Estudo Técnico Preliminar", "TR": "Termo de Referência"}
@@ -17,20 +18,6 @@ TOC_TITLE = "Sumário"
 LONG_WORD_SHARE = 1 / 3
 _WORDS = re.compile(r"[ \t\r\n]+")
 _NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
-MONTHS = (
-    "janeiro",
-    "fevereiro",
-    "março",
-    "abril",
-    "maio",
-    "junho",
-    "julho",
-    "agosto",
-    "setembro",
-    "outubro",
-    "novembro",
-    "dezembro",
-)
 
 
 @dataclass(frozen=True)

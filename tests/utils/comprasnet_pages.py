@@ -14,20 +14,8 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-MONTHS = (
-    "janeiro",
-    "fevereiro",
-    "março",
-    "abril",
-    "maio",
-    "junho",
-    "julho",
-    "agosto",
-    "setembro",
-    "outubro",
-    "novembro",
-    "dezembro",
-)
+from models.price_dates import MONTHS
+
 GOODS = (  # (descrição, descrição complementar, unidade de fornecimento, valor estimado típico)
     (
         "PAPEL IMPRESSÃO",
