@@ -14,10 +14,7 @@ due again, whatever its window, until they are stored or given up (models/crud/d
 
 from __future__ import annotations
 
-import contextvars
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 from typing import Any
 
 from prefect import flow
@@ -27,8 +24,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from core.settings import settings
 from flows._identity import run_identity
 from tasks import run_logger
-from tasks.pncp import parse
-from tasks.pncp.client import SOURCE, STATS, ensure_limits
+from tasks.params import described_by
+from tasks.pncp.client import PncpClient, ensure_limits
 from tasks.pncp.params import (
     MODALIDADES,
     CollectParams,
@@ -41,195 +38,15 @@ from tasks.pncp.params import (
     Ufs,
     WithItems,
     WithResults,
-    described_by,
     normal_modalidades,
     normal_ufs,
 )
-from tasks.pncp.tasks import (
-    fetch_items,
-    fetch_page,
-    read_checkpoint,
-    read_due_gaps,
-    store_details,
-    store_page,
-    with_retries,
-)
-from tasks.pncp.window import check_window
+from tasks.pncp.tasks import collect_slice, retry_detail_gaps, with_slice_retries
+from tasks.pncp.window import check_window, windows
 
 
 class CollectionFailed(RuntimeError):
     """Some slices could not be collected; what was collected is stored and the checkpoints say where to resume."""
-
-
-def windows(start: date, end: date, days: int = 365) -> list[tuple[date, date]]:
-    """[start, end] cut into consecutive windows of at most ``days`` days (the API refuses longer ones)."""
-    if end < start:
-        raise ValueError(f"janela inválida: {start} > {end}")
-    out, cursor = [], start
-    while cursor <= end:
-        last = min(end, cursor + timedelta(days=days - 1))
-        out.append((cursor, last))
-        cursor = last + timedelta(days=1)
-    return out
-
-
-def _parse_page(records: list[Any], source: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows, bad, seen = [], [], set()
-    for raw in records:
-        try:
-            row = parse.contratacao(raw)
-        except parse.RecordError as exc:
-            key = raw.get("numeroControlePNCP") if isinstance(raw, dict) else None
-            bad.append({"kind": "contratacao", "source": source, "reason": str(exc), "raw": raw, "key": key})
-            continue
-        if row["numero_controle_pncp"] not in seen:
-            seen.add(row["numero_controle_pncp"])
-            rows.append(row)
-    return rows, bad
-
-
-def _parse_details(parent: dict[str, Any], details: dict[str, Any], source: str):
-    items, results, bad = [], [], []
-    for raw in details["items"]:
-        try:
-            row = parse.item(raw, parent)
-        except parse.RecordError as exc:
-            bad.append(
-                {
-                    "kind": "item",
-                    "source": source,
-                    "reason": str(exc),
-                    "raw": raw,
-                    "key": parent["numero_controle_pncp"],
-                }
-            )
-            continue
-        items.append(row)
-        for raw_result in details["results"].get(row["numero_item"], []):
-            try:
-                results.append(parse.resultado(raw_result, row))
-            except parse.RecordError as exc:
-                bad.append(
-                    {
-                        "kind": "resultado",
-                        "source": f"{source}/itens/{row['numero_item']}/resultados",
-                        "reason": str(exc),
-                        "raw": parse.without_person(raw_result),
-                        "key": f"{parent['numero_controle_pncp']}#{row['numero_item']}",
-                    }
-                )
-    return items, results, bad
-
-
-def _gather_details(parents: list[dict[str, Any]], with_results: bool | None) -> dict[str, Any]:
-    """The items and results of each contratação (``parents``: rows with their keys), fetched side by side with the
-    PNCP retry policy: what was got, parsed, and what failed after the retries (a detail gap each)."""
-    items_task = with_retries(fetch_items)
-    futures = [
-        (
-            row,
-            items_task.submit(
-                row["cnpj_orgao"],
-                row["ano_compra"],
-                row["sequencial_compra"],
-                row["with_results"] if with_results is None else with_results,
-            ),
-        )
-        for row in parents
-    ]
-    out: dict[str, Any] = {"items": [], "results": [], "bad": [], "failed": [], "stored": []}
-    for row, future in futures:
-        path = f"orgaos/{row['cnpj_orgao']}/compras/{row['ano_compra']}/{row['sequencial_compra']}"
-        future.wait()
-        if not future.state.is_completed():
-            out["failed"].append(
-                {
-                    "key": row["numero_controle_pncp"],
-                    "reason": f"itens não obtidos: {future.state.message}",
-                    "status": _http_status(future.state),
-                    "with_results": row["with_results"] if with_results is None else with_results,
-                    "path": path,
-                }
-            )
-            continue
-        got_items, got_results, got_bad = _parse_details(row, future.result(), path)
-        out["items"] += got_items
-        out["results"] += got_results
-        out["bad"] += got_bad
-        out["stored"].append(row["numero_controle_pncp"])
-    return out
-
-
-def _http_status(state) -> int | None:
-    """The HTTP status a failed detail fetch ended with (404: not in PNCP), None for time-outs and the like."""
-    try:
-        return getattr(state.result(raise_on_failure=False), "status", None)
-    except Exception:  # noqa: BLE001 - the result may be gone; the message still says what happened
-        return None
-
-
-def collect_slice(
-    endpoint: str,
-    start: date,
-    end: date,
-    modalidade: int | None,
-    uf: str | None,
-    *,
-    with_items: bool,
-    with_results: bool,
-    restart: bool,
-    run_id: str | None,
-) -> Counter[str]:
-    totals: Counter[str] = Counter()
-    label = endpoint if SOURCE.get() == "pncp" else f"{SOURCE.get()}:{endpoint}"  # the sample's own checkpoints
-    point = read_checkpoint(label, modalidade, uf, start, end, restart)
-    if point["done"]:
-        totals["slices_skipped"] += 1
-        return totals
-    page_task = with_retries(fetch_page)
-    number = max(1, point["last_page"])  # the last stored page again: records that moved a page are not missed
-    while True:
-        page = page_task(endpoint, start, end, number, modalidade, uf)
-        source = f"{endpoint}?{start:%Y%m%d}-{end:%Y%m%d}&modalidade={modalidade}&uf={uf or ''}&pagina={number}"
-        rows, bad = _parse_page(page.records, source)
-        items: list[dict[str, Any]] = []
-        results: list[dict[str, Any]] = []
-        details = None
-        if with_items and rows:
-            got = _gather_details(rows, with_results)
-            items, results = got["items"], got["results"]
-            bad += got["bad"] + [
-                {"kind": "itens", "source": f["path"], "key": f["key"], "reason": f["reason"], "raw": ""}
-                for f in got["failed"]
-            ]
-            totals["detail_failures"] += len(got["failed"])
-            details = {"source": SOURCE.get(), "failed": got["failed"], "stored": got["stored"]}
-        stored = store_page(
-            point["key"], number, page.total_pages, page.last, rows, items, results, bad, run_id, details
-        )
-        totals.update(stored)
-        totals["pages"] += 1
-        totals["records_fetched"] += len(page.records)
-        if page.last:
-            totals["slices_done"] += 1
-            return totals
-        number += 1
-
-
-def retry_detail_gaps(
-    source: str, modalidades: list[int] | None, ufs: list[str] | None, run_id: str | None
-) -> Counter[str]:
-    """Fetch again the items and results of the contratações whose earlier attempts failed and are due now (at
-    most PNCP_DETAIL_GAP_BATCH), a page's worth at a time, each stored in one transaction with its gaps' outcome."""
-    totals: Counter[str] = Counter()
-    due = read_due_gaps(source, modalidades, ufs, settings.PNCP_DETAIL_GAP_BATCH)
-    for first in range(0, len(due), settings.PNCP_PAGE_SIZE):
-        chunk = due[first : first + settings.PNCP_PAGE_SIZE]
-        got = _gather_details(chunk, None)
-        details = {"source": source, "failed": got["failed"], "stored": got["stored"]}
-        totals.update(store_details(got["items"], got["results"], got["bad"], details, run_id))
-        totals["detail_gaps_retried"] += len(chunk)
-    return totals
 
 
 @flow(
@@ -256,11 +73,9 @@ def collect_pncp(
     window: the whole sample). Then the detail gaps that are due are tried again."""
     start, end = check_window(start, end, source)  # first: a bad window fails here, before any limit or call
     modalidades, ufs = normal_modalidades(modalidades), normal_ufs(ufs)
-    SOURCE.set(source)
     run_id, _ = run_identity()
     if source == "pncp":
         ensure_limits()
-    before = dict(STATS.counts)
     totals: Counter[str] = Counter()
     failed: list[str] = []
     problems: list[str] = []
@@ -270,37 +85,49 @@ def collect_pncp(
         for modalidade in modalidades or MODALIDADES
         for uf in ufs or [None]
     ]
-
-    def one(window_start: date, window_end: date, modalidade: int, uf: str | None) -> Counter[str]:
-        return collect_slice(
-            endpoint,
-            window_start,
-            window_end,
-            modalidade,
-            uf,
-            with_items=with_items,
-            with_results=with_results,
-            restart=restart,
-            run_id=run_id,
-        )
-
-    # slices side by side, each in order: the shared rate limit, not one slice's items, paces the consulta API
-    with ThreadPoolExecutor(max_workers=settings.PNCP_SLICE_CONCURRENCY, thread_name_prefix="pncp-slice") as pool:
-        futures = [(piece, pool.submit(contextvars.copy_context().run, one, *piece)) for piece in slices]
-        for (window_start, window_end, modalidade, uf), future in futures:
-            try:
-                totals.update(future.result())
-            except Exception as exc:  # noqa: BLE001 - one slice failing must not stop the others
-                failed.append(
-                    f"{endpoint} {window_start:%Y-%m-%d}..{window_end:%Y-%m-%d} modalidade "
-                    f"{modalidade}{' UF ' + uf if uf else ''}: {exc}"
+    slice_task = with_slice_retries(collect_slice)
+    with PncpClient(source) as client:
+        # slices side by side on a runner of their own (their detail calls go to the flow's runner, so a slice
+        # waiting for its details never holds the thread they need); the shared rate limit paces the consulta API
+        with ThreadPoolTaskRunner(max_workers=settings.PNCP_SLICE_CONCURRENCY) as slice_runner:
+            futures = [
+                (
+                    piece,
+                    slice_runner.submit(
+                        slice_task,
+                        {
+                            "client": client,
+                            "endpoint": endpoint,
+                            "start": piece[0],
+                            "end": piece[1],
+                            "modalidade": piece[2],
+                            "uf": piece[3],
+                            "with_items": with_items,
+                            "with_results": with_results,
+                            "restart": restart,
+                            "run_id": run_id,
+                        },
+                    ),
                 )
-    if with_items:
-        try:
-            totals.update(retry_detail_gaps(source, modalidades, ufs, run_id))
-        except Exception as exc:  # noqa: BLE001 - the slices are stored; the gaps stay due for the next run
-            problems.append(f"novas tentativas de itens/resultados pendentes interrompidas (seguem pendentes): {exc}")
-    calls = {key: STATS.counts[key] - before.get(key, 0) for key in STATS.counts}
+                for piece in slices
+            ]
+            for (window_start, window_end, modalidade, uf), future in futures:
+                outcome = future.result(raise_on_failure=False)
+                if future.state.is_completed():
+                    totals.update(outcome)
+                else:  # one slice failing does not stop the others; its checkpoint says where to resume
+                    failed.append(
+                        f"{endpoint} {window_start:%Y-%m-%d}..{window_end:%Y-%m-%d} modalidade "
+                        f"{modalidade}{' UF ' + uf if uf else ''}: {outcome or future.state.message}"
+                    )
+        if with_items:
+            try:
+                totals.update(retry_detail_gaps(client, modalidades, ufs, run_id))
+            except Exception as exc:  # noqa: BLE001 - the slices are stored; the gaps stay due for the next run
+                problems.append(
+                    f"novas tentativas de itens/resultados pendentes interrompidas (seguem pendentes): {exc}"
+                )
+        calls = dict(client.stats.counts)
     summary = {
         "pages": totals["pages"],
         "records_fetched": totals["records_fetched"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from prefect import flow
@@ -12,7 +11,9 @@ from core.settings import settings
 from flows._events import on_generation_failure
 from flows._identity import run_identity
 from tasks.llm.client import provider_config
+from tasks.llm.params import DocumentId, Force, GenerateDocumentParams, OnlyEmpty
 from tasks.llm.tasks import draft_section
+from tasks.params import described_by
 from tasks.records.tasks import load_drafting_contexts, save_fields
 
 
@@ -28,7 +29,8 @@ class PartialGenerationError(RuntimeError):
     on_failure=[on_generation_failure],
     on_crashed=[on_generation_failure],
 )
-def generate_document(document_id: uuid.UUID, force: bool = False, only_empty: bool = True) -> dict[str, Any]:
+@described_by(GenerateDocumentParams)
+def generate_document(document_id: DocumentId, force: Force = False, only_empty: OnlyEmpty = True) -> dict[str, Any]:
     """Draft the empty sections (or all with only_empty=false); fails naming the sections that failed."""
     run_id, trace_id = run_identity()
     contexts = load_drafting_contexts(document_id, only_empty=only_empty)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from prefect import flow
@@ -10,7 +9,9 @@ from prefect import flow
 from flows._events import on_generation_failure
 from flows._identity import run_identity
 from tasks.llm.client import provider_config
+from tasks.llm.params import DocumentId, Force, GenerateFieldParams, Instructions, Slug
 from tasks.llm.tasks import draft_section
+from tasks.params import described_by
 from tasks.records.tasks import load_drafting_contexts, save_fields
 
 
@@ -22,8 +23,9 @@ from tasks.records.tasks import load_drafting_contexts, save_fields
     on_failure=[on_generation_failure],
     on_crashed=[on_generation_failure],
 )
+@described_by(GenerateFieldParams)
 def generate_field(
-    document_id: uuid.UUID, slug: str, force: bool = False, instructions: str | None = None
+    document_id: DocumentId, slug: Slug, force: Force = False, instructions: Instructions = None
 ) -> dict[str, Any]:
     """Draft the section `slug` of the document; `force` bypasses the cache of an unchanged prompt."""
     run_id, trace_id = run_identity()

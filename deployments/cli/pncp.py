@@ -269,8 +269,7 @@ def pncp_backfill(
 ) -> None:
     """One collect-pncp run per window of DAYS days (a period of at most 366 days), each with an idempotency key
     (running it again starts nothing twice); lists the runs as they start and follows them with a progress bar."""
-    from flows.collect_pncp import windows
-    from tasks.pncp.window import check_backfill
+    from tasks.pncp.window import check_backfill, windows
 
     if start is None or end is None:
         fail("informe --from e --to (AAAA-MM-DD)")

@@ -15,7 +15,6 @@ import json
 import threading
 import time
 from collections import Counter
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,9 +26,7 @@ from core.limits import CONSULTA_LIMIT
 from core.settings import settings
 
 CONSULTA, DETAIL = "/api/consulta/v1", "/api/pncp/v1"
-SOURCES = ("pncp", "amostra")
-# where the calls of this run go: "pncp" (PNCP_BASE_URL) or "amostra" (the embedded sample, tasks/pncp/sample.py)
-SOURCE: ContextVar[str] = ContextVar("pncp_source", default="pncp")
+SOURCES = ("pncp", "amostra")  # where a run's calls go: PNCP_BASE_URL, or the embedded sample (tasks/pncp/sample.py)
 
 
 class PncpError(Exception):
@@ -69,36 +66,6 @@ class Stats:
             self.counts.update(values)
 
 
-STATS = Stats()
-
-
-_local = threading.local()
-
-
-def _client() -> httpx.Client:
-    sample = SOURCE.get() == "amostra"
-    if sample:
-        from tasks.pncp.sample import SAMPLE_URL as base_url
-    else:
-        base_url = settings.PNCP_BASE_URL
-    client = getattr(_local, "client", None)
-    if client is None or client.is_closed or str(client.base_url).rstrip("/") != base_url.rstrip("/"):
-        transport = None
-        if sample:
-            from tasks.pncp.sample import SampleTransport
-
-            transport = SampleTransport()
-        client = httpx.Client(
-            base_url=base_url,
-            timeout=settings.PNCP_TIMEOUT_SECONDS,
-            follow_redirects=True,
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "NEXORA-ComprasGov/1 (coleta PNCP)"},
-        )
-        _local.client = client
-    return client
-
-
 class Pacer:
     """Asks Prefect's rate limit for a consulta slot only when the limit can grant it.
 
@@ -133,28 +100,6 @@ def ensure_limits() -> None:
         )
 
 
-def _get(path: str, params: dict[str, Any] | None = None) -> httpx.Response:
-    STATS.add(requests=1)
-    try:
-        response = _client().get(path, params=params)
-    except httpx.TimeoutException as exc:
-        STATS.add(timeouts=1)
-        raise PncpError(f"tempo esgotado ({settings.PNCP_TIMEOUT_SECONDS:g} s) em {path}", retryable=True) from exc
-    except httpx.TransportError as exc:
-        raise PncpError(f"falha de conexão em {path}: {type(exc).__name__}: {exc}", retryable=True) from exc
-    status = response.status_code
-    if status in (200, 204):
-        return response
-    body = response.text.strip()
-    if status == 429:
-        STATS.add(throttled=1)
-        raise PncpError(f"429 (limite de requisições do PNCP) em {path}", retryable=True, status=429)
-    if status >= 500:
-        STATS.add(server_errors=1)
-        raise PncpError(f"{status} em {path}: {_message(body)}", retryable=True, status=status)
-    raise PncpError(f"{status} em {path}: {_message(body)}", retryable=False, status=status)
-
-
 def _message(body: str) -> str:
     """The server's message: the JSON `message` when there is one, else the start of the body."""
     try:
@@ -166,69 +111,132 @@ def _message(body: str) -> str:
     return body[:300]
 
 
-def _json(response: httpx.Response, path: str) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        STATS.add(malformed=1)
-        raise PncpError(f"resposta não é JSON em {path}: {response.text[:120]!r}", retryable=True) from exc
+class PncpClient:
+    """One run's connection to PNCP, or to the embedded sample (``source="amostra"``, no network): the HTTP client
+    the run's tasks share (httpx's pool is thread-safe), and what its calls cost (``stats``, for the run's table).
 
+    Created by the flow and passed to each task, so a task says what it talks to in its arguments."""
 
-def consulta_page(
-    endpoint: str, start: date, end: date, page: int, modalidade: int | None = None, uf: str | None = None
-) -> Page:
-    """One page of a consulta endpoint (``contratacoes/publicacao``, ``contratacoes/atualizacao``, …)."""
-    params: dict[str, Any] = {
-        "dataInicial": f"{start:%Y%m%d}",
-        "dataFinal": f"{end:%Y%m%d}",
-        "pagina": page,
-        "tamanhoPagina": settings.PNCP_PAGE_SIZE,
-    }
-    if modalidade is not None:
-        params["codigoModalidadeContratacao"] = modalidade
-    if uf:
-        params["uf"] = uf
-    path = f"{CONSULTA}/{endpoint}"
-    if SOURCE.get() == "pncp":  # the limit protects PNCP's servers; the embedded sample has none to protect
-        PACER.acquire(settings.PNCP_CONSULTA_INTERVAL_SECONDS)
-    response = _get(path, params)
-    if response.status_code == 204 or not response.content:
-        return Page([], page, None, 0)
-    envelope = _json(response, path)
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), list):
-        STATS.add(malformed=1)
-        raise PncpError(f"envelope inesperado em {path} (página {page})", retryable=True)
-    return Page(envelope["data"], page, envelope.get("totalPaginas"), envelope.get("paginasRestantes"), response.text)
+    def __init__(self, source: str = "pncp", *, base_url: str | None = None) -> None:
+        if source not in SOURCES:
+            raise ValueError(f"fonte desconhecida: {source!r} (use {' ou '.join(SOURCES)})")
+        self.source = source
+        self.stats = Stats()
+        transport: httpx.BaseTransport | None = None
+        if source == "amostra":
+            from tasks.pncp.sample import SAMPLE_URL, SampleTransport
 
-
-def detail_list(path: str, params: dict[str, Any] | None = None) -> list[Any]:
-    """A detail API list (items of a compra, results of an item); 204 and `[]` are empty."""
-    response = _get(f"{DETAIL}/{path}", params)
-    if response.status_code == 204 or not response.content:
-        return []
-    data = _json(response, path)
-    if not isinstance(data, list):
-        STATS.add(malformed=1)
-        raise PncpError(f"lista esperada em {path}", retryable=True)
-    return data
-
-
-def items_and_results(cnpj: str, ano: int, sequencial: int, with_results: bool) -> dict[str, Any]:
-    items: list[Any] = []
-    page = 1
-    while True:
-        chunk = detail_list(
-            f"orgaos/{cnpj}/compras/{ano}/{sequencial}/itens",
-            {"pagina": page, "tamanhoPagina": settings.PNCP_ITEMS_PAGE_SIZE},
+            base_url, transport = SAMPLE_URL, SampleTransport()
+        self.http = httpx.Client(
+            base_url=base_url or settings.PNCP_BASE_URL,
+            timeout=settings.PNCP_TIMEOUT_SECONDS,
+            follow_redirects=True,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "NEXORA-ComprasGov/1 (coleta PNCP)"},
         )
-        items.extend(chunk)
-        if len(chunk) < settings.PNCP_ITEMS_PAGE_SIZE:
-            break
-        page += 1
-    results: dict[int, list[Any]] = {}
-    if with_results:
-        for entry in items:
-            number = entry.get("numeroItem") if isinstance(entry, dict) else None
-            if isinstance(number, int) and entry.get("temResultado", True):
-                results[number] = detail_list(f"orgaos/{cnpj}/compras/{ano}/{sequencial}/itens/{number}/resultados")
-    return {"items": items, "results": results}
+
+    def __repr__(self) -> str:  # what Prefect shows of a task's argument
+        return f"PncpClient({self.source}: {self.http.base_url})"
+
+    def __enter__(self) -> PncpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    @property
+    def paced(self) -> bool:
+        """The consulta rate limit protects PNCP's servers; the embedded sample has none to protect."""
+        return self.source == "pncp"
+
+    def checkpoint_label(self, endpoint: str) -> str:
+        """The name of an endpoint's checkpoints: the sample keeps its own, apart from PNCP's."""
+        return endpoint if self.source == "pncp" else f"{self.source}:{endpoint}"
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """One GET; a failure becomes a PncpError that says whether asking again may help."""
+        self.stats.add(requests=1)
+        try:
+            response = self.http.get(path, params=params)
+        except httpx.TimeoutException as exc:
+            self.stats.add(timeouts=1)
+            raise PncpError(f"tempo esgotado ({settings.PNCP_TIMEOUT_SECONDS:g} s) em {path}", retryable=True) from exc
+        except httpx.TransportError as exc:
+            raise PncpError(f"falha de conexão em {path}: {type(exc).__name__}: {exc}", retryable=True) from exc
+        status = response.status_code
+        if status in (200, 204):
+            return response
+        body = response.text.strip()
+        if status == 429:
+            self.stats.add(throttled=1)
+            raise PncpError(f"429 (limite de requisições do PNCP) em {path}", retryable=True, status=429)
+        if status >= 500:
+            self.stats.add(server_errors=1)
+            raise PncpError(f"{status} em {path}: {_message(body)}", retryable=True, status=status)
+        raise PncpError(f"{status} em {path}: {_message(body)}", retryable=False, status=status)
+
+    def json(self, response: httpx.Response, path: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            self.stats.add(malformed=1)
+            raise PncpError(f"resposta não é JSON em {path}: {response.text[:120]!r}", retryable=True) from exc
+
+    def consulta_page(
+        self, endpoint: str, start: date, end: date, page: int, modalidade: int | None = None, uf: str | None = None
+    ) -> Page:
+        """One page of a consulta endpoint (``contratacoes/publicacao``, ``contratacoes/atualizacao``, …)."""
+        params: dict[str, Any] = {
+            "dataInicial": f"{start:%Y%m%d}",
+            "dataFinal": f"{end:%Y%m%d}",
+            "pagina": page,
+            "tamanhoPagina": settings.PNCP_PAGE_SIZE,
+        }
+        if modalidade is not None:
+            params["codigoModalidadeContratacao"] = modalidade
+        if uf:
+            params["uf"] = uf
+        path = f"{CONSULTA}/{endpoint}"
+        if self.paced:
+            PACER.acquire(settings.PNCP_CONSULTA_INTERVAL_SECONDS)
+        response = self.get(path, params)
+        if response.status_code == 204 or not response.content:
+            return Page([], page, None, 0)
+        envelope = self.json(response, path)
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), list):
+            self.stats.add(malformed=1)
+            raise PncpError(f"envelope inesperado em {path} (página {page})", retryable=True)
+        return Page(
+            envelope["data"], page, envelope.get("totalPaginas"), envelope.get("paginasRestantes"), response.text
+        )
+
+    def detail_list(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """A detail API list (items of a compra, results of an item); 204 and `[]` are empty."""
+        response = self.get(f"{DETAIL}/{path}", params)
+        if response.status_code == 204 or not response.content:
+            return []
+        data = self.json(response, path)
+        if not isinstance(data, list):
+            self.stats.add(malformed=1)
+            raise PncpError(f"lista esperada em {path}", retryable=True)
+        return data
+
+    def items_and_results(self, cnpj: str, ano: int, sequencial: int, with_results: bool) -> dict[str, Any]:
+        """Every item of a compra (all pages) and, if asked, the results of each item that has them."""
+        compra = f"orgaos/{cnpj}/compras/{ano}/{sequencial}"
+        items: list[Any] = []
+        page = 1
+        while True:
+            params = {"pagina": page, "tamanhoPagina": settings.PNCP_ITEMS_PAGE_SIZE}
+            chunk = self.detail_list(f"{compra}/itens", params)
+            items.extend(chunk)
+            if len(chunk) < settings.PNCP_ITEMS_PAGE_SIZE:
+                break
+            page += 1
+        results: dict[int, list[Any]] = {}
+        if with_results:
+            for entry in items:
+                number = entry.get("numeroItem") if isinstance(entry, dict) else None
+                if isinstance(number, int) and entry.get("temResultado", True):
+                    results[number] = self.detail_list(f"{compra}/itens/{number}/resultados")
+        return {"items": items, "results": results}

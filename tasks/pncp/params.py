@@ -8,16 +8,14 @@ started from the Prefect UI).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from tasks.pncp.window import MAX_RUN_DAYS, SCHEMA_DATE, WindowError, check_window
 
-F = TypeVar("F", bound=Callable[..., object])
 MODALIDADES = tuple(range(1, 14))
 UFS = frozenset(
     {
@@ -147,16 +145,3 @@ class CollectParams(BaseModel):
     def window(self) -> tuple[date, date]:
         """The window the run collects (the defaults filled in)."""
         return self._window_days
-
-
-def described_by(model: type[BaseModel]) -> Callable[[F], F]:
-    """Append to a flow's docstring an ``Args:`` section with ``model``'s field descriptions: Prefect reads a
-    parameter's description (the UI's form) from the docstring only, so the model's stay the one place they are
-    written."""
-
-    def decorate(fn: F) -> F:
-        lines = [f"    {name}: {field.description}" for name, field in model.model_fields.items() if field.description]
-        fn.__doc__ = f"{(fn.__doc__ or '').rstrip()}\n\nArgs:\n" + "\n".join(lines) + "\n"
-        return fn
-
-    return decorate

@@ -273,3 +273,55 @@ def resultado(raw: dict[str, Any], parent_item: dict[str, Any]) -> dict[str, Any
         "data_atualizacao": when(raw.get("dataAtualizacao"), "dataAtualizacao"),
         "raw": stored,
     }
+
+
+def page_rows(records: list[Any], source: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A consulta page's contratações, parsed (once each), and the records that failed validation."""
+    rows, bad, seen = [], [], set()
+    for raw in records:
+        try:
+            row = contratacao(raw)
+        except RecordError as exc:
+            key = raw.get("numeroControlePNCP") if isinstance(raw, dict) else None
+            bad.append({"kind": "contratacao", "source": source, "reason": str(exc), "raw": raw, "key": key})
+            continue
+        if row["numero_controle_pncp"] not in seen:
+            seen.add(row["numero_controle_pncp"])
+            rows.append(row)
+    return rows, bad
+
+
+def detail_rows(
+    parent: dict[str, Any], details: dict[str, Any], source: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A contratação's items and results (``details``: as fetched), parsed, and the records that failed validation."""
+    items, results, bad = [], [], []
+    for raw in details["items"]:
+        try:
+            row = item(raw, parent)
+        except RecordError as exc:
+            bad.append(
+                {
+                    "kind": "item",
+                    "source": source,
+                    "reason": str(exc),
+                    "raw": raw,
+                    "key": parent["numero_controle_pncp"],
+                }
+            )
+            continue
+        items.append(row)
+        for raw_result in details["results"].get(row["numero_item"], []):
+            try:
+                results.append(resultado(raw_result, row))
+            except RecordError as exc:
+                bad.append(
+                    {
+                        "kind": "resultado",
+                        "source": f"{source}/itens/{row['numero_item']}/resultados",
+                        "reason": str(exc),
+                        "raw": without_person(raw_result),
+                        "key": f"{parent['numero_controle_pncp']}#{row['numero_item']}",
+                    }
+                )
+    return items, results, bad

@@ -149,3 +149,15 @@ def check_backfill(
             "Divida-o em períodos de até um ano e rode um após o outro.",
         )
     return start, end
+
+
+def windows(start: date, end: date, days: int = 365) -> list[tuple[date, date]]:
+    """[start, end] cut into consecutive windows of at most ``days`` days (the API refuses longer ones)."""
+    if end < start:
+        raise ValueError(f"janela inválida: {start} > {end}")
+    out, cursor = [], start
+    while cursor <= end:
+        last = min(end, cursor + timedelta(days=days - 1))
+        out.append((cursor, last))
+        cursor = last + timedelta(days=1)
+    return out

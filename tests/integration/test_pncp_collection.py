@@ -13,6 +13,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -280,6 +282,21 @@ def test_throttling_server_errors_slow_and_malformed_pages_are_retried(market, r
     assert stored == {r["numeroControlePNCP"] for r in replay.records[6]} & replay.all_valid_controls()
 
 
+def test_each_slice_is_a_task_run_tried_once_more_from_its_checkpoint_when_pncp_kept_failing(market, replay):
+    replay.fail("consulta", 503, times=FAST["PNCP_RETRIES"] + 1)  # the first page fails past its own retries
+    state = collect_pncp(start=START, end=END, modalidades=[6], ufs=["DF"], return_state=True)
+    assert state.is_completed(), state.message
+    flow_run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="contratacoes/publicacao")),
+        )
+    [run] = runs  # one slice: modalidade 6, UF DF, one window
+    assert run.name == f"contratacoes/publicacao {START:%d/%m/%Y}–{END:%d/%m/%Y} modalidade 6 UF DF"
+    assert run.state.is_completed() and run.run_count == 2  # failed once past its pages' retries, then finished
+
+
 def test_refusals_are_not_retried_and_fail_the_run_with_the_server_message(market, replay, monkeypatch):
     monkeypatch.setattr(settings, "PNCP_PAGE_SIZE", 50)
     replay.fail("consulta", 400, times=1, body='{"message": "Tamanho de página inválido"}')
@@ -287,7 +304,7 @@ def test_refusals_are_not_retried_and_fail_the_run_with_the_server_message(marke
     assert state.is_failed() and "Tamanho de página inválido" in state.message
     assert len(replay.calls["consulta"]) == 1  # not retried
     with pytest.raises(pncp.PncpError, match="maior que 365 dias"):
-        pncp.consulta_page("contratacoes/publicacao", date(2024, 1, 1), date(2025, 6, 30), 1, 6)
+        pncp.PncpClient().consulta_page("contratacoes/publicacao", date(2024, 1, 1), date(2025, 6, 30), 1, 6)
 
 
 @pytest.mark.parametrize("market", ["sqlite"], indirect=True)  # PostgreSQL: test_crash_safety kills mid-page

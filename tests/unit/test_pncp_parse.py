@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 import pytest
 
-from flows.collect_pncp import windows
 from tasks.pncp import parse
+from tasks.pncp.window import windows
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data" / "pncp"

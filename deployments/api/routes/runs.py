@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from prefect.client.orchestration import PrefectClient
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
@@ -18,20 +18,21 @@ from deployments.api.run_service import RESPONSES, IdempotencyKey, RunStatus, Wa
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD
 from models.apikey import ApiKey
 from models.enums import DocumentKind
+from tasks.llm.params import DocumentId, Force, GenerateDocumentOptions, Instructions, Slug
 
 router = APIRouter(prefix="/api/v1", tags=["flow runs"])
 
 
 class GenerateFieldRequest(BaseModel):
-    document_id: uuid.UUID
-    field: str = Field(min_length=2, max_length=40, description="slug da seção no template")
-    force: bool = Field(False, description="ignora o cache e chama o modelo de novo")
-    instructions: str | None = Field(None, max_length=2000, description="pedido adicional ao redator")
+    """The flow's parameters (tasks/llm/params.py), the section named ``field`` as the API always called it."""
+
+    document_id: DocumentId
+    field: Slug
+    force: Force = False
+    instructions: Instructions = None
 
 
-class GenerateDocumentRequest(BaseModel):
-    force: bool = False
-    only_empty: bool = True
+GenerateDocumentRequest = GenerateDocumentOptions
 
 
 async def _generate_field(
