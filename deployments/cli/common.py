@@ -6,7 +6,7 @@ import functools
 import json
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 import typer
@@ -22,7 +22,7 @@ console = Console()
 err = Console(stderr=True)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[bold red]erro:[/] {message}", soft_wrap=True)  # one line, however long
     raise typer.Exit(code)
 
@@ -80,9 +80,18 @@ def prepare_database() -> None:
         seed_templates(session)
 
 
-def start_and_follow(spec, parameters: dict, tags: list[str], wait: float, failure: str) -> None:
-    """Start a run of a deployment, follow it up to ``wait`` seconds, print its state (and result), fail if it
-    failed."""
+def start_and_follow(
+    spec,
+    parameters: dict,
+    tags: list[str],
+    wait: float,
+    failure: str,
+    *,
+    name: str | None = None,
+    show: Callable[[Any], None] | None = None,
+) -> None:
+    """Start a run of a deployment, follow it up to ``wait`` seconds, print its state and result (``show``, or as
+    JSON), fail with the run's message if it failed."""
     import asyncio
 
     from prefect.client.orchestration import get_client
@@ -95,7 +104,7 @@ def start_and_follow(spec, parameters: dict, tags: list[str], wait: float, failu
     async def run() -> dict:
         async with get_client() as client:
             flow_run = await glue.start_run(
-                client, spec.full_name, parameters, trace_id=new_trace_id(), tags=tags, name=spec.flow_name
+                client, spec.full_name, parameters, trace_id=new_trace_id(), tags=tags, name=name or spec.flow_name
             )
             console.print(f"execução {flow_run.id} ({flow_run.name}) iniciada")
             if wait:
@@ -107,4 +116,4 @@ def start_and_follow(spec, parameters: dict, tags: list[str], wait: float, failu
     if status["final"] and status["state"] != "COMPLETED":
         fail(status["message"] or failure)
     if status["state"] == "COMPLETED":
-        console.print_json(json.dumps(status["result"]))
+        (show or (lambda result: console.print_json(json.dumps(result))))(status["result"])

@@ -1,57 +1,82 @@
-"""`nexora documents …`: consolidate an approved ETP/TR into DOCX and PDF through its deployment."""
+"""`nexora documents …`: draft an ETP/TR's sections and consolidate an approved one into DOCX and PDF, through
+their deployments (the same flow runs the API starts)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from core.settings import settings
-from deployments.cli.common import as_uuid, console, fail, fails_on
-from deployments.operations.stack import apply_prefect_env
+from deployments.cli.common import as_uuid, console, fail, fails_on, start_and_follow
 from models.errors import DomainError
+from tasks.llm.params import GenerateDocumentParams, GenerateFieldParams
+from tasks.params import help_of
 
 documents_app = typer.Typer(help="Documentos ETP/TR.", no_args_is_help=True)
+Wait = Annotated[float, typer.Option(help="segundos a esperar pelo fim da execução (0 = não esperar)")]
+
+
+@documents_app.command("generate")
+@fails_on(DomainError)
+def documents_generate(
+    document_id: str,
+    field: Annotated[
+        str | None, typer.Option("--field", help=f"{help_of(GenerateFieldParams, 'slug')} (padrão: todas)")
+    ] = None,
+    force: Annotated[bool, typer.Option(help=help_of(GenerateFieldParams, "force"))] = False,
+    instructions: Annotated[
+        str | None, typer.Option(help=f"{help_of(GenerateFieldParams, 'instructions')} (com --field)")
+    ] = None,
+    all_fields: Annotated[bool, typer.Option("--all", help="redigir também as seções já preenchidas")] = False,
+    wait: Wait = 300,
+) -> None:
+    """Draft one section (--field) or every empty section of a document (starts generate-field or
+    generate-document)."""
+    from pydantic import ValidationError
+
+    from deployments.api import triggers
+    from deployments.catalog import GENERATE_DOCUMENT, GENERATE_FIELD
+
+    uuid_ = as_uuid(document_id)
+    try:
+        if field is not None:
+            params: dict[str, Any] = GenerateFieldParams(
+                document_id=uuid_, slug=field, force=force, instructions=instructions
+            ).model_dump(mode="json")
+        elif instructions is not None:
+            fail("--instructions vale para uma seção: use-o com --field")
+        else:
+            params = GenerateDocumentParams(document_id=uuid_, force=force, only_empty=not all_fields).model_dump(
+                mode="json"
+            )
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    doc = triggers.runnable_document(uuid_, slug=field)
+    name = f"generate-{doc['kind']}-{doc['processo']}" + (f"-{field}" if field else "")
+
+    def show(result: dict[str, Any]) -> None:
+        for saved in [result] if field else result["fields"]:
+            console.print(f"  {saved['slug']}: {saved['source']}, {saved['chars']} caracteres")
+
+    spec = GENERATE_FIELD if field else GENERATE_DOCUMENT
+    start_and_follow(spec, params, triggers.run_tags(doc), wait, "a redação falhou", name=name, show=show)
 
 
 @documents_app.command("consolidate")
 @fails_on(DomainError)
-def documents_consolidate(
-    document_id: str,
-    wait: Annotated[float, typer.Option(help="segundos a esperar pelo fim da execução (0 = não esperar)")] = 120,
-) -> None:
+def documents_consolidate(document_id: str, wait: Wait = 120) -> None:
     """Consolidate an approved document into DOCX and PDF (starts the consolidate-document deployment)."""
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-
-    from core.logging import new_trace_id
-    from deployments.api import prefect_glue as glue
     from deployments.api import triggers
     from deployments.catalog import CONSOLIDATE_DOCUMENT
 
-    apply_prefect_env(settings)
     doc = triggers.consolidatable(as_uuid(document_id))
+    name = f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}"
 
-    async def run() -> dict:
-        async with get_client() as client:
-            flow_run = await glue.start_run(
-                client,
-                CONSOLIDATE_DOCUMENT.full_name,
-                {"document_id": document_id},
-                trace_id=new_trace_id(),
-                tags=triggers.run_tags(doc),
-                name=f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}",
-            )
-            console.print(f"execução {flow_run.id} ({flow_run.name}) iniciada")
-            if wait:
-                flow_run = await glue.wait_for_run(client, flow_run.id, wait)
-            return await glue.describe_run(flow_run, settings.prefect_ui_url)
-
-    status = asyncio.run(run())
-    console.print(f"estado: {status['state']} — {status['ui_url']}")
-    if status["state"] == "COMPLETED":
-        for artifact in status["result"]["artifacts"]:
+    def show(result: dict[str, Any]) -> None:
+        for artifact in result["artifacts"]:
             console.print(f"  {artifact['format']}: {artifact['storage_uri']} ({artifact['size_bytes']:,} bytes)")
-    elif status["final"]:
-        fail(status["message"] or "a consolidação falhou")
+
+    parameters = {"document_id": document_id}
+    start_and_follow(
+        CONSOLIDATE_DOCUMENT, parameters, triggers.run_tags(doc), wait, "a consolidação falhou", name=name, show=show
+    )

@@ -15,6 +15,8 @@ import typer
 from pydantic import ValidationError
 
 from deployments.cli.common import console, err, fail, fails_on, prepare_database, start_and_follow
+from tasks.params import help_of
+from tasks.pncp.params import CollectParams
 from tasks.pncp.window import WindowError
 
 pncp_app = typer.Typer(help="Coleta de contratações, itens e resultados do PNCP.", no_args_is_help=True)
@@ -38,14 +40,17 @@ def day(option: str):
 
 PncpFrom = Annotated[
     datetime.datetime | None,
-    typer.Option("--from", parser=day("--from"), metavar="AAAA-MM-DD", help="início (AAAA-MM-DD)"),
+    typer.Option("--from", parser=day("--from"), metavar="AAAA-MM-DD", help=help_of(CollectParams, "start")),
 ]
 PncpTo = Annotated[
-    datetime.datetime | None, typer.Option("--to", parser=day("--to"), metavar="AAAA-MM-DD", help="fim (AAAA-MM-DD)")
+    datetime.datetime | None,
+    typer.Option("--to", parser=day("--to"), metavar="AAAA-MM-DD", help=help_of(CollectParams, "end")),
 ]
-PncpModalidade = Annotated[list[int] | None, typer.Option("--modalidade", "-m", help="código 1–13 (repita)")]
-PncpUf = Annotated[list[str] | None, typer.Option("--uf", help="UF (repita)")]
-PncpEndpoint = Annotated[str, typer.Option(help="contratacoes/publicacao ou contratacoes/atualizacao")]
+PncpModalidade = Annotated[
+    list[int] | None, typer.Option("--modalidade", "-m", help=f"{help_of(CollectParams, 'modalidades')}; repita")
+]
+PncpUf = Annotated[list[str] | None, typer.Option("--uf", help=f"{help_of(CollectParams, 'ufs')}; repita")]
+PncpEndpoint = Annotated[str, typer.Option(help=help_of(CollectParams, "endpoint"))]
 
 
 def _day(value: datetime.datetime | None) -> datetime.date | None:
@@ -54,8 +59,6 @@ def _day(value: datetime.datetime | None) -> datetime.date | None:
 
 def _pncp_parameters(start, end, modalidade, uf, endpoint, items, results, restart, source="pncp") -> dict:
     """The run's parameters through the collection's own model (the same rules, the same messages as the API)."""
-    from tasks.pncp.params import CollectParams
-
     request = CollectParams(
         start=start,
         end=end,
@@ -201,9 +204,9 @@ def pncp_collect(
     modalidade: PncpModalidade = None,
     uf: PncpUf = None,
     endpoint: PncpEndpoint = "contratacoes/publicacao",
-    items: Annotated[bool, typer.Option(help="coletar os itens")] = True,
-    results: Annotated[bool, typer.Option(help="coletar os resultados dos itens")] = True,
-    restart: Annotated[bool, typer.Option(help="coletar de novo fatias já concluídas")] = False,
+    items: Annotated[bool, typer.Option(help=help_of(CollectParams, "with_items"))] = True,
+    results: Annotated[bool, typer.Option(help=help_of(CollectParams, "with_results"))] = True,
+    restart: Annotated[bool, typer.Option(help=help_of(CollectParams, "restart"))] = False,
     wait: Annotated[float, typer.Option(help="segundos a esperar pelo fim (0 = não esperar)")] = 0,
     sample: Annotated[bool, typer.Option("--amostra", help="coletar da amostra embutida (sem rede)")] = False,
 ) -> None:

@@ -101,3 +101,27 @@ def test_health_and_openapi(api_url, client):
     ):
         assert path in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_the_cli_drafts_a_section_or_every_empty_one_with_the_flows_parameter_model(client, llm):
+    from typer.testing import CliRunner
+
+    from deployments.cli.app import app
+
+    doc = new_document(client, "TR")
+    long = CliRunner().invoke(
+        app, ["documents", "generate", doc["id"], "--field", "definicao_objeto", "--instructions", "x" * 2001]
+    )
+    assert long.exit_code == 1 and "instructions" in long.output and "2000" in long.output  # the model's limit
+    unknown = CliRunner().invoke(app, ["documents", "generate", doc["id"], "--field", "nao_existe"])
+    assert unknown.exit_code == 1 and "não tem a seção 'nao_existe'" in unknown.output
+    one = CliRunner().invoke(
+        app, ["documents", "generate", doc["id"], "--field", "definicao_objeto", "--wait", "90"], terminal_width=200
+    )
+    assert one.exit_code == 0, one.output
+    assert "COMPLETED" in one.output and "definicao_objeto: llm" in one.output
+    rest = CliRunner().invoke(app, ["documents", "generate", doc["id"], "--wait", "90"], terminal_width=200)
+    assert rest.exit_code == 0, rest.output
+    fields = client.get(f"/api/v1/documents/{doc['id']}").json()["fields"]
+    assert all(f["source"] == "llm" for f in fields)
+    assert "definicao_objeto:" not in rest.output  # drafted already: only the empty sections were drafted
