@@ -21,7 +21,9 @@ import _harness as h
 import httpx
 
 N = int(os.environ.get("BENCH_N", "50"))
-CONFIGS = [("serve", "sqlite"), ("worker", "sqlite"), ("serve", "postgresql"), ("worker", "postgresql")]
+ALL_CONFIGS = "serve:sqlite,worker:sqlite,serve:postgresql,worker:postgresql"
+# BENCH_CONFIGS=serve:postgresql,… measures some of them (executor:database)
+CONFIGS = [tuple(c.split(":")) for c in os.environ.get("BENCH_CONFIGS", ALL_CONFIGS).split(",")]
 
 
 def seconds(stamp: str) -> float:

@@ -33,6 +33,16 @@ def deployments_yaml(check: Annotated[bool, typer.Option(help="only check prefec
     console.print(f"escrito {path}")
 
 
+@deployments_app.command("pool-template")
+def deployments_pool_template() -> None:
+    """Print the base job template of the nexora-process work pool (for `prefect work-pool create|update
+    nexora-process --base-job-template FILE`): Prefect's own, with the flow-run command set, so each run is one
+    process (the engine) rather than a workspace supervisor that starts it."""
+    from deployments.operations.stack import process_pool_template
+
+    print(json.dumps(process_pool_template(), indent=2))
+
+
 @deployments_app.command("status")
 @fails_on(httpx.HTTPError)
 def deployments_status(

@@ -11,6 +11,7 @@ apply `nexora setup` (limits and automations) before the API starts.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -45,6 +46,21 @@ def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str
 def apply_prefect_env(settings: Settings) -> None:
     for key, value in prefect_env(settings).items():
         os.environ.setdefault(key, value)
+
+
+ENGINE_COMMAND = "python -m prefect.engine"
+
+
+def process_pool_template() -> dict:
+    """The process work pool's job template with the flow-run command set: the worker then starts one process per
+    run, the engine, instead of a workspace supervisor that starts the engine (Prefect 3.9: a second interpreter, about
+    a second of CPU per run, for workspace features the pool does not use). ``python`` is the project's: the stack
+    puts its virtualenv first in the workers' PATH (other hosts: start the worker with the virtualenv active)."""
+    from prefect.workers.process import ProcessWorker
+
+    template = ProcessWorker.get_default_base_job_template()
+    template["variables"]["properties"]["command"]["default"] = ENGINE_COMMAND
+    return template
 
 
 class StackError(RuntimeError):
@@ -91,6 +107,9 @@ class Stack:
             poll = max(1, round(self.settings.RUNNER_POLL_SECONDS))
             self.extra_env.setdefault("PREFECT_WORKER_QUERY_SECONDS", str(poll))
             self.extra_env.setdefault("NEXORA_HOME", str(ROOT))
+            # the pool's flow-run command is `python -m prefect.engine` (process_pool_template): this virtualenv's
+            bindir = str(Path(sys.executable).parent)
+            self.extra_env.setdefault("PATH", os.pathsep.join([bindir, os.environ.get("PATH", "")]))
 
     @property
     def prefect_api(self) -> str:
@@ -217,16 +236,19 @@ class Stack:
             text=True,
             timeout=120,
         )
-        if found.returncode != 0:
-            created = subprocess.run(
-                [str(bindir / "prefect"), "work-pool", "create", WORK_POOL, "--type", "process"],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            if created.returncode != 0:
-                raise StackError(f"work pool {WORK_POOL} não criado: {created.stdout[-500:]}{created.stderr[-500:]}")
+        template = (self.settings.DATA_DIR / "prefect" / "work-pool-template.json").resolve()
+        template.parent.mkdir(parents=True, exist_ok=True)
+        template.write_text(json.dumps(process_pool_template()))
+        verb = ["update", WORK_POOL] if found.returncode == 0 else ["create", WORK_POOL, "--type", "process"]
+        created = subprocess.run(
+            [str(bindir / "prefect"), "work-pool", *verb, "--base-job-template", str(template)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if created.returncode != 0:
+            raise StackError(f"work pool {WORK_POOL} não criado: {created.stdout[-500:]}{created.stderr[-500:]}")
         deployed = subprocess.run(
             [str(bindir / "prefect"), "--no-prompt", "deploy", "--all"],
             cwd=ROOT,

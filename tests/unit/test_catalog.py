@@ -93,3 +93,14 @@ def test_automations_compare_equal_whatever_the_order_of_their_sets():
     events = [f"prefect.flow-run.{state}" for state in ("Failed", "Crashed", "TimedOut", "Cancelled")]
     assert _comparable(Dumped(set(events))) == _comparable(Dumped(set(events)))
     assert _comparable(Dumped(set(events))) != _comparable(Dumped(set(events[:2])))
+
+
+def test_the_pool_template_sets_only_the_flow_run_command():
+    from prefect.workers.process import ProcessWorker
+
+    from deployments.operations.stack import ENGINE_COMMAND, process_pool_template
+
+    ours, prefects = process_pool_template(), ProcessWorker.get_default_base_job_template()
+    assert ours["variables"]["properties"]["command"]["default"] == ENGINE_COMMAND == "python -m prefect.engine"
+    ours["variables"]["properties"]["command"]["default"] = None
+    assert ours == prefects  # the rest is Prefect's own, whatever its version
