@@ -131,10 +131,12 @@ def prepare_database() -> None:
     from models.crud.templates import seed_templates
     from models.db import session_scope
     from models.migrate import upgrade
+    from tests.utils.builders import seed_people
 
     upgrade()
     with session_scope() as session:
         seed_templates(session)
+        seed_people(session)
 
 
 def emit(record: dict) -> None:
@@ -186,6 +188,7 @@ class Up:
         self.prefect_api = f"http://127.0.0.1:{self.prefect_port}/api"
         self.process: subprocess.Popen | None = None
         self.key = ""
+        self.headers: dict[str, str] = {}  # the API key, and the person acting (a member of the planning team)
 
     def start(self) -> Up:
         import re
@@ -234,6 +237,29 @@ class Up:
         if not found:
             raise RuntimeError(f"apikey create failed: {created.stdout}{created.stderr}")
         self.key = found.group(0)
+        from tests.utils.builders import ORGAO, PLANNER
+
+        added = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "nexora"),
+                "people",
+                "add",
+                PLANNER,
+                "--name",
+                "Ana Planejadora",
+                "--orgao",
+                ORGAO,
+                "--role",
+                "equipe_planejamento",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if added.returncode != 0:
+            raise RuntimeError(f"people add failed: {added.stdout}{added.stderr}")
+        self.headers = {"Authorization": f"Bearer {self.key}", "X-Actor": PLANNER}
         return self
 
     def stop(self) -> None:

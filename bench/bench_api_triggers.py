@@ -20,6 +20,8 @@ import uuid
 
 import _harness as h
 
+from tests.utils.builders import PLANNER
+
 N = int(os.environ.get("BENCH_N", "2000"))
 CLIENTS, REPEATS = 20, 200
 PREFECT_DB = os.environ.get("BENCH_PREFECT_DB", "sqlite")
@@ -57,7 +59,7 @@ async def run(api_url: str, key: str, doc: str, prefect_api: str, deployment_id:
 
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        headers = {"Authorization": f"Bearer {key}"}
+        headers = {"Authorization": f"Bearer {key}", "X-Actor": PLANNER}
         body = {"document_id": doc, "field": "descricao_necessidade"}
         warm = [
             (f"{api_url}/api/v1/etp/generate-field", body, {**headers, "Idempotency-Key": f"warm-{i}"})

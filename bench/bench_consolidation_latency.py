@@ -27,7 +27,8 @@ def measure(poll_seconds: str, n: int, key_name: str, settle: bool = True) -> li
     from core.settings import Settings
     from deployments.catalog import DEPLOYMENTS
     from deployments.operations.stack import Stack
-    from tests.utils.builders import approve_document, make_document, make_key
+    from models.db import session_scope
+    from tests.utils.builders import PLANNER, approve_document, make_document, make_key, seed_people
 
     settings = Settings()
     url = settings.database_url
@@ -35,8 +36,11 @@ def measure(poll_seconds: str, n: int, key_name: str, settle: bool = True) -> li
     try:
         stack.start([spec.full_name for spec in DEPLOYMENTS])
         key = make_key(url, ["read", "write", "run"], name=key_name)
+        with session_scope(url) as session:
+            seed_people(session)
         samples = []
-        with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {key}", "X-Actor": PLANNER}
+        with httpx.Client(base_url=stack.api_url, headers=headers, timeout=60) as client:
             for _ in range(n + 1):  # the first run warms the runner; not counted
                 doc = make_document(url)
                 approve_document(url, doc)

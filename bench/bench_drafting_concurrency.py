@@ -33,10 +33,10 @@ def main() -> None:
         from tasks.llm.client import call_chat, provider_config
         from tasks.llm.prompts import build_messages
         from tasks.records.tasks import load_drafting_contexts
-        from tests.utils.builders import make_document
+        from tests.utils.builders import PLANNER, make_document
 
         doc = make_document(settings.database_url)
-        contexts = load_drafting_contexts.fn(doc)
+        contexts = load_drafting_contexts.fn(doc, requested_by=PLANNER)
         config = provider_config()
         started = time.perf_counter()
         for ctx in contexts:
@@ -49,7 +49,7 @@ def main() -> None:
             llm.set(mode="slow", delay=1.0)
             doc = make_document(settings.database_url)
             started = time.perf_counter()
-            state = generate_document(doc, return_state=True)
+            state = generate_document(doc, PLANNER, return_state=True)
             walls.append(time.perf_counter() - started)
             assert state.is_completed() and len(state.result()["fields"]) == 13, state
             server.append(h.run_seconds(state))

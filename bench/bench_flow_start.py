@@ -54,7 +54,7 @@ def measure(executor: str, database: str) -> dict:
     with h.Up(name, workers=1 if executor == "worker" else 0, postgres=database == "postgresql") as up:
         running, first_task = [], []
         with (
-            httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {up.key}"}, timeout=90) as client,
+            httpx.Client(base_url=up.api, headers=up.headers, timeout=90) as client,
             httpx.Client(base_url=up.prefect_api, timeout=30) as prefect,
         ):
             sample(client, prefect)  # the first run warms the executor; not counted

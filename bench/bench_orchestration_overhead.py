@@ -60,17 +60,17 @@ def main() -> None:
         from tasks.llm.client import provider_config
         from tasks.llm.tasks import draft_section
         from tasks.records.tasks import load_drafting_contexts, save_fields
-        from tests.utils.builders import make_document
+        from tests.utils.builders import PLANNER, make_document
 
         doc = make_document(settings.database_url)
         slug = "descricao_necessidade"
-        generate_field(doc, slug, force=True)  # warm-up: imports, clients, first connections
-        generate_document(doc, force=True, only_empty=False)
+        generate_field(doc, slug, PLANNER, force=True)  # warm-up: imports, clients, first connections
+        generate_document(doc, PLANNER, force=True, only_empty=False)
 
         def plain(slugs):
-            contexts = load_drafting_contexts.fn(doc, slugs)
+            contexts = load_drafting_contexts.fn(doc, slugs, requested_by=PLANNER)
             drafts = {c.section["slug"]: draft_section.fn(c, provider_config()) for c in contexts}
-            save_fields.fn(doc, drafts, None, None)
+            save_fields.fn(doc, drafts, None, None, PLANNER)
 
         plain_field = timed(lambda: plain([slug]))
         plain_doc = timed(lambda: plain(None))

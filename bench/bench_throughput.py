@@ -28,7 +28,7 @@ def runs_per_minute(name: str, workers: int) -> dict:
 
     with (
         h.Up(name, workers=workers, postgres=True) as up,
-        httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {up.key}"}, timeout=90) as client,
+        httpx.Client(base_url=up.api, headers=up.headers, timeout=90) as client,
     ):
         documents = [client.post("/api/v1/documents", json=document_data("ETP")).json() for _ in range(N)]
         started_at = time.perf_counter()

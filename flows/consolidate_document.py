@@ -49,8 +49,9 @@ def _step(name: str, task, *args):
     on_failure=[on_consolidation_failure],
     on_crashed=[on_consolidation_failure],
 )
-def consolidate_document(document_id: uuid.UUID) -> dict[str, Any]:
-    """Render, store and register the approved document; idempotent once consolidated."""
+def consolidate_document(document_id: uuid.UUID, requested_by: str | None = None) -> dict[str, Any]:
+    """Render, store and register the approved document; idempotent once consolidated. `requested_by`: the person
+    who asked (recorded in the audit log)."""
     run_id, trace_id = run_identity()
     prepared = _step("carregar documento", load_consolidation_input, document_id)
     if prepared["already"]:
@@ -77,6 +78,7 @@ def consolidate_document(document_id: uuid.UUID) -> dict[str, Any]:
         prepared["template_version"],
         run_id,
         trace_id,
+        requested_by,
     )
     start_delivery_run()  # the document.consolidated event was committed with the artifacts
     publish_consolidation(

@@ -11,7 +11,7 @@ from core.settings import settings
 from flows._events import on_generation_failure
 from flows._identity import run_identity
 from tasks.llm.client import provider_config
-from tasks.llm.params import DocumentId, Force, GenerateDocumentParams, OnlyEmpty
+from tasks.llm.params import DocumentId, Force, GenerateDocumentParams, OnlyEmpty, RequestedBy
 from tasks.llm.tasks import draft_section
 from tasks.params import described_by
 from tasks.records.tasks import load_drafting_contexts, save_fields
@@ -30,10 +30,13 @@ class PartialGenerationError(RuntimeError):
     on_crashed=[on_generation_failure],
 )
 @described_by(GenerateDocumentParams)
-def generate_document(document_id: DocumentId, force: Force = False, only_empty: OnlyEmpty = True) -> dict[str, Any]:
-    """Draft the empty sections (or all with only_empty=false); fails naming the sections that failed."""
+def generate_document(
+    document_id: DocumentId, requested_by: RequestedBy, force: Force = False, only_empty: OnlyEmpty = True
+) -> dict[str, Any]:
+    """Draft the empty sections (or all with only_empty=false) for the person `requested_by` (who must then review
+    them); fails naming the sections that failed."""
     run_id, trace_id = run_identity()
-    contexts = load_drafting_contexts(document_id, only_empty=only_empty)
+    contexts = load_drafting_contexts(document_id, only_empty=only_empty, requested_by=requested_by)
     config = provider_config()
     drafting = draft_section.with_options(refresh_cache=force)
     futures = {drafting.submit(ctx, config): ctx.section["slug"] for ctx in contexts}
@@ -49,7 +52,7 @@ def generate_document(document_id: DocumentId, force: Force = False, only_empty:
             failed[slug] = str(state.message or state.name)
     saved = [
         {**item, "cached": item["slug"] in cached}
-        for item in (save_fields(document_id, drafts, run_id, trace_id) if drafts else [])
+        for item in (save_fields(document_id, drafts, run_id, trace_id, requested_by) if drafts else [])
     ]
     if failed:
         details = "; ".join(f"{slug}: {reason}" for slug, reason in sorted(failed.items()))

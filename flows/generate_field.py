@@ -9,7 +9,7 @@ from prefect import flow
 from flows._events import on_generation_failure
 from flows._identity import run_identity
 from tasks.llm.client import provider_config
-from tasks.llm.params import DocumentId, Force, GenerateFieldParams, Instructions, Slug
+from tasks.llm.params import DocumentId, Force, GenerateFieldParams, Instructions, RequestedBy, Slug
 from tasks.llm.tasks import draft_section
 from tasks.params import described_by
 from tasks.records.tasks import load_drafting_contexts, save_fields
@@ -25,12 +25,17 @@ from tasks.records.tasks import load_drafting_contexts, save_fields
 )
 @described_by(GenerateFieldParams)
 def generate_field(
-    document_id: DocumentId, slug: Slug, force: Force = False, instructions: Instructions = None
+    document_id: DocumentId,
+    slug: Slug,
+    requested_by: RequestedBy,
+    force: Force = False,
+    instructions: Instructions = None,
 ) -> dict[str, Any]:
-    """Draft the section `slug` of the document; `force` bypasses the cache of an unchanged prompt."""
+    """Draft the section `slug` of the document for the person `requested_by` (who must then review it); `force`
+    bypasses the cache of an unchanged prompt."""
     run_id, trace_id = run_identity()
-    (ctx,) = load_drafting_contexts(document_id, [slug], instructions=instructions)
+    (ctx,) = load_drafting_contexts(document_id, [slug], instructions=instructions, requested_by=requested_by)
     state = draft_section.with_options(refresh_cache=force)(ctx, provider_config(), return_state=True)
     draft = state.result()
-    (saved,) = save_fields(document_id, {slug: draft}, run_id, trace_id)
+    (saved,) = save_fields(document_id, {slug: draft}, run_id, trace_id, requested_by)
     return {"document_id": str(document_id), **saved, "cached": state.name == "Cached", "content": draft["content"]}

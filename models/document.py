@@ -104,6 +104,46 @@ class DocumentField(SQLModel, table=True):
     flow_run_id: str | None = Field(default=None, max_length=64)
     trace_id: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    # who: the person who wrote the content (or asked a provider for it), who reviewed it (cleared by any change),
+    # who justified leaving the section out (people.identifier)
+    written_by: str | None = Field(default=None, max_length=40)
+    reviewed_by: str | None = Field(default=None, max_length=40)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    justified_by: str | None = Field(default=None, max_length=40)
+
+
+class FieldRevision(SQLModel, table=True):
+    """Every act on a section, in order: written or justified by a person, drafted by a provider at a person's
+    request, reviewed by a person; with the document's version and the content's SHA-256 at that moment."""
+
+    __tablename__ = "field_revisions"
+    __table_args__ = (Index("ix_field_revisions_document", "document_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: uuid.UUID = Field(sa_column=Column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False))
+    version: int
+    slug: str = Field(max_length=40)
+    action: str = Field(max_length=14)  # escrita | justificativa | redacao | revisao
+    person: str | None = Field(default=None, max_length=40)
+    app: str | None = Field(default=None, max_length=120)
+    source: FieldSource | None = Field(default=None, sa_type=String(10))
+    content_sha256: str | None = Field(default=None, max_length=64)
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    trace_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+
+
+class FieldRevisionPublic(SQLModel):
+    slug: str
+    version: int
+    action: str
+    person: str | None
+    app: str | None
+    source: FieldSource | None
+    content_sha256: str | None
+    flow_run_id: str | None
+    trace_id: str | None
+    created_at: datetime
 
 
 class AuditLog(SQLModel, table=True):
@@ -116,7 +156,8 @@ class AuditLog(SQLModel, table=True):
     from_status: DocumentStatus | None = Field(default=None, sa_type=String(20))
     to_status: DocumentStatus = Field(sa_type=String(20))
     reason: str | None = Field(default=None, sa_column=Column(Text))
-    actor: str | None = Field(default=None, max_length=120)
+    actor: str | None = Field(default=None, max_length=120)  # the calling app (its API key's name)
+    person: str | None = Field(default=None, max_length=40)  # the person acting (people.identifier)
     trace_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
@@ -144,6 +185,12 @@ class FieldPublic(SQLModel):
     flow_run_id: str | None
     trace_id: str | None
     updated_at: datetime
+    written_by: str | None = Field(
+        default=None, description="quem escreveu o texto atual, ou pediu a redação automática (identificador)"
+    )
+    reviewed_by: str | None = Field(default=None, description="quem revisou o texto atual (apagado a cada mudança)")
+    reviewed_at: datetime | None = None
+    justified_by: str | None = Field(default=None, description="quem justificou a omissão do elemento")
 
 
 class DocumentPublic(DocumentBase):
@@ -177,7 +224,8 @@ class AuditPublic(SQLModel):
     from_status: DocumentStatus | None
     to_status: DocumentStatus = Field(sa_type=String(20))
     reason: str | None
-    actor: str | None
+    actor: str | None = Field(description="a aplicação que chamou (nome da chave de API)")
+    person: str | None = Field(default=None, description="a pessoa que agiu (identificador)")
     trace_id: str | None
     created_at: datetime
 

@@ -17,6 +17,13 @@ class DocumentStatus(StrEnum):
     CANCELADO = "cancelado"
 
 
+class Role(StrEnum):
+    """What a person of the body is designated for (Lei 14.133/2021, art. 8º and art. 18, caput)."""
+
+    EQUIPE_PLANEJAMENTO = "equipe_planejamento"
+    AUTORIDADE_COMPETENTE = "autoridade_competente"
+
+
 class FieldSource(StrEnum):
     HUMAN = "human"
     LLM = "llm"

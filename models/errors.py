@@ -14,6 +14,12 @@ class DomainError(Exception):
         self.details = details
 
 
+class ForbiddenError(DomainError):
+    """Who acts may not do this (a rule of the law names who may): 403 with the rule."""
+
+    status_code = 403
+
+
 class NotFoundError(DomainError):
     status_code = 404
 

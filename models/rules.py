@@ -1,4 +1,6 @@
-"""Business rules as plain functions: the status lifecycle and the completeness rules of the law."""
+"""Business rules as plain functions: the status lifecycle, the completeness rules of the law, who may act.
+
+Each rule quotes its article; its refusal names it (Lei nº 14.133/2021 unless said otherwise)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from models.enums import DocumentKind
+from models.enums import DocumentKind, FieldSource, Role
 from models.enums import DocumentStatus as S
+from models.errors import ForbiddenError, InvalidError
+
+# what a drafted text holds where a person must still complete it (tasks/llm/prompts.py writes them)
+MISSING_MARK = "[PREENCHER:"
+OFFLINE_BANNER = "[Rascunho automático sem modelo de linguagem (modo offline): revise e complete antes de aprovar.]"
+PROVIDERS = (FieldSource.LLM, FieldSource.OFFLINE)
 
 TRANSITIONS: dict[S, tuple[S, ...]] = {
     S.RASCUNHO: (S.EM_REVISAO, S.CANCELADO),
@@ -62,6 +70,8 @@ def check_transition(current: S, target: S, reason: str | None) -> None:
 class FieldState:
     content: str | None
     justification: str | None
+    source: FieldSource | str | None = None  # who wrote the content: human, or a provider (llm, offline)
+    reviewed: bool = False  # a person marked the current content reviewed
 
     @property
     def filled(self) -> bool:
@@ -72,36 +82,59 @@ class FieldState:
         return bool(self.justification and self.justification.strip())
 
 
+def unfinished_marks(content: str | None) -> list[str]:
+    """What in a text says it is not finished: the ``[PREENCHER: …]`` marks the drafter leaves where a fact is
+    missing, and the banner of a draft written without a model."""
+    text = content or ""
+    found = []
+    if MISSING_MARK.lower() in text.lower():
+        found.append("contém marcação [PREENCHER: …] a completar")
+    if OFFLINE_BANNER[:40] in text:
+        found.append("contém o aviso de rascunho automático (modo offline)")
+    return found
+
+
 def missing_sections(
     kind: DocumentKind, sections: Iterable[Mapping[str, Any]], fields: Mapping[str, FieldState]
 ) -> list[dict[str, str]]:
-    """What blocks approval.
+    """What blocks approval, section by section, each with its reason.
 
-    ETP (Lei 14.133/2021 art. 18 §2º): the required elements (I, IV, VI, VIII, XIII) must be
-    filled; every other element must be filled or carry a justification for leaving it out.
-    TR (art. 6º XXIII): every alínea must be filled.
+    ETP — Lei 14.133/2021, art. 18, §2º: "O estudo técnico preliminar a que se refere o inciso I do caput deste artigo
+    deverá conter ao menos os elementos previstos nos incisos I, IV, VI, VIII e XIII do § 1º deste artigo e, quando não
+    contemplar os demais elementos previstos no referido parágrafo, apresentar as devidas justificativas." The required
+    elements must be filled; every other one filled or justified.
+    TR — art. 6º, XXIII: the termo de referência "deve conter os seguintes parâmetros e elementos descritivos" (alíneas
+    a to j): every alínea must be filled.
+    Filled means finished and owned by a person: a text that still holds a ``[PREENCHER`` mark or the offline banner
+    is not filled, and a text a provider (LLM or offline) wrote counts only once a person reviewed it — the ETP and
+    the TR are acts of the designated agents (art. 7º, caput; art. 18, caput), not of the software.
     """
     missing: list[dict[str, str]] = []
     for section in sections:
         state = fields.get(section["slug"], FieldState(None, None))
+        optional = kind is DocumentKind.ETP and not section.get("required", True)
+        problems: list[str] = []
         if state.filled:
+            problems += unfinished_marks(state.content)
+            if state.source in PROVIDERS and not state.reviewed:
+                problems.append(f"redigido automaticamente ({state.source}) e não revisado por uma pessoa")
+        elif optional and state.justified:
             continue
-        if kind is DocumentKind.ETP and not section.get("required", True) and state.justified:
-            continue
-        if kind is DocumentKind.ETP and not section.get("required", True):
-            problem = "não preenchido nem justificado (art. 18, §2º)"
+        elif optional:
+            problems.append("não preenchido nem justificado (art. 18, §2º)")
         elif kind is DocumentKind.ETP:
-            problem = "obrigatório pelo art. 18, §2º, e não preenchido"
+            problems.append("obrigatório pelo art. 18, §2º, e não preenchido")
         else:
-            problem = "alínea obrigatória do art. 6º, XXIII, não preenchida"
-        missing.append(
-            {
-                "slug": section["slug"],
-                "code": section.get("code", ""),
-                "title": section.get("title", ""),
-                "problem": problem,
-            }
-        )
+            problems.append("alínea obrigatória do art. 6º, XXIII, não preenchida")
+        if problems:
+            missing.append(
+                {
+                    "slug": section["slug"],
+                    "code": section.get("code", ""),
+                    "title": section.get("title", ""),
+                    "problem": "; ".join(problems),
+                }
+            )
     return missing
 
 
@@ -109,3 +142,95 @@ def check_approval(kind: DocumentKind, sections: Iterable[Mapping[str, Any]], fi
     missing = missing_sections(kind, sections, fields)
     if missing:
         raise IncompleteDocumentError(missing)
+
+
+# --- who may act -------------------------------------------------------------------------------------------------
+
+SEGREGATION = (
+    'Lei 14.133/2021, art. 7º, §1º: "A autoridade referida no caput deste artigo deverá observar o princípio da '
+    "segregação de funções, vedada a designação do mesmo agente público para atuação simultânea em funções mais "
+    "suscetíveis a riscos, de modo a reduzir a possibilidade de ocultação de erros e de ocorrência de fraudes na "
+    'respectiva contratação."'
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, as the rules need them."""
+
+    identifier: str
+    name: str
+    orgao: str
+    roles: tuple[str, ...]
+    active: bool = True
+
+    def has(self, role: Role) -> bool:
+        return role.value in self.roles
+
+
+def same_orgao(a: str, b: str) -> bool:
+    """Two spellings of one órgão: case and runs of spaces do not matter."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def check_can_plan(actor: Actor) -> None:
+    """Writing, drafting, justifying, reviewing and submitting an ETP/TR are acts of the planning team.
+
+    Lei 14.133/2021, art. 18, caput: "A fase preparatória do processo licitatório é caracterizada pelo planejamento
+    (…)"; art. 7º, caput: the authority designates the agents "para o desempenho das funções essenciais à execução
+    desta Lei". A person not designated to the planning team (role ``equipe_planejamento``) does not act on it."""
+    if not actor.has(Role.EQUIPE_PLANEJAMENTO):
+        raise ForbiddenError(
+            f"{actor.name} ({actor.identifier}) não integra a equipe de planejamento da contratação: elaborar, "
+            "revisar e submeter o ETP/TR cabe aos agentes designados (Lei 14.133/2021, art. 7º, caput, e art. 18, "
+            "caput). Peça ao administrador o papel 'equipe_planejamento'.",
+            rule="art. 18, caput",
+        )
+
+
+def check_can_approve(actor: Actor, document_orgao: str, authors: Mapping[str, set[str]], reason: str | None) -> None:
+    """Approval (to ``aprovado``) is an act of the competent authority of the document's órgão, with its despacho,
+    by someone who took no part in writing the current version.
+
+    - The authority: Lei 14.133/2021, art. 7º, caput, and art. 18 (the planning approved by the competent authority);
+      the person has the role ``autoridade_competente`` and belongs to the document's órgão.
+    - The despacho: ``reason`` is required (the motivação, art. 5º).
+    - Segregation of functions, art. 7º, §1º (quoted in SEGREGATION): whoever wrote, drafted (asked for a draft),
+      justified or reviewed any section of the current version (``authors``: identifier → what they did) may not
+      approve it.
+    """
+    if not (reason and reason.strip()):
+        raise InvalidError(
+            "A aprovação exige o despacho da autoridade competente (campo 'reason'): a motivação do ato "
+            "(Lei 14.133/2021, art. 5º, princípio da motivação)."
+        )
+    if not actor.has(Role.AUTORIDADE_COMPETENTE):
+        raise ForbiddenError(
+            f"{actor.name} ({actor.identifier}) não é autoridade competente: a aprovação do ETP/TR cabe à autoridade "
+            "competente (Lei 14.133/2021, art. 7º, caput, e art. 18).",
+            rule="art. 18",
+        )
+    if not same_orgao(actor.orgao, document_orgao):
+        raise ForbiddenError(
+            f"{actor.name} ({actor.identifier}) é autoridade de '{actor.orgao}', não do órgão do documento "
+            f"('{document_orgao}').",
+            rule="art. 18",
+        )
+    acts = authors.get(actor.identifier)
+    if acts:
+        raise ForbiddenError(
+            f"{actor.name} ({actor.identifier}) não pode aprovar este documento: {', '.join(sorted(acts))} na versão "
+            f"atual. Segregação de funções — {SEGREGATION}",
+            rule="art. 7º, §1º",
+        )
+
+
+def check_can_submit(actor: Actor) -> None:
+    """Submitting for review (``em_revisao``) is an act of the planning team (art. 18, caput): check_can_plan."""
+    check_can_plan(actor)
+
+
+def check_can_consolidate(actor: Actor) -> None:
+    """Consolidating an approved document into its files is done by the planning team or the authority."""
+    if not actor.has(Role.AUTORIDADE_COMPETENTE):
+        check_can_plan(actor)

@@ -311,10 +311,12 @@ def _migrate_and_seed(url: str) -> None:
     from models.crud.templates import seed_templates
     from models.db import session_scope
     from models.migrate import upgrade
+    from tests.utils.builders import seed_people
 
     upgrade(url)
     with session_scope(url) as session:
         seed_templates(session)
+        seed_people(session)
 
 
 @pytest.fixture(scope="session")

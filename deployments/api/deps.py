@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prefect.client.orchestration import PrefectClient
 from sqlmodel import Session
@@ -14,6 +14,8 @@ from sqlmodel import Session
 from core.logging import current_trace_id
 from models.apikey import ApiKey
 from models.crud.apikeys import authenticate
+from models.crud.documents import Acting
+from models.crud.people import ACTOR_HEADER, acting_person
 from models.db import session_scope
 from models.enums import Scope
 
@@ -104,19 +106,40 @@ RunKey = Annotated[ApiKey, Depends(require(Scope.RUN))]
 AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]
 
 
+def get_trace_id() -> str:
+    return current_trace_id.get() or "-"
+
+
+TraceId = Annotated[str, Depends(get_trace_id)]
+
+
+def get_acting(
+    key: CurrentKey,
+    trace_id: TraceId,
+    x_actor: Annotated[
+        str | None,
+        Header(
+            alias=ACTOR_HEADER,
+            description="quem age: o identificador (matrícula) de uma pessoa cadastrada em /api/v1/people; "
+            "a chave de API identifica só a aplicação",
+        ),
+    ] = None,
+) -> Acting:
+    """The person acting (X-Actor; missing or unknown → 422, inactive → 403), the calling app and the trace."""
+    with session_scope() as session:
+        person = acting_person(session, x_actor)
+    return Acting(person, app=key.name, trace_id=trace_id)
+
+
+ActingDep = Annotated[Acting, Depends(get_acting)]
+
+
 def get_prefect(request: Request) -> PrefectClient:
     client: PrefectClient = request.app.state.prefect
     return client
 
 
 PrefectDep = Annotated[PrefectClient, Depends(get_prefect)]
-
-
-def get_trace_id() -> str:
-    return current_trace_id.get() or "-"
-
-
-TraceId = Annotated[str, Depends(get_trace_id)]
 
 
 # paging: beyond any real table, below what a database integer holds (a larger one was a 500)

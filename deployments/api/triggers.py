@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TypedDict
 
-from models.crud.documents import document_view, ensure_editable, get_document, record_confidential_read
+from models.crud.documents import Acting, document_view, ensure_editable, get_document, record_confidential_read
 from models.db import session_scope
 from models.enums import DocumentKind, DocumentStatus
 from models.errors import ConflictError, InvalidError, NotFoundError
@@ -60,8 +60,14 @@ def audit_confidential_read(document_id: str, what: str, actor: str, trace_id: s
         record_confidential_read(session, uuid.UUID(document_id), what, actor, trace_id)
 
 
-def run_tags(doc: Mapping[str, object]) -> list[str]:
-    return ["nexora", f"document:{doc['id']}", f"kind:{doc['kind']}"]
+def run_tags(doc: Mapping[str, object], acting: Acting | None = None) -> list[str]:
+    """The run's tags: the document, and who asked for the run (the person, the calling app)."""
+    tags = ["nexora", f"document:{doc['id']}", f"kind:{doc['kind']}"]
+    if acting is not None:
+        tags.append(f"person:{acting.person.identifier}")
+        if acting.app:
+            tags.append(f"app:{acting.app}")
+    return tags
 
 
 def consolidatable(document_id: uuid.UUID) -> dict[str, str]:

@@ -12,6 +12,7 @@ from deployments.cli.documents import documents_app
 from deployments.cli.model import model_app
 from deployments.cli.notifications import notifications_app, subscriptions_app
 from deployments.cli.operations import backup_command, restore_command, setup
+from deployments.cli.people import people_app
 from deployments.cli.pncp import pncp_app
 from deployments.cli.prefect_deployments import deployments_app
 from deployments.cli.runs import runs_app
@@ -32,6 +33,7 @@ for name, command in (
 for name, sub_app in (
     ("templates", templates_app),
     ("apikey", apikey_app),
+    ("people", people_app),
     ("db", db_app),
     ("deployments", deployments_app),
     ("documents", documents_app),

@@ -14,6 +14,23 @@ from tasks.params import help_of
 
 documents_app = typer.Typer(help="Documentos ETP/TR.", no_args_is_help=True)
 Wait = Annotated[float, typer.Option(help="segundos a esperar pelo fim da execução (0 = não esperar)")]
+ActorOption = Annotated[
+    str,
+    typer.Option(
+        "--actor",
+        envvar="NEXORA_ACTOR",
+        help="quem age: identificador de uma pessoa cadastrada (`nexora people list`); ou NEXORA_ACTOR",
+    ),
+]
+
+
+def _acting(identifier: str, check) -> None:
+    """The person must be registered, active and allowed (``check``, a rule of models/rules.py)."""
+    from models.crud.people import acting_person
+    from models.db import session_scope
+
+    with session_scope() as session:
+        check(acting_person(session, identifier))
 
 
 @documents_app.command("generate")
@@ -29,6 +46,7 @@ def documents_generate(
     ] = None,
     all_fields: Annotated[bool, typer.Option("--all", help="redigir também as seções já preenchidas")] = False,
     wait: Wait = 300,
+    actor: ActorOption = "",
 ) -> None:
     """Draft one section (--field) or every empty section of a document (starts generate-field or
     generate-document)."""
@@ -36,19 +54,21 @@ def documents_generate(
 
     from deployments.api import triggers
     from deployments.catalog import GENERATE_DOCUMENT, GENERATE_FIELD
+    from models.rules import check_can_plan
 
     uuid_ = as_uuid(document_id)
+    _acting(actor, check_can_plan)
     try:
         if field is not None:
             params: dict[str, Any] = GenerateFieldParams(
-                document_id=uuid_, slug=field, force=force, instructions=instructions
+                document_id=uuid_, slug=field, requested_by=actor, force=force, instructions=instructions
             ).model_dump(mode="json")
         elif instructions is not None:
             fail("--instructions vale para uma seção: use-o com --field")
         else:
-            params = GenerateDocumentParams(document_id=uuid_, force=force, only_empty=not all_fields).model_dump(
-                mode="json"
-            )
+            params = GenerateDocumentParams(
+                document_id=uuid_, requested_by=actor, force=force, only_empty=not all_fields
+            ).model_dump(mode="json")
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     doc = triggers.runnable_document(uuid_, slug=field)
@@ -59,16 +79,19 @@ def documents_generate(
             console.print(f"  {saved['slug']}: {saved['source']}, {saved['chars']} caracteres")
 
     spec = GENERATE_FIELD if field else GENERATE_DOCUMENT
-    start_and_follow(spec, params, triggers.run_tags(doc), wait, "a redação falhou", name=name, show=show)
+    tags = [*triggers.run_tags(doc), f"person:{actor}", "app:nexora-cli"]
+    start_and_follow(spec, params, tags, wait, "a redação falhou", name=name, show=show)
 
 
 @documents_app.command("consolidate")
 @fails_on(DomainError)
-def documents_consolidate(document_id: str, wait: Wait = 120) -> None:
+def documents_consolidate(document_id: str, wait: Wait = 120, actor: ActorOption = "") -> None:
     """Consolidate an approved document into DOCX and PDF (starts the consolidate-document deployment)."""
     from deployments.api import triggers
     from deployments.catalog import CONSOLIDATE_DOCUMENT
+    from models.rules import check_can_consolidate
 
+    _acting(actor, check_can_consolidate)
     doc = triggers.consolidatable(as_uuid(document_id))
     name = f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}"
 
@@ -76,7 +99,6 @@ def documents_consolidate(document_id: str, wait: Wait = 120) -> None:
         for artifact in result["artifacts"]:
             console.print(f"  {artifact['format']}: {artifact['storage_uri']} ({artifact['size_bytes']:,} bytes)")
 
-    parameters = {"document_id": document_id}
-    start_and_follow(
-        CONSOLIDATE_DOCUMENT, parameters, triggers.run_tags(doc), wait, "a consolidação falhou", name=name, show=show
-    )
+    parameters = {"document_id": document_id, "requested_by": actor}
+    tags = [*triggers.run_tags(doc), f"person:{actor}", "app:nexora-cli"]
+    start_and_follow(CONSOLIDATE_DOCUMENT, parameters, tags, wait, "a consolidação falhou", name=name, show=show)

@@ -1,7 +1,11 @@
-"""The main job once, through the API: an ETP from the template, every field drafted, approved, consolidated."""
+"""The main job once, through the API, as a public body does it: the market collected and the price model trained;
+an ETP created and drafted by a member of the planning team; its approval refused while drafts are unreviewed or
+incomplete; another member completes the [PREENCHER] points and reviews every draft; the competent authority, who
+wrote nothing, approves with a despacho; the document consolidated into DOCX and PDF."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -11,6 +15,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from models.rules import OFFLINE_BANNER
 from tasks.prices.outliers import brl
 
 DEMO_DOCUMENT = {
@@ -39,6 +44,18 @@ DEMO_DOCUMENT = {
     ],
 }
 
+
+# the demo's people (Lei 14.133/2021: the planning team writes, the competent authority approves — art. 7º §1º)
+DEMO_PEOPLE = {
+    "planner": {"identifier": "1234567", "name": "Ana Souza", "roles": ["equipe_planejamento"]},
+    "reviewer": {"identifier": "7654321", "name": "Bruno Lima", "roles": ["equipe_planejamento"]},
+    "authority": {"identifier": "2345678", "name": "Carla Mendes", "roles": ["autoridade_competente"]},
+}
+DESPACHO = (
+    "Aprovo o Estudo Técnico Preliminar, elaborado pela equipe de planejamento, nos termos do art. 18 da Lei "
+    "nº 14.133/2021 (demonstração)."
+)
+MARK = re.compile(r"\[PREENCHER:\s*([^\]]*)\]", re.IGNORECASE)
 
 DEMO_EMAIL = "fiscalizacao@demo.nexora.local"
 SAMPLE_WINDOW = {"start": "2016-01-01", "end": "2022-12-31", "modalidades": [6], "source": "amostra"}
@@ -179,6 +196,78 @@ def _start(
     raise AssertionError("unreachable")
 
 
+def register_people(client: httpx.Client, console: Console) -> dict[str, str]:
+    """The demo's people (admin scope); already registered: kept as they are."""
+    for person in DEMO_PEOPLE.values():
+        answer = client.post("/api/v1/people", json={**person, "orgao": DEMO_DOCUMENT["orgao"]})
+        if answer.status_code not in (201, 409):
+            _check(answer)
+    names = ", ".join(f"{p['name']} ({p['identifier']}, {' e '.join(p['roles'])})" for p in DEMO_PEOPLE.values())
+    console.print(f"Pessoas: {names}")
+    return {role: person["identifier"] for role, person in DEMO_PEOPLE.items()}
+
+
+def as_(identifier: str) -> dict[str, str]:
+    return {"X-Actor": identifier}
+
+
+def completed(content: str) -> str:
+    """What the reviewer of the demo writes over a draft that still has gaps: the offline banner taken out, each
+    [PREENCHER: …] point answered (in a real body, with the facts of the process)."""
+    text = content.replace(OFFLINE_BANNER, "").strip()
+    return MARK.sub(lambda m: f"(informado pela equipe de planejamento: {m.group(1).strip()})", text)
+
+
+def review_path(client: httpx.Client, console: Console, document_id: str, people: dict[str, str]) -> dict[str, Any]:
+    """Submit; the approval is refused while drafts are unreviewed or incomplete (shown); returned; the reviewer
+    completes the drafts with gaps and reviews the others; submitted again and approved by the authority."""
+    url = f"/api/v1/documents/{document_id}"
+    _check(client.post(f"{url}/transitions", json={"to": "em_revisao"}, headers=as_(people["planner"])))
+    refused = client.post(
+        f"{url}/transitions", json={"to": "aprovado", "reason": DESPACHO}, headers=as_(people["authority"])
+    )
+    if refused.status_code != 422:
+        raise DemoError(f"a aprovação de rascunhos não revisados deveria ser recusada: {refused.status_code}")
+    missing = refused.json().get("missing", [])
+    console.print(f"Aprovação recusada (422): {len(missing)} seções sem revisão ou com pontos a completar, por ex.:")
+    for item in missing[:3]:
+        console.print(f"  {item['code']} {item['title']}: {item['problem']}", soft_wrap=True)
+    _check(
+        client.post(
+            f"{url}/transitions",
+            json={"to": "devolvido", "reason": "Revisar os rascunhos e completar os pontos em aberto."},
+            headers=as_(people["authority"]),
+        )
+    )
+    document = _check(client.get(url))
+    rewritten = reviewed = 0
+    for field in document["fields"]:
+        content = field["content"] or ""
+        if not content.strip():
+            continue
+        fixed = completed(content)
+        if fixed != content:
+            _check(
+                client.put(f"{url}/fields/{field['slug']}", json={"content": fixed}, headers=as_(people["reviewer"]))
+            )
+            rewritten += 1
+        elif field["source"] in ("llm", "offline"):
+            _check(client.post(f"{url}/fields/{field['slug']}/review", headers=as_(people["reviewer"])))
+            reviewed += 1
+    console.print(
+        f"{DEMO_PEOPLE['reviewer']['name']} completou {rewritten} seções e revisou {reviewed}; "
+        f"{DEMO_PEOPLE['planner']['name']} submete de novo"
+    )
+    _check(client.post(f"{url}/transitions", json={"to": "em_revisao"}, headers=as_(people["planner"])))
+    approved = _check(
+        client.post(f"{url}/transitions", json={"to": "aprovado", "reason": DESPACHO}, headers=as_(people["authority"]))
+    )
+    console.print(
+        f"Status: [bold]{approved['status']}[/] por {DEMO_PEOPLE['authority']['name']} — despacho: {DESPACHO}"
+    )
+    return {"refused_sections": len(missing), "rewritten": rewritten, "reviewed": reviewed}
+
+
 def _thousands(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
@@ -203,6 +292,8 @@ def run_demo(
         )
         market = collect_market(client, console)
         prices = price_model(client, console)
+        people = register_people(client, console)
+        client.headers.update(as_(people["planner"]))  # Ana creates, drafts and consolidates
         document = _check(client.post("/api/v1/documents", json=DEMO_DOCUMENT))
         console.print(
             f"ETP criado: {document['id']} (template v{document['template_version']}, {len(document['fields'])} seções)"
@@ -233,13 +324,7 @@ def run_demo(
             table.add_row(field["code"], field["title"], field["source"] or "-", size)
         console.print(table)
         _subscribe(client)
-        for target in ("em_revisao", "aprovado"):
-            moved = _check(
-                client.post(
-                    f"/api/v1/documents/{document['id']}/transitions", json={"to": target, "reason": "demonstração"}
-                )
-            )
-            console.print(f"Status: [bold]{moved['status']}[/]")
+        review = review_path(client, console, document["id"], people)
         consolidation = _start(
             client, f"/api/v1/documents/{document['id']}/consolidate", f"demo-consolidate-{document['id']}"
         )
@@ -271,6 +356,8 @@ def run_demo(
         "consolidation_flow_run_id": consolidation["flow_run_id"],
         "artifacts": {a["format"]: a["storage_uri"] for a in artifacts},
         "notifications": {n["event_type"]: n["status"] for n in notices},
+        "review": review,
+        "people": people,
         "market": market,
         "price_model": prices,
     }

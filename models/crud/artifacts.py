@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from models import rules
 from models.artifact import Artifact
-from models.crud.documents import get_document
+from models.crud.documents import Acting, get_document
 from models.crud.notifications import record_document_event
 from models.db import utcnow
 from models.document import AuditLog, Document
@@ -27,6 +28,7 @@ def register_consolidation(
     flow_run_id: str | None,
     trace_id: str | None,
     actor: str = "consolidate-document",
+    person: str | None = None,
 ) -> list[Artifact]:
     """Register the stored files and mark the document consolidado, atomically.
 
@@ -72,6 +74,7 @@ def register_consolidation(
             to_status=DocumentStatus.CONSOLIDADO,
             reason=f"versão {version} consolidada",
             actor=actor,
+            person=person,
             trace_id=trace_id,
         )
     )
@@ -113,10 +116,10 @@ def get_artifact(session: Session, artifact_id: uuid.UUID) -> Artifact:
     return artifact
 
 
-def new_version(
-    session: Session, document_id: uuid.UUID, reason: str | None, actor: str | None = None, trace_id: str | None = None
-) -> Document:
-    """Open a new version of a consolidated document for editing (the consolidated one stays frozen)."""
+def new_version(session: Session, document_id: uuid.UUID, reason: str | None, acting: Acting) -> Document:
+    """Open a new version of a consolidated document for editing (the consolidated one stays frozen); an act of the
+    planning team. Whoever writes, justifies or reviews a section of the new version may not approve it."""
+    rules.check_can_plan(acting.person)
     document = get_document(session, document_id, for_update=True)
     if document.status != DocumentStatus.CONSOLIDADO:
         raise ConflictError(
@@ -132,8 +135,9 @@ def new_version(
             from_status=DocumentStatus.CONSOLIDADO,
             to_status=DocumentStatus.RASCUNHO,
             reason=reason or f"nova versão {document.version}",
-            actor=actor,
-            trace_id=trace_id,
+            actor=acting.app,
+            person=acting.person.identifier,
+            trace_id=acting.trace_id,
         )
     )
     session.flush()

@@ -1,7 +1,11 @@
-"""Documents and their fields: create from a template, edit, write fields, change status."""
+"""Documents and their fields: create from a template, edit, write, justify and review fields, change status.
+
+Every act names who acts (``Acting``: the person, the calling app, the trace); the rules of who may do what are in
+models/rules.py. Each act on a section is kept in ``field_revisions`` with the document's version."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +18,31 @@ from models import rules
 from models.crud.notifications import record_document_event
 from models.crud.templates import default_template, get_template
 from models.db import utcnow
-from models.document import AuditLog, ConfidentialRead, Document, DocumentCreate, DocumentField, DocumentUpdate
-from models.enums import DocumentKind, DocumentStatus, FieldSource, MarketData
+from models.document import (
+    AuditLog,
+    ConfidentialRead,
+    Document,
+    DocumentCreate,
+    DocumentField,
+    DocumentUpdate,
+    FieldRevision,
+)
+from models.enums import DocumentKind, DocumentStatus, FieldSource, MarketData, Role
 from models.errors import ConflictError, InvalidError, NotFoundError
 from models.template import Template
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who acts: the person (X-Actor), the calling app (the API key's name, or the flow), the request's trace."""
+
+    person: rules.Actor
+    app: str | None = None
+    trace_id: str | None = None
+
+
+# what each act on a section is called in the history, and in a refusal of the segregation rule
+ACTS = {"escrita": "escreveu", "justificativa": "justificou", "redacao": "pediu a redação de", "revisao": "revisou"}
 
 TRANSITION_EVENTS = {
     DocumentStatus.EM_REVISAO: "document.submitted",
@@ -26,9 +51,8 @@ TRANSITION_EVENTS = {
 }
 
 
-def create_document(
-    session: Session, data: DocumentCreate, actor: str | None = None, trace_id: str | None = None
-) -> Document:
+def create_document(session: Session, data: DocumentCreate, acting: Acting) -> Document:
+    rules.check_can_plan(acting.person)
     if data.template_id is not None:
         template = get_template(session, data.template_id)
         if data.kind is not None and data.kind != template.kind:
@@ -58,8 +82,9 @@ def create_document(
             document_id=document.id,
             from_status=None,
             to_status=DocumentStatus.RASCUNHO,
-            actor=actor,
-            trace_id=trace_id,
+            actor=acting.app,
+            person=acting.person.identifier,
+            trace_id=acting.trace_id,
             reason="criação",
         )
     )
@@ -147,6 +172,10 @@ class DocumentView:
                                 "flow_run_id",
                                 "trace_id",
                                 "updated_at",
+                                "written_by",
+                                "reviewed_by",
+                                "reviewed_at",
+                                "justified_by",
                             )
                         }
                         if stored
@@ -178,7 +207,8 @@ def ensure_editable(document: Document) -> None:
         )
 
 
-def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpdate) -> Document:
+def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpdate, acting: Acting) -> Document:
+    rules.check_can_plan(acting.person)
     document = get_document(session, document_id, for_update=True)
     ensure_editable(document)
     changes = data.model_dump(mode="json", exclude_unset=True, exclude_none=True)
@@ -194,7 +224,8 @@ def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpda
     return document
 
 
-def delete_document(session: Session, document_id: uuid.UUID) -> None:
+def delete_document(session: Session, document_id: uuid.UUID, acting: Acting) -> None:
+    rules.check_can_plan(acting.person)
     document = get_document(session, document_id, for_update=True)
     if document.status != DocumentStatus.RASCUNHO:
         raise ConflictError(
@@ -207,6 +238,8 @@ def delete_document(session: Session, document_id: uuid.UUID) -> None:
         )
     for row in session.exec(select(DocumentField).where(DocumentField.document_id == document_id)).all():
         session.delete(row)
+    for revision in session.exec(select(FieldRevision).where(FieldRevision.document_id == document_id)).all():
+        session.delete(revision)
     for entry in session.exec(select(AuditLog).where(AuditLog.document_id == document_id)).all():
         session.delete(entry)
     session.delete(document)
@@ -232,6 +265,25 @@ def _check_text(label: str, value: str | None, limit: int) -> str | None:
     return value
 
 
+def _sha256(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode()).hexdigest() if text else None
+
+
+def _record(session: Session, document: Document, slug: str, action: str, acting: Acting, **extra: Any) -> None:
+    session.add(
+        FieldRevision(
+            document_id=document.id,
+            version=document.version,
+            slug=slug,
+            action=action,
+            person=acting.person.identifier,
+            app=acting.app,
+            trace_id=acting.trace_id,
+            **extra,
+        )
+    )
+
+
 def write_field(
     session: Session,
     document_id: uuid.UUID,
@@ -239,13 +291,16 @@ def write_field(
     *,
     content: str | None,
     justification: str | None,
+    acting: Acting,
     source: FieldSource = FieldSource.HUMAN,
     model: str | None = None,
     tokens_in: int | None = None,
     tokens_out: int | None = None,
     flow_run_id: str | None = None,
-    trace_id: str | None = None,
 ) -> DocumentField:
+    """Write a section: by hand (``source`` human: the person wrote it) or a provider's draft (llm, offline: the
+    person asked for it). A change of the content clears its review; a justification records who gave it."""
+    rules.check_can_plan(acting.person)
     document = get_document(session, document_id, for_update=True)
     ensure_editable(document)
     template = get_template(session, document.template_id)
@@ -263,9 +318,27 @@ def write_field(
         raise InvalidError("Informe 'content' (texto da seção) ou 'justification' (por que não se aplica).")
     if justification and section.get("required", True) and not (content or "").strip():
         raise InvalidError(f"A seção {section['code']} ('{slug}') é obrigatória: não pode ser só justificada.")
+    who = acting.person.identifier
+    if content != field.content or source != field.source:
+        field.written_by = who if content else None
+        field.reviewed_by = field.reviewed_at = None  # any change clears the review
+        action = "escrita" if source is FieldSource.HUMAN else "redacao"
+        _record(
+            session,
+            document,
+            slug,
+            action,
+            acting,
+            source=source,
+            content_sha256=_sha256(content),
+            flow_run_id=flow_run_id,
+        )
+    if justification != field.justification:
+        field.justified_by = who if justification else None
+        _record(session, document, slug, "justificativa", acting, content_sha256=_sha256(justification))
     field.content, field.justification, field.source = content, justification, source
     field.model, field.tokens_in, field.tokens_out = model, tokens_in, tokens_out
-    field.flow_run_id, field.trace_id, field.updated_at = flow_run_id, trace_id, utcnow()
+    field.flow_run_id, field.trace_id, field.updated_at = flow_run_id, acting.trace_id, utcnow()
     document.updated_at = utcnow()
     session.add(field)
     session.add(document)
@@ -273,22 +346,73 @@ def write_field(
     return field
 
 
+REVIEWABLE = {DocumentStatus.RASCUNHO, DocumentStatus.DEVOLVIDO, DocumentStatus.EM_REVISAO}
+
+
+def review_field(session: Session, document_id: uuid.UUID, slug: str, acting: Acting) -> DocumentField:
+    """A person of the planning team marks the section's current content as reviewed (read, checked, owned): a
+    provider's draft counts for approval only then (rules.missing_sections); any later change clears the mark."""
+    rules.check_can_plan(acting.person)
+    document = get_document(session, document_id, for_update=True)
+    if document.status not in REVIEWABLE:
+        raise ConflictError(
+            f"O documento está '{document.status}'; revisa-se em {', '.join(s.value for s in REVIEWABLE)}.",
+            status=str(document.status),
+        )
+    field = _field(session, document, slug)
+    if not (field.content or "").strip():
+        raise InvalidError(f"A seção '{slug}' está vazia: não há texto a revisar.")
+    field.reviewed_by, field.reviewed_at = acting.person.identifier, utcnow()
+    _record(session, document, slug, "revisao", acting, source=field.source, content_sha256=_sha256(field.content))
+    session.add(field)
+    session.flush()
+    return field
+
+
+def authors(session: Session, document: Document) -> dict[str, set[str]]:
+    """Who took part in the current version's sections, and how: identifier → {"escreveu descricao_necessidade",
+    "revisou requisitos", …} (the field history of this version)."""
+    rows = session.exec(
+        select(FieldRevision).where(FieldRevision.document_id == document.id, FieldRevision.version == document.version)
+    ).all()
+    out: dict[str, set[str]] = {}
+    for row in rows:
+        if row.person:
+            out.setdefault(row.person, set()).add(f"{ACTS.get(row.action, row.action)} {row.slug}")
+    return out
+
+
+def field_history(session: Session, document_id: uuid.UUID) -> list[FieldRevision]:
+    get_document(session, document_id)
+    return list(
+        session.exec(
+            select(FieldRevision).where(FieldRevision.document_id == document_id).order_by(col(FieldRevision.id))
+        ).all()
+    )
+
+
 def transition(
-    session: Session,
-    document_id: uuid.UUID,
-    target: DocumentStatus,
-    reason: str | None,
-    actor: str | None = None,
-    trace_id: str | None = None,
+    session: Session, document_id: uuid.UUID, target: DocumentStatus, reason: str | None, acting: Acting
 ) -> Document:
-    """The one place where a document's status changes."""
+    """The one place where a document's status changes; who may move it where: rules.check_can_submit (to
+    em_revisao, back to rascunho), rules.check_can_approve (to aprovado: the authority, its despacho, segregation of
+    functions); returning or cancelling: the planning team or the authority."""
     document = get_document(session, document_id, for_update=True)
     current = DocumentStatus(document.status)
     rules.check_transition(current, target, reason)
+    person = acting.person
     if target is DocumentStatus.APROVADO:
         view = document_view(session, document_id)
-        states = {f.slug: rules.FieldState(f.content, f.justification) for f in view.fields}
+        states = {
+            f.slug: rules.FieldState(f.content, f.justification, f.source, f.reviewed_by is not None)
+            for f in view.fields
+        }
         rules.check_approval(DocumentKind(document.kind), view.template.sections, states)
+        rules.check_can_approve(person, document.orgao, authors(session, document), reason)
+    elif target in (DocumentStatus.EM_REVISAO, DocumentStatus.RASCUNHO):
+        rules.check_can_submit(person)
+    elif not person.has(Role.AUTORIDADE_COMPETENTE):
+        rules.check_can_plan(person)
     document.status = target
     document.updated_at = utcnow()
     session.add(document)
@@ -298,8 +422,9 @@ def transition(
             from_status=current,
             to_status=target,
             reason=reason,
-            actor=actor,
-            trace_id=trace_id,
+            actor=acting.app,
+            person=person.identifier,
+            trace_id=acting.trace_id,
         )
     )
     if target in TRANSITION_EVENTS:
@@ -307,10 +432,12 @@ def transition(
             session,
             TRANSITION_EVENTS[target],
             document,
-            trace_id=trace_id,
+            trace_id=acting.trace_id,
             from_status=str(current),
             reason=reason,
-            actor=actor,
+            actor=acting.app,
+            person=person.identifier,
+            person_name=person.name,
         )
     session.flush()
     return document

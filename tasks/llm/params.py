@@ -10,6 +10,14 @@ from pydantic import BaseModel, Field
 
 DocumentId = Annotated[uuid.UUID, Field(description="id do documento (ETP ou TR)")]
 Slug = Annotated[str, Field(min_length=2, max_length=40, description="slug da seção no template")]
+RequestedBy = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=40,
+        description="quem pede a redação: identificador de uma pessoa da equipe de planejamento (/api/v1/people)",
+    ),
+]
 Force = Annotated[bool, Field(description="ignora o cache e chama o modelo de novo")]
 Instructions = Annotated[str | None, Field(max_length=2000, description="pedido adicional ao redator")]
 OnlyEmpty = Annotated[bool, Field(description="redigir só as seções vazias (false: todas)")]
@@ -20,6 +28,7 @@ class GenerateFieldParams(BaseModel):
 
     document_id: DocumentId
     slug: Slug
+    requested_by: RequestedBy
     force: Force = False
     instructions: Instructions = None
 
@@ -35,3 +44,4 @@ class GenerateDocumentParams(GenerateDocumentOptions):
     """Every empty section of a document to draft (the flow generate-document)."""
 
     document_id: DocumentId
+    requested_by: RequestedBy

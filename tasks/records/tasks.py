@@ -9,11 +9,12 @@ from typing import Any
 from prefect import task
 
 from models.crud.artifacts import artifacts_of, register_consolidation
-from models.crud.documents import document_view, ensure_editable, write_field
+from models.crud.documents import Acting, document_view, ensure_editable, write_field
+from models.crud.people import acting_person
 from models.db import session_scope
 from models.enums import DocumentStatus, FieldSource
 from models.errors import ConflictError, NotFoundError
-from models.rules import FieldState
+from models.rules import FieldState, check_can_plan
 from tasks import run_logger
 from tasks.llm.prompts import DraftingContext
 from tasks.records.printed import printed
@@ -48,10 +49,17 @@ def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, st
 
 @task(name="load-drafting-context", **DB_RETRIES)
 def load_drafting_contexts(
-    document_id: uuid.UUID, slugs: list[str] | None = None, only_empty: bool = False, instructions: str | None = None
+    document_id: uuid.UUID,
+    slugs: list[str] | None = None,
+    only_empty: bool = False,
+    instructions: str | None = None,
+    *,
+    requested_by: str,
 ) -> list[DraftingContext]:
-    """The drafting context of the requested sections (all, or only the empty ones)."""
+    """The drafting context of the requested sections (all, or only the empty ones), once the person who asked is
+    known, active and of the planning team (a run started from the Prefect UI is checked here)."""
     with session_scope() as session:
+        check_can_plan(acting_person(session, requested_by))
         view = document_view(session, document_id)
         ensure_editable(view.document)
         sections = view.template.sections
@@ -70,11 +78,17 @@ def load_drafting_contexts(
 
 @task(name="save-fields", **DB_RETRIES)
 def save_fields(
-    document_id: uuid.UUID, drafts: dict[str, dict[str, Any]], flow_run_id: str | None, trace_id: str | None
+    document_id: uuid.UUID,
+    drafts: dict[str, dict[str, Any]],
+    flow_run_id: str | None,
+    trace_id: str | None,
+    requested_by: str,
 ) -> list[dict[str, Any]]:
-    """Store drafted sections in one transaction; returns what was stored, per section."""
+    """Store drafted sections in one transaction, each written by its provider at the request of ``requested_by``
+    (to be reviewed by a person before approval); returns what was stored, per section."""
     stored = []
     with session_scope() as session:
+        acting = Acting(acting_person(session, requested_by), app=None, trace_id=trace_id)
         for slug, draft in drafts.items():
             write_field(
                 session,
@@ -87,7 +101,7 @@ def save_fields(
                 tokens_in=draft["tokens_in"],
                 tokens_out=draft["tokens_out"],
                 flow_run_id=flow_run_id,
-                trace_id=trace_id,
+                acting=acting,
             )
             stored.append(
                 {
@@ -137,8 +151,9 @@ def register_artifacts(
     template_version: int,
     flow_run_id: str | None,
     trace_id: str | None,
+    requested_by: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Artifacts and status consolidado in one transaction."""
+    """Artifacts and status consolidado in one transaction (the audit row names who asked for the run)."""
     with session_scope() as session:
         artifacts = register_consolidation(
             session,
@@ -149,6 +164,7 @@ def register_artifacts(
             template_version=template_version,
             flow_run_id=flow_run_id,
             trace_id=trace_id,
+            person=requested_by,
         )
         rows = [a.model_dump(mode="json") for a in artifacts]
     run_logger().info("registered %d artifacts of version %d; status consolidado", len(rows), version)

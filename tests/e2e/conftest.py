@@ -12,7 +12,7 @@ import pytest
 
 from deployments.catalog import DEPLOYMENTS
 from tests.conftest import ROOT, TMP, stop
-from tests.utils.builders import make_key
+from tests.utils.builders import PLANNER, actor, make_key
 
 
 @pytest.fixture(scope="session")
@@ -54,5 +54,7 @@ def keys(sqlite_url):
 
 @pytest.fixture
 def client(api_url, keys):
-    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {keys['all']}"}, timeout=90) as c:
+    """The app's client, acting as a member of the planning team (X-Actor: tests/utils/builders.py PLANNER)."""
+    headers = {"Authorization": f"Bearer {keys['all']}", **actor(PLANNER)}
+    with httpx.Client(base_url=api_url, headers=headers, timeout=90) as c:
         yield c

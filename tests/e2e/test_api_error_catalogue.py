@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from core.settings import settings
-from tests.utils.builders import document_data
+from tests.utils.builders import AUTHORITY, LEFT, PLANNER, actor, document_data
 from tests.utils.english import english
 
 NOTHING = object()
@@ -109,6 +109,42 @@ CATALOGUE = [
         says=("inválida ou revogada",),
     ),
     Case("403 escopo", "POST", "/api/v1/documents", 403, key="read", json=doc(), says=("'write'",)),
+    Case(
+        "422 sem X-Actor",
+        "POST",
+        "/api/v1/documents",
+        422,
+        json=doc(),
+        headers={"X-Actor": ""},
+        says=("Informe quem age no cabeçalho 'X-Actor",),
+    ),
+    Case(
+        "422 X-Actor desconhecido",
+        "POST",
+        "/api/v1/documents",
+        422,
+        json=doc(),
+        headers={"X-Actor": "ninguem.aqui"},
+        says=("'ninguem.aqui' (X-Actor) não é uma pessoa cadastrada",),
+    ),
+    Case(
+        "403 X-Actor desativado",
+        "POST",
+        "/api/v1/documents",
+        403,
+        json=doc(),
+        headers={"X-Actor": LEFT},
+        says=("está desativada desde",),
+    ),
+    Case(
+        "403 não é da equipe de planejamento",
+        "POST",
+        "/api/v1/documents",
+        403,
+        json=doc(),
+        headers={"X-Actor": AUTHORITY},
+        says=("não integra a equipe de planejamento", "art. 18, caput"),
+    ),
     Case("404 rota", "GET", "/api/v1/nada", 404, says=("Nenhum recurso em /api/v1/nada",)),
     Case("404 registro", "GET", f"/api/v1/documents/{uuid.UUID(int=1)}", 404, says=("não encontrado",)),
     Case("405 método", "DELETE", "/api/v1/templates", 405, says=("Método DELETE não permitido", "GET, POST")),
@@ -432,7 +468,8 @@ def fill(value: Any, replacements: dict[str, str]) -> Any:
 
 @pytest.fixture(scope="module")
 def document_id(api_url, keys) -> str:
-    created = httpx.post(f"{api_url}/api/v1/documents", json=doc(), headers={"Authorization": f"Bearer {keys['all']}"})
+    headers = {"Authorization": f"Bearer {keys['all']}", **actor(PLANNER)}
+    created = httpx.post(f"{api_url}/api/v1/documents", json=doc(), headers=headers)
     assert created.status_code == 201, created.text
     return created.json()["id"]
 
@@ -447,7 +484,7 @@ def test_each_error_answer_is_in_portuguese_and_names_the_field(case, api_url, k
     for name, value in case.settings.items():
         monkeypatch.setattr(settings, name, value)
     replacements = {DOC: document_id, "{key}": keys["all"]}
-    headers = {"Authorization": f"Bearer {keys[case.key]}"} if case.key else {}
+    headers = {"Authorization": f"Bearer {keys[case.key]}", **actor(PLANNER)} if case.key else {}
     headers |= fill(case.headers, replacements)
     request: dict[str, Any] = {"headers": headers, "params": case.params, "content": case.content}
     if case.json is not NOTHING:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from core.settings import settings
-from tests.utils.builders import document_data, make_key
+from tests.utils.builders import PLANNER, actor, document_data, make_key
 
 
 def count_documents(client) -> int:
@@ -41,13 +41,17 @@ def test_runs_over_a_key_s_rate_get_429_with_retry_after(runner, api_url, client
     other = make_key(sqlite_url, ["read", "write", "run"], name="outra-chave")
     document = client.post("/api/v1/documents", json=document_data("ETP")).json()
     body = {"document_id": document["id"], "field": "descricao_necessidade"}
-    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as limited:
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {key}", **actor(PLANNER)}, timeout=60
+    ) as limited:
         answers = [limited.post("/api/v1/etp/generate-field", json=body) for _ in range(3)]
     assert [a.status_code for a in answers] == [202, 202, 429], [a.text for a in answers]
     refused = answers[2]
     assert 1 <= int(refused.headers["Retry-After"]) <= 10
     assert "6 execuções por minuto" in refused.json()["detail"] and refused.json()["trace_id"]
-    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {other}"}, timeout=60) as fresh:
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {other}", **actor(PLANNER)}, timeout=60
+    ) as fresh:
         assert fresh.post("/api/v1/etp/generate-field", json=body).status_code == 202
     for answer in answers[:2]:  # the accepted runs finish; the refused one started nothing
         run = client.get(f"/api/v1/flow-runs/{answer.json()['flow_run_id']}", params={"wait": 60}).json()

@@ -26,6 +26,7 @@ from schemathesis.config import SchemathesisConfig
 from models.apikey import generate_key
 from tests.conftest import ROOT, TMP, _migrate_and_seed
 from tests.utils.api_thread import api_process
+from tests.utils.builders import PLANNER, actor
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 FUZZ = settings(
@@ -105,7 +106,7 @@ KEY, KEY_PREFIX = generate_key()
 with_key = schemathesis.openapi.from_dict(
     _app_schema(),
     config=SchemathesisConfig.from_dict(
-        {"headers": {"Authorization": f"Bearer {KEY}", "X-Request-ID": "fuzz-com-chave"}}
+        {"headers": {"Authorization": f"Bearer {KEY}", "X-Request-ID": "fuzz-com-chave", **actor(PLANNER)}}
     ),
 )
 without_key = schemathesis.openapi.from_dict(_app_schema())

@@ -10,7 +10,7 @@ import pytest
 
 from core.settings import settings
 from tests.servers.webhook import Behaviour
-from tests.utils.builders import document_data, fill_document
+from tests.utils.builders import AUTHORITY, actor, document_data, fill_document
 from tests.utils.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("runner")
@@ -67,8 +67,10 @@ def test_approval_reaches_the_webhook_through_the_runner(admin, client, receiver
     receiver.secrets[path] = created["secret"]
     doc = client.post("/api/v1/documents", json=document_data("ETP")).json()
     fill_document(sqlite_url, uuid.UUID(doc["id"]))
-    for status in ("em_revisao", "aprovado"):
-        assert client.post(f"/api/v1/documents/{doc['id']}/transitions", json={"to": status}).status_code == 200
+    assert client.post(f"/api/v1/documents/{doc['id']}/transitions", json={"to": "em_revisao"}).status_code == 200
+    approval = {"to": "aprovado", "reason": "Aprovo."}
+    approved = client.post(f"/api/v1/documents/{doc['id']}/transitions", json=approval, headers=actor(AUTHORITY))
+    assert approved.status_code == 200, approved.text
     (got,) = wait_for(lambda: receiver.events(path))  # started by the event, not by the minute schedule
     assert got.signature_ok and got.body["type"] == "document.approved" and got.body["document_id"] == doc["id"]
     page = wait_for(

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from models import price_dates as dates
 from models.db import session_scope
+from tests.utils.builders import PLANNER, actor
 
 pytestmark = pytest.mark.usefixtures("runner")
 ITEM = {
@@ -44,7 +45,9 @@ def collected(api_url, keys):
     """The embedded sample's 2020-2022 collected through the API (once more is a no-op: the checkpoints say so)."""
     import httpx
 
-    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {keys['all']}"}, timeout=300) as c:
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {keys['all']}", **actor(PLANNER)}, timeout=300
+    ) as c:
         answer = c.post(
             "/api/v1/pncp/collect",
             params={"wait": 240},

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ROOT, wait_http
 from tests.servers.llm import Behaviour
-from tests.utils.builders import document_data
+from tests.utils.builders import PLANNER, actor, document_data
 from tests.utils.ports import free_port
 from tests.utils.waiting import wait_for
 
@@ -151,7 +151,7 @@ def test_two_workers_share_forty_runs_and_a_killed_worker_s_run_is_crashed_alert
     production, llm_server, receiver
 ):
     llm_server.reset()
-    headers = {"Authorization": f"Bearer {production['key']}"}
+    headers = {"Authorization": f"Bearer {production['key']}", **actor(PLANNER)}
     with httpx.Client(base_url=production["api"], headers=headers, timeout=60) as client:
         # given a webhook subscriber of flow_run.failed and ten documents
         path = f"/scale-{uuid.uuid4().hex[:6]}"
@@ -287,7 +287,7 @@ def test_a_retried_run_skips_what_succeeded_no_second_upload_no_second_email(pro
     prefect_api, postgres = production["env"]["PREFECT_API_URL"], production["postgres"]
     artifacts_dir = Path(production["logs"]).parent / "artifacts"
     marker = f"retry-{uuid.uuid4().hex[:8]}"
-    headers = {"Authorization": f"Bearer {production['key']}"}
+    headers = {"Authorization": f"Bearer {production['key']}", **actor(PLANNER)}
     since = datetime.now(UTC).isoformat()
     with (
         httpx.Client(base_url=production["api"], headers=headers, timeout=60) as client,

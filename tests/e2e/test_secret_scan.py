@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, TMP, prefect_database_url
-from tests.utils.builders import approve_document, document_data, make_document, make_key
+from tests.utils.builders import PLANNER, actor, approve_document, document_data, make_document, make_key
 
 
 class Collect(logging.Handler):
@@ -102,7 +102,7 @@ def postgres_rows(url: str) -> list[tuple[str, str]]:
 
 def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver, llm, runner, api_log):
     api_key = make_key(sqlite_url, ["read", "write", "run", "admin"], name="varredura-de-segredos")
-    headers = {"Authorization": f"Bearer {api_key}"}
+    headers = {"Authorization": f"Bearer {api_key}", **actor(PLANNER)}
     with httpx.Client(base_url=api_url, headers=headers, timeout=90) as client:
         path = "/segredos"
         subscription = client.post(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from tests.utils.builders import document_data, fill_document, make_key
+from tests.utils.builders import AUTHORITY, PLANNER, actor, document_data, fill_document, make_key
 
 SECRET = "Valor estimado SIGILOSO de R$ 987.654,32 para 52 notebooks."
 SLUG = "estimativa_valor"
@@ -29,7 +29,8 @@ def keys_(sqlite_url):
 
 
 def as_key(api_url: str, key: str) -> httpx.Client:
-    return httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    headers = {"Authorization": f"Bearer {key}", **actor(PLANNER)}
+    return httpx.Client(base_url=api_url, headers=headers, timeout=120)
 
 
 def field(document: dict, slug: str = SLUG) -> dict:
@@ -102,8 +103,10 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
         doc = cleared.post("/api/v1/documents", json=document_data("ETP", orcamento_sigiloso=True)).json()["id"]
         fill_document(sqlite_url, uuid.UUID(doc))
         assert cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET}).status_code == 200
-        for to in ("em_revisao", "aprovado"):
-            assert cleared.post(f"/api/v1/documents/{doc}/transitions", json={"to": to}).status_code == 200
+        assert cleared.post(f"/api/v1/documents/{doc}/transitions", json={"to": "em_revisao"}).status_code == 200
+        approval = {"to": "aprovado", "reason": "Aprovo."}
+        moved = cleared.post(f"/api/v1/documents/{doc}/transitions", json=approval, headers=actor(AUTHORITY))
+        assert moved.status_code == 200, moved.text
         done = plain.post(f"/api/v1/documents/{doc}/consolidate", params={"wait": 120})
         assert done.json()["state"] == "COMPLETED", done.text
         assert SECRET not in done.text and "987.654,32" not in done.text  # the run's result: keys and hashes only

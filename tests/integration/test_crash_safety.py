@@ -34,7 +34,7 @@ from models.market import PncpCheckpoint
 from models.notification import DeliveryAttempt, DeliveryStatus, Event
 from tests.conftest import ROOT, TMP
 from tests.utils.api_thread import api_process as running_api
-from tests.utils.builders import approve_document, make_document, make_key
+from tests.utils.builders import PLANNER, actor, approve_document, make_document, make_key
 from tests.utils.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -145,7 +145,7 @@ def document_state(url: str, document_id: uuid.UUID) -> dict:
 def test_the_api_killed_mid_update_and_mid_transition_leaves_the_document_whole(pg_url):
     document_id = make_document(pg_url)
     key = make_key(pg_url, ["read", "write"], name="crash")
-    auth = {"Authorization": f"Bearer {key}"}
+    auth = {"Authorization": f"Bearer {key}", **actor(PLANNER)}
     field_url = f"/api/v1/documents/{document_id}/fields/descricao_necessidade"
     before = document_state(pg_url, document_id)
 

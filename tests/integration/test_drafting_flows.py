@@ -10,7 +10,7 @@ from flows.generate_document import generate_document
 from flows.generate_field import generate_field
 from models.db import session_scope
 from models.document import DocumentField
-from tests.utils.builders import make_document
+from tests.utils.builders import PLANNER, make_document
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 SLUG = "descricao_necessidade"
@@ -25,7 +25,7 @@ def field(url, document_id, slug=SLUG) -> DocumentField:
 
 def test_field_drafted_stored_with_usage_then_cached_then_forced(use_db, llm):
     doc = make_document(use_db)
-    result = generate_field(doc, SLUG)
+    result = generate_field(doc, SLUG, PLANNER)
     stored = field(use_db, doc)
     assert llm.calls == 1 and result["cached"] is False
     assert stored.source == "llm" and stored.model == "fake-gpt" and stored.content.startswith("Texto redigido")
@@ -33,16 +33,16 @@ def test_field_drafted_stored_with_usage_then_cached_then_forced(use_db, llm):
     prompt = llm.recorder.requests[0]["body"]["messages"][1]["content"]
     assert "Descrição da necessidade" in prompt and "art. 18" in prompt
 
-    again = generate_field(doc, SLUG)
+    again = generate_field(doc, SLUG, PLANNER)
     assert llm.calls == 1 and again["cached"] is True
-    forced = generate_field(doc, SLUG, force=True)
+    forced = generate_field(doc, SLUG, PLANNER, force=True)
     assert llm.calls == 2 and forced["cached"] is False
 
 
 def test_429_then_ok_is_retried(use_db, llm):
     llm.set(mode="fail_then_ok", status=429, times=2)
     doc = make_document(use_db)
-    generate_field(doc, SLUG)
+    generate_field(doc, SLUG, PLANNER)
     assert llm.calls == 3 and field(use_db, doc).source == "llm"
 
 
@@ -60,7 +60,7 @@ def test_429_then_ok_is_retried(use_db, llm):
 def test_failures_fail_the_run_and_leave_the_field_untouched(sqlite_url, llm, behaviour, calls, reason):
     llm.set(**behaviour)
     doc = make_document(sqlite_url)
-    state = generate_field(doc, SLUG, return_state=True)
+    state = generate_field(doc, SLUG, PLANNER, return_state=True)
     assert state.is_failed()
     assert reason in state.message or reason in repr(state.result(raise_on_failure=False))
     assert llm.calls == calls
@@ -70,13 +70,13 @@ def test_failures_fail_the_run_and_leave_the_field_untouched(sqlite_url, llm, be
 def test_slow_answer_within_timeout_succeeds(sqlite_url, llm):
     llm.set(mode="slow", delay=1.0)
     doc = make_document(sqlite_url)
-    assert generate_field(doc, SLUG)["source"] == "llm"
+    assert generate_field(doc, SLUG, PLANNER)["source"] == "llm"
 
 
 def test_offline_provider_without_key(sqlite_url, llm, monkeypatch):
     monkeypatch.setattr(settings, "OPENAI_API_KEY", None)
     doc = make_document(sqlite_url)
-    generate_field(doc, SLUG)
+    generate_field(doc, SLUG, PLANNER)
     stored = field(sqlite_url, doc)
     assert llm.calls == 0 and stored.source == "offline" and stored.model == "offline-template-v1"
     assert stored.content.startswith("[Rascunho automático")
@@ -85,9 +85,9 @@ def test_offline_provider_without_key(sqlite_url, llm, monkeypatch):
 def test_unknown_section_and_unknown_document_fail_clearly(sqlite_url, llm):
     import uuid
 
-    state = generate_field(make_document(sqlite_url), "nao_existe", return_state=True)
+    state = generate_field(make_document(sqlite_url), "nao_existe", PLANNER, return_state=True)
     assert state.is_failed() and "nao_existe" in state.message
-    state = generate_field(uuid.uuid4(), SLUG, return_state=True)
+    state = generate_field(uuid.uuid4(), SLUG, PLANNER, return_state=True)
     assert state.is_failed() and "não encontrado" in state.message
     assert llm.calls == 0
 
@@ -108,14 +108,14 @@ def test_document_drafted_concurrently_with_trace_in_logs(use_db, llm):
 def test_partial_failure_names_the_failed_section_and_keeps_the_rest(sqlite_url, llm):
     llm.set(mode="status", status=400, only_if="Redija a seção XII —")
     doc = make_document(sqlite_url)
-    state = generate_document(doc, return_state=True)
+    state = generate_document(doc, PLANNER, return_state=True)
     assert state.is_failed() and "impactos_ambientais" in state.message and "12 foram gravadas" in state.message
     assert field(sqlite_url, doc, "impactos_ambientais").content is None
     assert field(sqlite_url, doc, "posicionamento_conclusivo").source == "llm"
     # the rerun drafts only what is still empty
     llm.set()
     calls = llm.calls
-    rerun = generate_document(doc)
+    rerun = generate_document(doc, PLANNER)
     assert [f["slug"] for f in rerun["fields"]] == ["impactos_ambientais"] and llm.calls == calls + 1
 
 
@@ -126,7 +126,7 @@ def test_trace_id_tag_reaches_every_log_line(sqlite_url, llm):
 
     doc = make_document(sqlite_url)
     with tags("trace:trace-flow-test"):
-        state = generate_field(doc, SLUG, return_state=True)
+        state = generate_field(doc, SLUG, PLANNER, return_state=True)
     assert state.is_completed()
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(tags={"all_": ["trace:trace-flow-test"]}))

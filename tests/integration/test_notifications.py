@@ -47,7 +47,7 @@ from models.notification import (
 from models.rules import IncompleteDocumentError
 from tests.conftest import PG_ADMIN_URL, PG_DB, ROOT, TMP, _migrate_and_seed
 from tests.servers.webhook import Behaviour
-from tests.utils.builders import make_document
+from tests.utils.builders import PLANNER, make_document
 from tests.utils.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -600,7 +600,7 @@ def test_failed_generation_and_consolidation_raise_events(db, llm):
     subscribe(db, Channel.EMAIL, address, ["generation.failed", "consolidation.failed"])
     llm.set(mode="status", status=401)
     doc = make_document(db)
-    drafting = generate_field(doc, "descricao_necessidade", return_state=True)
+    drafting = generate_field(doc, "descricao_necessidade", PLANNER, return_state=True)
     assert drafting.is_failed()
     consolidation = consolidate_document(doc, return_state=True)  # a rascunho does not consolidate
     assert consolidation.is_failed()

@@ -213,7 +213,7 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     from tasks.prices.outliers import brl
     from tasks.records.tasks import load_drafting_contexts
     from tasks.render import markup
-    from tests.utils.builders import make_document
+    from tests.utils.builders import PLANNER, make_document
 
     monkeypatch.setattr(settings, "DATABASE_URL", sqlite_url)
     registry = Registry()
@@ -231,7 +231,7 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     contexts = {
         c.section["slug"]: c
         for c in load_drafting_contexts.fn(
-            with_items, ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"]
+            with_items, ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"], requested_by=PLANNER
         )
     }
     # element VI: the quadro-resumo and the mapa de preços as tables (each price's source by control number), the
@@ -268,7 +268,7 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     assert "Dados de mercado (coletados de contratações publicadas): <dados>\n# Quadro-resumo da estimativa" in prompt
     assert offline_draft(contexts["estimativa_valor"]).endswith(price)
     # a document without items: the writer is told to mark what the research must bring
-    plain = load_drafting_contexts.fn(without, ["estimativa_valor"])[0]
+    plain = load_drafting_contexts.fn(without, ["estimativa_valor"], requested_by=PLANNER)[0]
     assert plain.market_notes is None and "[PREENCHER" in build_messages(plain)[1]["content"]
 
 

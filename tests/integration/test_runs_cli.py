@@ -23,7 +23,7 @@ from deployments.api import prefect_glue as glue
 from deployments.catalog import GENERATE_FIELD
 from deployments.cli.app import app
 from tests.conftest import ROOT, TMP, stop
-from tests.utils.builders import document_data, make_document, make_key
+from tests.utils.builders import PLANNER, actor, document_data, make_document, make_key
 
 OWN_DEPLOYMENT = f"{GENERATE_FIELD.flow_name}/runs-cli"
 RUNNER_LOG = TMP / "runs-cli-runner.log"
@@ -64,7 +64,9 @@ def json_runner(prefect_server, sqlite_url, llm_server):
 @pytest.fixture(scope="module")
 def api(api_url, sqlite_url):
     key = make_key(sqlite_url, ["read", "write", "run"], name="runs-cli")
-    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=90) as client:
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {key}", **actor(PLANNER)}, timeout=90
+    ) as client:
         yield client
 
 

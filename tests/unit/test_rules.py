@@ -7,11 +7,17 @@ import pytest
 
 from models.enums import DocumentKind
 from models.enums import DocumentStatus as S
+from models.errors import ForbiddenError, InvalidError
 from models.rules import (
+    OFFLINE_BANNER,
+    Actor,
     FieldState,
     IncompleteDocumentError,
     TransitionError,
     check_approval,
+    check_can_approve,
+    check_can_plan,
+    check_can_submit,
     check_transition,
     missing_sections,
 )
@@ -92,3 +98,83 @@ def test_tr_missing_alinea_is_listed_and_justification_does_not_count():
     fields = {s["slug"]: FILLED for s in TR}
     fields["adequacao_orcamentaria"] = JUSTIFIED
     assert [m["code"] for m in missing_sections(DocumentKind.TR, TR, fields)] == ["j"]
+
+
+# --- drafts reviewed by a person, unfinished marks (art. 18 §2º, art. 6º XXIII; art. 7º caput) ---------------------
+
+
+def test_a_provider_draft_counts_only_once_a_person_reviewed_it():
+    for provider in ("llm", "offline"):
+        fields = {s["slug"]: FILLED for s in TR}
+        fields["modelo_gestao"] = FieldState("Texto redigido pelo modelo.", None, provider, reviewed=False)
+        [missing] = missing_sections(DocumentKind.TR, TR, fields)
+        assert missing["slug"] == "modelo_gestao"
+        assert missing["problem"] == f"redigido automaticamente ({provider}) e não revisado por uma pessoa"
+        fields["modelo_gestao"] = FieldState("Texto redigido pelo modelo.", None, provider, reviewed=True)
+        assert missing_sections(DocumentKind.TR, TR, fields) == []
+
+
+def test_a_person_written_section_needs_no_review():
+    fields = {s["slug"]: FieldState("Texto escrito pela equipe.", None, "human", reviewed=False) for s in TR}
+    assert missing_sections(DocumentKind.TR, TR, fields) == []
+
+
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        ("Prazo de [PREENCHER: prazo de entrega] dias.", "contém marcação [PREENCHER: …] a completar"),
+        ("prazo de [preencher: prazo] dias", "contém marcação [PREENCHER: …] a completar"),
+        (OFFLINE_BANNER + "\nTexto.", "contém o aviso de rascunho automático (modo offline)"),
+    ],
+)
+def test_a_section_with_a_fill_in_mark_or_the_offline_banner_blocks_approval_even_reviewed(content, reason):
+    fields = {s["slug"]: FILLED for s in ETP}
+    fields["requisitos_contratacao"] = FieldState(content, None, "llm", reviewed=True)
+    [missing] = missing_sections(DocumentKind.ETP, ETP, fields)
+    assert missing["code"] == "III" and missing["problem"] == reason
+
+
+def test_a_text_that_only_mentions_filling_in_is_not_a_mark():
+    fields = {s["slug"]: FILLED for s in ETP}
+    fields["requisitos_contratacao"] = FieldState("O licitante deverá preencher a planilha de custos.", None, "human")
+    assert missing_sections(DocumentKind.ETP, ETP, fields) == []
+
+
+# --- who may act: planning team, authority of the órgão, despacho, segregation (art. 7º §1º) --------------------
+
+ORGAO = "Ministério da Gestão e da Inovação em Serviços Públicos"
+PLANNER = Actor("1234567", "Ana", ORGAO, ("equipe_planejamento",))
+AUTHORITY = Actor("autoridade.mgi", "Carla", ORGAO, ("autoridade_competente",))
+BOTH = Actor("7777777", "Gil", ORGAO, ("autoridade_competente", "equipe_planejamento"))
+
+
+def test_only_the_planning_team_plans():
+    check_can_plan(PLANNER)
+    check_can_submit(BOTH)
+    with pytest.raises(ForbiddenError, match="não integra a equipe de planejamento.*art. 18, caput"):
+        check_can_plan(AUTHORITY)
+
+
+def test_the_authority_of_the_documents_orgao_approves_with_a_despacho():
+    check_can_approve(AUTHORITY, ORGAO, {}, "Aprovo o ETP.")
+    check_can_approve(AUTHORITY, "  ministério da gestão e da inovação em  serviços públicos ", {}, "Aprovo.")
+    with pytest.raises(InvalidError, match="despacho"):
+        check_can_approve(AUTHORITY, ORGAO, {}, "   ")
+    with pytest.raises(ForbiddenError, match="não é autoridade competente"):
+        check_can_approve(PLANNER, ORGAO, {}, "Aprovo.")
+    with pytest.raises(ForbiddenError, match="não do órgão do documento"):
+        check_can_approve(AUTHORITY, "Ministério da Saúde", {}, "Aprovo.")
+
+
+def test_whoever_wrote_asked_justified_or_reviewed_a_section_may_not_approve_it():
+    check_can_approve(BOTH, ORGAO, {PLANNER.identifier: {"escreveu requisitos"}}, "Aprovo.")
+    for act in (
+        "escreveu requisitos",
+        "pediu a redação de requisitos",
+        "justificou impactos_ambientais",
+        "revisou requisitos",
+    ):
+        with pytest.raises(ForbiddenError) as caught:
+            check_can_approve(BOTH, ORGAO, {BOTH.identifier: {act}}, "Aprovo.")
+        assert act in caught.value.message and "art. 7º, §1º" in caught.value.message
+        assert "segregação de funções" in caught.value.message and caught.value.details["rule"] == "art. 7º, §1º"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from deployments.api.deps import ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
+from deployments.api.deps import ActingDep, ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
 from models.artifact import Artifact, ArtifactPublic
 from models.crud.artifacts import artifacts_of, get_artifact, new_version
 from models.crud.documents import get_document, record_confidential_read
@@ -96,8 +96,13 @@ def download(
 
 @router.post("/documents/{document_id}/versions", response_model=DocumentPublic)
 def open_new_version(
-    session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, body: NewVersionRequest | None = None
+    session: SessionDep,
+    _: WriteKey,
+    acting: ActingDep,
+    document_id: uuid.UUID,
+    body: NewVersionRequest | None = None,
 ) -> DocumentPublic:
-    """Open version N+1 of a consolidated document for editing; version N and its files stay as they are."""
-    document = new_version(session, document_id, body.reason if body else None, actor=key.name, trace_id=trace_id)
+    """Open version N+1 of a consolidated document for editing (X-Actor: the planning team); version N and its files
+    stay as they are."""
+    document = new_version(session, document_id, body.reason if body else None, acting)
     return DocumentPublic.model_validate(document, from_attributes=True)

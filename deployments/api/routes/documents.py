@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import Session
 
 from deployments.api.deps import (
+    ActingDep,
     Offset,
     ReadKey,
     SessionDep,
@@ -29,6 +30,7 @@ from models.document import (
     DocumentsPublic,
     DocumentUpdate,
     FieldPublic,
+    FieldRevisionPublic,
     FieldWrite,
     TransitionRequest,
 )
@@ -56,9 +58,12 @@ def detail(session: Session, document_id: uuid.UUID, key: ApiKey, trace_id: str)
 
 
 @router.post("", response_model=DocumentDetail, status_code=status.HTTP_201_CREATED)
-def create_document(session: SessionDep, key: WriteKey, trace_id: TraceId, body: DocumentCreate) -> DocumentDetail:
-    """Create an ETP or TR from a template (by id, or the current default of its kind)."""
-    document = crud.create_document(session, body, actor=key.name, trace_id=trace_id)
+def create_document(
+    session: SessionDep, key: WriteKey, acting: ActingDep, trace_id: TraceId, body: DocumentCreate
+) -> DocumentDetail:
+    """Create an ETP or TR from a template (by id, or the current default of its kind); X-Actor: a member of the
+    planning team."""
+    document = crud.create_document(session, body, acting)
     return detail(session, document.id, key, trace_id)
 
 
@@ -89,7 +94,12 @@ def read_document(session: SessionDep, key: ReadKey, trace_id: TraceId, document
 
 @router.patch("/{document_id}", response_model=DocumentDetail)
 def update_document(
-    session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, body: DocumentUpdate
+    session: SessionDep,
+    key: WriteKey,
+    acting: ActingDep,
+    trace_id: TraceId,
+    document_id: uuid.UUID,
+    body: DocumentUpdate,
 ) -> DocumentDetail:
     """Change the document's header data (only while rascunho or devolvido); withdrawing `orcamento_sigiloso`
     needs the 'sigiloso' scope."""
@@ -99,38 +109,65 @@ def update_document(
         and crud.get_document(session, document_id).orcamento_sigiloso
     ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Retirar o sigilo do orçamento exige o escopo 'sigiloso'.")
-    crud.update_document(session, document_id, body)
+    crud.update_document(session, document_id, body, acting)
     return detail(session, document_id, key, trace_id)
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_document(session: SessionDep, _: WriteKey, document_id: uuid.UUID) -> Response:
+def delete_document(session: SessionDep, _: WriteKey, acting: ActingDep, document_id: uuid.UUID) -> Response:
     """Delete a draft (anything else is cancelled, not deleted)."""
-    crud.delete_document(session, document_id)
+    crud.delete_document(session, document_id, acting)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/{document_id}/fields/{slug}", response_model=FieldPublic)
 def write_field(
-    session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, slug: str, body: FieldWrite
+    session: SessionDep, key: WriteKey, acting: ActingDep, document_id: uuid.UUID, slug: str, body: FieldWrite
 ) -> FieldPublic:
-    """Write a field by hand (source `human`); `justification` marks an optional ETP element as não se aplica.
-    A section of a sigiloso estimate needs the 'sigiloso' scope."""
+    """Write a field by hand (source `human`, written by the X-Actor); `justification` marks an optional ETP element
+    as não se aplica. Any change clears the section's review. A section of a sigiloso estimate needs the 'sigiloso'
+    scope."""
     if slug in crud.document_view(session, document_id).protected_slugs and not cleared_for_sigiloso(key):
         raise sigiloso_section_refused(slug)
-    crud.write_field(
-        session, document_id, slug, content=body.content, justification=body.justification, trace_id=trace_id
-    )
+    crud.write_field(session, document_id, slug, content=body.content, justification=body.justification, acting=acting)
+    return _field_public(session, document_id, slug, key)
+
+
+def _field_public(session: Session, document_id: uuid.UUID, slug: str, key: ApiKey) -> FieldPublic:
     view = crud.document_view(session, document_id)
-    return FieldPublic.model_validate(next(r for r in view.field_rows() if r["slug"] == slug))
+    return FieldPublic.model_validate(next(r for r in view.field_rows(cleared_for_sigiloso(key)) if r["slug"] == slug))
+
+
+@router.post("/{document_id}/fields/{slug}/review", response_model=FieldPublic)
+def review_field(
+    session: SessionDep, key: WriteKey, acting: ActingDep, document_id: uuid.UUID, slug: str
+) -> FieldPublic:
+    """The X-Actor (planning team) marks the section's current text as reviewed: a draft written by the LLM or the
+    offline provider counts for approval only once a person reviewed it; any later change clears the mark."""
+    if slug in crud.document_view(session, document_id).protected_slugs and not cleared_for_sigiloso(key):
+        raise sigiloso_section_refused(slug)
+    crud.review_field(session, document_id, slug, acting)
+    return _field_public(session, document_id, slug, key)
+
+
+@router.get("/{document_id}/fields/history", response_model=list[FieldRevisionPublic])
+def read_field_history(session: SessionDep, _: ReadKey, document_id: uuid.UUID) -> list[FieldRevisionPublic]:
+    """Every act on the document's sections, in order: who wrote, justified, asked for a draft or reviewed which
+    section, in which version, with the text's SHA-256 (never the text)."""
+    return [
+        FieldRevisionPublic.model_validate(r, from_attributes=True) for r in crud.field_history(session, document_id)
+    ]
 
 
 @router.post("/{document_id}/transitions", response_model=DocumentPublic)
 def change_status(
-    session: SessionDep, key: WriteKey, trace_id: TraceId, document_id: uuid.UUID, body: TransitionRequest
+    session: SessionDep, _: WriteKey, acting: ActingDep, document_id: uuid.UUID, body: TransitionRequest
 ) -> DocumentPublic:
-    """Move the document through rascunho → em_revisao → aprovado (or devolvido, cancelado)."""
-    document = crud.transition(session, document_id, body.to, body.reason, actor=key.name, trace_id=trace_id)
+    """Move the document through rascunho → em_revisao → aprovado (or devolvido, cancelado). To em_revisao: a
+    member of the planning team. To aprovado: the competent authority of the document's órgão, with its despacho in
+    `reason`, who wrote, asked for, justified or reviewed no section of the current version (Lei 14.133/2021,
+    art. 7º, §1º); every section filled by a person or reviewed by one, none with a [PREENCHER mark."""
+    document = crud.transition(session, document_id, body.to, body.reason, acting)
     return DocumentPublic.model_validate(document, from_attributes=True)
 
 

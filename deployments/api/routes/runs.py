@@ -13,10 +13,20 @@ from starlette.concurrency import run_in_threadpool
 from core.settings import settings
 from deployments.api import prefect_glue as glue
 from deployments.api import triggers
-from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId, cleared_for_sigiloso, sigiloso_section_refused
+from deployments.api.deps import (
+    ActingDep,
+    PrefectDep,
+    ReadKey,
+    RunKey,
+    TraceId,
+    cleared_for_sigiloso,
+    sigiloso_section_refused,
+)
 from deployments.api.run_service import RESPONSES, IdempotencyKey, RunStatus, Wait, launch
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD
+from models import rules
 from models.apikey import ApiKey
+from models.crud.documents import Acting
 from models.enums import DocumentKind
 from tasks.llm.params import DocumentId, Force, GenerateDocumentOptions, Instructions, Slug
 
@@ -41,10 +51,12 @@ async def _generate_field(
     client: PrefectClient,
     key: ApiKey,
     trace_id: str,
+    acting: Acting,
     body: GenerateFieldRequest,
     idempotency_key: str | None,
     wait: float,
 ) -> JSONResponse:
+    rules.check_can_plan(acting.person)
     doc = await run_in_threadpool(triggers.runnable_document, body.document_id, kind, body.field)
     if doc["sigiloso"] and not cleared_for_sigiloso(key):
         raise sigiloso_section_refused(body.field)
@@ -53,12 +65,18 @@ async def _generate_field(
         client,
         key,
         GENERATE_FIELD,
-        {"document_id": body.document_id, "slug": body.field, "force": body.force, "instructions": body.instructions},
+        {
+            "document_id": body.document_id,
+            "slug": body.field,
+            "requested_by": acting.person.identifier,
+            "force": body.force,
+            "instructions": body.instructions,
+        },
         trace_id=trace_id,
         wait=wait,
         idempotency_key=idempotency_key,
         name=f"generate-{kind}-{doc['processo']}-{body.field}",
-        tags=triggers.run_tags(doc),
+        tags=triggers.run_tags(doc, acting),
     )
     if doc["sigiloso"] and response.status_code == status.HTTP_200_OK:  # the drafted estimate is in the answer
         await run_in_threadpool(
@@ -77,12 +95,13 @@ async def etp_generate_field(
     client: PrefectDep,
     key: RunKey,
     trace_id: TraceId,
+    acting: ActingDep,
     body: GenerateFieldRequest,
     idempotency_key: IdempotencyKey = None,
     wait: Wait = 0,
 ) -> JSONResponse:
     """Draft one field of an ETP in a flow run (202 with the run id; `wait` returns the result if ready)."""
-    return await _generate_field(DocumentKind.ETP, request, client, key, trace_id, body, idempotency_key, wait)
+    return await _generate_field(DocumentKind.ETP, request, client, key, trace_id, acting, body, idempotency_key, wait)
 
 
 @router.post("/tr/generate-field", status_code=202, responses=RESPONSES, response_model=None)
@@ -91,12 +110,13 @@ async def tr_generate_field(
     client: PrefectDep,
     key: RunKey,
     trace_id: TraceId,
+    acting: ActingDep,
     body: GenerateFieldRequest,
     idempotency_key: IdempotencyKey = None,
     wait: Wait = 0,
 ) -> JSONResponse:
     """Draft one field of a TR in a flow run."""
-    return await _generate_field(DocumentKind.TR, request, client, key, trace_id, body, idempotency_key, wait)
+    return await _generate_field(DocumentKind.TR, request, client, key, trace_id, acting, body, idempotency_key, wait)
 
 
 @router.post("/documents/{document_id}/generate", status_code=202, responses=RESPONSES, response_model=None)
@@ -105,6 +125,7 @@ async def generate_document(
     client: PrefectDep,
     key: RunKey,
     trace_id: TraceId,
+    acting: ActingDep,
     document_id: uuid.UUID,
     body: GenerateDocumentRequest | None = None,
     idempotency_key: IdempotencyKey = None,
@@ -112,18 +133,19 @@ async def generate_document(
 ) -> JSONResponse:
     """Draft every empty field of the document, concurrently, in one flow run."""
     body = body or GenerateDocumentRequest()
+    rules.check_can_plan(acting.person)
     doc = await run_in_threadpool(triggers.runnable_document, document_id)
     return await launch(
         request,
         client,
         key,
         GENERATE_DOCUMENT,
-        {"document_id": document_id, **body.model_dump()},
+        {"document_id": document_id, "requested_by": acting.person.identifier, **body.model_dump()},
         trace_id=trace_id,
         wait=wait,
         idempotency_key=idempotency_key,
         name=f"generate-{doc['kind']}-{doc['processo']}",
-        tags=triggers.run_tags(doc),
+        tags=triggers.run_tags(doc, acting),
     )
 
 
@@ -133,23 +155,26 @@ async def consolidate(
     client: PrefectDep,
     key: RunKey,
     trace_id: TraceId,
+    acting: ActingDep,
     document_id: uuid.UUID,
     idempotency_key: IdempotencyKey = None,
     wait: Wait = 0,
 ) -> JSONResponse:
-    """Render the approved document to DOCX and PDF, store and register them, mark it consolidado."""
+    """Render the approved document to DOCX and PDF, store and register them, mark it consolidado (X-Actor: the
+    planning team or the authority)."""
+    rules.check_can_consolidate(acting.person)
     doc = await run_in_threadpool(triggers.consolidatable, document_id)
     return await launch(
         request,
         client,
         key,
         CONSOLIDATE_DOCUMENT,
-        {"document_id": document_id},
+        {"document_id": document_id, "requested_by": acting.person.identifier},
         trace_id=trace_id,
         wait=wait,
         idempotency_key=idempotency_key,
         name=f"consolidate-{doc['kind']}-{doc['processo']}-v{doc['version']}",
-        tags=triggers.run_tags(doc),
+        tags=triggers.run_tags(doc, acting),
     )
 
 
