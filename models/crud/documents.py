@@ -382,6 +382,36 @@ def authors(session: Session, document: Document) -> dict[str, set[str]]:
     return out
 
 
+def responsibles(session: Session, document: Document) -> dict[str, Any]:
+    """Who prepared the current version (wrote, justified, asked for or reviewed a section: the field history and
+    the sections' current authors, in order of first appearance) and who approved it last, when and with which
+    despacho; names from the people registry (an identifier no longer there is printed as it is)."""
+    from models.person import Person
+
+    order: list[str] = []
+    for who in [r.person for r in field_history(session, document.id) if r.version == document.version] + [
+        getattr(f, attr)
+        for f in document_view(session, document.id).fields
+        for attr in ("written_by", "justified_by", "reviewed_by")
+    ]:
+        if who and who not in order:
+            order.append(who)
+    approval = session.exec(
+        select(AuditLog)
+        .where(AuditLog.document_id == document.id, AuditLog.to_status == DocumentStatus.APROVADO)
+        .order_by(col(AuditLog.id).desc())
+    ).first()
+    wanted = [*order, *([approval.person] if approval and approval.person else [])]
+    names = {p.identifier: p.name for p in session.exec(select(Person).where(col(Person.identifier).in_(wanted)))}
+    approver = approval.person if approval and approval.person else None
+    return {
+        "prepared_by": [(names.get(i, i), i) for i in order if i != approver],
+        "approved_by": (names.get(approver, approver), approver) if approver else None,
+        "approved_on": approval.created_at.date() if approval and approver else None,
+        "despacho": approval.reason if approval and approver else None,
+    }
+
+
 def field_history(session: Session, document_id: uuid.UUID) -> list[FieldRevision]:
     get_document(session, document_id)
     return list(

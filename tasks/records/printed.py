@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.render.model import RenderDocument, RenderSection
+from tasks.render.model import Person, RenderDocument, RenderSection, Responsibles
 
 
 def sigiloso_note(kind: str) -> str:
@@ -25,9 +25,23 @@ def sigiloso_note(kind: str) -> str:
 ANNEX_MARKING = "DOCUMENTO CLASSIFICADO — ACESSO RESTRITO (art. 24 da Lei nº 14.133/2021)"
 
 
-def printed(view, annex: bool = False) -> RenderDocument:
+def as_responsibles(who: dict[str, Any] | None) -> Responsibles | None:
+    """models.crud.documents.responsibles as the renderers read it."""
+    if who is None:
+        return None
+    approved = who.get("approved_by")
+    return Responsibles(
+        prepared_by=tuple(Person(name, identifier) for name, identifier in who["prepared_by"]),
+        approved_by=Person(*approved) if approved else None,
+        approved_on=who.get("approved_on"),
+        despacho=who.get("despacho"),
+    )
+
+
+def printed(view, annex: bool = False, responsibles: dict[str, Any] | None = None) -> RenderDocument:
     """The document as printed: the public one, with a sigiloso estimate replaced by the art. 24 note, or its
-    classified annex (ETP inciso VI, TR alínea i): the estimate sections alone, with their text, marked."""
+    classified annex (ETP inciso VI, TR alínea i): the estimate sections alone, with their text, marked. With
+    ``responsibles`` (models.crud.documents.responsibles), who prepared and who approved it close the document."""
     document, template = view.document, view.template
     by_slug, protected = {f.slug: f for f in view.fields}, view.protected_slugs
 
@@ -58,4 +72,5 @@ def printed(view, annex: bool = False) -> RenderDocument:
         issued_on=document.updated_at.date(),
         sections=tuple(section(s) for s in template.sections if not annex or s["slug"] in protected),
         marking=ANNEX_MARKING if annex else None,
+        responsibles=as_responsibles(responsibles),
     )

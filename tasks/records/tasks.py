@@ -9,7 +9,7 @@ from typing import Any
 from prefect import task
 
 from models.crud.artifacts import artifacts_of, register_consolidation
-from models.crud.documents import Acting, document_view, ensure_editable, write_field
+from models.crud.documents import Acting, document_view, ensure_editable, responsibles, write_field
 from models.crud.people import acting_person
 from models.db import session_scope
 from models.enums import DocumentStatus, FieldSource
@@ -131,7 +131,8 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
                 return {"already": [a.model_dump(mode="json") for a in existing], "version": document.version}
         if document.status != DocumentStatus.APROVADO:
             raise ConflictError(f"Só um documento aprovado pode ser consolidado; está '{document.status}'.")
-        render = printed(view)  # a sigiloso estimate never reaches the public files (nor this result)
+        # a sigiloso estimate never reaches the public files (nor this result); who prepared and approved it does
+        render = printed(view, responsibles=responsibles(session, document))
         return {
             "already": None,
             "render": render,

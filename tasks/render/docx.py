@@ -23,11 +23,13 @@ from tasks.render.docx_base import GRAY, TABLE_SIZE, TEXT_WIDTH, base, save
 from tasks.render.model import (
     NOT_APPLICABLE,
     NOT_FILLED,
+    RESPONSIBLES_TITLE,
     TOC_TITLE,
     BodyKind,
     ContentsEntry,
     RenderDocument,
     RenderSection,
+    author,
     body_kind,
     body_text,
     clean,
@@ -40,6 +42,7 @@ from tasks.render.model import (
     keywords,
     kind_title,
     legal_line,
+    responsibles_blocks,
     section_heading,
     subject,
     template_note,
@@ -69,6 +72,9 @@ def render_docx(doc: RenderDocument) -> bytes:
     body.toc(contents(doc))
     for section in doc.sections:
         body.section(section)
+    if doc.responsibles is not None:
+        body.heading(_run(RESPONSIBLES_TITLE), style_ids["Heading 1"])
+        body.blocks(responsibles_blocks(doc))
     body.flush()
     _properties(document, doc)
     return save(document, doc.issued_on)
@@ -263,9 +269,9 @@ def _measure(text: str, bold: bool) -> float:
 
 def _properties(document: Document, doc: RenderDocument) -> None:
     props = document.core_properties
-    props.title, props.subject, props.author = clean(doc.titulo), clean(subject(doc)), clean(doc.author)
+    props.title, props.subject, props.author = clean(doc.titulo), clean(subject(doc)), clean(author(doc))
     props.keywords, props.category = clean(", ".join(keywords(doc))), kind_title(doc)
-    props.last_modified_by, props.language, props.comments = clean(doc.author), "pt-BR", clean(template_note(doc))
+    props.last_modified_by, props.language, props.comments = clean(author(doc)), "pt-BR", clean(template_note(doc))
     props.revision = max(1, doc.version)
     stamp = issued_at(doc).replace(tzinfo=None)
     props.created = props.modified = stamp

@@ -46,8 +46,26 @@ class RenderDocument:
     template_version: int
     issued_on: datetime.date
     sections: tuple[RenderSection, ...]
-    author: str = "NEXORA ComprasGov.AI"
+    author: str = ""  # the people behind the document (metadata); empty: the órgão. Never the software.
     marking: str | None = None  # a classification printed on the cover and on every page's header
+    responsibles: Responsibles | None = None  # who prepared and who approved, printed after the last section
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    identifier: str
+
+
+@dataclass(frozen=True)
+class Responsibles:
+    """Who prepared the document (the planning team: who wrote, justified or reviewed a section) and who approved it
+    (the competent authority), when, with which despacho — printed at the end of the document."""
+
+    prepared_by: tuple[Person, ...]
+    approved_by: Person | None = None
+    approved_on: datetime.date | None = None
+    despacho: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +140,57 @@ def contents(doc: RenderDocument) -> list[ContentsEntry]:
             for block in markup.parse(body_text(section))
             if isinstance(block, markup.Heading)
         )
+    if doc.responsibles is not None:
+        entries.append(ContentsEntry(1, RESPONSIBLES_TITLE))
     return entries
+
+
+RESPONSIBLES_TITLE = "Responsáveis"
+APPLICATION = "NEXORA ComprasGov.AI"
+
+
+def author(doc: RenderDocument) -> str:
+    """The files' author (metadata): the people behind the document — the approving authority and the planning
+    team — or, when unknown, the órgão; never the software that assembled them."""
+    if doc.author:
+        return doc.author
+    who = doc.responsibles
+    if who is None:
+        return doc.orgao
+    names = [p.name for p in ((who.approved_by,) if who.approved_by else ())] + [p.name for p in who.prepared_by]
+    return "; ".join(dict.fromkeys(names)) or doc.orgao
+
+
+def responsibles_blocks(doc: RenderDocument) -> list[markup.Block]:
+    """The closing block: the planning team who prepared the document, and the competent authority who approved it,
+    with the date and the despacho (Lei 14.133/2021, art. 7º §1º: different people). Built as blocks, not parsed
+    from markup: names and the despacho print exactly as written."""
+    who = doc.responsibles
+    assert who is not None
+    M = markup
+    blocks: list[markup.Block] = [
+        M.Paragraph((M.Run("Elaboração", bold=True), M.Run(" — equipe de planejamento da contratação:"))),
+        M.BulletList(
+            tuple((M.Run(f"{p.name} (matrícula {p.identifier})"),) for p in who.prepared_by)
+            or ((M.Run("(não registrada)"),),)
+        ),
+    ]
+    if who.approved_by is not None:
+        when = f", em {date_pt(who.approved_on)}" if who.approved_on else ""
+        blocks.append(
+            M.Paragraph(
+                (
+                    M.Run("Aprovação", bold=True),
+                    M.Run(
+                        f" — autoridade competente: {who.approved_by.name} (matrícula {who.approved_by.identifier})"
+                        f"{when}."
+                    ),
+                )
+            )
+        )
+        if who.despacho:
+            blocks.append(M.Paragraph((M.Run("Despacho: ", bold=True), M.Run(who.despacho))))
+    return blocks
 
 
 def kind_title(doc: RenderDocument) -> str:

@@ -29,12 +29,15 @@ from reportlab.platypus.tableofcontents import TableOfContents
 
 from tasks.render import markup
 from tasks.render.model import (
+    APPLICATION,
     NOT_APPLICABLE,
     NOT_FILLED,
+    RESPONSIBLES_TITLE,
     TOC_TITLE,
     BodyKind,
     RenderDocument,
     RenderSection,
+    author,
     body_kind,
     body_text,
     clean,
@@ -46,6 +49,7 @@ from tasks.render.model import (
     issued_at,
     keywords,
     legal_line,
+    responsibles_blocks,
     section_heading,
     subject,
 )
@@ -94,10 +98,10 @@ def _build(doc: RenderDocument, single_pass: bool) -> bytes:
         topMargin=TOP,
         bottomMargin=BOTTOM,
         title=clean(doc.titulo),
-        author=clean(doc.author),
+        author=clean(author(doc)),
         subject=clean(subject(doc)),
         keywords=keywords(doc),
-        creator=clean(doc.author),
+        creator=APPLICATION,  # the application that assembled the file (PDF /Creator), not its author
         lang="pt-BR",
         invariant=1,
         displayDocTitle=1,
@@ -155,6 +159,10 @@ def _story(doc: RenderDocument, toc: Flowable) -> list[Flowable]:
     keys = (f"toc-{index}" for index in itertools.count())  # in the order of contents(doc): see _toc_entries
     for section in doc.sections:
         story.extend(_section(section, keys, styles))
+    if doc.responsibles is not None:
+        heading = RunsParagraph(escape(RESPONSIBLES_TITLE), styles["section"])
+        story.append(_marked(heading, next(keys), 0, RESPONSIBLES_TITLE))
+        story.extend(_blocks(responsibles_blocks(doc), styles, keys))
     return story
 
 

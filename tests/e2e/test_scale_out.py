@@ -19,9 +19,10 @@ import httpx
 import psycopg
 import pytest
 
+from models.db import session_scope
 from tests.conftest import ROOT, wait_http
 from tests.servers.llm import Behaviour
-from tests.utils.builders import PLANNER, actor, document_data
+from tests.utils.builders import PLANNER, actor, document_data, seed_people
 from tests.utils.ports import free_port
 from tests.utils.waiting import wait_for
 
@@ -72,6 +73,8 @@ def production(tmp_path_factory, llm_server):
         )
         key = re.search(r"nxk_[A-Za-z0-9_\-]+", created.stdout)
         assert key, created.stdout + created.stderr
+        with session_scope(postgres) as session:  # the people who act (X-Actor)
+            seed_people(session)
         yield {
             "api": api,
             "key": key.group(0),

@@ -8,6 +8,7 @@ from sqlmodel import select
 from core.settings import settings
 from flows.generate_document import generate_document
 from flows.generate_field import generate_field
+from models.crud.documents import document_view
 from models.db import session_scope
 from models.document import DocumentField
 from tests.utils.builders import PLANNER, make_document
@@ -95,7 +96,7 @@ def test_unknown_section_and_unknown_document_fail_clearly(sqlite_url, llm):
 def test_document_drafted_concurrently_with_trace_in_logs(use_db, llm):
     llm.set(mode="slow", delay=0.5)
     doc = make_document(use_db)
-    state = generate_document.with_options(flow_run_name="doc-test")(doc, return_state=True)
+    state = generate_document.with_options(flow_run_name="doc-test")(doc, PLANNER, return_state=True)
     assert state.is_completed(), state.message
     result = state.result()
     assert len(result["fields"]) == 13 and llm.calls == 13
@@ -140,3 +141,29 @@ def test_trace_id_tag_reaches_every_log_line(sqlite_url, llm):
     assert logs and all(log.message.startswith("trace_id=trace-flow-test | ") for log in logs), [
         log.message[:80] for log in logs
     ]
+
+
+def test_a_draft_is_written_by_the_provider_for_the_person_who_asked_and_awaits_review(use_db, llm):
+    from models.crud.documents import field_history
+
+    doc = make_document(use_db)
+    generate_field(doc, SLUG, PLANNER)
+    with session_scope(use_db) as session:
+        field = next(f for f in document_view(session, doc).fields if f.slug == SLUG)
+        history = [(r.slug, r.action, r.person, r.source) for r in field_history(session, doc)]
+    assert field.source == "llm" and field.written_by == PLANNER and field.reviewed_by is None
+    assert history == [(SLUG, "redacao", PLANNER, "llm")]
+
+
+def test_a_run_for_a_person_who_may_not_draft_fails_with_the_reason_and_writes_nothing(sqlite_url, llm):
+    from tests.utils.builders import AUTHORITY, LEFT
+
+    doc = make_document(sqlite_url)
+    for who, reason in (
+        (AUTHORITY, "não integra a equipe de planejamento"),
+        (LEFT, "desativada"),
+        ("ninguem", "não é uma pessoa cadastrada"),
+    ):
+        state = generate_field(doc, SLUG, who, return_state=True)
+        assert state.is_failed() and reason in state.message, state.message
+    assert llm.calls == 0

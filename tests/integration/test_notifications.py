@@ -47,7 +47,7 @@ from models.notification import (
 from models.rules import IncompleteDocumentError
 from tests.conftest import PG_ADMIN_URL, PG_DB, ROOT, TMP, _migrate_and_seed
 from tests.servers.webhook import Behaviour
-from tests.utils.builders import PLANNER, make_document
+from tests.utils.builders import AUTHORITY, PLANNER, acting, make_document
 from tests.utils.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -95,7 +95,7 @@ def submit(url, **overrides) -> uuid.UUID:
     """A new ETP sent for review: one document.submitted event."""
     doc = make_document(url, **overrides)
     with session_scope(url) as s:
-        transition(s, doc, DocumentStatus.EM_REVISAO, None, actor="tests")
+        transition(s, doc, DocumentStatus.EM_REVISAO, None, acting(s))
     return doc
 
 
@@ -154,7 +154,7 @@ def test_event_is_written_with_the_change_and_fanned_out_to_matching_subscriptio
     assert fanned == {submitted, same_orgao}
 
     with pytest.raises(IncompleteDocumentError), session_scope(db) as s:  # approval refused: no event
-        transition(s, doc, DocumentStatus.APROVADO, None)
+        transition(s, doc, DocumentStatus.APROVADO, "Aprovo.", acting(s, AUTHORITY))
     with pytest.raises(RuntimeError), session_scope(db) as s:  # the change rolled back: its event too
         outbox.record_document_event(s, "document.approved", s.get(Document, doc))
         raise RuntimeError("falha depois do evento")

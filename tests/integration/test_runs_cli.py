@@ -102,7 +102,7 @@ def start_own_run(document_id, trace_id: str):
             flow_run = await glue.start_run(
                 client,
                 OWN_DEPLOYMENT,
-                {"document_id": document_id, "slug": "descricao_necessidade"},
+                {"document_id": document_id, "slug": "descricao_necessidade", "requested_by": PLANNER},
                 trace_id=trace_id,
                 tags=["nexora", "runs-cli"],
                 name=f"runs-cli-{trace_id}",
@@ -125,7 +125,7 @@ def schedule_own_run_in_an_hour(document_id, trace_id: str) -> uuid.UUID:
             deployment = await client.read_deployment_by_name(OWN_DEPLOYMENT)
             flow_run = await client.create_flow_run_from_deployment(
                 deployment.id,
-                parameters={"document_id": str(document_id), "slug": "descricao_necessidade"},
+                parameters={"document_id": str(document_id), "slug": "descricao_necessidade", "requested_by": PLANNER},
                 tags=[trace_tag(trace_id)],
                 state=Scheduled(scheduled_time=datetime.now(UTC) + timedelta(hours=1)),
             )

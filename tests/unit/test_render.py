@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from tasks.render.docx import render_docx
-from tasks.render.model import RenderDocument, RenderSection, date_pt
+from tasks.render.model import Person, RenderDocument, RenderSection, Responsibles, date_pt
 from tasks.render.pdf import render_pdf
 
 ACCENTED = ("ação", "licitação", "manutenção", "área", "órgão", "nº", "§2º")
@@ -107,6 +107,14 @@ comprometeria a responsabilidade técnica única exigida pelo PMOC e traria perd
     "XIII": """Conclui-se pela **adequação e viabilidade** da contratação, que atende à necessidade descrita no item I
 e observa os princípios da licitação previstos no art. 5º da Lei nº 14.133/2021.""",
 }
+
+
+RESPONSIBLES = Responsibles(
+    prepared_by=(Person("Ana Souza", "1234567"), Person("Bruno *Lima*", "7654321")),
+    approved_by=Person("Carla Mendes", "2345678"),
+    approved_on=datetime.date(2026, 11, 26),
+    despacho="Aprovo o ETP, nos termos do art. 18 da Lei nº 14.133/2021.",
+)
 
 
 def etp_document(**overrides) -> RenderDocument:
@@ -226,7 +234,8 @@ def test_docx_table_and_not_applicable(etp_docx):
 
 def test_docx_properties_header_and_footer(etp_docx):
     props = etp_docx.core_properties
-    assert props.title == "Manutenção de aparelhos de ar-condicionado" and props.author == "NEXORA ComprasGov.AI"
+    assert props.title == "Manutenção de aparelhos de ar-condicionado"
+    assert props.author == "Ministério da Gestão e da Inovação em Serviços Públicos"  # no people: the órgão
     assert props.subject == "Estudo Técnico Preliminar — Processo nº 23000.004512/2026-31"
     assert "ETP" in props.keywords and "23000.004512/2026-31" in props.keywords
     assert props.created == datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
@@ -256,7 +265,8 @@ def test_both_formats_are_deterministic():
 def test_pdf_metadata_and_page_numbers(etp_pdf):
     reader = PdfReader(io.BytesIO(etp_pdf))
     assert reader.metadata.title == "Manutenção de aparelhos de ar-condicionado"
-    assert reader.metadata.author == "NEXORA ComprasGov.AI"
+    assert reader.metadata.author == "Ministério da Gestão e da Inovação em Serviços Públicos"
+    assert reader.metadata.creator == "NEXORA ComprasGov.AI"  # the application that assembled the file
     assert "Processo nº 23000.004512/2026-31" in reader.metadata.subject
     pages = pdf_pages(etp_pdf)
     total = len(pages)
@@ -516,3 +526,30 @@ def test_docx_table_of_contents_is_a_field_over_the_heading_styles():
     assert '<w:updateFields w:val="true"/>' in settings
     assert settings.index("<w:updateFields") < settings.index("<w:compat>")
     assert all(f'w:styleId="TOC{n}"' in styles for n in (1, 2, 3)) and 'w:styleId="TOCHeading"' in styles
+
+
+def test_both_files_close_with_who_prepared_and_who_approved_with_the_despacho():
+    doc = etp_document(responsibles=RESPONSIBLES)
+    etp_docx, etp_pdf = docx.Document(io.BytesIO(render_docx(doc))), render_pdf(doc)
+    assert etp_docx.core_properties.author == "Carla Mendes; Ana Souza; Bruno *Lima*"  # the people, not the software
+    assert PdfReader(io.BytesIO(etp_pdf)).metadata.author == "Carla Mendes; Ana Souza; Bruno *Lima*"
+    texts = [p.text for p in etp_docx.paragraphs]
+    start = len(texts) - 1 - texts[::-1].index("Responsáveis")  # the heading (the first is its contents entry)
+    closing = texts[start:]
+    assert closing[1] == "Elaboração — equipe de planejamento da contratação:"
+    assert closing[2:4] == ["Ana Souza (matrícula 1234567)", "Bruno *Lima* (matrícula 7654321)"]  # as written
+    assert closing[4] == (
+        "Aprovação — autoridade competente: Carla Mendes (matrícula 2345678), em 26 de novembro de 2026."
+    )
+    assert closing[5] == "Despacho: Aprovo o ETP, nos termos do art. 18 da Lei nº 14.133/2021."
+    last = " ".join(pdf_pages(etp_pdf)[-1].split())
+    for phrase in (
+        "Responsáveis",
+        "Ana Souza (matrícula 1234567)",
+        "Carla Mendes (matrícula 2345678), em 26 de",
+        "Despacho: Aprovo o ETP",
+    ):
+        assert phrase in last, phrase
+    assert "Responsáveis" in " ".join(pdf_pages(etp_pdf)[1].split())  # listed in the table of contents
+
+
