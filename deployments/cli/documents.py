@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from deployments.cli.common import as_uuid, console, fail, fails_on, start_and_follow
 from models.errors import DomainError
@@ -29,12 +30,16 @@ def _acting(identifier: str, check) -> None:
     from models.crud.people import acting_person
     from models.db import session_scope
 
+    if not identifier.strip():
+        fail(
+            "informe quem age: --actor <identificador> (ou NEXORA_ACTOR), uma pessoa cadastrada (`nexora people list`)"
+        )
     with session_scope() as session:
         check(acting_person(session, identifier))
 
 
 @documents_app.command("generate")
-@fails_on(DomainError)
+@fails_on(DomainError, ValidationError)
 def documents_generate(
     document_id: str,
     field: Annotated[
@@ -50,27 +55,22 @@ def documents_generate(
 ) -> None:
     """Draft one section (--field) or every empty section of a document (starts generate-field or
     generate-document)."""
-    from pydantic import ValidationError
-
     from deployments.api import triggers
     from deployments.catalog import GENERATE_DOCUMENT, GENERATE_FIELD
     from models.rules import check_can_plan
 
     uuid_ = as_uuid(document_id)
     _acting(actor, check_can_plan)
-    try:
-        if field is not None:
-            params: dict[str, Any] = GenerateFieldParams(
-                document_id=uuid_, slug=field, requested_by=actor, force=force, instructions=instructions
-            ).model_dump(mode="json")
-        elif instructions is not None:
-            fail("--instructions vale para uma seção: use-o com --field")
-        else:
-            params = GenerateDocumentParams(
-                document_id=uuid_, requested_by=actor, force=force, only_empty=not all_fields
-            ).model_dump(mode="json")
-    except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    if field is not None:
+        params: dict[str, Any] = GenerateFieldParams(
+            document_id=uuid_, slug=field, requested_by=actor, force=force, instructions=instructions
+        ).model_dump(mode="json")
+    elif instructions is not None:
+        fail("--instructions vale para uma seção: use-o com --field")
+    else:
+        params = GenerateDocumentParams(
+            document_id=uuid_, requested_by=actor, force=force, only_empty=not all_fields
+        ).model_dump(mode="json")
     doc = triggers.runnable_document(uuid_, slug=field)
     name = f"generate-{doc['kind']}-{doc['processo']}" + (f"-{field}" if field else "")
 

@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from deployments.cli.common import console, fail, fails_on
+from deployments.cli.common import console, fails_on
 from models.enums import Role
 from models.errors import DomainError
 
@@ -16,7 +16,7 @@ people_app = typer.Typer(help="Pessoas do órgão (equipe de planejamento, autor
 
 
 @people_app.command("add")
-@fails_on(DomainError)
+@fails_on(DomainError, ValidationError)
 def people_add(
     identifier: Annotated[str, typer.Argument(help="matrícula SIAPE ou outro identificador do órgão (nunca o CPF)")],
     name: Annotated[str, typer.Option("--name", help="nome completo")],
@@ -30,10 +30,7 @@ def people_add(
     from models.db import session_scope
     from models.person import PersonCreate
 
-    try:
-        data = PersonCreate(identifier=identifier, name=name, orgao=orgao, roles=role)
-    except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    data = PersonCreate(identifier=identifier, name=name, orgao=orgao, roles=role)
     with session_scope() as session:
         person = create_person(session, data)
         console.print(f"{person.name} ({person.identifier}) cadastrada: {', '.join(person.roles)} — {person.orgao}")

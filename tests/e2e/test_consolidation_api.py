@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.utils.builders import approve_document, document_data
+from tests.utils.builders import AUTHORITY, PLANNER, approve_document, document_data
 
 pytestmark = pytest.mark.usefixtures("runner")
 
@@ -27,10 +27,12 @@ def test_cli_consolidates_and_reports_the_files(sqlite_url):
     from tests.utils.builders import make_document
 
     doc = make_document(sqlite_url, "TR")
-    refused = CliRunner().invoke(app, ["documents", "consolidate", str(doc)])
+    refused = CliRunner().invoke(app, ["documents", "consolidate", str(doc), "--actor", PLANNER])
     assert refused.exit_code == 1 and "aprovado" in refused.output
     approve_document(sqlite_url, doc)
-    done = CliRunner().invoke(app, ["documents", "consolidate", str(doc), "--wait", "90"], terminal_width=200)
+    done = CliRunner().invoke(
+        app, ["documents", "consolidate", str(doc), "--wait", "90", "--actor", AUTHORITY], terminal_width=200
+    )
     assert done.exit_code == 0, done.output
     assert "COMPLETED" in done.output and "docx:" in done.output and "pdf:" in done.output
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.utils.builders import document_data
+from tests.utils.builders import AUTHORITY, PLANNER, document_data
 
 pytestmark = pytest.mark.usefixtures("runner")
 
@@ -109,18 +109,25 @@ def test_the_cli_drafts_a_section_or_every_empty_one_with_the_flows_parameter_mo
     from deployments.cli.app import app
 
     doc = new_document(client, "TR")
-    long = CliRunner().invoke(
+    nobody = CliRunner().invoke(app, ["documents", "generate", doc["id"]], env={"NEXORA_ACTOR": ""})
+    assert nobody.exit_code == 1 and "informe quem age: --actor" in nobody.output
+    boss = CliRunner().invoke(app, ["documents", "generate", doc["id"], "--actor", AUTHORITY])
+    assert boss.exit_code == 1 and "não integra a equipe de planejamento" in boss.output
+    as_ana = {"NEXORA_ACTOR": PLANNER}  # the option's environment variable
+    long = CliRunner(env=as_ana).invoke(
         app, ["documents", "generate", doc["id"], "--field", "definicao_objeto", "--instructions", "x" * 2001]
     )
     assert long.exit_code == 1 and "instructions" in long.output and "2000" in long.output  # the model's limit
-    unknown = CliRunner().invoke(app, ["documents", "generate", doc["id"], "--field", "nao_existe"])
+    unknown = CliRunner(env=as_ana).invoke(app, ["documents", "generate", doc["id"], "--field", "nao_existe"])
     assert unknown.exit_code == 1 and "não tem a seção 'nao_existe'" in unknown.output
-    one = CliRunner().invoke(
+    one = CliRunner(env=as_ana).invoke(
         app, ["documents", "generate", doc["id"], "--field", "definicao_objeto", "--wait", "90"], terminal_width=200
     )
     assert one.exit_code == 0, one.output
     assert "COMPLETED" in one.output and "definicao_objeto: llm" in one.output
-    rest = CliRunner().invoke(app, ["documents", "generate", doc["id"], "--wait", "90"], terminal_width=200)
+    rest = CliRunner().invoke(
+        app, ["documents", "generate", doc["id"], "--wait", "90", "--actor", PLANNER], terminal_width=200
+    )
     assert rest.exit_code == 0, rest.output
     fields = client.get(f"/api/v1/documents/{doc['id']}").json()["fields"]
     assert all(f["source"] == "llm" for f in fields)

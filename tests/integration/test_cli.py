@@ -154,3 +154,48 @@ def test_pncp_quarantine_says_how_many_contratacoes_wait_for_their_details(sqlit
     finally:
         with session_scope(sqlite_url) as session:
             session.exec(text("DELETE FROM pncp_detail_gaps WHERE numero_controle_pncp = :key").bindparams(key=key))
+
+
+def test_people_add_list_deactivate_and_errors(sqlite_url):
+    import uuid
+
+    tag = uuid.uuid4().hex[:6]
+    ident = f"siape.{tag}"
+    added = runner.invoke(
+        app,
+        [
+            "people",
+            "add",
+            ident,
+            "--name",
+            "Iara Nunes",
+            "--orgao",
+            "Órgão CLI",
+            "-r",
+            "equipe_planejamento",
+            "-r",
+            "autoridade_competente",
+        ],
+        terminal_width=200,
+    )
+    assert added.exit_code == 0 and "Iara Nunes" in added.output and "autoridade_competente" in added.output
+    again = runner.invoke(
+        app, ["people", "add", ident, "--name", "Iara", "--orgao", "Órgão X", "-r", "equipe_planejamento"]
+    )
+    assert again.exit_code == 1 and "Já existe uma pessoa" in again.output
+    cpf = runner.invoke(
+        app,
+        ["people", "add", "529.982.247-25", "--name", "Fulano", "--orgao", "X", "-r", "equipe_planejamento"],
+        terminal_width=200,
+    )
+    assert cpf.exit_code == 1 and "parece um CPF" in cpf.output
+    role = runner.invoke(app, ["people", "add", f"x.{tag}", "--name", "Fulano", "--orgao", "Órgão X", "-r", "prefeito"])
+    assert role.exit_code == 2  # typer refuses a role that does not exist
+    listed = runner.invoke(app, ["people", "list", "--orgao", "Órgão CLI"], terminal_width=200)
+    assert listed.exit_code == 0 and ident in listed.output and "ativa" in listed.output
+    gone = runner.invoke(app, ["people", "deactivate", ident])
+    assert gone.exit_code == 0 and "desativada" in gone.output
+    assert ident not in runner.invoke(app, ["people", "list"], terminal_width=200).output
+    assert ident in runner.invoke(app, ["people", "list", "--all"], terminal_width=200).output
+    unknown = runner.invoke(app, ["people", "deactivate", "ninguem"])
+    assert unknown.exit_code == 1 and "não cadastrada" in unknown.output

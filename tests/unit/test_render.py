@@ -551,5 +551,3 @@ def test_both_files_close_with_who_prepared_and_who_approved_with_the_despacho()
     ):
         assert phrase in last, phrase
     assert "Responsáveis" in " ".join(pdf_pages(etp_pdf)[1].split())  # listed in the table of contents
-
-
