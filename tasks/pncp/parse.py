@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from core.settings import settings
+from models.personal_data import cpf_like
 
 CONTROL = re.compile(r"^(\d{14})-1-(\d{6})/(\d{4})$")
 UNITS = (  # (pattern on the folded text, code); first match wins
@@ -232,9 +233,15 @@ def mask_person(identifier: str) -> str:
     return "pf:" + hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def natural_person(raw: dict[str, Any]) -> bool:
+    """Whether a result's supplier is a natural person: ``tipoPessoa`` "PF", or an identifier of 11 digits (a CPF)
+    whatever ``tipoPessoa`` says or omits (LGPD, Lei 13.709/2018: a CPF is personal data however it is labelled)."""
+    return raw.get("tipoPessoa") == "PF" or cpf_like(raw.get("niFornecedor"))
+
+
 def without_person(raw: Any) -> Any:
-    """A result's raw JSON with a PF supplier's CPF hashed and name withheld (anything else unchanged)."""
-    if not isinstance(raw, dict) or raw.get("tipoPessoa") != "PF":
+    """A result's raw JSON with a natural person's CPF hashed and name withheld (anything else unchanged)."""
+    if not isinstance(raw, dict) or not natural_person(raw):
         return raw
     identifier = text(raw.get("niFornecedor"))
     return {**raw, "niFornecedor": mask_person(identifier) if identifier else None, "nomeRazaoSocialFornecedor": None}
@@ -251,7 +258,7 @@ def resultado(raw: dict[str, Any], parent_item: dict[str, Any]) -> dict[str, Any
     numero = integer(raw.get("numeroItem"), "numeroItem") or parent_item["numero_item"]
     if numero != parent_item["numero_item"]:
         raise RecordError(f"resultado do item {numero}, esperado {parent_item['numero_item']}")
-    person = text(raw.get("tipoPessoa"), 2)
+    person = "PF" if natural_person(raw) else text(raw.get("tipoPessoa"), 2)
     stored = without_person(raw)
     identifier, name = text(stored.get("niFornecedor")), text(stored.get("nomeRazaoSocialFornecedor"), 300)
     return {

@@ -60,6 +60,44 @@ def test_pf_supplier_is_masked_in_row_and_raw():
 
 
 @pytest.mark.parametrize(
+    "label",
+    [{}, {"tipoPessoa": None}, {"tipoPessoa": "PJ"}, {"tipoPessoa": ""}],
+    ids=["tipoPessoa ausente", "tipoPessoa nulo", "tipoPessoa PJ", "tipoPessoa vazio"],
+)
+def test_an_11_digit_supplier_is_a_person_whatever_tipo_pessoa_says(label):
+    (raw,) = load("06_pncp_v1_compras_itens_resultados_Ceara_2026.json")
+    raw = {k: v for k, v in raw.items() if k != "tipoPessoa"}
+    raw = {**raw, **label, "niFornecedor": "529.982.247-25", "nomeRazaoSocialFornecedor": "JOSE DA SILVA"}
+    item = {"numero_controle_pncp": "07954480000179-1-025970/2025", "numero_item": 1}
+    row = parse.resultado(raw, item)
+    assert row["tipo_pessoa"] == "PF" and row["ni_fornecedor"].startswith("pf:") and row["nome_fornecedor"] is None
+    assert "52998224725" not in json.dumps(row["raw"]) and "529.982.247-25" not in json.dumps(row["raw"])
+    assert "JOSE" not in json.dumps(row["raw"])
+    company = parse.resultado({**raw, "niFornecedor": "49324221000104", "nomeRazaoSocialFornecedor": "FRESENIUS"}, item)
+    assert company["ni_fornecedor"] == "49324221000104" and company["nome_fornecedor"] == "FRESENIUS"  # 14: a CNPJ
+
+
+@pytest.mark.parametrize(
+    "value,person",
+    [
+        ("52998224725", True),
+        ("529.982.247-25", True),
+        ("12345678900", True),
+        ("1234567890", False),
+        ("49324221000104", False),
+        ("49.324.221/0001-04", False),
+        ("", False),
+        (None, False),
+        ("abcdefghijk", False),
+    ],
+)
+def test_cpf_like_is_eleven_digits_once_punctuation_is_out(value, person):
+    from models.personal_data import cpf_like
+
+    assert cpf_like(value) is person
+
+
+@pytest.mark.parametrize(
     "change,reason",
     [
         ({"numeroControlePNCP": "33654831000136-1-1/2023"}, "numeroControlePNCP inválido"),
