@@ -32,8 +32,9 @@ def people_add(
 
     data = PersonCreate(identifier=identifier, name=name, orgao=orgao, roles=role)
     with session_scope() as session:
-        person = create_person(session, data)
-        console.print(f"{person.name} ({person.identifier}) cadastrada: {', '.join(person.roles)} — {person.orgao}")
+        person, created = create_person(session, data)
+        what = "cadastrada" if created else "já estava cadastrada"
+        console.print(f"{person.name} ({person.identifier}) {what}: {', '.join(person.roles)} — {person.orgao}")
 
 
 @people_app.command("list")

@@ -12,13 +12,27 @@ from models.rules import Actor
 ACTOR_HEADER = "X-Actor"
 
 
-def create_person(session: Session, data: PersonCreate) -> Person:
-    if session.exec(select(Person).where(Person.identifier == data.identifier)).first() is not None:
-        raise ConflictError(f"Já existe uma pessoa com o identificador '{data.identifier}'.")
+def create_person(session: Session, data: PersonCreate) -> tuple[Person, bool]:
+    """Register a person; the same person registered again (same name, órgão and roles, active) is returned as it is
+    (``created`` False); another person under the same identifier is refused (409)."""
+    existing = session.exec(select(Person).where(Person.identifier == data.identifier)).first()
+    if existing is not None:
+        same = (existing.name, existing.orgao, sorted(existing.roles), existing.active) == (
+            data.name,
+            data.orgao,
+            sorted(r.value for r in data.roles),
+            True,
+        )
+        if same:
+            return existing, False
+        raise ConflictError(
+            f"Já existe uma pessoa com o identificador '{data.identifier}' ({existing.name}, {existing.orgao}"
+            f"{', desativada' if not existing.active else ''}), com outros dados."
+        )
     person = Person(identifier=data.identifier, name=data.name, orgao=data.orgao, roles=[r.value for r in data.roles])
     session.add(person)
     session.flush()
-    return person
+    return person, True
 
 
 def list_people(session: Session, *, active: bool | None = None, orgao: str | None = None) -> list[Person]:

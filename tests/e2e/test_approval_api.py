@@ -27,7 +27,9 @@ def test_people_are_registered_by_an_admin_and_never_by_cpf(admin, client):
     created = admin.post("/api/v1/people", json=body)
     assert created.status_code == 201, created.text
     assert created.json()["active"] is True and created.json()["roles"] == ["equipe_planejamento"]
-    assert admin.post("/api/v1/people", json=body).status_code == 409
+    assert admin.post("/api/v1/people", json=body).status_code == 200  # the same person again: unchanged
+    other = admin.post("/api/v1/people", json={**body, "name": "Outra Pessoa"})
+    assert other.status_code == 409 and "com outros dados" in other.json()["detail"]
     for cpf in ("52998224725", "529.982.247-25"):
         refused = admin.post("/api/v1/people", json={**body, "identifier": cpf})
         assert refused.status_code == 422 and "parece um CPF" in refused.json()["detail"], refused.text

@@ -182,7 +182,25 @@ def test_people_add_list_deactivate_and_errors(sqlite_url):
     again = runner.invoke(
         app, ["people", "add", ident, "--name", "Iara", "--orgao", "Órgão X", "-r", "equipe_planejamento"]
     )
-    assert again.exit_code == 1 and "Já existe uma pessoa" in again.output
+    assert again.exit_code == 1 and "Já existe uma pessoa" in again.output  # other data under the identifier
+    same = runner.invoke(
+        app,
+        [
+            "people",
+            "add",
+            ident,
+            "--name",
+            "Iara Nunes",
+            "--orgao",
+            "Órgão CLI",
+            "-r",
+            "autoridade_competente",
+            "-r",
+            "equipe_planejamento",
+        ],
+        terminal_width=200,
+    )
+    assert same.exit_code == 0 and "já estava cadastrada" in same.output
     cpf = runner.invoke(
         app,
         ["people", "add", "529.982.247-25", "--name", "Fulano", "--orgao", "X", "-r", "equipe_planejamento"],

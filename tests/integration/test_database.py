@@ -239,7 +239,7 @@ def test_the_author_or_reviewer_cannot_approve_and_a_non_authority_cannot_either
 
     doc = new_document(session, "TR")
     tag = uuid.uuid4().hex[:6]
-    gil = create_person(
+    gil, _ = create_person(
         session,
         PersonCreate(
             identifier=f"gil.{tag}",

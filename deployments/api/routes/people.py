@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from deployments.api.deps import AdminKey, SessionDep
 from models.crud import people as crud
@@ -20,10 +20,13 @@ def public(person) -> PersonPublic:
 
 
 @router.post("", response_model=PersonPublic, status_code=status.HTTP_201_CREATED)
-def create_person(session: SessionDep, _: AdminKey, body: PersonCreate) -> PersonPublic:
+def create_person(session: SessionDep, _: AdminKey, body: PersonCreate, response: Response) -> PersonPublic:
     """Register a person of the body: identifier (a SIAPE matrícula or another of the body's numbers, never a CPF),
-    name, órgão, roles. 409 if the identifier exists."""
-    return public(crud.create_person(session, body))
+    name, órgão, roles. The same person again: 200, unchanged; another person under the identifier: 409."""
+    person, created = crud.create_person(session, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return public(person)
 
 
 @router.get("", response_model=list[PersonPublic])
