@@ -17,6 +17,11 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 SLUG = "descricao_necessidade"
 
 
+# the provider, its retries and Prefect's cache do not depend on the database: SQLite alone; the concurrent drafting
+# of a whole document (writes side by side) runs on both
+PROVIDER_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 def field(url, document_id, slug=SLUG) -> DocumentField:
     with session_scope(url) as s:
         return s.exec(
@@ -24,6 +29,7 @@ def field(url, document_id, slug=SLUG) -> DocumentField:
         ).one()
 
 
+@PROVIDER_ONLY
 def test_field_drafted_stored_with_usage_then_cached_then_forced(use_db, llm):
     doc = make_document(use_db)
     result = generate_field(doc, SLUG, PLANNER)
@@ -40,6 +46,7 @@ def test_field_drafted_stored_with_usage_then_cached_then_forced(use_db, llm):
     assert llm.calls == 2 and forced["cached"] is False
 
 
+@PROVIDER_ONLY
 def test_429_then_ok_is_retried(use_db, llm):
     llm.set(mode="fail_then_ok", status=429, times=2)
     doc = make_document(use_db)

@@ -62,6 +62,12 @@ def outbox_sqlite_url():
     return url
 
 
+# A channel's behaviour (retries, time-outs, SMTP, SES, what reaches the logs) does not depend on the database, which
+# only stores its outcome: those tests run on SQLite alone. The claim, the lease, the outbox and the dead letters run
+# on both (row locks and SKIP LOCKED are PostgreSQL's own).
+CHANNEL_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, monkeypatch):
     url = request.getfixturevalue("outbox_sqlite_url" if request.param == "sqlite" else "pg_url")
@@ -217,6 +223,7 @@ def test_webhook_is_signed_and_delivered_once(db, receiver):
     assert attempt.outcome == "delivered" and attempt.status_code == 200 and attempt.latency_ms > 0
 
 
+@CHANNEL_ONLY
 def test_5xx_is_retried_with_backoff_until_delivered(db, receiver):
     target = hook(receiver, "/flaky", fail_times=2, fail_status=500)
     submit(db)
@@ -246,6 +253,7 @@ def test_other_4xx_is_final_and_a_dead_letter_can_be_redriven(db, receiver):
         outbox.redrive(s, row.id)
 
 
+@CHANNEL_ONLY
 def test_429_retry_after_is_honoured(db, receiver):
     target = hook(receiver, "/busy", fail_times=1, fail_status=429, retry_after="120")
     submit(db)
@@ -255,6 +263,7 @@ def test_429_retry_after_is_honoured(db, receiver):
     assert row.next_attempt_at - utcnow() > timedelta(seconds=110)
 
 
+@CHANNEL_ONLY
 def test_hanging_receiver_times_out_and_is_retried(db, receiver):
     target = hook(receiver, "/hang", hang_seconds=settings.NOTIFY_TIMEOUT_SECONDS + 1)
     submit(db)
@@ -287,6 +296,7 @@ def test_target_turned_internal_is_refused_at_delivery(db, receiver, monkeypatch
     assert receiver.events("/moved") == []
 
 
+@CHANNEL_ONLY
 def test_secrets_stay_out_of_records_and_logs(db, receiver, caplog):
     target = hook(receiver, "/secret", fail_times=1, fail_status=500)
     secret = receiver.secrets["/secret"]
@@ -305,6 +315,7 @@ def test_secrets_stay_out_of_records_and_logs(db, receiver, caplog):
 # E-mail
 
 
+@CHANNEL_ONLY
 def test_email_file_backend_writes_portuguese_message_with_link(db):
     address = f"fiscal.{uuid.uuid4().hex[:6]}@orgao.gov.br"
     subscribe(db, Channel.EMAIL, address, ["document.submitted"])
@@ -355,6 +366,7 @@ def smtp(monkeypatch):
         controller.stop()
 
 
+@CHANNEL_ONLY
 def test_smtp_down_for_a_while_then_delivered(db, smtp):
     address = f"gestor.{uuid.uuid4().hex[:6]}@orgao.gov.br"
     subscribe(db, Channel.EMAIL, address, ["document.submitted"])
@@ -369,6 +381,7 @@ def test_smtp_down_for_a_while_then_delivered(db, smtp):
     assert message.get_body(("html",)) is not None and message.get_body(("plain",)) is not None
 
 
+@CHANNEL_ONLY
 def test_smtp_permanent_refusal_is_dead(db, smtp):
     address = f"inexistente.{uuid.uuid4().hex[:6]}@orgao.gov.br"
     smtp(Inbox(refuse=address))
@@ -413,6 +426,7 @@ def certificate(folder) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
+@CHANNEL_ONLY
 def test_smtp_starttls_with_credentials_and_a_wrong_password(db, tmp_path, monkeypatch, caplog):
     import ssl
 
@@ -460,6 +474,7 @@ def test_smtp_starttls_with_credentials_and_a_wrong_password(db, tmp_path, monke
         controller.stop()
 
 
+@CHANNEL_ONLY
 def test_ses_through_moto(db, moto_url, monkeypatch):
     sender = "notificacoes@nexora.gov.br"
     boto3.client("ses", endpoint_url=moto_url, region_name="us-east-1").verify_email_identity(EmailAddress=sender)
@@ -479,6 +494,7 @@ def test_ses_through_moto(db, moto_url, monkeypatch):
     assert str(doc) in json.dumps(message)
 
 
+@CHANNEL_ONLY
 def test_unverified_ses_sender_is_dead_with_the_reason(db, moto_url, monkeypatch):
     monkeypatch.setattr(settings, "EMAIL_BACKEND", "ses")
     monkeypatch.setattr(settings, "SES_ENDPOINT_URL", moto_url)

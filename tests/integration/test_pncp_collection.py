@@ -64,6 +64,11 @@ def _empty(url):
             s.exec(text(f"DELETE FROM {table}"))
 
 
+# What the HTTP side does (retries, refusals, task runs, the embedded sample's transport) does not depend on the
+# database: those tests run on SQLite alone; storing, upserts, gaps and checkpoints run on both.
+HTTP_ONLY = pytest.mark.parametrize("market", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def market(request, monkeypatch):
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
@@ -266,7 +271,7 @@ def test_upgrading_opens_a_gap_for_each_contratacao_quarantined_without_items(ki
                 c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
 
 
-@pytest.mark.parametrize("market", ["sqlite"], indirect=True)  # the HTTP side: the same on either database
+@HTTP_ONLY
 def test_throttling_server_errors_slow_and_malformed_pages_are_retried(market, replay, monkeypatch):
     monkeypatch.setattr(settings, "PNCP_RETRIES", 6)  # five bad answers in a row for the first page
     replay.fail("consulta", 429, times=2, body=HTML_429, content_type="text/html")
@@ -282,6 +287,7 @@ def test_throttling_server_errors_slow_and_malformed_pages_are_retried(market, r
     assert stored == {r["numeroControlePNCP"] for r in replay.records[6]} & replay.all_valid_controls()
 
 
+@HTTP_ONLY
 def test_each_slice_is_a_task_run_tried_once_more_from_its_checkpoint_when_pncp_kept_failing(market, replay):
     replay.fail("consulta", 503, times=FAST["PNCP_RETRIES"] + 1)  # the first page fails past its own retries
     state = collect_pncp(start=START, end=END, modalidades=[6], ufs=["DF"], return_state=True)
@@ -297,6 +303,7 @@ def test_each_slice_is_a_task_run_tried_once_more_from_its_checkpoint_when_pncp_
     assert run.state.is_completed() and run.run_count == 2  # failed once past its pages' retries, then finished
 
 
+@HTTP_ONLY
 def test_refusals_are_not_retried_and_fail_the_run_with_the_server_message(market, replay, monkeypatch):
     monkeypatch.setattr(settings, "PNCP_PAGE_SIZE", 50)
     replay.fail("consulta", 400, times=1, body='{"message": "Tamanho de página inválido"}')
@@ -366,6 +373,7 @@ def uninterrupted_snapshot() -> dict:
     return _REFERENCE[0]
 
 
+@HTTP_ONLY
 def test_the_embedded_sample_is_collected_through_the_same_code_with_its_own_checkpoints(market):
     # given the embedded sample (real SIASG awarded prices in PNCP's wire format) and no network at all
     import polars as pl
