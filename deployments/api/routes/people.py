@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Response, status
 
 from deployments.api.deps import AdminKey, SessionDep
 from models.crud import people as crud
-from models.person import PersonCreate, PersonPublic
+from models.person import Person, PersonCreate, PersonPublic
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
 
-def public(person) -> PersonPublic:
+def public(person: Person) -> PersonPublic:
     return PersonPublic.model_validate(person, from_attributes=True)
 
 
