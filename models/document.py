@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import field_validator
+from pydantic import StringConstraints, field_validator
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.db import UtcDateTime, utcnow
-from models.enums import DocumentKind, DocumentStatus, FieldSource
+from models.enums import CriterioJulgamento, DocumentKind, DocumentStatus, FieldSource
 from models.price_dates import check_reference_date
 
 
@@ -41,6 +41,18 @@ class DocumentBase(SQLModel):
     orgao: str = Field(min_length=2, max_length=200)
     unidade: str = Field(default="", max_length=200)
     context: str = Field(default="", max_length=20_000)
+    uasg: str | None = Field(default=None, regex=r"^\d{6}$", description="código UASG da unidade (6 dígitos)")
+    criterio_julgamento: CriterioJulgamento | None = Field(
+        default=None, sa_type=String(40), description="critério de julgamento (Lei 14.133/2021, art. 33)"
+    )
+    pca_ano: int | None = Field(default=None, ge=2021, le=2100, description="ano do plano de contratações anual")
+
+
+DfdNumbers = list[Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]]
+PcaItems = list[Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]]
+DFD_DESCRIPTION = "número(s) do Documento de Formalização da Demanda (DFD)"
+PCA_ITEMS_DESCRIPTION = "identificadores dos itens do PCA a que a contratação corresponde (art. 18, §1º, II)"
+JUSTIFICATIVA_DESCRIPTION = "por que o orçamento é sigiloso (Lei 14.133/2021, art. 24: 'desde que justificado')"
 
 
 SIGILOSO_DESCRIPTION = (
@@ -51,6 +63,11 @@ SIGILOSO_DESCRIPTION = (
 
 class DocumentCreate(DocumentBase):
     orcamento_sigiloso: bool = Field(default=False, description=SIGILOSO_DESCRIPTION)
+    orcamento_sigiloso_justificativa: str | None = Field(
+        default=None, max_length=4000, description=JUSTIFICATIVA_DESCRIPTION
+    )
+    dfd_numeros: DfdNumbers = Field(default_factory=list, max_length=20, description=DFD_DESCRIPTION)
+    pca_itens: PcaItems = Field(default_factory=list, max_length=50, description=PCA_ITEMS_DESCRIPTION)
     template_id: uuid.UUID | None = None
     kind: DocumentKind | None = None
     itens: list[DocumentItem] = Field(default_factory=list, max_length=200)
@@ -64,6 +81,14 @@ class DocumentUpdate(SQLModel):
     context: str | None = Field(default=None, max_length=20_000)
     itens: list[DocumentItem] | None = Field(default=None, max_length=200)
     orcamento_sigiloso: bool | None = Field(default=None, description=SIGILOSO_DESCRIPTION)
+    orcamento_sigiloso_justificativa: str | None = Field(
+        default=None, max_length=4000, description=JUSTIFICATIVA_DESCRIPTION
+    )
+    uasg: str | None = Field(default=None, regex=r"^\d{6}$")
+    criterio_julgamento: CriterioJulgamento | None = None
+    pca_ano: int | None = Field(default=None, ge=2021, le=2100)
+    dfd_numeros: DfdNumbers | None = Field(default=None, max_length=20, description=DFD_DESCRIPTION)
+    pca_itens: PcaItems | None = Field(default=None, max_length=50, description=PCA_ITEMS_DESCRIPTION)
 
 
 class Document(DocumentBase, table=True):
@@ -77,6 +102,9 @@ class Document(DocumentBase, table=True):
     status: DocumentStatus = Field(default=DocumentStatus.RASCUNHO, index=True, sa_type=String(20))
     version: int = Field(default=1, ge=1)
     orcamento_sigiloso: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    orcamento_sigiloso_justificativa: str | None = Field(default=None, sa_column=Column(Text))
+    dfd_numeros: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    pca_itens: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     context: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     itens: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
@@ -195,6 +223,9 @@ class FieldPublic(SQLModel):
 
 class DocumentPublic(DocumentBase):
     orcamento_sigiloso: bool = False
+    orcamento_sigiloso_justificativa: str | None = None
+    dfd_numeros: list[str] = []
+    pca_itens: list[str] = []
     itens: list[dict[str, Any]] = []
     id: uuid.UUID
     kind: DocumentKind

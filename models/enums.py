@@ -17,6 +17,17 @@ class DocumentStatus(StrEnum):
     CANCELADO = "cancelado"
 
 
+class CriterioJulgamento(StrEnum):
+    """Lei 14.133/2021, art. 33: the criteria by which proposals are judged."""
+
+    MENOR_PRECO = "menor_preco"
+    MAIOR_DESCONTO = "maior_desconto"
+    MELHOR_TECNICA = "melhor_tecnica_ou_conteudo_artistico"
+    TECNICA_E_PRECO = "tecnica_e_preco"
+    MAIOR_LANCE = "maior_lance"
+    MAIOR_RETORNO_ECONOMICO = "maior_retorno_economico"
+
+
 class Role(StrEnum):
     """What a person of the body is designated for (Lei 14.133/2021, art. 8º and art. 18, caput)."""
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from models.enums import DocumentKind, FieldSource, Role
+from models.enums import CriterioJulgamento, DocumentKind, FieldSource, Role
 from models.enums import DocumentStatus as S
 from models.errors import ForbiddenError, InvalidError
 
@@ -234,3 +234,34 @@ def check_can_consolidate(actor: Actor) -> None:
     """Consolidating an approved document into its files is done by the planning team or the authority."""
     if not actor.has(Role.AUTORIDADE_COMPETENTE):
         check_can_plan(actor)
+
+
+# --- the orçamento sigiloso (art. 24) ------------------------------------------------------------------------------
+
+ART_24 = (
+    'Lei 14.133/2021, art. 24: "Desde que justificado, o orçamento estimado da contratação poderá ter caráter '
+    "sigiloso, sem prejuízo da divulgação do detalhamento dos quantitativos e das demais informações necessárias "
+    'para a elaboração das propostas (…)"'
+)
+ART_24_SOLE = (
+    'Lei 14.133/2021, art. 24, parágrafo único: "Na hipótese de licitação em que for adotado o critério de '
+    'julgamento por maior desconto, o preço estimado ou o máximo aceitável constará do edital da licitação."'
+)
+
+
+def check_sigilo(sigiloso: bool, justificativa: str | None, criterio: str | None) -> None:
+    """An orçamento sigiloso needs its justification (art. 24, caput: "Desde que justificado") and is not possible
+    when the proposals are judged by maior desconto (art. 24, parágrafo único: the estimate goes in the edital)."""
+    if not sigiloso:
+        return
+    if not (justificativa and justificativa.strip()):
+        raise InvalidError(
+            "O orçamento sigiloso exige justificativa (campo 'orcamento_sigiloso_justificativa'). " + ART_24,
+            campo="orcamento_sigiloso_justificativa",
+        )
+    if criterio == CriterioJulgamento.MAIOR_DESCONTO:
+        raise InvalidError(
+            "Com o critério de julgamento por maior desconto o orçamento não pode ser sigiloso: o preço estimado "
+            "ou o máximo aceitável consta do edital. " + ART_24_SOLE,
+            campo="orcamento_sigiloso",
+        )

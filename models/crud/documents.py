@@ -53,6 +53,7 @@ TRANSITION_EVENTS = {
 
 def create_document(session: Session, data: DocumentCreate, acting: Acting) -> Document:
     rules.check_can_plan(acting.person)
+    rules.check_sigilo(data.orcamento_sigiloso, data.orcamento_sigiloso_justificativa, data.criterio_julgamento)
     if data.template_id is not None:
         template = get_template(session, data.template_id)
         if data.kind is not None and data.kind != template.kind:
@@ -72,6 +73,12 @@ def create_document(session: Session, data: DocumentCreate, acting: Acting) -> D
         template_id=template.id,
         template_version=template.version,
         orcamento_sigiloso=data.orcamento_sigiloso,
+        orcamento_sigiloso_justificativa=data.orcamento_sigiloso_justificativa,
+        uasg=data.uasg,
+        criterio_julgamento=data.criterio_julgamento,
+        pca_ano=data.pca_ano,
+        dfd_numeros=data.dfd_numeros,
+        pca_itens=data.pca_itens,
     )
     session.add(document)
     session.flush()
@@ -216,6 +223,10 @@ def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpda
         changes["itens"] = [{k: v for k, v in item.items() if v is not None} for item in changes["itens"]]
     if not changes:
         raise InvalidError("Nenhum campo para alterar.")
+    merged = {**document.model_dump(), **changes}
+    rules.check_sigilo(
+        merged["orcamento_sigiloso"], merged["orcamento_sigiloso_justificativa"], merged["criterio_julgamento"]
+    )
     for key, value in changes.items():
         setattr(document, key, value)
     document.updated_at = utcnow()
@@ -438,6 +449,9 @@ def transition(
             for f in view.fields
         }
         rules.check_approval(DocumentKind(document.kind), view.template.sections, states)
+        rules.check_sigilo(
+            document.orcamento_sigiloso, document.orcamento_sigiloso_justificativa, document.criterio_julgamento
+        )
         rules.check_can_approve(person, document.orgao, authors(session, document), reason)
     elif target in (DocumentStatus.EM_REVISAO, DocumentStatus.RASCUNHO):
         rules.check_can_submit(person)

@@ -44,6 +44,11 @@ class DraftingContext:
     section: dict[str, Any]
     market_notes: str | None = None
     extra_instructions: str | None = None
+    planning: tuple[str, ...] = ()  # the header's planning data: UASG, critério, PCA (art. 18 §1º II), DFD
+    # part of the drafting cache's key (Prefect INPUTS): a draft is reused only for the same document under the
+    # same protection, never for a copy of a sigiloso document's data under another one
+    document_id: str = ""
+    protected: bool = False
 
 
 def _document_data(ctx: DraftingContext) -> str:
@@ -55,6 +60,7 @@ def _document_data(ctx: DraftingContext) -> str:
     ]
     if ctx.unidade:
         lines.append(f"Unidade requisitante: {ctx.unidade}")
+    lines.extend(ctx.planning)
     lines.append("Informações do processo fornecidas pela equipe de planejamento:")
     lines.append(ctx.context.strip() or "(nenhuma informação adicional fornecida)")
     return as_data("\n".join(lines))

@@ -35,7 +35,36 @@ def _context(view, section: dict[str, Any], instructions: str | None, notes: dic
         section=section,
         market_notes=notes.get(section.get("market_data", "none")),
         extra_instructions=instructions,
+        planning=planning_lines(document),
+        document_id=str(document.id),
+        protected=section["slug"] in view.protected_slugs,
     )
+
+
+CRITERIOS = {
+    "menor_preco": "menor preço",
+    "maior_desconto": "maior desconto",
+    "melhor_tecnica_ou_conteudo_artistico": "melhor técnica ou conteúdo artístico",
+    "tecnica_e_preco": "técnica e preço",
+    "maior_lance": "maior lance",
+    "maior_retorno_economico": "maior retorno econômico",
+}
+
+
+def planning_lines(document) -> tuple[str, ...]:
+    """What the header says of the planning, as the drafter reads it (element II of the ETP uses the PCA)."""
+    lines = []
+    if document.uasg:
+        lines.append(f"UASG: {document.uasg}")
+    if document.criterio_julgamento:
+        criterio = CRITERIOS.get(document.criterio_julgamento, document.criterio_julgamento)
+        lines.append(f"Critério de julgamento (art. 33): {criterio}")
+    if document.pca_ano or document.pca_itens:
+        items = ", ".join(document.pca_itens) if document.pca_itens else "itens não informados"
+        lines.append(f"Plano de contratações anual: {document.pca_ano or 'ano não informado'}; itens {items}")
+    if document.dfd_numeros:
+        lines.append(f"Documento(s) de formalização da demanda (DFD): {', '.join(document.dfd_numeros)}")
+    return tuple(lines)
 
 
 def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, str | None]:

@@ -28,6 +28,9 @@ def keys_(sqlite_url):
     }
 
 
+JUSTIFIED = "Mercado concentrado, com poucos fornecedores: o sigilo evita propostas ancoradas na estimativa."
+
+
 def as_key(api_url: str, key: str) -> httpx.Client:
     headers = {"Authorization": f"Bearer {key}", **actor(PLANNER)}
     return httpx.Client(base_url=api_url, headers=headers, timeout=120)
@@ -43,8 +46,22 @@ def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audit
         as_key(api_url, keys_["plain"]) as plain,
         as_key(api_url, keys_["admin"]) as admin,
     ):
-        created = plain.post("/api/v1/documents", json=document_data("ETP", orcamento_sigiloso=True))
+        body = document_data("ETP", orcamento_sigiloso=True)
+        without = plain.post("/api/v1/documents", json=body)  # art. 24: "desde que justificado"
+        assert without.status_code == 422 and "exige justificativa" in without.json()["detail"]
+        assert "art. 24" in without.json()["detail"]
+        against = plain.post(
+            "/api/v1/documents",
+            json={**body, "orcamento_sigiloso_justificativa": JUSTIFIED, "criterio_julgamento": "maior_desconto"},
+        )
+        assert against.status_code == 422 and "maior desconto" in against.json()["detail"]
+        created = plain.post("/api/v1/documents", json={**body, "orcamento_sigiloso_justificativa": JUSTIFIED})
         assert created.status_code == 201 and created.json()["orcamento_sigiloso"] is True
+        assert created.json()["orcamento_sigiloso_justificativa"] == JUSTIFIED
+        to_discount = plain.patch(
+            f"/api/v1/documents/{created.json()['id']}", json={"criterio_julgamento": "maior_desconto"}
+        )
+        assert to_discount.status_code == 422 and "parágrafo único" in to_discount.json()["detail"]
         doc = created.json()["id"]
         assert field(created.json())["sigiloso"] and not field(created.json(), "descricao_necessidade")["sigiloso"]
         # writing the estimate needs the scope; other sections do not
@@ -100,7 +117,8 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
     runner, api_url, sqlite_url, keys_
 ):
     with as_key(api_url, keys_["cleared"]) as cleared, as_key(api_url, keys_["plain"]) as plain:
-        doc = cleared.post("/api/v1/documents", json=document_data("ETP", orcamento_sigiloso=True)).json()["id"]
+        data = document_data("ETP", orcamento_sigiloso=True, orcamento_sigiloso_justificativa=JUSTIFIED)
+        doc = cleared.post("/api/v1/documents", json=data).json()["id"]
         fill_document(sqlite_url, uuid.UUID(doc))
         assert cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET}).status_code == 200
         assert cleared.post(f"/api/v1/documents/{doc}/transitions", json={"to": "em_revisao"}).status_code == 200

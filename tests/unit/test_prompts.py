@@ -110,3 +110,21 @@ def test_a_model_draft_of_element_vi_keeps_the_mapa(monkeypatch):
         ctx("estimativa_valor", market_notes=MAPA), {"provider": "llm", "model": "m", "base_url": None}
     )
     assert drafted["content"] == answer["content"] + "\n\n" + MAPA and drafted["source"] == "llm"
+
+
+def test_the_planning_header_reaches_the_prompt_and_the_cache_key_holds_the_document_and_its_protection():
+    from prefect.cache_policies import INPUTS
+
+    planning = (
+        "UASG: 201057",
+        "Plano de contratações anual: 2026; itens 312, 313",
+        "Documento(s) de formalização da demanda (DFD): 12/2026",
+    )
+    messages = build_messages(ctx(planning=planning))
+    assert all(line in messages[1]["content"] for line in planning)
+    # the drafting task's cache key is computed from its inputs: the same prompt under another document, or the same
+    # document's section once protected (sigiloso), is another key
+    key = lambda c: INPUTS.compute_key(None, {"ctx": c, "config": {}}, {})  # noqa: E731
+    same = ctx(document_id="a")
+    assert key(same) == key(ctx(document_id="a"))
+    assert key(same) != key(ctx(document_id="b")) and key(same) != key(ctx(document_id="a", protected=True))

@@ -18,6 +18,7 @@ from models.rules import (
     check_can_approve,
     check_can_plan,
     check_can_submit,
+    check_sigilo,
     check_transition,
     missing_sections,
 )
@@ -178,3 +179,17 @@ def test_whoever_wrote_asked_justified_or_reviewed_a_section_may_not_approve_it(
             check_can_approve(BOTH, ORGAO, {BOTH.identifier: {act}}, "Aprovo.")
         assert act in caught.value.message and "art. 7º, §1º" in caught.value.message
         assert "segregação de funções" in caught.value.message and caught.value.details["rule"] == "art. 7º, §1º"
+
+
+# --- the orçamento sigiloso (art. 24) --------------------------------------------------------------------------
+
+
+def test_a_sigiloso_budget_needs_a_justification_and_is_not_possible_under_maior_desconto():
+    check_sigilo(False, None, "maior_desconto")  # public: nothing to justify
+    check_sigilo(True, "Mercado concentrado.", "menor_preco")
+    check_sigilo(True, "Mercado concentrado.", None)
+    for empty in (None, "", "   "):
+        with pytest.raises(InvalidError, match="exige justificativa.*art. 24"):
+            check_sigilo(True, empty, "menor_preco")
+    with pytest.raises(InvalidError, match="maior desconto.*parágrafo único"):
+        check_sigilo(True, "Mercado concentrado.", "maior_desconto")
