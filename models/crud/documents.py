@@ -223,10 +223,8 @@ def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpda
         changes["itens"] = [{k: v for k, v in item.items() if v is not None} for item in changes["itens"]]
     if not changes:
         raise InvalidError("Nenhum campo para alterar.")
-    merged = {**document.model_dump(), **changes}
-    rules.check_sigilo(
-        merged["orcamento_sigiloso"], merged["orcamento_sigiloso_justificativa"], merged["criterio_julgamento"]
-    )
+    sigilo = ("orcamento_sigiloso", "orcamento_sigiloso_justificativa", "criterio_julgamento")
+    rules.check_sigilo(*(changes.get(name, getattr(document, name)) for name in sigilo))
     for key, value in changes.items():
         setattr(document, key, value)
     document.updated_at = utcnow()
