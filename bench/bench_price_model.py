@@ -30,8 +30,8 @@ import polars as pl
 
 from tasks.prices import dataset, metrics
 from tasks.prices.dataset import PRICE
-from tasks.prices.history import ROW, past_stats
-from tasks.prices.model import time_split, train
+from tasks.prices.history import ROW
+from tasks.prices.model import baseline_stats, time_split, train
 
 TARGET_RATIO = {"siasg": 0.70, "series": 0.55}
 COVERAGE = (0.75, 0.85)
@@ -67,20 +67,7 @@ def windowed_median(
     test: pl.DataFrame, history: pl.DataFrame, *, min_count: int, window_days: int = 365
 ) -> pl.DataFrame:
     """The strict IN 65 baseline (as ``model.baseline_predictions``) priced only with ``min_count``+ comparables."""
-    stats = (
-        past_stats(
-            test.lazy().with_row_index(ROW),
-            history.lazy(),
-            keys=["codigo_catalogo", "unidade"],
-            required=["codigo_catalogo"],
-            value=pl.col(PRICE),
-            window_days=window_days,
-            prefix="b",
-            quantiles=(0.1, 0.9),
-        )
-        .sort(ROW)
-        .collect()
-    )
+    stats = baseline_stats(test, history, window_days=window_days)
     enough = pl.col("b_n") >= min_count
     return stats.select(
         *[

@@ -242,27 +242,35 @@ def _with_predictions(test: pl.DataFrame, predictions: pl.DataFrame) -> pl.DataF
     return pl.concat([test.select(PRICE, "codigo_catalogo", "material_ou_servico"), predictions], how="horizontal")
 
 
+def baseline_stats(
+    test: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame, *, window_days: int = 365
+) -> pl.DataFrame:
+    """Per test row, in order: the count (``b_n``), median and 10th/90th percentiles of the prices of the same catalogue
+    code and unit in the ``window_days`` before its date (``past_stats``, prefix ``b``)."""
+    return (
+        past_stats(
+            test.lazy().with_row_index(ROW),
+            history.lazy(),
+            keys=["codigo_catalogo", "unidade"],
+            required=["codigo_catalogo"],
+            value=pl.col(PRICE),
+            window_days=window_days,
+            prefix="b",
+            quantiles=(0.1, 0.9),
+        )
+        .sort(ROW)
+        .collect()
+    )
+
+
 def baseline_predictions(
     test: pl.LazyFrame | pl.DataFrame, history: pl.LazyFrame | pl.DataFrame, *, window_days: int = 365
 ) -> pl.DataFrame:
     """IN 65/2021 art. 5º II style: for each row, the prices of the same catalogue code and unit (an unstated unit
     compares with unstated units) in the ``window_days`` before its date; p50 = their median, [p10, p90] = their
     10th and 90th percentiles (linear interpolation; one comparable → a point). Null without comparables."""
-    rows = test.lazy().with_row_index(ROW)
-    stats = past_stats(
-        rows,
-        history.lazy(),
-        keys=["codigo_catalogo", "unidade"],
-        required=["codigo_catalogo"],
-        value=pl.col(PRICE),
-        window_days=window_days,
-        prefix="b",
-        quantiles=(0.1, 0.9),
-    )
-    return (
-        stats.sort(ROW)
-        .select(pl.col("b_q10").alias("p10"), pl.col("b_median").alias("p50"), pl.col("b_q90").alias("p90"))
-        .collect()
+    return baseline_stats(test, history, window_days=window_days).select(
+        pl.col("b_q10").alias("p10"), pl.col("b_median").alias("p50"), pl.col("b_q90").alias("p90")
     )
 
 

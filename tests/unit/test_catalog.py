@@ -104,3 +104,30 @@ def test_the_pool_template_sets_only_the_flow_run_command():
     assert ours["variables"]["properties"]["command"]["default"] == ENGINE_COMMAND == "python -m prefect.engine"
     ours["variables"]["properties"]["command"]["default"] = None
     assert ours == prefects  # the rest is Prefect's own, whatever its version
+
+
+def test_an_automation_is_the_same_whatever_the_order_of_its_trigger_sets():
+    """`nexora setup` run twice changes nothing: a trigger's `expect`/`after` are sets of strings, whose order
+    changes from one process to the next (string hashing is randomised per process); the second run once reported
+    the crash automation "atualizada". Two processes with other hash seeds must see the same automations."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, uuid; from core.settings import settings; "
+        "from deployments.operations.prefect_setup import _comparable, automation_specs; "
+        "print(json.dumps([_comparable(a) for a in automation_specs(settings, uuid.UUID(int=1))], default=str))"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[2],
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(seen) == 1 and '"expect"' in seen.pop()
