@@ -21,7 +21,8 @@ class RunnableDocument(TypedDict):
     id: str
     kind: str
     processo: str
-    sigiloso: bool
+    sigiloso: bool  # the section asked for is one of a sigiloso estimate
+    protected: list[str]  # every section of the document's sigiloso estimate
 
 
 def runnable_document(
@@ -43,6 +44,7 @@ def runnable_document(
             "kind": str(doc.kind),
             "processo": slugify(doc.numero_processo),
             "sigiloso": slug is not None and slug in view.protected_slugs,
+            "protected": sorted(view.protected_slugs),
         }
 
 

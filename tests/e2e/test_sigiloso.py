@@ -65,6 +65,8 @@ def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audit
         doc = created.json()["id"]
         assert field(created.json())["sigiloso"] and not field(created.json(), "descricao_necessidade")["sigiloso"]
         # writing the estimate needs the scope; other sections do not
+        whole = plain.post(f"/api/v1/documents/{doc}/generate", json={"only_empty": False, "force": True})
+        assert whole.status_code == 403 and "estimativa_valor" in whole.json()["detail"]  # no side door
         refused = plain.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET})
         assert refused.status_code == 403 and "sigiloso" in refused.json()["detail"]
         written = cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET})

@@ -135,6 +135,13 @@ async def generate_document(
     body = body or GenerateDocumentRequest()
     rules.check_can_plan(acting.person)
     doc = await run_in_threadpool(triggers.runnable_document, document_id)
+    if doc["protected"] and not cleared_for_sigiloso(key):  # the run would draft (or overwrite) the estimate
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "O documento tem orçamento sigiloso (art. 24 da Lei 14.133/2021): redigir todas as seções inclui "
+            f"{', '.join(doc['protected'])}, o que exige o escopo 'sigiloso'; sem ele, redija as seções públicas "
+            "uma a uma (generate-field).",
+        )
     return await launch(
         request,
         client,
