@@ -105,6 +105,10 @@ class Document(DocumentBase, table=True):
     orcamento_sigiloso_justificativa: str | None = Field(default=None, sa_column=Column(Text))
     dfd_numeros: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     pca_itens: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    etp_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("documents.id", ondelete="SET NULL", name="fk_documents_etp_id"), index=True),
+    )
     context: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     itens: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
@@ -222,6 +226,7 @@ class FieldPublic(SQLModel):
 
 
 class DocumentPublic(DocumentBase):
+    etp_id: uuid.UUID | None = Field(default=None, description="o ETP aprovado de que este TR foi criado")
     orcamento_sigiloso: bool = False
     orcamento_sigiloso_justificativa: str | None = None
     dfd_numeros: list[str] = []

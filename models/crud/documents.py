@@ -99,6 +99,44 @@ def create_document(session: Session, data: DocumentCreate, acting: Acting) -> D
     return document
 
 
+HEADER = (
+    "titulo",
+    "numero_processo",
+    "orgao",
+    "unidade",
+    "context",
+    "uasg",
+    "criterio_julgamento",
+    "pca_ano",
+    "dfd_numeros",
+    "pca_itens",
+    "itens",
+    "orcamento_sigiloso",
+    "orcamento_sigiloso_justificativa",
+)
+
+
+def create_tr_from_etp(session: Session, etp_id: uuid.UUID, acting: Acting) -> Document:
+    """A TR created from an approved (or consolidated) ETP: linked to it, with its process, órgão, items, planning
+    header and sigilo; drafted later with the ETP's sections as context (the TR details the solution the ETP chose —
+    Lei 14.133/2021, art. 6º, XXIII)."""
+    rules.check_can_plan(acting.person)
+    etp = get_document(session, etp_id)
+    if etp.kind != DocumentKind.ETP:
+        raise InvalidError(f"O documento {etp_id} é um {etp.kind}: um TR nasce de um ETP.")
+    if etp.status not in (DocumentStatus.APROVADO, DocumentStatus.CONSOLIDADO):
+        raise ConflictError(
+            f"O ETP está '{etp.status}': o TR nasce de um ETP aprovado pela autoridade competente.",
+            status=str(etp.status),
+        )
+    data = DocumentCreate(kind=DocumentKind.TR, **{name: getattr(etp, name) for name in HEADER})
+    tr = create_document(session, data, acting)
+    tr.etp_id = etp.id
+    session.add(tr)
+    session.flush()
+    return tr
+
+
 def get_document(session: Session, document_id: uuid.UUID, *, for_update: bool = False) -> Document:
     query = select(Document).where(Document.id == document_id)
     if for_update:

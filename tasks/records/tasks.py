@@ -21,7 +21,13 @@ from tasks.records.printed import printed
 from tasks.retry import DB_RETRIES
 
 
-def _context(view, section: dict[str, Any], instructions: str | None, notes: dict[str, str | None]) -> DraftingContext:
+def _context(
+    view,
+    section: dict[str, Any],
+    instructions: str | None,
+    notes: dict[str, str | None],
+    origin: tuple[str, ...] = (),
+) -> DraftingContext:
     document, template = view.document, view.template
     return DraftingContext(
         kind=str(document.kind),
@@ -35,7 +41,7 @@ def _context(view, section: dict[str, Any], instructions: str | None, notes: dic
         section=section,
         market_notes=notes.get(section.get("market_data", "none")),
         extra_instructions=instructions,
-        planning=planning_lines(document),
+        planning=planning_lines(document) + origin,
         document_id=str(document.id),
         protected=section["slug"] in view.protected_slugs,
     )
@@ -102,7 +108,36 @@ def load_drafting_contexts(
             filled = {slug for slug, state in states.items() if state.filled or state.justified}
             sections = [s for s in sections if s["slug"] not in filled]
         notes = _market_notes(session, view, sections)
-        return [_context(view, section, instructions, notes) for section in sections]
+        origin = etp_lines(session, view.document)
+        return [_context(view, section, instructions, notes, origin) for section in sections]
+
+
+ETP_SECTION_CHARS, ETP_TOTAL_CHARS = 600, 6000
+
+
+def etp_lines(session, document) -> tuple[str, ...]:
+    """For a TR created from an ETP: the ETP's sections (the start of each), as context of the drafting. The ETP's
+    sigiloso estimate is left out: it never reaches a provider from here."""
+    if not getattr(document, "etp_id", None):
+        return ()
+    try:
+        etp = document_view(session, document.etp_id)
+    except NotFoundError:
+        return ()
+    by_slug = {f.slug: f for f in etp.fields}
+    lines = [f"ETP de origem (processo {etp.document.numero_processo}, versão {etp.document.version}):"]
+    used = 0
+    for spec in etp.template.sections:
+        field = by_slug.get(spec["slug"])
+        text = ((field.content or field.justification or "") if field else "").strip()
+        if not text or spec["slug"] in etp.protected_slugs:
+            continue
+        piece = " ".join(text.split())[:ETP_SECTION_CHARS]
+        if used + len(piece) > ETP_TOTAL_CHARS:
+            break
+        used += len(piece)
+        lines.append(f"{spec['code']} — {spec['title']}: {piece}")
+    return tuple(lines) if len(lines) > 1 else ()
 
 
 @task(name="save-fields", **DB_RETRIES)

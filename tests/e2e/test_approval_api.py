@@ -156,3 +156,36 @@ def fill_document_via_api(client: httpx.Client, doc: dict) -> None:
         else:
             body = {"content": f"Texto de {field['title']}, escrito pela equipe de planejamento."}
         assert client.put(f"/api/v1/documents/{doc['id']}/fields/{field['slug']}", json=body).status_code == 200
+
+
+def test_the_tr_of_an_approved_etp_inherits_its_header_and_is_drafted_with_it(client, llm):
+    header = {
+        "uasg": "201057",
+        "pca_ano": 2026,
+        "pca_itens": ["312"],
+        "dfd_numeros": ["12/2026"],
+        "criterio_julgamento": "menor_preco",
+    }
+    etp = client.post("/api/v1/documents", json={**document_data("ETP"), **header}).json()
+    early = client.post(f"/api/v1/documents/{etp['id']}/tr")
+    assert early.status_code == 409 and "aprovado" in early.json()["detail"]
+    fill_document_via_api(client, etp)
+    url = f"/api/v1/documents/{etp['id']}"
+    assert client.post(f"{url}/transitions", json={"to": "em_revisao"}).status_code == 200
+    approved = client.post(f"{url}/transitions", json={"to": "aprovado", "reason": "Aprovo."}, headers=actor(AUTHORITY))
+    assert approved.status_code == 200, approved.text
+    created = client.post(f"{url}/tr")
+    assert created.status_code == 201, created.text
+    tr = created.json()
+    assert tr["kind"] == "TR" and tr["etp_id"] == etp["id"] and tr["status"] == "rascunho"
+    assert {k: tr[k] for k in header} == header and tr["numero_processo"] == etp["numero_processo"]
+    not_etp = client.post(f"/api/v1/documents/{tr['id']}/tr")
+    assert not_etp.status_code == 422 and "nasce de um ETP" in not_etp.json()["detail"]
+    llm.recorder.requests.clear()
+    drafted = client.post(
+        "/api/v1/tr/generate-field", json={"document_id": tr["id"], "field": "definicao_objeto"}, params={"wait": 60}
+    )
+    assert drafted.status_code == 200 and drafted.json()["state"] == "COMPLETED", drafted.text
+    prompt = llm.recorder.requests[-1]["body"]["messages"][1]["content"]
+    assert "ETP de origem" in prompt and "escrito pela equipe de planejamento" in prompt  # the ETP's own text
+    assert "UASG: 201057" in prompt and "itens 312" in prompt

@@ -67,6 +67,16 @@ def create_document(
     return detail(session, document.id, key, trace_id)
 
 
+@router.post("/{document_id}/tr", response_model=DocumentDetail, status_code=status.HTTP_201_CREATED)
+def create_tr_from_etp(
+    session: SessionDep, key: WriteKey, acting: ActingDep, trace_id: TraceId, document_id: uuid.UUID
+) -> DocumentDetail:
+    """Create the TR of an approved ETP: linked to it (`etp_id`), with its process, órgão, items, planning header
+    and sigilo; its drafting reads the ETP's sections. X-Actor: the planning team."""
+    tr = crud.create_tr_from_etp(session, document_id, acting)
+    return detail(session, tr.id, key, trace_id)
+
+
 @router.get("", response_model=DocumentsPublic)
 def read_documents(
     session: SessionDep,
