@@ -94,7 +94,7 @@ async def run(api_url: str, key: str, doc: str, prefect_api: str, deployment_id:
                 started = time.perf_counter()
                 await prefect.create_flow_run_from_deployment(
                     deployment_id,
-                    parameters={"document_id": doc, "slug": "descricao_necessidade"},
+                    parameters={"document_id": doc, "slug": "descricao_necessidade", "requested_by": PLANNER},
                     tags=[anchor_tag],
                     idempotency_key=key,
                 )

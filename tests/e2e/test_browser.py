@@ -20,7 +20,7 @@ import pytest
 from core.settings import settings
 from deployments.catalog import DEPLOYMENT_NAME, DEPLOYMENTS
 from tests.conftest import PREFECT_PORT, ROOT, TMP
-from tests.utils.builders import approve_document, make_document
+from tests.utils.builders import PLANNER, approve_document, make_document
 
 pytestmark = [pytest.mark.usefixtures("runner"), pytest.mark.timeout(600)]  # patient on a busy machine
 
@@ -44,9 +44,9 @@ def _first_wave(url: str) -> dict[str, Parameters]:
     drafted, generated, approved = make_document(url, "ETP"), make_document(url, "TR"), make_document(url, "ETP")
     approve_document(url, approved)
     return {
-        "generate-field": {"document_id": str(drafted), "slug": "descricao_necessidade"},
-        "generate-document": {"document_id": str(generated)},
-        "consolidate-document": {"document_id": str(approved)},
+        "generate-field": {"document_id": str(drafted), "slug": "descricao_necessidade", "requested_by": PLANNER},
+        "generate-document": {"document_id": str(generated), "requested_by": PLANNER},
+        "consolidate-document": {"document_id": str(approved), "requested_by": PLANNER},
         "deliver-notifications": {"max_seconds": 5},
         # 16 months of the embedded sample: ~480 priced items, enough to train on and quick to collect
         "collect-pncp": {"start": "2021-09-01", "end": "2022-12-31", "modalidades": [6], "source": "amostra"},
