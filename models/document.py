@@ -48,8 +48,8 @@ class DocumentBase(SQLModel):
     pca_ano: int | None = Field(default=None, ge=2021, le=2100, description="ano do plano de contratações anual")
 
 
-DfdNumbers = list[Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]]
-PcaItems = list[Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]]
+# DFD numbers and PCA item identifiers: short codes of the body's own systems
+Codes = list[Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]]
 DFD_DESCRIPTION = "número(s) do Documento de Formalização da Demanda (DFD)"
 PCA_ITEMS_DESCRIPTION = "identificadores dos itens do PCA a que a contratação corresponde (art. 18, §1º, II)"
 JUSTIFICATIVA_DESCRIPTION = "por que o orçamento é sigiloso (Lei 14.133/2021, art. 24: 'desde que justificado')"
@@ -66,8 +66,8 @@ class DocumentCreate(DocumentBase):
     orcamento_sigiloso_justificativa: str | None = Field(
         default=None, max_length=4000, description=JUSTIFICATIVA_DESCRIPTION
     )
-    dfd_numeros: DfdNumbers = Field(default_factory=list, max_length=20, description=DFD_DESCRIPTION)
-    pca_itens: PcaItems = Field(default_factory=list, max_length=50, description=PCA_ITEMS_DESCRIPTION)
+    dfd_numeros: Codes = Field(default_factory=list, max_length=20, description=DFD_DESCRIPTION)
+    pca_itens: Codes = Field(default_factory=list, max_length=50, description=PCA_ITEMS_DESCRIPTION)
     template_id: uuid.UUID | None = None
     kind: DocumentKind | None = None
     itens: list[DocumentItem] = Field(default_factory=list, max_length=200)
@@ -87,8 +87,8 @@ class DocumentUpdate(SQLModel):
     uasg: str | None = Field(default=None, regex=r"^\d{6}$")
     criterio_julgamento: CriterioJulgamento | None = None
     pca_ano: int | None = Field(default=None, ge=2021, le=2100)
-    dfd_numeros: DfdNumbers | None = Field(default=None, max_length=20, description=DFD_DESCRIPTION)
-    pca_itens: PcaItems | None = Field(default=None, max_length=50, description=PCA_ITEMS_DESCRIPTION)
+    dfd_numeros: Codes | None = Field(default=None, max_length=20, description=DFD_DESCRIPTION)
+    pca_itens: Codes | None = Field(default=None, max_length=50, description=PCA_ITEMS_DESCRIPTION)
 
 
 class Document(DocumentBase, table=True):

@@ -429,20 +429,20 @@ def authors(session: Session, document: Document) -> dict[str, set[str]]:
     return out
 
 
-def responsibles(session: Session, document: Document) -> dict[str, Any]:
-    """Who prepared the current version (wrote, justified, asked for or reviewed a section: the field history and
-    the sections' current authors, in order of first appearance) and who approved it last, when and with which
-    despacho; names from the people registry (an identifier no longer there is printed as it is)."""
+def responsibles(session: Session, view: DocumentView) -> dict[str, Any]:
+    """Who prepared the current version (wrote, justified, asked for or reviewed a section: the field history of the
+    version and the sections' current authors, in order of first appearance) and who approved it last, when and with
+    which despacho; names from the people registry (an identifier no longer there is printed as it is)."""
     from models.person import Person
 
-    order: list[str] = []
-    for who in [r.person for r in field_history(session, document.id) if r.version == document.version] + [
-        getattr(f, attr)
-        for f in document_view(session, document.id).fields
-        for attr in ("written_by", "justified_by", "reviewed_by")
-    ]:
-        if who and who not in order:
-            order.append(who)
+    document = view.document
+    acts = session.exec(
+        select(FieldRevision.person)
+        .where(FieldRevision.document_id == document.id, FieldRevision.version == document.version)
+        .order_by(col(FieldRevision.id))
+    ).all()
+    current = [getattr(f, attr) for f in view.fields for attr in ("written_by", "justified_by", "reviewed_by")]
+    order = list(dict.fromkeys(who for who in [*acts, *current] if who))
     approval = session.exec(
         select(AuditLog)
         .where(AuditLog.document_id == document.id, AuditLog.to_status == DocumentStatus.APROVADO)

@@ -196,7 +196,7 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
         if document.status != DocumentStatus.APROVADO:
             raise ConflictError(f"Só um documento aprovado pode ser consolidado; está '{document.status}'.")
         # a sigiloso estimate never reaches the public files (nor this result); who prepared and approved it does
-        render = printed(view, responsibles=responsibles(session, document))
+        render = printed(view, responsibles=responsibles(session, view))
         return {
             "already": None,
             "render": render,
