@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     LLM_RETRY_DELAY_SECONDS: float = Field(2.0, ge=0)
     LLM_MAX_TOKENS: int = Field(1500, gt=0)
     LLM_CONCURRENCY: int = Field(16, ge=1, le=64)
+    # whether the OpenAI-compatible provider runs inside the body's network: only then is a sigiloso estimate
+    # (Lei 14.133/2021, art. 24) sent to it; otherwise ETP VI / TR alínea i are assembled from the stored research
+    LLM_PROVIDER_INTERNAL: bool = False
 
     ARTIFACTS_DIR: Path | None = None
     S3_BUCKET: str | None = None

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from core.logging import get_logger, trace_id_from_tags
+from models.rules import SIGILOSO_RUN_TAG, run_message
 
 log = get_logger("nexora.notifications")
 
@@ -17,16 +18,16 @@ def record_failure(event_type: str, flow_run: Any, state: Any) -> None:
     from models.document import Document
     from tasks.notify.kick import start_delivery_run
 
-    details = {
-        "flow_run_id": str(flow_run.id),
-        "flow_run_name": flow_run.name,
-        "error": (state.message or state.name or "")[:2000],
-    }
-    trace_id = trace_id_from_tags(flow_run.tags or [])
+    tags = list(flow_run.tags or [])
+    details = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name}
+    trace_id = trace_id_from_tags(tags)
     try:
         raw = (flow_run.parameters or {}).get("document_id")
         with session_scope() as session:
             document = session.get(Document, uuid.UUID(str(raw))) if raw else None
+            if document is not None and document.estimate_secret:
+                tags.append(SIGILOSO_RUN_TAG)  # subscribers have no scope: a message that may quote it is not told
+            details["error"] = (run_message(tags, state.message) or state.name or "")[:2000]
             if document is not None:
                 record_document_event(session, event_type, document, trace_id=trace_id, **details)
             else:

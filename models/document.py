@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import StringConstraints, field_validator
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.db import UtcDateTime, utcnow
@@ -103,6 +103,11 @@ class Document(DocumentBase, table=True):
     version: int = Field(default=1, ge=1)
     orcamento_sigiloso: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     orcamento_sigiloso_justificativa: str | None = Field(default=None, sa_column=Column(Text))
+    # the act that ended the sigilo after the licitação (art. 18 §1º VI): models.crud.documents.disclose_budget
+    orcamento_divulgado_em: date | None = Field(default=None, sa_column=Column(Date))
+    orcamento_divulgacao_ato: str | None = Field(default=None, sa_column=Column(Text))
+    orcamento_divulgacao_motivo: str | None = Field(default=None, sa_column=Column(Text))
+    orcamento_divulgado_por: str | None = Field(default=None, sa_column=Column(String(40)))
     dfd_numeros: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     pca_itens: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     etp_id: uuid.UUID | None = Field(
@@ -115,6 +120,11 @@ class Document(DocumentBase, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+
+    @property
+    def estimate_secret(self) -> bool:
+        """The estimate is sigiloso now: set so (art. 24) and no act has ended the sigilo (art. 18, §1º, VI)."""
+        return self.orcamento_sigiloso and self.orcamento_divulgado_em is None
 
 
 class DocumentField(SQLModel, table=True):
@@ -216,7 +226,9 @@ class FieldPublic(SQLModel):
     tokens_out: int | None
     flow_run_id: str | None
     trace_id: str | None
-    updated_at: datetime
+    updated_at: datetime | None = Field(
+        description="última alteração (vazio numa seção de orçamento sigiloso lida sem o escopo 'sigiloso')"
+    )
     written_by: str | None = Field(
         default=None, description="quem escreveu o texto atual, ou pediu a redação automática (identificador)"
     )
@@ -229,6 +241,12 @@ class DocumentPublic(DocumentBase):
     etp_id: uuid.UUID | None = Field(default=None, description="o ETP aprovado de que este TR foi criado")
     orcamento_sigiloso: bool = False
     orcamento_sigiloso_justificativa: str | None = None
+    orcamento_divulgado_em: date | None = Field(
+        default=None, description="data do ato que encerrou o sigilo do orçamento (art. 18, §1º, VI), se houve"
+    )
+    orcamento_divulgacao_ato: str | None = Field(default=None, description="o ato que encerrou o sigilo")
+    orcamento_divulgacao_motivo: str | None = Field(default=None, description="o motivo registrado no ato")
+    orcamento_divulgado_por: str | None = Field(default=None, description="a autoridade que assinou o ato")
     dfd_numeros: list[str] = []
     pca_itens: list[str] = []
     itens: list[dict[str, Any]] = []
@@ -254,6 +272,21 @@ class DocumentsPublic(SQLModel):
 class TransitionRequest(SQLModel):
     to: DocumentStatus
     reason: str | None = Field(default=None, max_length=4000)
+
+
+Day = date  # the type of BudgetDisclosure.date (a field named like its type would shadow it)
+
+
+class BudgetDisclosure(SQLModel):
+    """The act that ends the sigilo of the orçamento estimado after the licitação (art. 18, §1º, VI)."""
+
+    act: str = Field(
+        min_length=3,
+        max_length=500,
+        description="o ato que encerra o sigilo (ex.: 'Termo de homologação do Pregão Eletrônico nº 90012/2026')",
+    )
+    date: Day = Field(description="data do ato, AAAA-MM-DD (não futura, não anterior à aprovação do documento)")
+    reason: str = Field(min_length=3, max_length=4000, description="por que o sigilo termina (a licitação concluída)")
 
 
 class AuditPublic(SQLModel):

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from models.enums import CriterioJulgamento, DocumentKind, FieldSource, Role
 from models.enums import DocumentStatus as S
-from models.errors import ForbiddenError, InvalidError
+from models.errors import ConflictError, ForbiddenError, InvalidError
 
 # what a drafted text holds where a person must still complete it (tasks/llm/prompts.py writes them)
 MISSING_MARK = "[PREENCHER:"
@@ -265,3 +266,86 @@ def check_sigilo(sigiloso: bool, justificativa: str | None, criterio: str | None
             "ou o máximo aceitável consta do edital. " + ART_24_SOLE,
             campo="orcamento_sigiloso",
         )
+
+
+ART_18_VI = (
+    'Lei 14.133/2021, art. 18, §1º, VI: "estimativa do valor da contratação, acompanhada dos preços unitários '
+    "referenciais, das memórias de cálculo e dos documentos que lhe dão suporte, que poderão constar de anexo "
+    'classificado, se a Administração optar por preservar o seu sigilo até a conclusão da licitação"'
+)
+DISCLOSABLE = (S.APROVADO, S.CONSOLIDADO)
+
+
+@dataclass(frozen=True)
+class SigiloState:
+    """What the end of a document's sigilo depends on."""
+
+    orgao: str
+    status: S
+    sigiloso: bool
+    disclosed_on: date | None  # the date of an earlier act that ended it
+    approved_on: date | None  # the day the current version was approved
+
+
+def check_budget_disclosure(
+    actor: Actor, document: SigiloState, act: str, act_date: date, reason: str, today: date
+) -> None:
+    """The sigilo of the orçamento estimado ends by an act of the competent authority once the licitação is over.
+
+    - Art. 18, §1º, VI (quoted in ART_18_VI): the estimate is kept in a classified annex "até a conclusão da
+      licitação" — so there is a sigilo to end (the document is sigiloso and not yet disclosed), and the licitação
+      can only have run on an approved planning (status ``aprovado`` or ``consolidado``; the act is not dated
+      before that approval, nor in the future).
+    - Art. 24 (quoted in ART_24): the sigilo is a decision of the Administração, "desde que justificado"; ending it
+      is an act of the same level — the competent authority of the document's órgão (art. 7º, caput, art. 18),
+      with the act named and its reason.
+    """
+    if not document.sigiloso:
+        raise ConflictError("O orçamento deste documento não é sigiloso: não há sigilo a encerrar.")
+    if document.disclosed_on is not None:
+        raise ConflictError(
+            f"O sigilo do orçamento já foi encerrado por ato de {document.disclosed_on:%d/%m/%Y}; o ato não se repete."
+        )
+    if document.status not in DISCLOSABLE:
+        raise ConflictError(
+            f"O documento está '{document.status}': o sigilo termina com a conclusão da licitação, que só ocorre "
+            "depois da aprovação do planejamento (situação 'aprovado' ou 'consolidado'). " + ART_18_VI,
+            status=str(document.status),
+        )
+    if not actor.has(Role.AUTORIDADE_COMPETENTE) or not same_orgao(actor.orgao, document.orgao):
+        raise ForbiddenError(
+            f"{actor.name} ({actor.identifier}) não é autoridade competente do órgão '{document.orgao}': encerrar o "
+            "sigilo do orçamento é ato da autoridade competente (Lei 14.133/2021, art. 24 e art. 18, §1º, VI).",
+            rule="art. 18, §1º, VI",
+        )
+    if not (act and act.strip()) or not (reason and reason.strip()):
+        raise InvalidError("O encerramento do sigilo exige o ato ('act') e o motivo ('reason'). " + ART_18_VI)
+    if act_date > today:
+        raise InvalidError(
+            f"A data do ato ({act_date:%d/%m/%Y}) é futura; hoje é {today:%d/%m/%Y}: o sigilo só termina com a "
+            "licitação concluída.",
+            campo="date",
+        )
+    if document.approved_on is not None and act_date < document.approved_on:
+        raise InvalidError(
+            f"A data do ato ({act_date:%d/%m/%Y}) é anterior à aprovação do documento "
+            f"({document.approved_on:%d/%m/%Y}): a licitação não pode ter sido concluída antes do seu planejamento.",
+            campo="date",
+        )
+
+
+# --- runs of a document with a sigiloso estimate (art. 24) --------------------------------------------------------
+
+SIGILOSO_RUN_TAG = "sigiloso"
+REDACTED_RUN_MESSAGE = (
+    "Mensagem omitida: execução de um documento com orçamento sigiloso (art. 24 da Lei 14.133/2021); a mensagem "
+    "pode citar a estimativa e só é lida pela API com o escopo 'sigiloso'."
+)
+
+
+def run_message(tags: Iterable[str], message: str | None) -> str | None:
+    """A run's state message as told to those without the 'sigiloso' scope (subscribers, other keys): a run of a
+    document whose estimate was sigiloso when it started (tag ``sigiloso``) may quote it, so it is not told."""
+    if message and SIGILOSO_RUN_TAG in set(tags):
+        return REDACTED_RUN_MESSAGE
+    return message

@@ -14,9 +14,11 @@ from pydantic import BaseModel
 
 from core.settings import settings
 from deployments.api import prefect_glue as glue
+from deployments.api.deps import cleared_for_sigiloso
 from deployments.api.errors import error_body
 from deployments.api.limits import check_run_rate
 from deployments.catalog import DeploymentSpec
+from models import rules
 from models.apikey import ApiKey
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")]
@@ -83,7 +85,10 @@ async def launch(
     if wait:
         flow_run = await glue.wait_for_run(client, flow_run.id, wait)
         if flow_run.state and flow_run.state.type in glue.FINAL:
-            done = RunStatus(**await glue.describe_run(flow_run, settings.prefect_ui_url))
+            described = await glue.describe_run(flow_run, settings.prefect_ui_url)
+            if rules.SIGILOSO_RUN_TAG in tags and not cleared_for_sigiloso(key):
+                redact_secret_run(described)
+            done = RunStatus(**described)
             return JSONResponse(jsonable_encoder(done), status_code=status.HTTP_200_OK)
     body = RunAccepted(
         flow_run_id=str(flow_run.id),
@@ -100,3 +105,16 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": RunAccepted, "description": "Execução iniciada"},
     200: {"model": RunStatus, "description": "Execução terminada dentro de `wait`"},
 }
+
+
+def redact_secret_run(described: dict[str, Any]) -> None:
+    """A run of a document with a sigiloso estimate (tagged so when it started, or drafting the estimate now) as a
+    key without the 'sigiloso' scope sees it: its state, not what may quote the estimate — the message (a refused
+    draft is quoted in it), the person's instructions, the drafted text (art. 24 da Lei 14.133/2021)."""
+    described["message"] = rules.run_message([rules.SIGILOSO_RUN_TAG], described.get("message"))
+    parameters = described.get("parameters") or {}
+    if parameters.get("instructions"):
+        described["parameters"] = {**parameters, "instructions": "[omitido: orçamento sigiloso]"}
+    result = described.get("result")
+    if isinstance(result, dict) and result.get("content"):
+        described["result"] = {**result, "content": None, "sigiloso": True}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from models.crud.documents import Acting, document_view, ensure_editable, get_document, record_confidential_read
 from models.db import session_scope
 from models.enums import DocumentKind, DocumentStatus
 from models.errors import ConflictError, InvalidError, NotFoundError
+from models.rules import SIGILOSO_RUN_TAG
 
 
 def slugify(text: str) -> str:
@@ -23,6 +24,7 @@ class RunnableDocument(TypedDict):
     processo: str
     sigiloso: bool  # the section asked for is one of a sigiloso estimate
     protected: list[str]  # every section of the document's sigiloso estimate
+    secret: bool  # the document's estimate is sigiloso: its runs are tagged so (models.rules.run_message)
 
 
 def runnable_document(
@@ -45,6 +47,7 @@ def runnable_document(
             "processo": slugify(doc.numero_processo),
             "sigiloso": slug is not None and slug in view.protected_slugs,
             "protected": sorted(view.protected_slugs),
+            "secret": doc.estimate_secret,
         }
 
 
@@ -63,8 +66,12 @@ def audit_confidential_read(document_id: str, what: str, actor: str, trace_id: s
 
 
 def run_tags(doc: Mapping[str, object], acting: Acting | None = None) -> list[str]:
-    """The run's tags: the document, and who asked for the run (the person, the calling app)."""
+    """The run's tags: the document, and who asked for the run (the person, the calling app); ``sigiloso`` for a
+    document whose estimate is sigiloso, so that what the run tells (message, parameters, result) is told only to
+    the 'sigiloso' scope, even after the document is gone (deployments/api/routes/runs.py, flows/_events.py)."""
     tags = ["nexora", f"document:{doc['id']}", f"kind:{doc['kind']}"]
+    if doc.get("secret"):
+        tags.append(SIGILOSO_RUN_TAG)
     if acting is not None:
         tags.append(f"person:{acting.person.identifier}")
         if acting.app:
@@ -72,7 +79,7 @@ def run_tags(doc: Mapping[str, object], acting: Acting | None = None) -> list[st
     return tags
 
 
-def consolidatable(document_id: uuid.UUID) -> dict[str, str]:
+def consolidatable(document_id: uuid.UUID) -> dict[str, Any]:
     with session_scope() as session:
         doc = get_document(session, document_id)
         if doc.status == DocumentStatus.CONSOLIDADO:
@@ -93,4 +100,5 @@ def consolidatable(document_id: uuid.UUID) -> dict[str, str]:
             "kind": str(doc.kind),
             "processo": slugify(doc.numero_processo),
             "version": str(doc.version),
+            "secret": doc.estimate_secret,
         }

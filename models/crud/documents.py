@@ -8,18 +8,20 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date
 from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from core.settings import settings
-from models import rules
+from models import price_dates, rules
 from models.crud.notifications import record_document_event
 from models.crud.templates import default_template, get_template
 from models.db import utcnow
 from models.document import (
     AuditLog,
+    BudgetDisclosure,
     ConfidentialRead,
     Document,
     DocumentCreate,
@@ -178,6 +180,20 @@ def list_documents(
     return list(session.exec(query.offset(offset).limit(limit)).all()), total
 
 
+# what a section of a sigiloso estimate shows without the 'sigiloso' scope: who wrote and reviewed it (the workflow
+# needs it), not its text nor what would pin the estimate down (when and by which run it was drafted, the model)
+HIDDEN_WITH_THE_ESTIMATE = (
+    "content",
+    "justification",
+    "model",
+    "tokens_in",
+    "tokens_out",
+    "flow_run_id",
+    "trace_id",
+    "updated_at",
+)
+
+
 @dataclass
 class DocumentView:
     document: Document
@@ -187,8 +203,8 @@ class DocumentView:
     @property
     def protected_slugs(self) -> set[str]:
         """The sections kept secret when the orçamento is sigiloso: those that carry the price estimate."""
-        if not self.document.orcamento_sigiloso:
-            return set()
+        if not self.document.estimate_secret:
+            return set()  # not sigiloso, or its sigilo ended by the authority's act (disclose_budget)
         return {s["slug"] for s in self.template.sections if s.get("market_data") == MarketData.PRICE_ESTIMATE}
 
     def field_rows(self, cleared: bool = True) -> list[dict[str, Any]]:
@@ -229,8 +245,8 @@ class DocumentView:
                     "sigiloso": section["slug"] in protected,
                 }
             )
-            if section["slug"] in protected and not cleared:
-                rows[-1].update(content=None, justification=None)
+            if section["slug"] in protected and not cleared:  # nor what dates or traces the estimate's drafting
+                rows[-1].update(dict.fromkeys(HIDDEN_WITH_THE_ESTIMATE))
         return rows
 
 
@@ -262,6 +278,11 @@ def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpda
     if not changes:
         raise InvalidError("Nenhum campo para alterar.")
     sigilo = ("orcamento_sigiloso", "orcamento_sigiloso_justificativa", "criterio_julgamento")
+    if document.orcamento_divulgado_em is not None and set(changes) & set(sigilo[:2]):
+        raise ConflictError(
+            f"O sigilo do orçamento foi encerrado por ato de {document.orcamento_divulgado_em:%d/%m/%Y} "
+            f"({document.orcamento_divulgacao_ato}); a estimativa é pública e não volta a ser sigilosa."
+        )
     rules.check_sigilo(*(changes.get(name, getattr(document, name)) for name in sigilo))
     for key, value in changes.items():
         setattr(document, key, value)
@@ -519,6 +540,69 @@ def transition(
             person=person.identifier,
             person_name=person.name,
         )
+    session.flush()
+    return document
+
+
+def approved_on(session: Session, document: Document) -> date | None:
+    """The day (in Brasília) the document was last approved, from its audit log."""
+    when = session.exec(
+        select(func.max(AuditLog.created_at)).where(
+            AuditLog.document_id == document.id, AuditLog.to_status == DocumentStatus.APROVADO
+        )
+    ).one()
+    if when is None:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(price_dates.BRASILIA).date()
+
+
+def disclose_budget(session: Session, document_id: uuid.UUID, data: BudgetDisclosure, acting: Acting) -> Document:
+    """End the sigilo of the orçamento estimado after the licitação (rules.check_budget_disclosure: art. 18, §1º,
+    VI, and art. 24): the estimate sections stop being protected, so the classified annex is listed and downloaded
+    with 'read' and the next consolidation prints the estimate in the public files. Audited (audit log, with the
+    act) and told to subscribers (``document.budget_disclosed``)."""
+    document = get_document(session, document_id, for_update=True)
+    state = rules.SigiloState(
+        orgao=document.orgao,
+        status=DocumentStatus(document.status),
+        sigiloso=document.orcamento_sigiloso,
+        disclosed_on=document.orcamento_divulgado_em,
+        approved_on=approved_on(session, document),
+    )
+    rules.check_budget_disclosure(acting.person, state, data.act, data.date, data.reason, price_dates.today())
+    document.orcamento_divulgado_em = data.date
+    document.orcamento_divulgacao_ato = data.act.strip()
+    document.orcamento_divulgacao_motivo = data.reason.strip()
+    document.orcamento_divulgado_por = acting.person.identifier
+    document.updated_at = utcnow()
+    session.add(document)
+    session.add(
+        AuditLog(
+            document_id=document.id,
+            from_status=state.status,
+            to_status=state.status,
+            reason=(
+                f"Encerramento do sigilo do orçamento estimado (art. 18, §1º, VI, da Lei 14.133/2021) — ato: "
+                f"{document.orcamento_divulgacao_ato}, de {data.date:%d/%m/%Y}; motivo: "
+                f"{document.orcamento_divulgacao_motivo}"
+            ),
+            actor=acting.app,
+            person=acting.person.identifier,
+            trace_id=acting.trace_id,
+        )
+    )
+    record_document_event(
+        session,
+        "document.budget_disclosed",
+        document,
+        trace_id=acting.trace_id,
+        act=document.orcamento_divulgacao_ato,
+        date=data.date.isoformat(),
+        reason=document.orcamento_divulgacao_motivo,
+        actor=acting.app,
+        person=acting.person.identifier,
+        person_name=acting.person.name,
+    )
     session.flush()
     return document
 

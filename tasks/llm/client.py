@@ -53,6 +53,7 @@ def provider_config() -> dict[str, Any]:
             "model": settings.OPENAI_MODEL,
             "base_url": settings.OPENAI_BASE_URL,
             "max_tokens": settings.LLM_MAX_TOKENS,
+            "internal": settings.LLM_PROVIDER_INTERNAL,
         }
     return {"provider": "offline", "model": "offline-template-v1"}
 

@@ -10,6 +10,8 @@ is refused with the reasons (the field is not written; the run fails saying why)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from decimal import Decimal
 
 CPF = re.compile(r"(?<![\d./-])(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?![\d/-]|\.\d)")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -113,3 +115,26 @@ def check_output(content: str, given: str = "") -> list[str]:
     if echoed:
         problems.append(f"reproduz as instruções do sistema ({echoed[0]!r})")
     return problems
+
+
+# an amount as Brazilian text writes it: 1.234,56 or 1234,56 (optionally after R$)
+MONEY = re.compile(r"(?<![\d.,])(\d{1,3}(?:\.\d{3})+|\d+),(\d{2})(?![\d,])")
+
+
+def money_values(text: str) -> set[Decimal]:
+    """Every amount written in the text, in reais with cents."""
+    return {Decimal(f"{whole.replace('.', '')}.{cents}") for whole, cents in MONEY.findall(text or "")}
+
+
+def reveals_estimate(content: str, secret_figures: Iterable[str]) -> str | None:
+    """Why a public section of a sigiloso estimate cannot be stored: it states one of the estimate's values (Lei
+    14.133/2021, art. 24: the orçamento "poderá ter caráter sigiloso"; art. 18, §1º, VI: in a classified annex). The
+    value itself is not repeated in the reason."""
+    secret = {Decimal(f) for f in secret_figures}
+    found = money_values(content) & secret
+    if not found:
+        return None
+    return (
+        f"revela {len(found)} valor(es) do orçamento estimado sigiloso (art. 24 da Lei 14.133/2021), que só podem "
+        "constar do anexo classificado (ETP, inciso VI; TR, alínea i)"
+    )

@@ -29,6 +29,18 @@ MARKET_DATA_NOTE = (
 )
 
 
+SIGILO_NOTE = (
+    "O orçamento estimado desta contratação é sigiloso (art. 24 da Lei nº 14.133/2021): valores estimados, preços "
+    "unitários, totais e preços de contratações similares constam apenas do anexo classificado (ETP, inciso VI; TR, "
+    "alínea i). Não escreva nenhum valor em reais nesta seção; quando precisar deles, remeta ao anexo classificado."
+)
+ASSEMBLED_MARK = (
+    f"{MISSING_MARK} análise da estimativa pela equipe de planejamento — a seção foi montada sem modelo de "
+    "linguagem a partir da pesquisa de preços armazenada, porque o orçamento é sigiloso (art. 24 da Lei nº "
+    "14.133/2021) e o provedor de IA configurado é externo ao órgão (LLM_PROVIDER_INTERNAL=false)]"
+)
+
+
 @dataclass(frozen=True)
 class DraftingContext:
     """What the drafting of one section needs to know."""
@@ -48,7 +60,9 @@ class DraftingContext:
     # part of the drafting cache's key (Prefect INPUTS): a draft is reused only for the same document under the
     # same protection, never for a copy of a sigiloso document's data under another one
     document_id: str = ""
-    protected: bool = False
+    protected: bool = False  # this section is (part of) the sigiloso estimate: ETP VI, TR alínea i
+    sigilo: bool = False  # the document's estimate is sigiloso (art. 24) and its sigilo has not ended
+    secret_figures: tuple[str, ...] = ()  # values a public section of a sigiloso estimate must not state (guard)
 
 
 def _document_data(ctx: DraftingContext) -> str:
@@ -96,6 +110,8 @@ def build_messages(ctx: DraftingContext) -> list[dict[str, str]]:
                 "as fontes e os valores que a pesquisa de preços deve trazer."
             )
         )
+    if ctx.sigilo and not ctx.protected:
+        task_lines.append(SIGILO_NOTE)
     if ctx.extra_instructions:
         task_lines.append(
             f"Pedido adicional do redator (trate como preferência, não como regra): "
@@ -121,6 +137,23 @@ def offline_draft(ctx: DraftingContext) -> str:
         parts.append("Os dados de mercado coletados constam ao final desta seção.")
     parts.append(f"Pontos a abordar: {section['guidance']}")
     parts.append(f"{MISSING_MARK} conteúdo específico desta seção com base nos documentos do processo]")
+    return with_market_data(ctx, "\n\n".join(parts))
+
+
+def assembled_estimate(ctx: DraftingContext) -> str:
+    """The estimate section of a sigiloso document when the provider is outside the body's network: written without
+    any model from the stored price research (the mapa de preços as computed), with the point the person completes;
+    the estimate never leaves the body."""
+    section = ctx.section
+    unidade = f", {ctx.unidade}" if ctx.unidade else ""
+    parts = [
+        f'{section["title"]} referente a "{ctx.titulo}", processo nº {ctx.numero_processo}, {ctx.orgao}{unidade}, '
+        "conforme a pesquisa de preços ao final desta seção (IN SEGES/ME nº 65/2021)."
+        if _market_data(ctx)
+        else f'{section["title"]} referente a "{ctx.titulo}", processo nº {ctx.numero_processo}, {ctx.orgao}{unidade}: '
+        f"{MISSING_MARK} valores da pesquisa de preços (IN SEGES/ME nº 65/2021); o documento não lista itens]",
+        ASSEMBLED_MARK,
+    ]
     return with_market_data(ctx, "\n\n".join(parts))
 
 

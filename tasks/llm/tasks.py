@@ -12,13 +12,38 @@ from core.settings import settings
 from models.enums import FieldSource
 from tasks import run_logger
 from tasks.llm.client import call_chat, is_retryable_error
-from tasks.llm.guard import check_output, scrub_messages
-from tasks.llm.prompts import DraftingContext, build_messages, offline_draft, with_market_data
+from tasks.llm.guard import check_output, reveals_estimate, scrub_messages
+from tasks.llm.prompts import DraftingContext, assembled_estimate, build_messages, offline_draft, with_market_data
 from tasks.retry import retry_on
 
 
 class GeneratedTextRefused(RuntimeError):
-    """The draft tries to act beyond a section's text (status, URLs, tools, our instructions): not stored, no retry."""
+    """The draft tries to act beyond a section's text (status, URLs, tools, our instructions) or states a sigiloso
+    estimate in a public section: not stored, no retry."""
+
+
+ASSEMBLED_MODEL = "sem modelo (orçamento sigiloso, provedor externo)"
+
+
+def _without_model(content: str, model: str, finish_reason: str) -> dict[str, Any]:
+    return {
+        "content": content,
+        "source": FieldSource.OFFLINE.value,
+        "model": model,
+        "tokens_in": 0,
+        "tokens_out": 0,
+        "finish_reason": finish_reason,
+    }
+
+
+def _refuse(ctx: DraftingContext, problems: list[str]) -> None:
+    if not problems:
+        return
+    run_logger().warning("texto gerado para %s recusado: %s", ctx.section["slug"], "; ".join(problems))
+    raise GeneratedTextRefused(
+        f"Texto gerado para a seção '{ctx.section['slug']}' recusado: {'; '.join(problems)}. Nada foi gravado; "
+        "revise os dados do documento (pode haver uma instrução embutida neles) e gere a seção de novo."
+    )
 
 
 @task(
@@ -34,16 +59,15 @@ class GeneratedTextRefused(RuntimeError):
 def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any]:
     """Draft one section; cached on the prompt's inputs and the provider (force=true refreshes)."""
     logger = run_logger()
+    if ctx.protected and config["provider"] == "llm" and not config.get("internal"):
+        # art. 24: the sigiloso estimate is not sent to a provider outside the body's network
+        logger.info("orçamento sigiloso: %s montada sem o provedor externo de IA", ctx.section["slug"])
+        return _without_model(assembled_estimate(ctx), ASSEMBLED_MODEL, "assembled")
     if config["provider"] == "offline":
         logger.info("offline provider (no OPENAI_API_KEY): deterministic draft of %s", ctx.section["slug"])
-        return {
-            "content": offline_draft(ctx),
-            "source": FieldSource.OFFLINE.value,
-            "model": config["model"],
-            "tokens_in": 0,
-            "tokens_out": 0,
-            "finish_reason": "offline",
-        }
+        draft = _without_model(offline_draft(ctx), config["model"], "offline")
+        _refuse(ctx, [problem] if (problem := reveals_estimate(draft["content"], ctx.secret_figures)) else [])
+        return draft
     messages, removed = scrub_messages(build_messages(ctx))
     if any(removed.values()):
         logger.info(
@@ -58,12 +82,9 @@ def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any
         logger.warning("LLM call failed for %s (%s): %s", ctx.section["slug"], type(exc).__name__, exc)
         raise
     problems = check_output(result["content"], "\n".join(m["content"] for m in messages))
-    if problems:
-        logger.warning("texto gerado para %s recusado: %s", ctx.section["slug"], "; ".join(problems))
-        raise GeneratedTextRefused(
-            f"Texto gerado para a seção '{ctx.section['slug']}' recusado: {'; '.join(problems)}. Nada foi gravado; "
-            "revise os dados do documento (pode haver uma instrução embutida neles) e gere a seção de novo."
-        )
+    if problem := reveals_estimate(result["content"], ctx.secret_figures):
+        problems.append(problem)
+    _refuse(ctx, problems)
     logger.info(
         "drafted %s: %d chars, tokens in/out %s/%s",
         ctx.section["slug"],

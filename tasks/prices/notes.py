@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlmodel import Session
@@ -53,7 +54,43 @@ def _reference(item: dict[str, Any], default: date) -> date:
 
 def price_notes(session: Session, items: list[dict[str, Any]], default: date) -> str:
     """The quadro-resumo and the mapa de preços of every item, as markup tables (``tasks.prices.tables``)."""
-    served = _champion()
+    researched, served = research(session, items, default)
+    closing = (
+        None
+        if served is not None
+        else ("Não há modelo de preços promovido: a estimativa se baseia apenas na pesquisa de preços.")
+    )
+    return tables.price_block(researched, closing)
+
+
+def estimate_figures(session: Session, items: list[dict[str, Any]], default: date) -> tuple[str, ...]:
+    """The values a sigiloso estimate is made of, in cents ("1234.56"): each item's média, mediana, menor valor and
+    total, and the total of the items — what a public section must not state (``tasks.llm.guard``)."""
+    researched, _ = research(session, items, default, with_model=False)
+    figures, total = set(), 0.0
+    for entry in researched:
+        if entry.result is None:
+            continue
+        result, amount = entry.result, entry.item.get("quantidade")
+        values = [result.media, result.mediana, result.menor_valor]
+        if amount:
+            values.append(result.mediana * amount)
+            total += result.mediana * amount  # as the quadro-resumo sums it (tables.summary_block)
+        figures.update(cents(v) for v in values if v)
+    if total:
+        figures.add(cents(total))
+    return tuple(sorted(str(f) for f in figures))
+
+
+def cents(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def research(
+    session: Session, items: list[dict[str, Any]], default: date, with_model: bool = True
+) -> tuple[list[tables.ItemResearch], Any]:
+    """Each item's IN 65 mapa de preços (or why there is none) and, with the champion model, its estimate."""
+    served = _champion() if with_model else None
     predictions = None
     if served is not None:
         rows, factors = rows_frame([{**item, "data": _reference(item, default)} for item in items])
@@ -85,30 +122,31 @@ def price_notes(session: Session, items: list[dict[str, Any]], default: date) ->
                     f"nenhum valor do modelo é usado. {judged.motivo}"
                 )
         researched.append(tables.ItemResearch(item, result, estimate=estimate))
-    closing = (
-        None
-        if served is not None
-        else ("Não há modelo de preços promovido: a estimativa se baseia apenas na pesquisa de preços.")
-    )
-    return tables.price_block(researched, closing)
+    return researched, served
 
 
-def similar_notes(session: Session, titulo: str, items: list[dict[str, Any]], reference: date) -> str:
+def similar_notes(session: Session, items: list[dict[str, Any]], prices: bool = True) -> str:
     best = market_data.similar_purchases(session, [item.get("descricao") or "" for item in items], limit=8)
     if not best:
         return "Nenhuma contratação similar encontrada nos dados coletados do PNCP."
-    return "\n".join(tables.similar_block(best)).strip()
+    return "\n".join(tables.similar_block(best, prices=prices)).strip()
 
 
 def market_notes(
-    session: Session, kind: str, titulo: str, items: list[dict[str, Any]], reference: date | None = None
+    session: Session,
+    kind: str,
+    items: list[dict[str, Any]],
+    reference: date | None = None,
+    *,
+    sigiloso: bool = False,
 ) -> str | None:
-    """The notes for a section whose template asks for ``kind`` market data; None when there is nothing to use."""
+    """The notes for a section whose template asks for ``kind`` market data; None when there is nothing to use.
+    For a ``sigiloso`` estimate the similar contratações (a public section) come without their prices."""
     reference = reference or dates.today()  # Brasília's: a server on UTC is a day ahead from 21:00
     if not items or kind == "none":
         return None
     if kind == "price_estimate":
         return price_notes(session, items, reference)
     if kind == "similar_purchases":
-        return similar_notes(session, titulo, items, reference)
+        return similar_notes(session, items, prices=not sigiloso)
     return None

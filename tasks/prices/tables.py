@@ -34,6 +34,10 @@ PRICE_HEADER = (
 )
 RESULT_HEADER = ("Resultado", "Valor")
 SIMILAR_HEADER = ("Contratação (nº de controle PNCP, UF e endereço)", "Data", "Objeto", "Preço unitário")
+SIMILAR_WITHOUT_PRICES = (
+    "Os preços dessas contratações integram a pesquisa de preços do orçamento estimado sigiloso (art. 24 da Lei nº "
+    "14.133/2021) e constam apenas do anexo classificado."
+)
 # prices listed in a document, shared by its items (at least 5 each): ~220 characters a row keeps the block well within
 # a section's text limit (MAX_FIELD_CHARS, 60,000)
 MAX_PRICE_ROWS, MIN_ROWS_PER_ITEM = 150, 5
@@ -211,8 +215,9 @@ def summary_block(researched: list[ItemResearch]) -> list[str]:
     return [f"# {SUMMARY_TITLE}", "", *table(SUMMARY_HEADER, "clcrrr", body), ""]
 
 
-def similar_block(rows: list[dict[str, Any]]) -> list[str]:
-    """Similar contratações (``market_data.similar_purchases``) as a table, best match first."""
+def similar_block(rows: list[dict[str, Any]], prices: bool = True) -> list[str]:
+    """Similar contratações (``market_data.similar_purchases``) as a table, best match first; without ``prices``
+    (a sigiloso estimate: element V is public, the prices it would list are the estimate's basis) no price column."""
     body = [
         (
             cell(r["numero_controle_pncp"])
@@ -221,7 +226,11 @@ def similar_block(rows: list[dict[str, Any]]) -> list[str]:
             day(date.fromisoformat(r["data"][:10])) if r.get("data") else "sem data",
             r["descricao"][:160],
             f"{money(r['preco_unitario'])} por {r.get('unidade') or 'unidade'}",
-        )
+        )[: None if prices else 3]
         for r in rows
     ]
-    return [f"# {SIMILAR_TITLE}", "", *table(SIMILAR_HEADER, "lcll", body), ""]
+    header, align = (SIMILAR_HEADER, "lcll") if prices else (SIMILAR_HEADER[:3], "lcl")
+    lines = [f"# {SIMILAR_TITLE}", "", *table(header, align, body), ""]
+    if not prices:
+        lines.append(SIMILAR_WITHOUT_PRICES)
+    return lines

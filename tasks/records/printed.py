@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.enums import MarketData
 from tasks.render.model import Person, RenderDocument, RenderSection, Responsibles
 
 
@@ -17,8 +18,20 @@ def sigiloso_note(kind: str) -> str:
     )
     return (
         f"Orçamento estimado sigiloso, nos termos do art. 24 da Lei nº 14.133/2021: a estimativa do valor da "
-        f"contratação consta {where}, de acesso restrito; o sigilo não prevalece para os órgãos de controle "
-        "interno e externo (art. 24, inciso I)."
+        f"contratação consta {where}, de acesso restrito até a conclusão da licitação (art. 18, §1º, VI); o sigilo "
+        "não prevalece para os órgãos de controle interno e externo (art. 24, inciso I)."
+    )
+
+
+def disclosed_note(document) -> str:
+    """The paragraph that opens a formerly sigiloso estimate in the public files, naming the act that ended the
+    sigilo ('' when the estimate was never sigiloso or is still)."""
+    if not (document.orcamento_sigiloso and document.orcamento_divulgado_em):
+        return ""
+    return (
+        f"Orçamento estimado mantido sob sigilo até a conclusão da licitação (art. 24 e art. 18, §1º, VI, da Lei nº "
+        f"14.133/2021) e divulgado por {document.orcamento_divulgacao_ato}, de "
+        f"{document.orcamento_divulgado_em:%d/%m/%Y}.\n\n"
     )
 
 
@@ -47,12 +60,15 @@ def printed(view, annex: bool = False, responsibles: dict[str, Any] | None = Non
 
     def section(spec: dict[str, Any]) -> RenderSection:
         stored, hidden = by_slug[spec["slug"]], spec["slug"] in protected and not annex
+        content = sigiloso_note(document.kind) if hidden else stored.content
+        if not hidden and stored.content and spec.get("market_data") == MarketData.PRICE_ESTIMATE:
+            content = disclosed_note(document) + stored.content
         return RenderSection(
             code=spec["code"],
             title=spec["title"],
             legal_basis=spec["legal_basis"],
             required=spec["required"],
-            content=sigiloso_note(document.kind) if hidden else stored.content,
+            content=content,
             justification=None if hidden else stored.justification,
         )
 

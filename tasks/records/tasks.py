@@ -8,17 +8,19 @@ from typing import Any
 
 from prefect import task
 
+from models import price_dates as dates
 from models.crud.artifacts import artifacts_of, register_consolidation
 from models.crud.documents import Acting, document_view, ensure_editable, responsibles, write_field
 from models.crud.people import acting_person
 from models.db import session_scope
 from models.enums import DocumentStatus, FieldSource
 from models.errors import ConflictError, NotFoundError
-from models.rules import FieldState, check_can_plan
+from models.rules import SIGILOSO_RUN_TAG, FieldState, check_can_plan
 from tasks import run_logger
 from tasks.llm.prompts import DraftingContext
 from tasks.records.printed import printed
 from tasks.retry import DB_RETRIES
+from tasks.runs.tag import tag_this_run
 
 
 def _context(
@@ -27,8 +29,10 @@ def _context(
     instructions: str | None,
     notes: dict[str, str | None],
     origin: tuple[str, ...] = (),
+    figures: tuple[str, ...] = (),
 ) -> DraftingContext:
     document, template = view.document, view.template
+    protected = section["slug"] in view.protected_slugs
     return DraftingContext(
         kind=str(document.kind),
         template_name=template.name,
@@ -43,7 +47,9 @@ def _context(
         extra_instructions=instructions,
         planning=planning_lines(document) + origin,
         document_id=str(document.id),
-        protected=section["slug"] in view.protected_slugs,
+        protected=protected,
+        sigilo=document.estimate_secret,
+        secret_figures=() if protected else figures,
     )
 
 
@@ -78,8 +84,23 @@ def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, st
     from tasks.prices.notes import market_notes
 
     kinds = {s.get("market_data", "none") for s in sections} - {"none"}
-    items = view.document.itens or []
-    return {kind: market_notes(session, kind, view.document.titulo, items) for kind in kinds} if items else {}
+    items, secret = view.document.itens or [], view.document.estimate_secret
+    return {kind: market_notes(session, kind, items, sigiloso=secret) for kind in kinds} if items else {}
+
+
+def secret_figures(session, view, sections: list[dict[str, Any]]) -> tuple[str, ...]:
+    """For the public sections of a sigiloso estimate: the values they must not state (art. 24) — those of the
+    stored estimate sections and those the price research gives for the items today."""
+    from tasks.llm.guard import money_values
+    from tasks.prices.notes import estimate_figures
+
+    if not view.document.estimate_secret or all(s["slug"] in view.protected_slugs for s in sections):
+        return ()
+    stored = {f.slug: f.content or "" for f in view.fields if f.slug in view.protected_slugs}
+    figures = {str(value) for text in stored.values() for value in money_values(text)}
+    if view.document.itens:
+        figures.update(estimate_figures(session, view.document.itens, dates.today()))
+    return tuple(sorted(figures))
 
 
 @task(name="load-drafting-context", **DB_RETRIES)
@@ -107,9 +128,12 @@ def load_drafting_contexts(
             states = {f.slug: FieldState(f.content, f.justification) for f in view.fields}
             filled = {slug for slug, state in states.items() if state.filled or state.justified}
             sections = [s for s in sections if s["slug"] not in filled]
+        if view.document.estimate_secret:  # its messages and parameters may quote the estimate (art. 24)
+            tag_this_run(SIGILOSO_RUN_TAG)
         notes = _market_notes(session, view, sections)
         origin = etp_lines(session, view.document)
-        return [_context(view, section, instructions, notes, origin) for section in sections]
+        figures = secret_figures(session, view, sections)
+        return [_context(view, section, instructions, notes, origin, figures) for section in sections]
 
 
 ETP_SECTION_CHARS, ETP_TOTAL_CHARS = 600, 6000
@@ -195,6 +219,8 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
                 return {"already": [a.model_dump(mode="json") for a in existing], "version": document.version}
         if document.status != DocumentStatus.APROVADO:
             raise ConflictError(f"Só um documento aprovado pode ser consolidado; está '{document.status}'.")
+        if view.protected_slugs:
+            tag_this_run(SIGILOSO_RUN_TAG)
         # a sigiloso estimate never reaches the public files (nor this result); who prepared and approved it does
         render = printed(view, responsibles=responsibles(session, view))
         return {

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from core.logging import trace_id_from_tags
 from core.settings import settings
+from models.rules import run_message
 from tasks import run_logger
 from tasks.retry import retry_on
 
@@ -53,7 +54,7 @@ def read_failed_run(target: uuid.UUID) -> dict[str, Any] | None:
         "deployment": f"{flow_name}/{deployment}" if deployment else None,
         "state": state.name,
         "state_key": state_key,
-        "error": (state.message or "")[:2000],
+        "error": (run_message(run.tags or [], state.message) or "")[:2000],  # a sigiloso run's is not told
         "ui_url": f"{settings.prefect_ui_url}/runs/flow-run/{target}",
         "trace_id": trace_id_from_tags(run.tags or []),
     }

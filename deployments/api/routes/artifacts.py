@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from deployments.api.deps import ActingDep, ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
+from deployments.api.routes.documents import public_document
 from models.artifact import Artifact, ArtifactPublic
 from models.crud.artifacts import artifacts_of, get_artifact, new_version
 from models.crud.documents import get_document, record_confidential_read
@@ -34,12 +35,14 @@ def list_artifacts(
 ) -> list[ArtifactPublic]:
     """Every stored file of the document, newest version first, with its download address.
 
-    The classified annex of a sigiloso estimate is listed only to keys with the `sigiloso` scope (audited)."""
-    get_document(session, document_id)
+    The classified annex of a sigiloso estimate is listed only to keys with the `sigiloso` scope (audited), until the
+    authority's act ends the sigilo (POST /documents/{id}/budget-disclosure): then to every key with 'read'."""
+    document = get_document(session, document_id)
     cleared = cleared_for_sigiloso(key)
-    artifacts = artifacts_of(session, document_id, classified=cleared)
+    disclosed = document.orcamento_divulgado_em is not None  # the sigilo ended: the annex is public
+    artifacts = artifacts_of(session, document_id, classified=cleared or disclosed)
     annexes = [a for a in artifacts if a.classified]
-    if annexes:
+    if annexes and not disclosed:
         versions = ", ".join(sorted({str(a.document_version) for a in annexes}))
         record_confidential_read(
             session, document_id, f"anexo classificado: lista (versões {versions})", key.name, trace_id
@@ -61,9 +64,10 @@ def download(
 ) -> RedirectResponse | StreamingResponse:
     """The file: a redirect to a presigned URL for S3, the bytes streamed for local storage.
 
-    A classified annex needs the `sigiloso` scope; each download of one is audited."""
+    A classified annex needs the `sigiloso` scope, and each download of one is audited, until the sigilo ends."""
     artifact = get_artifact(session, artifact_id)
-    if artifact.classified:
+    document = get_document(session, artifact.document_id)
+    if artifact.classified and document.orcamento_divulgado_em is None:  # still sigiloso (art. 18, §1º, VI)
         if not cleared_for_sigiloso(key):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
@@ -77,7 +81,6 @@ def download(
             key.name,
             trace_id,
         )
-    document = get_document(session, artifact.document_id)
     filename = _filename(artifact, document)
     store = store_for_uri(artifact.storage_uri)
     url = store.download_url(artifact.key, filename)
@@ -97,7 +100,7 @@ def download(
 @router.post("/documents/{document_id}/versions", response_model=DocumentPublic)
 def open_new_version(
     session: SessionDep,
-    _: WriteKey,
+    key: WriteKey,
     acting: ActingDep,
     document_id: uuid.UUID,
     body: NewVersionRequest | None = None,
@@ -105,4 +108,4 @@ def open_new_version(
     """Open version N+1 of a consolidated document for editing (X-Actor: the planning team); version N and its files
     stay as they are."""
     document = new_version(session, document_id, body.reason if body else None, acting)
-    return DocumentPublic.model_validate(document, from_attributes=True)
+    return public_document(document, key)

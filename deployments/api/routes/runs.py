@@ -22,7 +22,7 @@ from deployments.api.deps import (
     cleared_for_sigiloso,
     sigiloso_section_refused,
 )
-from deployments.api.run_service import RESPONSES, IdempotencyKey, RunStatus, Wait, launch
+from deployments.api.run_service import RESPONSES, IdempotencyKey, RunStatus, Wait, launch, redact_secret_run
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD
 from models import rules
 from models.apikey import ApiKey
@@ -198,13 +198,14 @@ async def read_flow_run(
         flow_run = await glue.wait_for_run(client, flow_run_id, wait)
     described = await glue.describe_run(flow_run, settings.prefect_ui_url)
     result, parameters = described.get("result"), described.get("parameters") or {}
-    if (
+    estimate = (
         isinstance(result, dict)
         and result.get("content")
         and parameters.get("slug")
         and await run_in_threadpool(triggers.protected_field, str(parameters.get("document_id")), parameters["slug"])
-    ):
-        if cleared_for_sigiloso(key):
+    )
+    if cleared_for_sigiloso(key):
+        if estimate:
             await run_in_threadpool(
                 triggers.audit_confidential_read,
                 str(parameters["document_id"]),
@@ -212,6 +213,6 @@ async def read_flow_run(
                 key.name,
                 trace_id,
             )
-        else:
-            described["result"] = {**result, "content": None, "sigiloso": True}
+    elif estimate or rules.SIGILOSO_RUN_TAG in described.get("tags", []):
+        redact_secret_run(described)
     return RunStatus(**described)
