@@ -282,3 +282,66 @@ def test_a_registry_loads_its_own_versions_whatever_the_process_default_store(tr
     # when the registry loads a version, then it is the version of its own store
     served = Registry().load(trained["version"])
     assert served.version == trained["version"] and served.history.frame.height > 0
+
+
+def test_a_sigiloso_estimate_is_drafted_inside_the_body_and_public_sections_never_state_it(
+    trained, sqlite_url, monkeypatch
+):
+    """Art. 24: given a sigiloso ETP that lists items, when it is drafted with a provider outside the body's network,
+    then element VI is assembled from the stored research without any model, element V lists the similar
+    contratações without their prices, the public sections' prompts say the estimate is classified, and a public
+    draft stating one of the estimate's values is refused."""
+    from decimal import Decimal
+
+    from models.rules import unfinished_marks
+    from tasks.llm.prompts import ASSEMBLED_MARK, SIGILO_NOTE, build_messages
+    from tasks.llm.tasks import ASSEMBLED_MODEL, GeneratedTextRefused, draft_section
+    from tasks.prices import tables
+    from tasks.records.tasks import load_drafting_contexts
+    from tests.utils.builders import PLANNER, make_document
+
+    monkeypatch.setattr(settings, "DATABASE_URL", sqlite_url)
+    item = {
+        "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS",
+        "codigo_catalogo": "456702",
+        "unidade": "UNIDADE",
+        "quantidade": 52,
+        "data_referencia": "2022-03-01",
+    }
+    secret = make_document(
+        sqlite_url,
+        itens=[item],
+        orcamento_sigiloso=True,
+        orcamento_sigiloso_justificativa="Mercado concentrado: o sigilo evita propostas ancoradas na estimativa.",
+    )
+    slugs = ["estimativa_valor", "levantamento_mercado", "descricao_necessidade"]
+    contexts = {c.section["slug"]: c for c in load_drafting_contexts.fn(secret, slugs, requested_by=PLANNER)}
+    estimate, similar, public = (contexts[s] for s in slugs)
+    assert estimate.protected and estimate.secret_figures == ()
+    # element V: the contratações, not their prices (those are the estimate's basis)
+    assert tables.SIMILAR_WITHOUT_PRICES in similar.market_notes and "R$" not in similar.market_notes
+    assert "NOTEBOOK" in similar.market_notes
+    # the public sections know the values they must not state: the mapa's média, mediana, menor valor and total
+    figures = {Decimal(f) for f in public.secret_figures}
+    assert len(figures) >= 4 and figures == {Decimal(f) for f in similar.secret_figures}
+    assert SIGILO_NOTE in build_messages(public)[1]["content"]
+    assert SIGILO_NOTE not in build_messages(estimate)[1]["content"]
+    # a provider outside the body's network never sees the estimate: VI is assembled (the test's base URL is a
+    # closed port: a call would fail the draft)
+    outside = {"provider": "llm", "model": "gpt-x", "base_url": "http://127.0.0.1:9/v1", "max_tokens": 10}
+    drafted = draft_section.fn(estimate, {**outside, "internal": False})
+    assert drafted["model"] == ASSEMBLED_MODEL and drafted["source"] == "offline" and drafted["tokens_in"] == 0
+    assert drafted["content"].endswith(estimate.market_notes) and ASSEMBLED_MARK in drafted["content"]
+    assert unfinished_marks(drafted["content"])  # the person completes it before approval
+    # a public draft that states a value of the estimate is refused, without repeating the value
+    mediana = max(figures)
+    leak = f"{mediana:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    leaking = type(public)(**{**public.__dict__, "context": f"Valor estimado total de R$ {leak}."})
+    with pytest.raises(GeneratedTextRefused, match="revela 1 valor") as refused:
+        draft_section.fn(leaking, {"provider": "offline", "model": "offline-template-v1"})
+    assert leak not in str(refused.value)
+    # the same public text for a document whose estimate is not sigiloso is drafted as usual
+    assert draft_section.fn(
+        type(public)(**{**leaking.__dict__, "sigilo": False, "secret_figures": ()}),
+        {"provider": "offline", "model": "offline-template-v1"},
+    )["content"]
