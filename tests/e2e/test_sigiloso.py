@@ -8,12 +8,16 @@ import io
 import re
 import uuid
 import zipfile
+from datetime import timedelta
 
 import httpx
 import pytest
 from pypdf import PdfReader
 
+from models import price_dates
+from models.rules import REDACTED_RUN_MESSAGE
 from tests.utils.builders import AUTHORITY, PLANNER, actor, document_data, fill_document, make_key
+from tests.utils.waiting import wait_for
 
 SECRET = "Valor estimado SIGILOSO de R$ 987.654,32 para 52 notebooks."
 SLUG = "estimativa_valor"
@@ -40,7 +44,9 @@ def field(document: dict, slug: str = SLUG) -> dict:
     return next(f for f in document["fields"] if f["slug"] == slug)
 
 
-def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audited(runner, api_url, sqlite_url, keys_):
+def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audited(
+    runner, api_url, sqlite_url, keys_, llm
+):
     with (
         as_key(api_url, keys_["cleared"]) as cleared,
         as_key(api_url, keys_["plain"]) as plain,
@@ -90,17 +96,38 @@ def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audit
         assert [(r["actor"], r["trace_id"]) for r in reads][-1] == ("pregoeiro-sigilo", "leitura-pregoeiro-1")
         assert "estimativa_valor" in reads[-1]["what"]
         assert plain.get(f"/api/v1/documents/{doc}/confidential-reads").status_code == 403
-        # drafting the estimate: only with the scope; its result hides the text from others
+        # drafting the estimate: only with the scope; its result hides the text from others; the provider is outside
+        # the body's network (LLM_PROVIDER_INTERNAL unset), so the section is assembled without it
         assert plain.post("/api/v1/etp/generate-field", json={"document_id": doc, "field": SLUG}).status_code == 403
+        llm.reset()
         run = cleared.post("/api/v1/etp/generate-field", json={"document_id": doc, "field": SLUG, "force": True})
         assert run.status_code == 202, run.text
         run_id = run.json()["flow_run_id"]
         hidden = plain.get(f"/api/v1/flow-runs/{run_id}", params={"wait": 60}).json()
         assert hidden["state"] == "COMPLETED" and hidden["result"]["content"] is None and hidden["result"]["sigiloso"]
+        assert "sigiloso" in hidden["tags"] and llm.calls == 0  # tagged at start; nothing sent to the provider
+        assert "montada sem modelo" in field(cleared.get(f"/api/v1/documents/{doc}").json())["content"]
+        # the section's metadata would date the research: hidden with its text
+        meta = field(plain.get(f"/api/v1/documents/{doc}").json())
+        assert meta["updated_at"] is None and meta["flow_run_id"] is None and meta["model"] is None
+        assert meta["written_by"] == PLANNER
         before = len(cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json())
         shown = cleared.get(f"/api/v1/flow-runs/{run_id}").json()
         assert shown["result"]["content"]
         assert len(cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json()) == before + 1
+        # a public section drafted with a value of the estimate (as the person completed it) is refused; the run
+        # tells others neither the refusal's words nor the person's instructions
+        assert cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET}).status_code == 200
+        llm.set(content="A necessidade decorre da obsolescência; o valor estimado é de R$ 987.654,32.")
+        asked = {"document_id": doc, "field": "descricao_necessidade", "force": True, "instructions": "cite o lote 7"}
+        failed = plain.post("/api/v1/etp/generate-field", json=asked, params={"wait": 60}).json()
+        assert failed["state"] == "FAILED" and "987.654,32" not in str(failed)
+        assert failed["message"] == REDACTED_RUN_MESSAGE and failed["parameters"]["instructions"].startswith("[omitido")
+        told = cleared.get(f"/api/v1/flow-runs/{failed['flow_run_id']}").json()
+        assert "revela 1 valor(es) do orçamento estimado sigiloso" in told["message"]
+        assert told["parameters"]["instructions"] == "cite o lote 7"
+        now = plain.get(f"/api/v1/documents/{doc}").json()
+        assert field(now, "descricao_necessidade")["content"] == "Necessidade pública."  # nothing was written
         # lifting the secrecy needs the scope too
         lifted = plain.patch(f"/api/v1/documents/{doc}", json={"orcamento_sigiloso": False})
         assert lifted.status_code == 403
@@ -116,7 +143,7 @@ def text_of_pdf(data: bytes) -> str:
 
 
 def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_stored_apart(
-    runner, api_url, sqlite_url, keys_
+    runner, api_url, sqlite_url, keys_, receiver
 ):
     with as_key(api_url, keys_["cleared"]) as cleared, as_key(api_url, keys_["plain"]) as plain:
         data = document_data("ETP", orcamento_sigiloso=True, orcamento_sigiloso_justificativa=JUSTIFIED)
@@ -168,3 +195,75 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
         assert SECRET in text  # the estimate itself, and only the sigiloso sections
         assert "DOCUMENTO CLASSIFICADO — ACESSO RESTRITO" in text and "Anexo classificado" in text
         assert "Texto da seção" not in text  # no other section
+    # the licitação concluded: the authority ends the sigilo by an act (art. 18, §1º, VI), told to subscribers
+    with as_key(api_url, keys_["plain"]) as plain, as_key(api_url, keys_["admin"]) as admin:
+        hook = f"/disclosed-{uuid.uuid4().hex[:6]}"
+        subscribed = admin.post(
+            "/api/v1/subscriptions",
+            json={
+                "channel": "webhook",
+                "target": f"{receiver.url}{hook}",
+                "event_types": ["document.budget_disclosed"],
+            },
+        ).json()
+        receiver.secrets[hook] = subscribed["secret"]
+        url, today = f"/api/v1/documents/{doc}/budget-disclosure", price_dates.today()
+        act = {"act": HOMOLOGACAO, "date": today.isoformat(), "reason": "Licitação concluída e homologada."}
+        by_planner = plain.post(url, json=act)
+        assert by_planner.status_code == 403 and "autoridade competente" in by_planner.json()["detail"]
+        future = plain.post(url, json={**act, "date": str(today + timedelta(days=1))}, headers=actor(AUTHORITY))
+        assert future.status_code == 422 and "é futura" in future.json()["detail"]
+        assert plain.get(f"/api/v1/artifacts/{annex['pdf']['id']}/download").status_code == 403  # nothing changed
+        ended = plain.post(url, json=act, headers={**actor(AUTHORITY), "X-Request-ID": "fim-do-sigilo-1"})
+        assert ended.status_code == 200, ended.text
+        assert ended.json()["orcamento_divulgado_em"] == today.isoformat()
+        assert ended.json()["orcamento_divulgado_por"] == AUTHORITY and ended.json()["orcamento_sigiloso"] is True
+        assert plain.post(url, json=act, headers=actor(AUTHORITY)).status_code == 409  # once
+        # with 'read' now: the estimate section, and the annex listed and downloaded
+        assert field(plain.get(f"/api/v1/documents/{doc}").json())["content"] == SECRET
+        listed = plain.get(f"/api/v1/documents/{doc}/artifacts").json()
+        assert sorted((a["format"], a["classified"]) for a in listed) == [
+            ("docx", False),
+            ("docx", True),
+            ("pdf", False),
+            ("pdf", True),
+        ]
+        opened = plain.get(f"/api/v1/artifacts/{annex['pdf']['id']}/download", follow_redirects=True)
+        assert opened.status_code == 200 and SECRET in text_of_pdf(opened.content)
+        (audited,) = [a for a in plain.get(f"/api/v1/documents/{doc}/audit").json() if "sigilo" in (a["reason"] or "")]
+        assert HOMOLOGACAO in audited["reason"] and "art. 18, §1º, VI" in audited["reason"]
+        assert (audited["person"], audited["trace_id"]) == (AUTHORITY, "fim-do-sigilo-1")
+        (told,) = wait_for(lambda: receiver.events(hook))
+        assert told.signature_ok and told.body["type"] == "document.budget_disclosed"
+        assert told.body["document_id"] == doc and HOMOLOGACAO in str(told.body)
+        admin.delete(f"/api/v1/subscriptions/{subscribed['id']}")
+
+
+HOMOLOGACAO = "Termo de homologação do Pregão Eletrônico nº 90012/2026"
+
+
+def test_after_the_sigilo_ends_the_next_consolidation_prints_the_estimate_in_the_public_files(
+    runner, api_url, sqlite_url, keys_
+):
+    with as_key(api_url, keys_["cleared"]) as cleared, as_key(api_url, keys_["plain"]) as plain:
+        data = document_data("ETP", orcamento_sigiloso=True, orcamento_sigiloso_justificativa=JUSTIFIED)
+        doc = cleared.post("/api/v1/documents", json=data).json()["id"]
+        fill_document(sqlite_url, uuid.UUID(doc))
+        assert cleared.put(f"/api/v1/documents/{doc}/fields/{SLUG}", json={"content": SECRET}).status_code == 200
+        url = f"/api/v1/documents/{doc}/budget-disclosure"
+        act = {"act": HOMOLOGACAO, "date": price_dates.today().isoformat(), "reason": "Licitação concluída."}
+        early = plain.post(url, json=act, headers=actor(AUTHORITY))  # still a draft: no licitação yet
+        assert early.status_code == 409 and "conclusão da licitação" in early.json()["detail"]
+        assert cleared.post(f"/api/v1/documents/{doc}/transitions", json={"to": "em_revisao"}).status_code == 200
+        approval = {"to": "aprovado", "reason": "Aprovo."}
+        assert plain.post(f"/api/v1/documents/{doc}/transitions", json=approval, headers=actor(AUTHORITY)).is_success
+        assert plain.post(url, json=act, headers=actor(AUTHORITY)).status_code == 200
+        done = plain.post(f"/api/v1/documents/{doc}/consolidate", params={"wait": 120})
+        assert done.json()["state"] == "COMPLETED", done.text
+        assert "sigiloso" not in done.json()["tags"]  # its sigilo had ended when the run started
+        files = plain.get(f"/api/v1/documents/{doc}/artifacts").json()
+        assert sorted((a["format"], a["classified"]) for a in files) == [("docx", False), ("pdf", False)]
+        pdf = plain.get(next(f["download_url"] for f in files if f["format"] == "pdf"), follow_redirects=True)
+    text = text_of_pdf(pdf.content)
+    assert SECRET in text and "Orçamento estimado sigiloso, nos termos" not in text
+    assert f"divulgado por {HOMOLOGACAO}" in text

@@ -84,3 +84,25 @@ def test_a_url_from_the_data_may_be_repeated():
     link = "https://www.gov.br/compras/catalogo"
     assert check_output(f"Conforme o catálogo ({link}).", given=f"ver {link}") == []
     assert check_output(f"Conforme o catálogo ({link}).", given="nada")
+
+
+def test_amounts_are_read_as_brazilian_text_writes_them():
+    from decimal import Decimal
+
+    from tasks.llm.guard import money_values
+
+    text = "Total de R$ 987.654,32; unitário 1234,56 e 4.850,00 por unidade; lote 2.017; CNPJ 00.394.460/0058-87."
+    assert money_values(text) == {Decimal("987654.32"), Decimal("1234.56"), Decimal("4850.00")}
+    assert money_values("em 12/05/2026, 52 unidades, processo 23000.123456/2026-11, 3,5 kg") == set()
+
+
+def test_a_public_section_that_states_a_value_of_the_sigiloso_estimate_is_refused():
+    from tasks.llm.guard import reveals_estimate
+
+    figures = ("4850.00", "252200.00")
+    assert reveals_estimate("O valor total é de R$ 252.200,00.", figures).startswith("revela 1 valor(es)")
+    assert "art. 24" in reveals_estimate("R$ 4.850,00 e R$ 252.200,00", figures)
+    assert "252.200" not in reveals_estimate("R$ 252.200,00", figures)  # the reason does not repeat it
+    assert reveals_estimate("R$ 252.200,01 ou 4.850,01", figures) is None  # a cent away: not the estimate
+    assert reveals_estimate("conforme o anexo classificado", figures) is None
+    assert reveals_estimate("R$ 252.200,00", ()) is None

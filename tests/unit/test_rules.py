@@ -1,26 +1,33 @@
 """Status lifecycle and the completeness rules of Lei 14.133/2021 (art. 18 §2º, art. 6º XXIII)."""
 
 import json
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from models.enums import DocumentKind
 from models.enums import DocumentStatus as S
-from models.errors import ForbiddenError, InvalidError
+from models.errors import ConflictError, ForbiddenError, InvalidError
 from models.rules import (
     OFFLINE_BANNER,
+    REDACTED_RUN_MESSAGE,
+    SIGILOSO_RUN_TAG,
     Actor,
     FieldState,
     IncompleteDocumentError,
+    SigiloState,
     TransitionError,
     check_approval,
+    check_budget_disclosure,
     check_can_approve,
     check_can_plan,
     check_can_submit,
     check_sigilo,
     check_transition,
     missing_sections,
+    run_message,
 )
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -193,3 +200,51 @@ def test_a_sigiloso_budget_needs_a_justification_and_is_not_possible_under_maior
             check_sigilo(True, empty, "menor_preco")
     with pytest.raises(InvalidError, match="maior desconto.*parágrafo único"):
         check_sigilo(True, "Mercado concentrado.", "maior_desconto")
+
+
+# --- the end of the sigilo (art. 18, §1º, VI: "até a conclusão da licitação") -----------------------------------
+
+TODAY = date(2026, 12, 3)
+APPROVED = date(2026, 10, 1)
+SIGILOSO = SigiloState(orgao=ORGAO, status=S.CONSOLIDADO, sigiloso=True, disclosed_on=None, approved_on=APPROVED)
+ACT = "Termo de homologação do Pregão Eletrônico nº 90012/2026"
+WHY = "Licitação concluída: o sigilo do art. 24 não se justifica mais."
+
+
+def test_the_authority_ends_the_sigilo_of_an_approved_document_on_a_date_between_the_approval_and_today():
+    for status in (S.APROVADO, S.CONSOLIDADO):
+        for day in (APPROVED, TODAY):  # both limits are allowed
+            check_budget_disclosure(AUTHORITY, replace(SIGILOSO, status=status), ACT, day, WHY, TODAY)
+    with pytest.raises(InvalidError, match="é futura"):
+        check_budget_disclosure(AUTHORITY, SIGILOSO, ACT, TODAY + timedelta(days=1), WHY, TODAY)
+    with pytest.raises(InvalidError, match="anterior à aprovação"):
+        check_budget_disclosure(AUTHORITY, SIGILOSO, ACT, APPROVED - timedelta(days=1), WHY, TODAY)
+    for act, why in ((" ", WHY), (ACT, "")):
+        with pytest.raises(InvalidError, match="exige o ato.*art. 18, §1º, VI"):
+            check_budget_disclosure(AUTHORITY, SIGILOSO, act, TODAY, why, TODAY)
+
+
+def test_only_the_competent_authority_of_the_orgao_ends_the_sigilo():
+    for who in (PLANNER, replace(AUTHORITY, orgao="Ministério da Saúde")):
+        with pytest.raises(ForbiddenError, match="não é autoridade competente do órgão") as caught:
+            check_budget_disclosure(who, SIGILOSO, ACT, TODAY, WHY, TODAY)
+        assert caught.value.details["rule"] == "art. 18, §1º, VI"
+    check_budget_disclosure(BOTH, SIGILOSO, ACT, TODAY, WHY, TODAY)
+
+
+def test_there_is_a_sigilo_to_end_once_and_only_after_the_planning_was_approved():
+    with pytest.raises(ConflictError, match="não é sigiloso"):
+        check_budget_disclosure(AUTHORITY, replace(SIGILOSO, sigiloso=False), ACT, TODAY, WHY, TODAY)
+    with pytest.raises(ConflictError, match="já foi encerrado por ato de 01/11/2026"):
+        check_budget_disclosure(AUTHORITY, replace(SIGILOSO, disclosed_on=date(2026, 11, 1)), ACT, TODAY, WHY, TODAY)
+    for status in (S.RASCUNHO, S.EM_REVISAO, S.DEVOLVIDO, S.CANCELADO):
+        with pytest.raises(ConflictError, match="conclusão da licitação"):
+            check_budget_disclosure(AUTHORITY, replace(SIGILOSO, status=status), ACT, TODAY, WHY, TODAY)
+
+
+def test_a_run_of_a_sigiloso_document_does_not_tell_its_message():
+    quoted = "Texto gerado recusado: 'o valor estimado é R$ 987.654,32'"
+    assert run_message(["nexora", SIGILOSO_RUN_TAG], quoted) == REDACTED_RUN_MESSAGE
+    assert "art. 24" in REDACTED_RUN_MESSAGE and "sigiloso" in REDACTED_RUN_MESSAGE
+    assert run_message(["nexora", "document:1"], quoted) == quoted
+    assert run_message([SIGILOSO_RUN_TAG], None) is None
