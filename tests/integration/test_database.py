@@ -262,3 +262,45 @@ def test_the_author_or_reviewer_cannot_approve_and_a_non_authority_cannot_either
     assert crud.get_document(session, doc.id).status == DocumentStatus.EM_REVISAO
     crud.transition(session, doc.id, DocumentStatus.APROVADO, "Aprovo o termo de referência.", carla)
     assert crud.get_document(session, doc.id).status == DocumentStatus.APROVADO
+
+
+def test_the_sigilo_ends_by_the_authoritys_act_after_approval_and_is_audited(session):
+    from datetime import timedelta
+
+    from models import price_dates
+    from models.document import BudgetDisclosure
+    from models.errors import ForbiddenError
+    from models.notification import Event
+
+    doc = new_document(
+        session, orcamento_sigiloso=True, orcamento_sigiloso_justificativa="Mercado concentrado, poucos fornecedores."
+    )
+    ana, carla = acting(session, PLANNER), acting(session, AUTHORITY)
+    for slug in [s["slug"] for s in crud.document_view(session, doc.id).template.sections]:
+        crud.write_field(session, doc.id, slug, content=f"Texto de {slug}.", justification=None, acting=ana)
+    today = price_dates.today()
+    act = BudgetDisclosure(act="Termo de homologação do PE 90012/2026", date=today, reason="Licitação concluída.")
+    with pytest.raises(ConflictError, match="conclusão da licitação"):
+        crud.disclose_budget(session, doc.id, act, carla)
+    crud.transition(session, doc.id, DocumentStatus.EM_REVISAO, None, ana)
+    crud.transition(session, doc.id, DocumentStatus.APROVADO, "Aprovo.", carla)
+    assert crud.approved_on(session, crud.get_document(session, doc.id)) == today  # read back in Brasília's day
+    assert crud.document_view(session, doc.id).protected_slugs == {"estimativa_valor"}
+    with pytest.raises(ForbiddenError, match="autoridade competente"):
+        crud.disclose_budget(session, doc.id, act, ana)
+    with pytest.raises(InvalidError, match="anterior à aprovação"):
+        crud.disclose_budget(session, doc.id, act.model_copy(update={"date": today - timedelta(days=1)}), carla)
+    assert crud.get_document(session, doc.id).orcamento_divulgado_em is None  # nothing changed
+    crud.disclose_budget(session, doc.id, act, carla)
+    session.commit()
+    stored = crud.get_document(session, doc.id)
+    assert (stored.orcamento_divulgado_em, stored.orcamento_divulgado_por) == (today, AUTHORITY)
+    assert crud.document_view(session, doc.id).protected_slugs == set()  # the estimate reads as any section
+    last = crud.audit_trail(session, doc.id)[-1]
+    assert last.from_status == last.to_status == DocumentStatus.APROVADO and "PE 90012/2026" in last.reason
+    (event,) = session.exec(
+        select(Event).where(Event.document_id == doc.id, Event.type == "document.budget_disclosed")
+    ).all()
+    assert event.data["act"] == act.act and event.data["person"] == AUTHORITY
+    with pytest.raises(ConflictError, match="já foi encerrado"):
+        crud.disclose_budget(session, doc.id, act, carla)
