@@ -192,6 +192,7 @@ HIDDEN_WITH_THE_ESTIMATE = (
     "trace_id",
     "updated_at",
 )
+SHOWN_WITH_THE_ESTIMATE = ("source", "written_by", "reviewed_by", "reviewed_at", "justified_by")
 
 
 @dataclass
@@ -221,24 +222,7 @@ class DocumentView:
                     "title": section["title"],
                     "required": section["required"],
                     **(
-                        {
-                            k: getattr(stored, k)
-                            for k in (
-                                "content",
-                                "justification",
-                                "source",
-                                "model",
-                                "tokens_in",
-                                "tokens_out",
-                                "flow_run_id",
-                                "trace_id",
-                                "updated_at",
-                                "written_by",
-                                "reviewed_by",
-                                "reviewed_at",
-                                "justified_by",
-                            )
-                        }
+                        {k: getattr(stored, k) for k in (*HIDDEN_WITH_THE_ESTIMATE, *SHOWN_WITH_THE_ESTIMATE)}
                         if stored
                         else {}
                     ),

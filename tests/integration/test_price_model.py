@@ -17,6 +17,13 @@ from models.db import session_scope
 from tasks.prices.registry import CHAMPION, MODEL_NAME, PREVIOUS, Registry
 
 pytestmark = pytest.mark.usefixtures("prefect_server", "mlflow_server")
+NOTEBOOK = {  # an item of the sample's 2022 notebooks, dated inside the collected years
+    "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS",
+    "codigo_catalogo": "456702",
+    "unidade": "UNIDADE",
+    "quantidade": 52,
+    "data_referencia": "2022-03-01",
+}
 TABLES = ("pncp_resultados", "pncp_itens", "pncp_contratacoes", "pncp_quarantine", "pncp_checkpoints")
 
 
@@ -218,13 +225,7 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     monkeypatch.setattr(settings, "DATABASE_URL", sqlite_url)
     registry = Registry()
     registry.client.set_registered_model_alias(MODEL_NAME, CHAMPION, trained["version"])
-    item = {
-        "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS",
-        "codigo_catalogo": "456702",
-        "unidade": "UNIDADE",
-        "quantidade": 52,
-        "data_referencia": "2022-03-01",
-    }
+    item = NOTEBOOK
     pen_item = {"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN"}  # the finding's item: dated today by default
     with_items = make_document(sqlite_url, itens=[item, pen_item])
     without = make_document(sqlite_url)
@@ -301,13 +302,7 @@ def test_a_sigiloso_estimate_is_drafted_inside_the_body_and_public_sections_neve
     from tests.utils.builders import PLANNER, make_document
 
     monkeypatch.setattr(settings, "DATABASE_URL", sqlite_url)
-    item = {
-        "descricao": "NOTEBOOK, TELA SUPERIOR A 14 POLEGADAS",
-        "codigo_catalogo": "456702",
-        "unidade": "UNIDADE",
-        "quantidade": 52,
-        "data_referencia": "2022-03-01",
-    }
+    item = NOTEBOOK
     secret = make_document(
         sqlite_url,
         itens=[item],
