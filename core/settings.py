@@ -103,10 +103,21 @@ class Settings(BaseSettings):
     PRICE_MODEL_MIN_ROWS: int = Field(200, ge=10)
     PRICE_MODEL_REFRESH_SECONDS: float = Field(30.0, ge=0)
     PRICE_MODEL_THREADS: int = Field(0, ge=0, le=64)
-    PRICE_RESEARCH_WINDOW_DAYS: int = Field(365, ge=1, le=3650)
-    PRICE_RESEARCH_OUTLIERS: Literal["iqr", "dp", "mediana", "none"] = "iqr"
+    PRICE_RESEARCH_WINDOW_DAYS: int = Field(365, ge=1)  # at most 365: check_price_research_settings
+    PRICE_RESEARCH_OUTLIERS: Literal["auto", "iqr", "mediana_demais", "dp", "mediana", "none"] = "auto"
     PRICE_RESEARCH_IQR_K: float = Field(1.5, gt=0)
-    PRICE_RESEARCH_MIN_PRICES: int = Field(3, ge=1)
+    # "auto" and "mediana_demais": a price above RATIO_LIMIT × or below 1/RATIO_LIMIT of the median of the other
+    # prices is set aside; "auto" uses IQR from IQR_FROM prices on; the justification is printed in every mapa
+    PRICE_RESEARCH_RATIO_LIMIT: float = Field(3.0, gt=1)
+    PRICE_RESEARCH_IQR_FROM: int = Field(8, ge=4)
+    PRICE_RESEARCH_LIMITS_JUSTIFICATION: str = Field(
+        "limites simétricos em escala multiplicativa (o triplo e um terço da mediana dos demais preços): preços de "
+        "um mesmo item em contratações públicas variam com a quantidade, o local e a data, e diferenças menores "
+        "que essas são variação de mercado, não erro; um preço fora delas é tratado como excessivamente elevado "
+        "ou inexequível e fica listado com o motivo, para a análise crítica da equipe (art. 6º, §§ 3º e 4º)",
+        min_length=20,
+    )
+    PRICE_RESEARCH_MIN_PRICES: int = Field(3, ge=1)  # at least 3: check_price_research_settings
     PRICE_INDEX_FILE: Path | None = None
 
     @computed_field  # type: ignore[prop-decorator]
@@ -160,6 +171,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _price_research_within_the_norm(self) -> Settings:
+        problems = check_price_research_settings(self.PRICE_RESEARCH_MIN_PRICES, self.PRICE_RESEARCH_WINDOW_DAYS)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _crash_after_a_missed_heartbeat(self) -> Settings:
         if self.CRASH_AFTER_SECONDS <= self.FLOW_HEARTBEAT_SECONDS:
             raise ValueError(
@@ -167,6 +185,40 @@ class Settings(BaseSettings):
                 f"({self.FLOW_HEARTBEAT_SECONDS}): a live run would be marked Crashed"
             )
         return self
+
+
+ART_6 = (
+    'IN SEGES/ME nº 65/2021, art. 6º: "Serão utilizados, como métodos para obtenção do preço estimado, a média, a '
+    "mediana ou o menor dos valores obtidos na pesquisa de preços, desde que o cálculo incida sobre um conjunto de "
+    'três ou mais preços (…)"'
+)
+ART_23_II = (
+    'Lei nº 14.133/2021, art. 23, § 1º, II: "contratações similares feitas pela Administração Pública, em execução '
+    'ou concluídas no período de 1 (um) ano anterior à data da pesquisa de preços (…)"'
+)
+
+
+def check_price_research_settings(min_prices: int, window_days: int) -> list[str]:
+    """Why the price research settings would make a research the norm does not accept (empty when they do not).
+
+    - PRICE_RESEARCH_MIN_PRICES ≥ 3 (ART_6): fewer prices are a case-by-case exception (art. 6º, § 5º: the
+      gestor's justification approved by the competent authority), never a default of the system.
+    - PRICE_RESEARCH_WINDOW_DAYS ≤ 365 (ART_23_II, and IN 65/2021, art. 5º, II): the contratações similares are
+      those of the year before; 365 days never reach past it, whatever the leap years.
+    Refused when the settings are read, so a process does not start with them."""
+    problems = []
+    if min_prices < 3:
+        problems.append(
+            f"PRICE_RESEARCH_MIN_PRICES={min_prices} é menor que 3: o preço estimado se calcula sobre três ou mais "
+            f"preços ({ART_6}); menos de três só no caso a caso do art. 6º, § 5º, com justificativa aprovada pela "
+            "autoridade competente"
+        )
+    if window_days > 365:
+        problems.append(
+            f"PRICE_RESEARCH_WINDOW_DAYS={window_days} passa de 365 dias: {ART_23_II}; a mesma janela na IN SEGES/ME "
+            "nº 65/2021, art. 5º, II"
+        )
+    return problems
 
 
 def get_settings() -> Settings:

@@ -9,6 +9,9 @@ price, None (kept) or the reason it is removed, in Portuguese with the limit it 
   can fall outside the fences.
 - ``MeanSD(k=2)``: removes prices outside média ± k·desvio padrão (sample deviation, as DESVPAD).
 - ``MedianRatio(tolerance=0.5)``: removes prices more than 50% above or below the median.
+- ``MedianOfOthers(factor=3)``: small samples — each price against the median of the others, farthest
+  first, one at a time (on {10; 11; 100} only 100 goes).
+- ``BySize`` ("auto"): the median of the others below a number of prices, IQR from it on.
 - ``NoRemoval()``: keeps every price.
 
 Any object with the same two methods can be passed instead.
@@ -122,6 +125,79 @@ class MedianRatio:
 
 
 @dataclass(frozen=True)
+class MedianOfOthers:
+    """Small samples: each price against the median of the *other* prices, one at a time, farthest first.
+
+    A price above ``factor`` times the median of the others is excessively high, one below 1/``factor`` of it is
+    inexequível (IN SEGES/ME nº 65/2021, art. 6º: "desconsiderados os valores inexequíveis, inconsistentes e os
+    excessivamente elevados"). The limits are symmetric in ratio (3× above weighs as 1/3 below). The farthest price
+    is set aside first and the others are judged again without it, so one wild price does not make the good ones
+    look low: on {10; 11; 100} only 100 goes (9,52 × the median of 10 and 11), on {5; 10; 15} nothing does. It
+    stops while 3 prices would not remain to compare: between two prices nothing says which one is wrong. Works
+    from 3 prices, where the IQR fences cannot exclude anything."""
+
+    factor: float = 3.0
+    justification: str | None = None  # why this limit (PRICE_RESEARCH_LIMITS_JUSTIFICATION), shown with it
+
+    def __call__(self, values: Sequence[float]) -> list[str | None]:
+        reasons: list[str | None] = [None] * len(values)
+        kept = list(range(len(values)))
+        while len(kept) >= 3:
+            worst: tuple[float, int, float, float] | None = None  # distance, index, ratio, median of the others
+            for i in kept:
+                median = statistics.median(values[j] for j in kept if j != i)
+                if median <= 0 or values[i] <= 0:
+                    continue
+                ratio = values[i] / median
+                distance = abs(math.log(ratio))
+                if distance > math.log(self.factor) and (worst is None or distance > worst[0]):
+                    worst = (distance, i, ratio, median)
+            if worst is None:
+                break
+            _, index, ratio, median = worst
+            reasons[index] = (
+                f"{number_br(ratio, 2 if ratio >= 0.1 else 4)} vez(es) a mediana dos demais preços ({brl(median)}): "
+                + (
+                    f"acima de {k_br(self.factor)} vezes (excessivamente elevado)"
+                    if ratio > 1
+                    else f"abaixo de 1/{k_br(self.factor)} (inexequível)"
+                )
+            )
+            kept.remove(index)
+        return reasons
+
+    def describe(self) -> str:
+        return (
+            f"Afastados, um a um e a começar pelo mais distante, os preços acima de {k_br(self.factor)} vezes "
+            f"(excessivamente elevados) ou abaixo de 1/{k_br(self.factor)} (inexequíveis) da mediana dos demais "
+            "preços, enquanto restarem ao menos 3 preços para comparar"
+            + (f" ({self.justification.strip().rstrip('.')})" if self.justification else "")
+        )
+
+
+@dataclass(frozen=True)
+class BySize:
+    """The criterion by the sample's size: ``small`` below ``from_n`` prices, ``large`` (IQR) from it on."""
+
+    small: OutlierRule
+    large: OutlierRule
+    from_n: int = 8
+
+    def __call__(self, values: Sequence[float]) -> list[str | None]:
+        return (self.small if len(values) < self.from_n else self.large)(values)
+
+    def describe(self) -> str:
+        return (
+            f"Com menos de {self.from_n} preços: {_lower_first(self.small.describe())}. Com {self.from_n} ou mais: "
+            f"{_lower_first(self.large.describe())}"
+        )
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+@dataclass(frozen=True)
 class NoRemoval:
     def __call__(self, values: Sequence[float]) -> list[str | None]:
         return [None] * len(values)
@@ -130,13 +206,32 @@ class NoRemoval:
         return "Nenhum preço removido por critério estatístico"
 
 
-RULES = {"iqr": IQR, "dp": MeanSD, "mediana": MedianRatio, "none": NoRemoval}
+RULES = {
+    "auto": BySize,
+    "iqr": IQR,
+    "mediana_demais": MedianOfOthers,
+    "dp": MeanSD,
+    "mediana": MedianRatio,
+    "none": NoRemoval,
+}
 
 
-def rule_for(outliers: str | OutlierRule, *, iqr_k: float = 1.5) -> OutlierRule:
-    """A criterion by name ("iqr", "dp", "mediana", "none") or the criterion object itself."""
+def rule_for(
+    outliers: str | OutlierRule,
+    *,
+    iqr_k: float = 1.5,
+    factor: float = 3.0,
+    iqr_from: int = 8,
+    justification: str | None = None,
+) -> OutlierRule:
+    """A criterion by name ("auto", "iqr", "mediana_demais", "dp", "mediana", "none") or the criterion object itself.
+    "auto": the median of the others below ``iqr_from`` prices, IQR from there on."""
     if not isinstance(outliers, str):
         return outliers
     if outliers not in RULES:
         raise ValueError(f"critério de exclusão desconhecido: {outliers!r} (use um de: {', '.join(RULES)})")
+    if outliers == "auto":
+        return BySize(MedianOfOthers(factor, justification), IQR(iqr_k), iqr_from)
+    if outliers == "mediana_demais":
+        return MedianOfOthers(factor, justification)
     return IQR(iqr_k) if outliers == "iqr" else RULES[outliers]()

@@ -170,6 +170,7 @@ class MapaDePrecos:
     media: float | None = field(init=False)
     mediana: float | None = field(init=False)
     menor_valor: float | None = field(init=False)
+    coeficiente_variacao: float | None = field(init=False)
     n: int = field(init=False)
     suficiente: bool = field(init=False)
     nota: str | None = field(init=False)
@@ -180,6 +181,8 @@ class MapaDePrecos:
         self.media = statistics.mean(values) if values else None
         self.mediana = statistics.median(values) if values else None
         self.menor_valor = min(values) if values else None
+        # dispersion of the kept prices (desvio padrão amostral / média), for the critical analysis (art. 6º, § 4º)
+        self.coeficiente_variacao = statistics.stdev(values) / self.media if len(values) >= 2 and self.media else None
         self.suficiente = self.n >= self.minimo_precos
         self.nota = None if self.suficiente else funnel.shortage(self.n, self.minimo_precos)
         if self.nota and self.filtros:
@@ -222,6 +225,9 @@ class MapaDePrecos:
             "media": money(self.media),
             "mediana": money(self.mediana),
             "menor_valor": money(self.menor_valor),
+            "coeficiente_variacao": round(self.coeficiente_variacao, 4)
+            if self.coeficiente_variacao is not None
+            else None,
             "suficiente": self.suficiente,
             "nota": self.nota,
         }
@@ -279,6 +285,9 @@ def research(
     window_days: int = 365,
     outliers: str | OutlierRule = "iqr",
     iqr_k: float = 1.5,
+    factor: float = 3.0,
+    iqr_from: int = 8,
+    justification: str | None = None,
     min_prices: int = 3,
     similarity: float = 0.5,
     index: PriceIndex | None = None,
@@ -291,7 +300,11 @@ def research(
     ``outside_window``: prices of the item (its catalogue code) the caller's query left out for their date, counted
     as ``fora_da_janela``; ``span``: the collected prices' first and last dates; ``read_from``: the publication date
     from which the caller read prices of any item (for the description of the filters)."""
-    code, rule, reference_date = _code(catalogue_code), rule_for(outliers, iqr_k=iqr_k), _day(reference_date)
+    code, rule, reference_date = (
+        _code(catalogue_code),
+        rule_for(outliers, iqr_k=iqr_k, factor=factor, iqr_from=iqr_from, justification=justification),
+        _day(reference_date),
+    )
     if code is None and not words(description):
         raise ValueError("informe o código CATMAT/CATSER ou a descrição do item")
     reference = parse_unit(unit) if isinstance(unit, str) else unit

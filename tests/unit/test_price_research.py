@@ -16,7 +16,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from tasks.prices.outliers import IQR, MeanSD, MedianRatio, quantile
+from tasks.prices.outliers import IQR, BySize, MeanSD, MedianOfOthers, MedianRatio, quantile, rule_for
 from tasks.prices.research import Observation, PriceIndex, PriceIndexError, research, similarity, words
 from tests.conftest import ROOT
 
@@ -455,3 +455,48 @@ def test_real_dated_series_window(shift, kept, reason):
         assert mapa.excluidos[reason] == 9
     middle = research(found, reference_date=date(2022, 10, 21), catalogue_code="481567", outliers="none")
     assert middle.excluidos["data_futura"] == series.filter(pl.col("data") > "2022-10-21").height
+
+
+def test_a_wild_price_in_a_small_sample_goes_with_its_reason_and_the_good_ones_stay():
+    # IN 65/2021 art. 6º: inexequíveis and excessivamente elevados are set aside; IQR cannot with three prices
+    assert IQR()([10.0, 11.0, 100.0]) == [None, None, None]
+    mapa = research(prices(10.0, 11.0, 100.0), reference_date=REF, catalogue_code="150000", outliers="auto")
+    (removed,) = mapa.removidos
+    assert removed.value == 100.0 and mapa.n == 2 and not mapa.suficiente  # then only the §5º path is left
+    assert removed.reason.startswith("9,52 vez(es) a mediana dos demais preços (R$ 10,50)")
+    assert "excessivamente elevado" in removed.reason and "mediana dos demais" in mapa.metodo
+    low = MedianOfOthers()([10.0, 100.0, 110.0])
+    assert low[0] is not None and "inexequível" in low[0] and low[1:] == [None, None]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [(10.0, 11.0, 12.0), (5.0, 10.0, 15.0), (100.0, 100.0, 100.0), (10.0, 30.0), (7.0,), ()],
+)
+def test_samples_where_nothing_should_go_keep_every_price(values):
+    assert MedianOfOthers()(list(values)) == [None] * len(values)
+
+
+def test_the_limit_is_the_ratio_to_the_median_of_the_others_on_both_sides():
+    # exactly 3× (and exactly 1/3) the median of the others stays; just past it goes
+    assert MedianOfOthers(3.0)([10.0, 10.0, 30.0]) == [None, None, None]
+    assert MedianOfOthers(3.0)([10.0, 10.0, 30.01])[2] is not None
+    assert MedianOfOthers(3.0)([30.0, 30.0, 10.0]) == [None, None, None]
+    assert MedianOfOthers(3.0)([30.0, 30.0, 9.99])[2] is not None
+    assert MedianOfOthers(2.0)([10.0, 10.0, 25.0])[2] is not None  # the limit is a setting
+
+
+def test_auto_uses_the_median_of_the_others_below_the_iqr_size_and_iqr_from_it():
+    rule = rule_for("auto", iqr_from=8, justification="Limites justificados pela equipe.")
+    assert isinstance(rule, BySize) and "Com menos de 8 preços" in rule.describe()
+    assert "(Limites justificados pela equipe)" in rule.describe()
+    seven = [10.0, 10.5, 11.0, 11.5, 12.0, 12.5, 40.0]  # 40 is 3,56× the median of the others
+    assert rule(seven)[-1] is not None and "mediana dos demais" in rule(seven)[-1]
+    eight = [*seven[:-1], 13.0, 40.0]
+    assert rule(eight)[-1] is not None and "Q3 + 1,5·IQR" in rule(eight)[-1]
+
+
+def test_the_dispersion_of_the_kept_prices_is_shown():
+    mapa = research(prices(10.0, 12.0, 14.0), reference_date=REF, catalogue_code="150000")
+    assert mapa.to_dict()["coeficiente_variacao"] == 0.1667  # desvio padrão 2 / média 12
+    assert research(prices(10.0), reference_date=REF, catalogue_code="150000").coeficiente_variacao is None

@@ -81,3 +81,19 @@ def test_run_links_use_the_public_prefect_ui_when_set():
     assert Settings(PREFECT_PORT=4321).prefect_ui_url == "http://127.0.0.1:4321"
     public = Settings(PREFECT_UI_PUBLIC_URL="https://prefect.orgao.gov.br/")
     assert public.prefect_ui_url == "https://prefect.orgao.gov.br"
+
+
+def test_price_research_settings_cannot_make_a_research_the_norm_refuses():
+    # IN 65/2021 art. 6º: three or more prices; Lei 14.133/2021 art. 23 §1º II: the year before the research
+    from core.settings import check_price_research_settings
+
+    assert check_price_research_settings(3, 365) == []  # both limits are lawful
+    (few,) = check_price_research_settings(2, 365)
+    assert "PRICE_RESEARCH_MIN_PRICES=2" in few and "art. 6º" in few and "§ 5º" in few
+    (wide,) = check_price_research_settings(3, 366)
+    assert "PRICE_RESEARCH_WINDOW_DAYS=366" in wide and "art. 23, § 1º, II" in wide
+    assert len(check_price_research_settings(1, 3650)) == 2
+    Settings(_env_file=None, PRICE_RESEARCH_MIN_PRICES=3, PRICE_RESEARCH_WINDOW_DAYS=365)
+    for name, value in (("PRICE_RESEARCH_MIN_PRICES", 2), ("PRICE_RESEARCH_WINDOW_DAYS", 366)):
+        with pytest.raises(ValidationError, match=name):  # refused when read: no process starts with it
+            Settings(_env_file=None, **{name: value})
