@@ -125,12 +125,27 @@ def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audit
         assert failed["message"] == REDACTED_RUN_MESSAGE and failed["parameters"]["instructions"].startswith("[omitido")
         told = cleared.get(f"/api/v1/flow-runs/{failed['flow_run_id']}").json()
         assert "revela 1 valor(es) do orçamento estimado sigiloso" in told["message"]
+        (event,) = wait_for(lambda: failure_events(sqlite_url, doc))  # what subscribers get: not the message
+        assert event["error"] == REDACTED_RUN_MESSAGE and event["flow_run_id"] == failed["flow_run_id"]
         assert told["parameters"]["instructions"] == "cite o lote 7"
         now = plain.get(f"/api/v1/documents/{doc}").json()
         assert field(now, "descricao_necessidade")["content"] == "Necessidade pública."  # nothing was written
         # lifting the secrecy needs the scope too
         lifted = plain.patch(f"/api/v1/documents/{doc}", json={"orcamento_sigiloso": False})
         assert lifted.status_code == 403
+
+
+def failure_events(url: str, document_id: str) -> list[dict]:
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.notification import Event
+
+    with session_scope(url) as session:
+        rows = session.exec(
+            select(Event).where(Event.document_id == uuid.UUID(document_id), Event.type == "generation.failed")
+        ).all()
+        return [dict(row.data) for row in rows]
 
 
 def text_of_docx(data: bytes) -> str:
