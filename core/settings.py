@@ -118,6 +118,8 @@ class Settings(BaseSettings):
         min_length=20,
     )
     PRICE_RESEARCH_MIN_PRICES: int = Field(3, ge=1)  # at least 3: check_price_research_settings
+    # above this coefficient of variation of the kept prices the mapa asks for the critical analysis (art. 6º §4º)
+    PRICE_RESEARCH_CV_LIMIT: float = Field(0.25, gt=0)
     PRICE_INDEX_FILE: Path | None = None
 
     @computed_field  # type: ignore[prop-decorator]

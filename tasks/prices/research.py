@@ -167,10 +167,12 @@ class MapaDePrecos:
     minimo_precos: int
     filtros: list[dict[str, Any]] = field(default_factory=list)
     periodo_dados: tuple[date, date] | None = None  # first and last date of the collected prices, when known
+    limite_cv: float | None = None  # above this coefficient of variation the mapa asks for the critical analysis
     media: float | None = field(init=False)
     mediana: float | None = field(init=False)
     menor_valor: float | None = field(init=False)
     coeficiente_variacao: float | None = field(init=False)
+    analise_critica: str | None = field(init=False)
     n: int = field(init=False)
     suficiente: bool = field(init=False)
     nota: str | None = field(init=False)
@@ -183,6 +185,7 @@ class MapaDePrecos:
         self.menor_valor = min(values) if values else None
         # dispersion of the kept prices (desvio padrão amostral / média), for the critical analysis (art. 6º, § 4º)
         self.coeficiente_variacao = statistics.stdev(values) / self.media if len(values) >= 2 and self.media else None
+        self.analise_critica = critical_analysis(self.coeficiente_variacao, self.limite_cv)
         self.suficiente = self.n >= self.minimo_precos
         self.nota = None if self.suficiente else funnel.shortage(self.n, self.minimo_precos)
         if self.nota and self.filtros:
@@ -228,9 +231,27 @@ class MapaDePrecos:
             "coeficiente_variacao": round(self.coeficiente_variacao, 4)
             if self.coeficiente_variacao is not None
             else None,
+            "analise_critica": self.analise_critica,
             "suficiente": self.suficiente,
             "nota": self.nota,
         }
+
+
+ART_6_4 = (
+    'IN SEGES/ME nº 65/2021, art. 6º, § 4º: "Os preços coletados devem ser analisados de forma crítica, em '
+    'especial, quando houver grande variação entre os valores apresentados."'
+)
+
+
+def critical_analysis(cv: float | None, limit: float | None) -> str | None:
+    """What the mapa asks of the team when the kept prices vary widely (ART_6_4): their coefficient of variation
+    (desvio padrão amostral / média) above ``limit`` (PRICE_RESEARCH_CV_LIMIT). None at or below it."""
+    if cv is None or limit is None or cv <= limit:
+        return None
+    return (
+        f"Coeficiente de variação dos preços válidos de {number_br(cv * 100, 1)}%, acima de "
+        f"{number_br(limit * 100, 1)}%: {ART_6_4} A equipe deve registrar a análise crítica desses preços."
+    )
 
 
 def _day(value: date | datetime) -> date:
@@ -270,8 +291,9 @@ def _method(
         f"{item}; preços por {unit.raw} ({_plain(unit.factor)} {label(unit.base)}), embalagens convertidas pela "
         f"unidade base; datados de {start:%d/%m/%Y} a "
         f"{end:%d/%m/%Y} ({window} dias até a data de referência){correction}. {rule.describe()} (art. 6º). "
-        f"Estimativa pela média, pela mediana e pelo menor valor dos preços válidos, com no mínimo {minimum} "
-        "preços (art. 6º)."
+        f"Calculados a média, a mediana e o menor valor dos preços válidos, com no mínimo {minimum} preços "
+        "(art. 6º); o valor de referência do item é a mediana, menos sensível a preços extremos que a média, até que "
+        "a equipe de planejamento escolha e justifique o método."
     )
 
 
@@ -288,6 +310,7 @@ def research(
     factor: float = 3.0,
     iqr_from: int = 8,
     justification: str | None = None,
+    cv_limit: float | None = None,
     min_prices: int = 3,
     similarity: float = 0.5,
     index: PriceIndex | None = None,
@@ -373,6 +396,7 @@ def research(
         minimo_precos=min_prices,
         filtros=filters,
         periodo_dados=span,
+        limite_cv=cv_limit,
     )
 
 

@@ -85,6 +85,7 @@ def mapa(observations: list[Observation], item: dict[str, Any], reference: date)
         factor=settings.PRICE_RESEARCH_RATIO_LIMIT,
         iqr_from=settings.PRICE_RESEARCH_IQR_FROM,
         justification=settings.PRICE_RESEARCH_LIMITS_JUSTIFICATION,
+        cv_limit=settings.PRICE_RESEARCH_CV_LIMIT,
         min_prices=settings.PRICE_RESEARCH_MIN_PRICES,
         index=price_index(),
         **extras,

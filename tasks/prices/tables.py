@@ -188,6 +188,8 @@ def item_block(number: int, entry: ItemResearch, limit: int = MAX_PRICE_ROWS) ->
         lines += [*table((f"{RESULT_HEADER[0]} (por {unit})", RESULT_HEADER[1]), "lr", result_rows(result, amount)), ""]
     if result.nota:
         lines += [f"Observação: {result.nota}", ""]
+    if result.analise_critica:
+        lines += [f"Análise crítica: {result.analise_critica}", ""]
     if entry.estimate:
         lines += [entry.estimate, ""]
     return lines

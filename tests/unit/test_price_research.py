@@ -500,3 +500,16 @@ def test_the_dispersion_of_the_kept_prices_is_shown():
     mapa = research(prices(10.0, 12.0, 14.0), reference_date=REF, catalogue_code="150000")
     assert mapa.to_dict()["coeficiente_variacao"] == 0.1667  # desvio padrão 2 / média 12
     assert research(prices(10.0), reference_date=REF, catalogue_code="150000").coeficiente_variacao is None
+
+
+def test_wide_variation_asks_for_the_critical_analysis_of_art_6_paragraph_4():
+    # CV of {10; 12; 14} is 16,7%; of {10; 15; 20} it is 33,3%
+    calm = research(prices(10.0, 12.0, 14.0), reference_date=REF, catalogue_code="150000", cv_limit=0.25)
+    assert calm.analise_critica is None
+    wide = research(prices(10.0, 15.0, 20.0), reference_date=REF, catalogue_code="150000", cv_limit=0.25)
+    assert wide.analise_critica.startswith("Coeficiente de variação dos preços válidos de 33,3%, acima de 25,0%")
+    assert "art. 6º, § 4º" in wide.analise_critica and wide.to_dict()["analise_critica"] == wide.analise_critica
+    at_the_limit = research(prices(10.0, 15.0, 20.0), reference_date=REF, catalogue_code="150000", cv_limit=1 / 3)
+    assert at_the_limit.analise_critica is None  # at the limit: not above it
+    assert research(prices(10.0, 15.0, 20.0), reference_date=REF, catalogue_code="150000").analise_critica is None
+    assert "o valor de referência do item é a mediana" in wide.metodo  # the method says which figure is used
