@@ -11,8 +11,8 @@
 4. Outliers set aside by a documented criterion (``outliers``: IQR fences by default); each keeps its reason.
 5. Média, mediana and menor valor of the rest; ``suficiente`` when there are at least ``min_prices`` (art. 6º).
 
-The mapa lists its prices from the lowest corrected value up. In ``to_dict`` money is rounded to cents, and to
-four places below R$ 1,00 (see ``money``).
+The mapa lists its prices from the lowest corrected value up. In ``to_dict`` money keeps four places, PNCP's
+precision; it is rounded once, where it is printed (see ``money`` and ``ROUNDING``).
 
 Prices set aside for not being comparable, or outside the window, are only counted (``excluidos``; those of the
 item that the caller's query already left out by date are passed in as ``outside_window``); the raw units that
@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tasks.prices import funnel
@@ -111,8 +112,21 @@ class Observation:
 
 
 def money(value: float | None) -> float | None:
-    """Rounded to cents; below R$ 1,00 to four places, PNCP's precision, so R$ 0,0545/ML stays itself."""
-    return None if value is None else round(value, 2 if abs(value) >= 1 else 4)
+    """A value as the API gives it: to four places, PNCP's precision (R$ 1,0003 stays itself, not R$ 1,00). The
+    statistics and totals are computed on the unrounded values; rounding to cents happens once, where money is
+    printed (``outliers.brl``: cents, or four places below R$ 1,00), as ROUNDING says."""
+    if value is None:
+        return None
+    return float(Decimal(repr(float(value))).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP))  # 11,52075 → 11,5208
+
+
+FOUR_PLACES = Decimal("0.0001")
+
+
+ROUNDING = (
+    "Os valores são calculados com a precisão da fonte (quatro casas decimais) e arredondados uma única vez, na "
+    "exibição: ao centavo, ou a quatro casas abaixo de R$ 1,00."
+)
 
 
 @dataclass
@@ -293,7 +307,7 @@ def _method(
         f"{end:%d/%m/%Y} ({window} dias até a data de referência){correction}. {rule.describe()} (art. 6º). "
         f"Calculados a média, a mediana e o menor valor dos preços válidos, com no mínimo {minimum} preços "
         "(art. 6º); o valor de referência do item é a mediana, menos sensível a preços extremos que a média, até que "
-        "a equipe de planejamento escolha e justifique o método."
+        f"a equipe de planejamento escolha e justifique o método. {ROUNDING}"
     )
 
 

@@ -382,7 +382,7 @@ def test_to_dict_is_json_ready():
         "fator_correcao": 1.0,
         "valor_corrigido": 10.25,
     }
-    assert data["mediana"] == 11.67 and data["media"] == 11.52 and data["menor_valor"] == 10.25
+    assert data["mediana"] == 11.6665 and data["media"] == 11.5208 and data["menor_valor"] == 10.25  # four places
     assert data["removidos"][0]["motivo"].startswith("acima do limite superior") and data["n"] == 4
     assert data["unidade"] == {"original": "UN", "base": "UN", "fator": 1.0, "descricao_base": "unidade"}
     small = research(
@@ -513,3 +513,11 @@ def test_wide_variation_asks_for_the_critical_analysis_of_art_6_paragraph_4():
     assert at_the_limit.analise_critica is None  # at the limit: not above it
     assert research(prices(10.0, 15.0, 20.0), reference_date=REF, catalogue_code="150000").analise_critica is None
     assert "o valor de referência do item é a mediana" in wide.metodo  # the method says which figure is used
+
+
+def test_a_price_keeps_its_four_places_through_the_series_and_the_statistics():
+    # PNCP gives four decimal places: R$ 1,0003 is not R$ 1,00 until it is printed
+    mapa = research(prices(1.0003, 1.0004, 1.0008), reference_date=REF, catalogue_code="150000").to_dict()
+    assert [p["preco_original"] for p in mapa["precos"]] == [1.0003, 1.0004, 1.0008]
+    assert (mapa["mediana"], mapa["menor_valor"], mapa["media"]) == (1.0004, 1.0003, 1.0005)
+    assert "arredondados uma única vez, na exibição" in mapa["metodo"]
