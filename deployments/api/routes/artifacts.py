@@ -100,7 +100,7 @@ def download(
 @router.post("/documents/{document_id}/versions", response_model=DocumentPublic)
 def open_new_version(
     session: SessionDep,
-    key: WriteKey,
+    _: WriteKey,
     acting: ActingDep,
     document_id: uuid.UUID,
     body: NewVersionRequest | None = None,
@@ -108,4 +108,4 @@ def open_new_version(
     """Open version N+1 of a consolidated document for editing (X-Actor: the planning team); version N and its files
     stay as they are."""
     document = new_version(session, document_id, body.reason if body else None, acting)
-    return public_document(document, key)
+    return public_document(document)

@@ -51,21 +51,18 @@ def field_rows(session: Session, view: crud.DocumentView, key: ApiKey, trace_id:
     return rows
 
 
-def public_document(document: Document, key: ApiKey) -> DocumentPublic:
-    """The document's header as this key may see it: the items' reference dates of a sigiloso estimate (which
-    would let anyone redo its price research on the same day) only with the 'sigiloso' scope. The items themselves
-    stay public: art. 24 keeps the sigilo "sem prejuízo da divulgação do detalhamento dos quantitativos e das
-    demais informações necessárias para a elaboração das propostas"."""
-    shown = DocumentPublic.model_validate(document, from_attributes=True)
-    if document.estimate_secret and not cleared_for_sigiloso(key):
-        shown.itens = [{k: v for k, v in item.items() if k != "data_referencia"} for item in shown.itens]
-    return shown
+def public_document(document: Document) -> DocumentPublic:
+    """The document's header as the API shows it. Its items (descriptions, quantities, reference dates) stay public
+    under an orçamento sigiloso: art. 24 keeps the sigilo "sem prejuízo da divulgação do detalhamento dos
+    quantitativos e das demais informações necessárias para a elaboração das propostas" (and an app that reads them
+    to send them back must not lose any)."""
+    return DocumentPublic.model_validate(document, from_attributes=True)
 
 
 def detail(session: Session, document_id: uuid.UUID, key: ApiKey, trace_id: str) -> DocumentDetail:
     view = crud.document_view(session, document_id)
     return DocumentDetail(
-        **public_document(view.document, key).model_dump(),
+        **public_document(view.document).model_dump(),
         fields=[FieldPublic.model_validate(row) for row in field_rows(session, view, key, trace_id)],
     )
 
@@ -93,7 +90,7 @@ def create_tr_from_etp(
 @router.get("", response_model=DocumentsPublic)
 def read_documents(
     session: SessionDep,
-    key: ReadKey,
+    _: ReadKey,
     kind: DocumentKind | None = None,
     status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
     orgao: Annotated[str | None, Query(max_length=200)] = None,
@@ -105,7 +102,7 @@ def read_documents(
     rows, count = crud.list_documents(
         session, kind=kind, status=status_, orgao=orgao, text=q, limit=limit, offset=offset
     )
-    return DocumentsPublic(data=[public_document(d, key) for d in rows], count=count)
+    return DocumentsPublic(data=[public_document(d) for d in rows], count=count)
 
 
 @router.get("/{document_id}", response_model=DocumentDetail)
@@ -184,19 +181,19 @@ def read_field_history(session: SessionDep, _: ReadKey, document_id: uuid.UUID) 
 
 @router.post("/{document_id}/transitions", response_model=DocumentPublic)
 def change_status(
-    session: SessionDep, key: WriteKey, acting: ActingDep, document_id: uuid.UUID, body: TransitionRequest
+    session: SessionDep, _: WriteKey, acting: ActingDep, document_id: uuid.UUID, body: TransitionRequest
 ) -> DocumentPublic:
     """Move the document through rascunho → em_revisao → aprovado (or devolvido, cancelado). To em_revisao: a
     member of the planning team. To aprovado: the competent authority of the document's órgão, with its despacho in
     `reason`, who wrote, asked for, justified or reviewed no section of the current version (Lei 14.133/2021,
     art. 7º, §1º); every section filled by a person or reviewed by one, none with a [PREENCHER mark."""
     document = crud.transition(session, document_id, body.to, body.reason, acting)
-    return public_document(document, key)
+    return public_document(document)
 
 
 @router.post("/{document_id}/budget-disclosure", response_model=DocumentPublic)
 def disclose_budget(
-    session: SessionDep, key: WriteKey, acting: ActingDep, document_id: uuid.UUID, body: BudgetDisclosure
+    session: SessionDep, _: WriteKey, acting: ActingDep, document_id: uuid.UUID, body: BudgetDisclosure
 ) -> DocumentPublic:
     """End the sigilo of the orçamento estimado once the licitação is over (Lei 14.133/2021, art. 18, §1º, VI: the
     estimate in a classified annex "se a Administração optar por preservar o seu sigilo até a conclusão da
@@ -205,7 +202,7 @@ def disclose_budget(
     next consolidation prints the estimate in the public files, subscribers get `document.budget_disclosed`, and the
     act is in the audit log."""
     document = crud.disclose_budget(session, document_id, body, acting)
-    return public_document(document, key)
+    return public_document(document)
 
 
 @router.get("/{document_id}/confidential-reads", response_model=list[ConfidentialReadPublic])
