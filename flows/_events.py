@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from core.logging import get_logger, trace_id_from_tags
-from models.rules import SIGILOSO_RUN_TAG, run_message
+from models.rules import REDACTED_RUN_MESSAGE, run_message
 
 log = get_logger("nexora.notifications")
 
@@ -18,16 +18,18 @@ def record_failure(event_type: str, flow_run: Any, state: Any) -> None:
     from models.document import Document
     from tasks.notify.kick import start_delivery_run
 
-    tags = list(flow_run.tags or [])
     details = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name}
-    trace_id = trace_id_from_tags(tags)
+    trace_id = trace_id_from_tags(flow_run.tags or [])
     try:
         raw = (flow_run.parameters or {}).get("document_id")
         with session_scope() as session:
             document = session.get(Document, uuid.UUID(str(raw))) if raw else None
-            if document is not None and document.estimate_secret:
-                tags.append(SIGILOSO_RUN_TAG)  # subscribers have no scope: a message that may quote it is not told
-            details["error"] = (run_message(tags, state.message) or state.name or "")[:2000]
+            # subscribers have no scope: a message that may quote a sigiloso estimate is not told
+            secret = document is not None and document.estimate_secret
+            message = (
+                REDACTED_RUN_MESSAGE if secret and state.message else run_message(flow_run.tags or [], state.message)
+            )
+            details["error"] = (message or state.name or "")[:2000]
             if document is not None:
                 record_document_event(session, event_type, document, trace_id=trace_id, **details)
             else:

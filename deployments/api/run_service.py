@@ -111,7 +111,8 @@ def redact_secret_run(described: dict[str, Any]) -> None:
     """A run of a document with a sigiloso estimate (tagged so when it started, or drafting the estimate now) as a
     key without the 'sigiloso' scope sees it: its state, not what may quote the estimate — the message (a refused
     draft is quoted in it), the person's instructions, the drafted text (art. 24 da Lei 14.133/2021)."""
-    described["message"] = rules.run_message([rules.SIGILOSO_RUN_TAG], described.get("message"))
+    if described.get("message"):
+        described["message"] = rules.REDACTED_RUN_MESSAGE
     parameters = described.get("parameters") or {}
     if parameters.get("instructions"):
         described["parameters"] = {**parameters, "instructions": "[omitido: orçamento sigiloso]"}

@@ -96,8 +96,8 @@ def secret_figures(session, view, sections: list[dict[str, Any]]) -> tuple[str, 
 
     if not view.document.estimate_secret or all(s["slug"] in view.protected_slugs for s in sections):
         return ()
-    stored = {f.slug: f.content or "" for f in view.fields if f.slug in view.protected_slugs}
-    figures = {str(value) for text in stored.values() for value in money_values(text)}
+    stored = (f.content or "" for f in view.fields if f.slug in view.protected_slugs)
+    figures = {str(value) for text in stored for value in money_values(text)}
     if view.document.itens:
         figures.update(estimate_figures(session, view.document.itens, dates.today()))
     return tuple(sorted(figures))

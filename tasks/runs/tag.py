@@ -13,7 +13,7 @@ def tag_this_run(tag: str) -> None:
     """Add ``tag`` to the current flow run's tags on the Prefect server (nothing outside a flow run, or when the
     run already has it)."""
     run_id = flow_run.get_id()
-    if not run_id:
+    if not run_id or tag in flow_run.get_tags():  # tagged when started (API, CLI): nothing to ask the server
         return
     with get_client(sync_client=True) as client:
         tags = list(client.read_flow_run(run_id).tags or [])
