@@ -14,7 +14,15 @@ from models.db import UtcDateTime, utcnow
 class Artifact(SQLModel, table=True):
     __tablename__ = "artifacts"
     __table_args__ = (
-        UniqueConstraint("document_id", "document_version", "format", "classified", name="uq_artifacts_version_format"),
+        UniqueConstraint(
+            "document_id",
+            "document_version",
+            "format",
+            "classified",
+            "kind",
+            "research_id",
+            name="uq_artifacts_version_format",
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -23,6 +31,10 @@ class Artifact(SQLModel, table=True):
     format: str = Field(sa_type=String(8))
     # the classified annex of a sigiloso estimate (art. 24): stored apart, listed and read only with the scope
     classified: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # what the file is: the consolidated document ("documento") or a Relatório de Pesquisa de Preços
+    # ("pesquisa_precos", with its research's id; "" for the document's own files)
+    kind: str = Field(default="documento", sa_column=Column(String(20), nullable=False, server_default="documento"))
+    research_id: str = Field(default="", sa_column=Column(String(36), nullable=False, server_default=""))
     storage_uri: str = Field(max_length=1000)
     key: str = Field(max_length=500)
     sha256: str = Field(max_length=64, index=True)
@@ -40,6 +52,8 @@ class ArtifactPublic(SQLModel):
     document_version: int
     format: str
     classified: bool = False
+    kind: str = "documento"
+    research_id: str = ""
     storage_uri: str
     sha256: str
     size_bytes: int

@@ -13,7 +13,18 @@ from core.logging import accept_trace_id, current_trace_id, install_logging
 from deployments.api import errors
 from deployments.api.champion import Champion
 from deployments.api.limits import BodySizeLimit
-from deployments.api.routes import artifacts, documents, health, notifications, people, pncp, prices, runs, templates
+from deployments.api.routes import (
+    artifacts,
+    documents,
+    health,
+    notifications,
+    people,
+    pncp,
+    price_research,
+    prices,
+    runs,
+    templates,
+)
 from deployments.api.strict import reject_unknown_query
 from models.crud.notifications import on_events_committed
 from tasks.notify.kick import Kicker
@@ -58,7 +69,7 @@ def create_app() -> FastAPI:
     app.state.kicker = Kicker()
     app.state.champion = Champion()
     errors.install(app)
-    for module in (health, templates, people, documents, runs, artifacts, notifications, pncp, prices):
+    for module in (health, templates, people, documents, price_research, runs, artifacts, notifications, pncp, prices):
         app.include_router(module.router)
     errors.document_errors(app)
     return app

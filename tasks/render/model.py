@@ -11,7 +11,11 @@ from enum import Enum
 from models.price_dates import MONTHS
 from tasks.render import markup
 
-KIND_TITLES = {"ETP": "Estudo Técnico Preliminar", "TR": "Termo de Referência"}
+KIND_TITLES = {
+    "ETP": "Estudo Técnico Preliminar",
+    "TR": "Termo de Referência",
+    "PP": "Relatório de Pesquisa de Preços",
+}
 NOT_APPLICABLE = "Não se aplica"
 NOT_FILLED = "[Seção não preenchida]"
 TOC_TITLE = "Sumário"

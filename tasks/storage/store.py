@@ -12,7 +12,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from core.settings import settings
 
@@ -219,3 +219,14 @@ def put_files(document_id: str, version: int, files: dict[str, bytes], classifie
             }
         )
     return stored
+
+
+def store_evidence(research_id: Any, name: str, content_type: str, data: bytes) -> dict[str, Any]:
+    """A price research's evidence file (a supplier's quote, a page, a query), content-addressed under
+    ``pesquisas/<research id>/``: its key, URI, SHA-256 and size."""
+    digest = sha256_hex(data)
+    safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in name)[-80:] or "arquivo"
+    result = get_store().put(
+        f"pesquisas/{research_id}/{digest}-{safe}", data, content_type or "application/octet-stream"
+    )
+    return {"key": result.key, "uri": result.uri, "sha256": result.sha256, "size": result.size}
