@@ -97,4 +97,5 @@ def consolidate_document(document_id: uuid.UUID, requested_by: str | None = None
         "already_consolidated": False,
         "reused_objects": sum(1 for s in stored if s["reused"]),
         "artifacts": artifacts,
+        "annexes": prepared.get("research_reports", []),  # the Relatório de Pesquisa de Preços, cited in the files
     }

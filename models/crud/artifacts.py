@@ -94,10 +94,18 @@ def register_consolidation(
 
 
 def artifacts_of(
-    session: Session, document_id: uuid.UUID, version: int | None = None, classified: bool = True
+    session: Session,
+    document_id: uuid.UUID,
+    version: int | None = None,
+    classified: bool = True,
+    kind: str | None = "documento",
 ) -> list[Artifact]:
-    """The document's artifacts, newest version first; ``classified=False`` leaves the classified annexes out."""
+    """The document's artifacts, newest version first; ``classified=False`` leaves the classified annexes out;
+    ``kind``: the consolidated files ("documento", the default), the price research reports ("pesquisa_precos"), or
+    every file (None)."""
     query = select(Artifact).where(Artifact.document_id == document_id)
+    if kind is not None:
+        query = query.where(Artifact.kind == kind)
     if version is not None:
         query = query.where(Artifact.document_version == version)
     if not classified:

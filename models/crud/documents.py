@@ -478,7 +478,8 @@ def transition(
 ) -> Document:
     """The one place where a document's status changes; who may move it where: rules.check_can_submit (to
     em_revisao, back to rascunho), rules.check_can_approve (to aprovado: the authority, its despacho, segregation of
-    functions); returning or cancelling: the planning team or the authority."""
+    functions; a document that lists items needs its finalised price research, price_rules.research_for_approval);
+    returning or cancelling: the planning team or the authority."""
     document = get_document(session, document_id, for_update=True)
     current = DocumentStatus(document.status)
     rules.check_transition(current, target, reason)
@@ -490,6 +491,10 @@ def transition(
             for f in view.fields
         }
         rules.check_approval(DocumentKind(document.kind), view.template.sections, states)
+        from models.crud.price_research import finalised_figures
+        from models.price_rules import research_for_approval
+
+        research_for_approval(bool(document.itens), finalised_figures(session, document.id), document.itens)
         rules.check_sigilo(
             document.orcamento_sigiloso, document.orcamento_sigiloso_justificativa, document.criterio_julgamento
         )

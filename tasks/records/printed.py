@@ -51,10 +51,39 @@ def as_responsibles(who: dict[str, Any] | None) -> Responsibles | None:
     )
 
 
-def printed(view, annex: bool = False, responsibles: dict[str, Any] | None = None) -> RenderDocument:
+def research_annex(research: dict[str, Any] | None) -> str:
+    """The paragraph that closes the estimate section: the Relatório de Pesquisa de Preços attached as an annex,
+    with its dates, people, total and the SHA-256 of its files ('' without a finalised research)."""
+    if not research:
+        return ""
+    hashes = "; ".join(f"{r['format'].upper()} {r['sha256']}" for r in research.get("relatorio", []))
+    day = research["finalizada_em"][:10]
+    return (
+        f"\n\n**Anexo — Relatório de Pesquisa de Preços** (IN SEGES/ME nº 65/2021, art. 3º): pesquisa de "
+        f"{_br(research['data_pesquisa'])}, finalizada em {_br(day)}; valor total estimado R$ "
+        f"{_money(research['valor_total'])}. Arquivos do relatório (SHA-256): {hashes}."
+    )
+
+
+def _br(day: str) -> str:
+    return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
+
+
+def _money(value: str | None) -> str:
+    from decimal import Decimal
+
+    from tasks.prices.study import brl
+
+    return brl(Decimal(value))[3:] if value else "—"
+
+
+def printed(
+    view, annex: bool = False, responsibles: dict[str, Any] | None = None, research: dict[str, Any] | None = None
+) -> RenderDocument:
     """The document as printed: the public one, with a sigiloso estimate replaced by the art. 24 note, or its
     classified annex (ETP inciso VI, TR alínea i): the estimate sections alone, with their text, marked. With
-    ``responsibles`` (models.crud.documents.responsibles), who prepared and who approved it close the document."""
+    ``responsibles`` (models.crud.documents.responsibles), who prepared and who approved it close the document; with
+    ``research`` (the finalised price research's figures), its report is cited as the annex of the estimate."""
     document, template = view.document, view.template
     by_slug, protected = {f.slug: f for f in view.fields}, view.protected_slugs
 
@@ -62,7 +91,7 @@ def printed(view, annex: bool = False, responsibles: dict[str, Any] | None = Non
         stored, hidden = by_slug[spec["slug"]], spec["slug"] in protected and not annex
         content = sigiloso_note(document.kind) if hidden else stored.content
         if not hidden and stored.content and spec.get("market_data") == MarketData.PRICE_ESTIMATE:
-            content = disclosed_note(document) + stored.content
+            content = disclosed_note(document) + stored.content + research_annex(research)
         return RenderSection(
             code=spec["code"],
             title=spec["title"],

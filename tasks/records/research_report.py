@@ -361,3 +361,54 @@ def render_and_store(figures: dict[str, Any], classified: bool) -> list[dict[str
     return put_files(
         f"{figures['document_id']}/pesquisa-{figures['id']}", figures["document_version"], files, classified
     )
+
+
+ESTIMATE_TITLE = "Estimativa do valor da contratação (pesquisa de preços finalizada)"
+
+
+def estimate_block(figures: dict[str, Any]) -> str:
+    """What ETP element VI and TR alínea i receive from a finalised research: its figures verbatim, cited — the
+    quadro with each item's method, unit value and total, the research total, each item's statistics, the rounding
+    rule and the note that a model estimate is no parameter of art. 5º."""
+    who = ", ".join(_who(figures, p) for p in figures["responsaveis"])
+    reports = {r["format"]: r["sha256"] for r in figures.get("relatorio", [])}
+    cite = (
+        f"Fonte: Relatório de Pesquisa de Preços (IN SEGES/ME nº 65/2021, art. 3º), pesquisa de "
+        f"{_day(figures['data_pesquisa'])}, finalizada em {_day(figures['finalizada_em'])}; responsáveis: {who}"
+        + (f"; SHA-256 do PDF: {reports['pdf']}" if "pdf" in reports else "")
+        + "."
+    )
+    rows = [
+        (
+            i["numero"],
+            i["descricao"],
+            i.get("unidade") or "—",
+            _quantity(i["quantidade"]),
+            i["metodo_nome"],
+            unit_brl(_d(i["valor_unitario"])),
+            brl(_d(i["valor_total"])),
+        )
+        for i in figures["itens"]
+    ]
+    rows.append(("**Total**", "", "", "", "", "", f"**{brl(_d(figures['valor_total']))}**"))
+    lines = [
+        f"# {ESTIMATE_TITLE}",
+        "",
+        cite,
+        "",
+        *table(
+            ("Item", "Descrição", "Unidade", "Quantidade", "Método", "Valor unitário", "Valor total"), "cllrlrr", rows
+        ),
+        "",
+    ]
+    for item in figures["itens"]:
+        cv = item["coeficiente_variacao"]
+        lines += [
+            f"- Item {item['numero']}: {item['n_validos']} preço(s) válido(s) de {item['n_coletados']} coletado(s); "
+            f"média {unit_brl(_d(item['media']))}, mediana {unit_brl(_d(item['mediana']))}, menor valor "
+            f"{unit_brl(_d(item['menor_valor']))}"
+            + ("" if cv is None else f", coeficiente de variação {number_br(cv * 100, 1)}%")
+            + f". Memória de cálculo: {item.get('memoria_calculo')}"
+        ]
+    lines += ["", figures["arredondamento"], "", ML_NOTE]
+    return "\n".join(lines)

@@ -80,12 +80,30 @@ def planning_lines(document) -> tuple[str, ...]:
 
 
 def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, str | None]:
-    """The market data the requested sections ask for (once per kind), from the document's items."""
+    """The market data the requested sections ask for (once per kind), from the document's items: the estimate
+    (ETP VI, TR i) from the finalised price research, verbatim and cited, else a preview marked as such."""
+    from models.crud.price_research import finalised_figures
     from tasks.prices.notes import market_notes
+    from tasks.records.research_report import estimate_block
 
     kinds = {s.get("market_data", "none") for s in sections} - {"none"}
     items, secret = view.document.itens or [], view.document.estimate_secret
-    return {kind: market_notes(session, kind, items, sigiloso=secret) for kind in kinds} if items else {}
+    if not items:
+        return {}
+    notes = {kind: market_notes(session, kind, items, sigiloso=secret) for kind in kinds - {"price_estimate"}}
+    if "price_estimate" in kinds:  # from the finalised research when there is one; else a preview, said so
+        figures = finalised_figures(session, view.document.id)
+        notes["price_estimate"] = (
+            estimate_block(figures) if figures else PREVIEW + (market_notes(session, "price_estimate", items) or "")
+        )
+    return notes
+
+
+PREVIEW = (
+    "Prévia: a pesquisa de preços deste documento ainda não foi finalizada (POST …/price-research/finalize); os "
+    "valores abaixo são o mapa de preços calculado hoje e não valem para a aprovação, que exige a pesquisa "
+    "finalizada.\n\n"
+)
 
 
 def secret_figures(session, view, sections: list[dict[str, Any]]) -> tuple[str, ...]:
@@ -100,7 +118,22 @@ def secret_figures(session, view, sections: list[dict[str, Any]]) -> tuple[str, 
     figures = {str(value) for text in stored for value in money_values(text)}
     if view.document.itens:
         figures.update(estimate_figures(session, view.document.itens, dates.today()))
+        figures.update(research_figures(session, view.document.id))
     return tuple(sorted(figures))
+
+
+def research_figures(session, document_id) -> set[str]:
+    """The finalised research's values in cents ("1234.56"): each item's statistics, unit value and total, and the
+    research total — what a public section of a sigiloso estimate must not state."""
+    from models.crud.price_research import finalised_figures
+    from tasks.prices.notes import cents
+
+    figures = finalised_figures(session, document_id)
+    if not figures:
+        return set()
+    keys = ("media", "mediana", "menor_valor", "valor_unitario", "valor_total")
+    values = [item[k] for item in figures["itens"] for k in keys] + [figures["valor_total"]]
+    return {str(cents(float(v))) for v in values if v}
 
 
 @task(name="load-drafting-context", **DB_RETRIES)
@@ -222,10 +255,17 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
         if view.protected_slugs:
             tag_this_run(SIGILOSO_RUN_TAG)
         # a sigiloso estimate never reaches the public files (nor this result); who prepared and approved it does
-        render = printed(view, responsibles=responsibles(session, view))
+        from models.crud.price_research import finalised_figures
+
+        research = finalised_figures(session, document_id)
+        render = printed(view, responsibles=responsibles(session, view), research=research)
+        reports = artifacts_of(session, document_id, kind="pesquisa_precos")
         return {
             "already": None,
             "render": render,
+            "research_reports": [
+                a.model_dump(mode="json") for a in reports if research and a.research_id == research["id"]
+            ],
             "version": document.version,
             "classified": bool(view.protected_slugs),
             "template_id": str(template.id),

@@ -58,7 +58,10 @@ def store_classified_annex(document_id: uuid.UUID, version: int) -> list[dict]:
             raise ConflictError(f"O documento mudou para a versão {view.document.version} durante a consolidação.")
         if not view.protected_slugs:
             raise ConflictError("O orçamento deste documento não é sigiloso; não há anexo classificado a gerar.")
-        annex = printed(view, annex=True, responsibles=responsibles(session, view))
+        from models.crud.price_research import finalised_figures
+
+        research = finalised_figures(session, document_id)
+        annex = printed(view, annex=True, responsibles=responsibles(session, view), research=research)
     stored = put_files(str(document_id), version, render_all(annex), classified=True)
     run_logger().info("classified annex stored: %s", ", ".join(f"{s['format']} {s['size']} bytes" for s in stored))
     return stored

@@ -88,11 +88,18 @@ SAMPLE_TABLE = """Itens estimados:
 
 
 def approve_document(url: str, document_id, justify: tuple[str, ...] = ("impactos_ambientais",)) -> None:
-    """Fill every section (lists, a table, accents), justify some optional ones, and approve."""
+    """Fill every section (lists, a table, accents), justify some optional ones, finalise the price research of a
+    document that lists items, and approve."""
     from models.crud import documents as crud
     from models.enums import DocumentStatus
 
     fill_document(url, document_id, justify)
+    with session_scope(url) as session:
+        listed = bool(crud.get_document(session, document_id).itens)
+    if listed:  # approval needs the finalised price research of the items (price_rules.research_for_approval)
+        from tests.utils.research import finalise_research
+
+        finalise_research(url, document_id)
     with session_scope(url) as session:
         crud.transition(session, document_id, DocumentStatus.EM_REVISAO, None, acting(session, PLANNER))
         crud.transition(

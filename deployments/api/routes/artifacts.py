@@ -26,21 +26,23 @@ class NewVersionRequest(BaseModel):
 def _filename(artifact: Artifact, document: Document) -> str:
     processo = "".join(c if c.isalnum() else "-" for c in document.numero_processo).strip("-")
     annex = "-anexo-classificado" if artifact.classified else ""
-    return f"{document.kind}-{processo}-v{artifact.document_version}{annex}.{artifact.format}"
+    kind = "pesquisa-de-precos" if artifact.kind == "pesquisa_precos" else document.kind
+    return f"{kind}-{processo}-v{artifact.document_version}{annex}.{artifact.format}"
 
 
 @router.get("/documents/{document_id}/artifacts", response_model=list[ArtifactPublic])
 def list_artifacts(
     session: SessionDep, key: ReadKey, trace_id: TraceId, document_id: uuid.UUID
 ) -> list[ArtifactPublic]:
-    """Every stored file of the document, newest version first, with its download address.
+    """Every stored file of the document, newest version first, with its download address: the consolidated
+    DOCX/PDF (kind 'documento') and the Relatórios de Pesquisa de Preços (kind 'pesquisa_precos').
 
     The classified annex of a sigiloso estimate is listed only to keys with the `sigiloso` scope (audited), until the
     authority's act ends the sigilo (POST /documents/{id}/budget-disclosure): then to every key with 'read'."""
     document = get_document(session, document_id)
     cleared = cleared_for_sigiloso(key)
     disclosed = document.orcamento_divulgado_em is not None  # the sigilo ended: the annex is public
-    artifacts = artifacts_of(session, document_id, classified=cleared or disclosed)
+    artifacts = artifacts_of(session, document_id, classified=cleared or disclosed, kind=None)
     annexes = [a for a in artifacts if a.classified]
     if annexes and not disclosed:
         versions = ", ".join(sorted({str(a.document_version) for a in annexes}))
