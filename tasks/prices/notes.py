@@ -29,6 +29,7 @@ from tasks.prices.outliers import brl
 from tasks.prices.serving import mapa, rows_frame
 
 log = logging.getLogger("nexora.prices")
+AUXILIARY = "referência auxiliar, não é parâmetro do art. 5º da IN SEGES/ME nº 65/2021"
 
 
 def _champion():
@@ -113,8 +114,8 @@ def research(
             judged = verdict(result, item, p, served)
             if judged.confiavel:
                 estimate = (
-                    f"Estimativa do modelo preco-referencia v{served.version}: {brl(p['p50'])} por {unit} "
-                    f"(intervalo de 80%: {brl(p['p10'])} a {brl(p['p90'])})."
+                    f"Estimativa do modelo preco-referencia v{served.version} ({AUXILIARY}): {brl(p['p50'])} por "
+                    f"{unit} (intervalo de 80%: {brl(p['p10'])} a {brl(p['p90'])})."
                 )
             else:  # an unreliable figure never goes into a document
                 estimate = (

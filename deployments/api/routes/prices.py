@@ -15,6 +15,7 @@ from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import TRAIN_PRICE_MODEL
 from models import price_dates as dates
 from models.db import session_scope
+from tasks.prices.notes import AUXILIARY
 
 if TYPE_CHECKING:
     from tasks.prices.registry import Served
@@ -88,6 +89,7 @@ def estimate_items(items: list[dict[str, Any]], served: Served | None) -> list[d
                     **prediction,
                     "unidade": item.get("unidade") or "unidade do item",
                     "intervalo": "80% (P10–P90)",
+                    "natureza": AUXILIARY,  # never the estimate of a contratação: the price research is
                     "modelo": "preco-referencia",
                     "versao": served.version,
                     "confiavel": judged["confiavel"],
