@@ -1,13 +1,16 @@
 """The main job once, through the API, as a public body does it: the market collected and the price model trained;
-an ETP created and drafted by a member of the planning team; its approval refused while drafts are unreviewed or
-incomplete; another member completes the [PREENCHER] points and reviews every draft; the competent authority, who
-wrote nothing, approves with a despacho; the document consolidated into DOCX and PDF."""
+an ETP created by a member of the planning team; its pesquisa de preços opened, three supplier quotes recorded with
+their files, the method chosen and the research finalised into its report (IN SEGES/ME nº 65/2021); the ETP drafted
+from it; its approval refused while drafts are unreviewed or incomplete; another member completes the [PREENCHER]
+points and reviews every draft; the competent authority, who wrote nothing, approves with a despacho; the document
+consolidated into DOCX and PDF."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -268,6 +271,81 @@ def review_path(client: httpx.Client, console: Console, document_id: str, people
     return {"refused_sections": len(missing), "rewritten": rewritten, "reviewed": reviewed}
 
 
+# The demonstration's supplier quotes (IN 65/2021, art. 5º, IV): example input, as a team would type it from three
+# proposals; the embedded sample of PNCP prices ends in 2022, outside the year the research looks back on.
+DEMO_QUOTES = (
+    ("Distribuidora Demonstração Alfa Ltda", "11222333000181", "4689.00"),
+    ("Comércio Demonstração Beta Ltda", "11444777000161", "4850.00"),
+    ("Informática Demonstração Gama Ltda", "45997418000153", "5120.00"),
+)
+SOURCES_JUSTIFICATION = (
+    "Os dados coletados do PNCP disponíveis nesta instalação (amostra embutida, 2016–2022) não têm contratações "
+    "similares no ano anterior à pesquisa, e o Painel de Preços não é consultado por esta demonstração: a pesquisa "
+    "usa a pesquisa direta com fornecedores (art. 5º, IV)."
+)
+
+
+def research_path(client: httpx.Client, console: Console, document_id: str, people: dict[str, str]) -> dict[str, Any]:
+    """The pesquisa de preços of the ETP's items, opened today by the planning team (PNCP prices of the last year
+    gathered, if any), three supplier quotes recorded with their files, the method chosen from the system's
+    suggestion, the §1º justification when sources I and II gave nothing, finalised: the report's files listed."""
+    base = f"/api/v1/documents/{document_id}/price-research"
+    planner = as_(people["planner"])
+    opened = _check(client.post(base, json={"responsaveis": [people["planner"], people["reviewer"]]}, headers=planner))
+    console.print(
+        f"Pesquisa de preços aberta em {opened['data_pesquisa']} (data fixada): {opened['pncp_coletados']} preço(s) "
+        "de contratações similares do PNCP no último ano"
+    )
+    today = opened["data_pesquisa"]
+    for number, (name, cnpj, value) in enumerate(DEMO_QUOTES, start=1):
+        quote = {
+            "fonte": "IV",
+            "valor": value,
+            "fornecedor_cnpj": cnpj,
+            "fornecedor_nome": name,
+            "fornecedor_endereco": "Brasília/DF; vendas@demonstracao.example",
+            "fornecedor_contato": "(61) 3000-0000",
+            "responsavel_nome": "Representante comercial (demonstração)",
+            "data_emissao": today,
+            "validade": (date.fromisoformat(today) + timedelta(days=30)).isoformat(),
+            "solicitacao": f"E-mail de solicitação de cotação nº {number}/2026 (demonstração)",
+        }
+        proposal = f"Proposta comercial (demonstração) de {name}, CNPJ {cnpj}: R$ {value} por unidade.".encode()
+        files = {"arquivo": (f"proposta-{number}.txt", proposal, "text/plain")}
+        _check(client.post(f"{base}/items/1/prices", data=quote, files=files, headers=planner))
+    research = _check(
+        client.patch(
+            base,
+            json={
+                "justificativa_fornecedores": "Três distribuidores de equipamentos de informática com entrega no DF "
+                "(demonstração).",
+                **({"justificativa_fontes": SOURCES_JUSTIFICATION} if not opened["pncp_coletados"] else {}),
+            },
+            headers=planner,
+        )
+    )
+    item = research["itens"][0]
+    choice = {
+        "metodo": item["metodo_sugerido"],
+        "metodo_justificativa": f"Sugestão do sistema: {item['metodo_sugerido_motivo']}.",
+    }
+    _check(client.patch(f"{base}/items/1", json=choice, headers=planner))
+    final = _check(client.post(f"{base}/finalize", headers=planner))
+    item = final["itens"][0]
+    console.print(
+        f"Pesquisa finalizada: {item['n_validos']} preço(s) válido(s), {item['metodo_nome']} "
+        f"{brl(float(item['valor_unitario']))} × {item['quantidade']} = {brl(float(item['valor_total']))}"
+    )
+    reports = [
+        a for a in _check(client.get(f"/api/v1/documents/{document_id}/artifacts")) if a["kind"] == "pesquisa_precos"
+    ]
+    for report in reports:
+        console.print(
+            f"  Relatório de Pesquisa de Preços {report['format'].upper()}: {report['storage_uri']}", soft_wrap=True
+        )
+    return {"valor_total": final["valor_total"], "metodo": item["metodo"], "relatorio": [r["format"] for r in reports]}
+
+
 def _thousands(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
@@ -298,6 +376,7 @@ def run_demo(
         console.print(
             f"ETP criado: {document['id']} (template v{document['template_version']}, {len(document['fields'])} seções)"
         )
+        research = research_path(client, console, document["id"], people)
         started = time.monotonic()
         accepted = _start(client, f"/api/v1/documents/{document['id']}/generate", f"demo-{document['id']}")
         run_id = accepted["flow_run_id"]
@@ -329,7 +408,9 @@ def run_demo(
             client, f"/api/v1/documents/{document['id']}/consolidate", f"demo-consolidate-{document['id']}"
         )
         _finished(client, consolidation, time.monotonic() + timeout, "A consolidação")
-        artifacts = _check(client.get(f"/api/v1/documents/{document['id']}/artifacts"))
+        artifacts = [
+            a for a in _check(client.get(f"/api/v1/documents/{document['id']}/artifacts")) if a["kind"] == "documento"
+        ]
         for artifact in artifacts:
             console.print(
                 f"Artefato {artifact['format'].upper()} ({_thousands(artifact['size_bytes'])} bytes, sha256 "
@@ -360,4 +441,5 @@ def run_demo(
         "people": people,
         "market": market,
         "price_model": prices,
+        "price_research": research,
     }

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -36,6 +36,9 @@ from models.price_research import (
     Source,
 )
 
+if TYPE_CHECKING:
+    from tasks.prices.outliers import OutlierRule
+
 FOUR = Decimal("0.0001")
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
@@ -47,7 +50,7 @@ def latest(session: Session, document_id: uuid.UUID, status: ResearchStatus | No
         query = query.where(PriceResearch.status == status)
     found = list(session.exec(query.order_by(col(PriceResearch.aberta_em).desc())).all())
     open_ = [r for r in found if r.status == ResearchStatus.EM_ANDAMENTO]
-    return (open_ or found or [None])[0]
+    return (open_ or found)[0] if found else None
 
 
 def current(session: Session, document_id: uuid.UUID, *, for_update: bool = False) -> PriceResearch:
@@ -460,7 +463,7 @@ def _acts(item: dict[str, Any]) -> set[str]:
     return {x for x in out if x}
 
 
-def _rule():
+def _rule() -> OutlierRule:
     from tasks.prices.outliers import rule_for
 
     return rule_for(

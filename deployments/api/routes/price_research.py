@@ -69,7 +69,7 @@ def open_research(
     from tasks.prices.study import pncp_prices
 
     _guard(session, document_id, key, trace_id, "abertura")
-    crud.open_research(session, document_id, body or ResearchOpen(), acting, pncp_prices(session))
+    crud.open_research(session, document_id, body or ResearchOpen.model_validate({}), acting, pncp_prices(session))
     return _whole(session, document_id)
 
 
