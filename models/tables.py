@@ -5,6 +5,7 @@ from models.artifact import Artifact
 from models.document import AuditLog, Document, DocumentField
 from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpItem, PncpQuarantine, PncpResultado
 from models.notification import DeliveryAttempt, Event, Notification, Subscription
+from models.price_index import PriceIndexValue
 from models.template import Template
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "PncpItem",
     "PncpQuarantine",
     "PncpResultado",
+    "PriceIndexValue",
     "Subscription",
     "Template",
 ]
