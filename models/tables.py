@@ -5,6 +5,7 @@ from models.artifact import Artifact
 from models.document import AuditLog, Document, DocumentField
 from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpItem, PncpQuarantine, PncpResultado
 from models.notification import DeliveryAttempt, Event, Notification, Subscription
+from models.price_index import PriceIndexValue
 from models.price_research import PriceResearch, ResearchItem, ResearchPrice
 from models.template import Template
 
@@ -23,6 +24,7 @@ __all__ = [
     "PncpItem",
     "PncpQuarantine",
     "PncpResultado",
+    "PriceIndexValue",
     "PriceResearch",
     "ResearchItem",
     "ResearchPrice",

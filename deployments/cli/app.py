@@ -15,6 +15,7 @@ from deployments.cli.operations import backup_command, restore_command, setup
 from deployments.cli.people import people_app
 from deployments.cli.pncp import pncp_app
 from deployments.cli.prefect_deployments import deployments_app
+from deployments.cli.prices import prices_app
 from deployments.cli.runs import runs_app
 from deployments.cli.stack import demo, runner, up
 from deployments.cli.templates import templates_app
@@ -41,6 +42,7 @@ for name, sub_app in (
     ("notifications", notifications_app),
     ("pncp", pncp_app),
     ("model", model_app),
+    ("prices", prices_app),
     ("runs", runs_app),
 ):
     app.add_typer(sub_app, name=name)
