@@ -391,7 +391,7 @@ def analysis(session: Session, document: Document, research: PriceResearch) -> d
         return research.resultado
     today = price_dates.today()
     rule = _rule()
-    factor_of = _factors(session, research)
+    factor_of, index_month = _factors(session, research)
     prices = prices_of(session, research)
     items = [
         study.analyse_item(
@@ -432,6 +432,7 @@ def analysis(session: Session, document: Document, research: PriceResearch) -> d
         "data_prevista_edital": research.data_prevista_edital.isoformat() if research.data_prevista_edital else None,
         "janelas_contadas_de": edital.isoformat(),
         "indice": research.indice,
+        "indice_mes_referencia": index_month,
         "responsaveis": research.responsaveis,
         "pessoas": names(session, people),
         "aberta_por": research.aberta_por,
@@ -475,16 +476,26 @@ def _rule() -> OutlierRule:
     )
 
 
-def _factors(session: Session, research: PriceResearch) -> Callable[[date], Decimal]:
-    """index(research month) / index(price month) with the research's index (the latest published month standing in
-    for months not published yet); 1 without an index."""
+def _factors(session: Session, research: PriceResearch) -> tuple[Callable[[date], Decimal], str | None]:
+    """index(research month) / index(price month) with the research's index, and the month whose value stood for
+    the research month (the latest published one, when the research month is not published yet); 1 and None
+    without an index. A price dated in a month the series does not reach is refused by the index, with the month."""
     if not research.indice:
-        return lambda _: Decimal(1)
+        return (lambda _: Decimal(1)), None
     from tasks.prices.indices import load_index
 
     index = load_index(session, research.indice, carry_forward=True)
+    month = (research.data_pesquisa.year, research.data_pesquisa.month)
+    used = max(m for m in index.values if m <= month) if any(m <= month for m in index.values) else None
     reference = Decimal(str(index.value(research.data_pesquisa)))
-    return lambda day: reference / Decimal(str(index.value(day)))
+    label = f"{used[1]:02d}/{used[0]}" if used else None
+    def factor(day: date) -> Decimal:
+        try:
+            return reference / Decimal(str(index.value(day)))
+        except ValueError as exc:  # PriceIndexError: a month before the series or a gap
+            raise InvalidError(f"Correção pelo {research.indice} impossível: {exc}.", campo="indice") from None
+
+    return factor, label
 
 
 def finalize(

@@ -153,7 +153,13 @@ def fontes(figures: dict[str, Any]) -> str:
     if figures["pncp_coletados"]:
         lines += ["", f"Reunidos automaticamente dos dados coletados do PNCP: {figures['pncp_coletados']} preço(s)."]
     if figures.get("indice"):
-        lines += ["", f"Preços atualizados pelo índice {figures['indice']} até o mês da pesquisa (art. 5º, I e II)."]
+        month = figures.get("indice_mes_referencia")
+        lines += [
+            "",
+            f"Preços atualizados pelo índice {figures['indice']} (número-índice do mês da pesquisa ÷ o do mês do "
+            f'preço; art. 5º, I e II: "observado o índice de atualização de preços correspondente"), com o '
+            f"último mês publicado na série, {month}, no lugar do mês da pesquisa quando este ainda não tem índice.",
+        ]
     if figures.get("justificativa_fontes"):
         lines += ["", f"Justificativa (art. 5º, § 1º, fontes I e II não utilizadas): {figures['justificativa_fontes']}"]
     return "\n".join(lines)

@@ -5,9 +5,11 @@ the ETP blocked until then."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -128,7 +130,7 @@ def test_a_research_from_opening_to_its_report(api, use_db):
         added.append(answer.json()["preco"])
     evidence = api.get(f"{base}/prices/{added[0]['id']}/evidence", follow_redirects=True)
     assert evidence.status_code == 200 and evidence.content == b"%PDF-1.4 proposta 0"
-    assert added[0]["evidencia"]["sha256"] == __import__("hashlib").sha256(b"%PDF-1.4 proposta 0").hexdigest()
+    assert added[0]["evidencia"]["sha256"] == hashlib.sha256(b"%PDF-1.4 proposta 0").hexdigest()
 
     # item 3: a page (III) and an NF-e (V): two prices, only through §5º
     page = {
@@ -266,3 +268,73 @@ def test_a_research_without_sources_i_or_ii_needs_the_justification(api, use_db)
     final = api.post(f"{base}/finalize")
     assert final.status_code == 200, final.text
     assert final.json()["itens"][0]["valor_total"] == "320"  # R$ 80,00 × 4
+
+
+def test_prices_corrected_by_the_ipca_show_both_values(api, use_db):
+    from tasks.prices.indices import shipped
+
+    doc = api.post(
+        "/api/v1/documents",
+        json=document_data(
+            "ETP", itens=[{"descricao": "Cadeira giratória com braços", "unidade": "UN", "quantidade": 5}]
+        ),
+    ).json()
+    base = f"/api/v1/documents/{doc['id']}/price-research"
+    assert api.post(base, json={"coletar_pncp": False, "indice": "IPCA"}).status_code == 201
+    day = price_dates.today().replace(day=1) - timedelta(days=200)
+    painel = {
+        "fonte": "I",
+        "valor": "800",
+        "data": day.isoformat(),
+        "sistema": "Painel de Preços",
+        "consulta": "CATMAT 000000, mediana nacional",
+    }
+    added = api.post(f"{base}/items/1/prices", data=painel, files={"arquivo": PDF})
+    assert added.status_code == 201, added.text
+    ipca = shipped("IPCA")
+    today = price_dates.today()
+    latest = max(m for m in ipca if m <= (today.year, today.month))
+    factor = Decimal(str(ipca[latest])) / Decimal(str(ipca[(day.year, day.month)]))
+    price = added.json()["preco"]
+    assert price["valor_original"] == "800"
+    assert price["fator_correcao"] == str(factor.quantize(Decimal("0.000001")).normalize())
+    assert price["valor_corrigido"] == str((800 * factor).quantize(Decimal("0.0001")).normalize())
+    assert api.get(base).json()["indice_mes_referencia"] == f"{latest[1]:02d}/{latest[0]}"
+
+
+def test_the_research_of_a_sigiloso_estimate_needs_the_scope_and_its_report_is_classified(api, api_url, use_db):
+    """Lei 14.133/2021, art. 24: the research is the estimate itself; every access needs 'sigiloso' and is audited."""
+    sigiloso = {"orcamento_sigiloso": True, "orcamento_sigiloso_justificativa": "Evitar o alinhamento de propostas."}
+    items = [{"descricao": "Cadeira giratória com braços", "unidade": "UN", "quantidade": 5}]
+    key = make_key(use_db, ["read", "write", "sigiloso"], name=f"sigilo-{uuid.uuid4().hex[:6]}")
+    cleared = {"Authorization": f"Bearer {key}", **actor(PLANNER)}
+    doc = api.post("/api/v1/documents", json=document_data("ETP", itens=items, **sigiloso), headers=cleared).json()
+    base = f"/api/v1/documents/{doc['id']}/price-research"
+    _refused(api.post(base, json={"coletar_pncp": False}), 403, "escopo 'sigiloso'")
+    assert api.post(base, json={"coletar_pncp": False}, headers=cleared).status_code == 201
+    _refused(api.get(base), 403, "escopo 'sigiloso'")
+    for value in ("800", "820", "845.5"):
+        painel = {
+            "fonte": "I",
+            "valor": value,
+            "data": price_dates.today().isoformat(),
+            "sistema": "Painel de Preços",
+            "consulta": "CATMAT 000000",
+        }
+        assert (
+            api.post(f"{base}/items/1/prices", data=painel, files={"arquivo": PDF}, headers=cleared).status_code == 201
+        )
+    choice = {"metodo": "mediana", "metodo_justificativa": "Mediana, pouco sensível a extremos."}
+    assert api.patch(f"{base}/items/1", json=choice, headers=cleared).status_code == 200
+    final = api.post(f"{base}/finalize", headers=cleared)
+    assert final.status_code == 200 and final.json()["valor_total"] == "4100", final.text
+    listed = api.get(f"/api/v1/documents/{doc['id']}/artifacts").json()
+    assert not [a for a in listed if a["kind"] == "pesquisa_precos"]  # without the scope: not even listed
+    reports = [
+        a
+        for a in api.get(f"/api/v1/documents/{doc['id']}/artifacts", headers=cleared).json()
+        if a["kind"] == "pesquisa_precos"
+    ]
+    assert len(reports) == 2 and all(a["classified"] for a in reports)
+    reads = api.get(f"/api/v1/documents/{doc['id']}/confidential-reads", headers=cleared).json()
+    assert {"pesquisa de preços: abertura", "pesquisa de preços: finalização"} <= {r["what"] for r in reads}
