@@ -226,9 +226,12 @@ def calibration_scores(rows: pl.DataFrame, params: dict, seed: int) -> tuple[np.
     cannot be split in time. Only ``rows`` are used: the test rows never calibrate the interval."""
     share, found_scores, found_levels = params["calibration_share"], [], []
     origins = params["calibration_origins"] if share > 0 else 0
-    for origin in range(1, origins + 1):
-        position = min(rows.height - 1, int(rows.height * (1 - min(share * origin, 0.5))))
-        fit, calibration, _, _ = time_split(rows, cutoff=rows["data"].sort()[position])
+    cutoffs = {
+        rows["data"].sort()[min(rows.height - 1, int(rows.height * (1 - min(share * k, 0.5))))]
+        for k in range(1, origins + 1)
+    }  # the same date twice (coarse dates, few rows) is scored once
+    for cutoff in sorted(cutoffs, reverse=True):
+        fit, calibration, _, _ = time_split(rows, cutoff=cutoff)
         if fit.height < 2 * params["min_data_in_leaf"] or calibration.is_empty():
             continue
         bare = _fit(fit, {**params, "interval_margin": 0.0, "interval_margins": {}}, seed)
