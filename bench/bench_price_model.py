@@ -11,7 +11,8 @@ the same code and unit, all training years, 3+ of them; (b) the code's median ov
 the strict IN 65 one (the same code and unit in the 365 days before the row's date, 3+ comparables; with 1+ for
 information). For each: share of test rows priced, its MdAPE and the model's on exactly those rows, and the ratio
 model / baseline against the issue's target (≤ 0.70 on (a), ≤ 0.55 on (b)). The model on all test rows: MdAPE,
-MAPE, share priced and coverage of its 80% interval (target 75–85%). For information, ``model_train_history_only``:
+MAPE, share priced and coverage of its 80% interval (target 75–85%), with the interval's conformal margins
+(pooled and per reference level) learnt on the training rows. For information, ``model_train_history_only``:
 the same model when the test rows may look back on the training prices only (no test-period prices in its
 history features).
 
@@ -128,6 +129,7 @@ def split_figures(
         "dropped_straddling": split.dropped,
         "train_seconds": round(seconds, 1),
         "interval_margin": round(model.params["interval_margin"], 3),
+        "interval_margins": {level: round(margin, 3) for level, margin in model.params["interval_margins"].items()},
         "model_all_rows": {
             "share_priced": round(everything["n"] / split.test.height, 3),
             "mdape": _round(everything["mdape"]),

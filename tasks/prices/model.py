@@ -3,11 +3,13 @@
 Three boosters share the features of ``tasks.prices.features``: quantile regressions at 0.1 and 0.9 for an 80%
 interval and, for the point estimate, a quantile regression at 0.5 (``objective_p50="quantile"``, the default;
 ``"regression"`` trains L2 instead). Measured: on SIASG, mean MdAPE over the test years 2020–2022 0.68 (quantile)
-against 0.73 (L2); on the CATMAT series 0.87 against 0.92. The interval is widened by a split-conformal margin
-(``interval_margin``): without it, coverage of [p10, p90] on SIASG 2022 was 0.63; with it, 0.84. Predictions are
-brought back to prices with exp and sorted per row, so p10 ≤ p50 ≤ p90 always. A model is saved as LightGBM model
-strings plus the encodings, the feature list and the parameters, in one JSON document (``to_bytes``) or a directory
-(``save``).
+against 0.73 (L2); on the CATMAT series 0.87 against 0.92. The interval is widened by split-conformal margins learnt
+on the training rows only, per reference level (``interval_margins``, else the pooled ``interval_margin``; see
+``tasks.prices.interval``): the raw boosters' [p10, p90] covers 0.62 of the test rows on the SIASG split and 0.63 on
+the CATMAT series (``bench/bench_price_model.py``). Predictions are brought back to prices with exp and sorted per
+row before the margins apply, so p10 ≤ p50 ≤ p90 always and p50 does not depend on the margins. A model is saved
+as LightGBM model strings plus the encodings, the feature list and the parameters (the margins among them), in one
+JSON document (``to_bytes``) or a directory (``save``).
 
 Against the IN 65 baseline on the rows it covers (SIASG, each test year trained on the earlier years, every row
 looking back on all prices before it; ``bench/bench_price_model.py``), MdAPE model / baseline: dates on 1 July
@@ -35,7 +37,7 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from tasks.prices import metrics
+from tasks.prices import interval, metrics
 from tasks.prices.dataset import PRICE, validate
 from tasks.prices.features import CATEGORIES, Encodings, build_features, feature_names, to_config
 from tasks.prices.history import ROW, HistoryIndex, past_stats
@@ -56,6 +58,8 @@ DEFAULT_PARAMS: dict = {
     "history_days": 3650,
     "min_count": 1,
     "calibration_share": 0.1,
+    "calibration_origins": 2,
+    "calibration_min_rows": 50,
     "reference_days": 365,
     "reference_levels": "code_unit",
     "count_cap": 3,
@@ -67,7 +71,10 @@ OWN = (
     "history_days",
     "min_count",
     "calibration_share",
+    "calibration_origins",
+    "calibration_min_rows",
     "interval_margin",
+    "interval_margins",
     "reference_days",
     "reference_levels",
     "count_cap",
@@ -120,10 +127,12 @@ class PriceModel:
         ).collect(engine="in-memory")  # few rows: ~2x faster
         matrix = _matrix(features, self.features)
         logs = np.column_stack([self.boosters[name].predict(matrix) for name in QUANTILES])
-        margin = float(self.params.get("interval_margin", 0.0))
-        logs[:, 0] -= margin
-        logs[:, 2] += margin
-        prices = np.sort(np.exp(logs), axis=1)
+        margins = interval.row_margins(
+            features["ref_level"].to_numpy(),
+            float(self.params.get("interval_margin", 0.0)),
+            self.params.get("interval_margins") or {},
+        )
+        prices = interval.widen(logs, margins)
         return pl.DataFrame({name: prices[:, index] for index, name in enumerate(QUANTILES)})
 
     def to_bytes(self) -> bytes:
@@ -171,8 +180,9 @@ class PriceModel:
 
 
 def _saved_params(params: dict) -> dict:
-    """A model saved before ``count_cap`` existed was trained on uncapped history counts: it keeps them."""
-    return {"count_cap": None, **params}
+    """A model saved before ``count_cap`` existed was trained on uncapped history counts: it keeps them; one saved
+    before ``interval_margins`` widens every row by its one ``interval_margin``."""
+    return {"count_cap": None, "interval_margins": {}, **params}
 
 
 def _lightgbm_params(params: dict, seed: int, name: str) -> dict:
@@ -209,32 +219,45 @@ def _fit(rows: pl.DataFrame, params: dict, seed: int) -> PriceModel:
     return PriceModel(boosters, encodings, names, params)
 
 
-def interval_margin(rows: pl.DataFrame, params: dict, seed: int) -> float:
-    """Split-conformal widening (log scale) of [p10, p90]: fit on the earliest purchases, score the latest
-    ``calibration_share`` of rows by ``max(log p10 - log y, log y - log p90)`` and take the score's conformal 80%
-    quantile. Out-of-time quantile boosters are overconfident (on SIASG, ~63% coverage for a nominal 80%); 0 when
-    the rows cannot be split in time."""
-    share = params["calibration_share"]
-    if share <= 0:
-        return 0.0
-    cutoff = rows["data"].sort()[min(rows.height - 1, int(rows.height * (1 - share)))]
-    fit, calibration, _, _ = time_split(rows, cutoff=cutoff)
-    if fit.height < 2 * params["min_data_in_leaf"] or calibration.is_empty():
-        return 0.0
-    predicted = _fit(fit, {**params, "interval_margin": 0.0}, seed).predict(calibration, history=rows)
-    actual = np.log(calibration[PRICE].to_numpy())
-    scores = np.maximum(np.log(predicted["p10"].to_numpy()) - actual, actual - np.log(predicted["p90"].to_numpy()))
-    level = min(1.0, np.ceil((len(scores) + 1) * (QUANTILES["p90"] - QUANTILES["p10"])) / len(scores))
-    return float(np.quantile(scores, level, method="higher"))
+def calibration_scores(rows: pl.DataFrame, params: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(nonconformity scores, reference levels) of the latest training rows, pooled over ``calibration_origins``
+    time splits: the latest ``calibration_share``, 2 × that share…, each scored by boosters fitted on the purchases
+    before it (``interval.scores``; each row looks back on all training prices before its date). Empty when the rows
+    cannot be split in time. Only ``rows`` are used: the test rows never calibrate the interval."""
+    share, found_scores, found_levels = params["calibration_share"], [], []
+    origins = params["calibration_origins"] if share > 0 else 0
+    cutoffs = {
+        rows["data"].sort()[min(rows.height - 1, int(rows.height * (1 - min(share * k, 0.5))))]
+        for k in range(1, origins + 1)
+    }  # the same date twice (coarse dates, few rows) is scored once
+    for cutoff in sorted(cutoffs, reverse=True):
+        fit, calibration, _, _ = time_split(rows, cutoff=cutoff)
+        if fit.height < 2 * params["min_data_in_leaf"] or calibration.is_empty():
+            continue
+        bare = _fit(fit, {**params, "interval_margin": 0.0, "interval_margins": {}}, seed)
+        features = build_features(
+            calibration, encodings=bare.encodings, history=rows, config=to_config(bare.params)
+        ).collect()
+        logs = np.column_stack([bare.boosters[name].predict(_matrix(features, bare.features)) for name in QUANTILES])
+        ordered = np.sort(logs, axis=1)
+        found_scores.append(interval.scores(np.log(calibration[PRICE].to_numpy()), ordered[:, 0], ordered[:, 2]))
+        found_levels.append(features["ref_level"].to_numpy())
+    if not found_scores:
+        return np.empty(0), np.empty(0)
+    return np.concatenate(found_scores), np.concatenate(found_levels)
 
 
 def train(frame: pl.LazyFrame | pl.DataFrame, *, params: dict | None = None, seed: int = 0) -> PriceModel:
     """Fit the three boosters on ``frame`` (its own history); ``params`` override ``DEFAULT_PARAMS``; the interval's
-    conformal margin (``interval_margin`` in the model's params) is measured first on a time split of ``frame``."""
+    conformal margins (``interval_margin``, pooled, and ``interval_margins`` per reference level, in the model's
+    params) are measured first on time splits of ``frame`` (``calibration_scores``)."""
     rows = frame.lazy().collect()
     validate(rows)
     merged = {**DEFAULT_PARAMS, **(params or {})}
-    merged["interval_margin"] = interval_margin(rows, merged, seed)
+    values, levels = calibration_scores(rows, merged, seed)
+    merged["interval_margin"], merged["interval_margins"] = interval.level_margins(
+        values, levels, min_rows=merged["calibration_min_rows"]
+    )
     return _fit(rows, merged, seed)
 
 

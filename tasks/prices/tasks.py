@@ -68,6 +68,7 @@ def register(
         mlflow.log_params(
             {
                 **{k: v for k, v in model.params.items() if not isinstance(v, dict | list)},
+                **{f"interval_margin_level_{k}": v for k, v in model.params.get("interval_margins", {}).items()},
                 "seed": seed,
                 "test_cutoff": split.cutoff.isoformat(),
                 "train_rows": split.train.height,
