@@ -42,6 +42,7 @@ SOURCE_NAMES = {
 class ResearchStatus(StrEnum):
     EM_ANDAMENTO = "em_andamento"
     FINALIZADA = "finalizada"
+    SUBSTITUIDA = "substituida"  # in progress when the document's items changed; a new research took its place
 
 
 class Method(StrEnum):

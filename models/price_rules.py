@@ -390,12 +390,18 @@ def research_for_approval(has_items: bool, finalised: dict[str, Any] | None, ite
             "art. 3º). Abra, conclua e finalize a pesquisa (POST …/price-research, …/finalize).",
             campo="price_research",
         )
-    if [_key(i) for i in finalised["itens"]] != [_key(i) for i in items]:
+    if not same_items(finalised["itens"], items):
         raise InvalidError(
             "Os itens do documento mudaram depois da pesquisa de preços finalizada: abra uma nova pesquisa para os "
             "itens atuais e finalize-a antes da aprovação.",
             campo="price_research",
         )
+
+
+def same_items(frozen: list[dict[str, Any]], items: list[dict[str, Any]]) -> bool:
+    """The same items in the same order: description (case and spacing aside), catalogue code (leading zeros aside),
+    unit and quantity."""
+    return [_key(i) for i in frozen] == [_key(i) for i in items]
 
 
 def _key(item: dict[str, Any]) -> tuple[Any, ...]:

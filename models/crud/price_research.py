@@ -143,6 +143,17 @@ def open_research(
             campo="itens",
         )
     existing = latest(session, document_id)
+    if (
+        existing is not None
+        and existing.status == ResearchStatus.EM_ANDAMENTO
+        and not _same_items(session, existing, document)
+    ):
+        existing.status = ResearchStatus.SUBSTITUIDA  # its items are no longer the document's: kept, replaced
+        session.add(existing)
+        _audit(
+            session, document, f"Pesquisa de preços {existing.id} substituída: os itens do documento mudaram.", acting
+        )
+        existing = None
     price_rules.check_open(ResearchStatus(existing.status) if existing else None)
     today = price_dates.today()
     _check_edital(data.data_prevista_edital, today)
@@ -198,6 +209,20 @@ def open_research(
     )
     session.flush()
     return research
+
+
+def _same_items(session: Session, research: PriceResearch, document: Document) -> bool:
+    """The research was opened for the document's current items (description, code, unit, quantity)."""
+    frozen = [
+        {
+            "descricao": i.descricao,
+            "codigo_catalogo": i.codigo_catalogo,
+            "unidade": i.unidade,
+            "quantidade": i.quantidade,
+        }
+        for i in items_of(session, research)
+    ]
+    return price_rules.same_items(frozen, document.itens)
 
 
 def _editable(session: Session, document_id: uuid.UUID, acting: Acting) -> tuple[Document, PriceResearch]:
@@ -489,6 +514,7 @@ def _factors(session: Session, research: PriceResearch) -> tuple[Callable[[date]
     used = max(m for m in index.values if m <= month) if any(m <= month for m in index.values) else None
     reference = Decimal(str(index.value(research.data_pesquisa)))
     label = f"{used[1]:02d}/{used[0]}" if used else None
+
     def factor(day: date) -> Decimal:
         try:
             return reference / Decimal(str(index.value(day)))
@@ -511,6 +537,11 @@ def finalize(
     from models.artifact import Artifact
 
     document, research = _editable(session, document_id, acting)
+    if not _same_items(session, research, document):
+        raise ConflictError(
+            "Os itens do documento mudaram desde a abertura da pesquisa: abra uma nova pesquisa "
+            "(POST …/price-research), que substitui esta, para os itens atuais."
+        )
     figures = analysis(session, document, research)
     if figures["pendencias"]:
         raise InvalidError(
@@ -563,6 +594,11 @@ def finalize(
 
 
 def finalised_figures(session: Session, document_id: uuid.UUID) -> dict[str, Any] | None:
-    """The frozen figures of the document's latest finalised research, or None."""
+    """The frozen figures of the document's latest finalised research, or None. A TR made from an approved ETP
+    (``etp_id``) without a research of its own uses the ETP's: one planning process, one price research."""
     research = latest(session, document_id, ResearchStatus.FINALIZADA)
+    if research is None:
+        document = session.get(Document, document_id)
+        if document is not None and document.etp_id is not None:
+            research = latest(session, document.etp_id, ResearchStatus.FINALIZADA)
     return research.resultado if research is not None else None

@@ -338,3 +338,17 @@ def test_the_research_of_a_sigiloso_estimate_needs_the_scope_and_its_report_is_c
     assert len(reports) == 2 and all(a["classified"] for a in reports)
     reads = api.get(f"/api/v1/documents/{doc['id']}/confidential-reads", headers=cleared).json()
     assert {"pesquisa de preços: abertura", "pesquisa de preços: finalização"} <= {r["what"] for r in reads}
+
+
+def test_a_research_opened_for_other_items_is_replaced_not_finalised(api, use_db):
+    items = [{"descricao": "Mesa de reunião redonda", "unidade": "UN", "quantidade": 2}]
+    doc = api.post("/api/v1/documents", json=document_data("ETP", itens=items)).json()
+    base = f"/api/v1/documents/{doc['id']}/price-research"
+    first = api.post(base, json={"coletar_pncp": False}).json()
+    changed = api.patch(f"/api/v1/documents/{doc['id']}", json={"itens": [{**items[0], "quantidade": 3}]})
+    assert changed.status_code == 200, changed.text
+    _refused(api.post(f"{base}/finalize"), 409, "itens do documento mudaram")
+    second = api.post(base, json={"coletar_pncp": False})
+    assert second.status_code == 201 and second.json()["id"] != first["id"]
+    assert second.json()["itens"][0]["quantidade"] == "3"
+    _refused(api.post(base, json={"coletar_pncp": False}), 409, "em andamento")  # the same items: continue it
