@@ -168,7 +168,7 @@ def price_model(client: httpx.Client, console: Console, timeout: float = 900) ->
     estimate = answer.get("estimativa")
     if estimate:
         console.print(
-            f"Modelo v{estimate['versao']}: {brl(estimate['p50'])} por unidade (80%: "
+            f"Modelo v{estimate['versao']} ({estimate['natureza']}): {brl(estimate['p50'])} por unidade (80%: "
             f"{brl(estimate['p10'])} a {brl(estimate['p90'])})"
             + ("" if estimate["confiavel"] else f" — NÃO CONFIÁVEL: {estimate['motivo']}")
         )
