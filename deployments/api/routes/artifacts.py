@@ -9,12 +9,13 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from deployments.api.deps import ActingDep, ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
+from deployments.api.files import stored_file
 from deployments.api.routes.documents import public_document
 from models.artifact import Artifact, ArtifactPublic
 from models.crud.artifacts import artifacts_of, get_artifact, new_version
 from models.crud.documents import get_document, record_confidential_read
 from models.document import Document, DocumentPublic
-from tasks.storage.store import CONTENT_TYPES, StorageError, store_for_uri
+from tasks.storage.store import CONTENT_TYPES
 
 router = APIRouter(prefix="/api/v1", tags=["artifacts"])
 
@@ -83,19 +84,13 @@ def download(
             key.name,
             trace_id,
         )
-    filename = _filename(artifact, document)
-    store = store_for_uri(artifact.storage_uri)
-    url = store.download_url(artifact.key, filename)
-    if url:
-        return RedirectResponse(url, status_code=307)
-    try:
-        handle = store.open(artifact.key)
-    except (OSError, StorageError) as exc:
-        raise StorageError(f"O arquivo do artefato {artifact_id} não está acessível: {exc}") from exc
-    return StreamingResponse(
-        handle,
-        media_type=CONTENT_TYPES[artifact.format],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-SHA256": artifact.sha256},
+    return stored_file(
+        artifact.storage_uri,
+        artifact.key,
+        _filename(artifact, document),
+        CONTENT_TYPES[artifact.format],
+        artifact.sha256,
+        f"do artefato {artifact_id}",
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from deployments.api.deps import ActingDep, ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
+from deployments.api.files import stored_file
 from models.apikey import ApiKey
 from models.crud import price_research as crud
 from models.crud.documents import get_document, record_confidential_read
@@ -31,7 +32,7 @@ from models.price_research import (
     ResearchUpdate,
     Source,
 )
-from tasks.storage.store import StorageError, store_evidence, store_for_uri
+from tasks.storage.store import store_evidence
 
 router = APIRouter(prefix="/api/v1/documents/{document_id}/price-research", tags=["price research"])
 
@@ -53,6 +54,10 @@ def _guard(session: Session, document_id: uuid.UUID, key: ApiKey, trace_id: str,
 def _whole(session: Session, document_id: uuid.UUID) -> dict[str, Any]:
     document = get_document(session, document_id)
     return crud.analysis(session, document, crud.current(session, document_id))
+
+
+def _item(session: Session, document_id: uuid.UUID, numero: int) -> dict[str, Any]:
+    return next(i for i in _whole(session, document_id)["itens"] if i["numero"] == numero)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -138,8 +143,7 @@ async def add_price(
         content = await arquivo.read(crud.MAX_EVIDENCE_BYTES + 1)
         evidence = (arquivo.filename or "arquivo", arquivo.content_type or "application/octet-stream", content)
     price = crud.add_price(session, document_id, numero, price_in, evidence, acting, store_evidence)
-    whole = _whole(session, document_id)
-    item = next(i for i in whole["itens"] if i["numero"] == numero)
+    item = _item(session, document_id, numero)
     return {"preco": next(p for p in item["precos"] if p["id"] == str(price.id)), "item": item}
 
 
@@ -156,7 +160,7 @@ def decide_price(
     """Exclude a price, keep one the automatic criterion discards, or return it to the criterion, with the reason."""
     _guard(session, document_id, key, trace_id, "decisão sobre preço")
     price = crud.decide_price(session, document_id, price_id, body, acting)
-    return next(i for i in _whole(session, document_id)["itens"] if i["numero"] == price.item)
+    return _item(session, document_id, price.item)
 
 
 @router.patch("/items/{numero}")
@@ -172,7 +176,7 @@ def decide_item(
     """The item's method and its justification, the §2º percentage, the §4º critical analysis, the §5º justification."""
     _guard(session, document_id, key, trace_id, f"decisão do item {numero}")
     crud.decide_item(session, document_id, numero, body, acting)
-    return next(i for i in _whole(session, document_id)["itens"] if i["numero"] == numero)
+    return _item(session, document_id, numero)
 
 
 @router.post("/items/{numero}/approval")
@@ -188,7 +192,7 @@ def approve_item(
     """The competent authority approves the item's §5º exception or §1º method, with a despacho."""
     _guard(session, document_id, key, trace_id, f"aprovação do item {numero}")
     crud.approve_item(session, document_id, numero, body, acting)
-    return next(i for i in _whole(session, document_id)["itens"] if i["numero"] == numero)
+    return _item(session, document_id, numero)
 
 
 @router.post("/finalize")
@@ -217,19 +221,11 @@ def evidence(
     price = crud.price_of_document(session, document_id, price_id)
     if not price.evidencia_key or not price.evidencia_uri:
         raise HTTPException(404, "Este preço não tem arquivo (preços do PNCP levam o endereço da contratação).")
-    store = store_for_uri(price.evidencia_uri)
-    url = store.download_url(price.evidencia_key, price.evidencia_nome or "arquivo")
-    if url:
-        return RedirectResponse(url, status_code=307)
-    try:
-        handle = store.open(price.evidencia_key)
-    except (OSError, StorageError) as exc:
-        raise StorageError(f"O arquivo do preço {price_id} não está acessível: {exc}") from exc
-    return StreamingResponse(
-        handle,
-        media_type=price.evidencia_tipo or "application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{price.evidencia_nome or "arquivo"}"',
-            "X-Content-SHA256": price.evidencia_sha256 or "",
-        },
+    return stored_file(
+        price.evidencia_uri,
+        price.evidencia_key,
+        price.evidencia_nome or "arquivo",
+        price.evidencia_tipo or "application/octet-stream",
+        price.evidencia_sha256 or "",
+        f"do preço {price_id}",
     )
