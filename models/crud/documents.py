@@ -423,7 +423,8 @@ def review_field(session: Session, document_id: uuid.UUID, slug: str, acting: Ac
 
 def authors(session: Session, document: Document) -> dict[str, set[str]]:
     """Who took part in the current version's sections, and how: identifier → {"escreveu descricao_necessidade",
-    "revisou requisitos", …} (the field history of this version)."""
+    "revisou requisitos", …} (the field history of this version), and who did its finalised price research ("fez a
+    pesquisa de preços": segregation of functions, art. 7º §1º, keeps them from approving it)."""
     rows = session.exec(
         select(FieldRevision).where(FieldRevision.document_id == document.id, FieldRevision.version == document.version)
     ).all()
@@ -431,7 +432,22 @@ def authors(session: Session, document: Document) -> dict[str, set[str]]:
     for row in rows:
         if row.person:
             out.setdefault(row.person, set()).add(f"{ACTS.get(row.action, row.action)} {row.slug}")
+    from models.crud.price_research import finalised_figures
+
+    research = finalised_figures(session, document.id)
+    for who in research_acts(research) if research else {}:
+        out.setdefault(who, set()).add("fez a pesquisa de preços")
     return out
+
+
+def research_acts(figures: dict[str, Any]) -> set[str]:
+    """Who did the price research (responsible agents, who recorded, excluded or kept prices, who chose a method or
+    justified an exception) — not the authority who approved a §1º/§5º case, an act of approval itself."""
+    people = set(figures.get("responsaveis") or []) | {figures.get("aberta_por"), figures.get("finalizada_por")}
+    for item in figures.get("itens", []):
+        people |= {item.get("decidido_por"), (item.get("excecao") or {}).get("por")}
+        people |= {p.get(k) for p in item.get("precos", []) for k in ("registrado_por", "decisao_por")}
+    return {p for p in people if p}
 
 
 def responsibles(session: Session, view: DocumentView) -> dict[str, Any]:

@@ -299,3 +299,30 @@ def test_the_suggested_method_says_why():
     assert study.suggest(3, 0.25, 0.25)[0] is Method.MEDIA
     method, why = study.suggest(5, 0.3, 0.25)
     assert method is Method.MEDIANA and "30,0%" in why and "25,0%" in why
+
+
+def test_who_did_the_research_is_an_author_for_the_segregation_of_functions():
+    from models.crud.documents import research_acts
+
+    figures = {
+        "responsaveis": ["1234567"],
+        "aberta_por": "1234567",
+        "finalizada_por": "7654321",
+        "itens": [
+            {
+                "decidido_por": "1111111",
+                "excecao": {"por": "2222222", "aprovacao": {"por": "autoridade"}},
+                "metodo_aprovacao": {"por": "autoridade"},
+                "precos": [
+                    {"registrado_por": "3333333", "decisao_por": None},
+                    {"registrado_por": "3333333", "decisao_por": "4444444"},
+                ],
+            }
+        ],
+    }
+    assert research_acts(figures) == {"1234567", "7654321", "1111111", "2222222", "3333333", "4444444"}
+    with pytest.raises(ForbiddenError, match="fez a pesquisa de preços"):
+        from models.rules import check_can_approve
+
+        both = Actor("3333333", "Ana", "MGI", ("equipe_planejamento", "autoridade_competente"))
+        check_can_approve(both, "MGI", {p: {"fez a pesquisa de preços"} for p in research_acts(figures)}, "Aprovo.")
