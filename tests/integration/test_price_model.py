@@ -14,6 +14,7 @@ from deployments.api.champion import Champion
 from flows.collect_pncp import collect_pncp
 from flows.train_price_model import TrainingRefused, train_price_model
 from models.db import session_scope
+from tasks.prices.notes import AUXILIARY
 from tasks.prices.registry import CHAMPION, MODEL_NAME, PREVIOUS, Registry
 
 pytestmark = pytest.mark.usefixtures("prefect_server", "mlflow_server")
@@ -238,6 +239,7 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     # element VI: the quadro-resumo and the mapa de preços as tables (each price's source by control number), the
     # result by the mediana and the champion's estimate
     price = contexts["estimativa_valor"].market_notes
+    assert price.startswith("Prévia: a pesquisa de preços deste documento ainda não foi finalizada")  # said so
     found = {
         tuple(markup.plain(cell) for cell in block.header): block
         for block in markup.parse(price)
@@ -248,7 +250,9 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     assert sources and all("-1-" in source for source in sources)  # numeroControlePNCP of every price
     assert "IN SEGES/ME nº 65/2021" in price and "Mediana (preço de referência)" in price
     notebook, pen = price.split("## Item 2 — ")
-    assert f"Estimativa do modelo preco-referencia v{trained['version']}:" in notebook and pen.startswith("CANETA")
+    assert f"Estimativa do modelo preco-referencia v{trained['version']} ({AUXILIARY}):" in notebook and pen.startswith(
+        "CANETA"
+    )
     # the pen: no price in the window, today outside the collected years, so the model's figure is never written
     served = registry.load(trained["version"])
     figure = predictions(served, [{**pen_item, "data": price_dates.today()}])[0]
