@@ -42,6 +42,7 @@ def test_the_guide_goes_from_a_key_to_a_pdf_and_an_estimate(api_url):
     assert output.count("COMPLETED") >= 2 and "aprovado" in output
     # the PDF downloaded
     assert (OUT / "etp.pdf").read_bytes()[:5] == b"%PDF-" and "PDF document" in output
+    assert (OUT / "pesquisa.pdf").read_bytes()[:5] == b"%PDF-"  # the Relatório de Pesquisa de Preços
     # the estimate says whether it can be relied on, and why not when it cannot
     estimate = json.loads((OUT / "estimativa.json").read_text(encoding="utf-8"))
     assert isinstance(estimate["confiavel"], bool) and (estimate["confiavel"] or estimate["motivo"])
