@@ -11,10 +11,11 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
+from models.price_dates import BRASILIA
 from models.price_research import METHOD_NAMES, SOURCE_NAMES, Method, Source
 from tasks.prices.outliers import number_br
 from tasks.prices.study import ML_NOTE, brl, unit_brl
-from tasks.prices.tables import table
+from tasks.prices.tables import NBSP, table
 from tasks.render.model import Person, RenderDocument, RenderSection, Responsibles
 
 KIND = "PP"
@@ -31,6 +32,11 @@ SECTIONS = (
     ("VIII", "Justificativa da escolha dos fornecedores"),
 )
 PRICE_HEADER = ("Fonte", "Referência", "Data", "Valor original", "Fator", "Valor corrigido", "Situação")
+
+
+def _cell(text: str) -> str:
+    """Money in a table cell: the symbol never split from the number (a no-break space)."""
+    return text.replace(" ", NBSP)
 
 
 def _d(value: str | None) -> Decimal | None:
@@ -59,8 +65,8 @@ def _reference(price: dict[str, Any]) -> str:
     if source == Source.SISTEMAS_OFICIAIS:
         return f"{d.get('sistema')}: {d.get('consulta')}"
     if source == Source.MIDIA_SITIOS:
-        accessed = datetime.datetime.fromisoformat(d["acessado_em"]).strftime("%d/%m/%Y %H:%M")
-        return f"{d.get('fonte_descricao')} — {d.get('url')} (acesso em {accessed})"
+        accessed = datetime.datetime.fromisoformat(d["acessado_em"]).astimezone(BRASILIA).strftime("%d/%m/%Y %H:%M")
+        return f"{d.get('fonte_descricao')} — {d.get('url')} (acesso em {accessed}, horário de Brasília)"
     if source == Source.FORNECEDORES:
         return (
             f"{d.get('fornecedor_nome')}, CNPJ {_cnpj(d.get('fornecedor_cnpj'))}; proposta de "
@@ -173,9 +179,9 @@ def serie(figures: dict[str, Any]) -> str:
                 f"{p['fonte']}",
                 _reference(p),
                 _day(p["data"]),
-                unit_brl(_d(p["valor_original"])),
+                _cell(unit_brl(_d(p["valor_original"]))),
                 p["fator_correcao"].replace(".", ","),
-                unit_brl(_d(p["valor_corrigido"])),
+                _cell(unit_brl(_d(p["valor_corrigido"]))),
                 _situation(p),
             )
             for p in item["precos"]
@@ -191,10 +197,10 @@ def metodo(figures: dict[str, Any]) -> str:
         cv = item["coeficiente_variacao"]
         rows = [
             ("Preços coletados / válidos", f"{item['n_coletados']} / {item['n_validos']}"),
-            ("Média de todos os preços", unit_brl(_d(item["media_todos"]))),
-            ("Média saneada (preços válidos)", unit_brl(_d(item["media"]))),
-            ("Mediana (preços válidos)", unit_brl(_d(item["mediana"]))),
-            ("Menor valor (preços válidos)", unit_brl(_d(item["menor_valor"]))),
+            ("Média de todos os preços", _cell(unit_brl(_d(item["media_todos"])))),
+            ("Média saneada (preços válidos)", _cell(unit_brl(_d(item["media"])))),
+            ("Mediana (preços válidos)", _cell(unit_brl(_d(item["mediana"])))),
+            ("Menor valor (preços válidos)", _cell(unit_brl(_d(item["menor_valor"])))),
             ("Coeficiente de variação", "—" if cv is None else f"{number_br(cv * 100, 1)}%"),
         ]
         suggested = item.get("metodo_sugerido")
@@ -203,7 +209,7 @@ def metodo(figures: dict[str, Any]) -> str:
             f"Método sugerido pelo sistema: {METHOD_NAMES[Method(suggested)] if suggested else 'nenhum'} — "
             f"{item['metodo_sugerido_motivo']}.",
             "",
-            f"Método escolhido: {item['metodo_nome']} (por {_who(figures, item.get('decidido_por'))}).",
+            f"Método escolhido: {item['metodo_nome']}, decidido por {_who(figures, item.get('decidido_por'))}.",
             "",
         ]
         if item.get("metodo") == Method.OUTRO:
@@ -264,9 +270,9 @@ def memoria(figures: dict[str, Any]) -> str:
         (
             i["numero"],
             i["descricao"],
-            unit_brl(_d(i["valor_unitario"])),
+            _cell(unit_brl(_d(i["valor_unitario"]))),
             _quantity(i["quantidade"]),
-            brl(_d(i["valor_total"])),
+            _cell(brl(_d(i["valor_total"]))),
         )
         for i in figures["itens"]
     ]
@@ -391,12 +397,12 @@ def estimate_block(figures: dict[str, Any]) -> str:
             i.get("unidade") or "—",
             _quantity(i["quantidade"]),
             i["metodo_nome"],
-            unit_brl(_d(i["valor_unitario"])),
-            brl(_d(i["valor_total"])),
+            _cell(unit_brl(_d(i["valor_unitario"]))),
+            _cell(brl(_d(i["valor_total"]))),
         )
         for i in figures["itens"]
     ]
-    rows.append(("**Total**", "", "", "", "", "", f"**{brl(_d(figures['valor_total']))}**"))
+    rows.append(("**Total**", "", "", "", "", "", f"**{_cell(brl(_d(figures['valor_total'])))}**"))
     lines = [
         f"# {ESTIMATE_TITLE}",
         "",

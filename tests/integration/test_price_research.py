@@ -27,7 +27,7 @@ def test_element_vi_is_drafted_from_the_finalised_research(use_db):
     assert notes.startswith(f"# {ESTIMATE_TITLE}") and "Prévia" not in notes
     pdf = next(r["sha256"] for r in figures["relatorio"] if r["format"] == "pdf")
     assert "Fonte: Relatório de Pesquisa de Preços" in notes and pdf in notes
-    for figure in ("R$ 10,5001", "R$ 31,50", "R$ 110,25", "**R$ 141,75**", "referência auxiliar"):
+    for figure in ("R$\u00a010,5001", "R$\u00a031,50", "R$\u00a0110,25", "**R$\u00a0141,75**", "referência auxiliar"):
         assert figure in notes, figure
     assert "9,52" not in notes  # the discarded price stays in the report, not in the section
 
