@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     MAX_FIELD_CHARS: int = Field(60_000, gt=0)
     RUN_START_TIMEOUT: float = Field(30.0, gt=0)
     MAX_REQUEST_BYTES: int = Field(1_048_576, ge=1024)  # larger request bodies: 413
+    # the evidence file of a price research (a supplier's scanned quote, a saved page): its upload route only
+    MAX_UPLOAD_BYTES: int = Field(20 * 1_048_576, ge=1024)
     RUN_RATE_PER_MINUTE: float = Field(120, gt=0)  # flow runs started per API key (and API process): 429 above
     RUN_RATE_BURST: int = Field(60, ge=0)  # 0: this API process starts no flow runs (429), e.g. a read replica
     RUNNER_POLL_SECONDS: float = Field(0.5, ge=0.1, le=60)

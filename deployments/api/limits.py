@@ -20,11 +20,17 @@ from core.logging import accept_trace_id
 from core.settings import settings
 
 
-def _too_large_body(limit: int, trace_id: str) -> bytes:
+def _too_large_body(limit: int, trace_id: str, setting: str = "MAX_REQUEST_BYTES") -> bytes:
     return json.dumps(
-        {"detail": f"Corpo do pedido maior que o limite de {limit} bytes (MAX_REQUEST_BYTES).", "trace_id": trace_id},
+        {"detail": f"Corpo do pedido maior que o limite de {limit} bytes ({setting}).", "trace_id": trace_id},
         ensure_ascii=False,
     ).encode()
+
+
+def uploads_evidence(path: str) -> bool:
+    """The route that receives a price research's evidence file (…/price-research/items/{n}/prices)."""
+    parts = path.rstrip("/").split("/")
+    return len(parts) >= 4 and parts[-1] == "prices" and parts[-3] == "items" and parts[-4] == "price-research"
 
 
 class BodySizeLimit:
@@ -34,15 +40,17 @@ class BodySizeLimit:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.limit or settings.MAX_REQUEST_BYTES
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        upload = uploads_evidence(scope.get("path", ""))
+        limit = self.limit or (settings.MAX_UPLOAD_BYTES if upload else settings.MAX_REQUEST_BYTES)
+        setting = "MAX_UPLOAD_BYTES" if upload and not self.limit else "MAX_REQUEST_BYTES"
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         # outside the trace middleware: the trace id the caller sent, or a new one, as that middleware would
         trace_id = accept_trace_id((headers.get(b"x-request-id") or b"").decode("latin-1") or None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await self._refuse(send, limit, trace_id)
+            return await self._refuse(send, limit, trace_id, setting)
         seen = 0
         over = False
 
@@ -68,15 +76,15 @@ class BodySizeLimit:
                 return await send(message)
             if not refused:
                 refused = True
-                await self._refuse(send, limit, trace_id)
+                await self._refuse(send, limit, trace_id, setting)
             return None
 
         await self.app(scope, counted_receive, guarded_send)
         return None
 
     @staticmethod
-    async def _refuse(send: Send, limit: int, trace_id: str) -> None:
-        body = _too_large_body(limit, trace_id)
+    async def _refuse(send: Send, limit: int, trace_id: str, setting: str = "MAX_REQUEST_BYTES") -> None:
+        body = _too_large_body(limit, trace_id, setting)
         await send(
             {
                 "type": "http.response.start",

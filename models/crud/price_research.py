@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from tasks.prices.outliers import OutlierRule
 
 FOUR = Decimal("0.0001")
-MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 
 def latest(session: Session, document_id: uuid.UUID, status: ResearchStatus | None = None) -> PriceResearch | None:
@@ -282,8 +281,8 @@ def add_price(
     _item(session, research, numero)
     if evidence is not None and not evidence[2]:
         evidence = None
-    if evidence is not None and len(evidence[2]) > MAX_EVIDENCE_BYTES:
-        raise InvalidError(f"O arquivo passa de {MAX_EVIDENCE_BYTES // 1024 // 1024} MB.", campo="arquivo")
+    if evidence is not None and len(evidence[2]) > settings.MAX_UPLOAD_BYTES:
+        raise InvalidError(f"O arquivo passa de {settings.MAX_UPLOAD_BYTES} bytes (MAX_UPLOAD_BYTES).", campo="arquivo")
     now = utcnow()
     day, details = price_rules.price_record(data, evidence is not None, now)
     today = price_dates.today()

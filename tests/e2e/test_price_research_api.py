@@ -352,3 +352,38 @@ def test_a_research_opened_for_other_items_is_replaced_not_finalised(api, use_db
     assert second.status_code == 201 and second.json()["id"] != first["id"]
     assert second.json()["itens"][0]["quantidade"] == "3"
     _refused(api.post(base, json={"coletar_pncp": False}), 409, "em andamento")  # the same items: continue it
+
+
+def test_an_evidence_file_may_pass_the_request_limit_up_to_its_own(api, use_db, monkeypatch):
+    from core.settings import settings
+
+    monkeypatch.setattr(settings, "MAX_UPLOAD_BYTES", 2 * 1_048_576)  # the in-thread API reads the same settings
+    doc = api.post(
+        "/api/v1/documents",
+        json=document_data(
+            "ETP", itens=[{"descricao": "Armário de aço com duas portas", "unidade": "UN", "quantidade": 1}]
+        ),
+    ).json()
+    base = f"/api/v1/documents/{doc['id']}/price-research"
+    assert api.post(base, json={"coletar_pncp": False}).status_code == 201
+    painel = {
+        "fonte": "I",
+        "valor": "900",
+        "data": price_dates.today().isoformat(),
+        "sistema": "Painel de Preços",
+        "consulta": "CATMAT 000000",
+    }
+    scan = b"%PDF-1.4 " + b"0" * 1_500_000  # over MAX_REQUEST_BYTES (1 MiB), under the upload limit
+    accepted = api.post(
+        f"{base}/items/1/prices", data=painel, files={"arquivo": ("cotacao.pdf", scan, "application/pdf")}
+    )
+    assert accepted.status_code == 201 and accepted.json()["preco"]["evidencia"]["tamanho"] == len(scan)
+    big = b"%PDF-1.4 " + b"0" * 2_200_000
+    refused = api.post(
+        f"{base}/items/1/prices", data=painel, files={"arquivo": ("cotacao.pdf", big, "application/pdf")}
+    )
+    _refused(refused, 413, "MAX_UPLOAD_BYTES")
+    assert (
+        api.patch(f"{base}/items/0", json={}).status_code == 422
+        and api.patch(f"{base}/items/99999999999999999999", json={}).status_code == 422
+    )

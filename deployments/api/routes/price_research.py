@@ -12,11 +12,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Path, UploadFile, status
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from core.settings import settings
 from deployments.api.deps import ActingDep, ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
 from deployments.api.files import stored_file
 from models.apikey import ApiKey
@@ -107,7 +108,7 @@ async def add_price(
     acting: ActingDep,
     trace_id: TraceId,
     document_id: uuid.UUID,
-    numero: int,
+    numero: Annotated[int, Path(ge=1, le=1000)],
     fonte: Annotated[Source, Form(description="parâmetro do art. 5º: I, II, III, IV ou V")],
     valor: Annotated[Decimal, Form(description="preço unitário na unidade do item (até 4 casas)")],
     arquivo: Annotated[UploadFile | None, File(description="o documento que comprova o preço")] = None,
@@ -140,7 +141,7 @@ async def add_price(
     _guard(session, document_id, key, trace_id, f"preço do item {numero}")
     evidence = None
     if arquivo is not None:
-        content = await arquivo.read(crud.MAX_EVIDENCE_BYTES + 1)
+        content = await arquivo.read(settings.MAX_UPLOAD_BYTES + 1)
         evidence = (arquivo.filename or "arquivo", arquivo.content_type or "application/octet-stream", content)
     price = crud.add_price(session, document_id, numero, price_in, evidence, acting, store_evidence)
     item = _item(session, document_id, numero)
@@ -170,7 +171,7 @@ def decide_item(
     acting: ActingDep,
     trace_id: TraceId,
     document_id: uuid.UUID,
-    numero: int,
+    numero: Annotated[int, Path(ge=1, le=1000)],
     body: ItemDecision,
 ) -> dict[str, Any]:
     """The item's method and its justification, the §2º percentage, the §4º critical analysis, the §5º justification."""
@@ -186,7 +187,7 @@ def approve_item(
     acting: ActingDep,
     trace_id: TraceId,
     document_id: uuid.UUID,
-    numero: int,
+    numero: Annotated[int, Path(ge=1, le=1000)],
     body: ItemApproval,
 ) -> dict[str, Any]:
     """The competent authority approves the item's §5º exception or §1º method, with a despacho."""
