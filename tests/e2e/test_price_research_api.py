@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from models import price_dates
 from models.price_rules import months_before
 from tests.utils.builders import AUTHORITY, PLANNER, REVIEWER, actor, document_data, fill_document, make_key
-from tests.utils.research import CNPJS, market_prices
+from tests.utils.research import CNPJS, drop_market, market_prices
 
 pytestmark = pytest.mark.usefixtures("api_url")
 PDF = ("evidencia.pdf", b"%PDF-1.4 proposta", "application/pdf")
@@ -57,11 +57,20 @@ def _refused(answer: httpx.Response, status: int, *says: str) -> None:
         assert text in detail, detail
 
 
+def _open(api: httpx.Client, base: str, today, edital) -> dict:
+    """Opened by the planning team, dated today, the PNCP prices gathered; the authority does not research."""
+    _refused(api.post(base, json={}, headers=actor(AUTHORITY)), 403, "equipe de planejamento")
+    _refused(api.post(base, json={"data_prevista_edital": (today - timedelta(days=1)).isoformat()}), 422, "anterior")
+    opened = api.post(base, json={"data_prevista_edital": edital.isoformat(), "responsaveis": [PLANNER, REVIEWER]})
+    assert opened.status_code == 201, opened.text
+    return opened.json()
+
+
 def test_a_research_from_opening_to_its_report(api, use_db):
     today = price_dates.today()
     edital = today + timedelta(days=45)
     code = f"9{uuid.uuid4().int % 10**6:06d}"
-    market_prices(
+    controls = market_prices(
         use_db,
         code,
         [
@@ -79,13 +88,12 @@ def test_a_research_from_opening_to_its_report(api, use_db):
     doc = api.post("/api/v1/documents", json=document_data("ETP", itens=items)).json()
     base = f"/api/v1/documents/{doc['id']}/price-research"
     assert api.get(base).status_code == 404
+    try:
+        opened = _open(api, base, today, edital)
+    finally:  # the collected period of the shared database is read by other tests: these rows leave it at once
+        drop_market(use_db, controls)
 
-    # opened by the planning team, dated today, the PNCP prices gathered; the authority does not research
-    _refused(api.post(base, json={}, headers=actor(AUTHORITY)), 403, "equipe de planejamento")
-    _refused(api.post(base, json={"data_prevista_edital": (today - timedelta(days=1)).isoformat()}), 422, "anterior")
-    opened = api.post(base, json={"data_prevista_edital": edital.isoformat(), "responsaveis": [PLANNER, REVIEWER]})
-    assert opened.status_code == 201, opened.text
-    research = opened.json()
+    research = opened
     assert research["data_pesquisa"] == today.isoformat() and research["pncp_coletados"] == 4
     assert research["responsaveis"] == [PLANNER, REVIEWER] and research["status"] == "em_andamento"
     _refused(api.post(base, json={}), 409, "em andamento")

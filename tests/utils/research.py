@@ -16,13 +16,16 @@ from tests.utils.builders import PLANNER, acting
 CNPJS = ("33683111000107", "00394460005887", "00360305000104", "26994558000123")
 
 
-def market_prices(url: str, code: str, prices: list[tuple[float, date]], unit: str = "UNIDADE") -> None:
-    """One awarded result per price, each in its own contratação, for catalogue ``code``."""
+def market_prices(url: str, code: str, prices: list[tuple[float, date]], unit: str = "UNIDADE") -> list[str]:
+    """One awarded result per price, each in its own contratação, for catalogue ``code``; their control numbers
+    (``drop_market`` takes them out again: other tests read the collected period of the shared database)."""
     from models.market import PncpContratacao, PncpItem, PncpResultado
 
+    controls = []
     with session_scope(url) as session:
         for n, (value, day) in enumerate(prices, start=1):
             control = f"00394460000141-1-{uuid.uuid4().int % 10**6:06d}/{day.year}"
+            controls.append(control)
             published = datetime.combine(day, datetime.min.time())
             session.add(
                 PncpContratacao(
@@ -60,6 +63,17 @@ def market_prices(url: str, code: str, prices: list[tuple[float, date]], unit: s
                     data_resultado=day,
                 )
             )
+    return controls
+
+
+def drop_market(url: str, controls: list[str]) -> None:
+    from sqlmodel import col, delete
+
+    from models.market import PncpContratacao, PncpItem, PncpResultado
+
+    with session_scope(url) as session:
+        for table in (PncpResultado, PncpItem, PncpContratacao):
+            session.execute(delete(table).where(col(table.numero_controle_pncp).in_(controls)))
 
 
 def painel_price(value: str, day: date | None = None) -> Any:
