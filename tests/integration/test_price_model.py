@@ -270,7 +270,8 @@ def test_drafting_uses_the_mapa_the_estimate_and_similar_purchases_when_the_docu
     assert contexts["descricao_necessidade"].market_notes is None
     # what the writer sees (the tables as data, to be appended as they are) and what the offline draft holds
     prompt = build_messages(contexts["estimativa_valor"])[1]["content"]
-    assert "Dados de mercado (coletados de contratações publicadas): <dados>\n# Quadro-resumo da estimativa" in prompt
+    assert "Dados de mercado (coletados de contratações publicadas): <dados>\nPrévia: a pesquisa de preços" in prompt
+    assert "\n# Quadro-resumo da estimativa" in prompt
     assert offline_draft(contexts["estimativa_valor"]).endswith(price)
     # a document without items: the writer is told to mark what the research must bring
     plain = load_drafting_contexts.fn(without, ["estimativa_valor"], requested_by=PLANNER)[0]
