@@ -56,12 +56,12 @@ def research_annex(research: dict[str, Any] | None) -> str:
     with its dates, people, total and the SHA-256 of its files ('' without a finalised research)."""
     if not research:
         return ""
-    hashes = "; ".join(f"{r['format'].upper()} {r['sha256']}" for r in research.get("relatorio", []))
+    hashes = "\n".join(f"- {r['format'].upper()}: {r['sha256']}" for r in research.get("relatorio", []))
     day = research["finalizada_em"][:10]
     return (
         f"\n\n**Anexo — Relatório de Pesquisa de Preços** (IN SEGES/ME nº 65/2021, art. 3º): pesquisa de "
         f"{_br(research['data_pesquisa'])}, finalizada em {_br(day)}; valor total estimado R$ "
-        f"{_money(research['valor_total'])}. Arquivos do relatório (SHA-256): {hashes}."
+        f"{_money(research['valor_total'])}. Arquivos do relatório (SHA-256):\n\n{hashes}"
     )
 
 
