@@ -124,7 +124,7 @@ def _check_edital(day: date | None, research_day: date) -> None:
         )
 
 
-Collector = Callable[[list[dict[str, Any]], date], dict[int, list[dict[str, Any]]]]
+Collector = Callable[[list[dict[str, Any]], date, date | None], dict[int, list[dict[str, Any]]]]
 
 
 def open_research(
@@ -181,7 +181,8 @@ def open_research(
         )
         session.add(item)
         items.append(raw)
-    gathered = collect(items, today) if collect and data.coletar_pncp else {}
+    since = price_rules.months_before(data.data_prevista_edital, 12) if data.data_prevista_edital else None
+    gathered = collect(items, today, since) if collect and data.coletar_pncp else {}
     count = 0
     for numero, rows in gathered.items():
         for row in rows:
@@ -435,11 +436,14 @@ def analysis(session: Session, document: Document, research: PriceResearch) -> d
     quoted = {p.detalhes.get("fornecedor_cnpj") for p in prices if p.fonte == Source.FORNECEDORES}
     silent = {s["cnpj"] for s in research.fornecedores_sem_resposta}
     problems += price_rules.supplier_problems({q for q in quoted if q}, silent, research.justificativa_fornecedores)
-    for price in prices:
+    for price in prices:  # a price a person excluded is not used: its window does not matter any more
         try:
-            price_rules.check_window(Source(price.fonte), price.data, research.data_pesquisa, edital, today)
+            if price.decisao != "excluido":
+                price_rules.check_window(Source(price.fonte), price.data, research.data_pesquisa, edital, today)
         except InvalidError as exc:
-            problems.append(f"item {price.item}, preço {price.id}: {exc.message}")
+            problems.append(
+                f"item {price.item}, preço {price.id}: {exc.message} Exclua-o (decisão 'excluido', com o motivo)."
+            )
     people = set(research.responsaveis) | {research.aberta_por}
     people |= {x for i in items for x in _acts(i)}
     total = study.total(items)

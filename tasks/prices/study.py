@@ -263,17 +263,20 @@ def total(items: Iterable[dict[str, Any]]) -> Decimal | None:
     return sum(values, Decimal(0)) if values and all(v is not None for v in values) else None  # type: ignore[misc]
 
 
-def pncp_prices(session: Any) -> Callable[[list[dict[str, Any]], date], dict[int, list[dict[str, Any]]]]:
+def pncp_prices(
+    session: Any,
+) -> Callable[[list[dict[str, Any]], date, date | None], dict[int, list[dict[str, Any]]]]:
     """The collector of a new research: for each item, the prices of contratações similares in the collected PNCP
-    data (art. 5º, II) dated within the window before the research date (PRICE_RESEARCH_WINDOW_DAYS, at most 365),
-    per the item's unit (packs converted), every comparable one — the research's own criterion discards later."""
+    data (art. 5º, II) dated within the window before the research date (PRICE_RESEARCH_WINDOW_DAYS, at most 365)
+    and not before ``since`` (the IN's year before the planned edital, when known), per the item's unit (packs
+    converted), every comparable one — the research's own criterion discards later."""
     from core.settings import settings
     from tasks.prices import market_data
     from tasks.prices.research import research
 
     window = min(settings.PRICE_RESEARCH_WINDOW_DAYS, 365)
 
-    def collect(items: list[dict[str, Any]], day: date) -> dict[int, list[dict[str, Any]]]:
+    def collect(items: list[dict[str, Any]], day: date, since: date | None = None) -> dict[int, list[dict[str, Any]]]:
         out: dict[int, list[dict[str, Any]]] = {}
         for numero, item in enumerate(items, start=1):
             found = market_data.observations(
@@ -307,6 +310,7 @@ def pncp_prices(session: Any) -> Callable[[list[dict[str, Any]], date], dict[int
                     },
                 }
                 for line in mapa.precos
+                if since is None or line.observation.date >= since
             ]
         return out
 

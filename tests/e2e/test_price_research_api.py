@@ -78,6 +78,9 @@ def test_a_research_from_opening_to_its_report(api, use_db):
             (10.5, today - timedelta(days=60)),
             (11.0, today - timedelta(days=90)),
             (100.0, today - timedelta(days=100)),
+            # inside the year before the research, outside the year before the planned edital (IN 65 art. 5º II):
+            # not gathered
+            (10.7, today - timedelta(days=340)),
         ],
     )
     items = [
@@ -395,3 +398,37 @@ def test_an_evidence_file_may_pass_the_request_limit_up_to_its_own(api, use_db, 
         api.patch(f"{base}/items/0", json={}).status_code == 422
         and api.patch(f"{base}/items/99999999999999999999", json={}).status_code == 422
     )
+
+
+def test_a_later_edital_date_puts_a_price_out_of_its_window_until_a_person_excludes_it(api, use_db):
+    today = price_dates.today()
+    doc = api.post(
+        "/api/v1/documents",
+        json=document_data(
+            "ETP", itens=[{"descricao": "Ventilador de parede 60 cm", "unidade": "UN", "quantidade": 8}]
+        ),
+    ).json()
+    base = f"/api/v1/documents/{doc['id']}/price-research"
+    opened = api.post(
+        base, json={"coletar_pncp": False, "data_prevista_edital": (today + timedelta(days=60)).isoformat()}
+    )
+    assert opened.status_code == 201, opened.text
+    page = {
+        "fonte": "III",
+        "valor": "289.9",
+        "url": "https://loja.example/ventilador",
+        "fonte_descricao": "Loja Y",
+        "acessado_em": (datetime.now(UTC) - timedelta(days=100)).isoformat(),
+    }
+    added = api.post(f"{base}/items/1/prices", data=page, files={"arquivo": PDF})
+    assert added.status_code == 201, added.text  # 100 days before today: inside 6 months before the edital
+    moved = api.patch(base, json={"data_prevista_edital": (today + timedelta(days=120)).isoformat()})
+    assert moved.status_code == 200
+    late = [p for p in moved.json()["pendencias"] if "fora da janela da fonte III" in p]
+    assert len(late) == 1 and "Exclua-o" in late[0], moved.json()["pendencias"]
+    price = added.json()["preco"]["id"]
+    out = api.post(
+        f"{base}/prices/{price}/decision", json={"decisao": "excluido", "motivo": "Fora da janela do edital."}
+    )
+    assert out.status_code == 200
+    assert not [p for p in api.get(base).json()["pendencias"] if "fora da janela" in p]
