@@ -66,6 +66,16 @@ def _open(api: httpx.Client, base: str, today, edital) -> dict:
     return opened.json()
 
 
+def _opened(api: httpx.Client, descricao: str, kind: str = "ETP", quantidade: int = 1, **opening) -> str:
+    """A document of one item (UN) and its research opened without PNCP prices; the research's base URL."""
+    item = {"descricao": descricao, "unidade": "UN", "quantidade": quantidade}
+    doc = api.post("/api/v1/documents", json=document_data(kind, itens=[item])).json()
+    base = f"/api/v1/documents/{doc['id']}/price-research"
+    opened = api.post(base, json={"coletar_pncp": False, **opening})
+    assert opened.status_code == 201, opened.text
+    return base
+
+
 def test_a_research_from_opening_to_its_report(api, use_db):
     today = price_dates.today()
     edital = today + timedelta(days=45)
@@ -253,14 +263,7 @@ def test_a_research_from_opening_to_its_report(api, use_db):
 
 
 def test_a_research_without_sources_i_or_ii_needs_the_justification(api, use_db):
-    doc = api.post(
-        "/api/v1/documents",
-        json=document_data(
-            "TR", itens=[{"descricao": "Serviço de chaveiro, abertura de fechadura", "unidade": "UN", "quantidade": 4}]
-        ),
-    ).json()
-    base = f"/api/v1/documents/{doc['id']}/price-research"
-    assert api.post(base, json={"coletar_pncp": False}).status_code == 201
+    base = _opened(api, "Serviço de chaveiro, abertura de fechadura", "TR", 4)
     today = price_dates.today()
     for n in range(3):
         assert (
@@ -284,14 +287,7 @@ def test_a_research_without_sources_i_or_ii_needs_the_justification(api, use_db)
 def test_prices_corrected_by_the_ipca_show_both_values(api, use_db):
     from tasks.prices.indices import shipped
 
-    doc = api.post(
-        "/api/v1/documents",
-        json=document_data(
-            "ETP", itens=[{"descricao": "Cadeira giratória com braços", "unidade": "UN", "quantidade": 5}]
-        ),
-    ).json()
-    base = f"/api/v1/documents/{doc['id']}/price-research"
-    assert api.post(base, json={"coletar_pncp": False, "indice": "IPCA"}).status_code == 201
+    base = _opened(api, "Cadeira giratória com braços", quantidade=5, indice="IPCA")
     day = price_dates.today().replace(day=1) - timedelta(days=200)
     painel = {
         "fonte": "I",
@@ -369,14 +365,7 @@ def test_an_evidence_file_may_pass_the_request_limit_up_to_its_own(api, use_db, 
     from core.settings import settings
 
     monkeypatch.setattr(settings, "MAX_UPLOAD_BYTES", 2 * 1_048_576)  # the in-thread API reads the same settings
-    doc = api.post(
-        "/api/v1/documents",
-        json=document_data(
-            "ETP", itens=[{"descricao": "Armário de aço com duas portas", "unidade": "UN", "quantidade": 1}]
-        ),
-    ).json()
-    base = f"/api/v1/documents/{doc['id']}/price-research"
-    assert api.post(base, json={"coletar_pncp": False}).status_code == 201
+    base = _opened(api, "Armário de aço com duas portas")
     painel = {
         "fonte": "I",
         "valor": "900",
@@ -402,17 +391,8 @@ def test_an_evidence_file_may_pass_the_request_limit_up_to_its_own(api, use_db, 
 
 def test_a_later_edital_date_puts_a_price_out_of_its_window_until_a_person_excludes_it(api, use_db):
     today = price_dates.today()
-    doc = api.post(
-        "/api/v1/documents",
-        json=document_data(
-            "ETP", itens=[{"descricao": "Ventilador de parede 60 cm", "unidade": "UN", "quantidade": 8}]
-        ),
-    ).json()
-    base = f"/api/v1/documents/{doc['id']}/price-research"
-    opened = api.post(
-        base, json={"coletar_pncp": False, "data_prevista_edital": (today + timedelta(days=60)).isoformat()}
-    )
-    assert opened.status_code == 201, opened.text
+    edital = (today + timedelta(days=60)).isoformat()
+    base = _opened(api, "Ventilador de parede 60 cm", quantidade=8, data_prevista_edital=edital)
     page = {
         "fonte": "III",
         "valor": "289.9",
