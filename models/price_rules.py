@@ -261,6 +261,20 @@ def check_open(research_status: ResearchStatus | None) -> None:
         raise ConflictError("Já há uma pesquisa de preços em andamento para este documento: continue-a.")
 
 
+RESEARCH_CLOSED = ("aprovado", "consolidado", "cancelado")
+
+
+def check_document_open(document_status: str) -> None:
+    """The research belongs to the planning of the document: it is opened and completed before the approval, so the
+    approved estimate is the one of the research it cites (Lei 14.133/2021, art. 18, §1º, VI); an approved or
+    consolidated document gets a new research only in a new version."""
+    if document_status in RESEARCH_CLOSED:
+        raise ConflictError(
+            f"O documento está '{document_status}': a pesquisa de preços é feita na fase de planejamento, antes da "
+            "aprovação. Para rever a estimativa de um documento consolidado, abra uma nova versão dele."
+        )
+
+
 def check_editable(status: ResearchStatus) -> None:
     """A finalised research is a closed act: its prices, decisions and report do not change (art. 3º)."""
     if status is ResearchStatus.FINALIZADA:

@@ -136,6 +136,7 @@ def open_research(
     days)."""
     document = get_document(session, document_id, for_update=True)
     rules.check_can_plan(acting.person)
+    price_rules.check_document_open(document.status)
     if not document.itens:
         raise InvalidError(
             "O documento não lista itens: a pesquisa de preços é feita para os itens da contratação (campo 'itens').",
@@ -229,6 +230,7 @@ def _editable(session: Session, document_id: uuid.UUID, acting: Acting) -> tuple
     document = get_document(session, document_id)
     research = current(session, document_id, for_update=True)
     price_rules.check_editable(ResearchStatus(research.status))
+    price_rules.check_document_open(document.status)
     price_rules.check_researcher(acting.person, research.responsaveis)
     return document, research
 
@@ -382,6 +384,7 @@ def approve_item(
     document = get_document(session, document_id)
     research = current(session, document_id, for_update=True)
     price_rules.check_editable(ResearchStatus(research.status))
+    price_rules.check_document_open(document.status)
     item = _item(session, research, numero)
     if data.objeto == "excecao":
         if not item.excecao_justificativa:

@@ -260,6 +260,8 @@ def test_a_research_from_opening_to_its_report(api, use_db):
     # now the ETP is approved, and its estimate section is drafted from the research
     approved = api.post(f"{url}/transitions", json={"to": "aprovado", "reason": "Aprovo."}, headers=actor(AUTHORITY))
     assert approved.status_code == 200, approved.text
+    # the approved estimate is the research's: no new research on an approved document (a new version first)
+    _refused(api.post(base, json={"coletar_pncp": False}), 409, "antes da aprovação", "nova versão")
 
 
 def test_a_research_without_sources_i_or_ii_needs_the_justification(api, use_db):

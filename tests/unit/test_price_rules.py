@@ -127,6 +127,11 @@ def test_a_page_needs_its_address_and_access_time_not_in_the_future():
 
 
 def test_research_status_and_people_rules():
+    for open_status in ("rascunho", "em_revisao", "devolvido"):
+        r.check_document_open(open_status)
+    for closed in ("aprovado", "consolidado", "cancelado"):
+        with pytest.raises(ConflictError, match="antes da aprovação"):
+            r.check_document_open(closed)
     r.check_open(None)
     r.check_open(ResearchStatus.FINALIZADA)  # a new research after a finalised one
     with pytest.raises(ConflictError, match="em andamento"):
