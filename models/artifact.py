@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.db import UtcDateTime, utcnow
@@ -21,6 +21,7 @@ class Artifact(SQLModel, table=True):
             "classified",
             "kind",
             "research_id",
+            "signatures",
             name="uq_artifacts_version_format",
         ),
     )
@@ -35,6 +36,11 @@ class Artifact(SQLModel, table=True):
     # ("pesquisa_precos", with its research's id; "" for the document's own files)
     kind: str = Field(default="documento", sa_column=Column(String(20), nullable=False, server_default="documento"))
     research_id: str = Field(default="", sa_column=Column(String(36), nullable=False, server_default=""))
+    # a PDF's PDF/A conformance as validated when it was written ("PDF/A-2b"); "" for a DOCX
+    conformance: str = Field(default="", sa_column=Column(String(16), nullable=False, server_default=""))
+    # a signed PDF (kind "assinado"): how many signatures it carries, and whose (identifiers, in signing order)
+    signatures: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    signers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     storage_uri: str = Field(max_length=1000)
     key: str = Field(max_length=500)
     sha256: str = Field(max_length=64, index=True)
@@ -54,6 +60,9 @@ class ArtifactPublic(SQLModel):
     classified: bool = False
     kind: str = "documento"
     research_id: str = ""
+    conformance: str = ""
+    signatures: int = 0
+    signers: list[str] = []
     storage_uri: str
     sha256: str
     size_bytes: int

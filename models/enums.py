@@ -14,6 +14,8 @@ class DocumentStatus(StrEnum):
     DEVOLVIDO = "devolvido"
     APROVADO = "aprovado"
     CONSOLIDADO = "consolidado"
+    ASSINADO = "assinado"  # every person the document names signed its consolidated PDF (sign-document)
+    PUBLICADO = "publicado"  # attached to its contratação on PNCP (publish-pncp; Lei 14.133/2021, art. 54 and 174)
     CANCELADO = "cancelado"
 
 

@@ -7,6 +7,8 @@ EVENT_TYPES: dict[str, str] = {
     "document.returned": "Documento devolvido para ajustes",
     "document.approved": "Documento aprovado",
     "document.consolidated": "Documento consolidado",
+    "document.signed": "Documento assinado",
+    "document.published": "Documento publicado no PNCP",
     "document.budget_disclosed": "Sigilo do orçamento encerrado",
     "generation.failed": "Falha na redação por IA",
     "consolidation.failed": "Falha na consolidação",

@@ -261,7 +261,7 @@ def check_open(research_status: ResearchStatus | None) -> None:
         raise ConflictError("Já há uma pesquisa de preços em andamento para este documento: continue-a.")
 
 
-RESEARCH_CLOSED = ("aprovado", "consolidado", "cancelado")
+RESEARCH_CLOSED = ("aprovado", "consolidado", "assinado", "publicado", "cancelado")
 
 
 def check_document_open(document_status: str) -> None:

@@ -24,6 +24,8 @@ TRANSITIONS: dict[S, tuple[S, ...]] = {
     S.DEVOLVIDO: (S.RASCUNHO, S.EM_REVISAO, S.CANCELADO),
     S.APROVADO: (S.CANCELADO,),  # aprovado → consolidado only through consolidation (consolidate-document)
     S.CONSOLIDADO: (S.CANCELADO,),  # edits after consolidation need a new version (new_version)
+    S.ASSINADO: (S.CANCELADO,),  # consolidado → assinado only through sign-document, when the last person signed
+    S.PUBLICADO: (S.CANCELADO,),  # consolidado/assinado → publicado only through publish-pncp
     S.CANCELADO: (),
 }
 REASON_REQUIRED = {S.DEVOLVIDO, S.CANCELADO}
@@ -273,7 +275,9 @@ ART_18_VI = (
     "referenciais, das memórias de cálculo e dos documentos que lhe dão suporte, que poderão constar de anexo "
     'classificado, se a Administração optar por preservar o seu sigilo até a conclusão da licitação"'
 )
-DISCLOSABLE = (S.APROVADO, S.CONSOLIDADO)
+DISCLOSABLE = (S.APROVADO, S.CONSOLIDADO, S.ASSINADO, S.PUBLICADO)
+# the statuses of a consolidated version: its files are frozen; a change needs a new version
+FROZEN = (S.CONSOLIDADO, S.ASSINADO, S.PUBLICADO)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpIt
 from models.notification import DeliveryAttempt, Event, Notification, Subscription
 from models.price_index import PriceIndexValue
 from models.price_research import PriceResearch, ResearchItem, ResearchPrice
+from models.publication import PncpPublication
+from models.signature import DocumentSignature
 from models.template import Template
 
 __all__ = [
@@ -16,11 +18,13 @@ __all__ = [
     "DeliveryAttempt",
     "Document",
     "DocumentField",
+    "DocumentSignature",
     "Event",
     "Notification",
     "PncpCheckpoint",
     "PncpContratacao",
     "PncpDetailGap",
+    "PncpPublication",
     "PncpItem",
     "PncpQuarantine",
     "PncpResultado",

@@ -11,7 +11,7 @@ from models.crud.documents import Acting, document_view, ensure_editable, get_do
 from models.db import session_scope
 from models.enums import DocumentKind, DocumentStatus
 from models.errors import ConflictError, InvalidError, NotFoundError
-from models.rules import SIGILOSO_RUN_TAG
+from models.rules import FROZEN, SIGILOSO_RUN_TAG
 
 
 def slugify(text: str) -> str:
@@ -82,9 +82,9 @@ def run_tags(doc: Mapping[str, object], acting: Acting | None = None) -> list[st
 def consolidatable(document_id: uuid.UUID) -> dict[str, Any]:
     with session_scope() as session:
         doc = get_document(session, document_id)
-        if doc.status == DocumentStatus.CONSOLIDADO:
+        if doc.status in FROZEN:
             raise ConflictError(
-                f"O documento já está consolidado na versão {doc.version}; os arquivos estão em "
+                f"O documento já está {doc.status} na versão {doc.version}; os arquivos estão em "
                 f"/api/v1/documents/{doc.id}/artifacts. Para alterar, abra uma nova versão "
                 f"(POST /api/v1/documents/{doc.id}/versions).",
                 status=str(doc.status),

@@ -129,10 +129,12 @@ def new_version(session: Session, document_id: uuid.UUID, reason: str | None, ac
     planning team. Whoever writes, justifies or reviews a section of the new version may not approve it."""
     rules.check_can_plan(acting.person)
     document = get_document(session, document_id, for_update=True)
-    if document.status != DocumentStatus.CONSOLIDADO:
+    if document.status not in rules.FROZEN:
         raise ConflictError(
-            f"Só um documento consolidado ganha nova versão; está '{document.status}'.", status=str(document.status)
+            f"Só um documento consolidado (assinado ou publicado) ganha nova versão; está '{document.status}'.",
+            status=str(document.status),
         )
+    previous = DocumentStatus(document.status)
     document.version += 1
     document.status = DocumentStatus.RASCUNHO
     document.updated_at = utcnow()
@@ -140,7 +142,7 @@ def new_version(session: Session, document_id: uuid.UUID, reason: str | None, ac
     session.add(
         AuditLog(
             document_id=document_id,
-            from_status=DocumentStatus.CONSOLIDADO,
+            from_status=previous,
             to_status=DocumentStatus.RASCUNHO,
             reason=reason or f"nova versão {document.version}",
             actor=acting.app,

@@ -126,7 +126,7 @@ def create_tr_from_etp(session: Session, etp_id: uuid.UUID, acting: Acting) -> D
     etp = get_document(session, etp_id)
     if etp.kind != DocumentKind.ETP:
         raise InvalidError(f"O documento {etp_id} é um {etp.kind}: um TR nasce de um ETP.")
-    if etp.status not in (DocumentStatus.APROVADO, DocumentStatus.CONSOLIDADO):
+    if etp.status not in (DocumentStatus.APROVADO, *rules.FROZEN):
         raise ConflictError(
             f"O ETP está '{etp.status}': o TR nasce de um ETP aprovado pela autoridade competente.",
             status=str(etp.status),

@@ -62,6 +62,8 @@ STATUS_NAMES = {
     "devolvido": "devolvido",
     "aprovado": "aprovado",
     "consolidado": "consolidado",
+    "assinado": "assinado",
+    "publicado": "publicado no PNCP",
     "cancelado": "cancelado",
 }
 

@@ -15,7 +15,7 @@ from models.crud.people import acting_person
 from models.db import session_scope
 from models.enums import DocumentStatus, FieldSource
 from models.errors import ConflictError, NotFoundError
-from models.rules import SIGILOSO_RUN_TAG, FieldState, check_can_plan
+from models.rules import FROZEN, SIGILOSO_RUN_TAG, FieldState, check_can_plan
 from tasks import run_logger
 from tasks.llm.prompts import DraftingContext
 from tasks.records.printed import printed
@@ -246,7 +246,7 @@ def load_consolidation_input(document_id: uuid.UUID) -> dict[str, Any]:
     with session_scope() as session:
         view = document_view(session, document_id)
         document, template = view.document, view.template
-        if document.status == DocumentStatus.CONSOLIDADO:
+        if document.status in FROZEN:
             existing = artifacts_of(session, document_id, document.version)
             if existing:
                 return {"already": [a.model_dump(mode="json") for a in existing], "version": document.version}
