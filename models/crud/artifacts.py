@@ -55,6 +55,7 @@ def register_consolidation(
             key=s["key"],
             sha256=s["sha256"],
             size_bytes=s["size"],
+            conformance=s.get("conformance", ""),
             classified=s.get("classified", False),
             template_id=template_id,
             template_version=template_version,
@@ -85,7 +86,9 @@ def register_consolidation(
         trace_id=trace_id,
         flow_run_id=flow_run_id,
         artifacts=[
-            {"format": a.format, "sha256": a.sha256, "size_bytes": a.size_bytes} for a in artifacts if not a.classified
+            {"format": a.format, "sha256": a.sha256, "size_bytes": a.size_bytes, "conformance": a.conformance or None}
+            for a in artifacts
+            if not a.classified
         ],
         classified_annex=any(a.classified for a in artifacts) or None,
     )

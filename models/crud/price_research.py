@@ -580,6 +580,7 @@ def finalize(
                 key=s["key"],
                 sha256=s["sha256"],
                 size_bytes=s["size"],
+                conformance=s.get("conformance", ""),
                 classified=classified,
                 kind="pesquisa_precos",
                 research_id=str(research.id),

@@ -117,7 +117,10 @@ def _build(doc: RenderDocument, single_pass: bool) -> bytes:
     canvasmaker = functools.partial(NumberedCanvas, date=stamp)
     styles = paragraph_styles()
     toc = TableOfContents(
-        levelStyles=[styles["toc"], styles["toc-2"], styles["toc-3"]], dotsMinLevel=0, rightColumnWidth=36
+        levelStyles=[styles["toc"], styles["toc-2"], styles["toc-3"]],
+        dotsMinLevel=0,
+        rightColumnWidth=36,
+        tableStyle=TOC_TABLE,
     )
     if single_pass:
         template.build(_story(doc, TocSlot(toc, _toc_entries(doc))), canvasmaker=canvasmaker)
@@ -125,6 +128,17 @@ def _build(doc: RenderDocument, single_pass: bool) -> bytes:
         template.headings = bool(doc.sections)
         template.multiBuild(_story(doc, toc), canvasmaker=canvasmaker)
     return buffer.getvalue()
+
+
+# reportlab's table of contents style, with the embedded Vera as the cells' base font (PDF/A: no Helvetica)
+TOC_TABLE = TableStyle(
+    [
+        ("FONT", (0, 0), (-1, -1), "Vera", 10),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ]
+)
 
 
 def _toc_entries(doc: RenderDocument) -> list[tuple[int, str, int, str]]:
@@ -238,6 +252,7 @@ def _table(block: markup.Table, styles: dict[str, ParagraphStyle]) -> Table:
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), "Vera", CELL_SIZE),  # embedded base font (PDF/A), never Helvetica
                 ("GRID", (0, 0), (-1, -1), 0.5, GRID),
                 ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),

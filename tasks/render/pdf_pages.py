@@ -82,6 +82,9 @@ class NumberedCanvas(Canvas):
     """
 
     def __init__(self, *args: Any, date: str = "", **kwargs: Any) -> None:
+        # the base font is the embedded Vera: reportlab's default (Helvetica) is never embedded, and PDF/A wants
+        # every font that the file names embedded, used or not
+        kwargs["initialFontName"] = kwargs.get("initialFontName") or "Vera"
         super().__init__(*args, **kwargs)
         self._page_states: list[dict[str, Any]] = []
         self.toc_entries: list[tuple[int, str, int, str]] = []

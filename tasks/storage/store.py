@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from core.settings import settings
+from tasks.render.pdfa import CONFORMANCE
 
 CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -216,6 +217,8 @@ def put_files(document_id: str, version: int, files: dict[str, bytes], classifie
                 "size": result.size,
                 "reused": result.reused,
                 "classified": classified,
+                # render_all validated every PDF as PDF/A-2b before it got here (tasks/render/pdfa.py)
+                "conformance": CONFORMANCE if fmt == "pdf" else "",
             }
         )
     return stored

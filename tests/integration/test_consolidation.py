@@ -60,6 +60,7 @@ def test_local_store_consolidates_atomically_and_idempotently(use_db, tmp_path, 
     result = consolidate_document(doc)
     status, rows = status_and_artifacts(use_db, doc)
     assert status == "consolidado" and sorted(r.format for r in rows) == ["docx", "pdf"]
+    assert {r.format: r.conformance for r in rows} == {"docx": "", "pdf": "PDF/A-2b"}
     for row in rows:
         path = tmp_path / "artifacts" / row.key
         assert path.is_file() and path.stat().st_size == row.size_bytes
@@ -159,6 +160,25 @@ def test_unwritable_artifacts_folder_fails_clearly_then_rerun_completes(sqlite_u
     state = consolidate_document(doc, return_state=True)
     assert state.is_failed() and "armazenar arquivos" in state.message and "não foi possível gravar" in state.message
     assert status_and_artifacts(sqlite_url, doc) == ("aprovado", [])
+    monkeypatch.setattr(settings, "ARTIFACTS_DIR", tmp_path / "artifacts")
+    consolidate_document(doc)
+    assert status_and_artifacts(sqlite_url, doc)[0] == "consolidado"
+
+
+def test_a_pdf_that_is_not_pdfa_fails_the_render_step_with_the_validators_reason(sqlite_url, tmp_path, monkeypatch):
+    """A renderer that writes a font it does not embed (reportlab's default Helvetica): the consolidation fails in
+    the step that writes the PDF, with the rule; nothing is stored or registered, the document stays aprovado."""
+    from tests.unit.test_pdfa import plain_canvas_pdf
+
+    monkeypatch.setattr(settings, "ARTIFACTS_DIR", tmp_path / "artifacts")
+    monkeypatch.setattr("tasks.render.files.render_pdf", lambda document: plain_canvas_pdf())
+    doc = approved(sqlite_url)
+    state = consolidate_document(doc, return_state=True)
+    assert state.is_failed() and "renderizar DOCX e PDF" in state.message
+    assert "PDF/A-2b" in state.message and "ISO_19005_2:6.2.11.4.1" in state.message
+    assert status_and_artifacts(sqlite_url, doc) == ("aprovado", [])
+    assert not (tmp_path / "artifacts").exists()
+    monkeypatch.undo()
     monkeypatch.setattr(settings, "ARTIFACTS_DIR", tmp_path / "artifacts")
     consolidate_document(doc)
     assert status_and_artifacts(sqlite_url, doc)[0] == "consolidado"

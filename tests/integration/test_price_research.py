@@ -39,6 +39,7 @@ def test_the_consolidated_files_cite_the_report_as_the_annex(use_db):
     (section,) = [s for s in prepared["render"].sections if s.code == "VI"]
     reports = prepared["research_reports"]
     assert {r["format"] for r in reports} == {"docx", "pdf"} and all(r["kind"] == "pesquisa_precos" for r in reports)
+    assert {r["format"]: r["conformance"] for r in reports} == {"docx": "", "pdf": "PDF/A-2b"}  # validated on writing
     assert "Anexo — Relatório de Pesquisa de Preços" in section.content
     assert all(r["sha256"] in section.content for r in reports)
     with session_scope(use_db) as session:

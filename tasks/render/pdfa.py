@@ -1,0 +1,59 @@
+"""PDF/A-2b (ISO 19005-2, level B): every PDF this system writes is converted and validated here, before it is stored.
+
+ReportLab's open-source edition has no PDF/A mode. ``pikepdf.pdfa`` adds what a PDF/A-2b file must carry (the sRGB
+OutputIntent, XMP metadata declaring the part and level, DocInfo agreeing with it), writes the file and validates the
+bytes it wrote with an allow-list validator: a file it does not approve raises, with the rule and the place. What our
+renderer contributes: every font embedded (the canvas' base font is the embedded Vera, not Helvetica) and no page
+``/Trans`` key (reportlab writes an empty one on every page; PDF/A does not list it).
+
+The output is byte-for-byte repeatable for the same input and date (the XMP dates come from the document's issue
+time, the trailer /ID from the content): a rerun of a consolidation recognises the objects a failed run stored.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pikepdf
+import pikepdf.pdfa as pdfa
+
+FLAVOUR = "2b"
+CONFORMANCE = "PDF/A-2b"  # what the artifact registry records for a PDF written here
+
+
+class PdfaInvalid(ValueError):
+    """The PDF did not pass PDF/A-2b validation; the message names each rule and where it failed."""
+
+
+def reason(report: pdfa.Report, limit: int = 5) -> str:
+    """The validator's findings, as one line per rule (the first ``limit``)."""
+    findings = list(report.findings)
+    lines = [f"{f.rule} em {f.where}: {f.message}" for f in findings[:limit]]
+    more = f" (e mais {len(findings) - limit})" if len(findings) > limit else ""
+    return "; ".join(lines) + more
+
+
+def to_pdfa(pdf: bytes, when: datetime.datetime) -> bytes:
+    """The PDF as PDF/A-2b, validated; ``when`` (the document's issue time) is written as its XMP dates.
+
+    Raises PdfaInvalid with the validator's reason when the written file does not pass."""
+    document = pikepdf.open(io.BytesIO(pdf))
+    for page in document.pages:
+        if "/Trans" in page.obj:
+            del page.obj["/Trans"]
+    pdfa.prepare(document, FLAVOUR)
+    stamp = when.astimezone(datetime.UTC).isoformat()
+    with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta["xmp:MetadataDate"] = stamp
+    out = io.BytesIO()
+    try:
+        pdfa.save(document, out, FLAVOUR, repair=False, deterministic_id=True)
+    except pdfa.PdfaError as exc:
+        raise PdfaInvalid(f"o PDF não passou na validação {CONFORMANCE}: {reason(exc.report)}") from exc
+    return out.getvalue()
+
+
+def validate(pdf: bytes) -> pdfa.Report:
+    """The PDF/A-2b validator's report on a written file (``report.passed``)."""
+    return pdfa.validate_written(io.BytesIO(pdf), FLAVOUR)
