@@ -53,7 +53,7 @@ def test_bad_requests_are_4xx_and_change_nothing(client, document):
         ("put", f"/api/v1/documents/{doc_id}/fields/descricao_necessidade", {"json": {"content": "x" * 70_000}}, 422),
         ("put", f"/api/v1/documents/{doc_id}/fields/nao_existe", {"json": {"content": "texto"}}, 404),
         ("post", f"/api/v1/documents/{doc_id}/transitions", {"json": {"to": "aprovado"}}, 409),
-        ("post", f"/api/v1/documents/{doc_id}/transitions", {"json": {"to": "publicado"}}, 422),
+        ("post", f"/api/v1/documents/{doc_id}/transitions", {"json": {"to": "arquivado"}}, 422),
         ("post", "/api/v1/tr/generate-field", {"json": {"document_id": doc_id, "field": "definicao_objeto"}}, 422),
         ("post", "/api/v1/etp/generate-field", {"json": {"document_id": doc_id, "field": "nao_existe"}}, 404),
         (
