@@ -64,21 +64,30 @@ def latest_signed(session: Session, document_id: uuid.UUID, version: int) -> Art
     ).first()
 
 
-def request_signature(
-    session: Session, document_id: uuid.UUID, person: str, backend: str, flow_run_id: str | None = None
-) -> DocumentSignature:
-    """Check the person may sign now (named, in order, consolidated, not signed yet, no request in progress) and
-    record the request (status pendente). A failed earlier request of the same person is replaced."""
-    state = signing_state(session, document_id, for_update=True)
+def check_request(
+    session: Session, document_id: uuid.UUID, person: str, flow_run_id: str | None = None, *, for_update: bool = False
+) -> tuple[SigningState, signing_rules.NamedSigner]:
+    """The rules of signing_rules.check_may_sign, and no other request of the person in progress."""
+    state = signing_state(session, document_id, for_update=for_update)
     named = signing_rules.check_may_sign(state.document.status, state.order, state.signed, person)
     row = state.row_of(person)
-    if row is not None and row.status == SignatureStatus.PENDENTE and row.flow_run_id != flow_run_id:
+    if row is not None and row.status == SignatureStatus.PENDENTE and row.flow_run_id not in (None, flow_run_id):
         raise ConflictError(
             f"Já há um pedido de assinatura de {named.name} em andamento (execução {row.flow_run_id}); aguarde-o "
             "ou, se for externa, envie o CMS.",
             flow_run_id=row.flow_run_id,
             signature_id=str(row.id),
         )
+    return state, named
+
+
+def request_signature(
+    session: Session, document_id: uuid.UUID, person: str, backend: str, flow_run_id: str | None = None
+) -> DocumentSignature:
+    """Check the person may sign now (named, in order, consolidated, not signed yet, no request in progress) and
+    record the request (status pendente). A failed earlier request of the same person is replaced."""
+    state, named = check_request(session, document_id, person, flow_run_id, for_update=True)
+    row = state.row_of(person)
     if row is None:
         row = DocumentSignature(
             document_id=document_id,

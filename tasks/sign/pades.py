@@ -216,7 +216,7 @@ def finish_external(prepared: Prepared, cms_der: bytes) -> bytes:
     try:
         content = cms.ContentInfo.load(cms_der)
         content.native  # noqa: B018 - parse it all now: a malformed CMS is refused here, not inside the PDF
-    except Exception as exc:  # noqa: BLE001 - asn1crypto raises several types for malformed DER
+    except Exception as exc:
         raise SignatureInvalid(f"o CMS enviado não é uma estrutura CMS (DER) legível: {exc}") from exc
     if len(cms_der) * 2 > EXTERNAL_CMS_RESERVED:
         raise SignatureInvalid(f"o CMS enviado tem {len(cms_der)} bytes; o máximo é {EXTERNAL_CMS_RESERVED // 2}")

@@ -71,10 +71,12 @@ def load_certificates(text: str) -> list[x509.Certificate]:
     """Certificates from PEM text (the signer's first, then its chain); 422 when there is none."""
     data = text.encode()
     try:
-        certs = [x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)] if pem.detect(data) else []
+        certs = (
+            [x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)] if pem.detect(data) else []
+        )
         for cert in certs:
             cert.native  # noqa: B018 - parse now: a broken certificate is refused with the request
-    except Exception as exc:  # noqa: BLE001 - asn1crypto raises several types for malformed input
+    except Exception as exc:
         raise InvalidError(f"certificado_pem ilegível: {exc}") from exc
     if not certs:
         raise InvalidError("certificado_pem: envie o certificado do signatário em PEM (-----BEGIN CERTIFICATE-----).")

@@ -26,9 +26,7 @@ IN_MEMORY = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
 @task(name="load-signing-input", **DB_RETRIES, **IN_MEMORY)
-def load_signing_input(
-    document_id: uuid.UUID, person: str, backend: str, flow_run_id: str | None
-) -> dict[str, Any]:
+def load_signing_input(document_id: uuid.UUID, person: str, backend: str, flow_run_id: str | None) -> dict[str, Any]:
     """Check the person may sign now, record the request (pendente, with this run) and read the PDF to sign."""
     from models.crud.documents import responsibles
 
