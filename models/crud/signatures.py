@@ -113,11 +113,13 @@ def get_signature(session: Session, document_id: uuid.UUID, signature_id: uuid.U
     return row
 
 
-def attach_run(session: Session, signature_id: uuid.UUID, flow_run_id: str) -> DocumentSignature:
+def attach_run(session: Session, signature_id: uuid.UUID, flow_run_id: str | None) -> DocumentSignature:
+    """The run that carries the request (None: it was not started; the row stays as it is)."""
     row = session.get(DocumentSignature, signature_id)
     if row is None:
         raise NotFoundError(f"Assinatura {signature_id} não encontrada.")
-    row.flow_run_id = flow_run_id
+    if flow_run_id:
+        row.flow_run_id = flow_run_id
     session.add(row)
     session.flush()
     return row

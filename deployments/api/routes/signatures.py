@@ -114,13 +114,10 @@ def _request(document_id: uuid.UUID, person: str, backend: str, certificate_pem:
 
 def _after_launch(signature_id: uuid.UUID, flow_run_id: str | None, failure: str | None) -> SignaturePublic:
     with session_scope() as session:
-        if flow_run_id:
-            row = crud.attach_run(session, signature_id, flow_run_id)
-        else:
+        if not flow_run_id:
             crud.mark_failed(session, signature_id, failure or "a execução não foi iniciada")
-            row = session.get(DocumentSignature, signature_id)
-            assert row is not None
-        return public_signature(row)
+            session.flush()
+        return public_signature(crud.attach_run(session, signature_id, flow_run_id))
 
 
 @router.post("/documents/{document_id}/signatures", status_code=202, responses=RESPONSES, response_model=None)
