@@ -26,9 +26,17 @@ def flow_run_state(flow_run_id: str) -> str:
 def wait_for_state(flow_run_id: str, wanted: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while (state := flow_run_state(flow_run_id)) != wanted:
-        assert state not in ("COMPLETED", "FAILED", "CRASHED") or state == wanted, state
+        assert state not in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") or state == wanted, state
         assert time.monotonic() < deadline, f"{flow_run_id}: {state}, not {wanted}"
         time.sleep(0.5)
+
+
+def cancel(flow_run_id: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelling
+
+    with get_client(sync_client=True) as prefect:
+        prefect.set_flow_run_state(uuid.UUID(flow_run_id), Cancelling(), force=True)
 
 
 def cms_for(pki, identifier: str, digest_hex: str) -> str:
@@ -106,6 +114,11 @@ def test_named_people_sign_in_order_then_the_document_is_assinado(client, sqlite
     wait_for_state(run_id, "FAILED")
     failed = next(r for r in signatures(client, doc)["assinaturas"] if r["person"] == AUTHORITY)
     assert failed["status"] == "falhou" and "não valida" in failed["erro"]
+
+    # a paused run cancelled in the Prefect UI: the next request releases it
+    run_id, row = pending_external(client, doc, AUTHORITY, certificate)
+    cancel(run_id)
+    wait_for_state(run_id, "CANCELLED")
 
     run_id, row = pending_external(client, doc, AUTHORITY, certificate)
     cms_url = f"/api/v1/documents/{doc}/signatures/{row['id']}/cms"

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from prefect.client.orchestration import PrefectClient
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -112,6 +113,32 @@ def _request(document_id: uuid.UUID, person: str, backend: str, certificate_pem:
         }
 
 
+def _pending_run(document_id: uuid.UUID, person: str) -> tuple[uuid.UUID, str] | None:
+    with session_scope() as session:
+        row = crud.signing_state(session, document_id).row_of(person)
+        if row is None or row.status != SignatureStatus.PENDENTE or not row.flow_run_id:
+            return None
+        return row.id, row.flow_run_id
+
+
+def _mark_failed(signature_id: uuid.UUID, reason: str) -> None:
+    with session_scope() as session:
+        crud.mark_failed(session, signature_id, reason)
+
+
+async def release_stale_request(client: PrefectClient, document_id: uuid.UUID, person: str) -> None:
+    """A pending request whose run ended without its hook (cancelled, crashed with the worker) becomes `falhou`, so
+    that the person may ask again."""
+    pending = await run_in_threadpool(_pending_run, document_id, person)
+    if pending is None:
+        return
+    signature_id, flow_run_id = pending
+    flow_run = await glue.read_run(client, uuid.UUID(flow_run_id))
+    if flow_run is None or (flow_run.state is not None and flow_run.state.is_final()):
+        state = flow_run.state.name if flow_run is not None and flow_run.state else "não encontrada"
+        await run_in_threadpool(_mark_failed, signature_id, f"a execução {flow_run_id} terminou ({state}) sem assinar")
+
+
 def _after_launch(signature_id: uuid.UUID, flow_run_id: str | None, failure: str | None) -> SignaturePublic:
     with session_scope() as session:
         if not flow_run_id:
@@ -136,6 +163,7 @@ async def request_signature(
     signature (`assinatura`); for `external`, read the digest with GET …/signatures once the run is Paused, then post
     the CMS to …/signatures/{id}/cms."""
     person = acting.person.identifier
+    await release_stale_request(client, document_id, person)
     prepared = await run_in_threadpool(_request, document_id, person, body.backend, body.certificado_pem)
     signature: SignaturePublic = prepared["signature"]
     response = await launch(
