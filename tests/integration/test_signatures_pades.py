@@ -82,25 +82,17 @@ def test_each_named_person_signs_in_turn_and_every_signature_validates(pki, cons
     assert widgets == {f"Assinatura-{i + 1}": tuple(map(float, signature_box(i, 3))) for i in range(3)}
 
 
-def test_a_time_stamp_server_makes_it_b_t(pki, consolidated):
-    from pyhanko.sign.timestamps import DummyTimeStamper
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
+def test_a_time_stamp_server_makes_it_b_t(pki, consolidated, monkeypatch):
+    from core.settings import settings
+    from tasks.sign.signers import timestamper
+    from tests.servers.tsa import tsa_server
 
-    from tests.utils.pki import Issued
-
-    tsa: Issued = pki.tsa()
-    from asn1crypto import keys
-    from cryptography.hazmat.primitives import serialization
-
-    key = keys.PrivateKeyInfo.load(
-        tsa.key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    stamper = DummyTimeStamper(
-        tsa_cert=asn1(tsa.cert), tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([asn1(pki.ca.cert)])
-    )
-    pdf = pades.sign(consolidated, p12(pki, "1234567"), SLOTS[0], SLOTS, HEADING, timestamper=stamper)
+    monkeypatch.setattr(settings, "SIGNING_TIMESTAMP_URL", None)
+    assert timestamper() is None  # none configured: B-B
+    with tsa_server(pki) as (url, answered):
+        monkeypatch.setattr(settings, "SIGNING_TIMESTAMP_URL", url)
+        pdf = pades.sign(consolidated, p12(pki, "1234567"), SLOTS[0], SLOTS, HEADING, timestamper=timestamper())
+    assert len(answered) >= 1  # over HTTP, RFC 3161
     applied = pades.check_applied(pdf, 1, [asn1(pki.ca.cert)])
     assert applied["level"] == "B-T" and applied["timestamp"]
 
