@@ -107,8 +107,8 @@ def add_signature_page(writer: IncrementalPdfFileWriter, slots: list[Slot], head
 
 def _signer_pdf(
     signer: signers.Signer, slot: Slot, total: int, when: datetime, timestamper: TimeStamper | None, location: str
-) -> signers.PdfSigner:
-    index = slot.seq - 1
+) -> tuple[signers.PdfSigner, dict[str, str]]:
+    """pyHanko's signer for the slot's field and box, and the stamp's text parameters."""
     stamp = TextStampStyle(
         stamp_text=(
             "Assinado digitalmente por %(nome)s\nMatrícula %(matricula)s - %(papel)s\n%(quando)s (Brasília)\n"
@@ -129,15 +129,15 @@ def _signer_pdf(
         signer,
         timestamper=timestamper,
         stamp_style=stamp,
-        new_field_spec=fields.SigFieldSpec(field_name(slot.seq), box=signature_box(index, total), on_page=-1),
+        new_field_spec=fields.SigFieldSpec(field_name(slot.seq), box=signature_box(slot.seq - 1, total), on_page=-1),
     )
-    pdf_signer._nexora_params = {  # type: ignore[attr-defined]
+    params = {
         "nome": slot.name,
         "matricula": slot.identifier,
         "papel": slot.role,
         "quando": when.astimezone(TZ).strftime("%d/%m/%Y %H:%M"),
     }
-    return pdf_signer
+    return pdf_signer, params
 
 
 def _writer(pdf: bytes, slots: list[Slot], heading: str) -> IncrementalPdfFileWriter:
@@ -160,9 +160,8 @@ def sign(
 ) -> bytes:
     """Sign with a local key (PKCS#12): the PDF with one more signature, as an incremental update."""
     when = when or datetime.now(TZ)
-    pdf_signer = _signer_pdf(signer, slot, len(slots), when, timestamper, location)
-    writer = _writer(pdf, slots, heading)
-    out = pdf_signer.sign_pdf(writer, appearance_text_params=pdf_signer._nexora_params)  # type: ignore[attr-defined]
+    pdf_signer, params = _signer_pdf(signer, slot, len(slots), when, timestamper, location)
+    out = pdf_signer.sign_pdf(_writer(pdf, slots, heading), appearance_text_params=params)
     return out.getvalue()
 
 
@@ -199,13 +198,10 @@ def prepare_external(
         cert_registry=SimpleCertificateStore.from_certs([certificate, *(chain or [])]),
         signature_value=256,
     )
-    pdf_signer = _signer_pdf(external, slot, len(slots), when, None, location)
-    writer = _writer(pdf, slots, heading)
+    pdf_signer, params = _signer_pdf(external, slot, len(slots), when, None, location)
     prepared, _tbs, output = _run(
         pdf_signer.async_digest_doc_for_signing(
-            writer,
-            bytes_reserved=EXTERNAL_CMS_RESERVED,
-            appearance_text_params=pdf_signer._nexora_params,  # type: ignore[attr-defined]
+            _writer(pdf, slots, heading), bytes_reserved=EXTERNAL_CMS_RESERVED, appearance_text_params=params
         )
     )
     return Prepared(pdf=output.getvalue(), digest=prepared)
