@@ -24,6 +24,7 @@ from tasks.sign.tasks import (
     finish_external_signature,
     load_signing_input,
     prepare_external_signature,
+    publish_signature_note,
     register,
     sign_with_pkcs12,
     store_signed_pdf,
@@ -78,6 +79,16 @@ def sign_document(
         if not certificate_pem:
             raise SigningFailed("Assinatura externa sem certificado_pem.")
         prepared = _step("preparar o campo e o resumo a assinar", prepare_external_signature, job, certificate_pem)
+        publish_signature_note(
+            document_id,
+            "Assinatura externa: aguardando o CMS",
+            [
+                f"signatário: {person} (assinatura {job['seq']} de {len(job['slots'])})",
+                f"resumo SHA-256 a assinar (messageDigest): `{prepared.digest_hex}`",
+                f"envie: POST /api/v1/documents/{document_id}/signatures/{job['signature_id']}/cms",
+            ],
+            return_state=True,
+        )
         received = pause_flow_run(
             wait_for_input=CmsInput,
             timeout=settings.SIGNING_EXTERNAL_TIMEOUT_SECONDS,
@@ -92,6 +103,18 @@ def sign_document(
     registered = _step("registrar assinatura e status", register, job, stored, validation, run_id, trace_id)
     if registered["document_signed"]:
         start_delivery_run()  # the document.signed event was committed with the status
+    publish_signature_note(
+        document_id,
+        f"Assinatura {job['seq']} de {len(job['slots'])}: {person}",
+        [
+            f"PAdES {validation['level']}; íntegra {validation['intact']}, válida {validation['valid']}, "
+            f"confiável {validation['trusted']}",
+            f"certificado: {validation['signer']}",
+            f"PDF assinado: sha256 `{registered['sha256']}`, {registered['signatures']} assinatura(s)",
+            "documento assinado por todos" if registered["document_signed"] else "faltam assinaturas",
+        ],
+        return_state=True,
+    )
     return {
         "document_id": str(document_id),
         "version": job["version"],

@@ -164,3 +164,15 @@ def register(
             "signers": list(artifact.signers),
             "document_signed": complete,
         }
+
+
+@task(name="publish-signature-artifact", retries=1, **IN_MEMORY)
+def publish_signature_note(document_id: uuid.UUID, title: str, lines: list[str]) -> None:
+    """A note on the run page: what an external signer must sign while the run is Paused, or who signed and how."""
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(
+        key=f"signature-{document_id}".lower()[:60],
+        markdown=f"### {title}\n\n" + "\n".join(f"- {line}" for line in lines),
+        description=title,
+    )
