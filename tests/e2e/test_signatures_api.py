@@ -91,7 +91,16 @@ def test_named_people_sign_in_order_then_the_document_is_assinado(client, sqlite
     assert out_of_order.status_code == 409 and order[0] in out_of_order.json()["detail"]
     assert sign(client, doc, order[0], backend="external").status_code == 422  # no certificate
 
-    for person in order[:-1]:  # who prepared it, with the platform's PKCS#12 of each person
+    # who prepared it, with the platform's PKCS#12 of each person: the first through the CLI, the others the API
+    from typer.testing import CliRunner
+
+    from deployments.cli.app import app
+
+    by_cli = CliRunner().invoke(
+        app, ["documents", "sign", str(doc), "--actor", order[0], "--wait", "90"], terminal_width=200
+    )
+    assert by_cli.exit_code == 0 and "COMPLETED" in by_cli.output and "PAdES B-B" in by_cli.output, by_cli.output
+    for person in order[1:-1]:
         started = sign(client, doc, person)
         assert started.status_code == 202, started.text
         assert started.json()["assinatura"]["status"] == "pendente"
