@@ -207,13 +207,37 @@ def prepare_external(
     return Prepared(pdf=output.getvalue(), digest=prepared)
 
 
-def finish_external(prepared: Prepared, cms_der: bytes) -> bytes:
-    """Embed the external signer's CMS (detached SignedData over the byte range) into the reserved /Contents."""
+def add_signature_timestamp(content: cms.ContentInfo, timestamper: TimeStamper) -> cms.ContentInfo:
+    """PAdES B-T for a CMS made elsewhere: a signature time-stamp token (RFC 3161, over the signature value) as an
+    unsigned attribute of its SignerInfo; the signed part, and so the signature, is unchanged. A CMS that has one
+    already is left as it is."""
+    from pyhanko.sign.attributes import TSTProvider
+
+    signed_data = cms.SignedData.load(content["content"].untag().dump())
+    signer_info = signed_data["signer_infos"][0]
+    unsigned = list(signer_info["unsigned_attrs"]) if signer_info["unsigned_attrs"].native else []
+    if any(attr["type"].native == "signature_time_stamp_token" for attr in unsigned):
+        return content
+    provider = TSTProvider(
+        signer_info["digest_algorithm"]["algorithm"].native, signer_info["signature"].native, timestamper
+    )
+    unsigned.append(_run(provider.get_attribute()))
+    signer_info["unsigned_attrs"] = cms.CMSAttributes(unsigned)
+    signed_data["signer_infos"] = cms.SignerInfos([signer_info])
+    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+
+
+def finish_external(prepared: Prepared, cms_der: bytes, timestamper: TimeStamper | None = None) -> bytes:
+    """Embed the external signer's CMS (detached SignedData over the byte range) into the reserved /Contents, with a
+    signature time-stamp when a time-stamp server is configured."""
     try:
         content = cms.ContentInfo.load(cms_der)
         content.native  # noqa: B018 - parse it all now: a malformed CMS is refused here, not inside the PDF
     except Exception as exc:
         raise SignatureInvalid(f"o CMS enviado não é uma estrutura CMS (DER) legível: {exc}") from exc
+    if timestamper is not None:
+        content = add_signature_timestamp(content, timestamper)
+        cms_der = content.dump()
     if len(cms_der) * 2 > EXTERNAL_CMS_RESERVED:
         raise SignatureInvalid(f"o CMS enviado tem {len(cms_der)} bytes; o máximo é {EXTERNAL_CMS_RESERVED // 2}")
     output = BytesIO(prepared.pdf)

@@ -107,7 +107,7 @@ def finish_external_signature(prepared: pades.Prepared, cms_base64: str) -> byte
         cms_der = base64.b64decode(cms_base64, validate=True)
     except ValueError as exc:
         raise pades.SignatureInvalid(f"cms_base64 não é base64 válido: {exc}") from exc
-    return pades.finish_external(prepared, cms_der)
+    return pades.finish_external(prepared, cms_der, timestamper())
 
 
 @task(name="validate-signature", **IN_MEMORY)

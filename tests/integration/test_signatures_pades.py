@@ -97,6 +97,20 @@ def test_a_time_stamp_server_makes_it_b_t(pki, consolidated, monkeypatch):
     assert applied["level"] == "B-T" and applied["timestamp"]
 
 
+def test_an_external_cms_gets_its_signature_time_stamp_from_the_server(pki, consolidated, monkeypatch):
+    from core.settings import settings
+    from tasks.sign.signers import timestamper
+    from tests.servers.tsa import tsa_server
+
+    prepared = pades.prepare_external(consolidated, asn1(pki.people["1234567"].cert), SLOTS[0], SLOTS, HEADING)
+    with tsa_server(pki) as (url, answered):
+        monkeypatch.setattr(settings, "SIGNING_TIMESTAMP_URL", url)
+        pdf = pades.finish_external(prepared, external_cms(pki, "1234567", prepared.digest_hex), timestamper())
+    assert len(answered) == 1
+    applied = pades.check_applied(pdf, 1, [asn1(pki.ca.cert)])
+    assert applied["level"] == "B-T" and applied["intact"] and applied["valid"] and applied["trusted"]
+
+
 def test_a_cms_over_another_digest_is_refused(pki, consolidated):
     prepared = pades.prepare_external(consolidated, asn1(pki.people["1234567"].cert), SLOTS[0], SLOTS, HEADING)
     wrong = external_cms(pki, "1234567", "00" * 32)
