@@ -124,6 +124,15 @@ class Settings(BaseSettings):
     PRICE_RESEARCH_CV_LIMIT: float = Field(0.25, gt=0)
     PRICE_INDEX_FILE: Path | None = None
 
+    # signatures (sign-document): a .p12 file, or a folder with one `{identifier}.p12` per person; its password
+    SIGNING_PKCS12_FILE: Path | None = None
+    SIGNING_PKCS12_PASSWORD: SecretStr | None = None
+    SIGNING_EXTERNAL_ENABLED: bool = True  # the `external` backend: the app posts the CMS (token, cloud, gov.br)
+    SIGNING_TRUST_ROOTS: str = ""  # PEM file(s) of the roots a signature must chain to (comma-separated)
+    SIGNING_TIMESTAMP_URL: str | None = None  # an RFC 3161 server: PAdES B-T; none: B-B
+    SIGNING_EXTERNAL_TIMEOUT_SECONDS: int = Field(3600, ge=30, le=7 * 24 * 3600)  # how long a run waits for the CMS
+    SIGNING_LOCATION: str = "Brasil"
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def database_url(self) -> str:

@@ -62,6 +62,15 @@ CONSOLIDATE_DOCUMENT = DeploymentSpec(
     concurrency_limit=4,
 )
 
+SIGN_DOCUMENT = DeploymentSpec(
+    flow_name="sign-document",
+    entrypoint="flows/sign_document.py:sign_document",
+    description="Assina o documento consolidado (PAdES) por uma das pessoas que ele nomeia, na ordem do documento; "
+    "com assinatura externa, a execução fica pausada até o aplicativo enviar o CMS.",
+    tags=("signature", "storage"),
+    # no concurrency limit: a paused run (waiting for an external CMS) would hold a slot for up to an hour
+)
+
 DELIVER_NOTIFICATIONS = DeploymentSpec(
     flow_name="deliver-notifications",
     entrypoint="flows/deliver_notifications.py:deliver_notifications",
@@ -105,6 +114,7 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     GENERATE_FIELD,
     GENERATE_DOCUMENT,
     CONSOLIDATE_DOCUMENT,
+    SIGN_DOCUMENT,
     DELIVER_NOTIFICATIONS,
     COLLECT_PNCP,
     TRAIN_PRICE_MODEL,

@@ -46,3 +46,27 @@ def on_generation_failure(flow: Any, flow_run: Any, state: Any) -> None:
 
 def on_consolidation_failure(flow: Any, flow_run: Any, state: Any) -> None:
     record_failure("consolidation.failed", flow_run, state)
+
+
+def on_signature_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    """The signature request of the run becomes `falhou` with the reason, so that a new request may be made; never
+    raises (it is a hook)."""
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.signature import DocumentSignature, SignatureStatus
+
+    reason = (state.message or state.name or "falha")[:4000]
+    try:
+        with session_scope() as session:
+            rows = session.exec(
+                select(DocumentSignature).where(
+                    DocumentSignature.flow_run_id == str(flow_run.id),
+                    DocumentSignature.status == SignatureStatus.PENDENTE,
+                )
+            ).all()
+            for row in rows:
+                row.status, row.erro = SignatureStatus.FALHOU, reason
+                session.add(row)
+    except Exception as exc:  # noqa: BLE001 - a hook must not hide the run's own failure
+        log.error("assinatura da execução %s não marcada como falha: %s: %s", flow_run.id, type(exc).__name__, exc)

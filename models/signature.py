@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -38,7 +39,7 @@ class DocumentSignature(SQLModel, table=True):
     digest: str | None = Field(default=None, max_length=200)  # external: what the signer must sign (hex SHA-256)
     input_sha256: str | None = Field(default=None, max_length=64)  # the PDF the signature was computed on
     artifact_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("artifacts.id"), nullable=True))
-    validation: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    validation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     flow_run_id: str | None = Field(default=None, max_length=64)
     erro: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     requested_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())

@@ -73,6 +73,10 @@ os.environ.update(
         "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
         "PRICE_MODEL_REFRESH_SECONDS": "1",
         "PRICE_MODEL_THREADS": "1",
+        # signatures: the folder and CA the `signing_pki` fixture fills (tests/utils/pki.py; no key is committed)
+        "SIGNING_PKCS12_FILE": str(TMP / "signing"),
+        "SIGNING_PKCS12_PASSWORD": "senha-de-teste",
+        "SIGNING_TRUST_ROOTS": str(TMP / "signing" / "ca.pem"),
     }
 )
 os.environ.pop("PREFECT_PROFILE", None)
@@ -382,3 +386,12 @@ def use_db(db_url, monkeypatch):
 
 def unique(prefix: str = "") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def signing_pki():
+    """A test CA and a PKCS#12 per test person in SIGNING_PKCS12_FILE, made now (never committed)."""
+    from tests.utils.builders import PEOPLE
+    from tests.utils.pki import make_pki
+
+    return make_pki(TMP / "signing", {identifier: name for identifier, (name, _, _) in PEOPLE.items()})

@@ -23,6 +23,7 @@ from deployments.api.routes import (
     price_research,
     prices,
     runs,
+    signatures,
     templates,
 )
 from deployments.api.strict import reject_unknown_query
@@ -69,7 +70,19 @@ def create_app() -> FastAPI:
     app.state.kicker = Kicker()
     app.state.champion = Champion()
     errors.install(app)
-    for module in (health, templates, people, documents, price_research, runs, artifacts, notifications, pncp, prices):
+    for module in (
+        health,
+        templates,
+        people,
+        documents,
+        price_research,
+        runs,
+        artifacts,
+        signatures,
+        notifications,
+        pncp,
+        prices,
+    ):
         app.include_router(module.router)
     errors.document_errors(app)
     return app

@@ -157,3 +157,18 @@ async def describe_run(flow_run: FlowRun, ui_url: str) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - a result that cannot be read is reported, not fatal
             body["message"] = f"resultado indisponível: {exc}"
     return body
+
+
+class NotPaused(RuntimeError):
+    """The run is not waiting for input (it ended, or has not paused yet)."""
+
+
+async def resume_with_input(client: PrefectClient, flow_run_id: uuid.UUID, run_input: dict[str, Any]) -> None:
+    """Resume a paused run with its input (prefect.flow_runs.resume_flow_run, on the API's client)."""
+    flow_run = await client.read_flow_run(flow_run_id)
+    if not flow_run.state or not flow_run.state.is_paused():
+        raise NotPaused(flow_run.state.name if flow_run.state else "sem estado")
+    response = await client.resume_flow_run(flow_run_id, run_input=run_input)
+    if response.status.value == "REJECT":
+        reason = getattr(response.details, "reason", None) or "recusado pelo servidor Prefect"
+        raise NotPaused(str(reason))

@@ -102,3 +102,58 @@ def documents_consolidate(document_id: str, wait: Wait = 120, actor: ActorOption
     parameters = {"document_id": document_id, "requested_by": actor}
     tags = [*triggers.run_tags(doc), f"person:{actor}", "app:nexora-cli"]
     start_and_follow(CONSOLIDATE_DOCUMENT, parameters, tags, wait, "a consolidação falhou", name=name, show=show)
+
+
+@documents_app.command("sign")
+@fails_on(DomainError)
+def documents_sign(
+    document_id: str,
+    wait: Wait = 120,
+    actor: ActorOption = "",
+    backend: Annotated[str, typer.Option(help="pkcs12 (certificado instalado) ou external (CMS enviado pela API)")] = (
+        "pkcs12"
+    ),
+    certificate: Annotated[
+        typer.FileText | None, typer.Option(help="external: o certificado do signatário (PEM)")
+    ] = None,
+) -> None:
+    """Sign a consolidated document as --actor (one of the people it names, in its order): starts sign-document."""
+    from deployments.api import triggers
+    from deployments.catalog import SIGN_DOCUMENT
+    from models.crud.signatures import check_request
+    from models.db import session_scope
+    from tasks.sign.signers import check_backend
+
+    _acting(actor, lambda person: None)
+    uuid_ = as_uuid(document_id)
+    certificate_pem = certificate.read() if certificate else None
+    with session_scope() as session:
+        state, named = check_request(session, uuid_, actor)
+        doc = state.document
+        info = {
+            "id": str(doc.id),
+            "kind": str(doc.kind),
+            "processo": triggers.slugify(doc.numero_processo),
+            "secret": doc.estimate_secret,
+        }
+        version = doc.version
+    check_backend(backend, actor, certificate_pem)
+    if backend == "external":
+        console.print(
+            "a execução ficará pausada: leia o resumo a assinar em GET /api/v1/documents/"
+            f"{document_id}/signatures e envie o CMS em POST …/signatures/{{id}}/cms"
+        )
+
+    def show(result: dict[str, Any]) -> None:
+        artifact = result["artifact"]
+        console.print(
+            f"  {named.name}: assinatura {result['seq']} (PAdES {result['level']}), PDF com "
+            f"{artifact['signatures']} assinatura(s), sha256 {artifact['sha256']}"
+        )
+        if artifact["document_signed"]:
+            console.print("  documento assinado por todos: status 'assinado'")
+
+    parameters = {"document_id": document_id, "person": actor, "backend": backend, "certificate_pem": certificate_pem}
+    tags = [*triggers.run_tags(info), f"person:{actor}", "app:nexora-cli", "signature"]
+    name = f"sign-{info['kind']}-{info['processo']}-v{version}-{actor}"
+    start_and_follow(SIGN_DOCUMENT, parameters, tags, wait, "a assinatura falhou", name=name, show=show)

@@ -100,7 +100,7 @@ def postgres_rows(url: str) -> list[tuple[str, str]]:
     return found
 
 
-def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver, llm, runner, api_log):
+def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver, llm, runner, api_log, signing_pki):
     api_key = make_key(sqlite_url, ["read", "write", "run", "admin"], name="varredura-de-segredos")
     headers = {"Authorization": f"Bearer {api_key}", **actor(PLANNER)}
     with httpx.Client(base_url=api_url, headers=headers, timeout=90) as client:
@@ -121,6 +121,7 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
             "SECRET_KEY": os.environ["SECRET_KEY"],
             "OPENAI_API_KEY": os.environ["OPENAI_API_KEY"],
             "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+            "SIGNING_PKCS12_PASSWORD": os.environ["SIGNING_PKCS12_PASSWORD"],
         }
         # the main paths: drafting (one run that works, one the LLM refuses), consolidation, delivery, bad requests
         document = client.post("/api/v1/documents", json=document_data("ETP")).json()
@@ -142,6 +143,10 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
         approve_document(sqlite_url, approved)
         consolidated = client.post(f"/api/v1/documents/{approved}/consolidate", params={"wait": 90})
         assert consolidated.json()["state"] == "COMPLETED", consolidated.text
+        first = client.get(f"/api/v1/documents/{approved}/signatures").json()["esperado"]["person"]
+        signing = client.post(f"/api/v1/documents/{approved}/signatures", json={}, headers=actor(first)).json()
+        signed = client.get(signing["status_url"], params={"wait": 90}).json()
+        assert signed["state"] == "COMPLETED", signed  # the PKCS#12 password opened the certificate
         wrong = httpx.get(f"{api_url}/api/v1/documents", headers={"Authorization": f"Bearer {api_key}x"})
         assert wrong.status_code == 401 and api_key not in wrong.text
         assert client.get("/api/v1/documents/nao-e-um-id").status_code == 422

@@ -1,0 +1,1 @@
+"""Signing documents: the signer backends (PKCS#12, external CMS), PAdES apply and validate, the sign tasks."""
