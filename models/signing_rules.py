@@ -21,7 +21,8 @@ PREPARED = "equipe_planejamento"
 APPROVED = "autoridade_competente"
 ROLE_LABELS = {PREPARED: "Elaboração", APPROVED: "Aprovação"}
 # the signature page: A4 in points, margins of the rendered document
-PAGE_WIDTH, PAGE_HEIGHT, MARGIN = 595, 842, 56
+PAGE_WIDTH, PAGE_HEIGHT = 595, 842
+LEFT_MARGIN, RIGHT_MARGIN = 85, 57  # the rendered document's margins (3 cm and 2 cm: tasks/render/pdf_base.py)
 TOP, BOX_HEIGHT, ROW_GAP, COLUMN_GAP = 730, 62, 26, 18
 MAX_ROWS = 8
 
@@ -88,8 +89,8 @@ def signature_box(index: int, total: int) -> tuple[int, int, int, int]:
     if not 0 <= index < total or total > 2 * MAX_ROWS:
         raise ValueError(f"assinatura {index + 1} de {total}: a página comporta até {2 * MAX_ROWS} assinaturas")
     columns = 1 if total <= MAX_ROWS else 2
-    width = (PAGE_WIDTH - 2 * MARGIN - (columns - 1) * COLUMN_GAP) // columns
+    width = (PAGE_WIDTH - LEFT_MARGIN - RIGHT_MARGIN - (columns - 1) * COLUMN_GAP) // columns
     row, column = divmod(index, columns)
-    x1 = MARGIN + column * (width + COLUMN_GAP)
+    x1 = LEFT_MARGIN + column * (width + COLUMN_GAP)
     y2 = TOP - row * (BOX_HEIGHT + ROW_GAP)
     return (x1, y2 - BOX_HEIGHT, x1 + width, y2)

@@ -118,4 +118,5 @@ def printed(
         sections=tuple(section(s) for s in template.sections if not annex or s["slug"] in protected),
         marking=ANNEX_MARKING if annex else None,
         responsibles=as_responsibles(responsibles),
+        signature_page=not annex and responsibles is not None,  # the public document is what its people sign
     )

@@ -53,6 +53,8 @@ class RenderDocument:
     author: str = ""  # the people behind the document (metadata); empty: the órgão. Never the software.
     marking: str | None = None  # a classification printed on the cover and on every page's header
     responsibles: Responsibles | None = None  # who prepared and who approved, printed after the last section
+    # a last page "Assinaturas eletrônicas" with an empty box per named person, where each signs (sign-document)
+    signature_page: bool = False
 
 
 @dataclass(frozen=True)

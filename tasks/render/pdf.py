@@ -22,6 +22,7 @@ from reportlab.platypus import (
     NextPageTemplate,
     PageBreak,
     PageTemplate,
+    Spacer,
     Table,
     TableStyle,
 )
@@ -69,7 +70,15 @@ from tasks.render.pdf_base import (
     paragraph_styles,
     register_fonts,
 )
-from tasks.render.pdf_pages import DocTemplate, NumberedCanvas, TocOverflow, TocSlot, draw_header
+from tasks.render.pdf_pages import (
+    DocTemplate,
+    NumberedCanvas,
+    TocOverflow,
+    TocSlot,
+    draw_header,
+    draw_signature_page,
+    signature_slots,
+)
 
 _AFTER_SLASH = re.compile(r"[^/]*/+|[^/]+")
 
@@ -111,6 +120,9 @@ def _build(doc: RenderDocument, single_pass: bool) -> bytes:
         [
             PageTemplate("cover", [frame]),
             PageTemplate("body", [frame], onPage=functools.partial(draw_header, lines=header_lines(doc))),
+            PageTemplate(
+                "signatures", [frame], onPage=functools.partial(draw_signature_page, doc=doc, lines=header_lines(doc))
+            ),
         ]
     )
     stamp = issued_at(doc).strftime("D:%Y%m%d%H%M%S+00'00'")
@@ -177,6 +189,8 @@ def _story(doc: RenderDocument, toc: Flowable) -> list[Flowable]:
         heading = RunsParagraph(escape(RESPONSIBLES_TITLE), styles["section"])
         story.append(_marked(heading, next(keys), 0, RESPONSIBLES_TITLE))
         story.extend(_blocks(responsibles_blocks(doc), styles, keys))
+    if doc.signature_page and signature_slots(doc):
+        story += [NextPageTemplate("signatures"), PageBreak(), Spacer(1, 1)]  # the page draws itself (onPage)
     return story
 
 

@@ -13,7 +13,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable
 from reportlab.platypus.tableofcontents import TableOfContents
 
-from tasks.render.model import clean
+from models.signing_rules import ROLE_LABELS, signature_box
+from tasks.render.model import RenderDocument, clean
 from tasks.render.pdf_base import FRAME_WIDTH, GRAY, GRID, LEFT
 
 
@@ -140,4 +141,45 @@ def draw_header(canvas: Canvas, _doc: BaseDocTemplate, lines: tuple[str, str]) -
     canvas.setStrokeColor(GRID)
     canvas.setLineWidth(0.5)
     canvas.line(LEFT, top - 17, LEFT + FRAME_WIDTH, top - 17)
+    canvas.restoreState()
+
+
+SIGNATURE_PAGE_TITLE = "Assinaturas eletrônicas"
+SIGNATURE_PAGE_NOTE = "Cada pessoa assina no seu quadro, na ordem do documento: quem o elaborou, depois quem o aprovou."
+SIGNATURE_DESTINATION = "assinaturas-eletronicas"  # its outline entry is what tasks/sign/pades.py looks for
+
+
+def signature_slots(doc: RenderDocument) -> list[tuple[str, str, str]]:
+    """(name, identifier, role label) of each person the document names, in its order: who prepared it, then the
+    authority who approved it — the order of models.signing_rules.signing_order, from the same responsibles."""
+    who = doc.responsibles
+    if who is None:
+        return []
+    slots = [(p.name, p.identifier, ROLE_LABELS["equipe_planejamento"]) for p in who.prepared_by]
+    if who.approved_by is not None:
+        slots.append((who.approved_by.name, who.approved_by.identifier, ROLE_LABELS["autoridade_competente"]))
+    return slots
+
+
+def draw_signature_page(canvas: Canvas, doc_template: BaseDocTemplate, doc: RenderDocument, lines) -> None:
+    """The last page: its title, the note, and for each named person a caption over the empty box where the
+    signature's visible block goes (models.signing_rules.signature_box: the coordinates the signer uses)."""
+    draw_header(canvas, doc_template, lines)
+    canvas.bookmarkPage(SIGNATURE_DESTINATION)
+    canvas.addOutlineEntry(SIGNATURE_PAGE_TITLE, SIGNATURE_DESTINATION, level=0)
+    slots = signature_slots(doc)
+    canvas.saveState()
+    canvas.setFont("VeraBd", 12.5)
+    canvas.drawString(LEFT, 764, SIGNATURE_PAGE_TITLE)
+    canvas.setFont("Vera", 8)
+    canvas.setFillColor(GRAY)
+    canvas.drawString(LEFT, 749, _fit(SIGNATURE_PAGE_NOTE, "Vera", 8, FRAME_WIDTH))
+    canvas.setStrokeColor(GRID)
+    canvas.setLineWidth(0.5)
+    for index, (name, identifier, role) in enumerate(slots):
+        x1, y1, x2, y2 = signature_box(index, len(slots))
+        caption = f"{index + 1}. {clean(name)} (matrícula {clean(identifier)}) — {role}"
+        canvas.setFont("Vera", 7.5)
+        canvas.drawString(x1, y2 + 4, _fit(caption, "Vera", 7.5, x2 - x1))
+        canvas.rect(x1, y1, x2 - x1, y2 - y1, stroke=1, fill=0)
     canvas.restoreState()

@@ -140,10 +140,24 @@ def _signer_pdf(
     return pdf_signer, params
 
 
+def has_signature_page(reader: PdfFileReader) -> bool:
+    """Whether the PDF ends with the page "Assinaturas eletrônicas" the renderer draws (tasks/render/pdf_pages.py):
+    found by its outline entry. A consolidated ETP/TR always has it; a PDF from elsewhere gets one at the first
+    signature."""
+    outlines = reader.root.get("/Outlines")
+    entry = outlines.get_object().get("/First") if outlines is not None else None
+    while entry is not None:
+        entry = entry.get_object()
+        if str(entry.get("/Title", "")) == PAGE_TITLE:
+            return True
+        entry = entry.get("/Next")
+    return False
+
+
 def _writer(pdf: bytes, slots: list[Slot], heading: str) -> IncrementalPdfFileWriter:
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    if not writer.prev.embedded_signatures:  # the first signer adds the signature page
-        add_signature_page(writer, slots, heading)
+    if not writer.prev.embedded_signatures and not has_signature_page(writer.prev):
+        add_signature_page(writer, slots, heading)  # a PDF not rendered here: the first signer adds the page
     return writer
 
 
