@@ -62,6 +62,15 @@ CONSOLIDATE_DOCUMENT = DeploymentSpec(
     concurrency_limit=4,
 )
 
+PUBLISH_PNCP = DeploymentSpec(
+    flow_name="publish-pncp",
+    entrypoint="flows/publish_pncp.py:publish_pncp",
+    description="Publica no PNCP (API de integração) o PDF do ETP/TR consolidado ou assinado e o Relatório de "
+    "Pesquisa de Preços numa contratação, uma única vez, e marca o documento publicado.",
+    tags=("pncp", "publication"),
+    concurrency_limit=2,
+)
+
 DELIVER_NOTIFICATIONS = DeploymentSpec(
     flow_name="deliver-notifications",
     entrypoint="flows/deliver_notifications.py:deliver_notifications",
@@ -105,6 +114,7 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     GENERATE_FIELD,
     GENERATE_DOCUMENT,
     CONSOLIDATE_DOCUMENT,
+    PUBLISH_PNCP,
     DELIVER_NOTIFICATIONS,
     COLLECT_PNCP,
     TRAIN_PRICE_MODEL,

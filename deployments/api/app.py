@@ -22,6 +22,7 @@ from deployments.api.routes import (
     pncp,
     price_research,
     prices,
+    publications,
     runs,
     templates,
 )
@@ -69,7 +70,19 @@ def create_app() -> FastAPI:
     app.state.kicker = Kicker()
     app.state.champion = Champion()
     errors.install(app)
-    for module in (health, templates, people, documents, price_research, runs, artifacts, notifications, pncp, prices):
+    for module in (
+        health,
+        templates,
+        people,
+        documents,
+        price_research,
+        runs,
+        artifacts,
+        publications,
+        notifications,
+        pncp,
+        prices,
+    ):
         app.include_router(module.router)
     errors.document_errors(app)
     return app
