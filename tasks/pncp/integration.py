@@ -70,7 +70,7 @@ class PncpIntegration:
         self.http = httpx.Client(
             base_url=self.base_url,
             timeout=settings.PNCP_TIMEOUT_SECONDS,
-            headers={"Accept": "application/json", "User-Agent": "NEXORA-ComprasGov/1 (publicação PNCP)"},
+            headers={"Accept": "application/json", "User-Agent": "NEXORA-ComprasGov/1 (publicacao PNCP)"},
         )
 
     def __repr__(self) -> str:  # what Prefect shows of a task's argument: never the credentials

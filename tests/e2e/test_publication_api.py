@@ -57,7 +57,7 @@ def test_an_approved_etp_is_published_once_with_its_price_research_report(client
     assert started.json()["flow_run_id"] == again.json()["flow_run_id"]
     assert started.json()["name"].startswith("publish-ETP-23000")
     done = client.get(started.json()["status_url"], params={"wait": 120}).json()
-    assert done["state"] == "COMPLETED", done
+    assert done["state"] == "COMPLETED", done["message"]
 
     files = pncp_publisher.active(CNPJ, 2026, body["sequencial"])
     assert sorted(f["tipoDocumentoId"] for f in files) == [7, 16]

@@ -126,7 +126,7 @@ class PncpIntegrationServer:
 
     def expire_tokens(self) -> None:
         with self.lock:
-            self.tokens = {token: 0.0 for token in self.tokens}
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
 
     def active(self, cnpj: str, ano: int, sequencial: int) -> list[dict[str, Any]]:
         with self.lock:
