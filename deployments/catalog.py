@@ -68,7 +68,7 @@ PUBLISH_PNCP = DeploymentSpec(
     description="Publica no PNCP (API de integração) o PDF do ETP/TR consolidado ou assinado e o Relatório de "
     "Pesquisa de Preços numa contratação, uma única vez, e marca o documento publicado.",
     tags=("pncp", "publication"),
-    concurrency_limit=2,
+    concurrency_limit=1,  # one publication at a time: two runs never both find a file missing and both send it
 )
 
 DELIVER_NOTIFICATIONS = DeploymentSpec(

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.artifact import Artifact
 from models.crud.documents import get_document
@@ -148,7 +149,7 @@ def publication_plan(session: Session, document_id: uuid.UUID) -> dict[str, Any]
     }
 
 
-def _same_file(cnpj: str, ano: int, sequencial: int, tipo: int, sha256: str):
+def _same_file(cnpj: str, ano: int, sequencial: int, tipo: int, sha256: str) -> SelectOfScalar[PncpPublication]:
     return select(PncpPublication).where(
         PncpPublication.cnpj == cnpj,
         PncpPublication.ano == ano,
@@ -173,12 +174,14 @@ def begin(
     request. The same file is never attached twice to a contratação, whichever document asks (an ETP and its TR
     cite the same price research report)."""
     cnpj, ano, sequencial = contratacao
-    rows = session.exec(
-        _same_file(cnpj, ano, sequencial, file["tipo"], file["sha256"]).order_by(col(PncpPublication.created_at))
-    ).all()
+    rows: list[PncpPublication] = list(
+        session.exec(
+            _same_file(cnpj, ano, sequencial, file["tipo"], file["sha256"]).order_by(col(PncpPublication.created_at))
+        ).all()
+    )
     published = [r for r in rows if r.status == PublicationStatus.PUBLICADO]
     if published or rows:
-        return (published or list(rows))[0]
+        return (published or rows)[0]
     row = PncpPublication(
         document_id=document_id,
         document_version=version,
