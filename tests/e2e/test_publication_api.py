@@ -193,3 +193,30 @@ def test_the_api_refuses_before_any_run_starts(client, sqlite_url, pncp_publishe
     assert unconfigured.status_code == 503 and "PNCP_LOGIN" in unconfigured.json()["detail"]
     assert pncp_publisher.calls["upload"] == 0
     assert client.get(f"/api/v1/documents/{doc}/publications").json() == []
+
+
+def test_a_tr_made_from_the_etp_does_not_attach_the_same_price_research_report_again(
+    client, sqlite_url, pncp_publisher
+):
+    from models.crud import documents as crud
+    from models.enums import DocumentStatus
+    from tests.utils.builders import PLANNER, acting, fill_document
+
+    etp = consolidated(client, sqlite_url)
+    body = contratacao(pncp_publisher)
+    assert publish(client, etp, body).json()["state"] == "COMPLETED"
+    tr = client.post(f"/api/v1/documents/{etp}/tr").json()["id"]
+    fill_document(sqlite_url, uuid.UUID(tr))  # approved on the ETP's research: one process, one research
+    with session_scope(sqlite_url) as session:
+        crud.transition(session, uuid.UUID(tr), DocumentStatus.EM_REVISAO, None, acting(session, PLANNER))
+        crud.transition(session, uuid.UUID(tr), DocumentStatus.APROVADO, "Aprovo.", acting(session, AUTHORITY))
+    assert client.post(f"/api/v1/documents/{tr}/consolidate", params={"wait": 120}).json()["state"] == "COMPLETED"
+
+    done = publish(client, tr, body)
+    assert done.json()["state"] == "COMPLETED", done.text
+    actions = {p["tipo_documento_id"]: p["action"] for p in done.json()["result"]["published"]}
+    assert actions == {4: "enviado", 16: "ja_publicado"}
+    files = pncp_publisher.active(CNPJ, 2026, body["sequencial"])
+    assert sorted(f["tipoDocumentoId"] for f in files) == [4, 7, 16]
+    assert client.get(f"/api/v1/documents/{tr}").json()["status"] == "publicado"
+    assert client.get(f"/api/v1/documents/{etp}").json()["status"] == "publicado"
