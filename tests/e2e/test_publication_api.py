@@ -111,7 +111,7 @@ def test_500_bursts_429_and_a_lost_answer_still_attach_each_file_exactly_once(cl
     assert sorted(r["sequencial_documento"] for r in rows) == sorted(f["sequencialDocumento"] for f in files)
 
 
-def test_a_422_fails_the_run_with_pncps_message_and_a_rerun_publishes(client, sqlite_url, pncp_publisher):
+def test_a_422_fails_the_run_with_pncps_message_and_a_rerun_publishes_after_a_401(client, sqlite_url, pncp_publisher):
     doc = consolidated(client, sqlite_url)
     body = contratacao(pncp_publisher)
     pncp_publisher.fail("upload", 422, message="Tipo-Documento-Id incompatível com a contratação")
@@ -124,9 +124,11 @@ def test_a_422_fails_the_run_with_pncps_message_and_a_rerun_publishes(client, sq
     rows = client.get(f"/api/v1/documents/{doc}/publications").json()
     assert [r["status"] for r in rows] == ["enviando"] and rows[0]["url"] is None
 
+    pncp_publisher.fail("upload", 401, message="Token expirado")  # the rerun's token is refused once: asked again
     done = publish(client, doc, body)
     assert done.json()["state"] == "COMPLETED", done.text
     assert len(pncp_publisher.active(CNPJ, 2026, body["sequencial"])) == 2
+    assert pncp_publisher.calls["login"] == 3  # one per run, and the one after the 401
     assert client.get(f"/api/v1/documents/{doc}").json()["status"] == "publicado"
 
 
