@@ -42,7 +42,8 @@ def check_titulo(titulo: str) -> str:
 
 
 def check_file_size(size_bytes: int) -> int:
-    """The file (multipart part ``arquivo``): at most 30 MB per file."""
+    """The file (multipart part ``arquivo``): at most 30 MB per file (the issue; the manual lists the accepted
+    extensions, PDF among them)."""
     if size_bytes <= 0:
         raise InvalidError(f"O arquivo a publicar no PNCP está vazio ({MANUAL}).", campo="arquivo")
     if size_bytes > FILE_MAX_BYTES:

@@ -1,11 +1,12 @@
 """PNCP's integration API (Manual de Integração PNCP) over httpx: what publish-pncp needs of it.
 
 - ``POST /v1/usuarios/login`` ``{"login", "senha"}``: the token comes in the *response header*
-  ``Authorization: Bearer …`` and is valid one hour; it is kept in this process until five minutes before that,
-  and asked again once when PNCP answers 401 (expired or revoked earlier).
+  ``Authorization: Bearer …`` and is valid one hour (header ``expires``, in milliseconds); it is kept in this process
+  until five minutes before that, and asked again once when PNCP answers 401 (expired or revoked earlier).
 - ``POST /v1/orgaos/{cnpj}/compras/{ano}/{sequencial}/arquivos``: multipart part ``arquivo``, headers
   ``Titulo-Documento`` (ISO-8859-1, ≤ 255) and ``Tipo-Documento-Id``; 201 with the file's URL in ``Location``.
-- ``GET …/arquivos``: the files of the contratação (public); ``DELETE …/arquivos/{n}`` with ``{"justificativa"}``.
+- ``GET …/arquivos``: the files of the contratação (public: ``sequencialDocumento``, ``url``, ``tipoDocumentoId``,
+  ``titulo`` …); ``DELETE …/arquivos/{n}`` with ``{"justificativa"}`` (≤ 255 characters).
 
 Errors are ``PncpError`` (tasks/pncp/client.py) saying whether asking again may help: 429, 5xx, time-outs and
 connection failures may; 400, 422 and the rest may not, and carry PNCP's own message.
@@ -103,7 +104,9 @@ class PncpIntegration:
                     "o PNCP aceitou o login mas não devolveu o token no cabeçalho Authorization", retryable=True
                 )
             value = header.split(" ", 1)[1].strip()
-            _TOKENS[self._key()] = _Token(value, time.monotonic() + TOKEN_SECONDS)
+            expires = response.headers.get("expires", "")
+            seconds = int(expires) / 1000 if expires.isdigit() else TOKEN_SECONDS
+            _TOKENS[self._key()] = _Token(value, time.monotonic() + seconds)
             return value
 
     def _authorized(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

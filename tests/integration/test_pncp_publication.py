@@ -43,6 +43,18 @@ def test_the_token_comes_from_the_response_header_and_is_cached(pncp):
     assert server.calls["login"] == 0 and other.logins == 0
 
 
+def test_a_token_is_kept_for_the_lifetime_pncp_gives_less_five_minutes(pncp_publisher):
+    pncp_publisher.token_seconds = 200.0  # `expires: 200000`: shorter than the five minutes kept in reserve
+    client = PncpIntegration(base_url=pncp_publisher.url)
+    client.token(fresh=True)
+    client.token()
+    assert client.logins == 2
+    pncp_publisher.token_seconds = 3600.0
+    client.token(fresh=True)
+    client.token()
+    assert client.logins == 3
+
+
 def test_an_expired_token_is_refreshed_once(pncp):
     client, server, seq = pncp
     server.expire_tokens()
@@ -66,9 +78,18 @@ def test_the_title_travels_as_iso_8859_1_and_the_file_as_the_multipart_part_arqu
     (stored,) = server.active(CNPJ, ANO, seq)
     assert stored["titulo"] == title and stored["tipoDocumentoId"] == 16 and stored["data"] == PDF
     listed = client.list_files(CNPJ, ANO, seq)
-    assert [f["titulo"] for f in listed] == [title] and "data" not in listed[0]
+    assert [f["titulo"] for f in listed] == [title]
+    assert set(listed[0]) == {
+        "sequencialDocumento",
+        "url",
+        "tipoDocumentoId",
+        "tipoDocumentoNome",
+        "titulo",
+        "dataPublicacaoPncp",
+    }
     client.remove(CNPJ, ANO, seq, stored["sequencialDocumento"], "Substituído pela versão 3 do ETP.")
-    assert server.active(CNPJ, ANO, seq) == [] and client.list_files(CNPJ, ANO, seq)[0]["statusAtivo"] is False
+    assert server.active(CNPJ, ANO, seq) == [] and client.list_files(CNPJ, ANO, seq) == []
+    assert server.files[(CNPJ, ANO, seq)][0]["justificativa"] == "Substituído pela versão 3 do ETP."
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,14 @@
 `http://127.0.0.1:PORT/api/pncp` like `https://treina.pncp.gov.br/api/pncp`:
 
 - `POST /v1/usuarios/login` `{"login", "senha"}` → 200 with the token in the response header
-  `Authorization: Bearer …` (valid one hour; `expire_tokens()` ends them now); 401 for other credentials.
+  `Authorization: Bearer …` and its lifetime in `expires` (milliseconds: one hour; `expire_tokens()` ends them now);
+  401 for other credentials.
 - `POST /v1/orgaos/{cnpj}/compras/{ano}/{sequencial}/arquivos` (token required, else 401): multipart part
   `arquivo` (≤ 30 MB), headers `Titulo-Documento` (read as ISO-8859-1, 1–255 characters) and `Tipo-Documento-Id`
   (from the table of `GET /v1/tipos-documentos`); 422 with a JSON message for a missing or bad one, 404 for an
   unknown contratação; 201 with the file's URL in `Location` (`…/arquivos/{n}`).
-- `GET …/arquivos` (public): the files, removed ones with `statusAtivo: false`.
+- `GET …/arquivos` (public): the active files, with the fields of the manual (6.3.8): `sequencialDocumento`, `url`,
+  `tipoDocumentoId`, `tipoDocumentoNome`, `titulo`, `dataPublicacaoPncp`.
 - `DELETE …/arquivos/{n}` `{"justificativa"}` (token required): 200; 422 without a justificativa.
 
 Faults, queued per kind ("login", "upload", "list", "delete"): `fail(kind, status, times, message)` answers
@@ -32,13 +34,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PREFIX = "/api/pncp"
-TIPOS = [
-    {"id": 1, "nome": "Aviso de Contratação Direta"},
-    {"id": 2, "nome": "Edital"},
-    {"id": 4, "nome": "Termo de Referência"},
-    {"id": 7, "nome": "Estudo Técnico Preliminar"},
-    {"id": 16, "nome": "Outros"},
+TIPOS = [  # the manual's table 5.12 (Tipo de Documento): those of a contratação, and 16 for the other documents
+    {"id": n, "nome": nome}
+    for n, nome in (
+        (1, "Aviso de Contratação Direta"),
+        (2, "Edital"),
+        (3, "Minuta do Contrato"),
+        (4, "Termo de Referência"),
+        (5, "Anteprojeto"),
+        (6, "Projeto Básico"),
+        (7, "Estudo Técnico Preliminar"),
+        (8, "Projeto Executivo"),
+        (9, "Mapa de Riscos"),
+        (10, "DFD"),
+        (16, "Outros"),
+        (19, "Minuta de Ata de Registro de Preços"),
+        (20, "Ato que autoriza a Contratação Direta"),
+    )
 ]
+# what GET …/arquivos answers per file (the manual, 6.3.8); the rest of a stored file is the server's own
+LISTED = ("sequencialDocumento", "url", "tipoDocumentoId", "tipoDocumentoNome", "titulo", "dataPublicacaoPncp")
 MAX_BYTES = 30 * 1024 * 1024
 FILES = re.compile(r"^/v1/orgaos/(\d{14})/compras/(\d{4})/(\d+)/arquivos(?:/(\d+))?$")
 
@@ -191,7 +206,7 @@ class PncpIntegrationServer:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.tokens[token] = time.monotonic() + self.token_seconds
-        return 200, None, {"Authorization": f"Bearer {token}"}
+        return 200, None, {"Authorization": f"Bearer {token}", "expires": str(int(self.token_seconds * 1000))}
 
     def _authorized(self, handler: BaseHTTPRequestHandler) -> bool:
         header = handler.headers.get("Authorization", "")
@@ -204,7 +219,7 @@ class PncpIntegrationServer:
 
     def _list(self, handler, key, body, number) -> tuple[int, Any, dict]:
         with self.lock:
-            return 200, [{k: v for k, v in f.items() if k != "data"} for f in self.files[key]], {}
+            return 200, [{k: f[k] for k in LISTED} for f in self.files[key] if f["statusAtivo"]], {}
 
     def _upload(self, handler, key, body, number) -> tuple[int, Any, dict]:
         if not self._authorized(handler):
