@@ -71,7 +71,7 @@ os.environ.update(
         # PNCP publication: the loopback integration API (tests/servers/pncp_integration.py) and its credentials
         "PNCP_INTEGRATION_URL": f"http://127.0.0.1:{PNCP_INTEGRATION_PORT}/api/pncp",
         "PNCP_LOGIN": "plataforma-teste",
-        "PNCP_PASSWORD": "senha-teste",
+        "PNCP_PASSWORD": "pncp-senha-7c41e9b2d5",  # searched for by the secret scan
         "PNCP_PUBLISH_RETRIES": "3",
         "PNCP_PUBLISH_RETRY_SECONDS": "0.05",
         # price model: the MLflow tracking server of the session (production mode), a quick registry check in the API
@@ -257,7 +257,9 @@ def pncp_integration_server():
     """PNCP's integration API on loopback at PNCP_INTEGRATION_URL (what publish-pncp runs attach files to)."""
     from tests.servers.pncp_integration import PncpIntegrationServer
 
-    server = PncpIntegrationServer(port=PNCP_INTEGRATION_PORT).start_server()
+    server = PncpIntegrationServer(
+        port=PNCP_INTEGRATION_PORT, login=os.environ["PNCP_LOGIN"], senha=os.environ["PNCP_PASSWORD"]
+    ).start_server()
     yield server
     server.stop()
 
