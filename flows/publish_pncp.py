@@ -115,7 +115,7 @@ def publish_pncp(
         "version": plan["version"],
         "contratacao": {"cnpj": contratacao[0], "ano": ano, "sequencial": sequencial},
         "status": "publicado",
-        "already_published": not changed,
+        "already_published": all(p["action"] == "ja_publicado" for p in published),
         "sigiloso": plan["sigiloso"],
         "published": published,
         "removed": removed,

@@ -249,28 +249,30 @@ def finish(
     flow_run_id: str | None,
 ) -> bool:
     """Status publicado, its audit row and the event document.published, in one transaction; False (nothing
-    written) when the version was already publicado."""
+    written) when the version was already publicado and nothing new was sent (a rerun)."""
     document = get_document(session, document_id, for_update=True)
     if document.version != version:
         raise ConflictError(f"O documento mudou para a versão {document.version} durante a publicação.")
-    if document.status == DocumentStatus.PUBLICADO:
-        return False
-    previous = DocumentStatus(document.status)
-    document.status = DocumentStatus.PUBLICADO
-    document.updated_at = utcnow()
-    session.add(document)
-    session.add(
-        AuditLog(
-            document_id=document_id,
-            from_status=previous,
-            to_status=DocumentStatus.PUBLICADO,
-            reason=f"versão {version} publicada no PNCP: " + ", ".join(p["url"] for p in publications),
-            actor="publish-pncp",
-            person=requested_by,
-            trace_id=trace_id,
+    sent = [p for p in publications if p.get("action") != "ja_publicado"]
+    if document.status == DocumentStatus.PUBLICADO and not sent:
+        return False  # a rerun: nothing new on PNCP, nothing to tell
+    if document.status != DocumentStatus.PUBLICADO:
+        previous = DocumentStatus(document.status)
+        document.status = DocumentStatus.PUBLICADO
+        document.updated_at = utcnow()
+        session.add(document)
+        session.add(
+            AuditLog(
+                document_id=document_id,
+                from_status=previous,
+                to_status=DocumentStatus.PUBLICADO,
+                reason=f"versão {version} publicada no PNCP: " + ", ".join(p["url"] for p in publications),
+                actor="publish-pncp",
+                person=requested_by,
+                trace_id=trace_id,
+            )
         )
-    )
-    record_document_event(
+    record_document_event(  # also when a publicado version goes to one more contratação
         session,
         "document.published",
         document,

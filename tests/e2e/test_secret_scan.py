@@ -1,6 +1,7 @@
 """Secrets never leak: the main paths run with known secret values (the API key, a webhook secret, SECRET_KEY, the LLM
-key, the cloud secret, the PNCP password), then every file the session wrote (logs, the app and Prefect databases, results, artifacts,
-the mail outbox, MLflow), every row of both databases and every log record of the API are searched for them."""
+key, the cloud secret, the PNCP password), then every file the session wrote (logs, the app and Prefect databases,
+results, artifacts, the mail outbox, MLflow), every row of both databases and every log record of the API are searched
+for them."""
 
 from __future__ import annotations
 

@@ -195,3 +195,46 @@ def test_a_draft_is_not_published(db_url):
     doc = make_document(db_url, "ETP")
     with session_scope(db_url) as session, pytest.raises(ConflictError, match="consolidado"):
         publication_plan(session, doc)
+
+
+def _file(artifact: Artifact, tipo: int = 7) -> dict:
+    return {"tipo": tipo, "artifact_id": str(artifact.id), "sha256": artifact.sha256, "titulo": "ETP - sha256:x"}
+
+
+def test_the_registry_never_records_one_file_twice_on_a_contratacao_and_tells_each_publication(db_url):
+    from sqlmodel import select
+
+    from models.crud import publications
+    from models.document import AuditLog
+    from models.notification import Event
+    from models.publication import PublicationStatus
+
+    etp, tr = make_document(db_url, "ETP"), make_document(db_url, "TR")
+    here, there = (CNPJ, ANO, 11), (CNPJ, ANO, 12)
+    with session_scope(db_url) as session:
+        report = _artifact(session, etp, 1, kind="pesquisa_precos")
+        _with_status(session, etp, DocumentStatus.CONSOLIDADO)
+        first = publications.begin(session, etp, 1, here, _file(report, 16), "1234567", "run-1")
+        again = publications.begin(session, etp, 1, here, _file(report, 16), "1234567", "run-2")
+        assert again.id == first.id and again.status == PublicationStatus.ENVIANDO  # look on PNCP, don't resend
+        publications.mark_published(session, first.id, "https://pncp/arquivos/1", 1)
+        from_tr = publications.begin(session, tr, 1, here, _file(report, 16), "1234567", "run-3")
+        assert from_tr.id == first.id and from_tr.status == PublicationStatus.PUBLICADO  # the ETP's report, once
+        elsewhere = publications.begin(session, etp, 1, there, _file(report, 16), "1234567", "run-4")
+        assert elsewhere.id != first.id
+
+        sent = [{"tipo_documento_id": 16, "url": "u1", "sequencial_documento": 1, "sha256": report.sha256}]
+        assert publications.finish(
+            session, etp, 1, [{**sent[0], "action": "enviado"}], requested_by="1234567", trace_id=None, flow_run_id=None
+        )
+        rerun = [{**sent[0], "action": "ja_publicado"}]
+        assert not publications.finish(session, etp, 1, rerun, requested_by="1234567", trace_id=None, flow_run_id=None)
+        assert publications.finish(
+            session, etp, 1, [{**sent[0], "action": "enviado"}], requested_by="1234567", trace_id=None, flow_run_id=None
+        )
+        assert get_document(session, etp).status == DocumentStatus.PUBLICADO
+        events = session.exec(select(Event).where(Event.document_id == etp, Event.type == "document.published")).all()
+        audits = session.exec(
+            select(AuditLog).where(AuditLog.document_id == etp, AuditLog.to_status == DocumentStatus.PUBLICADO)
+        ).all()
+        assert len(events) == 2 and len(audits) == 1 and audits[0].person == "1234567"
