@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     PNCP_DETAIL_RETRY_BASE_MINUTES: float = Field(60.0, ge=0)
     PNCP_DETAIL_GONE_HOURS: float = Field(48.0, ge=0)
     PNCP_DETAIL_GAP_BATCH: int = Field(500, ge=1, le=10000)
+    # publication (publish-pncp): PNCP's integration API, the training environment unless told otherwise
+    PNCP_INTEGRATION_URL: str = "https://treina.pncp.gov.br/api/pncp"
+    PNCP_LOGIN: str | None = None
+    PNCP_PASSWORD: SecretStr | None = None
+    PNCP_PUBLISH_RETRIES: int = Field(4, ge=0, le=20)
+    PNCP_PUBLISH_RETRY_SECONDS: float = Field(5.0, ge=0)
 
     MLFLOW_TRACKING_URI: str | None = None
     PRICE_MODEL_PROMOTION_MARGIN: float = Field(0.02, ge=0, lt=1)

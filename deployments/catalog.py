@@ -71,6 +71,15 @@ SIGN_DOCUMENT = DeploymentSpec(
     # no concurrency limit: a paused run (waiting for an external CMS) would hold a slot for up to an hour
 )
 
+PUBLISH_PNCP = DeploymentSpec(
+    flow_name="publish-pncp",
+    entrypoint="flows/publish_pncp.py:publish_pncp",
+    description="Publica no PNCP (API de integração) o PDF do ETP/TR consolidado ou assinado e o Relatório de "
+    "Pesquisa de Preços numa contratação, uma única vez, e marca o documento publicado.",
+    tags=("pncp", "publication"),
+    concurrency_limit=1,  # one publication at a time: two runs never both find a file missing and both send it
+)
+
 DELIVER_NOTIFICATIONS = DeploymentSpec(
     flow_name="deliver-notifications",
     entrypoint="flows/deliver_notifications.py:deliver_notifications",
@@ -115,6 +124,7 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     GENERATE_DOCUMENT,
     CONSOLIDATE_DOCUMENT,
     SIGN_DOCUMENT,
+    PUBLISH_PNCP,
     DELIVER_NOTIFICATIONS,
     COLLECT_PNCP,
     TRAIN_PRICE_MODEL,

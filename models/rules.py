@@ -239,6 +239,24 @@ def check_can_consolidate(actor: Actor) -> None:
         check_can_plan(actor)
 
 
+def check_can_publish(actor: Actor, document_orgao: str) -> None:
+    """Publishing the planning's files on PNCP is the órgão's own act: done by its planning team or its competent
+    authority, not by someone of another órgão.
+
+    Lei 14.133/2021, art. 54: "A publicidade do edital de licitação será realizada mediante divulgação e manutenção do
+    inteiro teor do ato convocatório e de seus anexos no Portal Nacional de Contratações Públicas (PNCP)"; art. 7º,
+    caput: the authority designates the agents who carry out this Law's functions."""
+    if not (actor.has(Role.AUTORIDADE_COMPETENTE) or actor.has(Role.EQUIPE_PLANEJAMENTO)) or not same_orgao(
+        actor.orgao, document_orgao
+    ):
+        raise ForbiddenError(
+            f"{actor.name} ({actor.identifier}) não integra a equipe de planejamento nem é autoridade competente do "
+            f"órgão '{document_orgao}': publicar os documentos do planejamento no PNCP é ato do órgão "
+            "(Lei 14.133/2021, art. 54 e art. 7º, caput).",
+            rule="art. 54",
+        )
+
+
 # --- the orçamento sigiloso (art. 24) ------------------------------------------------------------------------------
 
 ART_24 = (

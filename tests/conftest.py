@@ -22,6 +22,7 @@ from tests.utils.ports import free_port
 ROOT = Path(__file__).resolve().parents[1]
 TMP = Path(tempfile.mkdtemp(prefix="nexora-tests-"))
 PREFECT_PORT, LLM_PORT, PNCP_PORT, MLFLOW_PORT = free_port(), free_port(), free_port(), free_port()
+PNCP_INTEGRATION_PORT = free_port()
 PG_ADMIN_URL = os.environ.get("NEXORA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PG_DB = f"nexora_test_{os.getpid()}"
 
@@ -67,6 +68,12 @@ os.environ.update(
         "PNCP_PAGE_SIZE": "10",
         "PNCP_ITEMS_PAGE_SIZE": "2",
         "PNCP_RETRIES": "3",
+        # PNCP publication: the loopback integration API (tests/servers/pncp_integration.py) and its credentials
+        "PNCP_INTEGRATION_URL": f"http://127.0.0.1:{PNCP_INTEGRATION_PORT}/api/pncp",
+        "PNCP_LOGIN": "plataforma-teste",
+        "PNCP_PASSWORD": "pncp-senha-7c41e9b2d5",  # searched for by the secret scan
+        "PNCP_PUBLISH_RETRIES": "3",
+        "PNCP_PUBLISH_RETRY_SECONDS": "0.05",
         # price model: the MLflow tracking server of the session (production mode), a quick registry check in the API
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{MLFLOW_PORT}",
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
@@ -122,6 +129,8 @@ SERVERS = {
     "webhook_server",
     "receiver",
     "pncp_server",
+    "pncp_integration_server",
+    "pncp_publisher",
     "mlflow_server",
     "prefect_server",
     "pg_url",
@@ -245,6 +254,25 @@ def pncp_server():
     server = PncpReplay(port=PNCP_PORT).start_server()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pncp_integration_server():
+    """PNCP's integration API on loopback at PNCP_INTEGRATION_URL (what publish-pncp runs attach files to)."""
+    from tests.servers.pncp_integration import PncpIntegrationServer
+
+    server = PncpIntegrationServer(
+        port=PNCP_INTEGRATION_PORT, login=os.environ["PNCP_LOGIN"], senha=os.environ["PNCP_PASSWORD"]
+    ).start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pncp_publisher(pncp_integration_server):
+    pncp_integration_server.reset()
+    yield pncp_integration_server
+    pncp_integration_server.reset()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 from models.crud.documents import Acting, document_view, ensure_editable, get_document, record_confidential_read
 from models.db import session_scope
 from models.enums import DocumentKind, DocumentStatus
-from models.errors import ConflictError, InvalidError, NotFoundError
+from models.errors import ConflictError, DomainError, InvalidError, NotFoundError
 from models.rules import FROZEN, SIGILOSO_RUN_TAG
 
 
@@ -102,3 +102,39 @@ def consolidatable(document_id: uuid.UUID) -> dict[str, Any]:
             "version": str(doc.version),
             "secret": doc.estimate_secret,
         }
+
+
+def publishable(document_id: uuid.UUID, actor: Any, cnpj: str, ano: int, sequencial: int) -> dict[str, Any]:
+    """Check a publish-pncp run can start: the person may publish for the document's órgão, the contratação's key
+    and every file to send are acceptable to PNCP, and this platform has PNCP credentials."""
+    from models.crud.publications import publication_plan
+    from models.pncp_rules import check_contratacao, check_titulo
+    from models.rules import check_can_publish
+    from tasks.pncp.integration import configured
+
+    digits = check_contratacao(cnpj, ano, sequencial)
+    with session_scope() as session:
+        doc = get_document(session, document_id)
+        check_can_publish(actor, doc.orgao)
+        plan = publication_plan(session, document_id)  # 409 for a status or a signature that is not ready
+        for file in plan["files"]:
+            check_titulo(file["titulo"])
+        if not configured():
+            raise PncpUnavailable(
+                "Esta plataforma não tem credenciais do PNCP (PNCP_LOGIN e PNCP_PASSWORD): só plataformas "
+                "credenciadas publicam na API de integração. Peça ao operador que as configure (docs/operations.md)."
+            )
+        return {
+            "id": str(doc.id),
+            "kind": str(doc.kind),
+            "processo": slugify(doc.numero_processo),
+            "version": str(doc.version),
+            "secret": doc.estimate_secret,
+            "cnpj": digits,
+        }
+
+
+class PncpUnavailable(DomainError):
+    """Publishing is not possible on this platform now (no PNCP credentials): 503."""
+
+    status_code = 503

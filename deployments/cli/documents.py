@@ -1,5 +1,5 @@
-"""`nexora documents …`: draft an ETP/TR's sections and consolidate an approved one into DOCX and PDF, through
-their deployments (the same flow runs the API starts)."""
+"""`nexora documents …`: draft an ETP/TR's sections, consolidate an approved one into DOCX and PDF and publish it on
+PNCP, through their deployments (the same flow runs the API starts)."""
 
 from __future__ import annotations
 
@@ -157,3 +157,46 @@ def documents_sign(
     tags = [*triggers.run_tags(info), f"person:{actor}", "app:nexora-cli", "signature"]
     name = f"sign-{info['kind']}-{info['processo']}-v{version}-{actor}"
     start_and_follow(SIGN_DOCUMENT, parameters, tags, wait, "a assinatura falhou", name=name, show=show)
+
+
+@documents_app.command("publish")
+@fails_on(DomainError)
+def documents_publish(
+    document_id: str,
+    cnpj: Annotated[str, typer.Option(help="CNPJ do órgão da contratação no PNCP (14 dígitos)")],
+    ano: Annotated[int, typer.Option(help="ano da contratação no PNCP")],
+    sequencial: Annotated[int, typer.Option(help="sequencial da contratação no PNCP")],
+    wait: Wait = 120,
+    actor: ActorOption = "",
+) -> None:
+    """Publish a consolidated (or signed) document and its price research report on a contratação on PNCP
+    (starts the publish-pncp deployment)."""
+    from deployments.api import triggers
+    from deployments.catalog import PUBLISH_PNCP
+    from models.crud.people import acting_person
+    from models.db import session_scope
+
+    if not actor.strip():
+        fail(
+            "informe quem age: --actor <identificador> (ou NEXORA_ACTOR), uma pessoa cadastrada (`nexora people list`)"
+        )
+    with session_scope() as session:
+        person = acting_person(session, actor)
+    doc = triggers.publishable(as_uuid(document_id), person, cnpj, ano, sequencial)
+    name = f"publish-{doc['kind']}-{doc['processo']}-v{doc['version']}"
+
+    def show(result: dict[str, Any]) -> None:
+        for item in result["published"]:
+            console.print(f"  tipo {item['tipo_documento_id']} ({item['action']}): {item['url']}")
+        for item in result["removed"]:
+            console.print(f"  removido: {item['url']} — {item['reason']}")
+
+    parameters = {
+        "document_id": document_id,
+        "cnpj": doc["cnpj"],
+        "ano": ano,
+        "sequencial": sequencial,
+        "requested_by": actor,
+    }
+    tags = [*triggers.run_tags(doc), f"person:{actor}", "app:nexora-cli"]
+    start_and_follow(PUBLISH_PNCP, parameters, tags, wait, "a publicação falhou", name=name, show=show)

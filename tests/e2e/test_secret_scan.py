@@ -1,6 +1,7 @@
 """Secrets never leak: the main paths run with known secret values (the API key, a webhook secret, SECRET_KEY, the LLM
-key, the cloud secret), then every file the session wrote (logs, the app and Prefect databases, results, artifacts,
-the mail outbox, MLflow), every row of both databases and every log record of the API are searched for them."""
+key, the cloud secret, the PNCP password), then every file the session wrote (logs, the app and Prefect databases,
+results, artifacts, the mail outbox, MLflow), every row of both databases and every log record of the API are searched
+for them."""
 
 from __future__ import annotations
 
@@ -100,7 +101,9 @@ def postgres_rows(url: str) -> list[tuple[str, str]]:
     return found
 
 
-def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver, llm, runner, api_log, signing_pki):
+def test_no_secret_in_logs_runs_artifacts_or_rows(
+    api_url, sqlite_url, receiver, llm, runner, api_log, signing_pki, pncp_publisher
+):
     api_key = make_key(sqlite_url, ["read", "write", "run", "admin"], name="varredura-de-segredos")
     headers = {"Authorization": f"Bearer {api_key}", **actor(PLANNER)}
     with httpx.Client(base_url=api_url, headers=headers, timeout=90) as client:
@@ -122,8 +125,10 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
             "OPENAI_API_KEY": os.environ["OPENAI_API_KEY"],
             "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
             "SIGNING_PKCS12_PASSWORD": os.environ["SIGNING_PKCS12_PASSWORD"],
+            "PNCP_PASSWORD": os.environ["PNCP_PASSWORD"],
         }
-        # the main paths: drafting (one run that works, one the LLM refuses), consolidation, delivery, bad requests
+        # the main paths: drafting (one run that works, one the LLM refuses), consolidation, publication on PNCP,
+        # delivery, bad requests
         document = client.post("/api/v1/documents", json=document_data("ETP")).json()
         done = client.post(
             "/api/v1/etp/generate-field",
@@ -143,10 +148,16 @@ def test_no_secret_in_logs_runs_artifacts_or_rows(api_url, sqlite_url, receiver,
         approve_document(sqlite_url, approved)
         consolidated = client.post(f"/api/v1/documents/{approved}/consolidate", params={"wait": 90})
         assert consolidated.json()["state"] == "COMPLETED", consolidated.text
-        first = client.get(f"/api/v1/documents/{approved}/signatures").json()["esperado"]["person"]
-        signing = client.post(f"/api/v1/documents/{approved}/signatures", json={}, headers=actor(first)).json()
-        signed = client.get(signing["status_url"], params={"wait": 90}).json()
-        assert signed["state"] == "COMPLETED", signed  # the PKCS#12 password opened the certificate
+        while expected := client.get(f"/api/v1/documents/{approved}/signatures").json()["esperado"]:
+            signing = client.post(
+                f"/api/v1/documents/{approved}/signatures", json={}, headers=actor(expected["person"])
+            ).json()
+            signed = client.get(signing["status_url"], params={"wait": 90}).json()
+            assert signed["state"] == "COMPLETED", signed  # the PKCS#12 password opened the certificate
+        pncp_publisher.add_compra("00394445000101", 2026, 7)  # publication: a login with the PNCP password
+        contratacao = {"cnpj": "00394445000101", "ano": 2026, "sequencial": 7}
+        published = client.post(f"/api/v1/documents/{approved}/publish", params={"wait": 90}, json=contratacao)
+        assert published.json()["state"] == "COMPLETED" and pncp_publisher.calls["login"] == 1, published.text
         wrong = httpx.get(f"{api_url}/api/v1/documents", headers={"Authorization": f"Bearer {api_key}x"})
         assert wrong.status_code == 401 and api_key not in wrong.text
         assert client.get("/api/v1/documents/nao-e-um-id").status_code == 422
