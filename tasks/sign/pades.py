@@ -26,6 +26,7 @@ from models.signing_rules import signature_box
 
 TZ = ZoneInfo("America/Sao_Paulo")
 PAGE_TITLE = "Assinaturas eletrônicas"
+LOCAL_CMS_RESERVED = 16_384  # bytes of /Contents for a PKCS#12 signature without time-stamp (its CMS: ~2-8 KiB)
 EXTERNAL_CMS_RESERVED = 32_768  # bytes of /Contents (hex): a CMS of up to 16 KiB (certificate chain included)
 
 
@@ -175,7 +176,10 @@ def sign(
     """Sign with a local key (PKCS#12): the PDF with one more signature, as an incremental update."""
     when = when or datetime.now(TZ)
     pdf_signer, params = _signer_pdf(signer, slot, len(slots), when, timestamper, location)
-    out = pdf_signer.sign_pdf(_writer(pdf, slots, heading), appearance_text_params=params)
+    # without a time-stamp the CMS's size is known well enough: reserving it spares pyHanko a dry-run signature that
+    # only measures it (a third of the signing time); with one, pyHanko sizes it (the token's size varies by TSA)
+    reserved = None if timestamper else LOCAL_CMS_RESERVED
+    out = pdf_signer.sign_pdf(_writer(pdf, slots, heading), bytes_reserved=reserved, appearance_text_params=params)
     return out.getvalue()
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Protocol
 
 from asn1crypto import pem, x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.sign import signers
+from pyhanko.sign.general import get_pyca_cryptography_hash
 
 from core.settings import settings
 from models.errors import ConflictError, InvalidError
@@ -44,6 +47,34 @@ def p12_path(person: str) -> Path:
     return path
 
 
+class KeyOnceSigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner with the private key parsed once: SimpleSigner.sign_raw parses it from DER on every
+    signature, and cryptography's RSA consistency check made that ~50 ms, twice per signature (pyHanko signs a dry
+    run to size the signature container). The key comes from the platform's own PKCS#12 file, already decrypted and
+    checked by ``load_key_and_certificates``; RSA PKCS#1 v1.5 and ECDSA use the parsed key, anything else pyHanko's
+    own path."""
+
+    def __init__(self, loaded: signers.SimpleSigner):
+        super().__init__(
+            signing_key=loaded.signing_key,
+            signing_cert=loaded.signing_cert,
+            cert_registry=loaded.cert_registry,
+            signature_mechanism=loaded.signature_mechanism,
+        )
+        self._key = serialization.load_der_private_key(
+            loaded.signing_key.dump(), password=None, unsafe_skip_rsa_key_validation=True
+        )
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        hash_algo = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(data, padding.PKCS1v15(), hash_algo)
+        if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(hash_algo))
+        return super().sign_raw(data, digest_algorithm)
+
+
 class Pkcs12Signer:
     backend = "pkcs12"
 
@@ -55,7 +86,7 @@ class Pkcs12Signer:
         )
         if loaded is None:
             raise ConflictError(f"O certificado {self.path.name} não abriu: verifique SIGNING_PKCS12_PASSWORD.")
-        self._signer = loaded
+        self._signer = KeyOnceSigner(loaded)
 
     def pyhanko_signer(self) -> signers.Signer:
         return self._signer
