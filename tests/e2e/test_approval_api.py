@@ -117,9 +117,15 @@ def test_the_authority_approves_with_a_despacho_and_the_files_name_the_people(cl
     pdf = next(a for a in client.get(f"{url}/artifacts").json() if a["format"] == "pdf")
     data = client.get(f"/api/v1/artifacts/{pdf['id']}/download", follow_redirects=True).content
     reader = PdfReader(io.BytesIO(data))
+    closing = " ".join((reader.pages[-2].extract_text() or "").split())  # "Responsáveis", before the signatures
+    assert "Ana Planejadora (matrícula 1234567)" in closing and "Bruno Revisor (matrícula 7654321)" in closing
+    assert "Carla Secretária (matrícula autoridade.mgi)" in closing and "Aprovo o Estudo Técnico Preliminar." in closing
+    # the last page: where each named person signs, in the document's order (who prepared it, then who approved it)
     last = " ".join((reader.pages[-1].extract_text() or "").split())
-    assert "Ana Planejadora (matrícula 1234567)" in last and "Bruno Revisor (matrícula 7654321)" in last
-    assert "Carla Secretária (matrícula autoridade.mgi)" in last and "Aprovo o Estudo Técnico Preliminar." in last
+    assert last.index("Assinaturas eletrônicas") < last.index("1. Ana Planejadora (matrícula 1234567) — Elaboração")
+    assert last.index("2. Bruno Revisor (matrícula 7654321) — Elaboração") < last.index(
+        "3. Carla Secretária (matrícula autoridade.mgi) — Aprovação"
+    )
     assert reader.metadata.author.startswith("Carla Secretária") and "NEXORA" not in reader.metadata.author
 
 

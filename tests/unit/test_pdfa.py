@@ -26,10 +26,11 @@ WHEN = datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
         etp_document(
             responsibles=Responsibles(
                 prepared_by=(Person("Ana Souza", "1234567"),), approved_by=Person("Carlos Lima", "7654321")
-            )
+            ),
+            signature_page=True,
         ),
     ],
-    ids=["16-page-etp", "tr-marked", "with-responsibles"],
+    ids=["16-page-etp", "tr-marked", "with-signature-page"],
 )
 def test_the_rendered_pdf_is_pdfa_2b_and_repeatable(document):
     pdf = render_all(document)["pdf"]
@@ -65,3 +66,30 @@ def test_a_pdf_with_a_font_not_embedded_is_refused_with_the_validators_reason():
 
 def test_a_file_that_is_not_pdfa_does_not_validate():
     assert validate(plain_canvas_pdf()).passed is False
+
+
+def test_the_signature_page_closes_the_document_with_a_box_per_named_person_in_order():
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pypdf import PdfReader
+
+    from models.signing_rules import signature_box
+    from tasks.sign.pades import has_signature_page
+
+    people = Responsibles(
+        prepared_by=(Person("Ana Souza", "1234567"), Person("Bruno Dias", "2345678")),
+        approved_by=Person("Carlos Lima", "7654321"),
+    )
+    pdf = render_all(etp_document(responsibles=people, signature_page=True))["pdf"]
+    last = " ".join(PdfReader(io.BytesIO(pdf)).pages[-1].extract_text().split())
+    order = ["1. Ana Souza (matrícula 1234567) — Elaboração", "2. Bruno Dias (matrícula 2345678) — Elaboração"]
+    order.append("3. Carlos Lima (matrícula 7654321) — Aprovação")
+    positions = [last.index(caption) for caption in ["Assinaturas eletrônicas", *order]]
+    assert positions == sorted(positions)
+    assert has_signature_page(PdfFileReader(io.BytesIO(pdf)))  # the signer finds it: no page of its own
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        drawn = opened.pages[-1].Contents.read_bytes().decode("latin-1")
+    for index in range(3):  # each box where signature_box puts the signature's widget
+        x1, y1, x2, y2 = signature_box(index, 3)
+        assert f"{x1} {y1} {x2 - x1} {y2 - y1} re" in drawn
+    without = render_all(etp_document(responsibles=people))["pdf"]
+    assert not has_signature_page(PdfFileReader(io.BytesIO(without)))
