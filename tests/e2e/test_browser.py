@@ -39,10 +39,17 @@ SCHEDULE_WORDS: dict[str | int, str] = {
 Parameters = dict[str, Any]
 
 
-def _first_wave(url: str) -> dict[str, Parameters]:
+def _first_wave(url: str, pncp) -> dict[str, Parameters]:
     """A quick run of each flow that needs nothing but the test database and the loopback fakes."""
+    from flows.consolidate_document import consolidate_document
+
     drafted, generated, approved = make_document(url, "ETP"), make_document(url, "TR"), make_document(url, "ETP")
     approve_document(url, approved)
+    published = make_document(url, "TR")  # consolidated here, published by its quick run
+    approve_document(url, published)
+    consolidate_document(published)
+    sequencial = int(uuid.uuid4().int % 9_000_000) + 1
+    pncp.add_compra(CNPJ, 2026, sequencial)
     return {
         "generate-field": {"document_id": str(drafted), "slug": "descricao_necessidade", "requested_by": PLANNER},
         "generate-document": {"document_id": str(generated), "requested_by": PLANNER},
@@ -50,13 +57,41 @@ def _first_wave(url: str) -> dict[str, Parameters]:
         "deliver-notifications": {"max_seconds": 5},
         # 16 months of the embedded sample: ~480 priced items, enough to train on and quick to collect
         "collect-pncp": {"start": "2021-09-01", "end": "2022-12-31", "modalidades": [6], "source": "amostra"},
+        "publish-pncp": {
+            "document_id": str(published),
+            "cnpj": CNPJ,
+            "ano": 2026,
+            "sequencial": sequencial,
+            "requested_by": PLANNER,
+        },
     }
+
+
+CNPJ = "00394445000101"
+
+
+def first_signer(document_id: str) -> str:
+    """The first person the consolidated document names (who signs first)."""
+    from models.crud.documents import document_view, responsibles
+    from models.db import session_scope
+    from models.signing_rules import signing_order
+
+    with session_scope() as session:
+        return signing_order(responsibles(session, document_view(session, uuid.UUID(document_id))))[0].identifier
 
 
 # Runs that need another flow's completed run: (that flow, the parameters made from its run).
 THEN: dict[str, tuple[str, Callable[[Any], Parameters]]] = {
     "train-price-model": ("collect-pncp", lambda _: {"test_months": 6, "seed": 1, "promote": False}),  # no champion
     "report-run-failure": ("deliver-notifications", lambda run: {"flow_run_id": str(run.id)}),  # completed: no event
+    "sign-document": (  # the first signature of the document the quick consolidation consolidated
+        "consolidate-document",
+        lambda run: {
+            "document_id": run.parameters["document_id"],
+            "person": first_signer(run.parameters["document_id"]),
+            "backend": "pkcs12",
+        },
+    ),
 }
 
 
@@ -64,10 +99,10 @@ class QuickRuns:
     """One quick run of every deployment, named `browser-<token>-<flow>`, started and followed in a thread that
     starts the dependent runs as their inputs complete."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, pncp):
         self.token = uuid.uuid4().hex[:8]
         self.wanted = {spec.flow_name for spec in DEPLOYMENTS}
-        self.first = {flow: parameters for flow, parameters in _first_wave(url).items() if flow in self.wanted}
+        self.first = {flow: parameters for flow, parameters in _first_wave(url, pncp).items() if flow in self.wanted}
         missing = self.wanted - set(self.first) - set(THEN)
         assert not missing, f"no quick run for deployment(s) {sorted(missing)}: add one to tests/e2e/test_browser.py"
         self.runs: dict[str, Any] = {}
@@ -147,9 +182,9 @@ class QuickRuns:
 
 
 @pytest.fixture(scope="module")
-def quick_runs(sqlite_url, llm_server) -> QuickRuns:
+def quick_runs(sqlite_url, llm_server, signing_pki, pncp_integration_server) -> QuickRuns:
     llm_server.reset()
-    return QuickRuns(sqlite_url)
+    return QuickRuns(sqlite_url, pncp_integration_server)
 
 
 @pytest.fixture(scope="module")
