@@ -1,7 +1,8 @@
 """Consolidation rendering: documents per second for a realistic ETP to DOCX + PDF, one core, memory.
 
 Ours: tasks.render.files.render_all (python-docx writing the body XML directly; reportlab platypus with a
-table of contents and "Página X de Y") on a 13-section ETP of ~14 pages with a 25-row price table.
+table of contents and "Página X de Y"; since issue 19 the PDF is also made PDF/A-2b and validated, see
+bench_signing.py for that step's share) on a 13-section ETP of ~14 pages with a 25-row price table.
 Anchors, same run, same content:
   (a) the usual service path: a plain python-docx document, then LibreOffice headless per document
       (`soffice --headless --convert-to pdf`);
