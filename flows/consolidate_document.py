@@ -15,6 +15,7 @@ from prefect import flow
 
 from flows._events import on_consolidation_failure
 from flows._identity import run_identity
+from flows._steps import run_step
 from tasks.notify.kick import start_delivery_run
 from tasks.records.tasks import load_consolidation_input, register_artifacts
 from tasks.render.tasks import render_files
@@ -27,19 +28,15 @@ class ConsolidationFailed(RuntimeError):
 
 
 def _step(name: str, task, *args):
-    state = task(*args, return_state=True)
-    if not state.is_completed():
-        reason = state.message or state.name
-        try:
-            state.result()
-        except Exception as exc:  # noqa: BLE001 - the task's own error is the clearest reason
-            reason = f"{type(exc).__name__}: {exc}"
-        raise ConsolidationFailed(
+    return run_step(
+        task,
+        *args,
+        failed=lambda reason: ConsolidationFailed(
             f"Consolidação falhou na etapa '{name}': {reason}. O documento continua 'aprovado' e nenhum "
             "artefato foi registrado; corrija a causa e execute a consolidação de novo (arquivos já "
             "gravados são reaproveitados)."
-        )
-    return state.result()
+        ),
+    )
 
 
 @flow(

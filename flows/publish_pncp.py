@@ -16,6 +16,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows._identity import run_identity
+from flows._steps import run_step
 from models.pncp_rules import check_contratacao, check_file_size, check_tipo, check_titulo
 from tasks.notify.kick import start_delivery_run
 from tasks.pncp.integration import PncpIntegration
@@ -34,18 +35,15 @@ class PublicationFailed(RuntimeError):
 
 
 def _step(name: str, status: str, task, *args):
-    state = task(*args, return_state=True)
-    if not state.is_completed():
-        reason = state.message or state.name
-        try:
-            state.result()
-        except Exception as exc:  # noqa: BLE001 - the task's own error is the clearest reason
-            reason = str(exc)
-        raise PublicationFailed(
+    return run_step(
+        task,
+        *args,
+        typed=False,
+        failed=lambda reason: PublicationFailed(
             f"Publicação no PNCP falhou na etapa '{name}': {reason}. O documento continua '{status}'; corrija a "
             "causa e execute a publicação de novo (arquivos já publicados não são enviados outra vez)."
-        )
-    return state.result()
+        ),
+    )
 
 
 @flow(name="publish-pncp", persist_result=True, result_serializer="json")

@@ -19,6 +19,7 @@ from prefect.input import RunInput
 from core.settings import settings
 from flows._events import on_signature_failure
 from flows._identity import run_identity
+from flows._steps import run_step
 from tasks.notify.kick import start_delivery_run
 from tasks.sign.tasks import (
     finish_external_signature,
@@ -43,18 +44,14 @@ class CmsInput(RunInput):
 
 
 def _step(name: str, task, *args):
-    state = task(*args, return_state=True)
-    if not state.is_completed():
-        reason = state.message or state.name
-        try:
-            state.result()
-        except Exception as exc:  # noqa: BLE001 - the task's own error is the clearest reason
-            reason = f"{type(exc).__name__}: {exc}"
-        raise SigningFailed(
+    return run_step(
+        task,
+        *args,
+        failed=lambda reason: SigningFailed(
             f"Assinatura falhou na etapa '{name}': {reason}. Nada foi registrado; o pedido fica 'falhou' e pode ser "
             "feito de novo."
-        )
-    return state.result()
+        ),
+    )
 
 
 @flow(

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from models import rules
 from models.artifact import Artifact
-from models.crud.documents import Acting, get_document
+from models.crud.documents import Acting, get_document, set_status
 from models.crud.notifications import record_document_event
 from models.db import utcnow
 from models.document import AuditLog, Document
@@ -65,19 +65,14 @@ def register_consolidation(
         for s in stored
     ]
     session.add_all(artifacts)
-    document.status = DocumentStatus.CONSOLIDADO
-    document.updated_at = utcnow()
-    session.add(document)
-    session.add(
-        AuditLog(
-            document_id=document_id,
-            from_status=DocumentStatus.APROVADO,
-            to_status=DocumentStatus.CONSOLIDADO,
-            reason=f"versão {version} consolidada",
-            actor=actor,
-            person=person,
-            trace_id=trace_id,
-        )
+    set_status(
+        session,
+        document,
+        DocumentStatus.CONSOLIDADO,
+        reason=f"versão {version} consolidada",
+        actor=actor,
+        person=person,
+        trace_id=trace_id,
     )
     record_document_event(
         session,

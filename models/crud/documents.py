@@ -549,6 +549,34 @@ def transition(
     return document
 
 
+def set_status(
+    session: Session,
+    document: Document,
+    target: DocumentStatus,
+    *,
+    reason: str,
+    actor: str | None,
+    person: str | None,
+    trace_id: str | None,
+) -> None:
+    """A status the flows set (consolidado, assinado, publicado: not a person's transition), with its audit row."""
+    previous = DocumentStatus(document.status)
+    document.status = target
+    document.updated_at = utcnow()
+    session.add(document)
+    session.add(
+        AuditLog(
+            document_id=document.id,
+            from_status=previous,
+            to_status=target,
+            reason=reason,
+            actor=actor,
+            person=person,
+            trace_id=trace_id,
+        )
+    )
+
+
 def approved_on(session: Session, document: Document) -> date | None:
     """The day (in Brasília) the document was last approved, from its audit log."""
     when = session.exec(

@@ -10,10 +10,10 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.artifact import Artifact
-from models.crud.documents import get_document
+from models.crud.documents import get_document, set_status
 from models.crud.notifications import record_document_event
 from models.db import utcnow
-from models.document import AuditLog, Document
+from models.document import Document
 from models.enums import DocumentStatus
 from models.errors import ConflictError, NotFoundError
 from models.pncp_rules import TIPO_OF_KIND, TIPO_OUTROS, check_file_size, publication_title
@@ -257,20 +257,14 @@ def finish(
     if document.status == DocumentStatus.PUBLICADO and not sent:
         return False  # a rerun: nothing new on PNCP, nothing to tell
     if document.status != DocumentStatus.PUBLICADO:
-        previous = DocumentStatus(document.status)
-        document.status = DocumentStatus.PUBLICADO
-        document.updated_at = utcnow()
-        session.add(document)
-        session.add(
-            AuditLog(
-                document_id=document_id,
-                from_status=previous,
-                to_status=DocumentStatus.PUBLICADO,
-                reason=f"versão {version} publicada no PNCP: " + ", ".join(p["url"] for p in publications),
-                actor="publish-pncp",
-                person=requested_by,
-                trace_id=trace_id,
-            )
+        set_status(
+            session,
+            document,
+            DocumentStatus.PUBLICADO,
+            reason=f"versão {version} publicada no PNCP: " + ", ".join(p["url"] for p in publications),
+            actor="publish-pncp",
+            person=requested_by,
+            trace_id=trace_id,
         )
     record_document_event(  # also when a publicado version goes to one more contratação
         session,

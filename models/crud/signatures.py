@@ -11,10 +11,10 @@ from sqlmodel import Session, col, select
 
 from models import signing_rules
 from models.artifact import Artifact
-from models.crud.documents import document_view, get_document, responsibles
+from models.crud.documents import document_view, get_document, responsibles, set_status
 from models.crud.notifications import record_document_event
 from models.db import utcnow
-from models.document import AuditLog, Document
+from models.document import Document
 from models.enums import DocumentStatus
 from models.errors import ConflictError, NotFoundError
 from models.signature import DocumentSignature, SignatureStatus
@@ -201,19 +201,14 @@ def register_signature(
     session.add(row)
     complete = signing_rules.next_signer(state.order, [*state.signed, row.person]) is None
     if complete:
-        document.status = DocumentStatus.ASSINADO
-        document.updated_at = utcnow()
-        session.add(document)
-        session.add(
-            AuditLog(
-                document_id=document.id,
-                from_status=DocumentStatus.CONSOLIDADO,
-                to_status=DocumentStatus.ASSINADO,
-                reason=f"versão {document.version} assinada por {', '.join(signers)}",
-                actor="sign-document",
-                person=row.person,
-                trace_id=trace_id,
-            )
+        set_status(
+            session,
+            document,
+            DocumentStatus.ASSINADO,
+            reason=f"versão {document.version} assinada por {', '.join(signers)}",
+            actor="sign-document",
+            person=row.person,
+            trace_id=trace_id,
         )
         record_document_event(
             session,
