@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 
 from models.crud.documents import Acting, document_view, ensure_editable, get_document, record_confidential_read
 from models.db import session_scope
+from models.document import Document
 from models.enums import DocumentKind, DocumentStatus
 from models.errors import ConflictError, DomainError, InvalidError, NotFoundError
 from models.rules import FROZEN, SIGILOSO_RUN_TAG
@@ -79,6 +80,17 @@ def run_tags(doc: Mapping[str, object], acting: Acting | None = None) -> list[st
     return tags
 
 
+def run_info(doc: Document) -> dict[str, Any]:
+    """What a run's name and tags say of its document (run_tags): id, kind, process, version, sigilo."""
+    return {
+        "id": str(doc.id),
+        "kind": str(doc.kind),
+        "processo": slugify(doc.numero_processo),
+        "version": str(doc.version),
+        "secret": doc.estimate_secret,
+    }
+
+
 def consolidatable(document_id: uuid.UUID) -> dict[str, Any]:
     with session_scope() as session:
         doc = get_document(session, document_id)
@@ -95,13 +107,7 @@ def consolidatable(document_id: uuid.UUID) -> dict[str, Any]:
                 "Aprove-o primeiro (transição para 'aprovado').",
                 status=str(doc.status),
             )
-        return {
-            "id": str(doc.id),
-            "kind": str(doc.kind),
-            "processo": slugify(doc.numero_processo),
-            "version": str(doc.version),
-            "secret": doc.estimate_secret,
-        }
+        return run_info(doc)
 
 
 def publishable(document_id: uuid.UUID, actor: Any, cnpj: str, ano: int, sequencial: int) -> dict[str, Any]:
@@ -124,14 +130,7 @@ def publishable(document_id: uuid.UUID, actor: Any, cnpj: str, ano: int, sequenc
                 "Esta plataforma não tem credenciais do PNCP (PNCP_LOGIN e PNCP_PASSWORD): só plataformas "
                 "credenciadas publicam na API de integração. Peça ao operador que as configure (docs/operations.md)."
             )
-        return {
-            "id": str(doc.id),
-            "kind": str(doc.kind),
-            "processo": slugify(doc.numero_processo),
-            "version": str(doc.version),
-            "secret": doc.estimate_secret,
-            "cnpj": digits,
-        }
+        return run_info(doc) | {"cnpj": digits}
 
 
 class PncpUnavailable(DomainError):

@@ -130,12 +130,7 @@ def documents_sign(
     with session_scope() as session:
         state, named = check_request(session, uuid_, actor)
         doc = state.document
-        info = {
-            "id": str(doc.id),
-            "kind": str(doc.kind),
-            "processo": triggers.slugify(doc.numero_processo),
-            "secret": doc.estimate_secret,
-        }
+        info = triggers.run_info(doc)
         version = doc.version
     check_backend(backend, actor, certificate_pem)
     if backend == "external":

@@ -11,8 +11,7 @@ from models import rules
 from models.artifact import Artifact
 from models.crud.documents import Acting, get_document, set_status
 from models.crud.notifications import record_document_event
-from models.db import utcnow
-from models.document import AuditLog, Document
+from models.document import Document
 from models.enums import DocumentStatus
 from models.errors import ConflictError, NotFoundError
 
@@ -132,21 +131,15 @@ def new_version(session: Session, document_id: uuid.UUID, reason: str | None, ac
             f"Só um documento consolidado (assinado ou publicado) ganha nova versão; está '{document.status}'.",
             status=str(document.status),
         )
-    previous = DocumentStatus(document.status)
     document.version += 1
-    document.status = DocumentStatus.RASCUNHO
-    document.updated_at = utcnow()
-    session.add(document)
-    session.add(
-        AuditLog(
-            document_id=document_id,
-            from_status=previous,
-            to_status=DocumentStatus.RASCUNHO,
-            reason=reason or f"nova versão {document.version}",
-            actor=acting.app,
-            person=acting.person.identifier,
-            trace_id=acting.trace_id,
-        )
+    set_status(
+        session,
+        document,
+        DocumentStatus.RASCUNHO,
+        reason=reason or f"nova versão {document.version}",
+        actor=acting.app,
+        person=acting.person.identifier,
+        trace_id=acting.trace_id,
     )
     session.flush()
     return document

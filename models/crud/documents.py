@@ -519,19 +519,8 @@ def transition(
         rules.check_can_submit(person)
     elif not person.has(Role.AUTORIDADE_COMPETENTE):
         rules.check_can_plan(person)
-    document.status = target
-    document.updated_at = utcnow()
-    session.add(document)
-    session.add(
-        AuditLog(
-            document_id=document.id,
-            from_status=current,
-            to_status=target,
-            reason=reason,
-            actor=acting.app,
-            person=person.identifier,
-            trace_id=acting.trace_id,
-        )
+    set_status(
+        session, document, target, reason=reason, actor=acting.app, person=person.identifier, trace_id=acting.trace_id
     )
     if target in TRANSITION_EVENTS:
         record_document_event(
@@ -554,12 +543,13 @@ def set_status(
     document: Document,
     target: DocumentStatus,
     *,
-    reason: str,
+    reason: str | None,
     actor: str | None,
     person: str | None,
     trace_id: str | None,
 ) -> None:
-    """A status the flows set (consolidado, assinado, publicado: not a person's transition), with its audit row."""
+    """Every status change and its audit row: a person's transition (``transition``, after its rules), a new version,
+    and the statuses the flows set (consolidado, assinado, publicado)."""
     previous = DocumentStatus(document.status)
     document.status = target
     document.updated_at = utcnow()

@@ -103,13 +103,7 @@ def _request(document_id: uuid.UUID, person: str, backend: str, certificate_pem:
         doc = crud.signing_state(session, document_id).document
         return {
             "signature": public_signature(row),
-            "doc": {
-                "id": str(doc.id),
-                "kind": str(doc.kind),
-                "processo": triggers.slugify(doc.numero_processo),
-                "version": str(doc.version),
-                "secret": doc.estimate_secret,
-            },
+            "doc": triggers.run_info(doc),
         }
 
 
