@@ -20,6 +20,7 @@ import pikepdf.pdfa as pdfa
 
 FLAVOUR = "2b"
 CONFORMANCE = "PDF/A-2b"  # what the artifact registry records for a PDF written here
+SAVE = pdfa.resolve_save_kwargs(FLAVOUR, deterministic_id=True)  # what the flavour pins, and a repeatable /ID
 
 
 class PdfaInvalid(ValueError):
@@ -38,6 +39,16 @@ def to_pdfa(pdf: bytes, when: datetime.datetime) -> bytes:
     """The PDF as PDF/A-2b, validated; ``when`` (the document's issue time) is written as its XMP dates.
 
     Raises PdfaInvalid with the validator's reason when the written file does not pass."""
+    written = write(pdf, when)
+    report = validate(written)
+    if not report.passed:
+        raise PdfaInvalid(f"o PDF não passou na validação {CONFORMANCE}: {reason(report)}")
+    return written
+
+
+def write(pdf: bytes, when: datetime.datetime) -> bytes:
+    """The PDF prepared for PDF/A-2b (OutputIntent, XMP, no /Trans) and written with the settings the flavour pins,
+    not yet validated — what ``pikepdf.pdfa.save`` does before it validates."""
     document = pikepdf.open(io.BytesIO(pdf))
     for page in document.pages:
         if "/Trans" in page.obj:
@@ -47,13 +58,10 @@ def to_pdfa(pdf: bytes, when: datetime.datetime) -> bytes:
     with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
         meta["xmp:MetadataDate"] = stamp
     out = io.BytesIO()
-    try:
-        pdfa.save(document, out, FLAVOUR, repair=False, deterministic_id=True)
-    except pdfa.PdfaError as exc:
-        raise PdfaInvalid(f"o PDF não passou na validação {CONFORMANCE}: {reason(exc.report)}") from exc
+    document.save(out, **SAVE)
     return out.getvalue()
 
 
 def validate(pdf: bytes) -> pdfa.Report:
-    """The PDF/A-2b validator's report on a written file (``report.passed``)."""
-    return pdfa.validate_written(io.BytesIO(pdf), FLAVOUR)
+    """The PDF/A-2b validator's report on the written bytes (``report.passed``): only a pass counts."""
+    return pdfa.validate_written(io.BytesIO(pdf), FLAVOUR, SAVE)
