@@ -3,9 +3,10 @@ share of each step, against today's consolidation (DOCX + PDF as it was before P
 
 Ours, per document: tasks.render.files' steps one by one — render_docx, render_pdf, to_pdfa's two halves timed
 apart (tasks.render.pdfa.write: pikepdf.pdfa prepare + save; tasks.render.pdfa.validate: the written bytes) — then
-one PKCS#12 signature (tasks.sign.pades.sign with the platform's tasks.sign.signers.KeyOnceSigner) and its
-validation (tasks.sign.pades.validate: every signature, trusted roots), as sign-document does. The document is realistic_etp with three named people (the "Assinaturas eletrônicas"
-page); the certificate comes from a CA the run makes (tests/utils/pki.py), never from a committed key.
+one PKCS#12 signature (tasks.sign.pades.sign with tasks.sign.signers.KeyOnceSigner) and its validation
+(tasks.sign.pades.validate: every signature, trusted roots), as sign-document does. The document is realistic_etp
+with three named people (the "Assinaturas eletrônicas" page); the certificate comes from a CA the run makes
+(tests/utils/pki.py), never from a committed key.
 Anchor, same run, same document: render_docx + render_pdf, which is what a consolidation wrote before this issue.
 Targets: PDF/A costs under 30% more than the anchor; signing under 100 ms a signature. Prints one JSON line.
 """
