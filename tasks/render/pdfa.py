@@ -63,5 +63,17 @@ def write(pdf: bytes, when: datetime.datetime) -> bytes:
 
 
 def validate(pdf: bytes) -> pdfa.Report:
-    """The PDF/A-2b validator's report on the written bytes (``report.passed``): only a pass counts."""
-    return pdfa.validate_written(io.BytesIO(pdf), FLAVOUR, SAVE)
+    """The PDF/A-2b validator's report on the written bytes (``report.passed``): only a pass counts.
+
+    pikepdf's content check records *every* warning raised while it parses a page (``warnings.catch_warnings`` is
+    process-wide), so a warning another thread raises at that moment (an HTTP client, Prefect's) becomes a
+    ``pikepdf:content-parse`` finding on a sound page: seen once in a full test run. A report whose only findings
+    are such warnings is checked once more; a real parse failure fails both times."""
+    report = pdfa.validate_written(io.BytesIO(pdf), FLAVOUR, SAVE)
+    if not report.passed and all(_foreign_warning(f) for f in report.findings):
+        report = pdfa.validate_written(io.BytesIO(pdf), FLAVOUR, SAVE)
+    return report
+
+
+def _foreign_warning(finding) -> bool:
+    return finding.rule == "pikepdf:content-parse" and finding.message.startswith("content stream:")
