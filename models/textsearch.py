@@ -36,7 +36,8 @@ _STOP = frozenset(
     "a ao aos aquela aquelas aquele aqueles aquilo as ate com como da das de dela delas dele deles depois do dos e "
     "ela elas ele eles em entre era eram essa essas esse esses esta estas este estes eu foi for isso isto ja lhe "
     "lhes mais mas me mesmo meu minha muito na nas nem no nos nossa nossas nosso nossos num numa o os ou para pela "
-    "pelas pelo pelos por qual quando que quem se sem ser seu seus so sua suas tambem te tem ter um uma voce voces".split()
+    "pelas pelo pelos por qual quando que quem se sem ser seu seus so sua suas tambem te tem ter um uma voce "
+    "voces".split()
 )
 _stemmer = snowballstemmer.stemmer("portuguese")
 
