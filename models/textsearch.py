@@ -16,7 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import snowballstemmer
+import snowballstemmer  # type: ignore[import-untyped]
 
 PG_CONFIG = "nexora_pt"
 PG_SETUP = (
@@ -50,7 +50,7 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The Snowball Portuguese stem of one folded word ("canetas" → "canet")."""
-    return _stemmer.stemWord(word)
+    return str(_stemmer.stemWord(word))
 
 
 def words(text: str | None) -> list[str]:
