@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from models.enums import Role
+from models.price_dates import BRASILIA
 from models.errors import ConflictError, ForbiddenError, InvalidError
 from models.price_research import Method, ResearchPriceIn, ResearchStatus, Source
 from models.rules import SEGREGATION, Actor, same_orgao
@@ -219,7 +220,7 @@ def price_record(data: ResearchPriceIn, has_file: bool, now: datetime) -> tuple[
                 f"A data e hora de acesso ({accessed:%d/%m/%Y %H:%M}) é futura. {ART_5[source]}", campo="acessado_em"
             )
         details = {"url": data.url, "acessado_em": accessed.isoformat(), "fonte_descricao": data.fonte_descricao}
-        day = accessed.date()
+        day = accessed.astimezone(BRASILIA).date()  # the day in Brasília, as the research's own date
     elif source is Source.FORNECEDORES:
         fields = ("fornecedor_cnpj", "fornecedor_nome", "fornecedor_endereco", "fornecedor_contato")
         _need(data, (*fields, "responsavel_nome", "data_emissao", "validade", "solicitacao"), source)

@@ -126,6 +126,16 @@ def test_a_page_needs_its_address_and_access_time_not_in_the_future():
         r.price_record(ResearchPriceIn(**{**page, "url": "ftp://x"}, acessado_em=NOW), True, NOW)
 
 
+def test_a_page_accessed_in_the_brasilia_evening_is_dated_that_day_not_the_next_utc_day():
+    # 01:30 UTC on 4 Dec is 22:30 on 3 Dec in Brasília: the research (dated in Brasília) is of the 3rd
+    page = {"fonte": "III", "valor": "9.9", "url": "https://loja.example/caneta", "fonte_descricao": "Loja X"}
+    night = datetime(2026, 12, 4, 1, 30, tzinfo=UTC)
+    assert r.price_record(ResearchPriceIn(**page, acessado_em=night), True, night)[0] == date(2026, 12, 3)
+    assert r.price_record(ResearchPriceIn(**page, acessado_em=night.replace(hour=3)), True, night.replace(hour=3))[
+        0
+    ] == date(2026, 12, 4)  # 00:00 in Brasília
+
+
 def test_research_status_and_people_rules():
     for open_status in ("rascunho", "em_revisao", "devolvido"):
         r.check_document_open(open_status)
