@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from models.enums import Role
-from models.price_dates import BRASILIA
 from models.errors import ConflictError, ForbiddenError, InvalidError
+from models.price_dates import BRASILIA
 from models.price_research import Method, ResearchPriceIn, ResearchStatus, Source
 from models.rules import SEGREGATION, Actor, same_orgao
 
