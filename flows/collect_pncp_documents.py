@@ -30,7 +30,8 @@ from flows._identity import run_identity
 from tasks import run_logger
 from tasks.pncp.client import PncpClient, ensure_limits
 from tasks.pncp.document_tasks import collect_contratacao, read_pending
-from tasks.pncp.params import FlowEnd, FlowStart, Ufs, normal_ufs
+from tasks.params import described_by
+from tasks.pncp.params import DocumentsParams, FlowEnd, FlowStart, Ufs, normal_ufs
 
 Limit = Annotated[
     int | None,
@@ -48,6 +49,7 @@ class DocumentCollectionFailed(RuntimeError):
     persist_result=True,
     result_serializer="json",
 )
+@described_by(DocumentsParams)
 def collect_pncp_documents(
     start: FlowStart = None, end: FlowEnd = None, ufs: Ufs = None, limit: Limit = None
 ) -> dict[str, Any]:
