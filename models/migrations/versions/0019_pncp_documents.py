@@ -1,7 +1,8 @@
 """pncp_documents and pncp_document_sections: the library of other bodies' ETPs/TRs collected from PNCP, with a
 full-text index of the sections — PostgreSQL: a generated tsvector (``nexora_pt``, migration 0016) with a GIN
 index; SQLite: an FTS5 table over the pre-stemmed text (models.textsearch.stems), filled by the code that stores
-the sections.
+the sections. And field_revisions.examples: the sources of the marked examples a draft's prompt carried
+(tasks/llm/examples.py), cited in the field's history.
 
 Revision ID: 0019
 Revises: 0016
@@ -73,7 +74,12 @@ def upgrade() -> None:
         op.execute("CREATE VIRTUAL TABLE pncp_document_sections_fts USING fts5(stems, tokenize='unicode61')")
 
 
+    op.add_column("field_revisions", sa.Column("examples", sa.JSON(), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("field_revisions") as batch:
+        batch.drop_column("examples")
     if op.get_bind().dialect.name != "postgresql":
         op.execute("DROP TABLE IF EXISTS pncp_document_sections_fts")
     op.drop_table("pncp_document_sections")
