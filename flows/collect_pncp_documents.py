@@ -28,9 +28,9 @@ from pydantic import Field
 from core.settings import settings
 from flows._identity import run_identity
 from tasks import run_logger
+from tasks.params import described_by
 from tasks.pncp.client import PncpClient, ensure_limits
 from tasks.pncp.document_tasks import collect_contratacao, read_pending
-from tasks.params import described_by
 from tasks.pncp.params import DocumentsParams, FlowEnd, FlowStart, Ufs, normal_ufs
 
 Limit = Annotated[
@@ -99,4 +99,3 @@ def collect_pncp_documents(
             "próxima execução)" + ("; " + "; ".join(crashed[:5]) if crashed else "")
         )
     return summary
-

@@ -4,8 +4,8 @@ from models.apikey import ApiKey
 from models.artifact import Artifact
 from models.document import AuditLog, Document, DocumentField
 from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpItem, PncpQuarantine, PncpResultado
-from models.pncp_documents import PncpDocument, PncpDocumentSection
 from models.notification import DeliveryAttempt, Event, Notification, Subscription
+from models.pncp_documents import PncpDocument, PncpDocumentSection
 from models.price_index import PriceIndexValue
 from models.price_research import PriceResearch, ResearchItem, ResearchPrice
 from models.publication import PncpPublication

@@ -39,7 +39,7 @@ def pending_contratacoes(
     """Collected contratações whose files are not listed yet, newest publication first (those in [start, end] when
     given)."""
     done = exists().where(
-        PncpCheckpoint.slice_key == literal(f"{LISTED}:") + PncpContratacao.numero_controle_pncp,
+        col(PncpCheckpoint.slice_key) == literal(f"{LISTED}:") + col(PncpContratacao.numero_controle_pncp),
         col(PncpCheckpoint.done),
     )
     query = select(PncpContratacao).where(~done)
@@ -99,12 +99,12 @@ def store_document(session: Session, document: dict[str, Any], sections: list[di
     sqlite = session.get_bind().dialect.name == "sqlite"
     if old is not None:
         if sqlite:
-            session.exec(
+            session.connection().execute(
                 text(
                     "DELETE FROM pncp_document_sections_fts WHERE rowid IN "
                     "(SELECT id FROM pncp_document_sections WHERE document_id = :d)"
                 ),
-                params={"d": old.id},
+                {"d": old.id},
             )
         session.exec(delete(PncpDocumentSection).where(col(PncpDocumentSection.document_id) == old.id))
         session.delete(old)
@@ -112,14 +112,15 @@ def store_document(session: Session, document: dict[str, Any], sections: list[di
     row = PncpDocument(**document)
     session.add(row)
     session.flush()
+    assert row.id is not None  # flushed
     for section in sections:
         part = PncpDocumentSection(document_id=row.id, **section)
         session.add(part)
         session.flush()
         if sqlite:
-            session.exec(
+            session.connection().execute(
                 text("INSERT INTO pncp_document_sections_fts(rowid, stems) VALUES (:id, :stems)"),
-                params={"id": part.id, "stems": stems(f"{part.heading} {part.text}")},
+                {"id": part.id, "stems": stems(f"{part.heading} {part.text}")},
             )
     return row
 
@@ -164,7 +165,8 @@ def search(
     found = list(dict.fromkeys(words(query)))
     if not found:
         return []
-    filters, params = ["d.status = 'indexed'"], {"limit": limit}
+    filters: list[str] = ["d.status = 'indexed'"]
+    params: dict[str, Any] = {"limit": limit}
     if tipo:
         filters.append("d.tipo = :tipo")
         params["tipo"] = tipo
@@ -194,7 +196,8 @@ def search(
             f"WHERE pncp_document_sections_fts MATCH :q AND {' AND '.join(filters)} ORDER BY score DESC, s.id "
             "LIMIT :limit"
         )
-    return [Hit(*row[:11], score=float(row[11])) for row in session.exec(text(sql), params=params)]  # type: ignore[call-overload]
+    rows = session.connection().execute(text(sql), params)
+    return [Hit(*row[:11], float(row[11])) for row in rows]  # type: ignore[call-arg]  # the 12 columns in order
 
 
 def snippet(body: str, query: str, width: int = 240) -> str:

@@ -14,8 +14,8 @@ of such a section gets no example at all.
 from __future__ import annotations
 
 import uuid
-from itertools import zip_longest
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -99,7 +99,10 @@ def find_examples(session: Session, view: DocumentView, section: dict[str, Any])
     query = " ".join(dict.fromkeys(w for w in words(view.document.titulo) if stem(w) in wanted))
     sources = [
         sorted(found, key=lambda pair: -pair[0])
-        for found in (_own(session, view, section, wanted, chars), _library(session, view, section, query, wanted, chars))
+        for found in (
+            _own(session, view, section, wanted, chars),
+            _library(session, view, section, query, wanted, chars),
+        )
     ]
     # the best of each source in turn (ours first): approved wording of our own and other bodies' both have a say
     merged = [pair[1] for turn in zip_longest(*sources) for pair in turn if pair is not None]

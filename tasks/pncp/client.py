@@ -163,9 +163,9 @@ class PncpClient:
             raise PncpError(f"tempo esgotado ({settings.PNCP_TIMEOUT_SECONDS:g} s) em {path}", retryable=True) from exc
         except httpx.TransportError as exc:
             raise PncpError(f"falha de conexão em {path}: {type(exc).__name__}: {exc}", retryable=True) from exc
-        if response.status_code in (200, 204):
-            return response
-        self._refuse(response, path)
+        if response.status_code not in (200, 204):
+            self._refuse(response, path)
+        return response
 
     def _refuse(self, response: httpx.Response, path: str) -> NoReturn:
         """The PncpError of an answer that is not 200/204: 429 and 5xx retryable, the others not."""

@@ -89,10 +89,12 @@ def index_file(data: bytes, kind: str) -> tuple[dict[str, Any], list[dict[str, A
     masked, count = mask_cpfs(got.text)
     outcome["cpfs_masked"] = count
     if not masked.strip():
-        return {**outcome, "status": "no_text", "error": f"{got.scanned_pages} página(s) digitalizada(s), sem texto"}, []
-    section_kind = kind if kind in ("etp", "tr") else next(
-        (k for k in map(kind_by_title, got.members) if k), "tr"
-    )
+        return {
+            **outcome,
+            "status": "no_text",
+            "error": f"{got.scanned_pages} página(s) digitalizada(s), sem texto",
+        }, []
+    section_kind = kind if kind in ("etp", "tr") else next((k for k in map(kind_by_title, got.members) if k), "tr")
     sections = [
         {"position": s.order, "heading": s.heading, "element": s.element, "text": s.text}
         for s in split_sections(masked, section_kind)
@@ -106,7 +108,9 @@ def _contratacao_run_name() -> str:
     return f"arquivos {task_run.parameters['row']['numero_controle_pncp']}"
 
 
-@task(name="pncp-documentos-contratacao", cache_policy=NO_CACHE, persist_result=False, task_run_name=_contratacao_run_name)
+@task(
+    name="pncp-documentos-contratacao", cache_policy=NO_CACHE, persist_result=False, task_run_name=_contratacao_run_name
+)
 def collect_contratacao(client: PncpClient, row: dict[str, Any], run_id: str | None) -> Counter[str]:
     """Every ETP/TR file of one contratação not stored yet; the contratação marked listed when none is left for a
     later run (a file PNCP kept failing stays for the next one)."""

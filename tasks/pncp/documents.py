@@ -38,7 +38,7 @@ class ExtractionError(Exception):
 
 
 def kind_by_title(title: str | None) -> str | None:
-    """"etp" or "tr" when a title (or a zip member's name) names one; None otherwise."""
+    """ "etp" or "tr" when a title (or a zip member's name) names one; None otherwise."""
     text = fold(title or "").replace("_", " ")
     if _ETP_TITLE.search(text):
         return "etp"
@@ -139,7 +139,8 @@ def _pdf(data: bytes) -> Extracted:
                 raise ExtractionError(f"PDF protegido: {exc}", "encrypted") from exc
         if len(reader.pages) > settings.PNCP_DOCUMENT_MAX_PAGES:
             raise ExtractionError(
-                f"PDF com {len(reader.pages)} páginas (limite PNCP_DOCUMENT_MAX_PAGES={settings.PNCP_DOCUMENT_MAX_PAGES})",
+                f"PDF com {len(reader.pages)} páginas (limite PNCP_DOCUMENT_MAX_PAGES="
+                f"{settings.PNCP_DOCUMENT_MAX_PAGES})",
                 "too_big",
             )
         out = Extracted()
@@ -152,7 +153,7 @@ def _pdf(data: bytes) -> Extracted:
         return out
     except ExtractionError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on a damaged file; the file is what is bad
+    except Exception as exc:
         raise ExtractionError(f"PDF corrompido ou ilegível: {type(exc).__name__}: {exc}"[:300]) from exc
 
 
@@ -161,7 +162,7 @@ def _docx(data: bytes) -> Extracted:
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # noqa: BLE001 - python-docx raises KeyError, ValueError, lxml errors…
+    except Exception as exc:
         raise ExtractionError(f"DOCX corrompido ou ilegível: {type(exc).__name__}: {exc}"[:300]) from exc
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:
@@ -181,7 +182,8 @@ def _zip(data: bytes, *, kind: str, depth: int) -> Extracted:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         if len(infos) > settings.PNCP_ZIP_MAX_MEMBERS:
             raise ExtractionError(
-                f"ZIP com {len(infos)} arquivos (limite PNCP_ZIP_MAX_MEMBERS={settings.PNCP_ZIP_MAX_MEMBERS})", "too_big"
+                f"ZIP com {len(infos)} arquivos (limite PNCP_ZIP_MAX_MEMBERS={settings.PNCP_ZIP_MAX_MEMBERS})",
+                "too_big",
             )
         total = sum(i.file_size for i in infos)
         if total > settings.PNCP_ZIP_MAX_UNCOMPRESSED_BYTES:

@@ -79,15 +79,22 @@ def test_examples_come_from_approved_documents_and_the_library_never_from_a_sigi
     found = find_examples(session, view, section)
     cited = [e.citation() for e in found]
     assert {"fonte": "documento", "document_id": str(ours), "versao": 1, "secao": SLUG} in cited
-    assert any(c["fonte"] == "pncp" and c["numero_controle_pncp"] == control and c["sequencial_documento"] == 3
-               and c["url"].endswith("/arquivos/3") for c in cited)
+    assert any(
+        c["fonte"] == "pncp"
+        and c["numero_controle_pncp"] == control
+        and c["sequencial_documento"] == 3
+        and c["url"].endswith("/arquivos/3")
+        for c in cited
+    )
     assert all(len(e.text) <= settings.DRAFTING_EXAMPLE_CHARS for e in found)
     estimate = find_examples(session, view, view.template.section(ESTIMATE))
     sources = {e.document_id for e in estimate}
     assert str(public_estimate) in sources and str(secret) not in sources  # art. 24
     assert all("77.777" not in e.text for e in estimate)
     sigiloso = make_document(
-        db_url, titulo=f"Aquisição de {token}", orcamento_sigiloso=True,
+        db_url,
+        titulo=f"Aquisição de {token}",
+        orcamento_sigiloso=True,
         orcamento_sigiloso_justificativa="Mercado concentrado.",
     )
     its_view = crud.document_view(session, sigiloso)
@@ -108,7 +115,7 @@ def test_the_prompt_carries_the_marked_examples_and_the_history_cites_them(use_d
     prompt = llm.recorder.requests[-1]["body"]["messages"][1]["content"]
     block = prompt[prompt.index("EXEMPLOS DE REDAÇÃO") :]
     assert "NÃO podem ser usados neste documento" in block
-    assert f"<dados>\n[EXEMPLO 1 — ETP aprovado" in block or f"<dados>\n[EXEMPLO 1 — ETP publicado no PNCP" in block
+    assert "<dados>\n[EXEMPLO 1 — ETP aprovado" in block or "<dados>\n[EXEMPLO 1 — ETP publicado no PNCP" in block
     assert f"As {token} do laboratório estão obsoletas.\n</dados>" in block
     assert f"contratação {control}, arquivo 3" in block and f"O laboratório precisa de {token}" in block
     with session_scope(use_db) as session:

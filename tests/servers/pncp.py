@@ -11,8 +11,8 @@ bytes, application/octet-stream; 404 for a file `add_files` registered without c
 registers with `add_files(control, files)`.
 
 Faults are queued per kind of path: `fail(kind, status, times, body, content_type)`, `slow(kind, seconds,
-times)`, `malformed(kind, times)`; kinds are "consulta", "itens", "resultados", "arquivos", "arquivo". `down(kind, status)` makes every
-call of a kind fail until `restore(kind)` (an API out for a while).
+times)`, `malformed(kind, times)`; kinds are "consulta", "itens", "resultados", "arquivos", "arquivo".
+`down(kind, status)` makes every call of a kind fail until `restore(kind)` (an API out for a while).
 """
 
 from __future__ import annotations

@@ -85,7 +85,10 @@ def test_docx_headings_map_to_the_tr_alineas_and_cpfs_are_masked_before_storing(
 
 def test_an_editais_zip_gives_its_tr_member_and_nothing_else():
     data = files.zipped(
-        {"Edital.pdf": files.pdf(["EDITAL", "texto do edital"]), "anexos/Anexo I - Termo de Referencia.docx": files.docx()}
+        {
+            "Edital.pdf": files.pdf(["EDITAL", "texto do edital"]),
+            "anexos/Anexo I - Termo de Referencia.docx": files.docx(),
+        }
     )
     outcome, sections = index_file(data, "zip")
     assert outcome["status"] == "indexed" and outcome["tipo"] == "tr"

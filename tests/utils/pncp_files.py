@@ -50,11 +50,10 @@ def pdf(lines: list[str] = ETP_LINES, *, password: str | None = None) -> bytes:
 
 def scanned_pdf() -> bytes:
     """One page that is only an image (what a scanner produces): no text to extract."""
+    from PIL import Image
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
-
-    from PIL import Image
 
     picture = io.BytesIO()
     Image.new("L", (200, 100), color=200).save(picture, format="PNG")

@@ -52,9 +52,7 @@ def upgrade() -> None:
     op.create_table(
         "pncp_document_sections",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "document_id", sa.Integer(), sa.ForeignKey("pncp_documents.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("document_id", sa.Integer(), sa.ForeignKey("pncp_documents.id", ondelete="CASCADE"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("heading", sa.Text(), nullable=False, server_default=""),
         sa.Column("element", sa.String(length=10), nullable=True),
@@ -67,12 +65,9 @@ def upgrade() -> None:
             "ALTER TABLE pncp_document_sections ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
             f"(to_tsvector('{PG_CONFIG}'::regconfig, heading || ' ' || text)) STORED"
         )
-        op.execute(
-            "CREATE INDEX ix_pncp_document_sections_search ON pncp_document_sections USING gin (search_vector)"
-        )
+        op.execute("CREATE INDEX ix_pncp_document_sections_search ON pncp_document_sections USING gin (search_vector)")
     else:
         op.execute("CREATE VIRTUAL TABLE pncp_document_sections_fts USING fts5(stems, tokenize='unicode61')")
-
 
     op.add_column("field_revisions", sa.Column("examples", sa.JSON(), nullable=True))
 
