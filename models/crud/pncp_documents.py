@@ -23,6 +23,7 @@ from models.textsearch import PG_CONFIG, fold, fts5_query, stem, stems, words
 
 LISTED = "arquivos"
 PNCP_PAGE = "https://pncp.gov.br/app/editais/{cnpj}/{ano}/{sequencial}"
+CONTROL = re.compile(r"^(\d{14})-\d+-(\d{1,6})/(\d{4})$")
 
 
 def listed_key(numero_controle: str) -> str:
@@ -145,8 +146,12 @@ class Hit:
 
     @property
     def pncp_link(self) -> str:
-        cnpj, rest = self.numero_controle_pncp.split("-", 1)
-        sequencial, ano = rest.split("-", 1)[1].split("/")
+        """The contratação's page on PNCP, from its control number ("CNPJ-1-SEQUENCIAL/ANO"); "" if it has not
+        that shape."""
+        match = CONTROL.match(self.numero_controle_pncp)
+        if not match:
+            return ""
+        cnpj, sequencial, ano = match.groups()
         return PNCP_PAGE.format(cnpj=cnpj, ano=ano, sequencial=int(sequencial))
 
 

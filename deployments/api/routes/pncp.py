@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, SessionDep, TraceId
@@ -95,9 +95,9 @@ def search_documents(
     """Sections of other bodies' ETPs/TRs collected from PNCP that contain every word of ``q`` (stems, accents
     ignored), best first, each with a snippet, the file's title, its PNCP download URL and the contratação's page."""
     if uf is not None and uf.upper() not in UFS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"UF desconhecida: {uf}")
+        raise HTTPException(422, f"UF desconhecida: {uf}")
     if not words(q):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "A busca precisa de ao menos uma palavra.")
+        raise HTTPException(422, "A busca precisa de ao menos uma palavra.")
     hits = library.search(session, q, tipo=tipo, uf=uf, element=elemento, limit=limit)
     return {
         "q": q,
