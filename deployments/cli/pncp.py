@@ -379,7 +379,7 @@ def pncp_library(
 ) -> None:
     """Search the library of other bodies' ETPs/TRs collected from PNCP: each section found with a snippet and
     the PNCP link."""
-    from rich.table import Table
+    from rich.markup import escape
 
     from models.crud import pncp_documents as library
     from models.db import session_scope
@@ -395,15 +395,16 @@ def pncp_library(
     if not hits:
         console.print("nenhum trecho encontrado")
         return
-    table = Table(title=f"biblioteca PNCP: {query}")
-    for column in ("contratação", "arquivo", "seção", "trecho", "link"):
-        table.add_column(column, overflow="fold")
-    for h in hits:
-        table.add_row(
-            h.numero_controle_pncp,
-            f"{h.sequencial_documento} {h.tipo.upper()} {h.titulo}",
-            f"{h.heading or '(sem título)'}" + (f" [{h.element}]" if h.element else ""),
-            h.snippet(query, 160),
-            h.url or h.pncp_link,
+    # one block per section, not a table: the snippet and the link are read (and copied) whole
+    for n, h in enumerate(hits, start=1):
+        section = (h.heading or "(sem título)") + (f" [{h.element}]" if h.element else "")
+        console.print(
+            f"[bold]{n}. {escape(h.numero_controle_pncp)}[/] — arquivo {h.sequencial_documento} "
+            f"({h.tipo.upper()}: {escape(h.titulo)}){' — ' + escape(h.uf) if h.uf else ''}",
+            soft_wrap=True,
+            markup=True,
+            highlight=False,
         )
-    console.print(table)
+        console.print(f"   seção: {section}", soft_wrap=True, markup=False, highlight=False)
+        console.print(f"   trecho: {h.snippet(query, 200)}", soft_wrap=True, markup=False, highlight=False)
+        console.print(f"   arquivo: {h.url}   contratação: {h.pncp_link}", soft_wrap=True, markup=False)

@@ -178,3 +178,20 @@ def test_a_run_broken_mid_way_resumes_with_the_files_not_stored(library_db, pncp
     later = pncp_server.downloads[len(first) :]
     assert {int(p.rsplit("/", 1)[1]) for p in later} == {1, 2, 3, 4, 5, 6} - set(stored)  # none fetched twice
     assert set(_documents(library_db)) == {1, 2, 3, 4, 5, 6}
+
+
+@pytest.mark.parametrize("library_db", ["sqlite"], indirect=True)
+def test_cli_searches_the_library_and_refuses_a_bad_type(library_db, pncp_server):
+    from typer.testing import CliRunner
+
+    from deployments.cli.app import app
+
+    collect_pncp_documents(limit=10)
+    runner = CliRunner()
+    found = runner.invoke(app, ["pncp", "biblioteca", "papel sulfite", "--uf", "DF"], terminal_width=250)
+    assert found.exit_code == 0, found.output
+    assert A in found.output and "DESCRIÇÃO DA NECESSIDADE" in found.output and "sulfite" in found.output
+    none = runner.invoke(app, ["pncp", "biblioteca", "papel sulfite", "--tipo", "tr"])
+    assert none.exit_code == 0 and "nenhum trecho encontrado" in none.output
+    bad = runner.invoke(app, ["pncp", "biblioteca", "papel", "--tipo", "edital"])
+    assert bad.exit_code == 2 and "use etp ou tr" in bad.output
