@@ -195,3 +195,18 @@ def test_cli_searches_the_library_and_refuses_a_bad_type(library_db, pncp_server
     assert none.exit_code == 0 and "nenhum trecho encontrado" in none.output
     bad = runner.invoke(app, ["pncp", "biblioteca", "papel", "--tipo", "edital"])
     assert bad.exit_code == 2 and "use etp ou tr" in bad.output
+
+
+@pytest.mark.parametrize("library_db", ["sqlite"], indirect=True)
+def test_downloads_pncp_keeps_refusing_fail_the_run_and_are_fetched_by_the_next(library_db, pncp_server):
+    pncp_server.down("arquivo", 503)
+    with pytest.raises(DocumentCollectionFailed, match="6 listagem\\(ns\\) ou arquivo\\(s\\) não obtido"):
+        collect_pncp_documents(limit=10)
+    assert _documents(library_db) == {}  # nothing recorded as failed for good: a 503 is PNCP's, not the file's
+    with session_scope(library_db) as s:
+        listed = {p.slice_key for p in s.exec(select(PncpCheckpoint).where(PncpCheckpoint.endpoint == "arquivos"))}
+    assert listed == {f"arquivos:{B}"}  # A keeps its files due
+    pncp_server.restore("arquivo")
+    summary = collect_pncp_documents(limit=10)
+    assert summary["contratacoes"] == 1 and summary["files_indexed"] == 3
+    assert set(_documents(library_db)) == {1, 2, 3, 4, 5, 6}
