@@ -171,6 +171,7 @@ def search(
     if not found:
         return []
     filters: list[str] = ["d.status = 'indexed'"]
+    section_filters: list[str] = []
     params: dict[str, Any] = {"limit": limit}
     if tipo:
         filters.append("d.tipo = :tipo")
@@ -179,32 +180,32 @@ def search(
         filters.append("d.uf = :uf")
         params["uf"] = uf.upper()
     if element:
-        filters.append("s.element = :element")
+        section_filters.append("s.element = :element")
         params["element"] = element
-    columns = (
-        "s.id, s.document_id, d.numero_controle_pncp, d.sequencial_documento, d.tipo, d.titulo, d.url, d.uf, "
-        "s.heading, s.element, s.text"
-    )
+    document_columns = "d.numero_controle_pncp, d.sequencial_documento, d.tipo, d.titulo, d.url, d.uf"
     if session.get_bind().dialect.name == "postgresql":
-        # the folded words (letters and digits only) joined by & or |: no character of the user's text is syntax
+        # the folded words (letters and digits only) joined by & or |: no character of the user's text is syntax.
+        # The matching sections first (the GIN index), then their files by primary key: left to the planner, stale
+        # statistics after a bulk load made it walk every file and look its sections up (seconds, not milliseconds);
+        # OFFSET 0 keeps the lateral lookup from being flattened back into such a join
         params["q"] = (" & " if match_all else " | ").join(found)
-        # the matching sections first (the GIN index), then their files: with the join left to the planner, stale
-        # statistics after a bulk load made it scan the index once per file (seconds instead of milliseconds)
         sql = (
-            f"WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :q) AS q), m AS MATERIALIZED ("
-            "SELECT s.id, ts_rank(s.search_vector, q.q) AS score FROM pncp_document_sections s, q "
-            "WHERE s.search_vector @@ q.q) "
-            f"SELECT {columns}, m.score FROM m JOIN pncp_document_sections s ON s.id = m.id "
-            f"JOIN pncp_documents d ON d.id = s.document_id WHERE {' AND '.join(filters)} "
-            "ORDER BY m.score DESC, s.id LIMIT :limit"
+            f"WITH m AS MATERIALIZED (SELECT s.id, s.document_id, s.heading, s.element, s.text, "
+            f"ts_rank(s.search_vector, to_tsquery('{PG_CONFIG}', :q)) AS score FROM pncp_document_sections s "
+            f"WHERE {' AND '.join(['s.search_vector @@ to_tsquery(:config, :q)', *section_filters])}) "
+            f"SELECT m.id, m.document_id, {document_columns}, m.heading, m.element, m.text, m.score FROM m "
+            "CROSS JOIN LATERAL (SELECT * FROM pncp_documents WHERE id = m.document_id OFFSET 0) d "  # by key, always
+            f"WHERE {' AND '.join(filters)} ORDER BY m.score DESC, m.id LIMIT :limit"
         )
+        params["config"] = PG_CONFIG
     else:
         params["q"] = fts5_query(query, match_all=match_all)
         sql = (
-            f"SELECT {columns}, -bm25(pncp_document_sections_fts) AS score FROM pncp_document_sections_fts f "
+            f"SELECT s.id, s.document_id, {document_columns}, s.heading, s.element, s.text, "
+            "-bm25(pncp_document_sections_fts) AS score FROM pncp_document_sections_fts f "
             "JOIN pncp_document_sections s ON s.id = f.rowid JOIN pncp_documents d ON d.id = s.document_id "
-            f"WHERE pncp_document_sections_fts MATCH :q AND {' AND '.join(filters)} ORDER BY score DESC, s.id "
-            "LIMIT :limit"
+            f"WHERE {' AND '.join(['pncp_document_sections_fts MATCH :q', *section_filters, *filters])} "
+            "ORDER BY score DESC, s.id LIMIT :limit"
         )
     rows = session.connection().execute(text(sql), params)
     return [Hit(*row[:11], float(row[11])) for row in rows]  # type: ignore[call-arg]  # the 12 columns in order
