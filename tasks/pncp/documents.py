@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,8 +200,11 @@ def _zip(data: bytes, *, kind: str, depth: int) -> Extracted:
                 continue
             if kind not in ("etp", "tr") and not nested and kind_by_title(name) is None:
                 continue  # an edital's other annexes (minuta, planilhas): not ours
-            with archive.open(info) as member:
-                content = member.read(settings.PNCP_ZIP_MAX_UNCOMPRESSED_BYTES + 1)  # the header's size may lie
+            try:
+                with archive.open(info) as member:
+                    content = member.read(settings.PNCP_ZIP_MAX_UNCOMPRESSED_BYTES + 1)  # the header's size may lie
+            except (RuntimeError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
+                continue  # an encrypted or damaged member: the others may still be read
             if len(content) > settings.PNCP_ZIP_MAX_UNCOMPRESSED_BYTES:
                 raise ExtractionError("membro do ZIP maior que o declarado (possível bomba de ZIP)", "too_big")
             try:

@@ -160,3 +160,21 @@ def test_clauses_and_quantities_are_not_headings():
 )
 def test_element_key_maps_headings_to_the_law(kind, heading, key):
     assert element_key(kind, heading) == key
+
+
+def test_an_encrypted_zip_member_is_skipped_and_the_readable_one_kept():
+    import io
+    import struct
+    import zipfile
+
+    raw = bytearray(files.zipped({"Termo de Referencia.docx": files.docx(), "Anexo ETP.pdf": files.pdf()}))
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as archive:
+        local = archive.getinfo("Anexo ETP.pdf").header_offset
+    central = [i for i in range(len(raw)) if raw[i : i + 4] == b"PK\x01\x02"][1]  # the second entry: the PDF
+    for offset in (local + 6, central + 8):  # the "encrypted" bit of the general purpose flags, in both headers
+        (flags,) = struct.unpack_from("<H", raw, offset)
+        struct.pack_into("<H", raw, offset, flags | 0x1)
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as archive, pytest.raises(RuntimeError, match="encrypted"):
+        archive.read("Anexo ETP.pdf")  # what the extraction meets
+    got = extract(bytes(raw), kind="zip")
+    assert got.members == ["Termo de Referencia.docx"] and "cadeiras ergonômicas" in got.text
