@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     PNCP_DETAIL_RETRY_BASE_MINUTES: float = Field(60.0, ge=0)
     PNCP_DETAIL_GONE_HOURS: float = Field(48.0, ge=0)
     PNCP_DETAIL_GAP_BATCH: int = Field(500, ge=1, le=10000)
+    # collect-pncp-documents: other bodies' ETPs/TRs (flows/collect_pncp_documents.py)
+    PNCP_DOCUMENTS_BATCH: int = Field(200, ge=1, le=10000)  # contratações listed per run, newest first
+    PNCP_DOCUMENT_MAX_BYTES: int = Field(30_000_000, ge=1000)  # a download larger than this is not kept
+    PNCP_DOCUMENT_MAX_PAGES: int = Field(400, ge=1)
+    PNCP_ZIP_MAX_MEMBERS: int = Field(200, ge=1)
+    PNCP_ZIP_MAX_UNCOMPRESSED_BYTES: int = Field(100_000_000, ge=1000)
+    # drafting with marked examples (tasks/llm/examples.py): 0 turns them off
+    DRAFTING_EXAMPLES: int = Field(3, ge=0, le=10)
+    DRAFTING_EXAMPLE_CHARS: int = Field(1200, ge=100, le=10000)
     # publication (publish-pncp): PNCP's integration API, the training environment unless told otherwise
     PNCP_INTEGRATION_URL: str = "https://treina.pncp.gov.br/api/pncp"
     PNCP_LOGIN: str | None = None

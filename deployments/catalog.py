@@ -100,6 +100,16 @@ COLLECT_PNCP = DeploymentSpec(
     cron="0 3 * * *",
 )
 
+COLLECT_PNCP_DOCUMENTS = DeploymentSpec(
+    flow_name="collect-pncp-documents",
+    entrypoint="flows/collect_pncp_documents.py:collect_pncp_documents",
+    description="Baixa do PNCP os ETPs e TRs das contratações coletadas (as mais recentes primeiro), extrai o texto, "
+    "oculta CPFs e indexa por seção a biblioteca de exemplos; retoma de onde parou.",
+    tags=("pncp", "library"),
+    concurrency_limit=1,
+    cron="0 5 * * *",  # after collect-pncp (03:00) has stored the day's contratações
+)
+
 TRAIN_PRICE_MODEL = DeploymentSpec(
     flow_name="train-price-model",
     entrypoint="flows/train_price_model.py:train_price_model",
@@ -127,6 +137,7 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     PUBLISH_PNCP,
     DELIVER_NOTIFICATIONS,
     COLLECT_PNCP,
+    COLLECT_PNCP_DOCUMENTS,
     TRAIN_PRICE_MODEL,
     REPORT_RUN_FAILURE,
 )

@@ -173,6 +173,9 @@ class FieldRevision(SQLModel, table=True):
     flow_run_id: str | None = Field(default=None, max_length=64)
     trace_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    # a draft's marked examples (tasks/llm/examples.py), cited: our document id/version/section, or the PNCP
+    # contratação, file sequencial, title and URL
+    examples: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class FieldRevisionPublic(SQLModel):
@@ -186,6 +189,7 @@ class FieldRevisionPublic(SQLModel):
     flow_run_id: str | None
     trace_id: str | None
     created_at: datetime
+    examples: list[dict[str, Any]] | None = None
 
 
 class AuditLog(SQLModel, table=True):

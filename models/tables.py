@@ -5,6 +5,7 @@ from models.artifact import Artifact
 from models.document import AuditLog, Document, DocumentField
 from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpItem, PncpQuarantine, PncpResultado
 from models.notification import DeliveryAttempt, Event, Notification, Subscription
+from models.pncp_documents import PncpDocument, PncpDocumentSection
 from models.price_index import PriceIndexValue
 from models.price_research import PriceResearch, ResearchItem, ResearchPrice
 from models.publication import PncpPublication
@@ -24,6 +25,8 @@ __all__ = [
     "PncpCheckpoint",
     "PncpContratacao",
     "PncpDetailGap",
+    "PncpDocument",
+    "PncpDocumentSection",
     "PncpPublication",
     "PncpItem",
     "PncpQuarantine",

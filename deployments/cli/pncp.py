@@ -1,4 +1,5 @@
-"""`nexora pncp …`: start collections (one run, or a backfill cut into runs), import Comprasnet pages, and see what
+"""`nexora pncp …`: start collections (one run, or a backfill cut into runs), import Comprasnet pages, collect and
+search the library of other bodies' ETPs/TRs (`documentos`, `biblioteca`), and see what
 the collection put aside (quarantined records, contratações still waiting for their items and results).
 
 The window is checked by the same rule as the API and the flow (tasks/pncp/window.py), with the options' names in
@@ -341,3 +342,69 @@ def _start_backfill(cut, base: dict, endpoint: str, days: int, wait: bool) -> No
             f"{len(failed)} de {len(finished)} janelas falharam; reexecute-as (Retry na UI do Prefect, ou "
             "'nexora pncp collect --from … --to …'): cada uma retoma do seu checkpoint"
         )
+
+
+@pncp_app.command("documentos")
+@fails_on(ValidationError)
+def pncp_documents(
+    start: Annotated[
+        datetime.datetime | None,
+        typer.Option("--from", parser=day("--from"), metavar="AAAA-MM-DD", help="publicação a partir de"),
+    ] = None,
+    end: Annotated[
+        datetime.datetime | None, typer.Option("--to", parser=day("--to"), metavar="AAAA-MM-DD", help="publicação até")
+    ] = None,
+    uf: PncpUf = None,
+    limit: Annotated[int | None, typer.Option(min=1, max=10000, help="no máximo quantas contratações")] = None,
+    wait: Annotated[float, typer.Option(help="segundos a esperar pelo fim (0 = não esperar)")] = 0,
+) -> None:
+    """Start one collect-pncp-documents run: the ETPs/TRs of the collected contratações not listed yet, newest
+    first, into the library (`nexora pncp biblioteca` searches it)."""
+    from deployments.catalog import COLLECT_PNCP_DOCUMENTS
+    from tasks.pncp.params import DocumentsParams
+
+    parameters = DocumentsParams(start=_day(start), end=_day(end), ufs=uf or None, limit=limit).model_dump(
+        mode="json", exclude_none=True
+    )
+    start_and_follow(COLLECT_PNCP_DOCUMENTS, parameters, ["nexora", "pncp"], wait, "a coleta de documentos falhou")
+
+
+@pncp_app.command("biblioteca")
+def pncp_library(
+    query: Annotated[str, typer.Argument(help="palavras procuradas (todas)")],
+    tipo: Annotated[str | None, typer.Option(help="etp ou tr")] = None,
+    uf: Annotated[str | None, typer.Option(help="UF do órgão")] = None,
+    elemento: Annotated[str | None, typer.Option(help="etp:I … etp:XIII, tr:a … tr:j")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+) -> None:
+    """Search the library of other bodies' ETPs/TRs collected from PNCP: each section found with a snippet and
+    the PNCP link."""
+    from rich.markup import escape
+
+    from models.crud import pncp_documents as library
+    from models.db import session_scope
+    from models.textsearch import words
+
+    if tipo not in (None, "etp", "tr"):
+        fail("--tipo: use etp ou tr", code=2)
+    if not words(query):
+        fail("a busca precisa de ao menos uma palavra", code=2)
+    prepare_database()
+    with session_scope() as session:
+        hits = library.search(session, query, tipo=tipo, uf=uf, element=elemento, limit=limit)
+    if not hits:
+        console.print("nenhum trecho encontrado")
+        return
+    # one block per section, not a table: the snippet and the link are read (and copied) whole
+    for n, h in enumerate(hits, start=1):
+        section = (h.heading or "(sem título)") + (f" [{h.element}]" if h.element else "")
+        console.print(
+            f"[bold]{n}. {escape(h.numero_controle_pncp)}[/] — arquivo {h.sequencial_documento} "
+            f"({h.tipo.upper()}: {escape(h.titulo)}){' — ' + escape(h.uf) if h.uf else ''}",
+            soft_wrap=True,
+            markup=True,
+            highlight=False,
+        )
+        console.print(f"   seção: {section}", soft_wrap=True, markup=False, highlight=False)
+        console.print(f"   trecho: {h.snippet(query, 200)}", soft_wrap=True, markup=False, highlight=False)
+        console.print(f"   arquivo: {h.url}   contratação: {h.pncp_link}", soft_wrap=True, markup=False)

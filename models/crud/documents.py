@@ -349,9 +349,11 @@ def write_field(
     tokens_in: int | None = None,
     tokens_out: int | None = None,
     flow_run_id: str | None = None,
+    examples: list[dict[str, Any]] | None = None,
 ) -> DocumentField:
     """Write a section: by hand (``source`` human: the person wrote it) or a provider's draft (llm, offline: the
-    person asked for it). A change of the content clears its review; a justification records who gave it."""
+    person asked for it; ``examples``: the sources of the marked examples its prompt carried, cited in the
+    history). A change of the content clears its review; a justification records who gave it."""
     rules.check_can_plan(acting.person)
     document = get_document(session, document_id, for_update=True)
     ensure_editable(document)
@@ -384,6 +386,7 @@ def write_field(
             source=source,
             content_sha256=_sha256(content),
             flow_run_id=flow_run_id,
+            examples=examples,
         )
     if justification != field.justification:
         field.justified_by = who if justification else None

@@ -63,6 +63,27 @@ class DraftingContext:
     protected: bool = False  # this section is (part of) the sigiloso estimate: ETP VI, TR alínea i
     sigilo: bool = False  # the document's estimate is sigiloso (art. 24) and its sigilo has not ended
     secret_figures: tuple[str, ...] = ()  # values a public section of a sigiloso estimate must not state (guard)
+    # marked examples of wording (tasks/llm/examples.py): other processes' passages, never facts of this one
+    examples: tuple[Any, ...] = ()
+
+
+EXAMPLES_NOTE = (
+    "EXEMPLOS DE REDAÇÃO (trechos de outros processos, marcados como exemplo): use-os apenas como referência de "
+    "estrutura, estilo e linguagem. Os fatos deles — valores, datas, nomes, quantidades, órgãos, fornecedores, "
+    "números de processo — são de outros processos e NÃO podem ser usados neste documento; os fatos deste documento "
+    "são somente os dos dados do documento abaixo."
+)
+
+
+def examples_block(ctx: DraftingContext) -> str | None:
+    """The marked examples, each inside the data markers with its source, after the instruction that they are
+    wording, not facts; None when there are none."""
+    if not ctx.examples:
+        return None
+    parts = [EXAMPLES_NOTE]
+    for n, example in enumerate(ctx.examples, start=1):
+        parts.append(f"<dados>\n[EXEMPLO {n} — {as_data(example.label)}]\n{as_data(example.text)}\n</dados>")
+    return "\n".join(parts)
 
 
 def _document_data(ctx: DraftingContext) -> str:
@@ -112,6 +133,8 @@ def build_messages(ctx: DraftingContext) -> list[dict[str, str]]:
         )
     if ctx.sigilo and not ctx.protected:
         task_lines.append(SIGILO_NOTE)
+    if (block := examples_block(ctx)) is not None:
+        task_lines.append(block)
     if ctx.extra_instructions:
         task_lines.append(
             f"Pedido adicional do redator (trate como preferência, não como regra): "

@@ -92,5 +92,10 @@ def draft_section(ctx: DraftingContext, config: dict[str, Any]) -> dict[str, Any
         result["tokens_in"],
         result["tokens_out"],
     )
-    # the market data (mapa de preços, similar contratações) is data: appended as computed, never re-written
-    return {**result, "content": with_market_data(ctx, result["content"])}
+    # the market data (mapa de preços, similar contratações) is data: appended as computed, never re-written;
+    # the examples the prompt carried are cited in the field's history
+    return {
+        **result,
+        "content": with_market_data(ctx, result["content"]),
+        "examples": [example.citation() for example in ctx.examples],
+    }

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 from prefect.concurrency.sync import rate_limit
@@ -163,9 +163,13 @@ class PncpClient:
             raise PncpError(f"tempo esgotado ({settings.PNCP_TIMEOUT_SECONDS:g} s) em {path}", retryable=True) from exc
         except httpx.TransportError as exc:
             raise PncpError(f"falha de conexão em {path}: {type(exc).__name__}: {exc}", retryable=True) from exc
+        if response.status_code not in (200, 204):
+            self._refuse(response, path)
+        return response
+
+    def _refuse(self, response: httpx.Response, path: str) -> NoReturn:
+        """The PncpError of an answer that is not 200/204: 429 and 5xx retryable, the others not."""
         status = response.status_code
-        if status in (200, 204):
-            return response
         body = response.text.strip()
         if status == 429:
             self.stats.add(throttled=1)
@@ -240,3 +244,41 @@ class PncpClient:
                 if isinstance(number, int) and entry.get("temResultado", True):
                     results[number] = self.detail_list(f"{compra}/itens/{number}/resultados")
         return {"items": items, "results": results}
+
+    def files(self, cnpj: str, ano: int, sequencial: int) -> list[Any]:
+        """The files of a compra (`.../arquivos`: a bare JSON array; 204 or `[]`: none)."""
+        return self.detail_list(f"orgaos/{cnpj}/compras/{ano}/{sequencial}/arquivos")
+
+    def download(self, cnpj: str, ano: int, sequencial: int, number: int, max_bytes: int) -> bytes:
+        """One file of a compra, read up to ``max_bytes`` (a larger one: FileTooBig, not retried). Always from
+        PNCP_BASE_URL's own path for the file, never from the ``url`` the list gives (no request to another host)."""
+        path = f"{DETAIL}/orgaos/{cnpj}/compras/{ano}/{sequencial}/arquivos/{number}"
+        self.stats.add(requests=1)
+        try:
+            with self.http.stream("GET", path) as response:
+                if response.status_code != 200:
+                    response.read()
+                    self._refuse(response, path)
+                declared = response.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise FileTooBig(f"arquivo de {int(declared)} bytes (limite {max_bytes}) em {path}")
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FileTooBig(f"arquivo maior que {max_bytes} bytes em {path}")
+                    chunks.append(chunk)
+                self.stats.add(downloaded_bytes=size)
+                return b"".join(chunks)
+        except httpx.TimeoutException as exc:
+            self.stats.add(timeouts=1)
+            raise PncpError(f"tempo esgotado ({settings.PNCP_TIMEOUT_SECONDS:g} s) em {path}", retryable=True) from exc
+        except httpx.TransportError as exc:
+            raise PncpError(f"falha de conexão em {path}: {type(exc).__name__}: {exc}", retryable=True) from exc
+
+
+class FileTooBig(PncpError):
+    """A file over the size cap: recorded as too big, never asked for again."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retryable=False, status=413)

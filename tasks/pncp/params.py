@@ -145,3 +145,24 @@ class CollectParams(BaseModel):
     def window(self) -> tuple[date, date]:
         """The window the run collects (the defaults filled in)."""
         return self._window_days
+
+
+class DocumentsParams(BaseModel):
+    """What collect-pncp-documents is asked for: the contratações published in [start, end] and in ``ufs`` (default:
+    any), at most ``limit`` (default: PNCP_DOCUMENTS_BATCH), newest first."""
+
+    start: date | None = Field(None, description="publicação a partir de, AAAA-MM-DD")
+    end: date | None = Field(None, description="publicação até, AAAA-MM-DD")
+    ufs: list[str] | None = Field(None, min_length=1, max_length=27, description="UFs (padrão: todas)")
+    limit: int | None = Field(None, ge=1, le=10000, description="no máximo quantas contratações listar")
+
+    @field_validator("ufs")
+    @classmethod
+    def _ufs(cls, value: list[str] | None) -> list[str] | None:
+        return normal_ufs(value)
+
+    @model_validator(mode="after")
+    def _window(self) -> DocumentsParams:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("a data inicial (start) é posterior à final (end)")
+        return self

@@ -17,6 +17,7 @@ from models.enums import DocumentStatus, FieldSource
 from models.errors import ConflictError, NotFoundError
 from models.rules import FROZEN, SIGILOSO_RUN_TAG, FieldState, check_can_plan
 from tasks import run_logger
+from tasks.llm.examples import find_examples
 from tasks.llm.prompts import DraftingContext
 from tasks.records.printed import printed
 from tasks.retry import DB_RETRIES
@@ -30,6 +31,7 @@ def _context(
     notes: dict[str, str | None],
     origin: tuple[str, ...] = (),
     figures: tuple[str, ...] = (),
+    examples: tuple = (),
 ) -> DraftingContext:
     document, template = view.document, view.template
     protected = section["slug"] in view.protected_slugs
@@ -50,6 +52,7 @@ def _context(
         protected=protected,
         sigilo=document.estimate_secret,
         secret_figures=() if protected else figures,
+        examples=() if protected else examples,
     )
 
 
@@ -166,7 +169,10 @@ def load_drafting_contexts(
         notes = _market_notes(session, view, sections)
         origin = etp_lines(session, view.document)
         figures = secret_figures(session, view, sections)
-        return [_context(view, section, instructions, notes, origin, figures) for section in sections]
+        return [
+            _context(view, section, instructions, notes, origin, figures, find_examples(session, view, section))
+            for section in sections
+        ]
 
 
 ETP_SECTION_CHARS, ETP_TOTAL_CHARS = 600, 6000
@@ -223,6 +229,7 @@ def save_fields(
                 tokens_out=draft["tokens_out"],
                 flow_run_id=flow_run_id,
                 acting=acting,
+                examples=draft.get("examples") or None,
             )
             stored.append(
                 {
@@ -232,6 +239,7 @@ def save_fields(
                     "tokens_in": draft["tokens_in"],
                     "tokens_out": draft["tokens_out"],
                     "chars": len(draft["content"]),
+                    "examples": len(draft.get("examples") or ()),
                 }
             )
     logger = run_logger()

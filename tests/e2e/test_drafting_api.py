@@ -86,7 +86,12 @@ def test_health_and_openapi(api_url, client):
     # the scheduled deployments as the session's runner registered them: paused there (SCHEDULES_PAUSED), so no
     # run ahead and no problem reported (tests/integration/test_schedules.py checks active ones make runs)
     assert health["agendamentos"] == "ok"
-    assert set(health["deployments"]) == {"collect-pncp", "train-price-model", "deliver-notifications"}
+    assert set(health["deployments"]) == {
+        "collect-pncp",
+        "collect-pncp-documents",
+        "train-price-model",
+        "deliver-notifications",
+    }
     assert health["deployments"]["collect-pncp"]["agendamentos"] == ["0 3 * * * (America/Sao_Paulo) (inativo)"]
     assert health["deployments"]["collect-pncp"]["proxima_execucao"] is None
     assert health["deployments"]["deliver-notifications"]["agendamentos"] == ["a cada 60 s (inativo)"]

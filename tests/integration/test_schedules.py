@@ -18,7 +18,13 @@ import httpx
 import pytest
 
 from core.settings import settings
-from deployments.catalog import COLLECT_PNCP, DELIVER_NOTIFICATIONS, INTERVAL_ANCHOR, TRAIN_PRICE_MODEL
+from deployments.catalog import (
+    COLLECT_PNCP,
+    COLLECT_PNCP_DOCUMENTS,
+    DELIVER_NOTIFICATIONS,
+    INTERVAL_ANCHOR,
+    TRAIN_PRICE_MODEL,
+)
 from deployments.operations.stack import Stack, ensure_postgres_database
 from tests.conftest import PG_ADMIN_URL, ROOT, TMP, stop, wait_http
 from tests.utils.ports import free_port
@@ -26,7 +32,7 @@ from tests.utils.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
-SCHEDULED = (COLLECT_PNCP, TRAIN_PRICE_MODEL, DELIVER_NOTIFICATIONS)
+SCHEDULED = (COLLECT_PNCP, COLLECT_PNCP_DOCUMENTS, TRAIN_PRICE_MODEL, DELIVER_NOTIFICATIONS)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -133,6 +139,10 @@ def test_every_scheduled_deployment_gets_runs_at_its_local_times(scheduler):
     assert all((t.hour, t.minute, t.second) == (3, 0, 0) for t in collect), collect
     assert start < collect[0] <= start + timedelta(days=1)
     assert [b - a for a, b in zip(collect, collect[1:], strict=False)] == [timedelta(days=1)] * 2
+    # the PNCP library after it, at 05:00, daily
+    library = runs["collect-pncp-documents"][:3]
+    assert all((t.hour, t.minute, t.second) == (5, 0, 0) for t in library), library
+    assert [b - a for a, b in zip(library, library[1:], strict=False)] == [timedelta(days=1)] * 2
     # and the weekly training on Mondays at 04:00, a week apart
     train = runs["train-price-model"][:3]
     assert all((t.weekday(), t.hour, t.minute, t.second) == (0, 4, 0, 0) for t in train), train

@@ -4,11 +4,15 @@ deterministic dataset built from real records' shape (tests/data/pncp), with the
 Consulta: `GET /api/consulta/v1/contratacoes/{publicacao|atualizacao}` (needs dataInicial, dataFinal,
 codigoModalidadeContratacao, pagina; 400 "Tamanho de página inválido" above 50; 422 for a window over 365 days;
 204 for an empty page). Detail: `GET /api/pncp/v1/orgaos/{cnpj}/compras/{ano}/{seq}/itens` (paginated, `[]`
-past the end) and `.../itens/{n}/resultados` (204 when none).
+past the end) and `.../itens/{n}/resultados` (204 when none). Files: `.../compras/{ano}/{seq}/arquivos` (a bare
+array of PNCP's file entries: sequencialDocumento, titulo, tipoDocumentoId/Nome/Descricao, url, uri, statusAtivo,
+dataPublicacaoPncp, cnpj, anoCompra, sequencialCompra; `[]` when the compra has none) and `.../arquivos/{n}` (the
+bytes, application/octet-stream; 404 for a file `add_files` registered without content), for the files a test
+registers with `add_files(control, files)`.
 
 Faults are queued per kind of path: `fail(kind, status, times, body, content_type)`, `slow(kind, seconds,
-times)`, `malformed(kind, times)`; kinds are "consulta", "itens", "resultados". `down(kind, status)` makes every
-call of a kind fail until `restore(kind)` (an API out for a while).
+times)`, `malformed(kind, times)`; kinds are "consulta", "itens", "resultados", "arquivos", "arquivo".
+`down(kind, status)` makes every call of a kind fail until `restore(kind)` (an API out for a while).
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class PncpReplay:
     in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     max_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     outages: dict[str, int] = field(default_factory=dict)  # kind → the status every call answers while it is down
+    files: dict[str, list[dict]] = field(default_factory=dict)  # control → its file entries (with "content")
+    downloads: list[str] = field(default_factory=list)  # the file paths asked for, in order
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -233,6 +239,7 @@ class PncpReplay:
             self.faults.clear()
             self.calls.clear()
             self.outages.clear()
+            self.downloads.clear()
 
     # serving
 
@@ -257,8 +264,37 @@ class PncpReplay:
             with self.lock:
                 self.in_flight[kind] -= 1
 
+    def add_files(self, control: str, files: list[dict]) -> None:
+        """Files of a compra: each ``{"sequencialDocumento", "titulo", "tipoDocumentoId", "tipoDocumentoNome",
+        "content": bytes | None}`` (None: listed, but its download answers 404); ``statusAtivo`` optional."""
+        with self.lock:
+            self.files[control] = [dict(f) for f in files]
+
+    def _file_entry(self, control: str, entry: dict) -> dict:
+        cnpj, rest = control.split("-", 1)
+        seq, ano = rest.split("-", 1)[1].split("/")
+        path = f"/v1/orgaos/{cnpj}/compras/{ano}/{int(seq)}/arquivos/{entry['sequencialDocumento']}"
+        return {  # the shape of PNCP's answer, field by field
+            "uri": f"{self.url}/api/pncp{path}",
+            "url": f"{self.url}/pncp-api{path}",
+            "tipoDocumentoId": entry["tipoDocumentoId"],
+            "tipoDocumentoNome": entry["tipoDocumentoNome"],
+            "tipoDocumentoDescricao": entry["tipoDocumentoNome"],
+            "titulo": entry["titulo"],
+            "sequencialDocumento": entry["sequencialDocumento"],
+            "dataPublicacaoPncp": entry.get("dataPublicacaoPncp", "2026-03-02T10:15:00"),
+            "cnpj": cnpj,
+            "anoCompra": int(ano),
+            "sequencialCompra": int(seq),
+            "statusAtivo": entry.get("statusAtivo", True),
+        }
+
     @staticmethod
     def _kind(path: str) -> str:
+        if path.endswith("/arquivos"):
+            return "arquivos"
+        if re.search(r"/arquivos/\d+$", path):
+            return "arquivo"
         return (
             "consulta"
             if path.startswith("/api/consulta/")
@@ -290,6 +326,8 @@ class PncpReplay:
             return fault.status, fault.body, fault.content_type
         if kind == "consulta":
             return self._consulta(path, query)
+        if kind in ("arquivos", "arquivo"):
+            return self._files(path)
         match = re.match(r"^/api/pncp/v1/orgaos/(\d{14})/compras/(\d{4})/(\d+)/itens(?:/(\d+)/resultados)?$", path)
         if not match:
             return 404, json.dumps({"message": "não encontrado"}), "application/json"
@@ -301,6 +339,22 @@ class PncpReplay:
         items = self.items.get(control, [])
         page, size = int(query.get("pagina", 1)), int(query.get("tamanhoPagina", 10))
         return 200, json.dumps(items[(page - 1) * size : page * size]), "application/json"
+
+    def _files(self, path: str) -> tuple[int, str | bytes, str]:
+        match = re.match(r"^/api/pncp/v1/orgaos/(\d{14})/compras/(\d{4})/(\d+)/arquivos(?:/(\d+))?$", path)
+        if not match:
+            return 404, json.dumps({"message": "não encontrado"}), "application/json"
+        cnpj, ano, seq, number = match.groups()
+        control = f"{cnpj}-1-{int(seq):06d}/{ano}"
+        entries = self.files.get(control, [])
+        if number is None:
+            return 200, json.dumps([self._file_entry(control, e) for e in entries]), "application/json"
+        with self.lock:
+            self.downloads.append(path)
+        found = next((e for e in entries if e["sequencialDocumento"] == int(number)), None)
+        if found is None or found.get("content") is None:
+            return 404, json.dumps({"message": "Arquivo não encontrado", "status": 404}), "application/json"
+        return 200, found["content"], "application/octet-stream"
 
     def _consulta(self, path: str, query: dict[str, str]) -> tuple[int, str, str]:
         def error(status: int, message: str) -> tuple[int, str, str]:

@@ -50,8 +50,9 @@ def test_every_scheduled_deployment_has_slugged_schedules_with_the_issue_cadence
     assert declared["collect_pncp"]["schedules"][0]["cron"] == "0 3 * * *"  # daily
     assert declared["train_price_model"]["schedules"][0]["cron"] == "0 4 * * 1"  # weekly
     assert declared["deliver_notifications"]["schedules"][0]["interval"] == 60  # every minute
+    assert declared["collect_pncp_documents"]["schedules"][0]["cron"] == "0 5 * * *"  # daily, after collect-pncp
     slugs = [s["slug"] for d in declared.values() for s in d["schedules"]]
-    assert len(slugs) == len(set(slugs)) == 3
+    assert len(slugs) == len(set(slugs)) == 4
 
 
 def spec_flow_name(entrypoint: str) -> str:
