@@ -19,7 +19,9 @@ the minimum; the best ``CANDIDATES`` by text rank (ts_rank_cd / bm25) and recenc
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
@@ -32,6 +34,12 @@ from tasks.prices.research import jaccard, words
 
 CANDIDATES = 300  # items judged by likeness per description of an ETP
 _EPSILON = 1e-9  # t·|A| in floating point may land a hair above an integer (0.7 × 10 = 7.000000000000001)
+
+
+@lru_cache(maxsize=65536)
+def _words(description: str | None) -> frozenset[str]:
+    """``research.words``, remembered: catalogue descriptions repeat across purchases."""
+    return words(description)
 
 
 def prefix_size(size: int, threshold: float) -> int | None:
@@ -61,43 +69,59 @@ def spellings(word: str) -> set[str]:
     return out
 
 
-def lexemes(session: Session, folded: Iterable[str]) -> dict[str, str | None]:
-    """Each folded word as the index holds it (its lexeme or stem), None for a word the index leaves out."""
+def lexemes(session: Session, folded: Iterable[str]) -> dict[str, tuple[str, float] | None]:
+    """Each folded word as the index holds it (its lexeme or stem) and how common that is among the indexed items
+    (PostgreSQL: the sampled share in pg_stats, a lexeme absent from most_common_elems being rarer than all listed,
+    0; SQLite: the exact row count from fts5vocab); None for a word the index leaves out. One round trip."""
     wanted = sorted(set(folded))
-    if not wanted:
-        return {}
-    if session.get_bind().dialect.name != "postgresql":
-        return {w: (stem(w) if indexed_words(w) == [w] else None) for w in wanted}
-    rows = session.connection().execute(
-        text(f"SELECT w, tsvector_to_array(to_tsvector('{PG_CONFIG}', w)) FROM unnest(CAST(:words AS text[])) AS w"),
-        {"words": wanted},
-    )
-    return {w: (found[0] if len(found) == 1 else None) for w, found in rows}
-
-
-def frequencies(session: Session, found: Iterable[str]) -> dict[str, float]:
-    """How common each lexeme is among the indexed items: PostgreSQL's sampled share (a lexeme absent from
-    most_common_elems is rarer than all listed: 0), SQLite's exact row count."""
-    wanted = sorted(set(found))
     if not wanted:
         return {}
     connection = session.connection()
     if session.get_bind().dialect.name != "postgresql":
-        marks = ", ".join(f":t{i}" for i in range(len(wanted)))
-        rows = connection.execute(
-            text(f"SELECT term, doc FROM pncp_itens_fts_vocab WHERE term IN ({marks})"),
-            {f"t{i}": w for i, w in enumerate(wanted)},
+        held = {w: stem(w) for w in wanted if indexed_words(w) == [w]}
+        terms = sorted(set(held.values()))
+        marks = ", ".join(f":t{i}" for i in range(len(terms)))
+        counted = dict(
+            connection.execute(
+                text(f"SELECT term, doc FROM pncp_itens_fts_vocab WHERE term IN ({marks})"),
+                {f"t{i}": t for i, t in enumerate(terms)},
+            ).all()
+            if terms
+            else []
         )
-        counted = {term: float(doc) for term, doc in rows}
-        return {w: counted.get(w, 0.0) for w in wanted}
-    row = connection.execute(
-        text(
-            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-            "WHERE schemaname = current_schema() AND tablename = 'pncp_itens' AND attname = 'busca'"
+        return {w: ((held[w], float(counted.get(held[w], 0))) if w in held else None) for w in wanted}
+    common = _common_lexemes(session)
+    rows = connection.execute(
+        text(f"SELECT w, tsvector_to_array(to_tsvector('{PG_CONFIG}', w)) FROM unnest(CAST(:words AS text[])) AS w"),
+        {"words": wanted},
+    )
+    return {w: ((found[0], common.get(found[0], 0.0)) if len(found) == 1 else None) for w, found in rows}
+
+
+_COMMON: dict[str, tuple[float, dict[str, float]]] = {}
+STATS_SECONDS = 600.0  # pg_stats changes with ANALYZE (autovacuum's, after a collection): re-read at most this often
+
+
+def _common_lexemes(session: Session) -> dict[str, float]:
+    """pg_stats' most common lexemes of pncp_itens.busca and their shares, read at most every STATS_SECONDS per
+    database (the view costs ~20 ms a read; the shares only order the words, they never decide what is found)."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    cached = _COMMON.get(url)
+    if cached is None or now - cached[0] > STATS_SECONDS:
+        row = (
+            session.connection()
+            .execute(
+                text(
+                    "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                    "WHERE schemaname = current_schema() AND tablename = 'pncp_itens' AND attname = 'busca'"
+                )
+            )
+            .first()
         )
-    ).first()
-    common = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
-    return {w: float(common.get(w, 0.0)) for w in wanted}
+        cached = (now, dict(zip(row[0], row[1], strict=False)) if row and row[0] else {})
+        _COMMON[url] = cached
+    return cached[1]
 
 
 def _match(session: Session, terms: list[str]) -> tuple[str, str]:
@@ -121,15 +145,14 @@ def comparable(
     if count is None:
         return None
     held = lexemes(session, target)
-    common = frequencies(session, [v for v in held.values() if v])
-    chosen = rarest({w: (common[v] if v else None) for w, v in held.items()}, count)
+    chosen = rarest({w: (v[1] if v else None) for w, v in held.items()}, count)
     if chosen is None:
         return None
-    condition, match = _match(session, sorted({held[w] or "" for w in chosen}))
+    condition, match = _match(session, sorted({held[w][0] for w in chosen}))  # type: ignore[index]
     rows = session.connection().execute(text(f"{sql} AND {condition}"), {**params, "match": match})
     kept, turned_down = [], 0
     for row in rows:
-        if jaccard(target, words(row.descricao)) >= threshold:
+        if jaccard(target, _words(row.descricao)) >= threshold:
             kept.append(dict(row._mapping))
         else:
             turned_down += 1
@@ -146,16 +169,17 @@ def similar_candidates(
         return []
     name, rest = likeness.parts(description)
     forms = {w: spellings(w) for w in name | rest}
-    held = lexemes(session, {s for spelled in forms.values() for s in spelled})
-    head_terms = sorted({held[s] for s in forms[head] if held.get(s)})
+    found = lexemes(session, {s for spelled in forms.values() for s in spelled})
+    held = {w: v[0] for w, v in found.items() if v}
+    common = {v[0]: v[1] for v in found.values() if v}
+    head_terms = sorted({held[s] for s in forms[head] if s in held})
     if not head_terms:
         return []
-    searchable = {w: sorted({held[s] for s in spelled if held.get(s)}) for w, spelled in forms.items() if w != head}
-    common = frequencies(session, [t for terms in searchable.values() for t in terms])
+    searchable = {w: sorted({held[s] for s in spelled if s in held}) for w, spelled in forms.items() if w != head}
     total = likeness.NAME_WEIGHT * len(name) + len(rest)
     needed, gathered, chosen = (1 - minimum) * total, 0.0, []
     by_rarity = sorted(
-        (w for w, terms in searchable.items() if terms and len(terms) == len(forms[w])),
+        (w for w in searchable if all(s in held for s in forms[w])),  # every spelling findable
         key=lambda w: (max(common.get(t, 0.0) for t in searchable[w]), w),
     )
     for word in by_rarity:
