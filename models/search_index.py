@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from models.textsearch import PG_CONFIG, fold, stem
 from models.textsearch import words as indexed_words
@@ -138,24 +138,43 @@ def pending(connection: Connection, table: str, everything: bool = False) -> int
     return int(connection.execute(text(f"SELECT count(*) FROM {table}{where}")).scalar_one())
 
 
-def reindex(connection: Connection, table: str, everything: bool = False) -> Iterator[int]:
-    """Fill ``termos`` of the rows of ``table`` still without it (or of all, ``everything``), BATCH rows at a time
-    in key order; yields how many each batch filled. The generated column and the triggers do the rest."""
+def _batch(connection: Connection, table: str, everything: bool, last: Any) -> tuple[int, Any]:
+    """Index the next BATCH rows of ``table`` after key ``last``: (how many, the last key)."""
     key, source, terms = SOURCES[table]
     stemmed = connection.dialect.name != "postgresql"
     where = "" if everything else " AND termos IS NULL"
-    last: Any = None
-    while True:
-        after = "" if last is None else f" AND {key} > :last"
-        rows = connection.execute(
-            text(f"SELECT {key}, {source} FROM {table} WHERE 1 = 1{where}{after} ORDER BY {key} LIMIT {BATCH}"),
-            {"last": last},
-        ).all()
-        if not rows:
-            return
+    after = "" if last is None else f" AND {key} > :last"
+    rows = connection.execute(
+        text(f"SELECT {key}, {source} FROM {table} WHERE 1 = 1{where}{after} ORDER BY {key} LIMIT {BATCH}"),
+        {"last": last},
+    ).all()
+    if rows:
         connection.execute(
             text(f"UPDATE {table} SET termos = :termos WHERE {key} = :key"),
             [{"key": k, "termos": terms(value, stemmed=stemmed)} for k, value in rows],
         )
-        last = rows[-1][0]
-        yield len(rows)
+    return len(rows), rows[-1][0] if rows else last
+
+
+def reindex(connection: Connection, table: str, everything: bool = False) -> Iterator[int]:
+    """Fill ``termos`` of the rows of ``table`` still without it (or of all, ``everything``), BATCH rows at a time
+    in key order, in the caller's transaction (the migration's); yields how many each batch filled. The generated
+    column and the triggers do the rest."""
+    last: Any = None
+    while True:
+        count, last = _batch(connection, table, everything, last)
+        if not count:
+            return
+        yield count
+
+
+def reindex_batches(engine: Engine, table: str, everything: bool = False) -> Iterator[int]:
+    """``reindex``, each batch in a transaction of its own (``nexora search reindex``: an interrupted run keeps
+    what it did and the next one goes on from there)."""
+    last: Any = None
+    while True:
+        with engine.begin() as connection:
+            count, last = _batch(connection, table, everything, last)
+        if not count:
+            return
+        yield count
