@@ -60,3 +60,84 @@ def test_research_by_description_finds_exactly_what_the_full_scan_accepts(sample
             # then it returns exactly the prices the full scan's rule accepts, no more, no less
             assert {_key(o) for o in found} == expected, query
             assert found.other_items >= 0
+
+
+def _indexed(session, control: str, word: str) -> list[int]:
+    """The item numbers of ``control`` the index finds by ``word`` (as a research would search it)."""
+    from tasks.prices.market_search import lexemes
+
+    held = lexemes(session, [word])[word]
+    assert held is not None
+    if session.get_bind().dialect.name == "postgresql":
+        sql = "SELECT numero_item FROM pncp_itens WHERE numero_controle_pncp = :c AND busca @@ CAST(:q AS tsquery)"
+    else:
+        sql = (
+            "SELECT numero_item FROM pncp_itens WHERE numero_controle_pncp = :c "
+            "AND id IN (SELECT rowid FROM pncp_itens_fts WHERE pncp_itens_fts MATCH :q)"
+        )
+    q = f"'{held[0]}'" if session.get_bind().dialect.name == "postgresql" else f'"{held[0]}"'
+    return sorted(n for (n,) in session.exec(text(sql).bindparams(c=control, q=q)))
+
+
+def test_the_upsert_keeps_the_index_in_its_transaction(db_url):
+    from datetime import datetime
+
+    from models.crud.market import upsert
+    from models.market import PncpItem
+
+    control = "99999999000191-1-000001/2026"
+    base = {
+        "numero_controle_pncp": control,
+        "uf": "DF",
+        "raw": {},
+        "tem_resultado": False,
+        "orcamento_sigiloso": False,
+        "data_publicacao_pncp": datetime(2026, 1, 5),
+    }
+    first = [
+        {**base, "numero_item": 1, "descricao": "PAPEL A4 75 G/M², RESMA", "data_atualizacao": datetime(2026, 1, 5)},
+        {**base, "numero_item": 2, "descricao": "Caneta esferográfica azul", "data_atualizacao": datetime(2026, 1, 5)},
+    ]
+    try:
+        # given two items stored by the collection's upsert
+        with session_scope(db_url) as s:
+            assert upsert(s, PncpItem, first)["inserted"] == 2
+        with session_scope(db_url) as s:
+            # then both are found by their words, as the research folds them ("G/M²" → "g", "m2")
+            assert _indexed(s, control, "m2") == [1] and _indexed(s, control, "esferografica") == [2]
+        # when the source changes a description (a newer version)
+        changed = {**first[1], "descricao": "Lápis preto nº 2", "data_atualizacao": datetime(2026, 2, 1)}
+        with session_scope(db_url) as s:
+            assert upsert(s, PncpItem, [changed])["updated"] == 1
+        with session_scope(db_url) as s:
+            # then the index follows: the old words no longer find it, the new ones do
+            assert _indexed(s, control, "esferografica") == [] and _indexed(s, control, "lapis") == [2]
+            # and a deleted item leaves the index with it
+            s.exec(
+                text("DELETE FROM pncp_itens WHERE numero_controle_pncp = :c AND numero_item = 1").bindparams(c=control)
+            )
+        with session_scope(db_url) as s:
+            assert _indexed(s, control, "m2") == []
+            if s.get_bind().dialect.name == "sqlite":
+                stale = "SELECT count(*) FROM pncp_itens_fts WHERE rowid NOT IN (SELECT id FROM pncp_itens)"
+                assert s.exec(text(stale)).one()[0] == 0
+    finally:
+        with session_scope(db_url) as s:
+            s.exec(text("DELETE FROM pncp_itens WHERE numero_controle_pncp = :c").bindparams(c=control))
+
+
+def test_similar_contratacoes_come_from_the_index_ranked_by_likeness(sample):
+    # given the sample's notebooks and projection screens (both have "TELA")
+    with session_scope(sample) as s:
+        found = market_data.similar_purchases(s, ["NOTEBOOK, TELA 14 POL, 8 GB RAM"], limit=8)
+        scanned = market_data.scan_similar_purchases(s, ["NOTEBOOK, TELA 14 POL, 8 GB RAM"], limit=50)
+    # then every one is a notebook (same head noun), best likeness first, and as similar as the full scan's best
+    assert found and all(f["descricao"].upper().startswith("NOTEBOOK") for f in found)
+    scores = [f["similaridade"] for f in found]
+    assert scores == sorted(scores, reverse=True) and scores[0] == scanned[0]["similaridade"]
+    assert {f["numero_controle_pncp"] for f in found} <= {f["numero_controle_pncp"] for f in scanned} | {
+        f["numero_controle_pncp"] for f in found if f["similaridade"] == scores[-1]
+    }
+    # and a description whose head noun nothing collected has gives nothing
+    with session_scope(sample) as s:
+        assert market_data.similar_purchases(s, ["ESPAÇONAVE, TELA 14 POL"]) == []
