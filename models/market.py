@@ -8,6 +8,7 @@ per record; a newer `data_atualizacao` at the source replaces the stored values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -172,11 +173,11 @@ class PncpDetailGap(SQLModel, table=True):
     flow_run_id: str | None = Field(default=None, max_length=64)
 
 
-def _index_terms(source: str, terms):
+def _index_terms(source: str, terms: Callable[..., str]) -> Callable[..., None]:
     """A row added through the ORM (not the collection's upsert, which computes them itself) gets its search
     index words too, folded for PostgreSQL, stemmed for SQLite (models/search_index.py)."""
 
-    def fill(_mapper, connection, target) -> None:
+    def fill(_mapper: Any, connection: Any, target: Any) -> None:
         target.termos = terms(getattr(target, source), stemmed=connection.dialect.name != "postgresql")
 
     return fill

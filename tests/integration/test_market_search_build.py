@@ -48,7 +48,10 @@ def _found(url: str, word: str) -> list[int]:
             sql = "SELECT numero_item FROM pncp_itens WHERE busca @@ CAST(:q AS tsquery)"
             q = f"'{term}'"
         else:
-            sql = "SELECT numero_item FROM pncp_itens WHERE id IN (SELECT rowid FROM pncp_itens_fts WHERE pncp_itens_fts MATCH :q)"
+            sql = (
+                "SELECT numero_item FROM pncp_itens "
+                "WHERE id IN (SELECT rowid FROM pncp_itens_fts WHERE pncp_itens_fts MATCH :q)"
+            )
             q = f'"{term}"'
         return sorted(n for (n,) in s.exec(text(sql).bindparams(q=q)))
 
@@ -65,7 +68,7 @@ def test_migration_and_reindex_index_the_rows_stored_before(fresh, monkeypatch):
     assert _found(fresh, "resma") == [1]
     # given rows that lost their words (say, written by a tool outside the collection)
     with get_engine(fresh).begin() as conn:
-        conn.execute(text(ROW.replace("'{}'", "'{}'")), {"n": 2, "d": "Grampeador de mesa, 26/6"})
+        conn.execute(text(ROW), {"n": 2, "d": "Grampeador de mesa, 26/6"})
         conn.execute(text("UPDATE pncp_itens SET termos = NULL WHERE numero_item = 2"))
     assert _found(fresh, "grampeador") == []
     # when `nexora search reindex` runs (twice: idempotent)
