@@ -20,7 +20,7 @@ from sqlmodel import Session
 from tasks.prices import market_search
 from tasks.prices.dataset import PRICE, SCHEMA
 from tasks.prices.likeness import coverage, head, parts
-from tasks.prices.research import SIMILARITY, Observation
+from tasks.prices.research import SIMILARITY, Observation, words
 from tasks.prices.units import parse_unit
 
 COLUMNS = """
@@ -170,9 +170,11 @@ def observations(
             .scalar_one()
         )
         rows = _rows(session, where, params)
-    else:
+    elif words(description):
         found = market_search.comparable(session, PRICES_SQL + where, params, description or "", similarity)
         rows, others = found if found is not None else (_rows(session, where, params), 0)
+    else:  # nothing to compare by: the research refuses the item (ValueError), nothing need be read
+        rows = []
     out = [o for o in map(_observation, rows) if o is not None]
     return Collected(
         out, read_from=start, outside_window=int(earlier), other_items=others, span=collected_span(session)
