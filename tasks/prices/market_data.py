@@ -171,8 +171,7 @@ def observations(
         )
         rows = _rows(session, where, params)
     elif words(description):
-        found = market_search.comparable(session, PRICES_SQL + where, params, description or "", similarity)
-        rows, others = found if found is not None else (_rows(session, where, params), 0)
+        rows, others = market_search.comparable(session, PRICES_SQL + where, params, description or "", similarity)
     else:  # nothing to compare by: the research refuses the item (ValueError), nothing need be read
         rows = []
     out = [o for o in map(_observation, rows) if o is not None]

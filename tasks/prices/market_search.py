@@ -8,7 +8,7 @@ least one of ANY |A| − ⌈t·|A|⌉ + 1 of them (prefix filtering). The query 
 candidates, which the rule itself then decides. The index holds the words as ``research.words`` cuts them (folded,
 split on what is not [a-z0-9]), each reduced the same way on both sides (stemmed), so a word of B is always found
 by the same word of A. A word the index does not keep (a stop word of the configuration) is never chosen; when too
-few words are left, or t ≤ 0, the index cannot bound the answer and the full scan answers (``None`` here).
+few words are left, or t ≤ 0, the index cannot bound the answer and every row of the window is read, as before.
 
 Similar contratações (the ETP's element V; the rule is ``likeness``: the same head noun, more than ``minimum`` of the
 weighted words): the index finds the items whose name holds the head (any spelling ``likeness.stem`` reduces to it)
@@ -136,22 +136,22 @@ def _match(session: Session, terms: list[str]) -> tuple[str, str]:
 
 def comparable(
     session: Session, sql: str, params: dict[str, Any], description: str, threshold: float
-) -> tuple[list[dict[str, Any]], int] | None:
+) -> tuple[list[dict[str, Any]], int]:
     """The rows of ``sql`` (``market_data.PRICES_SQL`` and its filters) whose description the research's rule
-    accepts as the same item as ``description``, and how many candidates the rule turned down; None when the
-    index cannot bound the answer (see the module docstring)."""
+    accepts as the same item as ``description``, and how many rows read the rule turned down. Through the index;
+    by reading every row when the index cannot bound the answer (see the module docstring)."""
     target = words(description)
     count = prefix_size(len(target), threshold)
-    if count is None:
-        return None
-    held = lexemes(session, target)
-    chosen = rarest({w: (v[1] if v else None) for w, v in held.items()}, count)
-    if chosen is None:
-        return None
-    condition, match = _match(session, sorted({held[w][0] for w in chosen}))  # type: ignore[index]
-    rows = session.connection().execute(text(f"{sql} AND {condition}"), {**params, "match": match})
+    chosen = None
+    if count is not None:
+        held = lexemes(session, target)
+        chosen = rarest({w: (v[1] if v else None) for w, v in held.items()}, count)
+    match: dict[str, str] = {}
+    if chosen is not None:
+        condition, match["match"] = _match(session, sorted({held[w][0] for w in chosen}))  # type: ignore[index]
+        sql = f"{sql} AND {condition}"
     kept, turned_down = [], 0
-    for row in rows:
+    for row in session.connection().execute(text(sql), {**params, **match}):
         if jaccard(target, _words(row.descricao)) >= threshold:
             kept.append(dict(row._mapping))
         else:

@@ -47,9 +47,12 @@ def test_research_by_description_finds_exactly_what_the_full_scan_accepts(sample
         assert len(everything) > 6000 and len(by_description) > 1000
         # every 8th distinct description keeps the test short (all 2,4xx passed on both databases when it was written)
         queries = sorted(by_description)[::8]
+        # and descriptions the index cannot bound ("mais", "muito" are stop words of the index, not of the rule):
+        # answered by the full scan, the same
+        queries += ["NOTEBOOK MAIS MUITO", "MAIS MUITO"]
         # when each distinct sample description is researched through the index
         for query in queries:
-            target = vocabulary[query]
+            target = vocabulary.get(query) or words(query)
             expected = {
                 _key(o)
                 for d, group in by_description.items()
