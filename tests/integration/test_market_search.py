@@ -144,3 +144,43 @@ def test_similar_contratacoes_come_from_the_index_ranked_by_likeness(sample):
     # and a description whose head noun nothing collected has gives nothing
     with session_scope(sample) as s:
         assert market_data.similar_purchases(s, ["ESPAÇONAVE, TELA 14 POL"]) == []
+
+
+def test_the_contratacoes_objeto_is_indexed_by_the_upsert(db_url):
+    from datetime import datetime
+
+    from models.crud.market import upsert
+    from models.market import PncpContratacao
+    from models.textsearch import stem
+
+    control = "99999999000191-1-000002/2026"
+    row = {
+        "numero_controle_pncp": control,
+        "cnpj_orgao": "99999999000191",
+        "razao_social_orgao": "Órgão de teste",
+        "ano_compra": 2026,
+        "sequencial_compra": 2,
+        "modalidade_id": 6,
+        "srp": False,
+        "raw": {},
+        "objeto_compra": "Aquisição de grampeadores de mesa",
+        "data_atualizacao": datetime(2026, 1, 5),
+    }
+    try:
+        with session_scope(db_url) as s:
+            upsert(s, PncpContratacao, [row])
+        with session_scope(db_url) as s:
+            if s.get_bind().dialect.name == "postgresql":
+                sql = (
+                    "SELECT numero_controle_pncp FROM pncp_contratacoes WHERE busca @@ to_tsquery('nexora_pt', "
+                    "'grampeador') AND objeto_compra % 'grampeadores de mesa'"  # the tsvector, and the trigrams
+                )
+            else:
+                sql = (
+                    "SELECT numero_controle_pncp FROM pncp_contratacoes WHERE rowid IN (SELECT rowid FROM "
+                    f"pncp_contratacoes_fts WHERE pncp_contratacoes_fts MATCH '\"{stem('grampeador')}\"')"
+                )
+            assert [r[0] for r in s.exec(text(sql))] == [control]
+    finally:
+        with session_scope(db_url) as s:
+            s.exec(text("DELETE FROM pncp_contratacoes WHERE numero_controle_pncp = :c").bindparams(c=control))
