@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, Numeric, St
 from sqlmodel import Field, SQLModel
 
 from models.db import UtcDateTime, utcnow
-from models.search_index import item_terms, object_terms
+from models.search_index import item_size, item_terms, object_terms
 
 MONEY = Numeric(18, 4)
 QUANTITY = Numeric(20, 6)
@@ -92,6 +92,7 @@ class PncpItem(SQLModel, table=True):
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     fetched_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
     termos: str | None = Field(default=None, sa_column=Column(Text))  # the search index's words (models/search_index)
+    palavras: int | None = None  # how many words the price research compares (models/search_index.item_size)
 
 
 class PncpResultado(SQLModel, table=True):
@@ -179,6 +180,8 @@ def _index_terms(source: str, terms: Callable[..., str]) -> Callable[..., None]:
 
     def fill(_mapper: Any, connection: Any, target: Any) -> None:
         target.termos = terms(getattr(target, source), stemmed=connection.dialect.name != "postgresql")
+        if isinstance(target, PncpItem):
+            target.palavras = item_size(target.descricao)
 
     return fill
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from models.textsearch import PG_CONFIG, fold, stem
 from models.textsearch import words as indexed_words
+from tasks.prices.research import words as research_words
 
 SEPARATOR = " , "  # between the name's and the attributes' words in an item's ``termos``
 _WORD = re.compile(r"[a-z0-9]+")
@@ -34,6 +35,7 @@ BATCH = 5000
 PG_BUILD = (
     "ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS termos text",
     "ALTER TABLE pncp_contratacoes ADD COLUMN IF NOT EXISTS termos text",
+    "ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS palavras integer",
     f"""ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS busca tsvector GENERATED ALWAYS AS (
   setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce(split_part(termos, ',', 1), '')), 'A')
   || setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce(split_part(termos, ',', 2), '')), 'B')) STORED""",
@@ -53,6 +55,7 @@ PG_DROP = (
     "ALTER TABLE pncp_itens DROP COLUMN IF EXISTS busca",
     "ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS termos",
     "ALTER TABLE pncp_itens DROP COLUMN IF EXISTS termos",
+    "ALTER TABLE pncp_itens DROP COLUMN IF EXISTS palavras",
 )
 _TOKENIZE = 'tokenize="unicode61 remove_diacritics 2"'
 _NAME = "substr(new.termos, 1, instr(new.termos, ',') - 1)"
@@ -90,6 +93,7 @@ SQLITE_DROP = (
     "DROP TABLE IF EXISTS pncp_contratacoes_fts",
     "ALTER TABLE pncp_contratacoes DROP COLUMN termos",
     "ALTER TABLE pncp_itens DROP COLUMN termos",
+    "ALTER TABLE pncp_itens DROP COLUMN palavras",
 )
 
 
@@ -102,6 +106,13 @@ def item_terms(description: str | None, *, stemmed: bool) -> str:
     (PostgreSQL, whose configuration stems them) or stemmed (SQLite)."""
     name, _, rest = fold(description or "").partition(",")
     return _terms(name, stemmed) + SEPARATOR + _terms(rest, stemmed)
+
+
+def item_size(description: str | None) -> int:
+    """An item's ``palavras``: how many distinct words the price research compares (``research.words``). A
+    description B the Jaccard rule accepts for A (J ≥ t) has t·|A| ≤ |B| ≤ |A|/t words: the research reads only
+    those (``tasks.prices.market_search.comparable``)."""
+    return len(research_words(description))
 
 
 def object_terms(objeto: str | None, *, stemmed: bool) -> str:
@@ -123,6 +134,8 @@ def build(connection: Connection) -> None:
             columns = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")}
             if "termos" not in columns:
                 connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN termos TEXT")
+            if table == "pncp_itens" and "palavras" not in columns:
+                connection.exec_driver_sql("ALTER TABLE pncp_itens ADD COLUMN palavras INTEGER")
     for statement in PG_BUILD if postgres else SQLITE_BUILD:
         connection.exec_driver_sql(statement)
 
@@ -149,10 +162,16 @@ def _batch(connection: Connection, table: str, everything: bool, last: Any) -> t
         {"last": last},
     ).all()
     if rows:
-        connection.execute(
-            text(f"UPDATE {table} SET termos = :termos WHERE {key} = :key"),
-            [{"key": k, "termos": terms(value, stemmed=stemmed)} for k, value in rows],
-        )
+        if table == "pncp_itens":
+            connection.execute(
+                text("UPDATE pncp_itens SET termos = :termos, palavras = :palavras WHERE id = :key"),
+                [{"key": k, "termos": terms(v, stemmed=stemmed), "palavras": item_size(v)} for k, v in rows],
+            )
+        else:
+            connection.execute(
+                text(f"UPDATE {table} SET termos = :termos WHERE {key} = :key"),
+                [{"key": k, "termos": terms(value, stemmed=stemmed)} for k, value in rows],
+            )
     return len(rows), rows[-1][0] if rows else last
 
 

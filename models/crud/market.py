@@ -26,7 +26,7 @@ from sqlmodel.sql.expression import Select
 
 from models.db import table_of, utcnow
 from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
-from models.search_index import item_terms, object_terms
+from models.search_index import item_size, item_terms, object_terms
 
 KEYS: dict[type[SQLModel], tuple[str, ...]] = {
     PncpContratacao: ("numero_controle_pncp",),
@@ -59,6 +59,8 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
         source, terms = searched
         for key, row in latest.items():
             latest[key] = {**row, "termos": terms(row.get(source), stemmed=not postgres)}
+            if model is PncpItem:
+                latest[key]["palavras"] = item_size(row.get(source))
     if postgres:
         return _upsert_copy(session, model, keys, list(latest.values()), counts)
     table = table_of(model)

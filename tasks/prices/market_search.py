@@ -5,7 +5,8 @@ Price research by description (IN 65, art. 5º, II; the rule is ``research._clas
 ``research.words``): if J(A, B) ≥ t then |A ∩ B| ≥ ⌈t·|A|⌉, so B lacks at most |A| − ⌈t·|A|⌉ of A's words and holds at
 least one of ANY |A| − ⌈t·|A|⌉ + 1 of them (prefix filtering). The query ORs that many of A's words, the rarest
 (PostgreSQL's pg_stats of the tsvector; SQLite's fts5vocab counts): every description the rule accepts is among the
-candidates, which the rule itself then decides. The index holds the words as ``research.words`` cuts them (folded,
+candidates, which the rule itself then decides; and it has between t·|A| and |A|/t words (``size_bounds``, over the
+item's ``palavras``). The index holds the words as ``research.words`` cuts them (folded,
 split on what is not [a-z0-9]), each reduced the same way on both sides (stemmed), so a word of B is always found
 by the same word of A. A word the index does not keep (a stop word of the configuration) is never chosen; when too
 few words are left, or t ≤ 0, the index cannot bound the answer and every row of the window is read, as before.
@@ -46,9 +47,15 @@ def prefix_size(size: int, threshold: float) -> int | None:
     """How many of a description's ``size`` words a comparable description must share at least one of (any that
     many will do); None when the rule accepts descriptions sharing no word (``threshold`` ≤ 0) or ``size`` is 0."""
     need = math.ceil(threshold * size - _EPSILON)
-    if size == 0 or need < 1:
+    if size == 0 or need < 1 or need > size:  # t > 1: no description is accepted, the full scan says so
         return None
     return size - need + 1
+
+
+def size_bounds(size: int, threshold: float) -> tuple[int, int]:
+    """How many words a description the rule accepts may have: J(A, B) ≥ t > 0 needs t·|A| ≤ |B| ≤ |A|/t (the
+    intersection is at most the smaller set, the union at least the larger)."""
+    return math.ceil(threshold * size - _EPSILON), math.floor(size / threshold + _EPSILON)
 
 
 def rarest(frequencies: dict[str, float | None], count: int) -> list[str] | None:
@@ -149,7 +156,8 @@ def comparable(
     match: dict[str, str] = {}
     if chosen is not None:
         condition, match["match"] = _match(session, sorted({held[w][0] for w in chosen}))  # type: ignore[index]
-        sql = f"{sql} AND {condition}"
+        low, high = size_bounds(len(target), threshold)
+        sql = f"{sql} AND {condition} AND i.palavras BETWEEN {low} AND {high}"
     kept, turned_down = [], 0
     for row in session.connection().execute(text(sql), {**params, **match}):
         if jaccard(target, _words(row.descricao)) >= threshold:

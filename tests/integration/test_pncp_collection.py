@@ -258,7 +258,7 @@ def test_upgrading_opens_a_gap_for_each_contratacao_quarantined_without_items(ki
                     )
                 )
             item = PncpItem(numero_controle_pncp="00394000000100-1-000002/2026", numero_item=1, descricao="papel")
-            s.exec(insert(PncpItem.__table__).values(**item.model_dump(exclude={"id", "termos"})))
+            s.exec(insert(PncpItem.__table__).values(**item.model_dump(exclude={"id", "termos", "palavras"})))
         upgrade(url)
         with session_scope(url) as s:
             gaps = s.exec(select(PncpDetailGap)).all()

@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from models.search_index import SEPARATOR, item_terms
+from models.search_index import SEPARATOR, item_size, item_terms
 from tasks.prices import likeness
-from tasks.prices.market_search import prefix_size, rarest, spellings
+from tasks.prices.market_search import prefix_size, rarest, size_bounds, spellings
 from tasks.prices.research import jaccard, words
 
 pytestmark = pytest.mark.unit
@@ -29,6 +29,7 @@ SIASG = Path(__file__).resolve().parents[2] / "seeds" / "prices" / "siasg_homolo
         (3, 1.0, 1),
         (0, 0.5, None),  # no words: nothing to search by
         (5, 0.0, None),  # the rule then accepts descriptions sharing no word: the index cannot bound it
+        (5, 1.2, None),
     ],
 )
 def test_prefix_size(size, threshold, expected):
@@ -45,8 +46,10 @@ def test_any_prefix_of_that_size_meets_every_accepted_description():
             if jaccard(a, b) < threshold:
                 continue
             count = prefix_size(len(a), threshold)
-            # then B holds one word of EVERY choice of that many of A's words
+            # then B holds one word of EVERY choice of that many of A's words, and has a size within the bounds
             assert all(set(choice) & b for choice in itertools.combinations(sorted(a), count)), (a, b, threshold)
+            low, high = size_bounds(len(a), threshold)
+            assert low <= len(b) <= high, (a, b, threshold)
 
 
 def test_rarest_picks_the_least_common_indexed_words_and_refuses_too_few():
@@ -72,5 +75,6 @@ def test_item_terms_cut_words_as_the_research_does():
     name, rest = folded.split(SEPARATOR)
     assert name == "papel a4" and rest == "75 g m2 alcalino resma c 500"
     assert set(folded.replace(",", " ").split()) >= words(description)
+    assert item_size(description) == len(words(description)) == 9  # papel a4 75 g m2 alcalino resma c 500
     stemmed = item_terms("Canetas esferográficas, azuis", stemmed=True)
     assert stemmed == "canet esferograf" + SEPARATOR + "azu"
