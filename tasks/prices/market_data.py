@@ -153,7 +153,8 @@ def observations(
     """The collected prices the research may compare: those of the catalogue code when one is given (the older ones
     only counted); else those whose description the research's rule (Jaccard ≥ ``similarity``) accepts as the same
     item as ``description``, found through the search index (``market_search.comparable``; the candidates the rule
-    turned down are counted as other items). The research itself then applies every rule again."""
+    turned down are counted as other items, or, when the index has none, every price of the window, so the mapa
+    never says the window is empty when it is not). The research itself then applies every rule again."""
     start = reference_date - timedelta(days=window_days + 60)  # a result's date may trail its publication
     where = " AND c.data_publicacao_pncp >= :start"
     params: dict[str, Any] = {"start": datetime.combine(start, datetime.min.time())}
@@ -172,6 +173,8 @@ def observations(
         rows = _rows(session, where, params)
     elif words(description):
         rows, others = market_search.comparable(session, PRICES_SQL + where, params, description or "", similarity)
+        if not rows and not others:  # no price shares the words: all of the window's are of other items (counted)
+            others = session.connection().execute(text("SELECT count(*)" + PRICES + where), params).scalar_one()
     else:  # nothing to compare by: the research refuses the item (ValueError), nothing need be read
         rows = []
     out = [o for o in map(_observation, rows) if o is not None]
