@@ -8,13 +8,15 @@ per record; a newer `data_atualizacao` at the source replaces the stored values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, Numeric, String, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from models.db import UtcDateTime, utcnow
+from models.search_index import item_size, item_terms, object_terms
 
 MONEY = Numeric(18, 4)
 QUANTITY = Numeric(20, 6)
@@ -56,6 +58,7 @@ class PncpContratacao(SQLModel, table=True):
     link_sistema_origem: str | None = Field(default=None, max_length=1000)
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     fetched_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    termos: str | None = Field(default=None, sa_column=Column(Text))  # the search index's words (models/search_index)
 
 
 class PncpItem(SQLModel, table=True):
@@ -88,6 +91,8 @@ class PncpItem(SQLModel, table=True):
     data_atualizacao: datetime | None = Field(default=None, sa_type=DateTime())
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     fetched_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    termos: str | None = Field(default=None, sa_column=Column(Text))  # the search index's words (models/search_index)
+    palavras: int | None = None  # how many words the price research compares (models/search_index.item_size)
 
 
 class PncpResultado(SQLModel, table=True):
@@ -167,3 +172,20 @@ class PncpDetailGap(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     flow_run_id: str | None = Field(default=None, max_length=64)
+
+
+def _index_terms(source: str, terms: Callable[..., str]) -> Callable[..., None]:
+    """A row added through the ORM (not the collection's upsert, which computes them itself) gets its search
+    index words too, folded for PostgreSQL, stemmed for SQLite (models/search_index.py)."""
+
+    def fill(_mapper: Any, connection: Any, target: Any) -> None:
+        target.termos = terms(getattr(target, source), stemmed=connection.dialect.name != "postgresql")
+        if isinstance(target, PncpItem):
+            target.palavras = item_size(target.descricao)
+
+    return fill
+
+
+for _model, _source, _terms in ((PncpItem, "descricao", item_terms), (PncpContratacao, "objeto_compra", object_terms)):
+    event.listen(_model, "before_insert", _index_terms(_source, _terms))
+    event.listen(_model, "before_update", _index_terms(_source, _terms))

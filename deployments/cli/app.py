@@ -17,6 +17,7 @@ from deployments.cli.pncp import pncp_app
 from deployments.cli.prefect_deployments import deployments_app
 from deployments.cli.prices import prices_app
 from deployments.cli.runs import runs_app
+from deployments.cli.search import search_app
 from deployments.cli.stack import demo, runner, up
 from deployments.cli.templates import templates_app
 from deployments.operations.stack import apply_prefect_env
@@ -44,6 +45,7 @@ for name, sub_app in (
     ("model", model_app),
     ("prices", prices_app),
     ("runs", runs_app),
+    ("search", search_app),
 ):
     app.add_typer(sub_app, name=name)
 

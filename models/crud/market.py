@@ -6,12 +6,16 @@ changed at the source updates the stored one; an old copy seen again in another 
 On PostgreSQL the rows are streamed with COPY into a temporary table and merged by one INSERT … SELECT … ON
 CONFLICT DO UPDATE … RETURNING, which also tells inserted from updated rows. Elsewhere (SQLite) one compiled
 INSERT … ON CONFLICT runs for many rows after one SELECT of the stored versions.
+
+Items and contratações carry the search index's words (``termos``, models/search_index.py), computed here from the
+description / objeto: PostgreSQL derives its tsvector from them (a generated column), SQLite's triggers copy them into
+FTS5, both in the upsert's own transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +26,7 @@ from sqlmodel.sql.expression import Select
 
 from models.db import table_of, utcnow
 from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
+from models.search_index import item_size, item_terms, object_terms
 
 KEYS: dict[type[SQLModel], tuple[str, ...]] = {
     PncpContratacao: ("numero_controle_pncp",),
@@ -29,6 +34,10 @@ KEYS: dict[type[SQLModel], tuple[str, ...]] = {
     PncpResultado: ("numero_controle_pncp", "numero_item", "sequencial_resultado"),
 }
 CHUNK = 1000
+SEARCHED: dict[type[SQLModel], tuple[str, Callable[..., str]]] = {
+    PncpItem: ("descricao", item_terms),
+    PncpContratacao: ("objeto_compra", object_terms),
+}
 _MIN = datetime.min
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode  # built once: json.dumps(**kw) builds one a call
 
@@ -45,7 +54,14 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
         kept = latest.get(key)
         if kept is None or (row.get("data_atualizacao") or _MIN) >= (kept.get("data_atualizacao") or _MIN):
             latest[key] = row
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if (searched := SEARCHED.get(model)) is not None:  # the search index's words, stored with the row
+        source, terms = searched
+        for key, row in latest.items():
+            latest[key] = {**row, "termos": terms(row.get(source), stemmed=not postgres)}
+            if model is PncpItem:
+                latest[key]["palavras"] = item_size(row.get(source))
+    if postgres:
         return _upsert_copy(session, model, keys, list(latest.values()), counts)
     table = table_of(model)
     insert = sqlite.insert

@@ -28,7 +28,9 @@ def predictions(served, items: list[dict[str, Any]]) -> list[dict[str, float]] |
 
 def research_item(session: Session, item: dict[str, Any], reference: date) -> MapaDePrecos:
     """The mapa de preços of one item at ``reference`` (ValueError, in Portuguese, for an item it cannot research)."""
-    collected = market_data.observations(session, reference_date=reference, catalogue_code=item.get("codigo_catalogo"))
+    collected = market_data.observations(
+        session, reference_date=reference, catalogue_code=item.get("codigo_catalogo"), description=item.get("descricao")
+    )
     return mapa(collected, item, reference)
 
 

@@ -17,9 +17,10 @@ import polars as pl
 from sqlalchemy import text
 from sqlmodel import Session
 
+from tasks.prices import market_search
 from tasks.prices.dataset import PRICE, SCHEMA
 from tasks.prices.likeness import coverage, head, parts
-from tasks.prices.research import Observation
+from tasks.prices.research import SIMILARITY, Observation, words
 from tasks.prices.units import parse_unit
 
 COLUMNS = """
@@ -88,8 +89,9 @@ def training_frame(session: Session, *, until: date | None = None) -> pl.DataFra
 
 class Collected(list):
     """The observations read for a research, with what the query itself left out: ``outside_window``, the prices of
-    the catalogue code published before ``read_from`` (counted, not read); ``span``, the collected prices' first and
-    last dates (``collected_span``)."""
+    the catalogue code published before ``read_from`` (counted, not read); ``other_items``, the search index's
+    candidates whose description the research's rule turned down (counted, not kept); ``span``, the collected
+    prices' first and last dates (``collected_span``)."""
 
     def __init__(
         self,
@@ -98,9 +100,11 @@ class Collected(list):
         read_from: date,
         outside_window: int = 0,
         span: tuple[date, date] | None = None,
+        other_items: int = 0,
     ) -> None:
         super().__init__(observations)
         self.read_from, self.outside_window, self.span = read_from, outside_window, span
+        self.other_items = other_items
 
 
 def collected_span(session: Session) -> tuple[date, date] | None:
@@ -119,15 +123,42 @@ def collected_span(session: Session) -> tuple[date, date] | None:
     return (first, last) if first and last else None
 
 
+def _observation(row: dict[str, Any]) -> Observation | None:
+    day = _day(row)
+    if day is None:
+        return None
+    return Observation(
+        price=float(row["preco"]),
+        unit=row["unidade_medida"],
+        date=day,
+        numero_controle_pncp=row["numero_controle_pncp"],
+        numero_item=row["numero_item"],
+        link=link(row),
+        catalogue_code=row["codigo_catalogo"],
+        description=row["descricao"] or "",
+        uf=row["uf"],
+        quantidade=float(row["quantidade_homologada"] or row["quantidade"] or 0) or None,
+    )
+
+
 def observations(
-    session: Session, *, reference_date: date, window_days: int = 365, catalogue_code: str | None = None
+    session: Session,
+    *,
+    reference_date: date,
+    window_days: int = 365,
+    catalogue_code: str | None = None,
+    description: str | None = None,
+    similarity: float = SIMILARITY,
 ) -> Collected:
     """The collected prices the research may compare: those of the catalogue code when one is given (the older ones
-    only counted), else all in the window (the research itself picks the comparable descriptions and units)."""
+    only counted); else those whose description the research's rule (Jaccard ≥ ``similarity``) accepts as the same
+    item as ``description``, found through the search index (``market_search.comparable``; the candidates the rule
+    turned down are counted as other items, or, when the index has none, every price of the window, so the mapa
+    never says the window is empty when it is not). The research itself then applies every rule again."""
     start = reference_date - timedelta(days=window_days + 60)  # a result's date may trail its publication
     where = " AND c.data_publicacao_pncp >= :start"
     params: dict[str, Any] = {"start": datetime.combine(start, datetime.min.time())}
-    earlier = 0
+    earlier, others = 0, 0
     if catalogue_code:
         where += " AND i.codigo_catalogo = :code"
         params["code"] = catalogue_code.strip()
@@ -139,26 +170,27 @@ def observations(
             )
             .scalar_one()
         )
-    out = []
-    for row in _rows(session, where, params):
-        day = _day(row)
-        if day is None:
-            continue
-        out.append(
-            Observation(
-                price=float(row["preco"]),
-                unit=row["unidade_medida"],
-                date=day,
-                numero_controle_pncp=row["numero_controle_pncp"],
-                numero_item=row["numero_item"],
-                link=link(row),
-                catalogue_code=row["codigo_catalogo"],
-                description=row["descricao"] or "",
-                uf=row["uf"],
-                quantidade=float(row["quantidade_homologada"] or row["quantidade"] or 0) or None,
-            )
-        )
-    return Collected(out, read_from=start, outside_window=int(earlier), span=collected_span(session))
+        rows = _rows(session, where, params)
+    elif words(description):
+        rows, others = market_search.comparable(session, PRICES_SQL + where, params, description or "", similarity)
+        if not rows and not others:  # no price shares the words: all of the window's are of other items (counted)
+            others = session.connection().execute(text("SELECT count(*)" + PRICES + where), params).scalar_one()
+    else:  # nothing to compare by: the research refuses the item (ValueError), nothing need be read
+        rows = []
+    out = [o for o in map(_observation, rows) if o is not None]
+    return Collected(
+        out, read_from=start, outside_window=int(earlier), other_items=others, span=collected_span(session)
+    )
+
+
+def scan_observations(session: Session, *, reference_date: date, window_days: int = 365) -> Collected:
+    """Every collected price of the window, read into memory: how a research by description worked before the
+    search index (bench/bench_search_index.py's anchor, and the reference of the equivalence tests)."""
+    start = reference_date - timedelta(days=window_days + 60)
+    params = {"start": datetime.combine(start, datetime.min.time())}
+    rows = _rows(session, " AND c.data_publicacao_pncp >= :start", params)
+    out = [o for o in map(_observation, rows) if o is not None]
+    return Collected(out, read_from=start, span=collected_span(session))
 
 
 def similar_purchases(
@@ -170,8 +202,27 @@ def similar_purchases(
     minimum: float = SIMILAR_MINIMUM,
 ) -> list[dict[str, Any]]:
     """Contratações whose items mean the same as one of ``descriptions`` (for the ETP's levantamento de mercado),
-    best first (``rank_similar``). The collected results (published from ``since`` on, when given) are read once for
-    all the descriptions."""
+    best first: the search index's best candidates for each description (``market_search.similar_candidates``),
+    judged by ``rank_similar`` (likeness), ties by the index's text rank and recency."""
+    where, params = "", {}
+    if since:
+        where, params = " AND c.data_publicacao_pncp >= :since", {"since": datetime.combine(since, datetime.min.time())}
+    rows: list[dict[str, Any]] = []
+    for description in dict.fromkeys(descriptions):
+        rows += market_search.similar_candidates(session, PRICES_SQL + where, params, description, minimum)
+    return rank_similar(rows, descriptions, limit=limit, minimum=minimum, keep_order=True)
+
+
+def scan_similar_purchases(
+    session: Session,
+    descriptions: list[str],
+    *,
+    limit: int = 5,
+    since: date | None = None,
+    minimum: float = SIMILAR_MINIMUM,
+) -> list[dict[str, Any]]:
+    """Similar contratações from every collected result (read into memory): the path before the search index,
+    kept as bench/bench_search_index.py's anchor."""
     where, params = "", {}
     if since:
         where, params = " AND c.data_publicacao_pncp >= :since", {"since": datetime.combine(since, datetime.min.time())}
@@ -179,17 +230,25 @@ def similar_purchases(
 
 
 def rank_similar(
-    rows: Iterable[dict[str, Any]], descriptions: list[str], *, limit: int = 5, minimum: float = SIMILAR_MINIMUM
+    rows: Iterable[dict[str, Any]],
+    descriptions: list[str],
+    *,
+    limit: int = 5,
+    minimum: float = SIMILAR_MINIMUM,
+    keep_order: bool = False,
 ) -> list[dict[str, Any]]:
     """The contratações of ``rows`` (``PRICES_SQL``'s columns) with an item of the same head noun as one of
     ``descriptions`` and more than ``minimum`` of its weighted words (``tasks.prices.likeness``), best first; a
-    contratação's score is its best item against its best description."""
+    contratação's score is its best item against its best description. Ties: by control number, or, with
+    ``keep_order``, in the order of ``rows`` (the search index's rank)."""
     wanted: dict[str, list] = {}
     for description in descriptions:
         if (name := head(description)) is not None:
             wanted.setdefault(name, []).append(parts(description))
     scored: dict[str, dict[str, Any]] = {}
+    seen: list[str] = []
     for row in rows if wanted else ():
+        seen.append(row["numero_controle_pncp"])
         targets = wanted.get(head(row["descricao"]) or "")
         if not targets:
             continue
@@ -207,4 +266,7 @@ def rank_similar(
                 "link": link(row),
                 "similaridade": round(score, 3),
             }
+    if keep_order:
+        first = {control: n for n, control in reversed(list(enumerate(seen)))}
+        return sorted(scored.values(), key=lambda r: (-r["similaridade"], first[r["numero_controle_pncp"]]))[:limit]
     return sorted(scored.values(), key=lambda r: (-r["similaridade"], r["numero_controle_pncp"]))[:limit]

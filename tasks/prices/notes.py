@@ -101,7 +101,10 @@ def research(
     for index, item in enumerate(items):
         reference = _reference(item, default)
         observations = market_data.observations(
-            session, reference_date=reference, catalogue_code=item.get("codigo_catalogo")
+            session,
+            reference_date=reference,
+            catalogue_code=item.get("codigo_catalogo"),
+            description=item.get("descricao"),
         )
         try:
             result = mapa(observations, item, reference)

@@ -40,6 +40,7 @@ STOP_WORDS = frozenset(
     "a o as os ao aos de da do das dos e em no na nos nas num numa para por pela pelo com sem um uma ou que "
     "tipo nome".split()
 )  # "NOME" closes many SIASG catalogue descriptions ("CADEIRA, CADEIRA NOME")
+SIMILARITY = 0.5  # the Jaccard threshold of a comparable description (art. 5º, II) unless the caller sets one
 EXCLUSIONS = (
     "outro_item",
     "preco_invalido",
@@ -326,16 +327,18 @@ def research(
     justification: str | None = None,
     cv_limit: float | None = None,
     min_prices: int = 3,
-    similarity: float = 0.5,
+    similarity: float = SIMILARITY,
     index: PriceIndex | None = None,
     outside_window: int = 0,
     span: tuple[date, date] | None = None,
     read_from: date | None = None,
+    other_items: int = 0,
 ) -> MapaDePrecos:
     """The mapa de preços of an item, from collected prices (see the module docstring for the rules).
 
     ``outside_window``: prices of the item (its catalogue code) the caller's query left out for their date, counted
-    as ``fora_da_janela``; ``span``: the collected prices' first and last dates; ``read_from``: the publication date
+    as ``fora_da_janela``; ``other_items``: prices the caller read and found of another item, counted as
+    ``outro_item``; ``span``: the collected prices' first and last dates; ``read_from``: the publication date
     from which the caller read prices of any item (for the description of the filters)."""
     code, rule, reference_date = (
         _code(catalogue_code),
@@ -352,6 +355,7 @@ def research(
     start, end = reference_date - timedelta(days=window_days), reference_date
     excluded, unknown = Counter(dict.fromkeys(EXCLUSIONS, 0)), set()
     excluded["fora_da_janela"] += outside_window
+    excluded["outro_item"] += other_items
     candidates: list[tuple[Observation, Unit]] = []
     target = words(description)
     for obs in observations:

@@ -72,6 +72,7 @@ def mapa(observations: list[Observation], item: dict[str, Any], reference: date)
             "outside_window": observations.outside_window,
             "span": observations.span,
             "read_from": observations.read_from,
+            "other_items": observations.other_items,
         }
     return research(
         observations,

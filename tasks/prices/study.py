@@ -280,7 +280,11 @@ def pncp_prices(
         out: dict[int, list[dict[str, Any]]] = {}
         for numero, item in enumerate(items, start=1):
             found = market_data.observations(
-                session, reference_date=day, window_days=window, catalogue_code=item.get("codigo_catalogo")
+                session,
+                reference_date=day,
+                window_days=window,
+                catalogue_code=item.get("codigo_catalogo"),
+                description=item.get("descricao"),
             )
             try:
                 mapa = research(

@@ -1,0 +1,199 @@
+"""The search index over the collected PNCP data: items (description, split into the name and the attributes) and
+contratações (objeto), kept by the upsert in the transaction that stores the rows (models/crud/market.py).
+
+Both tables get a ``termos`` column the upsert fills from the text (``item_terms``, ``object_terms``):
+
+- PostgreSQL: the folded words (``[a-z0-9]+`` after folding, as ``tasks.prices.research.words`` cuts them), so the
+  parser sees the same words as the price research ("G/M²" → "g m2", where PostgreSQL's own parser keeps "g/m2" as
+  one token); a STORED generated ``busca`` tsvector reads them through ``nexora_pt`` (the name's words weight A, the
+  attributes' B), with a GIN index; contratações' ``objeto_compra`` also has a pg_trgm GIN index.
+- SQLite: the words' Snowball stems (``models.textsearch.stems``), name and attributes apart, copied by triggers into
+  an FTS5 table (``unicode61 remove_diacritics 2``) whose rowid is the row's; an fts5vocab table gives each stem's
+  number of rows (the rarest words of a query, ``tasks.prices.market_search``).
+
+``build`` creates it all (idempotent) and ``reindex`` fills ``termos`` of rows stored before (migration 0017 and
+``nexora search reindex``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from models.textsearch import PG_CONFIG, fold, stem
+from models.textsearch import words as indexed_words
+from tasks.prices.research import words as research_words
+
+SEPARATOR = " , "  # between the name's and the attributes' words in an item's ``termos``
+_WORD = re.compile(r"[a-z0-9]+")
+BATCH = 5000
+
+PG_BUILD = (
+    "ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS termos text",
+    "ALTER TABLE pncp_contratacoes ADD COLUMN IF NOT EXISTS termos text",
+    "ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS palavras integer",
+    f"""ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS busca tsvector GENERATED ALWAYS AS (
+  setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce(split_part(termos, ',', 1), '')), 'A')
+  || setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce(split_part(termos, ',', 2), '')), 'B')) STORED""",
+    f"""ALTER TABLE pncp_contratacoes ADD COLUMN IF NOT EXISTS busca tsvector GENERATED ALWAYS AS (
+  to_tsvector('{PG_CONFIG}'::regconfig, coalesce(termos, ''))) STORED""",
+    "CREATE INDEX IF NOT EXISTS ix_pncp_itens_busca ON pncp_itens USING gin (busca)",
+    "CREATE INDEX IF NOT EXISTS ix_pncp_contratacoes_busca ON pncp_contratacoes USING gin (busca)",
+    "CREATE INDEX IF NOT EXISTS ix_pncp_contratacoes_objeto_trgm ON pncp_contratacoes "
+    "USING gin (objeto_compra gin_trgm_ops)",
+    # the price research by catalogue code: the code's items, then their contratações by date
+    "CREATE INDEX IF NOT EXISTS ix_pncp_contratacoes_publicacao ON pncp_contratacoes (data_publicacao_pncp)",
+)
+PG_DROP = (
+    "DROP INDEX IF EXISTS ix_pncp_contratacoes_publicacao",
+    "DROP INDEX IF EXISTS ix_pncp_contratacoes_objeto_trgm",
+    "ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS busca",
+    "ALTER TABLE pncp_itens DROP COLUMN IF EXISTS busca",
+    "ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS termos",
+    "ALTER TABLE pncp_itens DROP COLUMN IF EXISTS termos",
+    "ALTER TABLE pncp_itens DROP COLUMN IF EXISTS palavras",
+)
+_TOKENIZE = 'tokenize="unicode61 remove_diacritics 2"'
+_NAME = "substr(new.termos, 1, instr(new.termos, ',') - 1)"
+_REST = "substr(new.termos, instr(new.termos, ',') + 1)"
+SQLITE_BUILD = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS pncp_itens_fts USING fts5(nome, resto, {_TOKENIZE})",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS pncp_itens_fts_vocab USING fts5vocab(pncp_itens_fts, 'row')",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS pncp_contratacoes_fts USING fts5(objeto, {_TOKENIZE})",
+    f"""CREATE TRIGGER IF NOT EXISTS pncp_itens_fts_insert AFTER INSERT ON pncp_itens WHEN new.termos IS NOT NULL
+BEGIN INSERT INTO pncp_itens_fts (rowid, nome, resto) VALUES (new.id, {_NAME}, {_REST}); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS pncp_itens_fts_update AFTER UPDATE OF termos ON pncp_itens BEGIN
+DELETE FROM pncp_itens_fts WHERE rowid = old.id;
+INSERT INTO pncp_itens_fts (rowid, nome, resto) SELECT new.id, {_NAME}, {_REST} WHERE new.termos IS NOT NULL; END""",
+    """CREATE TRIGGER IF NOT EXISTS pncp_itens_fts_delete AFTER DELETE ON pncp_itens
+BEGIN DELETE FROM pncp_itens_fts WHERE rowid = old.id; END""",
+    """CREATE TRIGGER IF NOT EXISTS pncp_contratacoes_fts_insert AFTER INSERT ON pncp_contratacoes
+WHEN new.termos IS NOT NULL
+BEGIN INSERT INTO pncp_contratacoes_fts (rowid, objeto) VALUES (new.rowid, new.termos); END""",
+    """CREATE TRIGGER IF NOT EXISTS pncp_contratacoes_fts_update AFTER UPDATE OF termos ON pncp_contratacoes BEGIN
+DELETE FROM pncp_contratacoes_fts WHERE rowid = old.rowid;
+INSERT INTO pncp_contratacoes_fts (rowid, objeto) SELECT new.rowid, new.termos WHERE new.termos IS NOT NULL; END""",
+    """CREATE TRIGGER IF NOT EXISTS pncp_contratacoes_fts_delete AFTER DELETE ON pncp_contratacoes
+BEGIN DELETE FROM pncp_contratacoes_fts WHERE rowid = old.rowid; END""",
+    "CREATE INDEX IF NOT EXISTS ix_pncp_contratacoes_publicacao ON pncp_contratacoes (data_publicacao_pncp)",
+)
+SQLITE_DROP = (
+    "DROP INDEX IF EXISTS ix_pncp_contratacoes_publicacao",
+    *(
+        f"DROP TRIGGER IF EXISTS {t}_fts_{op}"
+        for t in ("pncp_itens", "pncp_contratacoes")
+        for op in ("insert", "update", "delete")
+    ),
+    "DROP TABLE IF EXISTS pncp_itens_fts_vocab",
+    "DROP TABLE IF EXISTS pncp_itens_fts",
+    "DROP TABLE IF EXISTS pncp_contratacoes_fts",
+    "ALTER TABLE pncp_contratacoes DROP COLUMN termos",
+    "ALTER TABLE pncp_itens DROP COLUMN termos",
+    "ALTER TABLE pncp_itens DROP COLUMN palavras",
+)
+
+
+def _terms(part: str, stemmed: bool) -> str:
+    return " ".join(stem(w) for w in indexed_words(part)) if stemmed else " ".join(_WORD.findall(part))
+
+
+def item_terms(description: str | None, *, stemmed: bool) -> str:
+    """An item's ``termos``: the name's words (before the first comma), SEPARATOR, the attributes' words; folded
+    (PostgreSQL, whose configuration stems them) or stemmed (SQLite)."""
+    name, _, rest = fold(description or "").partition(",")
+    return _terms(name, stemmed) + SEPARATOR + _terms(rest, stemmed)
+
+
+def item_size(description: str | None) -> int:
+    """An item's ``palavras``: how many distinct words the price research compares (``research.words``). A
+    description B the Jaccard rule accepts for A (J ≥ t) has t·|A| ≤ |B| ≤ |A|/t words: the research reads only
+    those (``tasks.prices.market_search.comparable``)."""
+    return len(research_words(description))
+
+
+def object_terms(objeto: str | None, *, stemmed: bool) -> str:
+    """A contratação's ``termos``: its objeto's words, folded or stemmed as ``item_terms``."""
+    return _terms(fold(objeto or ""), stemmed)
+
+
+SOURCES: dict[str, tuple[str, str, Callable[..., str]]] = {
+    "pncp_itens": ("id", "descricao", item_terms),
+    "pncp_contratacoes": ("numero_controle_pncp", "objeto_compra", object_terms),
+}
+
+
+def build(connection: Connection) -> None:
+    """Create the index's columns, tables, triggers and indexes (idempotent)."""
+    postgres = connection.dialect.name == "postgresql"
+    if not postgres:
+        for table in SOURCES:
+            columns = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")}
+            if "termos" not in columns:
+                connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN termos TEXT")
+            if table == "pncp_itens" and "palavras" not in columns:
+                connection.exec_driver_sql("ALTER TABLE pncp_itens ADD COLUMN palavras INTEGER")
+    for statement in PG_BUILD if postgres else SQLITE_BUILD:
+        connection.exec_driver_sql(statement)
+
+
+def drop(connection: Connection) -> None:
+    for statement in PG_DROP if connection.dialect.name == "postgresql" else SQLITE_DROP:
+        connection.exec_driver_sql(statement)
+
+
+def pending(connection: Connection, table: str, everything: bool = False) -> int:
+    """How many rows of ``table`` ``reindex`` would fill (those without ``termos``, or all)."""
+    where = "" if everything else " WHERE termos IS NULL"
+    return int(connection.execute(text(f"SELECT count(*) FROM {table}{where}")).scalar_one())
+
+
+def _batch(connection: Connection, table: str, everything: bool, last: Any) -> tuple[int, Any]:
+    """Index the next BATCH rows of ``table`` after key ``last``: (how many, the last key)."""
+    key, source, terms = SOURCES[table]
+    stemmed = connection.dialect.name != "postgresql"
+    where = "" if everything else " AND termos IS NULL"
+    after = "" if last is None else f" AND {key} > :last"
+    rows = connection.execute(
+        text(f"SELECT {key}, {source} FROM {table} WHERE 1 = 1{where}{after} ORDER BY {key} LIMIT {BATCH}"),
+        {"last": last},
+    ).all()
+    if rows:
+        if table == "pncp_itens":
+            connection.execute(
+                text("UPDATE pncp_itens SET termos = :termos, palavras = :palavras WHERE id = :key"),
+                [{"key": k, "termos": terms(v, stemmed=stemmed), "palavras": item_size(v)} for k, v in rows],
+            )
+        else:
+            connection.execute(
+                text(f"UPDATE {table} SET termos = :termos WHERE {key} = :key"),
+                [{"key": k, "termos": terms(value, stemmed=stemmed)} for k, value in rows],
+            )
+    return len(rows), rows[-1][0] if rows else last
+
+
+def reindex(connection: Connection, table: str, everything: bool = False) -> Iterator[int]:
+    """Fill ``termos`` of the rows of ``table`` still without it (or of all, ``everything``), BATCH rows at a time
+    in key order, in the caller's transaction (the migration's); yields how many each batch filled. The generated
+    column and the triggers do the rest."""
+    last: Any = None
+    while True:
+        count, last = _batch(connection, table, everything, last)
+        if not count:
+            return
+        yield count
+
+
+def reindex_batches(engine: Engine, table: str, everything: bool = False) -> Iterator[int]:
+    """``reindex``, each batch in a transaction of its own (``nexora search reindex``: an interrupted run keeps
+    what it did and the next one goes on from there)."""
+    last: Any = None
+    while True:
+        with engine.begin() as connection:
+            count, last = _batch(connection, table, everything, last)
+        if not count:
+            return
+        yield count

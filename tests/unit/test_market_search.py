@@ -1,0 +1,80 @@
+"""The search index's query rules (tasks/prices/market_search.py), without a database: the prefix filter that keeps
+every description the research's Jaccard rule accepts, the choice of the rarest words, the plurals likeness reduces."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from models.search_index import SEPARATOR, item_size, item_terms
+from tasks.prices import likeness
+from tasks.prices.market_search import prefix_size, rarest, size_bounds, spellings
+from tasks.prices.research import jaccard, words
+
+pytestmark = pytest.mark.unit
+SIASG = Path(__file__).resolve().parents[2] / "seeds" / "prices" / "siasg_homologados_2016_2022.parquet"
+
+
+@pytest.mark.parametrize(
+    ("size", "threshold", "expected"),
+    [
+        (5, 0.5, 3),  # ⌈2.5⌉ = 3 shared words at least: any 3 of the 5 hold one of them
+        (4, 0.5, 3),
+        (1, 0.5, 1),
+        (10, 0.7, 4),  # 0.7 × 10 is 7.000000000000001 in floating point: still ⌈7⌉ = 7, not 8
+        (3, 1.0, 1),
+        (0, 0.5, None),  # no words: nothing to search by
+        (5, 0.0, None),  # the rule then accepts descriptions sharing no word: the index cannot bound it
+        (5, 1.2, None),
+    ],
+)
+def test_prefix_size(size, threshold, expected):
+    assert prefix_size(size, threshold) == expected
+
+
+def test_any_prefix_of_that_size_meets_every_accepted_description():
+    # given random word sets over a small vocabulary, and every pair the rule accepts
+    rng = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(9)]
+    sets = [frozenset(rng.sample(vocabulary, rng.randint(1, 6))) for _ in range(250)]
+    for threshold in (0.3, 0.5, 0.7, 0.8):
+        for a, b in itertools.product(sets[:60], sets):
+            if jaccard(a, b) < threshold:
+                continue
+            count = prefix_size(len(a), threshold)
+            # then B holds one word of EVERY choice of that many of A's words, and has a size within the bounds
+            assert all(set(choice) & b for choice in itertools.combinations(sorted(a), count)), (a, b, threshold)
+            low, high = size_bounds(len(a), threshold)
+            assert low <= len(b) <= high, (a, b, threshold)
+
+
+def test_rarest_picks_the_least_common_indexed_words_and_refuses_too_few():
+    shares = {"papel": 0.02, "a4": 0.004, "75": 0.01, "g": None, "m2": 0.004}
+    assert rarest(shares, 3) == ["a4", "m2", "75"]  # ties: the longer word, then alphabetically
+    assert rarest(shares, 3) == rarest(dict(reversed(shares.items())), 3)  # the same choice every time
+    assert rarest(shares, 5) is None  # "g" is not in the index (a stop word): only 4 can be searched
+
+
+def test_every_spelling_of_the_sample_is_found_from_its_singular():
+    # given every word of the real SIASG descriptions
+    found = {
+        w for d in pl.read_parquet(SIASG)["descricao_catalogo"].unique() for w in likeness._words(likeness.fold(d))
+    }
+    assert len(found) > 1000
+    # then each is among the spellings of what likeness reduces it to (the head the index searches by)
+    assert [w for w in found if w not in spellings(likeness.stem(w))] == []
+
+
+def test_item_terms_cut_words_as_the_research_does():
+    description = 'PAPEL A4, 75 G/M², "ALCALINO" - RESMA C/500'
+    folded = item_terms(description, stemmed=False)
+    name, rest = folded.split(SEPARATOR)
+    assert name == "papel a4" and rest == "75 g m2 alcalino resma c 500"
+    assert set(folded.replace(",", " ").split()) >= words(description)
+    assert item_size(description) == len(words(description)) == 9  # papel a4 75 g m2 alcalino resma c 500
+    stemmed = item_terms("Canetas esferográficas, azuis", stemmed=True)
+    assert stemmed == "canet esferograf" + SEPARATOR + "azu"
