@@ -32,6 +32,7 @@ RUNS_SECONDS = 420  # ~1 min on a quiet machine
 # How Prefect's UI words the catalog's schedules in a card's tooltip (cron by cronstrue, with the time zone).
 SCHEDULE_WORDS: dict[str | int, str] = {
     "0 3 * * *": "At 03:00 AM every day",
+    "0 5 * * *": "At 05:00 AM every day",
     "0 4 * * 1": "At 04:00 AM, only on Monday",
     60: "Every minute",
 }
@@ -83,6 +84,8 @@ def first_signer(document_id: str) -> str:
 # Runs that need another flow's completed run: (that flow, the parameters made from its run).
 THEN: dict[str, tuple[str, Callable[[Any], Parameters]]] = {
     "train-price-model": ("collect-pncp", lambda _: {"test_months": 6, "seed": 1, "promote": False}),  # no champion
+    # the files of a few contratações the quick collection stored (the replay lists and serves them)
+    "collect-pncp-documents": ("collect-pncp", lambda _: {"start": "2021-09-01", "end": "2022-12-31", "limit": 3}),
     "report-run-failure": ("deliver-notifications", lambda run: {"flow_run_id": str(run.id)}),  # completed: no event
     "sign-document": (  # the first signature of the document the quick consolidation consolidated
         "consolidate-document",
