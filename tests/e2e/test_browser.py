@@ -185,8 +185,8 @@ class QuickRuns:
 
 
 @pytest.fixture(scope="module")
-def quick_runs(sqlite_url, llm_server, signing_pki, pncp_integration_server) -> QuickRuns:
-    llm_server.reset()
+def quick_runs(sqlite_url, llm_server, signing_pki, pncp_integration_server, pncp_server) -> QuickRuns:
+    llm_server.reset()  # pncp_server: the consulta replay the quick collect-pncp-documents lists files from
     return QuickRuns(sqlite_url, pncp_integration_server)
 
 
