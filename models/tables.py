@@ -8,6 +8,7 @@ from models.notification import DeliveryAttempt, Event, Notification, Subscripti
 from models.price_index import PriceIndexValue
 from models.price_research import PriceResearch, ResearchItem, ResearchPrice
 from models.publication import PncpPublication
+from models.search import DocumentSearch, SearchVector
 from models.signature import DocumentSignature
 from models.template import Template
 
@@ -18,6 +19,7 @@ __all__ = [
     "DeliveryAttempt",
     "Document",
     "DocumentField",
+    "DocumentSearch",
     "DocumentSignature",
     "Event",
     "Notification",
@@ -33,5 +35,6 @@ __all__ = [
     "ResearchItem",
     "ResearchPrice",
     "Subscription",
+    "SearchVector",
     "Template",
 ]

@@ -1,0 +1,187 @@
+"""Search over our own ETPs/TRs (the index of models/search.py): ranked, filtered, with snippets that mark the words
+found, and never through the sections of a sigiloso estimate for a key without the 'sigiloso' scope."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Uuid, bindparam, text
+from sqlmodel import Session, col, select
+
+from core.settings import settings
+from models.document import Document
+from models.enums import DocumentKind, DocumentStatus
+from models.errors import InvalidError
+from models.search import FRAGMENT_DELIMITER, MARK_START, MARK_STOP, SNIPPET_FRAGMENTS, SNIPPET_WORDS, mark, query_stems
+from models.textsearch import PG_CONFIG, fts5_query, words
+
+MAX_QUERY_CHARS = 200
+# the estimate is secret now (Document.estimate_secret, in SQL)
+SECRET = "(d.orcamento_sigiloso AND d.orcamento_divulgado_em IS NULL)"
+HEADLINE = (
+    f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}, "
+    f'MaxFragments={SNIPPET_FRAGMENTS}, FragmentDelimiter="{FRAGMENT_DELIMITER}"'
+)
+# bm25 column weights on SQLite, in the spirit of PostgreSQL's A/B/C (title, object, sections, estimate)
+WEIGHTS = (10.0, 4.0, 1.0, 1.0)
+FTS_PUBLIC_COLUMNS = "{title object sections}"
+# how many of the text search's best the semantic ranking reorders (pages beyond it keep the text order)
+RERANK_WINDOW = 50
+
+
+@dataclass
+class Hit:
+    document: Document
+    rank: float
+    snippet: str
+
+
+def check_query(q: str | None) -> str:
+    """The text to search, or a 422 in Portuguese: empty, too long, or no word to search (only stop words or signs)."""
+    q = (q or "").strip()
+    if not q:
+        raise InvalidError("Informe o texto a buscar em 'q'.")
+    if len(q) > MAX_QUERY_CHARS:
+        raise InvalidError(f"A busca tem {len(q)} caracteres; o máximo é {MAX_QUERY_CHARS}.")
+    if not words(q):
+        raise InvalidError(
+            f"A busca '{q}' não tem palavras pesquisáveis (só artigos, preposições ou sinais): "
+            "informe termos do assunto, como 'notebooks' ou 'limpeza predial'."
+        )
+    return q
+
+
+def _filters(kind: DocumentKind | None, orgao: str | None, status: DocumentStatus | None) -> tuple[str, dict[str, Any]]:
+    sql, params = "", {}
+    if kind:
+        sql, params["kind"] = sql + " AND d.kind = :kind", str(kind)
+    if status:
+        sql, params["status"] = sql + " AND d.status = :status", str(status)
+    if orgao:
+        sql, params["orgao"] = sql + " AND lower(d.orgao) = :orgao", orgao.strip().lower()
+    return sql, params
+
+
+def _ranked_sql(dialect: str, q: str, cleared: bool, where: str) -> tuple[str, dict[str, Any]]:
+    """(SELECT document id, rank …) of every match, best first; rank: greater is better."""
+    visible = "TRUE" if cleared else f"NOT {SECRET}"
+    if dialect == "postgresql":
+        matches = "s.tsv_all @@ q.q" if cleared else f"(s.tsv @@ q.q OR (s.tsv_all @@ q.q AND {visible}))"
+        sql = (
+            f"SELECT d.id AS id, ts_rank_cd(CASE WHEN {visible} THEN s.tsv_all ELSE s.tsv END, q.q) AS rank, "
+            "d.updated_at AS updated_at "
+            "FROM document_search s JOIN documents d ON d.id = s.document_id "
+            f"CROSS JOIN websearch_to_tsquery('{PG_CONFIG}', :q) AS q(q) WHERE {matches}{where}"
+        )
+        return sql, {"q": q}
+    expression = fts5_query(q)
+    assert expression is not None  # check_query: there is a word
+
+    def branch(match: str, weights: tuple[float, ...], condition: str) -> str:
+        return (
+            f"SELECT d.id AS id, -bm25(document_search_fts, {', '.join(map(str, weights))}) AS rank, "
+            "d.updated_at AS updated_at "
+            "FROM document_search_fts JOIN document_search s ON s.id = document_search_fts.rowid "
+            f"JOIN documents d ON d.id = s.document_id WHERE document_search_fts MATCH {match} AND {condition}{where}"
+        )
+
+    if cleared:
+        return branch(":m", WEIGHTS, "1"), {"m": expression}
+    # a document whose estimate is secret matches, and ranks, by its public columns only (estimate weight 0)
+    sql = f"{branch(':m', WEIGHTS, visible)} UNION ALL {branch(':m_public', (*WEIGHTS[:3], 0.0), SECRET)}"
+    return sql, {"m": expression, "m_public": f"{FTS_PUBLIC_COLUMNS} : ({expression})"}
+
+
+def search_documents(
+    session: Session,
+    q: str | None,
+    *,
+    cleared: bool,
+    kind: DocumentKind | None = None,
+    orgao: str | None = None,
+    status: DocumentStatus | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[Hit], int, bool]:
+    """The documents matching ``q``, best first, with their snippets, the count of matches, and whether the
+    semantic ranking ordered them (EMBEDDINGS_MODEL set and the endpoint answered). ``cleared``: the key may read a
+    sigiloso estimate ('sigiloso' scope)."""
+    q = check_query(q)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        empty = session.execute(text(f"SELECT numnode(websearch_to_tsquery('{PG_CONFIG}', :q)) = 0"), {"q": q})
+        if empty.scalar_one():
+            check_query("")  # raises: nothing to search
+    where, params = _filters(kind, orgao, status)
+    ranked, ranked_params = _ranked_sql(dialect, q, cleared, where)
+    params |= ranked_params
+    count = session.execute(text(f"SELECT count(*) FROM ({ranked}) AS r"), params).scalar_one()
+    semantic = bool(settings.EMBEDDINGS_MODEL) and offset < RERANK_WINDOW
+    window = max(limit + offset, RERANK_WINDOW) if semantic else limit
+    rows = session.execute(
+        text(f"SELECT id, rank FROM ({ranked}) AS r ORDER BY rank DESC, updated_at DESC, id LIMIT :lim OFFSET :off"),
+        {**params, "lim": window, "off": 0 if semantic else offset},
+    ).all()
+    order = [(_uuid(row[0]), float(row[1])) for row in rows]
+    if semantic and order:
+        order, semantic = _semantic(session, q, order)
+        order = order[offset : offset + limit]
+    documents = {d.id: d for d in session.exec(select(Document).where(col(Document.id).in_([i for i, _ in order])))}
+    snippets = _snippets(session, dialect, q, [i for i, _ in order], cleared)
+    hits = [Hit(documents[i], rank, snippets.get(i, "")) for i, rank in order if i in documents]
+    return hits, count, semantic
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _semantic(
+    session: Session, q: str, order: list[tuple[uuid.UUID, float]]
+) -> tuple[list[tuple[uuid.UUID, float]], bool]:
+    """The text search's best reordered by the semantic ranking over their PUBLIC text (title, object, sections —
+    never the estimate, so the order cannot betray a sigiloso one); the text order when the endpoint fails."""
+    from models.search import DocumentSearch
+    from tasks.search.embeddings import Candidate, rerank
+
+    texts = {
+        row.document_id: "\n\n".join(t for t in (row.title, row.object, row.sections) if t)
+        for row in session.exec(
+            select(DocumentSearch).where(col(DocumentSearch.document_id).in_([i for i, _ in order]))
+        )
+    }
+    candidates = [Candidate(str(i), texts.get(i, ""), rank) for i, rank in order]
+    reranked = rerank(session, q, candidates, kind="document")
+    if reranked is None:
+        return order, False
+    return [(uuid.UUID(c.key), c.score) for c in reranked], True
+
+
+def _snippets(session: Session, dialect: str, q: str, ids: list[uuid.UUID], cleared: bool) -> dict[uuid.UUID, str]:
+    """Each document's snippet: its object and sections (and its estimate only when this key may read it) with the
+    words found between « and »: ts_headline on PostgreSQL; on SQLite the same marks put on the original text by the
+    query's stems (models.search.mark), never the stems themselves."""
+    if not ids:
+        return {}
+    visible = "TRUE" if cleared else f"NOT {SECRET}"
+    estimate = f"CASE WHEN {visible} THEN s.estimate ELSE '' END"
+    ids_param = bindparam("ids", expanding=True, type_=Uuid())
+    if dialect == "postgresql":
+        statement = text(
+            f"SELECT s.document_id, ts_headline('{PG_CONFIG}', concat_ws(E'\\n\\n', s.object, s.sections, {estimate}), "
+            f"websearch_to_tsquery('{PG_CONFIG}', :q), :opts) "
+            "FROM document_search s JOIN documents d ON d.id = s.document_id WHERE s.document_id IN :ids"
+        ).bindparams(ids_param)
+        rows = session.execute(statement, {"q": q, "opts": HEADLINE, "ids": ids}).all()
+        return {_uuid(i): " ".join((snippet or "").split()) for i, snippet in rows}
+    statement = text(
+        f"SELECT s.document_id, s.object, s.sections, {estimate} "
+        "FROM document_search s JOIN documents d ON d.id = s.document_id WHERE s.document_id IN :ids"
+    ).bindparams(ids_param)
+    wanted = query_stems(q)
+    out = {}
+    for i, obj, sections, secret in session.execute(statement, {"ids": ids}).all():
+        out[_uuid(i)] = mark("\n\n".join(t for t in (obj, sections, secret) if t), wanted)
+    return out
