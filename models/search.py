@@ -8,8 +8,9 @@ without it must neither find a document by them nor show them in a snippet.
 
 - PostgreSQL: two generated ``tsvector`` columns of the ``nexora_pt`` configuration (models/textsearch.py), ``tsv``
   (title, object, sections) and ``tsv_all`` (the same and the estimate), each with a GIN index (migration 0018).
-- SQLite: the FTS5 table ``document_search_fts`` (rowid = ``document_search.id``) holds the same columns reduced to
-  their stems (``textsearch.stems``), written here, since no SQLite trigger can stem.
+- SQLite: the FTS5 tables ``document_search_fts`` (title, object, sections) and ``document_search_fts_all`` (the
+  same and the estimate; rowid = ``document_search.id``) hold the texts reduced to their stems
+  (``textsearch.stems``), written here, since no SQLite trigger can stem.
 
 ``sync_document`` rewrites a document's row in the caller's transaction: every write of a title, the context or a
 section calls it (models/crud/documents.py, models/crud/artifacts.py), so the index is never behind what was
@@ -34,6 +35,13 @@ from models.textsearch import stem, words
 OBJECT_SLUGS = ("definicao_objeto", "descricao_necessidade")
 # how a snippet marks a word that matched the query, on both databases (ts_headline's StartSel/StopSel)
 MARK_START, MARK_STOP = "«", "»"
+# SQLite's FTS5 tables (rowid = document_search.id): the public columns alone, and with the estimate. Two tables,
+# not one with a column filter: FTS5's bm25 normalises by the length of the whole row, so an estimate in the same
+# row would move a sigiloso document's rank for a key that may not read it
+FTS_TABLES = {
+    "document_search_fts": ("title", "object", "sections"),
+    "document_search_fts_all": ("title", "object", "sections", "estimate"),
+}
 SNIPPET_WORDS = 18  # words around each match
 SNIPPET_FRAGMENTS = 2
 FRAGMENT_DELIMITER = " … "
@@ -123,14 +131,13 @@ def sync_document(session: Session, document_id: uuid.UUID) -> None:
     session.add(row)
     session.flush()
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("DELETE FROM document_search_fts WHERE rowid = :id"), {"id": row.id})
-        session.execute(
-            text(
-                "INSERT INTO document_search_fts (rowid, title, object, sections, estimate) "
-                "VALUES (:id, :title, :object, :sections, :estimate)"
-            ),
-            fts_values(row),
-        )
+        values = fts_values(row)
+        for table, columns in FTS_TABLES.items():
+            session.execute(text(f"DELETE FROM {table} WHERE rowid = :id"), {"id": row.id})
+            session.execute(
+                text(f"INSERT INTO {table} (rowid, {', '.join(columns)}) VALUES (:id, :{', :'.join(columns)})"),
+                values,
+            )
 
 
 def fts_values(row: DocumentSearch) -> dict[str, Any]:
@@ -155,7 +162,8 @@ def drop_document(session: Session, document_id: uuid.UUID) -> None:
         return
     if session.get_bind().dialect.name == "sqlite":
         for row_id in ids:
-            session.execute(text("DELETE FROM document_search_fts WHERE rowid = :id"), {"id": row_id})
+            for table in FTS_TABLES:
+                session.execute(text(f"DELETE FROM {table} WHERE rowid = :id"), {"id": row_id})
     session.execute(delete(DocumentSearch).where(col(DocumentSearch.document_id) == document_id))
 
 

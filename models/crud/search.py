@@ -26,7 +26,6 @@ HEADLINE = (
 )
 # bm25 column weights on SQLite, in the spirit of PostgreSQL's A/B/C (title, object, sections, estimate)
 WEIGHTS = (10.0, 4.0, 1.0, 1.0)
-FTS_PUBLIC_COLUMNS = "{title object sections}"
 # how many of the text search's best the semantic ranking reorders (pages beyond it keep the text order)
 RERANK_WINDOW = 50
 
@@ -79,19 +78,21 @@ def _ranked_sql(dialect: str, q: str, cleared: bool, where: str) -> tuple[str, d
     expression = fts5_query(q)
     assert expression is not None  # check_query: there is a word
 
-    def branch(match: str, weights: tuple[float, ...], condition: str) -> str:
+    def branch(table: str, weights: tuple[float, ...], condition: str) -> str:
         return (
-            f"SELECT d.id AS id, -bm25(document_search_fts, {', '.join(map(str, weights))}) AS rank, "
-            "d.updated_at AS updated_at "
-            "FROM document_search_fts JOIN document_search s ON s.id = document_search_fts.rowid "
-            f"JOIN documents d ON d.id = s.document_id WHERE document_search_fts MATCH {match} AND {condition}{where}"
+            f"SELECT d.id AS id, -bm25({table}, {', '.join(map(str, weights))}) AS rank, d.updated_at AS updated_at "
+            f"FROM {table} JOIN document_search s ON s.id = {table}.rowid "
+            f"JOIN documents d ON d.id = s.document_id WHERE {table} MATCH :m AND {condition}{where}"
         )
 
     if cleared:
-        return branch(":m", WEIGHTS, "1"), {"m": expression}
-    # a document whose estimate is secret matches, and ranks, by its public columns only (estimate weight 0)
-    sql = f"{branch(':m', WEIGHTS, visible)} UNION ALL {branch(':m_public', (*WEIGHTS[:3], 0.0), SECRET)}"
-    return sql, {"m": expression, "m_public": f"{FTS_PUBLIC_COLUMNS} : ({expression})"}
+        return branch("document_search_fts_all", WEIGHTS, "1"), {"m": expression}
+    # a document whose estimate is secret matches, and ranks, by its public columns only (models.search.FTS_TABLES)
+    sql = (
+        f"{branch('document_search_fts_all', WEIGHTS, visible)} UNION ALL "
+        f"{branch('document_search_fts', WEIGHTS[:3], SECRET)}"
+    )
+    return sql, {"m": expression}
 
 
 def search_documents(

@@ -1,5 +1,5 @@
 """Search over our own ETPs/TRs (models/search.py): the ``document_search`` index, with its generated weighted
-tsvectors and GIN indexes on PostgreSQL and its FTS5 table of stems on SQLite, filled for the documents already
+tsvectors and GIN indexes on PostgreSQL and its FTS5 tables of stems on SQLite, filled for the documents already
 there; ``search_vectors`` for the optional semantic ranking; ``documents.cloned_from`` and
 ``documents.cloned_from_version``, the provenance of a document cloned from a past one.
 
@@ -66,7 +66,8 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_document_search_tsv ON document_search USING gin (tsv)")
         op.execute("CREATE INDEX ix_document_search_tsv_all ON document_search USING gin (tsv_all)")
     else:
-        op.execute("CREATE VIRTUAL TABLE document_search_fts USING fts5(title, object, sections, estimate)")
+        op.execute("CREATE VIRTUAL TABLE document_search_fts USING fts5(title, object, sections)")
+        op.execute("CREATE VIRTUAL TABLE document_search_fts_all USING fts5(title, object, sections, estimate)")
     from models.search import sync_document
 
     session = Session(bind=bind)
@@ -84,6 +85,7 @@ def _uuid(value: str):  # SQLite returns the stored 32 hex digits
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS document_search_fts")
+        op.execute("DROP TABLE IF EXISTS document_search_fts_all")
     op.drop_table("search_vectors")
     op.drop_table("document_search")
     with op.batch_alter_table("documents") as batch:
