@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from typer.testing import CliRunner
 
@@ -38,7 +39,7 @@ def test_search_and_clone_from_the_command_line(sqlite_url):
     assert "1 seção(ões) copiada(s)" in cloned.output
     clone_id = re.search(r"documento ([0-9a-f-]{36})", cloned.output).group(1)
     with session_scope(sqlite_url) as session:
-        clone = crud.get_document(session, clone_id)
+        clone = crud.get_document(session, uuid.UUID(clone_id))
         assert clone.cloned_from == source.id and clone.orgao == source.orgao
     nobody = runner.invoke(app, ["documents", "clone", str(source.id), "--titulo", "X y z", "--processo", "1"])
     assert nobody.exit_code == 1 and "--actor" in nobody.output
