@@ -118,13 +118,24 @@ def search_documents(
     where, params = _filters(kind, orgao, status)
     ranked, ranked_params = _ranked_sql(dialect, q, cleared, where)
     params |= ranked_params
-    count = session.execute(text(f"SELECT count(*) FROM ({ranked}) AS r"), params).scalar_one()
+    if dialect == "postgresql":
+        # the planner prices reading a row's tsvector like any column and may scan the whole index table for a
+        # word it thinks common; a tsvector is stored out of line (TOAST), and reading every one costs 10–100×
+        # the GIN index: the search's own transaction forbids that plan (SET LOCAL ends with the transaction)
+        session.execute(text("SET LOCAL enable_seqscan = off"))
     semantic = bool(settings.EMBEDDINGS_MODEL) and offset < RERANK_WINDOW
     window = max(limit + offset, RERANK_WINDOW) if semantic else limit
     rows = session.execute(
-        text(f"SELECT id, rank FROM ({ranked}) AS r ORDER BY rank DESC, updated_at DESC, id LIMIT :lim OFFSET :off"),
+        text(
+            f"SELECT id, rank, count(*) OVER () AS total FROM ({ranked}) AS r "
+            "ORDER BY rank DESC, updated_at DESC, id LIMIT :lim OFFSET :off"
+        ),
         {**params, "lim": window, "off": 0 if semantic else offset},
     ).all()
+    if rows:
+        count = int(rows[0][2])  # the matches, counted in the same pass as the ranking
+    else:  # a page past the end: the count alone
+        count = session.execute(text(f"SELECT count(*) FROM ({ranked}) AS r"), params).scalar_one()
     order = [(_uuid(row[0]), float(row[1])) for row in rows]
     if semantic and order:
         order, semantic = _semantic(session, q, order)
