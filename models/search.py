@@ -179,7 +179,8 @@ def mark(value: str, query_stems: set[str]) -> str:
         return ""
     hits = [i for i, t in enumerate(tokens) if (w := words(t.group())) and stem(w[0]) in query_stems]
     if not hits:
-        end = tokens[min(len(tokens), SNIPPET_WORDS * 2) - 1].end()
+        last = min(len(tokens), SNIPPET_WORDS * 2) - 1
+        end = len(value) if last == len(tokens) - 1 else tokens[last].end()  # the whole text: its final stop too
         return " ".join(value[:end].split())
     fragments: list[tuple[int, int]] = []
     for hit in hits:
@@ -199,6 +200,8 @@ def mark(value: str, query_stems: set[str]) -> str:
             pieces.append(value[cursor : token.start()])
             pieces.append(f"{MARK_START}{token.group()}{MARK_STOP}" if i in marked else token.group())
             cursor = token.end()
+        if stop == len(tokens) - 1:
+            pieces.append(value[cursor:])  # the text's end: its final stop too
         out.append(" ".join("".join(pieces).split()))
     return FRAGMENT_DELIMITER.join(out)
 
