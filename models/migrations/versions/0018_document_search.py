@@ -8,6 +8,8 @@ Revises: 0016
 Create Date: 2026-12-04 02:50:00
 """
 
+import uuid
+
 import sqlalchemy as sa
 from alembic import op
 from sqlmodel import Session
@@ -76,9 +78,7 @@ def upgrade() -> None:
     session.flush()
 
 
-def _uuid(value: str):  # SQLite returns the stored 32 hex digits
-    import uuid
-
+def _uuid(value: str) -> uuid.UUID:  # SQLite returns the stored 32 hex digits
     return uuid.UUID(value)
 
 
