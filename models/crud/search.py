@@ -42,6 +42,8 @@ def check_query(q: str | None) -> str:
     q = (q or "").strip()
     if not q:
         raise InvalidError("Informe o texto a buscar em 'q'.")
+    if "\x00" in q:
+        raise InvalidError("A busca tem um caractere nulo, que não é texto.")
     if len(q) > MAX_QUERY_CHARS:
         raise InvalidError(f"A busca tem {len(q)} caracteres; o máximo é {MAX_QUERY_CHARS}.")
     if not words(q):

@@ -47,7 +47,13 @@ def test_index_texts_weigh_the_object_and_keep_the_estimate_apart():
 
 @pytest.mark.parametrize(
     ("q", "message"),
-    [(None, "Informe o texto"), (" ", "Informe o texto"), ("e de o", "palavras pesquisáveis"), ("?!", "pesquisáveis")],
+    [
+        (None, "Informe o texto"),
+        (" ", "Informe o texto"),
+        ("e de o", "palavras pesquisáveis"),
+        ("?!", "pesquisáveis"),
+        ("nota\x00fiscal", "caractere nulo"),
+    ],
 )
 def test_check_query_refuses_in_portuguese(q, message):
     with pytest.raises(InvalidError, match=message):
