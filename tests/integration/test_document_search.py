@@ -248,3 +248,54 @@ def test_a_clone_validates_its_new_data_like_a_creation(session):
         crud.clone_document(session, source.id, clone_body(orcamento_sigiloso=True), acting(session), cleared=True)
     rows = session.exec(select(DocumentField).where(DocumentField.document_id == source.id)).all()
     assert rows  # the source untouched
+
+
+def test_a_providers_draft_is_indexed_like_a_persons_text(session):
+    word = token()
+    doc = new_document(session)
+    crud.write_field(
+        session,
+        doc.id,
+        "descricao_solucao",
+        content=f"Texto redigido pelo modelo ({word}).",
+        justification=None,
+        acting=acting(session),
+        source=FieldSource.LLM,
+        model="fake-gpt",
+        flow_run_id="run-1",
+    )  # fmt: skip  (what the drafting flows call: tasks/records/tasks.py)
+    assert found(session, word)[0] == [doc.id]
+
+
+def test_the_migration_indexes_the_documents_already_there(tmp_path, pg_url):
+    from sqlalchemy import create_engine, text
+
+    from models.crud.templates import seed_templates
+    from models.db import get_engine, session_scope
+    from models.migrate import downgrade, upgrade
+    from tests.utils.builders import seed_people
+
+    name = "nexora_search_migration"
+    admin = create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        for url in (f"sqlite:///{tmp_path}/m.db", pg_url.rsplit("/", 1)[0] + f"/{name}"):
+            upgrade(url)
+            word = token()
+            with session_scope(url) as session:
+                seed_templates(session)
+                seed_people(session)
+                doc = new_document(session, titulo=f"Anterior à busca {word}")
+                write(session, doc.id, "requisitos_contratacao", "Requisitos escritos antes do índice.")
+            downgrade(url, "0016")
+            upgrade(url)
+            with session_scope(url) as session:
+                ids, _, hits = found(session, word)
+                assert ids == [doc.id] and "«Requisitos»" in found(session, "requisitos")[2][0].snippet
+            get_engine(url).dispose()
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

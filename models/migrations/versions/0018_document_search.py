@@ -30,11 +30,22 @@ PUBLIC = (("title", "A"), ("object", "B"), ("sections", "C"))
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("documents") as batch:
-        batch.add_column(sa.Column("cloned_from", sa.Uuid(), nullable=True))
-        batch.add_column(sa.Column("cloned_from_version", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_documents_cloned_from", "documents", ["cloned_from"], ["id"], ondelete="SET NULL")
-        batch.create_index("ix_documents_cloned_from", ["cloned_from"])
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        # a plain ADD COLUMN, not a batch copy of the table: models.migrate.upgrade runs on the app's engine, with
+        # foreign keys on, where dropping the old copy of `documents` would cascade to every field and audit row
+        op.execute(
+            "ALTER TABLE documents ADD COLUMN cloned_from CHAR(32) CONSTRAINT fk_documents_cloned_from "
+            "REFERENCES documents (id) ON DELETE SET NULL"
+        )
+        op.add_column("documents", sa.Column("cloned_from_version", sa.Integer(), nullable=True))
+    else:
+        op.add_column("documents", sa.Column("cloned_from", sa.Uuid(), nullable=True))
+        op.add_column("documents", sa.Column("cloned_from_version", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_documents_cloned_from", "documents", "documents", ["cloned_from"], ["id"], ondelete="SET NULL"
+        )
+    op.create_index("ix_documents_cloned_from", "documents", ["cloned_from"])
     op.create_table(
         "document_search",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -59,7 +70,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("kind", "key", "model", name="uq_search_vectors"),
     )
-    bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         public = _tsvector(*PUBLIC)
         everything = _tsvector(*PUBLIC, ("estimate", "C"))
@@ -88,8 +98,9 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS document_search_fts_all")
     op.drop_table("search_vectors")
     op.drop_table("document_search")
-    with op.batch_alter_table("documents") as batch:
-        batch.drop_index("ix_documents_cloned_from")
-        batch.drop_constraint("fk_documents_cloned_from", type_="foreignkey")
+    op.drop_index("ix_documents_cloned_from", "documents")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint("fk_documents_cloned_from", "documents", type_="foreignkey")
+    with op.batch_alter_table("documents") as batch:  # models.migrate.downgrade: its own engine, foreign keys off
         batch.drop_column("cloned_from_version")
         batch.drop_column("cloned_from")
