@@ -171,7 +171,8 @@ def read_document(session: SessionDep, key: ReadKey, trace_id: TraceId, document
     return detail(session, document_id, key, trace_id)
 
 
-@router.patch("/{document_id}", response_model=DocumentDetail)
+# `:uuid`: PATCH/DELETE on /documents/search is then a 405 (GET /search is declared above), not a bad id
+@router.patch("/{document_id:uuid}", response_model=DocumentDetail)
 def update_document(
     session: SessionDep,
     key: WriteKey,
@@ -192,7 +193,7 @@ def update_document(
     return detail(session, document_id, key, trace_id)
 
 
-@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{document_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_document(session: SessionDep, _: WriteKey, acting: ActingDep, document_id: uuid.UUID) -> Response:
     """Delete a draft (anything else is cancelled, not deleted)."""
     crud.delete_document(session, document_id, acting)
