@@ -30,6 +30,10 @@ N = int(os.environ.get("BENCH_N", "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 # the anchor reads every row's text: seconds a query at 100,000 documents, so it runs on the first queries, once
 N_ANCHOR_QUERIES = int(os.environ.get("BENCH_ANCHOR_QUERIES", "5"))
+# BENCH_KEEP=1: keep the loaded databases (PostgreSQL `nexora_bench_search_keep_<N>`, SQLite
+# /tmp/nexora_bench_search_keep_<N>.db) and reuse them on the next run: loading takes ~8 min on PostgreSQL, and a
+# change to the query alone needs no reload (a change to migration 0018 does: drop them first)
+KEEP = os.environ.get("BENCH_KEEP") == "1"
 OBJECTS = [
     "notebooks", "computadores de mesa", "monitores", "impressoras multifuncionais", "cadeiras ergonômicas",
     "mesas de reunião", "armários de aço", "ar-condicionado split", "vigilância armada", "limpeza predial",
@@ -93,24 +97,37 @@ def generate(n: int) -> list[dict]:
     return out
 
 
-def fresh(kind: str, procs: h.Processes) -> str:
+def fresh(kind: str, procs: h.Processes) -> tuple[str, bool]:
+    """The database's URL and whether it already holds the N documents (BENCH_KEEP=1, a previous run's)."""
+    from sqlalchemy import create_engine, text
+
     from models.migrate import upgrade
 
     if kind == "sqlite":
-        url = f"sqlite:///{h.HOME / 'data' / 'search.db'}"
+        path = f"/tmp/nexora_bench_search_keep_{N}.db" if KEEP else str(h.HOME / "data" / "search.db")
+        url = f"sqlite:///{path}"
     else:
-        from sqlalchemy import create_engine, text
-
-        name = f"nexora_bench_search_{os.getpid()}"
+        name = f"nexora_bench_search_keep_{N}" if KEEP else f"nexora_bench_search_{os.getpid()}"
         admin = create_engine(h.PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not (KEEP and exists):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
-        procs.pg_databases.append(name)
+        if not KEEP:
+            procs.pg_databases.append(name)
         url = h.PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
-    return url
+    if not KEEP:
+        return url, False
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM document_search")).scalar_one()
+    engine.dispose()
+    if count not in (0, N):
+        raise SystemExit(f"{url}: {count} documents, not {N}: drop it (or its file) and run again")
+    return url, count == N
 
 
 def load(url: str, docs: list[dict]) -> float:
@@ -171,7 +188,7 @@ def ours(url: str, query: str) -> tuple[float, int]:
 
     began = time.perf_counter()
     with session_scope(url) as session:
-        hits, count, _ = search_documents(session, query, cleared=False, limit=20)
+        hits, count, _, _ = search_documents(session, query, cleared=False, limit=20)
         assert all("«" in hit.snippet or query == COMMON for hit in hits[:1]), (query, hits[:1])
     return time.perf_counter() - began, count
 
@@ -227,12 +244,14 @@ def measure(url: str) -> dict:
 def main() -> None:
     procs = h.Processes()
     try:
-        docs = generate(N)
+        docs: list[dict] = []
         figures = {}
         for kind in ("postgresql", "sqlite"):
-            url = fresh(kind, procs)
-            loaded = load(url, docs)
-            figures[kind] = {"load_s": round(loaded, 1), **measure(url)}
+            url, reused = fresh(kind, procs)
+            if not reused and not docs:
+                docs = generate(N)
+            loaded = None if reused else round(load(url, docs), 1)
+            figures[kind] = {"load_s": loaded, **measure(url)}
             from models.db import get_engine
 
             get_engine(url).dispose()

@@ -357,6 +357,11 @@ class SearchHit(SQLModel):
 class SearchResults(SQLModel):
     data: list[SearchHit]
     count: int
+    count_is_lower_bound: bool = Field(
+        default=False,
+        description="mais documentos do que `count` correspondem à busca: a contagem parou no limite, e só os "
+        "`count` mais recentes são ordenados e paginados; refine a busca",
+    )
     semantic: bool = Field(
         default=False, description="a ordem combina a busca textual com a similaridade de embeddings"
     )

@@ -223,7 +223,7 @@ def documents_search(
             f"--status: {', '.join(s.value for s in DocumentStatus)}"
         )
     with session_scope() as session:
-        hits, count, semantic = search_documents(
+        hits, count, more, semantic = search_documents(
             session, q, cleared=False, kind=kind_, orgao=orgao, status=status_, limit=limit, offset=offset
         )
         for hit in hits:  # a list, not a table: a snippet needs the whole line
@@ -231,7 +231,8 @@ def documents_search(
             console.print(f"{d.id}  {d.kind}  processo {d.numero_processo}  {d.status}", soft_wrap=True)
             console.print(f"  {d.titulo}", soft_wrap=True, markup=False, highlight=False)
             console.print(f"  {hit.snippet}", soft_wrap=True, markup=False, highlight=False)
-    shown = f"{offset + 1}–{offset + len(hits)} de {count}" if hits else f"nenhum de {count}"
+    total = f"mais de {count}" if more else f"{count}"
+    shown = f"{offset + 1}–{offset + len(hits)} de {total}" if hits else f"nenhum de {total}"
     console.print(f"{shown} documento(s)" + (" (ordem com similaridade semântica)" if semantic else ""))
 
 

@@ -28,6 +28,9 @@ HEADLINE = (
 WEIGHTS = (10.0, 4.0, 1.0, 1.0)
 # how many of the text search's best the semantic ranking reorders (pages beyond it keep the text order)
 RERANK_WINDOW = 50
+# the most recently indexed matches that are ranked and paged; beyond them the count is "more than MAX_RANKED"
+# (bench/bench_document_search.py: ranking every match of a common word took seconds)
+MAX_RANKED = 1000
 
 
 @dataclass
@@ -65,34 +68,46 @@ def _filters(kind: DocumentKind | None, orgao: str | None, status: DocumentStatu
     return sql, params
 
 
-def _ranked_sql(dialect: str, q: str, cleared: bool, where: str) -> tuple[str, dict[str, Any]]:
-    """(SELECT document id, rank …) of every match, best first; rank: greater is better."""
+def _candidates_sql(dialect: str, q: str, cleared: bool, where: str) -> tuple[str, dict[str, Any]]:
+    """(SELECT index row id ``sid``, document id, rank, updated_at …) of the ``:cap`` most recently indexed matches,
+    newest first; rank: greater is better, computed for those rows only.
+
+    Why bounded: a word in most documents (``contratação``) matched ~90,000 of 100,000, and ranking them read every
+    one's tsvector (TOAST on PostgreSQL; bm25 over every doclist entry on SQLite): seconds a query. The newest
+    matches come from the index alone (GIN bitmap and ``s.id`` on PostgreSQL; FTS5's doclist in rowid order on
+    SQLite) without reading a vector, and only they are ranked."""
     visible = "TRUE" if cleared else f"NOT {SECRET}"
     if dialect == "postgresql":
         matches = "s.tsv_all @@ q.q" if cleared else f"(s.tsv @@ q.q OR (s.tsv_all @@ q.q AND {visible}))"
+        # the inner query touches no vector (no recheck for plain words); the outer one ranks only the capped rows
         sql = (
-            f"SELECT d.id AS id, ts_rank_cd(CASE WHEN {visible} THEN s.tsv_all ELSE s.tsv END, q.q) AS rank, "
-            "d.updated_at AS updated_at "
+            f"SELECT c.sid, c.id, ts_rank_cd(CASE WHEN c.visible THEN s.tsv_all ELSE s.tsv END, c.q) AS rank, "
+            "c.updated_at FROM ("
+            f"SELECT s.id AS sid, d.id AS id, d.updated_at AS updated_at, {visible} AS visible, q.q AS q "
             "FROM document_search s JOIN documents d ON d.id = s.document_id "
-            f"CROSS JOIN websearch_to_tsquery('{PG_CONFIG}', :q) AS q(q) WHERE {matches}{where}"
+            f"CROSS JOIN websearch_to_tsquery('{PG_CONFIG}', :q) AS q(q) WHERE {matches}{where} "
+            "ORDER BY s.id DESC LIMIT :cap) AS c JOIN document_search s ON s.id = c.sid"
         )
         return sql, {"q": q}
     expression = fts5_query(q)
     assert expression is not None  # check_query: there is a word
 
     def branch(table: str, weights: tuple[float, ...], condition: str) -> str:
+        # ORDER BY the FTS table's rowid: FTS5 walks its doclist newest first and stops at the LIMIT, so bm25 is
+        # computed for those rows only
         return (
-            f"SELECT d.id AS id, -bm25({table}, {', '.join(map(str, weights))}) AS rank, d.updated_at AS updated_at "
-            f"FROM {table} JOIN document_search s ON s.id = {table}.rowid "
-            f"JOIN documents d ON d.id = s.document_id WHERE {table} MATCH :m AND {condition}{where}"
+            f"SELECT * FROM (SELECT s.id AS sid, d.id AS id, -bm25({table}, {', '.join(map(str, weights))}) AS rank, "
+            f"d.updated_at AS updated_at FROM {table} JOIN document_search s ON s.id = {table}.rowid "
+            f"JOIN documents d ON d.id = s.document_id WHERE {table} MATCH :m AND {condition}{where} "
+            f"ORDER BY {table}.rowid DESC LIMIT :cap)"
         )
 
     if cleared:
         return branch("document_search_fts_all", WEIGHTS, "1"), {"m": expression}
     # a document whose estimate is secret matches, and ranks, by its public columns only (models.search.FTS_TABLES)
     sql = (
-        f"{branch('document_search_fts_all', WEIGHTS, visible)} UNION ALL "
-        f"{branch('document_search_fts', WEIGHTS[:3], SECRET)}"
+        f"SELECT * FROM ({branch('document_search_fts_all', WEIGHTS, visible)} UNION ALL "
+        f"{branch('document_search_fts', WEIGHTS[:3], SECRET)}) ORDER BY sid DESC LIMIT :cap"
     )
     return sql, {"m": expression}
 
@@ -107,10 +122,13 @@ def search_documents(
     status: DocumentStatus | None = None,
     limit: int = 20,
     offset: int = 0,
-) -> tuple[list[Hit], int, bool]:
-    """The documents matching ``q``, best first, with their snippets, the count of matches, and whether the
-    semantic ranking ordered them (EMBEDDINGS_MODEL set and the endpoint answered). ``cleared``: the key may read a
-    sigiloso estimate ('sigiloso' scope)."""
+) -> tuple[list[Hit], int, bool, bool]:
+    """The documents matching ``q``, best first, with their snippets, the count of matches, whether that count is
+    a lower bound (more than MAX_RANKED match), and whether the semantic ranking ordered them (EMBEDDINGS_MODEL set
+    and the endpoint answered). ``cleared``: the key may read a sigiloso estimate ('sigiloso' scope).
+
+    Only the MAX_RANKED most recently indexed matches are ranked and paged (docs/api.md, "Search and clone"): a
+    search bounded in work whatever the word, where a word in most documents cost seconds."""
     q = check_query(q)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -118,8 +136,9 @@ def search_documents(
         if empty.scalar_one():
             check_query("")  # raises: nothing to search
     where, params = _filters(kind, orgao, status)
-    ranked, ranked_params = _ranked_sql(dialect, q, cleared, where)
-    params |= ranked_params
+    candidates, candidate_params = _candidates_sql(dialect, q, cleared, where)
+    # one more than the bound: whether there are more matches than are ranked, without counting them all
+    params |= candidate_params | {"cap": MAX_RANKED + 1}
     if dialect == "postgresql":
         # the planner prices reading a row's tsvector like any column and may scan the whole index table for a
         # word it thinks common; a tsvector is stored out of line (TOAST), and reading every one costs 10–100×
@@ -129,15 +148,17 @@ def search_documents(
     window = max(limit + offset, RERANK_WINDOW) if semantic else limit
     rows = session.execute(
         text(
-            f"SELECT id, rank, count(*) OVER () AS total FROM ({ranked}) AS r "
-            "ORDER BY rank DESC, updated_at DESC, id LIMIT :lim OFFSET :off"
+            "SELECT id, rank, total FROM (SELECT id, rank, updated_at, count(*) OVER () AS total, "
+            f"row_number() OVER (ORDER BY sid DESC) AS newest FROM ({candidates}) AS c) AS r "
+            "WHERE newest <= :ranked ORDER BY rank DESC, updated_at DESC, id LIMIT :lim OFFSET :off"
         ),
-        {**params, "lim": window, "off": 0 if semantic else offset},
+        {**params, "ranked": MAX_RANKED, "lim": window, "off": 0 if semantic else offset},
     ).all()
     if rows:
-        count = int(rows[0][2])  # the matches, counted in the same pass as the ranking
+        found = int(rows[0][2])  # the matches, counted in the same pass as the ranking (up to MAX_RANKED + 1)
     else:  # a page past the end: the count alone
-        count = session.execute(text(f"SELECT count(*) FROM ({ranked}) AS r"), params).scalar_one()
+        found = session.execute(text(f"SELECT count(*) FROM ({candidates}) AS c"), params).scalar_one()
+    count, lower_bound = min(found, MAX_RANKED), found > MAX_RANKED
     order = [(_uuid(row[0]), float(row[1])) for row in rows]
     if semantic and order:
         order, semantic = _semantic(session, q, order)
@@ -145,7 +166,7 @@ def search_documents(
     documents = {d.id: d for d in session.exec(select(Document).where(col(Document.id).in_([i for i, _ in order])))}
     snippets = _snippets(session, dialect, q, [i for i, _ in order], cleared)
     hits = [Hit(documents[i], rank, snippets.get(i, "")) for i, rank in order if i in documents]
-    return hits, count, semantic
+    return hits, count, lower_bound, semantic
 
 
 def _uuid(value: Any) -> uuid.UUID:

@@ -93,7 +93,7 @@ def test_a_sigiloso_estimate_is_searched_and_shown_only_with_the_scope(plain, cl
         plain, titulo=f"Notebooks {public}", orcamento_sigiloso=True, orcamento_sigiloso_justificativa=JUSTIFIED
     )
     put(cleared, doc, "estimativa_valor", f"Valor estimado de R$ 987.654,32 ({secret}) para {public}.")
-    assert search(plain, q=secret).json() == {"data": [], "count": 0, "semantic": False}
+    assert search(plain, q=secret).json() == {"data": [], "count": 0, "count_is_lower_bound": False, "semantic": False}
     hit = search(plain, q=public).json()["data"][0]
     assert hit["id"] == doc["id"] and secret not in hit["trecho"] and "987.654" not in hit["trecho"]
     seen = search(cleared, q=secret).json()["data"]

@@ -37,7 +37,7 @@ def write(session, document_id, slug, content, who=PLANNER):
 
 
 def found(session, q, **kw):
-    hits, count, _ = search_documents(session, q, cleared=kw.pop("cleared", False), **kw)
+    hits, count, _, _ = search_documents(session, q, cleared=kw.pop("cleared", False), **kw)
     return [h.document.id for h in hits], count, hits
 
 
@@ -166,6 +166,30 @@ def test_the_rank_of_a_sigiloso_document_does_not_depend_on_its_estimate(session
     assert hits[plain.id] == pytest.approx(hits[loud.id])
     cleared = {h.document.id: h.rank for h in found(session, public, cleared=True)[2]}
     assert cleared[loud.id] > cleared[plain.id]  # with the scope the estimate counts
+
+
+def test_only_the_newest_matches_are_ranked_and_the_count_then_says_more(session, monkeypatch):
+    """A word in most documents cost seconds to rank (bench/bench_document_search.py): only the MAX_RANKED most
+    recently indexed matches are ranked and paged, and the count says 'more than' (count_is_lower_bound). A sigiloso
+    document found only by its estimate takes no place among them without the scope."""
+    import models.crud.search as search_crud
+
+    word = token()
+    oldest = new_document(session, titulo=f"Aquisição de {word}")  # best rank, by its title
+    middle = new_document(session, titulo="Serviços de copa")
+    write(session, middle.id, "requisitos_contratacao", f"Fornecimento de {word} e café.")
+    newest = new_document(session, titulo="Serviços de limpeza")
+    write(session, newest.id, "requisitos_contratacao", f"Fornecimento de {word} e água.")
+    hidden = sigiloso_document(session, token(), word)  # the word only in its secret estimate, indexed last
+    monkeypatch.setattr(search_crud, "MAX_RANKED", 3)
+    hits, count, more, _ = search_documents(session, word, cleared=False)
+    assert (hits[0].document.id, len(hits), count, more) == (oldest.id, 3, 3, False)
+    monkeypatch.setattr(search_crud, "MAX_RANKED", 2)
+    hits, count, more, _ = search_documents(session, word, cleared=False)
+    assert {h.document.id for h in hits} == {middle.id, newest.id} and (count, more) == (2, True)
+    assert search_documents(session, word, cleared=False, offset=2)[:3] == ([], 2, True)  # past the ranked ones
+    hits, count, more, _ = search_documents(session, word, cleared=True)  # the scope: the estimate is searched
+    assert {h.document.id for h in hits} == {newest.id, hidden.id} and (count, more) == (2, True)
 
 
 def clone_body(**kw):

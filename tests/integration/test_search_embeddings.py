@@ -37,7 +37,7 @@ def two_documents(session):
 
 
 def order(session, q, **kw):
-    hits, _, semantic = search_documents(session, q, cleared=False, **kw)
+    hits, _, _, semantic = search_documents(session, q, cleared=False, **kw)
     return [h.document.id for h in hits], semantic
 
 

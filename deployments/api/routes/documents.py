@@ -126,7 +126,7 @@ def search_documents(
     object, then the other sections); each hit has a snippet with the words found between « and ». The sections of a
     sigiloso estimate (art. 24) are searched and shown only with the 'sigiloso' scope. With EMBEDDINGS_MODEL set,
     the best 50 are reordered by semantic similarity too (`semantic`)."""
-    hits, count, semantic = search_crud.search_documents(
+    hits, count, lower_bound, semantic = search_crud.search_documents(
         session,
         q,
         cleared=cleared_for_sigiloso(key),
@@ -142,6 +142,7 @@ def search_documents(
             for h in hits
         ],
         count=count,
+        count_is_lower_bound=lower_bound,
         semantic=semantic,
     )
 
