@@ -3,6 +3,7 @@ found, and never through the sections of a sigiloso estimate for a key without t
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,9 @@ RERANK_WINDOW = 50
 # the most recently indexed matches that are ranked and paged; beyond them the count is "more than MAX_RANKED"
 # (bench/bench_document_search.py: ranking every match of a common word took seconds)
 MAX_RANKED = 1000
+# PostgreSQL: from this share of the documents matching, the newest matches are found by walking the index table
+# newest first rather than through the GIN bitmap (_candidates_sql; bench/README.md has the figures)
+COMMON_SHARE = 0.1
 
 
 @dataclass
@@ -68,7 +72,9 @@ def _filters(kind: DocumentKind | None, orgao: str | None, status: DocumentStatu
     return sql, params
 
 
-def _candidates_sql(dialect: str, q: str, cleared: bool, where: str) -> tuple[str, dict[str, Any]]:
+def _candidates_sql(
+    dialect: str, q: str, cleared: bool, where: str, common: bool = False
+) -> tuple[str, dict[str, Any]]:
     """(SELECT index row id ``sid``, document id, rank, updated_at …) of the ``:cap`` most recently indexed matches,
     newest first; rank: greater is better, computed for those rows only.
 
@@ -78,15 +84,41 @@ def _candidates_sql(dialect: str, q: str, cleared: bool, where: str) -> tuple[st
     SQLite) without reading a vector, and only they are ranked."""
     visible = "TRUE" if cleared else f"NOT {SECRET}"
     if dialect == "postgresql":
-        matches = "s.tsv_all @@ q.q" if cleared else f"(s.tsv @@ q.q OR (s.tsv_all @@ q.q AND {visible}))"
-        # the inner query touches no vector (no recheck for plain words); the outer one ranks only the capped rows
+        tsquery = f"websearch_to_tsquery('{PG_CONFIG}', :q)"
+        if common:
+            # a word in most documents: walking the index table newest first (its primary key backwards) finds
+            # :cap matches within ~:cap rows, where the GIN bitmap would visit every matching row's page
+            matches = (
+                f"s.tsv_all @@ {tsquery}"
+                if cleared
+                else (f"(s.tsv @@ {tsquery} OR (s.tsv_all @@ {tsquery} AND {visible}))")
+            )
+            newest = (
+                f"SELECT s.id AS sid, d.id AS id, d.updated_at AS updated_at, {visible} AS visible "
+                f"FROM document_search s JOIN documents d ON d.id = s.document_id WHERE {matches}{where} "
+                "ORDER BY s.id DESC LIMIT :cap"
+            )
+        else:
+            # a rarer word: each GIN index alone (no recheck of a vector for plain words), a document whose
+            # estimate is secret by its public vector only; `s.id + 0` keeps the planner from walking the primary
+            # key backwards, which reads a vector per row until :cap matches (~1 s for a word in 2% of them)
+            def branch(vector: str, condition: str, shown: str) -> str:
+                return (
+                    f"(SELECT s.id AS sid, d.id AS id, d.updated_at AS updated_at, {shown} AS visible "
+                    f"FROM document_search s JOIN documents d ON d.id = s.document_id "
+                    f"WHERE s.{vector} @@ {tsquery} AND {condition}{where} ORDER BY s.id + 0 DESC LIMIT :cap)"
+                )
+
+            newest = (
+                branch("tsv_all", "TRUE", "TRUE")
+                if cleared
+                else f"SELECT * FROM ({branch('tsv_all', visible, 'TRUE')} UNION ALL "
+                f"{branch('tsv', SECRET, 'FALSE')}) AS u ORDER BY sid DESC LIMIT :cap"
+            )
+        # the ranking reads the vectors of the capped rows only
         sql = (
-            f"SELECT c.sid, c.id, ts_rank_cd(CASE WHEN c.visible THEN s.tsv_all ELSE s.tsv END, c.q) AS rank, "
-            "c.updated_at FROM ("
-            f"SELECT s.id AS sid, d.id AS id, d.updated_at AS updated_at, {visible} AS visible, q.q AS q "
-            "FROM document_search s JOIN documents d ON d.id = s.document_id "
-            f"CROSS JOIN websearch_to_tsquery('{PG_CONFIG}', :q) AS q(q) WHERE {matches}{where} "
-            "ORDER BY s.id DESC LIMIT :cap) AS c JOIN document_search s ON s.id = c.sid"
+            f"SELECT c.sid, c.id, ts_rank_cd(CASE WHEN c.visible THEN s.tsv_all ELSE s.tsv END, {tsquery}) AS rank, "
+            f"c.updated_at FROM ({newest}) AS c JOIN document_search s ON s.id = c.sid"
         )
         return sql, {"q": q}
     expression = fts5_query(q)
@@ -136,7 +168,8 @@ def search_documents(
         if empty.scalar_one():
             check_query("")  # raises: nothing to search
     where, params = _filters(kind, orgao, status)
-    candidates, candidate_params = _candidates_sql(dialect, q, cleared, where)
+    common = dialect == "postgresql" and _common(session, q, where, params)
+    candidates, candidate_params = _candidates_sql(dialect, q, cleared, where, common)
     # one more than the bound: whether there are more matches than are ranked, without counting them all
     params |= candidate_params | {"cap": MAX_RANKED + 1}
     if dialect == "postgresql":
@@ -144,6 +177,9 @@ def search_documents(
         # word it thinks common; a tsvector is stored out of line (TOAST), and reading every one costs 10–100×
         # the GIN index: the search's own transaction forbids that plan (SET LOCAL ends with the transaction)
         session.execute(text("SET LOCAL enable_seqscan = off"))
+        # parallel workers start in ~10 ms and, on a loaded machine, wait for a core: a query bounded in work does
+        # not gain from them (bench/README.md)
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     semantic = bool(settings.EMBEDDINGS_MODEL) and offset < RERANK_WINDOW
     window = max(limit + offset, RERANK_WINDOW) if semantic else limit
     rows = session.execute(
@@ -167,6 +203,22 @@ def search_documents(
     snippets = _snippets(session, dialect, q, [i for i, _ in order], cleared)
     hits = [Hit(documents[i], rank, snippets.get(i, "")) for i, rank in order if i in documents]
     return hits, count, lower_bound, semantic
+
+
+def _common(session: Session, q: str, where: str, params: dict[str, Any]) -> bool:
+    """Whether the planner expects at least COMMON_SHARE of the index rows to match (filters included): its own
+    estimate (the vectors' most common lexemes, the columns' statistics), read from EXPLAIN, costs ~1 ms where a
+    count would read every match. Either answer gives the same rows (_candidates_sql); only the plan differs."""
+    plan = session.execute(
+        text(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM document_search s JOIN documents d ON d.id = s.document_id "
+            f"WHERE s.tsv_all @@ websearch_to_tsquery('{PG_CONFIG}', :q){where}"
+        ),
+        {**params, "q": q},
+    ).scalar_one()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    rows = session.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'document_search'")).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"]) >= COMMON_SHARE * max(float(rows), 1.0)
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -204,10 +256,15 @@ def _snippets(session: Session, dialect: str, q: str, ids: list[uuid.UUID], clea
     estimate = f"CASE WHEN {visible} THEN s.estimate ELSE '' END"
     ids_param = bindparam("ids", expanding=True, type_=Uuid())
     if dialect == "postgresql":
+        # ts_headline parses the whole text it is given (~30 ms for a page of 20 over object and sections): the
+        # object alone when it holds every word searched (a short text, where the subject is), the whole otherwise
+        tsquery = f"websearch_to_tsquery('{PG_CONFIG}', :q)"
         statement = text(
-            f"SELECT s.document_id, ts_headline('{PG_CONFIG}', concat_ws(E'\\n\\n', s.object, s.sections, {estimate}), "
-            f"websearch_to_tsquery('{PG_CONFIG}', :q), :opts) "
-            "FROM document_search s JOIN documents d ON d.id = s.document_id WHERE s.document_id IN :ids"
+            f"SELECT s.document_id, CASE WHEN to_tsvector('{PG_CONFIG}', s.object) @@ {tsquery} "
+            f"THEN ts_headline('{PG_CONFIG}', s.object, {tsquery}, :opts) "
+            f"ELSE ts_headline('{PG_CONFIG}', concat_ws(E'\\n\\n', s.object, s.sections, {estimate}), {tsquery}, "
+            ":opts) "
+            "END FROM document_search s JOIN documents d ON d.id = s.document_id WHERE s.document_id IN :ids"
         ).bindparams(ids_param)
         rows = session.execute(statement, {"q": q, "opts": HEADLINE, "ids": ids}).all()
         return {_uuid(i): " ".join((snippet or "").split()) for i, snippet in rows}
