@@ -102,7 +102,7 @@ def _candidates_sql(
             # a rarer word: each GIN index alone (no recheck of a vector for plain words), a document whose
             # estimate is secret by its public vector only; `s.id + 0` keeps the planner from walking the primary
             # key backwards, which reads a vector per row until :cap matches (~1 s for a word in 2% of them)
-            def branch(vector: str, condition: str, shown: str) -> str:
+            def gin(vector: str, condition: str, shown: str) -> str:
                 return (
                     f"(SELECT s.id AS sid, d.id AS id, d.updated_at AS updated_at, {shown} AS visible "
                     f"FROM document_search s JOIN documents d ON d.id = s.document_id "
@@ -110,10 +110,10 @@ def _candidates_sql(
                 )
 
             newest = (
-                branch("tsv_all", "TRUE", "TRUE")
+                gin("tsv_all", "TRUE", "TRUE")
                 if cleared
-                else f"SELECT * FROM ({branch('tsv_all', visible, 'TRUE')} UNION ALL "
-                f"{branch('tsv', SECRET, 'FALSE')}) AS u ORDER BY sid DESC LIMIT :cap"
+                else f"SELECT * FROM ({gin('tsv_all', visible, 'TRUE')} UNION ALL "
+                f"{gin('tsv', SECRET, 'FALSE')}) AS u ORDER BY sid DESC LIMIT :cap"
             )
         # the ranking reads the vectors of the capped rows only
         sql = (
