@@ -125,7 +125,8 @@ def search_documents(
     """Search our own ETPs/TRs by title, object and section texts, best match first (title weighs most, then the
     object, then the other sections); each hit has a snippet with the words found between « and ». The sections of a
     sigiloso estimate (art. 24) are searched and shown only with the 'sigiloso' scope. With EMBEDDINGS_MODEL set,
-    the best 50 are reordered by semantic similarity too (`semantic`)."""
+    the best 50 are reordered by semantic similarity too (`semantic`). Only the 1,000 most recently indexed matches
+    are ranked and paged; beyond them `count_is_lower_bound` is true ("mais de 1.000")."""
     hits, count, lower_bound, semantic = search_crud.search_documents(
         session,
         q,
