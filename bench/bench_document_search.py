@@ -11,7 +11,8 @@ models.search.sync_document writes, without 100,000 ORM round trips.
 Anchor, same run, same rows, same queries: what a user would otherwise do — `ILIKE '%term%'` (SQLite: LIKE) over
 the title, object and sections, newest first, 20 rows and the count (on the first BENCH_ANCHOR_QUERIES queries,
 once: it reads every row's text). Target: p99 ≤ 100 ms on PostgreSQL. Prints one
-JSON line.
+JSON line. The search counts at most models.crud.search.MAX_RANKED matches, so `matches_median` is capped there too.
+BENCH_KEEP=1 keeps the loaded databases for the next run (`load_s` is null when they were reused).
 """
 
 from __future__ import annotations
