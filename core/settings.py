@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     # whether the OpenAI-compatible provider runs inside the body's network: only then is a sigiloso estimate
     # (Lei 14.133/2021, art. 24) sent to it; otherwise ETP VI / TR alínea i are assembled from the stored research
     LLM_PROVIDER_INTERNAL: bool = False
+    # optional semantic ranking of searches (tasks/search/embeddings.py): the model of an OpenAI-compatible
+    # /v1/embeddings endpoint (EMBEDDINGS_URL, or OPENAI_BASE_URL) with its key (EMBEDDINGS_API_KEY, or
+    # OPENAI_API_KEY); unset: no embeddings call is ever made and search ranks by text alone
+    EMBEDDINGS_MODEL: str | None = None
+    EMBEDDINGS_URL: str | None = None
+    EMBEDDINGS_API_KEY: SecretStr | None = None
+    EMBEDDINGS_TIMEOUT_SECONDS: float = Field(5.0, gt=0, le=120)
+    EMBEDDINGS_RETRIES: int = Field(1, ge=0, le=5)
+    EMBEDDINGS_WEIGHT: float = Field(0.5, ge=0, le=1)  # the cosine's share of the combined score
 
     ARTIFACTS_DIR: Path | None = None
     S3_BUCKET: str | None = None

@@ -114,6 +114,12 @@ class Document(DocumentBase, table=True):
         default=None,
         sa_column=Column(ForeignKey("documents.id", ondelete="SET NULL", name="fk_documents_etp_id"), index=True),
     )
+    # the past document (and its version) this one was cloned from (models.crud.documents.clone_document)
+    cloned_from: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("documents.id", ondelete="SET NULL", name="fk_documents_cloned_from"), index=True),
+    )
+    cloned_from_version: int | None = None
     context: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     itens: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
@@ -243,6 +249,8 @@ class FieldPublic(SQLModel):
 
 class DocumentPublic(DocumentBase):
     etp_id: uuid.UUID | None = Field(default=None, description="o ETP aprovado de que este TR foi criado")
+    cloned_from: uuid.UUID | None = Field(default=None, description="o documento de que este foi criado (clonagem)")
+    cloned_from_version: int | None = Field(default=None, description="a versão do documento de origem copiada")
     orcamento_sigiloso: bool = False
     orcamento_sigiloso_justificativa: str | None = None
     orcamento_divulgado_em: date | None = Field(
@@ -323,3 +331,41 @@ class ConfidentialReadPublic(SQLModel):
     actor: str
     trace_id: str | None
     created_at: datetime
+
+
+class DocumentClone(DocumentBase):
+    """A new case from a past document: its own process data (as at creation); the sections come from the source."""
+
+    orcamento_sigiloso: bool = Field(default=False, description=SIGILOSO_DESCRIPTION)
+    orcamento_sigiloso_justificativa: str | None = Field(
+        default=None, max_length=4000, description=JUSTIFICATIVA_DESCRIPTION
+    )
+    dfd_numeros: Codes = Field(default_factory=list, max_length=20, description=DFD_DESCRIPTION)
+    pca_itens: Codes = Field(default_factory=list, max_length=50, description=PCA_ITEMS_DESCRIPTION)
+    itens: list[DocumentItem] = Field(default_factory=list, max_length=200)
+
+
+class SearchHit(SQLModel):
+    id: uuid.UUID
+    kind: DocumentKind
+    titulo: str
+    numero_processo: str
+    orgao: str
+    status: DocumentStatus
+    version: int
+    updated_at: datetime
+    rank: float = Field(description="relevância (maior = melhor; comparável só dentro de uma mesma busca)")
+    trecho: str = Field(description="trecho do texto com as palavras encontradas entre « e »")
+
+
+class SearchResults(SQLModel):
+    data: list[SearchHit]
+    count: int
+    count_is_lower_bound: bool = Field(
+        default=False,
+        description="mais documentos do que `count` correspondem à busca: a contagem parou no limite, e só os "
+        "`count` mais recentes são ordenados e paginados; refine a busca",
+    )
+    semantic: bool = Field(
+        default=False, description="a ordem combina a busca textual com a similaridade de embeddings"
+    )

@@ -41,6 +41,8 @@ class FieldSource(StrEnum):
     HUMAN = "human"
     LLM = "llm"
     OFFLINE = "offline"
+    # copied from another document by `clone`: written for another case, so a person must review it like a draft
+    COPIA = "copia"
 
 
 class MarketData(StrEnum):

@@ -16,7 +16,8 @@ from models.errors import ConflictError, ForbiddenError, InvalidError
 # what a drafted text holds where a person must still complete it (tasks/llm/prompts.py writes them)
 MISSING_MARK = "[PREENCHER:"
 OFFLINE_BANNER = "[Rascunho automático sem modelo de linguagem (modo offline): revise e complete antes de aprovar.]"
-PROVIDERS = (FieldSource.LLM, FieldSource.OFFLINE)
+# texts no person of this case wrote: a provider's draft, or a section copied from another document (clone)
+PROVIDERS = (FieldSource.LLM, FieldSource.OFFLINE, FieldSource.COPIA)
 
 TRANSITIONS: dict[S, tuple[S, ...]] = {
     S.RASCUNHO: (S.EM_REVISAO, S.CANCELADO),
@@ -109,7 +110,8 @@ def missing_sections(
     TR — art. 6º, XXIII: the termo de referência "deve conter os seguintes parâmetros e elementos descritivos" (alíneas
     a to j): every alínea must be filled.
     Filled means finished and owned by a person: a text that still holds a ``[PREENCHER`` mark or the offline banner
-    is not filled, and a text a provider (LLM or offline) wrote counts only once a person reviewed it — the ETP and
+    is not filled, and a text a provider (LLM or offline) wrote, or one copied from another document, counts only
+    once a person reviewed it — the ETP and
     the TR are acts of the designated agents (art. 7º, caput; art. 18, caput), not of the software.
     """
     missing: list[dict[str, str]] = []
@@ -119,7 +121,9 @@ def missing_sections(
         problems: list[str] = []
         if state.filled:
             problems += unfinished_marks(state.content)
-            if state.source in PROVIDERS and not state.reviewed:
+            if state.source == FieldSource.COPIA and not state.reviewed:
+                problems.append("copiado de outro documento e não revisado por uma pessoa")
+            elif state.source in PROVIDERS and not state.reviewed:
                 problems.append(f"redigido automaticamente ({state.source}) e não revisado por uma pessoa")
         elif optional and state.justified:
             continue

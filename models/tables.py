@@ -9,6 +9,7 @@ from models.pncp_documents import PncpDocument, PncpDocumentSection
 from models.price_index import PriceIndexValue
 from models.price_research import PriceResearch, ResearchItem, ResearchPrice
 from models.publication import PncpPublication
+from models.search import DocumentSearch, SearchVector
 from models.signature import DocumentSignature
 from models.template import Template
 
@@ -19,6 +20,7 @@ __all__ = [
     "DeliveryAttempt",
     "Document",
     "DocumentField",
+    "DocumentSearch",
     "DocumentSignature",
     "Event",
     "Notification",
@@ -36,5 +38,6 @@ __all__ = [
     "ResearchItem",
     "ResearchPrice",
     "Subscription",
+    "SearchVector",
     "Template",
 ]

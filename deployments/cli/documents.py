@@ -195,3 +195,90 @@ def documents_publish(
     }
     tags = [*triggers.run_tags(doc), f"person:{actor}", "app:nexora-cli"]
     start_and_follow(PUBLISH_PNCP, parameters, tags, wait, "a publicação falhou", name=name, show=show)
+
+
+@documents_app.command("search")
+@fails_on(DomainError)
+def documents_search(
+    q: Annotated[str, typer.Argument(help='o que buscar: palavras, "frase exata", -excluir')],
+    kind: Annotated[str | None, typer.Option(help="etp ou tr")] = None,
+    orgao: Annotated[str | None, typer.Option(help="só deste órgão")] = None,
+    status: Annotated[str | None, typer.Option(help="só neste status (rascunho, aprovado, …)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """Search our own ETPs/TRs (title, object, sections), best match first, with the words found between « and ».
+    The sections of a sigiloso estimate (art. 24) are not searched here: the API with the 'sigiloso' scope is the
+    audited way to them."""
+    from models.crud.search import search_documents
+    from models.db import session_scope
+    from models.enums import DocumentKind, DocumentStatus
+
+    try:
+        kind_ = DocumentKind(kind.upper()) if kind else None
+        status_ = DocumentStatus(status.lower()) if status else None
+    except ValueError:
+        fail(
+            f"--kind: {', '.join(k.value for k in DocumentKind)}; "
+            f"--status: {', '.join(s.value for s in DocumentStatus)}"
+        )
+    with session_scope() as session:
+        hits, count, more, semantic = search_documents(
+            session, q, cleared=False, kind=kind_, orgao=orgao, status=status_, limit=limit, offset=offset
+        )
+        for hit in hits:  # a list, not a table: a snippet needs the whole line
+            d = hit.document
+            console.print(f"{d.id}  {d.kind}  processo {d.numero_processo}  {d.status}", soft_wrap=True)
+            console.print(f"  {d.titulo}", soft_wrap=True, markup=False, highlight=False)
+            console.print(f"  {hit.snippet}", soft_wrap=True, markup=False, highlight=False)
+    total = f"mais de {count}" if more else f"{count}"
+    shown = f"{offset + 1}–{offset + len(hits)} de {total}" if hits else f"nenhum de {total}"
+    console.print(f"{shown} documento(s)" + (" (ordem com similaridade semântica)" if semantic else ""))
+
+
+@documents_app.command("clone")
+@fails_on(DomainError, ValidationError)
+def documents_clone(
+    document_id: str,
+    titulo: Annotated[str, typer.Option(help="título do novo documento")],
+    processo: Annotated[str, typer.Option(help="número do processo do novo caso")],
+    orgao: Annotated[str | None, typer.Option(help="órgão do novo caso (padrão: o do documento de origem)")] = None,
+    unidade: Annotated[str, typer.Option(help="unidade requisitante")] = "",
+    context: Annotated[str, typer.Option(help="contexto do novo caso (para a redação)")] = "",
+    sigiloso_justificativa: Annotated[
+        str | None, typer.Option(help="torna o orçamento do novo documento sigiloso (art. 24), com esta justificativa")
+    ] = None,
+    actor: ActorOption = "",
+) -> None:
+    """Create a new draft from a past document: its section texts copied for review (each must be reviewed by a
+    person before approval), the new case's process data from the options; justifications, items, people, price
+    research and signatures are not copied, nor the sections of a sigiloso estimate."""
+    from models.crud.documents import Acting, clone_document, document_view, get_document
+    from models.crud.people import acting_person
+    from models.db import session_scope
+    from models.document import DocumentClone
+
+    if not actor.strip():
+        fail(
+            "informe quem age: --actor <identificador> (ou NEXORA_ACTOR), uma pessoa cadastrada (`nexora people list`)"
+        )
+    source_id = as_uuid(document_id)
+    with session_scope() as session:
+        source = get_document(session, source_id)
+        data = DocumentClone(
+            titulo=titulo,
+            numero_processo=processo,
+            orgao=orgao or source.orgao,
+            unidade=unidade,
+            context=context,
+            orcamento_sigiloso=sigiloso_justificativa is not None,
+            orcamento_sigiloso_justificativa=sigiloso_justificativa,
+        )
+        acting = Acting(acting_person(session, actor), app="nexora-cli")
+        clone = clone_document(session, source_id, data, acting, cleared=False)
+        copied = sum(1 for f in document_view(session, clone.id).fields if f.content)
+        console.print(
+            f"documento {clone.id} ({clone.kind}, processo {clone.numero_processo}) criado de {source_id} "
+            f"(versão {clone.cloned_from_version}): {copied} seção(ões) copiada(s), a revisar antes da aprovação",
+            soft_wrap=True,
+        )

@@ -14,6 +14,7 @@ from models.crud.notifications import record_document_event
 from models.document import Document
 from models.enums import DocumentStatus
 from models.errors import ConflictError, NotFoundError
+from models.search import sync_document
 
 
 def register_consolidation(
@@ -142,4 +143,5 @@ def new_version(session: Session, document_id: uuid.UUID, reason: str | None, ac
         trace_id=acting.trace_id,
     )
     session.flush()
+    sync_document(session, document.id)  # the same texts open again for editing: the index row is rewritten anyway
     return document

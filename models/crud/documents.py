@@ -24,6 +24,7 @@ from models.document import (
     BudgetDisclosure,
     ConfidentialRead,
     Document,
+    DocumentClone,
     DocumentCreate,
     DocumentField,
     DocumentUpdate,
@@ -31,6 +32,7 @@ from models.document import (
 )
 from models.enums import DocumentKind, DocumentStatus, FieldSource, MarketData, Role
 from models.errors import ConflictError, InvalidError, NotFoundError
+from models.search import drop_document, sync_document
 from models.template import Template
 
 
@@ -44,7 +46,13 @@ class Acting:
 
 
 # what each act on a section is called in the history, and in a refusal of the segregation rule
-ACTS = {"escrita": "escreveu", "justificativa": "justificou", "redacao": "pediu a redação de", "revisao": "revisou"}
+ACTS = {
+    "escrita": "escreveu",
+    "justificativa": "justificou",
+    "redacao": "pediu a redação de",
+    "revisao": "revisou",
+    "copia": "copiou de outro documento",
+}
 
 TRANSITION_EVENTS = {
     DocumentStatus.EM_REVISAO: "document.submitted",
@@ -53,7 +61,7 @@ TRANSITION_EVENTS = {
 }
 
 
-def create_document(session: Session, data: DocumentCreate, acting: Acting) -> Document:
+def create_document(session: Session, data: DocumentCreate, acting: Acting, *, reason: str = "criação") -> Document:
     rules.check_can_plan(acting.person)
     rules.check_sigilo(data.orcamento_sigiloso, data.orcamento_sigiloso_justificativa, data.criterio_julgamento)
     if data.template_id is not None:
@@ -94,10 +102,11 @@ def create_document(session: Session, data: DocumentCreate, acting: Acting) -> D
             actor=acting.app,
             person=acting.person.identifier,
             trace_id=acting.trace_id,
-            reason="criação",
+            reason=reason,
         )
     )
     session.flush()
+    sync_document(session, document.id)
     return document
 
 
@@ -137,6 +146,59 @@ def create_tr_from_etp(session: Session, etp_id: uuid.UUID, acting: Acting) -> D
     session.add(tr)
     session.flush()
     return tr
+
+
+def clone_document(
+    session: Session, source_id: uuid.UUID, data: DocumentClone, acting: Acting, *, cleared: bool
+) -> Document:
+    """A new draft from a past document ("criar a partir de um ETP existente"): the same template (so every section
+    has its place), the process data of the new case from ``data`` (validated as at creation: who may plan, the
+    sigilo), and the source's section texts copied as ``copia`` — written for another case, so they count for
+    approval only once a person of this case reviewed each one (rules.missing_sections), like a provider's draft.
+
+    Not copied: the justifications (why an element does not apply is a decision of each case), the people, items,
+    price research, dates, signatures and artifacts of the source. The sections of a sigiloso estimate (art. 24)
+    are copied only for a key with the 'sigiloso' scope (``cleared``) and only into a document whose estimate is
+    sigiloso too, so the text never leaves the protection it was written under; otherwise they stay empty.
+    Provenance: ``cloned_from``, ``cloned_from_version``, the audit log's first entry and each section's history."""
+    source = document_view(session, source_id)
+    create = DocumentCreate(
+        **data.model_dump(exclude={"itens"}), itens=data.itens, template_id=source.template.id, kind=None
+    )
+    origin = source.document
+    reason = (
+        f"criação por clonagem do documento {origin.id} ({origin.kind} {origin.numero_processo}, "
+        f"versão {origin.version})"
+    )
+    document = create_document(session, create, acting, reason=reason)
+    document.cloned_from, document.cloned_from_version = origin.id, origin.version
+    protected = source.protected_slugs
+    copy_protected = cleared and data.orcamento_sigiloso
+    targets = {
+        f.slug: f for f in session.exec(select(DocumentField).where(DocumentField.document_id == document.id)).all()
+    }
+    for stored in source.fields:
+        if not (stored.content or "").strip() or stored.slug not in targets:
+            continue
+        if stored.slug in protected and not copy_protected:
+            continue
+        field = targets[stored.slug]
+        field.content, field.source = stored.content, FieldSource.COPIA
+        field.written_by, field.trace_id, field.updated_at = acting.person.identifier, acting.trace_id, utcnow()
+        session.add(field)
+        _record(
+            session,
+            document,
+            stored.slug,
+            "copia",
+            acting,
+            source=FieldSource.COPIA,
+            content_sha256=_sha256(stored.content),
+        )
+    session.add(document)
+    session.flush()
+    sync_document(session, document.id)
+    return document
 
 
 def get_document(session: Session, document_id: uuid.UUID, *, for_update: bool = False) -> Document:
@@ -273,6 +335,8 @@ def update_document(session: Session, document_id: uuid.UUID, data: DocumentUpda
     document.updated_at = utcnow()
     session.add(document)
     session.flush()
+    if {"titulo", "context"} & set(changes):
+        sync_document(session, document.id)
     return document
 
 
@@ -288,6 +352,7 @@ def delete_document(session: Session, document_id: uuid.UUID, acting: Acting) ->
             f"O documento tem versões consolidadas (está na versão {document.version}); "
             "use a transição para 'cancelado'."
         )
+    drop_document(session, document_id)
     for row in session.exec(select(DocumentField).where(DocumentField.document_id == document_id)).all():
         session.delete(row)
     for revision in session.exec(select(FieldRevision).where(FieldRevision.document_id == document_id)).all():
@@ -398,6 +463,7 @@ def write_field(
     session.add(field)
     session.add(document)
     session.flush()
+    sync_document(session, document.id)
     return field
 
 

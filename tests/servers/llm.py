@@ -1,8 +1,12 @@
-"""A small OpenAI-compatible server on loopback (POST /v1/chat/completions), told per test how to behave.
+"""A small OpenAI-compatible server on loopback (POST /v1/chat/completions and /v1/embeddings), told per test how to
+behave.
 
 It speaks the real wire format (chat.completion objects, error envelopes) and can answer normally,
 slowly, with a status code N times then normally, with a status code forever, with malformed JSON,
-or hang past the client's timeout. It records every request it receives.
+or hang past the client's timeout. It records every request it receives (with its path).
+
+Its embeddings are deterministic: a hashed bag of the text's stems (models.textsearch.stems) in ``EMBEDDING_DIMS``
+dimensions, normalised, so texts sharing words are near and the same text always gives the same vector.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+EMBEDDING_DIMS = 64
 
 
 @dataclass
@@ -53,13 +59,13 @@ class FakeLLM:
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
-                if self.path.rstrip("/") != "/v1/chat/completions":
+                if self.path.rstrip("/") not in ("/v1/chat/completions", "/v1/embeddings"):
                     return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                 try:
                     body = json.loads(raw)
                 except json.JSONDecodeError:
                     return self._json(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
-                server._handle(self, body)
+                server._handle(self, body, self.path.rstrip("/"))
                 return None
 
             def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None):
@@ -107,17 +113,63 @@ class FakeLLM:
     def calls(self) -> int:
         return len(self.recorder.requests)
 
-    def _handle(self, handler, body: dict[str, Any]) -> None:
+    def embedding_inputs(self) -> list[list[str]]:
+        """The inputs of every /v1/embeddings request received, in order."""
+        return [r["body"]["input"] for r in self.recorder.requests if r["path"] == "/v1/embeddings"]
+
+    def _handle(self, handler, body: dict[str, Any], path: str = "/v1/chat/completions") -> None:
         rec = self.recorder
         with rec.lock:
-            rec.requests.append({"body": body, "headers": dict(handler.headers), "at": time.time()})
+            rec.requests.append({"body": body, "headers": dict(handler.headers), "at": time.time(), "path": path})
             rec.in_flight += 1
             rec.max_in_flight = max(rec.max_in_flight, rec.in_flight)
         try:
-            self._respond(handler, body)
+            if path == "/v1/embeddings":
+                self._embeddings(handler, body)
+            else:
+                self._respond(handler, body)
         finally:
             with rec.lock:
                 rec.in_flight -= 1
+
+    def _embeddings(self, handler, body: dict[str, Any]) -> None:
+        """The real wire format of POST /v1/embeddings (a list of "embedding" objects and the usage); the behaviours
+        status, fail_then_ok, hang and malformed apply as to chat completions."""
+        b = self.behaviour
+        inputs = body.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        if not isinstance(inputs, list) or not inputs or not body.get("model"):
+            return handler._json(
+                400, {"error": {"message": "'input' and 'model' required", "type": "invalid_request_error"}}
+            )
+        if b.mode == "hang":
+            time.sleep(b.hang_seconds)
+            handler.close_connection = True
+            return None
+        if b.mode == "malformed":
+            return handler._raw(200, b'{"object": "list", "data": [ {"embedding": ')
+        fail = b.mode == "status"
+        if b.mode == "fail_then_ok":
+            with self.recorder.lock:
+                fail = self._failures_left > 0
+                self._failures_left -= 1 if fail else 0
+        if fail:
+            return handler._json(
+                b.status, {"error": {"message": f"simulated {b.status}", "type": "server_error", "code": str(b.status)}}
+            )
+        tokens = sum(max(1, len(str(t)) // 4) for t in inputs)
+        return handler._json(
+            200,
+            {
+                "object": "list",
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": hashed_embedding(str(t))}
+                    for i, t in enumerate(inputs)
+                ],
+                "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
 
     def _respond(self, handler, body: dict[str, Any]) -> None:
         b = self.behaviour
@@ -179,3 +231,19 @@ class FakeLLM:
             },
         )
         return None
+
+
+def hashed_embedding(text: str) -> list[float]:
+    """A hashed bag of the text's stems, normalised (all zeros but one for a text without words)."""
+    import hashlib
+    import math
+
+    from models.textsearch import stems
+
+    vector = [0.0] * EMBEDDING_DIMS
+    for stem in stems(text).split():
+        vector[int.from_bytes(hashlib.sha256(stem.encode()).digest()[:4], "big") % EMBEDDING_DIMS] += 1.0
+    norm = math.sqrt(sum(x * x for x in vector))
+    if not norm:
+        vector[0] = norm = 1.0
+    return [x / norm for x in vector]

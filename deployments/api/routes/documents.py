@@ -21,11 +21,13 @@ from deployments.api.deps import (
 )
 from models.apikey import ApiKey
 from models.crud import documents as crud
+from models.crud import search as search_crud
 from models.document import (
     AuditPublic,
     BudgetDisclosure,
     ConfidentialReadPublic,
     Document,
+    DocumentClone,
     DocumentCreate,
     DocumentDetail,
     DocumentPublic,
@@ -34,6 +36,8 @@ from models.document import (
     FieldPublic,
     FieldRevisionPublic,
     FieldWrite,
+    SearchHit,
+    SearchResults,
     TransitionRequest,
 )
 from models.enums import DocumentKind, DocumentStatus
@@ -105,6 +109,63 @@ def read_documents(
     return DocumentsPublic(data=[public_document(d) for d in rows], count=count)
 
 
+@router.get("/search", response_model=SearchResults)
+def search_documents(
+    session: SessionDep,
+    key: ReadKey,
+    q: Annotated[
+        str | None, Query(description='o que buscar: palavras, "frase exata", -excluir (até 200 caracteres)')
+    ] = None,
+    kind: DocumentKind | None = None,
+    orgao: Annotated[str | None, Query(max_length=200)] = None,
+    status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Offset = 0,
+) -> SearchResults:
+    """Search our own ETPs/TRs by title, object and section texts, best match first (title weighs most, then the
+    object, then the other sections); each hit has a snippet with the words found between « and ». The sections of a
+    sigiloso estimate (art. 24) are searched and shown only with the 'sigiloso' scope. With EMBEDDINGS_MODEL set,
+    the best 50 are reordered by semantic similarity too (`semantic`). Only the 1,000 most recently indexed matches
+    are ranked and paged; beyond them `count_is_lower_bound` is true ("mais de 1.000")."""
+    hits, count, lower_bound, semantic = search_crud.search_documents(
+        session,
+        q,
+        cleared=cleared_for_sigiloso(key),
+        kind=kind,
+        orgao=orgao,
+        status=status_,
+        limit=limit,
+        offset=offset,
+    )
+    return SearchResults(
+        data=[
+            SearchHit.model_validate({**public_document(h.document).model_dump(), "rank": h.rank, "trecho": h.snippet})
+            for h in hits
+        ],
+        count=count,
+        count_is_lower_bound=lower_bound,
+        semantic=semantic,
+    )
+
+
+@router.post("/{document_id}/clone", response_model=DocumentDetail, status_code=status.HTTP_201_CREATED)
+def clone_document(
+    session: SessionDep,
+    key: WriteKey,
+    acting: ActingDep,
+    trace_id: TraceId,
+    document_id: uuid.UUID,
+    body: DocumentClone,
+) -> DocumentDetail:
+    """Create a new draft from a past document: the data of the new case in the body (as at creation), the source's
+    section texts copied as `copia` (each must be reviewed by a person before approval), its provenance in
+    `cloned_from`/`cloned_from_version` and the audit log. Not copied: justifications, items, people, price
+    research, signatures, artifacts; the sections of a sigiloso estimate only with the 'sigiloso' scope and into a
+    document with `orcamento_sigiloso` too. X-Actor: the planning team."""
+    document = crud.clone_document(session, document_id, body, acting, cleared=cleared_for_sigiloso(key))
+    return detail(session, document.id, key, trace_id)
+
+
 @router.get("/{document_id}", response_model=DocumentDetail)
 def read_document(session: SessionDep, key: ReadKey, trace_id: TraceId, document_id: uuid.UUID) -> DocumentDetail:
     """A document with every field, in template order (the sections of a sigiloso estimate only with the
@@ -112,7 +173,8 @@ def read_document(session: SessionDep, key: ReadKey, trace_id: TraceId, document
     return detail(session, document_id, key, trace_id)
 
 
-@router.patch("/{document_id}", response_model=DocumentDetail)
+# `:uuid`: PATCH/DELETE on /documents/search is then a 405 (GET /search is declared above), not a bad id
+@router.patch("/{document_id:uuid}", response_model=DocumentDetail)
 def update_document(
     session: SessionDep,
     key: WriteKey,
@@ -133,7 +195,7 @@ def update_document(
     return detail(session, document_id, key, trace_id)
 
 
-@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{document_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_document(session: SessionDep, _: WriteKey, acting: ActingDep, document_id: uuid.UUID) -> Response:
     """Delete a draft (anything else is cancelled, not deleted)."""
     crud.delete_document(session, document_id, acting)

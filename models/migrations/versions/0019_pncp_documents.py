@@ -5,7 +5,7 @@ the sections. And field_revisions.examples: the sources of the marked examples a
 (tasks/llm/examples.py), cited in the field's history.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-04 02:45:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from models.textsearch import PG_CONFIG
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

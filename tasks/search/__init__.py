@@ -1,0 +1,1 @@
+"""Search helpers any index can use: the optional semantic ranking (embeddings.py)."""

@@ -1,0 +1,71 @@
+"""The optional semantic ranking against the loopback OpenAI-compatible /v1/embeddings (tests/servers/llm.py): with
+EMBEDDINGS_MODEL the order changes as the vectors say and unchanged texts are not embedded twice; without it no
+call is made; an endpoint that fails leaves the text order, with a log line."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from core.settings import settings
+from models.crud.search import search_documents
+from tests.integration.test_document_search import new_document, token, write
+
+
+@pytest.fixture
+def embeddings(llm, monkeypatch):
+    monkeypatch.setattr(settings, "EMBEDDINGS_MODEL", "fake-embeddings")
+    monkeypatch.setattr(settings, "EMBEDDINGS_URL", llm.base_url)
+    monkeypatch.setattr(settings, "EMBEDDINGS_WEIGHT", 0.9)
+    monkeypatch.setattr(settings, "EMBEDDINGS_RETRIES", 0)
+    monkeypatch.setattr(settings, "EMBEDDINGS_TIMEOUT_SECONDS", 2.0)
+    return llm
+
+
+def two_documents(session):
+    """By text the title match comes first; by meaning the short text that is only about the query does."""
+    word = token()
+    wordy = new_document(session, titulo=f"Mobiliário {word}", context="")
+    write(
+        session, wordy.id, "requisitos_contratacao",
+        "Cadeiras giratórias, mesas de reunião, armários de aço, estantes, gaveteiros e divisórias para o prédio.",
+    )  # fmt: skip
+    focused = new_document(session, titulo="Serviço especializado", context="")
+    write(session, focused.id, "requisitos_contratacao", f"{word} {word}")
+    return word, wordy, focused
+
+
+def order(session, q, **kw):
+    hits, _, _, semantic = search_documents(session, q, cleared=False, **kw)
+    return [h.document.id for h in hits], semantic
+
+
+def test_without_the_setting_no_embeddings_call_is_made(session, llm, monkeypatch):
+    monkeypatch.setattr(settings, "EMBEDDINGS_MODEL", None)
+    word, wordy, focused = two_documents(session)
+    assert order(session, word) == ([wordy.id, focused.id], False)
+    assert llm.embedding_inputs() == []
+
+
+def test_the_vectors_reorder_the_text_ranking_and_unchanged_texts_are_embedded_once(session, embeddings):
+    word, wordy, focused = two_documents(session)
+    assert order(session, word) == ([focused.id, wordy.id], True)
+    first = embeddings.embedding_inputs()
+    assert len(first) == 2 and len(first[0]) == 2 and first[1] == [word]  # the two candidates, then the query
+    assert not any("987" in text for batch in first for text in batch)
+    assert order(session, word) == ([focused.id, wordy.id], True)
+    assert embeddings.embedding_inputs()[2:] == [[word]]  # stored vectors reused: only the query again
+    write(session, focused.id, "requisitos_contratacao", f"{word} e outros itens de escritório diversos")
+    order(session, word)
+    again = embeddings.embedding_inputs()[3:]
+    assert len(again) == 2 and len(again[0]) == 1 and word in again[0][0]  # only the changed text
+
+
+@pytest.mark.parametrize("mode", ["status", "malformed", "hang"])
+def test_a_failing_endpoint_leaves_the_text_order_with_a_log_line(session, embeddings, caplog, mode):
+    embeddings.set(mode=mode, status=503, hang_seconds=3)
+    word, wordy, focused = two_documents(session)
+    with caplog.at_level(logging.WARNING, logger="tasks.search.embeddings"):
+        assert order(session, word) == ([wordy.id, focused.id], False)
+    assert "search ranked by text alone" in caplog.text
