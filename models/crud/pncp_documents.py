@@ -9,13 +9,14 @@ without a row, so a run killed mid-way loses at most the file in flight.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, literal, text
 from sqlmodel import Session, col, select
 
+from core.settings import settings
 from models.db import utcnow
 from models.market import PncpCheckpoint, PncpContratacao
 from models.pncp_documents import PncpDocument, PncpDocumentSection
@@ -23,6 +24,7 @@ from models.textsearch import PG_CONFIG, fold, fts5_query, stem, stems, words
 
 LISTED = "arquivos"
 PNCP_PAGE = "https://pncp.gov.br/app/editais/{cnpj}/{ano}/{sequencial}"
+RERANK_WINDOW = 50  # sections the semantic ranking reorders (as models/crud/search.py does for documents)
 CONTROL = re.compile(r"^(\d{14})-\d+-(\d{1,6})/(\d{4})$")
 
 
@@ -207,8 +209,25 @@ def search(
             f"WHERE {' AND '.join(['pncp_document_sections_fts MATCH :q', *section_filters, *filters])} "
             "ORDER BY score DESC, s.id LIMIT :limit"
         )
+    semantic = bool(settings.EMBEDDINGS_MODEL)
+    if semantic:  # the text search's best RERANK_WINDOW, reordered by meaning, then cut to the page
+        params["limit"] = max(limit, RERANK_WINDOW)
     rows = session.connection().execute(text(sql), params)
-    return [Hit(*row[:11], float(row[11])) for row in rows]  # type: ignore[call-arg]  # the 12 columns in order
+    hits = [Hit(*row[:11], float(row[11])) for row in rows]  # type: ignore[call-arg]  # the 12 columns in order
+    return (_reranked(session, query, hits) if semantic else hits)[:limit]
+
+
+def _reranked(session: Session, query: str, hits: list[Hit]) -> list[Hit]:
+    """``hits`` reordered by the optional semantic ranking (EMBEDDINGS_MODEL; tasks/search/embeddings.py) over each
+    section with its file's title and heading; the text order when the endpoint fails (a log line says so)."""
+    from tasks.search.embeddings import Candidate, rerank
+
+    by_key = {str(h.section_id): h for h in hits}
+    candidates = [Candidate(key, f"{h.titulo}\n{h.heading}\n{h.text}", h.score) for key, h in by_key.items()]
+    reranked = rerank(session, query, candidates, kind="pncp_section")
+    if reranked is None:
+        return hits
+    return [replace(by_key[c.key], score=c.score) for c in reranked]
 
 
 def snippet(body: str, query: str, width: int = 240) -> str:

@@ -69,3 +69,26 @@ def test_a_failing_endpoint_leaves_the_text_order_with_a_log_line(session, embed
     with caplog.at_level(logging.WARNING, logger="tasks.search.embeddings"):
         assert order(session, word) == ([wordy.id, focused.id], False)
     assert "search ranked by text alone" in caplog.text
+
+
+def test_the_library_search_is_reordered_by_meaning_too(session, db_url, embeddings, monkeypatch):
+    """The PNCP library (other bodies' ETPs/TRs): the text search ranks the section that repeats a word first; the
+    meaning, read over the file's title and the section's heading too, prefers the file titled by both words. A
+    section's vector is stored: the next search embeds only the query."""
+    from models.crud import pncp_documents as library
+    from tests.integration.test_drafting_examples import in_library
+
+    word, other = token(), token()
+    wordy = in_library(db_url, "servico", text=f"{word} {word} {word}")
+    focused = in_library(db_url, f"{word} {other}", text=word)
+
+    def order(**kw):
+        return [h.numero_controle_pncp for h in library.search(session, f"{word} {other}", match_all=False, **kw)]
+
+    monkeypatch.setattr(settings, "EMBEDDINGS_MODEL", None)
+    assert order() == [wordy, focused]  # by text
+    monkeypatch.setattr(settings, "EMBEDDINGS_MODEL", "fake-embeddings")
+    assert order() == [focused, wordy]  # by meaning
+    calls = len(embeddings.embedding_inputs())
+    assert order(limit=1) == [focused]
+    assert embeddings.embedding_inputs()[calls:] == [[f"{word} {other}"]]  # stored vectors reused: the query alone
