@@ -173,8 +173,14 @@ def read_document(session: SessionDep, key: ReadKey, trace_id: TraceId, document
     return detail(session, document_id, key, trace_id)
 
 
-# `:uuid`: PATCH/DELETE on /documents/search is then a 405 (GET /search is declared above), not a bad id
-@router.patch("/{document_id:uuid}", response_model=DocumentDetail)
+@router.api_route("/search", methods=["PATCH", "DELETE", "PUT", "POST"], include_in_schema=False)
+def search_other_methods() -> None:
+    """/documents/search answers GET only: without this, PATCH or DELETE would reach /documents/{id} and be told
+    "search" is no UUID (422), where a method the path does not take is a 405 (the Allow header says GET)."""
+    raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED)
+
+
+@router.patch("/{document_id}", response_model=DocumentDetail)
 def update_document(
     session: SessionDep,
     key: WriteKey,
@@ -195,7 +201,7 @@ def update_document(
     return detail(session, document_id, key, trace_id)
 
 
-@router.delete("/{document_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_document(session: SessionDep, _: WriteKey, acting: ActingDep, document_id: uuid.UUID) -> Response:
     """Delete a draft (anything else is cancelled, not deleted)."""
     crud.delete_document(session, document_id, acting)
