@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from models.textsearch import PG_CONFIG, stem
+from models.textsearch import stem
 from models.textsearch import words as indexed_words
 from tasks.prices import likeness
 from tasks.prices.research import jaccard, words
@@ -84,8 +84,9 @@ def lexemes(session: Session, folded: Iterable[str]) -> dict[str, tuple[str, flo
     if not wanted:
         return {}
     connection = session.connection()
+    # the index holds each word's stem (models/search_index.py), stop words out, on both databases
+    held = {w: stem(w) for w in wanted if indexed_words(w) == [w]}
     if session.get_bind().dialect.name != "postgresql":
-        held = {w: stem(w) for w in wanted if indexed_words(w) == [w]}
         terms = sorted(set(held.values()))
         marks = ", ".join(f":t{i}" for i in range(len(terms)))
         counted = dict(
@@ -98,11 +99,7 @@ def lexemes(session: Session, folded: Iterable[str]) -> dict[str, tuple[str, flo
         )
         return {w: ((held[w], float(counted.get(held[w], 0))) if w in held else None) for w in wanted}
     common = _common_lexemes(session)
-    rows = connection.execute(
-        text(f"SELECT w, tsvector_to_array(to_tsvector('{PG_CONFIG}', w)) FROM unnest(CAST(:words AS text[])) AS w"),
-        {"words": wanted},
-    )
-    return {w: ((found[0], common.get(found[0], 0.0)) if len(found) == 1 else None) for w, found in rows}
+    return {w: ((held[w], common.get(held[w], 0.0)) if w in held else None) for w in wanted}
 
 
 _COMMON: dict[str, tuple[float, dict[str, float]]] = {}
