@@ -176,10 +176,10 @@ class PncpDetailGap(SQLModel, table=True):
 
 def _index_terms(source: str, terms: Callable[..., str]) -> Callable[..., None]:
     """A row added through the ORM (not the collection's upsert, which computes them itself) gets its search
-    index words too, folded for PostgreSQL, stemmed for SQLite (models/search_index.py)."""
+    index words (stems) too (models/search_index.py)."""
 
     def fill(_mapper: Any, connection: Any, target: Any) -> None:
-        target.termos = terms(getattr(target, source), stemmed=connection.dialect.name != "postgresql")
+        target.termos = terms(getattr(target, source))
         if isinstance(target, PncpItem):
             target.palavras = item_size(target.descricao)
 

@@ -3,13 +3,17 @@ contratações (objeto), kept by the upsert in the transaction that stores the r
 
 Both tables get a ``termos`` column the upsert fills from the text (``item_terms``, ``object_terms``):
 
-- PostgreSQL: the folded words (``[a-z0-9]+`` after folding, as ``tasks.prices.research.words`` cuts them), so the
-  parser sees the same words as the price research ("G/M²" → "g m2", where PostgreSQL's own parser keeps "g/m2" as
-  one token); a STORED generated ``busca`` tsvector reads them through ``nexora_pt`` (the name's words weight A, the
-  attributes' B), with a GIN index; contratações' ``objeto_compra`` also has a pg_trgm GIN index.
-- SQLite: the words' Snowball stems (``models.textsearch.stems``), name and attributes apart, copied by triggers into
-  an FTS5 table (``unicode61 remove_diacritics 2``) whose rowid is the row's; an fts5vocab table gives each stem's
-  number of rows (the rarest words of a query, ``tasks.prices.market_search``).
+``termos`` holds the words as ``tasks.prices.research.words`` cuts them (``[a-z0-9]+`` after folding: "G/M²" →
+"g m2", where PostgreSQL's own parser keeps "g/m2" as one token), each reduced to its Snowball Portuguese stem
+(``models.textsearch.stem``, the algorithm of PostgreSQL's ``portuguese_stem``), the same text on both databases:
+
+- PostgreSQL: a STORED generated ``busca`` tsvector reads them through the ``simple`` configuration (the name's
+  words weight A, the attributes' B), with a GIN index. The words are already folded and stemmed, so ``simple``
+  gives the lexemes ``nexora_pt`` would, without running unaccent and the stemmer again per word inside the
+  server: that was most of the collection's cost (bench/README.md). Queries use the same Python stems.
+- SQLite: the stems, name and attributes apart, copied by triggers into an FTS5 table (``unicode61
+  remove_diacritics 2``) whose rowid is the row's; an fts5vocab table gives each stem's number of rows (the rarest
+  words of a query, ``tasks.prices.market_search``).
 
 ``build`` creates it all (idempotent) and ``reindex`` fills ``termos`` of rows stored before (migration 0017 and
 ``nexora search reindex``).
@@ -24,33 +28,47 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from models.textsearch import PG_CONFIG, fold, stem
+from models.textsearch import _STOP as INDEX_STOP
+from models.textsearch import fold, stem
 from models.textsearch import words as indexed_words
+from tasks.prices.research import STOP_WORDS as RESEARCH_STOP
 from tasks.prices.research import words as research_words
 
 SEPARATOR = " , "  # between the name's and the attributes' words in an item's ``termos``
-_WORD = re.compile(r"[a-z0-9]+")
 BATCH = 5000
+TS_CONFIG = "simple"  # PostgreSQL's configuration over the pre-stemmed ``termos`` (lower case, nothing dropped)
 
+# 0017's first version read folded words through nexora_pt: its columns are dropped and their termos emptied, so that
+# `nexora search reindex` refills them with stems and the columns below read them
+PG_FIRST_VERSION = """DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+             AND table_name = 'pncp_itens' AND column_name = 'busca'
+             AND position('nexora_pt' IN generation_expression) > 0) THEN
+    ALTER TABLE pncp_itens DROP COLUMN busca;
+    ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS busca;
+    DROP INDEX IF EXISTS ix_pncp_contratacoes_objeto_trgm;
+    UPDATE pncp_itens SET termos = NULL;
+    UPDATE pncp_contratacoes SET termos = NULL;
+  END IF;
+END $$"""
 PG_BUILD = (
+    PG_FIRST_VERSION,
     "ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS termos text",
     "ALTER TABLE pncp_contratacoes ADD COLUMN IF NOT EXISTS termos text",
     "ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS palavras integer",
     f"""ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS busca tsvector GENERATED ALWAYS AS (
-  setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce(split_part(termos, ',', 1), '')), 'A')
-  || setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce(split_part(termos, ',', 2), '')), 'B')) STORED""",
+  setweight(to_tsvector('{TS_CONFIG}'::regconfig, coalesce(split_part(termos, ',', 1), '')), 'A')
+  || setweight(to_tsvector('{TS_CONFIG}'::regconfig, coalesce(split_part(termos, ',', 2), '')), 'B')) STORED""",
     f"""ALTER TABLE pncp_contratacoes ADD COLUMN IF NOT EXISTS busca tsvector GENERATED ALWAYS AS (
-  to_tsvector('{PG_CONFIG}'::regconfig, coalesce(termos, ''))) STORED""",
+  to_tsvector('{TS_CONFIG}'::regconfig, coalesce(termos, ''))) STORED""",
     "CREATE INDEX IF NOT EXISTS ix_pncp_itens_busca ON pncp_itens USING gin (busca)",
     "CREATE INDEX IF NOT EXISTS ix_pncp_contratacoes_busca ON pncp_contratacoes USING gin (busca)",
-    "CREATE INDEX IF NOT EXISTS ix_pncp_contratacoes_objeto_trgm ON pncp_contratacoes "
-    "USING gin (objeto_compra gin_trgm_ops)",
     # the price research by catalogue code: the code's items, then their contratações by date
     "CREATE INDEX IF NOT EXISTS ix_pncp_contratacoes_publicacao ON pncp_contratacoes (data_publicacao_pncp)",
 )
 PG_DROP = (
     "DROP INDEX IF EXISTS ix_pncp_contratacoes_publicacao",
-    "DROP INDEX IF EXISTS ix_pncp_contratacoes_objeto_trgm",
+    "DROP INDEX IF EXISTS ix_pncp_contratacoes_objeto_trgm",  # built by 0017's first version
     "ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS busca",
     "ALTER TABLE pncp_itens DROP COLUMN IF EXISTS busca",
     "ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS termos",
@@ -97,15 +115,30 @@ SQLITE_DROP = (
 )
 
 
-def _terms(part: str, stemmed: bool) -> str:
-    return " ".join(stem(w) for w in indexed_words(part)) if stemmed else " ".join(_WORD.findall(part))
+def _terms(part: str) -> str:
+    return " ".join(stem(w) for w in indexed_words(part))
 
 
-def item_terms(description: str | None, *, stemmed: bool) -> str:
-    """An item's ``termos``: the name's words (before the first comma), SEPARATOR, the attributes' words; folded
-    (PostgreSQL, whose configuration stems them) or stemmed (SQLite)."""
+def item_terms(description: str | None) -> str:
+    """An item's ``termos``: the name's stems (before the first comma), SEPARATOR, the attributes' stems."""
     name, _, rest = fold(description or "").partition(",")
-    return _terms(name, stemmed) + SEPARATOR + _terms(rest, stemmed)
+    return _terms(name) + SEPARATOR + _terms(rest)
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def item_index(description: str | None) -> tuple[str, int]:
+    """``item_terms`` and ``item_size`` at once, folding and cutting the description once: the collection computes
+    both for every item it stores (the cost is the ingest's, bench/bench_pncp_ingest.py)."""
+    name, _, rest = fold(description or "").partition(",")
+    named, others = _WORD.findall(name), _WORD.findall(rest)
+    terms = (
+        " ".join(stem(w) for w in named if w not in INDEX_STOP)
+        + SEPARATOR
+        + " ".join(stem(w) for w in others if w not in INDEX_STOP)
+    )
+    return terms, len({w for w in named + others if w not in RESEARCH_STOP})
 
 
 def item_size(description: str | None) -> int:
@@ -115,9 +148,9 @@ def item_size(description: str | None) -> int:
     return len(research_words(description))
 
 
-def object_terms(objeto: str | None, *, stemmed: bool) -> str:
-    """A contratação's ``termos``: its objeto's words, folded or stemmed as ``item_terms``."""
-    return _terms(fold(objeto or ""), stemmed)
+def object_terms(objeto: str | None) -> str:
+    """A contratação's ``termos``: its objeto's stems, as ``item_terms``."""
+    return _terms(fold(objeto or ""))
 
 
 SOURCES: dict[str, tuple[str, str, Callable[..., str]]] = {
@@ -154,23 +187,43 @@ def pending(connection: Connection, table: str, everything: bool = False) -> int
 def _batch(connection: Connection, table: str, everything: bool, last: Any) -> tuple[int, Any]:
     """Index the next BATCH rows of ``table`` after key ``last``: (how many, the last key)."""
     key, source, terms = SOURCES[table]
-    stemmed = connection.dialect.name != "postgresql"
     where = "" if everything else " AND termos IS NULL"
     after = "" if last is None else f" AND {key} > :last"
     rows = connection.execute(
         text(f"SELECT {key}, {source} FROM {table} WHERE 1 = 1{where}{after} ORDER BY {key} LIMIT {BATCH}"),
         {"last": last},
     ).all()
-    if rows:
+    if rows and connection.dialect.name == "postgresql":
+        # one statement a batch (the rows' values as arrays), not one UPDATE a row
+        keys = [k for k, _ in rows]
+        values = [terms(v) for _, v in rows]
+        if table == "pncp_itens":
+            connection.execute(
+                text(
+                    "UPDATE pncp_itens t SET termos = v.termos, palavras = v.palavras FROM unnest("
+                    "CAST(:keys AS bigint[]), CAST(:termos AS text[]), CAST(:palavras AS integer[])) "
+                    "AS v(key, termos, palavras) WHERE t.id = v.key"
+                ),
+                {"keys": keys, "termos": values, "palavras": [item_size(v) for _, v in rows]},
+            )
+        else:
+            connection.execute(
+                text(
+                    f"UPDATE {table} t SET termos = v.termos FROM unnest(CAST(:keys AS text[]), "
+                    f"CAST(:termos AS text[])) AS v(key, termos) WHERE t.{key} = v.key"
+                ),
+                {"keys": keys, "termos": values},
+            )
+    elif rows:
         if table == "pncp_itens":
             connection.execute(
                 text("UPDATE pncp_itens SET termos = :termos, palavras = :palavras WHERE id = :key"),
-                [{"key": k, "termos": terms(v, stemmed=stemmed), "palavras": item_size(v)} for k, v in rows],
+                [{"key": k, "termos": terms(v), "palavras": item_size(v)} for k, v in rows],
             )
         else:
             connection.execute(
                 text(f"UPDATE {table} SET termos = :termos WHERE {key} = :key"),
-                [{"key": k, "termos": terms(value, stemmed=stemmed)} for k, value in rows],
+                [{"key": k, "termos": terms(value)} for k, value in rows],
             )
     return len(rows), rows[-1][0] if rows else last
 

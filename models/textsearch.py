@@ -49,7 +49,11 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """The Snowball Portuguese stem of one folded word ("canetas" → "canet")."""
+    """The Snowball Portuguese stem of one folded word ("canetas" → "canet"). A number is its own stem (every
+    suffix the algorithm removes is made of letters): answered without the stemmer, ~100 µs a call in pure Python,
+    since collected descriptions carry many numbers seen once (quantities, codes)."""
+    if word.isdigit():
+        return word
     return str(_stemmer.stemWord(word))
 
 

@@ -8,7 +8,8 @@ CONFLICT DO UPDATE … RETURNING, which also tells inserted from updated rows. E
 INSERT … ON CONFLICT runs for many rows after one SELECT of the stored versions.
 
 Items and contratações carry the search index's words (``termos``, models/search_index.py), computed here from the
-description / objeto: PostgreSQL derives its tsvector from them (a generated column), SQLite's triggers copy them into
+description / objeto (their stems): PostgreSQL derives its tsvector from them (a generated column over the ``simple``
+configuration), SQLite's triggers copy them into
 FTS5, both in the upsert's own transaction.
 """
 
@@ -26,7 +27,7 @@ from sqlmodel.sql.expression import Select
 
 from models.db import table_of, utcnow
 from models.market import PncpCheckpoint, PncpContratacao, PncpItem, PncpQuarantine, PncpResultado
-from models.search_index import item_size, item_terms, object_terms
+from models.search_index import item_index, item_terms, object_terms
 
 KEYS: dict[type[SQLModel], tuple[str, ...]] = {
     PncpContratacao: ("numero_controle_pncp",),
@@ -58,9 +59,11 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
     if (searched := SEARCHED.get(model)) is not None:  # the search index's words, stored with the row
         source, terms = searched
         for key, row in latest.items():
-            latest[key] = {**row, "termos": terms(row.get(source), stemmed=not postgres)}
             if model is PncpItem:
-                latest[key]["palavras"] = item_size(row.get(source))
+                termos, palavras = item_index(row.get(source))
+                latest[key] = {**row, "termos": termos, "palavras": palavras}
+            else:
+                latest[key] = {**row, "termos": terms(row.get(source))}
     if postgres:
         return _upsert_copy(session, model, keys, list(latest.values()), counts)
     table = table_of(model)

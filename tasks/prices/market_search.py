@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from models.textsearch import PG_CONFIG, stem
+from models.textsearch import stem
 from models.textsearch import words as indexed_words
 from tasks.prices import likeness
 from tasks.prices.research import jaccard, words
@@ -84,8 +84,9 @@ def lexemes(session: Session, folded: Iterable[str]) -> dict[str, tuple[str, flo
     if not wanted:
         return {}
     connection = session.connection()
+    # the index holds each word's stem (models/search_index.py), stop words out, on both databases
+    held = {w: stem(w) for w in wanted if indexed_words(w) == [w]}
     if session.get_bind().dialect.name != "postgresql":
-        held = {w: stem(w) for w in wanted if indexed_words(w) == [w]}
         terms = sorted(set(held.values()))
         marks = ", ".join(f":t{i}" for i in range(len(terms)))
         counted = dict(
@@ -98,11 +99,7 @@ def lexemes(session: Session, folded: Iterable[str]) -> dict[str, tuple[str, flo
         )
         return {w: ((held[w], float(counted.get(held[w], 0))) if w in held else None) for w in wanted}
     common = _common_lexemes(session)
-    rows = connection.execute(
-        text(f"SELECT w, tsvector_to_array(to_tsvector('{PG_CONFIG}', w)) FROM unnest(CAST(:words AS text[])) AS w"),
-        {"words": wanted},
-    )
-    return {w: ((found[0], common.get(found[0], 0.0)) if len(found) == 1 else None) for w, found in rows}
+    return {w: ((held[w], common.get(held[w], 0.0)) if w in held else None) for w in wanted}
 
 
 _COMMON: dict[str, tuple[float, dict[str, float]]] = {}
@@ -141,6 +138,29 @@ def _match(session: Session, terms: list[str]) -> tuple[str, str]:
     )
 
 
+def _shared_bound(
+    sql: str, params: dict[str, Any], held: dict[str, tuple[str, float] | None], need: int
+) -> tuple[str, dict[str, Any]]:
+    """PostgreSQL: only the rows holding enough of the words, judged in the server (a rejected candidate is never
+    read). J(A, B) ≥ t needs |A ∩ B| ≥ ⌈t·|A|⌉ (``need``); every word of A ∩ B has its stem in B's tsvector, so the
+    number of A's words whose stem B holds (a stem counted once per word of A it comes from) is at least |A ∩ B|; a
+    word the index leaves out (a stop word of models.textsearch) cannot be checked and counts as shared. A bound,
+    never the rule: what passes is still judged by the Jaccard rule."""
+    per_stem: dict[str, int] = {}
+    unchecked = 0
+    for found in held.values():
+        if found is None:
+            unchecked += 1
+        else:
+            per_stem[found[0]] = per_stem.get(found[0], 0) + 1
+    left = need - unchecked
+    if left <= 0 or not per_stem:
+        return sql, params
+    terms = sorted(per_stem)
+    shared = " + ".join(f"{per_stem[t]} * (i.busca @@ CAST(:shared{n} AS tsquery))::int" for n, t in enumerate(terms))
+    return f"{sql} AND ({shared}) >= {left}", {**params, **{f"shared{n}": f"'{t}'" for n, t in enumerate(terms)}}
+
+
 def comparable(
     session: Session, sql: str, params: dict[str, Any], description: str, threshold: float
 ) -> tuple[list[dict[str, Any]], int]:
@@ -153,11 +173,13 @@ def comparable(
     if count is not None:
         held = lexemes(session, target)
         chosen = rarest({w: (v[1] if v else None) for w, v in held.items()}, count)
-    match: dict[str, str] = {}
+    match: dict[str, Any] = {}
     if chosen is not None:
         condition, match["match"] = _match(session, sorted({held[w][0] for w in chosen}))  # type: ignore[index]
         low, high = size_bounds(len(target), threshold)
         sql = f"{sql} AND {condition} AND i.palavras BETWEEN {low} AND {high}"
+        if session.get_bind().dialect.name == "postgresql":
+            sql, match = _shared_bound(sql, match, held, low)
     kept, turned_down = [], 0
     for row in session.connection().execute(text(sql), {**params, **match}):
         if jaccard(target, _words(row.descricao)) >= threshold:

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from models.search_index import SEPARATOR, item_size, item_terms
+from models.textsearch import stem
 from tasks.prices import likeness
 from tasks.prices.market_search import prefix_size, rarest, size_bounds, spellings
 from tasks.prices.research import jaccard, words
@@ -71,10 +72,35 @@ def test_every_spelling_of_the_sample_is_found_from_its_singular():
 
 def test_item_terms_cut_words_as_the_research_does():
     description = 'PAPEL A4, 75 G/M², "ALCALINO" - RESMA C/500'
-    folded = item_terms(description, stemmed=False)
-    name, rest = folded.split(SEPARATOR)
-    assert name == "papel a4" and rest == "75 g m2 alcalino resma c 500"
-    assert set(folded.replace(",", " ").split()) >= words(description)
+    terms = item_terms(description)
+    name, rest = terms.split(SEPARATOR)
+    assert name == "papel a4" and rest == "75 g m2 alcalin resm c 500"  # stems of the words research.words cuts
+    assert set(terms.replace(",", " ").split()) == {stem(w) for w in words(description)}
     assert item_size(description) == len(words(description)) == 9  # papel a4 75 g m2 alcalino resma c 500
-    stemmed = item_terms("Canetas esferográficas, azuis", stemmed=True)
+    stemmed = item_terms("Canetas esferográficas, azuis")
     assert stemmed == "canet esferograf" + SEPARATOR + "azu"
+
+
+def test_the_upserts_single_pass_gives_the_same_words_and_size():
+    from models.search_index import item_index
+
+    # given every real SIASG description and a few edge cases (numbers seen once, stop words only, nothing)
+    descriptions = [*pl.read_parquet(SIASG)["descricao_catalogo"].unique().to_list(), "Item 123456: de, a", "", None]
+    # then the upsert's one fold gives the index words and the research's word count of the two functions
+    assert [d for d in descriptions if item_index(d) != (item_terms(d), item_size(d))] == []
+    assert item_index("Item 123456: de, a") == ("item 123456" + SEPARATOR, 2)  # a number is its own stem
+
+
+def test_the_shared_words_bound_counts_each_word_of_the_description():
+    from tasks.prices.market_search import _shared_bound
+
+    # given "canetas caneta azul de": two words with one stem, one word the index leaves out, need 3 shared
+    held = {"canetas": ("canet", 0.1), "caneta": ("canet", 0.1), "azul": ("azul", 0.2), "de": None}
+    sql, params = _shared_bound("SELECT 1 WHERE 1 = 1", {"match": "x"}, held, 3)
+    # then the stem counts for both words, the word left out counts as shared, and the rule's need is lowered by it
+    assert sql.endswith(
+        "AND (1 * (i.busca @@ CAST(:shared0 AS tsquery))::int + 2 * (i.busca @@ CAST(:shared1 AS tsquery))::int) >= 2"
+    )
+    assert params == {"match": "x", "shared0": "'azul'", "shared1": "'canet'"}
+    # and nothing is added when the words the index cannot check already make up the need
+    assert _shared_bound("SELECT 1", {}, {"de": None, "a": None}, 2) == ("SELECT 1", {})
