@@ -5,7 +5,7 @@ and resumes fetching only what was not stored, and the library's search."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import text
@@ -36,6 +36,12 @@ def _clean(url):
         s.exec(text("DELETE FROM pncp_contratacoes WHERE numero_controle_pncp LIKE '00394445000102-1-0090%'"))
 
 
+# the test's two contratações are published in a month no other test collects: the session's shared databases hold
+# other tests' contratações (the replay's March 2026, the sample's 2016–2022), newer or older, which a run without a
+# window would list first
+WINDOW = {"start": date(2025, 8, 1), "end": date(2025, 8, 31)}
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def library_db(request, monkeypatch, pncp_server):
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
@@ -52,7 +58,7 @@ def library_db(request, monkeypatch, pncp_server):
                     modalidade_id=6,
                     uf="DF",
                     objeto_compra="Aquisição de papel e cadeiras",
-                    data_publicacao_pncp=datetime(2026, 3, day, 10),
+                    data_publicacao_pncp=datetime(2025, 8, day, 10),
                 )
             )
     pncp_server.reset()
@@ -125,7 +131,7 @@ def _documents(url):
 def test_indexes_etps_and_trs_records_failures_and_a_rerun_fetches_nothing(library_db, pncp_server):
     pncp_server.fail("arquivos", 429, times=1, body=HTML_429, content_type="text/html")
     pncp_server.fail("arquivo", 503, times=1)
-    summary = collect_pncp_documents(limit=10)
+    summary = collect_pncp_documents(limit=10, **WINDOW)
     docs = _documents(library_db)
     assert {n: d.status for n, d in docs.items()} == {
         1: "indexed",
@@ -154,7 +160,7 @@ def test_indexes_etps_and_trs_records_failures_and_a_rerun_fetches_nothing(libra
         assert library.search(s, "cadeiras ergonômicas", tipo="etp") == []
         assert {h.sequencial_documento for h in library.search(s, "cadeiras ergonômicas", tipo="tr")} == {2, 3}
     fetched = list(pncp_server.downloads)
-    again = collect_pncp_documents(limit=10)
+    again = collect_pncp_documents(limit=10, **WINDOW)
     assert again["contratacoes"] == 0 and pncp_server.downloads == fetched
 
 
@@ -170,11 +176,11 @@ def test_a_run_broken_mid_way_resumes_with_the_files_not_stored(library_db, pncp
 
     monkeypatch.setattr(document_tasks, "store_file", breaking)
     with pytest.raises((KeyboardInterrupt, DocumentCollectionFailed)):
-        collect_pncp_documents(limit=10)
+        collect_pncp_documents(limit=10, **WINDOW)
     assert set(_documents(library_db)) == set(stored) and len(stored) == 2
     monkeypatch.setattr(document_tasks, "store_file", real)
     first = list(pncp_server.downloads)
-    collect_pncp_documents(limit=10)
+    collect_pncp_documents(limit=10, **WINDOW)
     later = pncp_server.downloads[len(first) :]
     assert {int(p.rsplit("/", 1)[1]) for p in later} == {1, 2, 3, 4, 5, 6} - set(stored)  # none fetched twice
     assert set(_documents(library_db)) == {1, 2, 3, 4, 5, 6}
@@ -186,7 +192,7 @@ def test_cli_searches_the_library_and_refuses_a_bad_type(library_db, pncp_server
 
     from deployments.cli.app import app
 
-    collect_pncp_documents(limit=10)
+    collect_pncp_documents(limit=10, **WINDOW)
     runner = CliRunner()
     found = runner.invoke(app, ["pncp", "biblioteca", "papel sulfite", "--uf", "DF"], terminal_width=250)
     assert found.exit_code == 0, found.output
@@ -201,12 +207,12 @@ def test_cli_searches_the_library_and_refuses_a_bad_type(library_db, pncp_server
 def test_downloads_pncp_keeps_refusing_fail_the_run_and_are_fetched_by_the_next(library_db, pncp_server):
     pncp_server.down("arquivo", 503)
     with pytest.raises(DocumentCollectionFailed, match="6 listagem\\(ns\\) ou arquivo\\(s\\) não obtido"):
-        collect_pncp_documents(limit=10)
+        collect_pncp_documents(limit=10, **WINDOW)
     assert _documents(library_db) == {}  # nothing recorded as failed for good: a 503 is PNCP's, not the file's
     with session_scope(library_db) as s:
         listed = {p.slice_key for p in s.exec(select(PncpCheckpoint).where(PncpCheckpoint.endpoint == "arquivos"))}
     assert listed == {f"arquivos:{B}"}  # A keeps its files due
     pncp_server.restore("arquivo")
-    summary = collect_pncp_documents(limit=10)
+    summary = collect_pncp_documents(limit=10, **WINDOW)
     assert summary["contratacoes"] == 1 and summary["files_indexed"] == 3
     assert set(_documents(library_db)) == {1, 2, 3, 4, 5, 6}
