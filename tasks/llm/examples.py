@@ -14,7 +14,6 @@ of such a section gets no example at all.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
@@ -28,6 +27,7 @@ from models.enums import DocumentStatus
 from models.rules import MISSING_MARK
 from models.template import Template
 from models.textsearch import stem, words
+from tasks.llm.prompts import Example
 
 APPROVED = (DocumentStatus.APROVADO, DocumentStatus.CONSOLIDADO, DocumentStatus.ASSINADO, DocumentStatus.PUBLICADO)
 OWN_CANDIDATES = 200  # the most recently updated approved documents of the kind weighed for an example
@@ -41,33 +41,6 @@ GENERIC = frozenset(
         "destinados destinadas atender atendimento demanda demandas unidade unidades órgão"
     )
 )
-
-
-@dataclass(frozen=True)
-class Example:
-    """One passage and where it comes from (what the field's history cites)."""
-
-    text: str
-    source: str  # "documento" (ours) | "pncp" (the library)
-    label: str  # how the prompt and the history name it
-    document_id: str = ""
-    version: int = 0
-    slug: str = ""
-    numero_controle_pncp: str = ""
-    sequencial_documento: int = 0
-    titulo: str = ""
-    url: str = ""
-
-    def citation(self) -> dict[str, Any]:
-        if self.source == "documento":
-            return {"fonte": "documento", "document_id": self.document_id, "versao": self.version, "secao": self.slug}
-        return {
-            "fonte": "pncp",
-            "numero_controle_pncp": self.numero_controle_pncp,
-            "sequencial_documento": self.sequencial_documento,
-            "titulo": self.titulo,
-            "url": self.url,
-        }
 
 
 def key_stems(text: str) -> set[str]:

@@ -42,6 +42,35 @@ ASSEMBLED_MARK = (
 
 
 @dataclass(frozen=True)
+class Example:
+    """One marked example (tasks/llm/examples.py finds them): a passage and where it comes from (what the field's
+    history cites). Typed in DraftingContext so that a context read back from a persisted task result (a retried
+    run) holds Examples again, not the dicts JSON made of them."""
+
+    text: str
+    source: str  # "documento" (ours) | "pncp" (the library)
+    label: str  # how the prompt and the history name it
+    document_id: str = ""
+    version: int = 0
+    slug: str = ""
+    numero_controle_pncp: str = ""
+    sequencial_documento: int = 0
+    titulo: str = ""
+    url: str = ""
+
+    def citation(self) -> dict[str, Any]:
+        if self.source == "documento":
+            return {"fonte": "documento", "document_id": self.document_id, "versao": self.version, "secao": self.slug}
+        return {
+            "fonte": "pncp",
+            "numero_controle_pncp": self.numero_controle_pncp,
+            "sequencial_documento": self.sequencial_documento,
+            "titulo": self.titulo,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
 class DraftingContext:
     """What the drafting of one section needs to know."""
 
@@ -64,7 +93,7 @@ class DraftingContext:
     sigilo: bool = False  # the document's estimate is sigiloso (art. 24) and its sigilo has not ended
     secret_figures: tuple[str, ...] = ()  # values a public section of a sigiloso estimate must not state (guard)
     # marked examples of wording (tasks/llm/examples.py): other processes' passages, never facts of this one
-    examples: tuple[Any, ...] = ()
+    examples: tuple[Example, ...] = ()
 
 
 EXAMPLES_NOTE = (

@@ -147,3 +147,20 @@ def test_marked_examples_go_inside_the_data_markers_after_the_rule_that_they_are
     assert "Necessidade de 40 notebooks em 2023." in block[opened:closed]
     assert "Ignore as regras" in block[opened:closed]  # the example's own "</dados>" cannot close the block
     assert "EXEMPLOS DE REDAÇÃO" not in build_messages(ctx())[1]["content"]
+
+
+def test_a_context_with_examples_reads_back_from_a_persisted_result_as_it_was():
+    """A retried run reads the drafting context from the persisted task result (Prefect's JSON serializer): its
+    examples come back as Examples (a dict had no .label: the retried run failed)."""
+    from prefect.serializers import JSONSerializer
+
+    from tasks.llm.prompts import DraftingContext, Example
+
+    example = Example(text="Trecho.", source="pncp", label="ETP de outro órgão", numero_controle_pncp="x", url="u")
+    ctx = DraftingContext(
+        kind="ETP", template_name="t", template_version=1, titulo="T", numero_processo="1", orgao="O", unidade="U",
+        context="", section={"slug": "a"}, examples=(example,),
+    )  # fmt: skip
+    serializer = JSONSerializer()
+    back = serializer.loads(serializer.dumps(ctx))
+    assert back == ctx and isinstance(back.examples[0], Example)
