@@ -77,18 +77,35 @@ class Processes:
         self.procs.append(proc)
         return proc
 
+    def scratch_database(self, label: str) -> str:
+        """A new, empty PostgreSQL database `nexora_bench_{label}_{pid}`, dropped by ``stop``; its name."""
+        from sqlalchemy import create_engine, text
+
+        name = f"nexora_bench_{label}_{os.getpid()}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.pg_databases.append(name)
+        return name
+
+    def migrated_database(self, kind: str, label: str) -> str:
+        """The URL of a fresh database of ``kind`` ("sqlite": a file under the bench's home; else a scratch
+        PostgreSQL database) migrated to head."""
+        from models.migrate import upgrade
+
+        if kind == "sqlite":
+            url = f"sqlite:///{HOME / 'data' / f'{label}.db'}"
+        else:
+            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{self.scratch_database(label)}"
+        upgrade(url)
+        return url
+
     def prefect_server(self, database: str = "sqlite") -> None:
         """A Prefect server on SQLite (embedded mode) or on a fresh PostgreSQL database (production)."""
         if database == "postgresql":
-            from sqlalchemy import create_engine, text
-
-            name = f"nexora_bench_prefect_{os.getpid()}"
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-            self.pg_databases.append(name)
+            name = self.scratch_database("prefect")
             os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = (
                 f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
             )

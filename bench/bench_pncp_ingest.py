@@ -81,23 +81,7 @@ def anchor(url: str, rows: list[dict]) -> float:
 
 
 def fresh(kind: str, procs: h.Processes) -> str:
-    from models.migrate import upgrade
-
-    if kind == "sqlite":
-        url = f"sqlite:///{h.HOME / 'data' / 'ingest.db'}"
-    else:
-        from sqlalchemy import create_engine, text
-
-        name = f"nexora_bench_ingest_{os.getpid()}"
-        admin = create_engine(h.PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        procs.pg_databases.append(name)
-        url = h.PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    return url
+    return procs.migrated_database(kind, "ingest")
 
 
 def main() -> None:

@@ -112,23 +112,7 @@ def anchor(url: str, queries: list[str]) -> list[float]:
 
 
 def fresh(kind: str, procs: h.Processes) -> str:
-    from models.migrate import upgrade
-
-    if kind == "sqlite":
-        url = f"sqlite:///{h.HOME / 'data' / 'library.db'}"
-    else:
-        from sqlalchemy import create_engine, text
-
-        name = f"nexora_bench_library_{os.getpid()}"
-        admin = create_engine(h.PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        procs.pg_databases.append(name)
-        url = h.PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    return url
+    return procs.migrated_database(kind, "library")
 
 
 def stats(times: list[float]) -> dict:
