@@ -92,13 +92,12 @@ def test_reindex_says_why_it_cannot_run(tmp_path, monkeypatch):
     assert failed.exit_code == 1 and "não foi possível reindexar" in failed.output
 
 
+@pytest.mark.parametrize("fresh", ["postgresql"], indirect=True)  # the first version differed on PostgreSQL only
 def test_reindex_replaces_the_first_versions_index(fresh, monkeypatch):
     """A database indexed by 0017's first version (folded words through nexora_pt) gets the stemmed ``termos`` and
     the 'simple' tsvector from `nexora search reindex`."""
     from core.settings import settings
 
-    if not fresh.startswith("postgresql"):
-        pytest.skip("the first version differed on PostgreSQL only")
     # given the first version's columns and words
     upgrade(fresh)
     with get_engine(fresh).begin() as conn:
