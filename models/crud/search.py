@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,22 +62,36 @@ def check_query(q: str | None) -> str:
     return q
 
 
-def _filters(kind: DocumentKind | None, orgao: str | None, status: DocumentStatus | None) -> tuple[str, dict[str, Any]]:
+def _filters(
+    kind: DocumentKind | None, orgao: str | None, statuses: Sequence[DocumentStatus] = ()
+) -> tuple[str, dict[str, Any]]:
     sql, params = "", {}
     if kind:
         sql, params["kind"] = sql + " AND d.kind = :kind", str(kind)
-    if status:
-        sql, params["status"] = sql + " AND d.status = :status", str(status)
+    if statuses:
+        names = [f"status{i}" for i in range(len(statuses))]
+        sql += f" AND d.status IN ({', '.join(f':{n}' for n in names)})"
+        params |= {n: str(s) for n, s in zip(names, statuses, strict=True)}
     if orgao:
         sql, params["orgao"] = sql + " AND lower(d.orgao) = :orgao", orgao.strip().lower()
     return sql, params
 
 
+def _query(dialect: str, q: str, match_all: bool) -> str:
+    """``q`` as the index reads it: on PostgreSQL the text of websearch_to_tsquery (to match any word, its words
+    joined by "or", which websearch_to_tsquery reads as |); on SQLite an FTS5 MATCH expression of its stems."""
+    if dialect == "postgresql":
+        return q if match_all else " or ".join(w for w in dict.fromkeys(words(q)) if w != "or")
+    expression = fts5_query(q, match_all=match_all)
+    assert expression is not None  # check_query, or the caller: there is a word
+    return expression
+
+
 def _candidates_sql(
-    dialect: str, q: str, cleared: bool, where: str, common: bool = False
+    dialect: str, query: str, cleared: bool, where: str, common: bool = False
 ) -> tuple[str, dict[str, Any]]:
-    """(SELECT index row id ``sid``, document id, rank, updated_at …) of the ``:cap`` most recently indexed matches,
-    newest first; rank: greater is better, computed for those rows only.
+    """(SELECT index row id ``sid``, document id, rank, updated_at …) of the ``:cap`` most recently indexed matches of
+    ``query`` (``_query``), newest first; rank: greater is better, computed for those rows only.
 
     Why bounded: a word in most documents (``contratação``) matched ~90,000 of 100,000, and ranking them read every
     one's tsvector (TOAST on PostgreSQL; bm25 over every doclist entry on SQLite): seconds a query. The newest
@@ -119,9 +134,7 @@ def _candidates_sql(
             f"SELECT c.sid, c.id, ts_rank_cd(CASE WHEN c.visible THEN s.tsv_all ELSE s.tsv END, {tsquery}) AS rank, "
             f"c.updated_at FROM ({newest}) AS c JOIN document_search s ON s.id = c.sid"
         )
-        return sql, {"q": q}
-    expression = fts5_query(q)
-    assert expression is not None  # check_query: there is a word
+        return sql, {"q": query}
 
     def branch(table: str, weights: tuple[float, ...], condition: str) -> str:
         # ORDER BY the FTS table's rowid: FTS5 walks its doclist newest first and stops at the LIMIT, so bm25 is
@@ -134,13 +147,13 @@ def _candidates_sql(
         )
 
     if cleared:
-        return branch("document_search_fts_all", WEIGHTS, "1"), {"m": expression}
+        return branch("document_search_fts_all", WEIGHTS, "1"), {"m": query}
     # a document whose estimate is secret matches, and ranks, by its public columns only (models.search.FTS_TABLES)
     sql = (
         f"SELECT * FROM ({branch('document_search_fts_all', WEIGHTS, visible)} UNION ALL "
         f"{branch('document_search_fts', WEIGHTS[:3], SECRET)}) ORDER BY sid DESC LIMIT :cap"
     )
-    return sql, {"m": expression}
+    return sql, {"m": query}
 
 
 def search_documents(
@@ -166,15 +179,51 @@ def search_documents(
         empty = session.execute(text(f"SELECT numnode(websearch_to_tsquery('{PG_CONFIG}', :q)) = 0"), {"q": q})
         if empty.scalar_one():
             check_query("")  # raises: nothing to search
-    where, params = _filters(kind, orgao, status)
-    common = dialect == "postgresql" and _common(session, q, where, params)
-    candidates, candidate_params = _candidates_sql(dialect, q, cleared, where, common)
+    order, found, semantic = ranked_documents(
+        session,
+        q,
+        cleared=cleared,
+        kind=kind,
+        orgao=orgao,
+        statuses=(status,) if status else (),
+        limit=limit,
+        offset=offset,
+    )
+    count, lower_bound = min(found, MAX_RANKED), found > MAX_RANKED
+    documents = {d.id: d for d in session.exec(select(Document).where(col(Document.id).in_([i for i, _ in order])))}
+    snippets = _snippets(session, dialect, q, [i for i, _ in order], cleared)
+    hits = [Hit(documents[i], rank, snippets.get(i, "")) for i, rank in order if i in documents]
+    return hits, count, lower_bound, semantic
+
+
+def ranked_documents(
+    session: Session,
+    q: str,
+    *,
+    cleared: bool,
+    kind: DocumentKind | None = None,
+    orgao: str | None = None,
+    statuses: Sequence[DocumentStatus] = (),
+    limit: int = 20,
+    offset: int = 0,
+    match_all: bool = True,
+) -> tuple[list[tuple[uuid.UUID, float]], int, bool]:
+    """A page of (document id, rank) matching ``q`` (every word, or any with ``match_all=False``), best first, among
+    the MAX_RANKED most recently indexed matches; the count of matches (up to MAX_RANKED + 1); and whether the
+    semantic ranking ordered them. A document whose estimate is secret matches and ranks by its public text only,
+    unless ``cleared``. ``q`` has a word to search (check_query, or the caller)."""
+    dialect = session.get_bind().dialect.name
+    query = _query(dialect, q, match_all)
+    where, params = _filters(kind, orgao, statuses)
+    common = dialect == "postgresql" and _common(session, query, where, params)
+    candidates, candidate_params = _candidates_sql(dialect, query, cleared, where, common)
     # one more than the bound: whether there are more matches than are ranked, without counting them all
     params |= candidate_params | {"cap": MAX_RANKED + 1}
     if dialect == "postgresql":
         # the planner prices reading a row's tsvector like any column and may scan the whole index table for a
         # word it thinks common; a tsvector is stored out of line (TOAST), and reading every one costs 10–100×
-        # the GIN index: the search's own transaction forbids that plan (SET LOCAL ends with the transaction)
+        # the GIN index: the ranking forbids that plan (SET LOCAL; set back to the default below, as the caller's
+        # transaction may go on with other reads)
         session.execute(text("SET LOCAL enable_seqscan = off"))
         # parallel workers start in ~10 ms and, on a loaded machine, wait for a core: a query bounded in work does
         # not gain from them (bench/README.md)
@@ -193,18 +242,17 @@ def search_documents(
         found = int(rows[0][2])  # the matches, counted in the same pass as the ranking (up to MAX_RANKED + 1)
     else:  # a page past the end: the count alone
         found = session.execute(text(f"SELECT count(*) FROM ({candidates}) AS c"), params).scalar_one()
-    count, lower_bound = min(found, MAX_RANKED), found > MAX_RANKED
+    if dialect == "postgresql":
+        session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
     order = [(_uuid(row[0]), float(row[1])) for row in rows]
     if semantic and order:
         order, semantic = _semantic(session, q, order)
         order = order[offset : offset + limit]
-    documents = {d.id: d for d in session.exec(select(Document).where(col(Document.id).in_([i for i, _ in order])))}
-    snippets = _snippets(session, dialect, q, [i for i, _ in order], cleared)
-    hits = [Hit(documents[i], rank, snippets.get(i, "")) for i, rank in order if i in documents]
-    return hits, count, lower_bound, semantic
+    return order, found, semantic
 
 
-def _common(session: Session, q: str, where: str, params: dict[str, Any]) -> bool:
+def _common(session: Session, query: str, where: str, params: dict[str, Any]) -> bool:
     """Whether the planner expects at least COMMON_SHARE of the index rows to match (filters included): its own
     estimate (the vectors' most common lexemes, the columns' statistics), read from EXPLAIN, costs ~1 ms where a
     count would read every match. Either answer gives the same rows (_candidates_sql); only the plan differs. The
@@ -214,7 +262,7 @@ def _common(session: Session, q: str, where: str, params: dict[str, Any]) -> boo
             "EXPLAIN (FORMAT JSON) SELECT 1 FROM document_search s JOIN documents d ON d.id = s.document_id "
             f"WHERE s.tsv @@ websearch_to_tsquery('{PG_CONFIG}', :q){where}"
         ),
-        {**params, "q": q},
+        {**params, "q": query},
     ).scalar_one()
     plan = json.loads(plan) if isinstance(plan, str) else plan
     rows = session.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'document_search'")).scalar_one()

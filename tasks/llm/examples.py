@@ -5,9 +5,14 @@ as facts — with their sources recorded in the field's history.
 Which passages: the same section (our documents: the same template slug; the library: the same element of art. 18,
 §1º or art. 6º, XXIII, where its heading named one), best match of their text to the document's object (its title);
 at most DRAFTING_EXAMPLES passages of at most DRAFTING_EXAMPLE_CHARS characters each (0 turns the examples off).
+Both sources are first narrowed by their full-text index with ANY of the object's distinctive words: our documents by
+the documents' index (models/crud/search.py: the OWN_CANDIDATES best ranked approved documents of the kind, however
+old), the library by its own (models/crud/pncp_documents.py); with EMBEDDINGS_MODEL set the semantic ranking reorders
+those candidates. Then ``likeness`` orders the passages (the candidates' order breaks its ties).
 Our documents count from status aprovado on (aprovado, consolidado, assinado, publicado: the competent authority
 approved them). Art. 24 of Lei nº 14.133/2021 ("o orçamento estimado da contratação poderá ter caráter sigiloso"):
-a protected section of a sigiloso document (the estimate: ETP VI, TR alínea i) is never an example, and the drafting
+a protected section of a sigiloso document (the estimate: ETP VI, TR alínea i) is never an example, nor does it find
+or rank its document as a candidate (the index is read as by a key without the 'sigiloso' scope), and the drafting
 of such a section gets no example at all.
 """
 
@@ -22,6 +27,7 @@ from sqlmodel import Session, col, select
 from core.settings import settings
 from models.crud import pncp_documents as library
 from models.crud.documents import DocumentView
+from models.crud.search import ranked_documents
 from models.document import Document, DocumentField
 from models.enums import DocumentStatus
 from models.rules import MISSING_MARK
@@ -30,7 +36,7 @@ from models.textsearch import stem, words
 from tasks.llm.prompts import Example
 
 APPROVED = (DocumentStatus.APROVADO, DocumentStatus.CONSOLIDADO, DocumentStatus.ASSINADO, DocumentStatus.PUBLICADO)
-OWN_CANDIDATES = 200  # the most recently updated approved documents of the kind weighed for an example
+OWN_CANDIDATES = 50  # the approved documents of the kind the index ranks best for the object, weighed for an example
 # words every object has ("Contratação de empresa especializada para prestação de serviços de…"): two objects
 # sharing only these are not alike
 GENERIC = frozenset(
@@ -73,7 +79,7 @@ def find_examples(session: Session, view: DocumentView, section: dict[str, Any])
     sources = [
         sorted(found, key=lambda pair: -pair[0])
         for found in (
-            _own(session, view, section, wanted, chars),
+            _own(session, view, section, query, wanted, chars),
             _library(session, view, section, query, wanted, chars),
         )
     ]
@@ -82,20 +88,29 @@ def find_examples(session: Session, view: DocumentView, section: dict[str, Any])
     return tuple(merged[:limit])
 
 
+def own_candidates(session: Session, document: Document, query: str) -> list[Document]:
+    """The approved documents of ``document``'s kind that the documents' index ranks best for ANY word of ``query``
+    (ts_rank_cd on PostgreSQL, bm25 on SQLite; among the index's MAX_RANKED most recent matches), best first, at most
+    OWN_CANDIDATES; reordered by the semantic ranking when EMBEDDINGS_MODEL is set. Searched as by a key without the
+    'sigiloso' scope: a document whose estimate is secret is found and ranked by its public text alone (art. 24)."""
+    ranked, _, _ = ranked_documents(
+        session,
+        query,
+        cleared=False,
+        kind=document.kind,
+        statuses=APPROVED,
+        limit=OWN_CANDIDATES,
+        match_all=False,
+    )
+    order = [i for i, _ in ranked if i != document.id]
+    found = {d.id: d for d in session.exec(select(Document).where(col(Document.id).in_(order)))}
+    return [found[i] for i in order if i in found]
+
+
 def _own(
-    session: Session, view: DocumentView, section: dict[str, Any], wanted: set[str], chars: int
+    session: Session, view: DocumentView, section: dict[str, Any], query: str, wanted: set[str], chars: int
 ) -> list[tuple[float, Example]]:
-    document = view.document
-    candidates = session.exec(
-        select(Document)
-        .where(
-            col(Document.status).in_([s.value for s in APPROVED]),
-            Document.kind == document.kind,
-            Document.id != document.id,
-        )
-        .order_by(col(Document.updated_at).desc())
-        .limit(OWN_CANDIDATES)
-    ).all()
+    candidates = own_candidates(session, view.document, query)
     if not candidates:
         return []
     fields = {

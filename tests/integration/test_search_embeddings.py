@@ -92,3 +92,24 @@ def test_the_library_search_is_reordered_by_meaning_too(session, db_url, embeddi
     calls = len(embeddings.embedding_inputs())
     assert order(limit=1) == [focused]
     assert embeddings.embedding_inputs()[calls:] == [[f"{word} {other}"]]  # stored vectors reused: the query alone
+
+
+def test_the_candidates_of_the_drafting_examples_are_reordered_by_meaning_too(session, db_url, embeddings, monkeypatch):
+    """Our approved documents weighed for the examples of a drafting (tasks/llm/examples.py) come from the same index
+    and the same semantic ranking: by text the title match first, by meaning the section that is only about it."""
+    from tasks.llm.examples import own_candidates
+    from tests.integration.test_drafting_examples import approved
+
+    word = token()
+    wordy = approved(
+        db_url,
+        f"Mobiliário {word}",
+        {"requisitos_contratacao": "Cadeiras giratórias, mesas de reunião, armários de aço, estantes e divisórias."},
+    )
+    focused = approved(db_url, "Serviço especializado", {"requisitos_contratacao": f"{word} {word} {word}"})
+    target = new_document(session, titulo=f"Aquisição de {word}")
+    monkeypatch.setattr(settings, "EMBEDDINGS_MODEL", None)
+    assert [d.id for d in own_candidates(session, target, word)] == [wordy, focused]  # by text
+    monkeypatch.setattr(settings, "EMBEDDINGS_MODEL", "fake-embeddings")
+    assert [d.id for d in own_candidates(session, target, word)] == [focused, wordy]  # by meaning
+    assert embeddings.embedding_inputs()[-1] == [word]

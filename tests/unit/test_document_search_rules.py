@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.crud.search import check_query
+from models.crud.search import _query, check_query
 from models.enums import DocumentKind, FieldSource
 from models.errors import InvalidError
 from models.rules import FieldState, missing_sections
@@ -32,6 +32,14 @@ def test_mark_cuts_fragments_around_the_matches_and_starts_the_text_when_nothing
     assert "Início" not in snippet and len(snippet.split()) < 45
     assert mark("Texto sem o termo procurado.", query_stems("vigilância")) == "Texto sem o termo procurado."
     assert mark("", query_stems("x")) == ""
+
+
+def test_a_query_of_any_word_joins_its_words_by_or_on_both_databases():
+    """The drafting examples want the best of ANY of the object's words; the search API, every word."""
+    assert _query("postgresql", "Autoclaves or verticais autoclaves", match_all=False) == "autoclaves or verticais"
+    assert _query("postgresql", "autoclaves verticais", match_all=True) == "autoclaves verticais"
+    assert _query("sqlite", "Autoclaves verticais", match_all=False) == '"autoclav" OR "vertic"'
+    assert _query("sqlite", "autoclaves verticais", match_all=True) == '"autoclav" AND "vertic"'
 
 
 def test_index_texts_weigh_the_object_and_keep_the_estimate_apart():
