@@ -227,16 +227,17 @@ def queries(url: str, corpus: Corpus, count: int, anchors: int) -> dict:
     def mapa(observations, description):
         return research(observations, reference_date=REFERENCE, description=description, outliers="none")
 
-    timings, sizes = [], []
+    timings, reads, sizes = [], [], []
     with session_scope(url) as session:
         for description in wanted[:5]:  # warm the caches (pg_stats, the stemmer)
             market_data.observations(session, reference_date=REFERENCE, description=description)
         for description in wanted:
             started = time.perf_counter()
-            result = mapa(
-                market_data.observations(session, reference_date=REFERENCE, description=description), description
-            )
+            found = market_data.observations(session, reference_date=REFERENCE, description=description)
+            read = time.perf_counter()
+            result = mapa(found, description)
             timings.append(time.perf_counter() - started)
+            reads.append(read - started)
             sizes.append(result.n)
         similar = []
         for descriptions in etps:
@@ -262,8 +263,13 @@ def queries(url: str, corpus: Corpus, count: int, anchors: int) -> dict:
         "estimate_p50_ms": round(statistics.median(timings) * 1000, 1),
         "estimate_p99_ms": round(estimate_p99 * 1000, 1),
         "estimate_queries": len(timings),
+        # the estimate's two parts: reading the comparable prices (index + their rows) and the IN 65 mapa over them
+        "estimate_read_p50_ms": round(statistics.median(reads) * 1000, 1),
+        "estimate_read_p99_ms": round(_quantile(reads, 0.99) * 1000, 1),
         "estimate_prices_median": statistics.median(sizes),
+        "estimate_prices_p99": _quantile(sizes, 0.99),
         "estimate_prices_max": max(sizes),
+        "similar_p50_ms": round(statistics.median(similar) * 1000, 1),
         "similar_p99_ms": round(similar_p99 * 1000, 1),
         "similar_etps": len(similar),
         "anchor_estimate_s": round(statistics.median(anchor_times), 2),

@@ -35,6 +35,26 @@ class DocumentItem(SQLModel):
         return check_reference_date(value, "data_referencia")
 
 
+UF_DESCRIPTION = (
+    "sigla da UF do órgão (ex.: DF): entre as contratações similares igualmente semelhantes (ETP, art. 18, §1º, V), "
+    "as da mesma UF vêm primeiro"
+)
+
+
+def check_uf(value: Any) -> str | None:
+    """A UF's two letters, upper case; a clear error for anything else."""
+    from tasks.pncp.params import UFS
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValueError("UF: informe a sigla como texto (ex.: DF)")
+    uf = value.strip().upper()
+    if uf not in UFS:
+        raise ValueError(f"UF desconhecida: {value!r}; use a sigla de uma das 27 unidades da federação (ex.: DF, SP)")
+    return uf
+
+
 class DocumentBase(SQLModel):
     titulo: str = Field(min_length=3, max_length=300)
     numero_processo: str = Field(min_length=1, max_length=60)
@@ -46,6 +66,12 @@ class DocumentBase(SQLModel):
         default=None, sa_type=String(40), description="critério de julgamento (Lei 14.133/2021, art. 33)"
     )
     pca_ano: int | None = Field(default=None, ge=2021, le=2100, description="ano do plano de contratações anual")
+    uf: str | None = Field(default=None, max_length=2, description=UF_DESCRIPTION)
+
+    @field_validator("uf", mode="before")
+    @classmethod
+    def _uf(cls, value: Any) -> str | None:
+        return check_uf(value)
 
 
 # DFD numbers and PCA item identifiers: short codes of the body's own systems
@@ -74,6 +100,11 @@ class DocumentCreate(DocumentBase):
 
 
 class DocumentUpdate(SQLModel):
+    @field_validator("uf", mode="before")
+    @classmethod
+    def _uf(cls, value: Any) -> str | None:
+        return check_uf(value)
+
     titulo: str | None = Field(default=None, min_length=3, max_length=300)
     numero_processo: str | None = Field(default=None, min_length=1, max_length=60)
     orgao: str | None = Field(default=None, min_length=2, max_length=200)
@@ -87,6 +118,7 @@ class DocumentUpdate(SQLModel):
     uasg: str | None = Field(default=None, regex=r"^\d{6}$")
     criterio_julgamento: CriterioJulgamento | None = None
     pca_ano: int | None = Field(default=None, ge=2021, le=2100)
+    uf: str | None = Field(default=None, max_length=2, description=UF_DESCRIPTION)
     dfd_numeros: Codes | None = Field(default=None, max_length=20, description=DFD_DESCRIPTION)
     pca_itens: Codes | None = Field(default=None, max_length=50, description=PCA_ITEMS_DESCRIPTION)
 

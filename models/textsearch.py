@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import snowballstemmer  # type: ignore[import-untyped]
+from sqlalchemy import text
 
 PG_CONFIG = "nexora_pt"
 PG_SETUP = (
@@ -74,3 +78,17 @@ def fts5_query(text: str | None, *, match_all: bool = True) -> str | None:
     if not found:
         return None
     return (" AND " if match_all else " OR ").join(f'"{s}"' for s in found)
+
+
+@contextmanager
+def planner(session: Any, **values: str) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements inside (SET LOCAL), set back to their defaults after, as the
+    caller's transaction may go on with other reads; nothing on SQLite. ``session``: a Session."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        for name, value in values.items():
+            session.execute(text(f"SET LOCAL {name} = {value}"))
+    yield  # on an error the transaction is rolled back, and the settings with it
+    if postgres:
+        for name in values:
+            session.execute(text(f"SET LOCAL {name} TO DEFAULT"))

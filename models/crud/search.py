@@ -17,7 +17,7 @@ from models.document import Document
 from models.enums import DocumentKind, DocumentStatus
 from models.errors import InvalidError
 from models.search import FRAGMENT_DELIMITER, MARK_START, MARK_STOP, SNIPPET_FRAGMENTS, SNIPPET_WORDS, mark, query_stems
-from models.textsearch import PG_CONFIG, fts5_query, words
+from models.textsearch import PG_CONFIG, fts5_query, planner, words
 
 MAX_QUERY_CHARS = 200
 # the estimate is secret now (Document.estimate_secret, in SQL)
@@ -219,32 +219,25 @@ def ranked_documents(
     candidates, candidate_params = _candidates_sql(dialect, query, cleared, where, common)
     # one more than the bound: whether there are more matches than are ranked, without counting them all
     params |= candidate_params | {"cap": MAX_RANKED + 1}
-    if dialect == "postgresql":
-        # the planner prices reading a row's tsvector like any column and may scan the whole index table for a
-        # word it thinks common; a tsvector is stored out of line (TOAST), and reading every one costs 10–100×
-        # the GIN index: the ranking forbids that plan (SET LOCAL; set back to the default below, as the caller's
-        # transaction may go on with other reads)
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-        # parallel workers start in ~10 ms and, on a loaded machine, wait for a core: a query bounded in work does
-        # not gain from them (bench/README.md)
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     semantic = bool(settings.EMBEDDINGS_MODEL) and offset < RERANK_WINDOW
     window = max(limit + offset, RERANK_WINDOW) if semantic else limit
-    rows = session.execute(
-        text(
-            "SELECT id, rank, total FROM (SELECT id, rank, updated_at, count(*) OVER () AS total, "
-            f"row_number() OVER (ORDER BY sid DESC) AS newest FROM ({candidates}) AS c) AS r "
-            "WHERE newest <= :ranked ORDER BY rank DESC, updated_at DESC, id LIMIT :lim OFFSET :off"
-        ),
-        {**params, "ranked": MAX_RANKED, "lim": window, "off": 0 if semantic else offset},
-    ).all()
-    if rows:
-        found = int(rows[0][2])  # the matches, counted in the same pass as the ranking (up to MAX_RANKED + 1)
-    else:  # a page past the end: the count alone
-        found = session.execute(text(f"SELECT count(*) FROM ({candidates}) AS c"), params).scalar_one()
-    if dialect == "postgresql":
-        session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
+    # the planner prices reading a row's tsvector like any column and may scan the whole index table for a word it
+    # thinks common; a tsvector is stored out of line (TOAST), and reading every one costs 10–100× the GIN index: the
+    # ranking forbids that plan. Parallel workers start in ~10 ms and, on a loaded machine, wait for a core: a query
+    # bounded in work does not gain from them (bench/README.md)
+    with planner(session, enable_seqscan="off", max_parallel_workers_per_gather="0"):
+        rows = session.execute(
+            text(
+                "SELECT id, rank, total FROM (SELECT id, rank, updated_at, count(*) OVER () AS total, "
+                f"row_number() OVER (ORDER BY sid DESC) AS newest FROM ({candidates}) AS c) AS r "
+                "WHERE newest <= :ranked ORDER BY rank DESC, updated_at DESC, id LIMIT :lim OFFSET :off"
+            ),
+            {**params, "ranked": MAX_RANKED, "lim": window, "off": 0 if semantic else offset},
+        ).all()
+        if rows:
+            found = int(rows[0][2])  # the matches, counted in the same pass as the ranking (up to MAX_RANKED + 1)
+        else:  # a page past the end: the count alone
+            found = session.execute(text(f"SELECT count(*) FROM ({candidates}) AS c"), params).scalar_one()
     order = [(_uuid(row[0]), float(row[1])) for row in rows]
     if semantic and order:
         order, semantic = _semantic(session, q, order)

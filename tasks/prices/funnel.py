@@ -40,7 +40,13 @@ def stages(
         item = f"outro item: código CATMAT/CATSER diferente de {code}"
         item_short = "de outro código"
     else:
-        read = f", entre os preços publicados a partir de {br(read_from)}" if read_from else ""
+        # by description, the search index reads only the prices that can reach the similarity (their words)
+        read = (
+            f", entre os preços lidos, publicados a partir de {br(read_from)} (a busca lê apenas os que podem atingir "
+            "a similaridade)"
+            if read_from
+            else ""
+        )
         item = f"outro item: descrição com similaridade menor que {number_br(threshold)}{read}"
         item_short = f"de outro item (descrição com similaridade menor que {number_br(threshold)})"
     window = f"fora da janela de {window_days} dias ({br(start)} a {br(end)})"
@@ -98,13 +104,14 @@ def explain(
     filters: list[dict[str, Any]], n: int, *, code: str | None, start: date, end: date, span: tuple[date, date] | None
 ) -> str:
     """One sentence: how many prices were read and which filter set aside how many; for an empty read, the window
-    and the collected data's period."""
+    and the collected data's period (by description, the search index read none similar enough: the window may hold
+    prices of other items, not read)."""
     read = filters[0]["entrada"] if filters else 0
     if read == 0:
         what = (
             f"Nenhum preço do código CATMAT/CATSER {code} foi coletado"
             if code
-            else f"Nenhum preço coletado tem data entre {br(start)} e {br(end)}"
+            else f"Nenhum preço coletado com data entre {br(start)} e {br(end)} tem descrição semelhante à do item"
         )
         where = (
             f"; os preços coletados vão de {br(span[0])} a {br(span[1])}"

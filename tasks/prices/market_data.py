@@ -152,9 +152,9 @@ def observations(
 ) -> Collected:
     """The collected prices the research may compare: those of the catalogue code when one is given (the older ones
     only counted); else those whose description the research's rule (Jaccard ≥ ``similarity``) accepts as the same
-    item as ``description``, found through the search index (``market_search.comparable``; the candidates the rule
-    turned down are counted as other items, or, when the index has none, every price of the window, so the mapa
-    never says the window is empty when it is not). The research itself then applies every rule again."""
+    item as ``description``, found through the search index (``market_search.comparable``; the candidates it read
+    and the rule turned down are counted as other items; the prices that cannot reach the similarity are not read,
+    nor counted). The research itself then applies every rule again."""
     start = reference_date - timedelta(days=window_days + 60)  # a result's date may trail its publication
     where = " AND c.data_publicacao_pncp >= :start"
     params: dict[str, Any] = {"start": datetime.combine(start, datetime.min.time())}
@@ -173,8 +173,6 @@ def observations(
         rows = _rows(session, where, params)
     elif words(description):
         rows, others = market_search.comparable(session, PRICES_SQL + where, params, description or "", similarity)
-        if not rows and not others:  # no price shares the words: all of the window's are of other items (counted)
-            others = session.connection().execute(text("SELECT count(*)" + PRICES + where), params).scalar_one()
     else:  # nothing to compare by: the research refuses the item (ValueError), nothing need be read
         rows = []
     out = [o for o in map(_observation, rows) if o is not None]
@@ -198,35 +196,28 @@ def similar_purchases(
     descriptions: list[str],
     *,
     limit: int = 5,
-    since: date | None = None,
     minimum: float = SIMILAR_MINIMUM,
+    codes: Iterable[str] = (),
+    uf: str | None = None,
 ) -> list[dict[str, Any]]:
     """Contratações whose items mean the same as one of ``descriptions`` (for the ETP's levantamento de mercado),
     best first: the search index's best candidates for each description (``market_search.similar_candidates``),
-    judged by ``rank_similar`` (likeness), ties by the index's text rank and recency."""
-    where, params = "", {}
-    if since:
-        where, params = " AND c.data_publicacao_pncp >= :since", {"since": datetime.combine(since, datetime.min.time())}
+    judged by ``rank_similar``: likeness first; among equals, an item of one of the catalogue ``codes`` (CATMAT/
+    CATSER of the document's items), then one of the body's ``uf``, then the most recent, then the index's order."""
+    codes = [c for c in codes if c]
     rows: list[dict[str, Any]] = []
+    sql = COLUMNS + ", i.id" + PRICES
     for description in dict.fromkeys(descriptions):
-        rows += market_search.similar_candidates(session, PRICES_SQL + where, params, description, minimum)
-    return rank_similar(rows, descriptions, limit=limit, minimum=minimum, keep_order=True)
+        rows += market_search.similar_candidates(session, sql, {}, description, minimum, codes=codes, uf=uf)
+    return rank_similar(rows, descriptions, limit=limit, minimum=minimum, keep_order=True, codes=codes, uf=uf)
 
 
 def scan_similar_purchases(
-    session: Session,
-    descriptions: list[str],
-    *,
-    limit: int = 5,
-    since: date | None = None,
-    minimum: float = SIMILAR_MINIMUM,
+    session: Session, descriptions: list[str], *, limit: int = 5, minimum: float = SIMILAR_MINIMUM
 ) -> list[dict[str, Any]]:
     """Similar contratações from every collected result (read into memory): the path before the search index,
     kept as bench/bench_search_index.py's anchor."""
-    where, params = "", {}
-    if since:
-        where, params = " AND c.data_publicacao_pncp >= :since", {"since": datetime.combine(since, datetime.min.time())}
-    return rank_similar(_rows(session, where, params), descriptions, limit=limit, minimum=minimum)
+    return rank_similar(_rows(session), descriptions, limit=limit, minimum=minimum)
 
 
 def rank_similar(
@@ -236,16 +227,20 @@ def rank_similar(
     limit: int = 5,
     minimum: float = SIMILAR_MINIMUM,
     keep_order: bool = False,
+    codes: Iterable[str] = (),
+    uf: str | None = None,
 ) -> list[dict[str, Any]]:
     """The contratações of ``rows`` (``PRICES_SQL``'s columns) with an item of the same head noun as one of
     ``descriptions`` and more than ``minimum`` of its weighted words (``tasks.prices.likeness``), best first; a
-    contratação's score is its best item against its best description. Ties: by control number, or, with
-    ``keep_order``, in the order of ``rows`` (the search index's rank)."""
+    contratação's score is its best item against its best description. Among equal scores: an item of one of the
+    catalogue ``codes``, of the ``uf``, the most recent; then by control number, or, with ``keep_order``, in the
+    order of ``rows`` (the search index's rank)."""
     wanted: dict[str, list] = {}
     for description in descriptions:
         if (name := head(description)) is not None:
             wanted.setdefault(name, []).append(parts(description))
     scored: dict[str, dict[str, Any]] = {}
+    catalogue: dict[str, str] = {}  # the catalogue code of the item that gave a contratação its score
     seen: list[str] = []
     for row in rows if wanted else ():
         seen.append(row["numero_controle_pncp"])
@@ -255,6 +250,7 @@ def rank_similar(
         score = max(coverage(target, parts(row["descricao"])) for target in targets)
         kept = scored.get(row["numero_controle_pncp"])
         if score > minimum and (kept is None or score > kept["similaridade"]):
+            catalogue[row["numero_controle_pncp"]] = (row.get("codigo_catalogo") or "").strip()
             day = _day(row)
             scored[row["numero_controle_pncp"]] = {
                 "numero_controle_pncp": row["numero_controle_pncp"],
@@ -266,7 +262,13 @@ def rank_similar(
                 "link": link(row),
                 "similaridade": round(score, 3),
             }
-    if keep_order:
-        first = {control: n for n, control in reversed(list(enumerate(seen)))}
-        return sorted(scored.values(), key=lambda r: (-r["similaridade"], first[r["numero_controle_pncp"]]))[:limit]
-    return sorted(scored.values(), key=lambda r: (-r["similaridade"], r["numero_controle_pncp"]))[:limit]
+    first = {control: n for n, control in reversed(list(enumerate(seen)))}
+    wanted_codes = {c.strip() for c in codes if c}
+
+    def order(r: dict[str, Any]) -> tuple[Any, ...]:
+        days = -date.fromisoformat(r["data"]).toordinal() if r["data"] else 0
+        tie = first[r["numero_controle_pncp"]] if keep_order else r["numero_controle_pncp"]
+        control = r["numero_controle_pncp"]
+        return (-r["similaridade"], catalogue.get(control) not in wanted_codes, bool(uf) and r["uf"] != uf, days, tie)
+
+    return sorted(scored.values(), key=order)[:limit]

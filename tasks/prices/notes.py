@@ -129,8 +129,14 @@ def research(
     return researched, served
 
 
-def similar_notes(session: Session, items: list[dict[str, Any]], prices: bool = True) -> str:
-    best = market_data.similar_purchases(session, [item.get("descricao") or "" for item in items], limit=8)
+def similar_notes(session: Session, items: list[dict[str, Any]], prices: bool = True, uf: str | None = None) -> str:
+    best = market_data.similar_purchases(
+        session,
+        [item.get("descricao") or "" for item in items],
+        limit=8,
+        codes=[item.get("codigo_catalogo") or "" for item in items],
+        uf=uf,
+    )
     if not best:
         return "Nenhuma contratação similar encontrada nos dados coletados do PNCP."
     return "\n".join(tables.similar_block(best, prices=prices)).strip()
@@ -143,14 +149,16 @@ def market_notes(
     reference: date | None = None,
     *,
     sigiloso: bool = False,
+    uf: str | None = None,
 ) -> str | None:
     """The notes for a section whose template asks for ``kind`` market data; None when there is nothing to use.
-    For a ``sigiloso`` estimate the similar contratações (a public section) come without their prices."""
+    For a ``sigiloso`` estimate the similar contratações (a public section) come without their prices; those of
+    the body's ``uf`` come first among equally similar ones."""
     reference = reference or dates.today()  # Brasília's: a server on UTC is a day ahead from 21:00
     if not items or kind == "none":
         return None
     if kind == "price_estimate":
         return price_notes(session, items, reference)
     if kind == "similar_purchases":
-        return similar_notes(session, items, prices=not sigiloso)
+        return similar_notes(session, items, prices=not sigiloso, uf=uf)
     return None

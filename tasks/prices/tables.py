@@ -23,6 +23,10 @@ from tasks.prices.research import MapaDePrecos, PriceLine
 SUMMARY_TITLE = "Quadro-resumo da estimativa"
 MAPA_TITLE = "Mapa de preços (IN SEGES/ME nº 65/2021)"
 SIMILAR_TITLE = "Contratações similares nos dados coletados do PNCP"
+SIMILAR_ORDER = (
+    "Ordem: a descrição mais semelhante à do item primeiro; entre as igualmente semelhantes, as do mesmo código "
+    "CATMAT/CATSER, depois as da UF do órgão, depois as mais recentes."
+)
 SUMMARY_HEADER = ("Item", "Descrição", "Unidade", "Quantidade", "Preço unitário (mediana)", "Valor total")
 PRICE_HEADER = (
     "Fonte (nº de controle PNCP, item, UF e endereço)",
@@ -232,7 +236,7 @@ def similar_block(rows: list[dict[str, Any]], prices: bool = True) -> list[str]:
         for r in rows
     ]
     header, align = (SIMILAR_HEADER, "lcll") if prices else (SIMILAR_HEADER[:3], "lcl")
-    lines = [f"# {SIMILAR_TITLE}", "", *table(header, align, body), ""]
+    lines = [f"# {SIMILAR_TITLE}", "", *table(header, align, body), "", SIMILAR_ORDER, ""]
     if not prices:
         lines.append(SIMILAR_WITHOUT_PRICES)
     return lines

@@ -93,7 +93,10 @@ def _market_notes(session, view, sections: list[dict[str, Any]]) -> dict[str, st
     items, secret = view.document.itens or [], view.document.estimate_secret
     if not items:
         return {}
-    notes = {kind: market_notes(session, kind, items, sigiloso=secret) for kind in kinds - {"price_estimate"}}
+    notes = {
+        kind: market_notes(session, kind, items, sigiloso=secret, uf=view.document.uf)
+        for kind in kinds - {"price_estimate"}
+    }
     if "price_estimate" in kinds:  # from the finalised research when there is one; else a preview, said so
         figures = finalised_figures(session, view.document.id)
         notes["price_estimate"] = (

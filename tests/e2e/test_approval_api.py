@@ -167,12 +167,16 @@ def fill_document_via_api(client: httpx.Client, doc: dict) -> None:
 def test_the_tr_of_an_approved_etp_inherits_its_header_and_is_drafted_with_it(client, llm):
     header = {
         "uasg": "201057",
+        "uf": "DF",
         "pca_ano": 2026,
         "pca_itens": ["312"],
         "dfd_numeros": ["12/2026"],
         "criterio_julgamento": "menor_preco",
     }
-    etp = client.post("/api/v1/documents", json={**document_data("ETP"), **header}).json()
+    unknown = client.post("/api/v1/documents", json={**document_data("ETP"), **header, "uf": "XY"})
+    assert unknown.status_code == 422 and "UF desconhecida" in unknown.text
+    etp = client.post("/api/v1/documents", json={**document_data("ETP"), **header, "uf": " df "}).json()
+    assert etp["uf"] == "DF"  # the two letters, upper case
     early = client.post(f"/api/v1/documents/{etp['id']}/tr")
     assert early.status_code == 409 and "aprovado" in early.json()["detail"]
     fill_document_via_api(client, etp)

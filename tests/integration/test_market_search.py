@@ -62,9 +62,10 @@ def test_research_by_description_finds_exactly_what_the_full_scan_accepts(sample
             found = market_data.observations(s, reference_date=REFERENCE, window_days=WINDOW, description=query)
             # then it returns exactly the prices the full scan's rule accepts, no more, no less
             assert {_key(o) for o in found} == expected, query
-        # and with no price sharing its words, every price of the window counts as another item's (the mapa's funnel)
+        # and with no price sharing enough of its words, none is read: none is counted as another item's (a research
+        # does not scan the window to count them)
         alien = market_data.observations(s, reference_date=REFERENCE, window_days=WINDOW, description="ESPAÇONAVE")
-        assert list(alien) == [] and alien.other_items == len(everything)
+        assert list(alien) == [] and alien.other_items == 0
 
 
 def _indexed(session, control: str, word: str) -> list[int]:
@@ -146,6 +147,48 @@ def test_similar_contratacoes_come_from_the_index_ranked_by_likeness(sample):
     # and a description whose head noun nothing collected has gives nothing
     with session_scope(sample) as s:
         assert market_data.similar_purchases(s, ["ESPAÇONAVE, TELA 14 POL"]) == []
+
+
+def test_similar_contratacoes_through_the_index_are_those_the_full_scan_accepts(sample):
+    # given descriptions of the sample (every 40th distinct one) and their contratações the full scan judges similar
+    with session_scope(sample) as s:
+        everything = market_data.scan_observations(s, reference_date=REFERENCE, window_days=WINDOW)
+        queries = sorted({o.description for o in everything})[::40]
+        assert len(queries) > 40
+        for query in queries:
+            scanned = market_data.scan_similar_purchases(s, [query], limit=10**6)
+            found = market_data.similar_purchases(s, [query], limit=10**6)
+            # then the index finds the same contratações, as similar (the bound in the index drops none)
+            assert {(f["numero_controle_pncp"], f["similaridade"]) for f in found} == {
+                (f["numero_controle_pncp"], f["similaridade"]) for f in scanned
+            }, query
+
+
+def test_equally_similar_contratacoes_come_by_catalogue_code_then_uf_then_date(sample):
+    with session_scope(sample) as s:
+        plain = market_data.similar_purchases(s, ["NOTEBOOK"], limit=10**6)
+        # given many notebooks equally similar to "NOTEBOOK" (the head alone), of several codes, UFs and dates
+        top = [f for f in plain if f["similaridade"] == plain[0]["similaridade"]]
+        assert len(top) > 5 and len({f["uf"] for f in top}) > 1
+        # then without code or UF they come most recent first
+        dates = [f["data"] for f in top]
+        assert dates == sorted(dates, reverse=True)
+        # and with the body's UF, that UF's come first (then by date)
+        uf = top[-1]["uf"]
+        by_uf = market_data.similar_purchases(s, ["NOTEBOOK"], limit=10**6, uf=uf)
+        head = [f for f in by_uf if f["similaridade"] == plain[0]["similaridade"]]
+        firsts = [f["uf"] for f in head]
+        assert firsts[: firsts.count(uf)] == [uf] * firsts.count(uf) and head[0]["uf"] == uf
+        # and with the item's catalogue code, that code's come before the UF's
+        codes = {
+            o.numero_controle_pncp: o.catalogue_code
+            for o in market_data.scan_observations(s, reference_date=REFERENCE, window_days=WINDOW)
+            if o.description.upper().startswith("NOTEBOOK")
+        }
+        code = next(c for c in (codes[f["numero_controle_pncp"]] for f in reversed(top)) if c)
+        by_code = market_data.similar_purchases(s, ["NOTEBOOK"], limit=10**6, uf=uf, codes=[code])
+        ranked = [f for f in by_code if f["similaridade"] == plain[0]["similaridade"]]
+        assert codes[ranked[0]["numero_controle_pncp"]] == code
 
 
 def test_the_contratacoes_objeto_is_indexed_by_the_upsert(db_url):

@@ -13,7 +13,7 @@ import pytest
 from models.search_index import SEPARATOR, item_size, item_terms
 from models.textsearch import stem
 from tasks.prices import likeness
-from tasks.prices.market_search import prefix_size, rarest, size_bounds, spellings
+from tasks.prices.market_search import prefix_size, size_bounds, spellings
 from tasks.prices.research import jaccard, words
 
 pytestmark = pytest.mark.unit
@@ -53,13 +53,6 @@ def test_any_prefix_of_that_size_meets_every_accepted_description():
             assert low <= len(b) <= high, (a, b, threshold)
 
 
-def test_rarest_picks_the_least_common_indexed_words_and_refuses_too_few():
-    shares = {"papel": 0.02, "a4": 0.004, "75": 0.01, "g": None, "m2": 0.004}
-    assert rarest(shares, 3) == ["a4", "m2", "75"]  # ties: the longer word, then alphabetically
-    assert rarest(shares, 3) == rarest(dict(reversed(shares.items())), 3)  # the same choice every time
-    assert rarest(shares, 5) is None  # "g" is not in the index (a stop word): only 4 can be searched
-
-
 def test_every_spelling_of_the_sample_is_found_from_its_singular():
     # given every word of the real SIASG descriptions
     found = {
@@ -94,13 +87,61 @@ def test_the_upserts_single_pass_gives_the_same_words_and_size():
 def test_the_shared_words_bound_counts_each_word_of_the_description():
     from tasks.prices.market_search import _shared_bound
 
-    # given "canetas caneta azul de": two words with one stem, one word the index leaves out, need 3 shared
+    # given "canetas caneta azul de": two words with one stem, one word the index leaves out (|A| = 4), t = 0.5
     held = {"canetas": ("canet", 0.1), "caneta": ("canet", 0.1), "azul": ("azul", 0.2), "de": None}
-    sql, params = _shared_bound("SELECT 1 WHERE 1 = 1", {"match": "x"}, held, 3)
-    # then the stem counts for both words, the word left out counts as shared, and the rule's need is lowered by it
+    sql, params = _shared_bound("SELECT 1 WHERE 1 = 1", {"match": "x"}, held, 4, 0.5)
+    # then the stem counts for both words, the word left out counts as held, against J's need S·(1+t) ≥ t·(|A|+|B|)
     assert sql.endswith(
-        "AND (1 * (i.busca @@ CAST(:shared0 AS tsquery))::int + 2 * (i.busca @@ CAST(:shared1 AS tsquery))::int) >= 2"
+        "AND (1 + 1 * (i.busca @@ CAST(:shared0 AS tsquery))::int + 2 * (i.busca @@ CAST(:shared1 AS tsquery))::int)"
+        " * (1 + :t) >= :t * (4 + i.palavras) - 1e-9"
     )
-    assert params == {"match": "x", "shared0": "'azul'", "shared1": "'canet'"}
-    # and nothing is added when the words the index cannot check already make up the need
-    assert _shared_bound("SELECT 1", {}, {"de": None, "a": None}, 2) == ("SELECT 1", {})
+    assert params == {"match": "x", "t": 0.5, "shared0": "'azul'", "shared1": "'canet'"}
+    # and nothing is added when no word can be checked
+    assert _shared_bound("SELECT 1", {}, {"de": None, "a": None}, 2, 0.5) == ("SELECT 1", {})
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7, 1.0])
+def test_the_jaccard_bound_keeps_every_description_the_rule_accepts(threshold):
+    # given random word sets, S an overcount of the shared words, |B| exact
+    rng = random.Random(11)
+    vocabulary = [f"w{i}" for i in range(10)]
+    for _ in range(3000):
+        a = frozenset(rng.sample(vocabulary, rng.randint(1, 7)))
+        b = frozenset(rng.sample(vocabulary, rng.randint(1, 7)))
+        shared = len(a & b) + rng.randint(0, 2)
+        # then the server's condition never drops a pair the rule accepts
+        if jaccard(a, b) >= threshold:
+            assert shared * (1 + threshold) >= threshold * (len(a) + len(b)) - 1e-9, (a, b)
+
+
+def test_enough_asks_for_the_need_among_the_rarest_within_the_budget():
+    from tasks.prices.market_search import enough
+
+    terms = [("a", 1), ("b", 1), ("c", 2), ("d", 1)]  # rarest first; "c" stands for two words
+    # need 4 of the 5 words: every run reaching 4, in rarity order
+    assert enough(terms, 4) == [("a", "b", "c"), ("a", "c", "d"), ("b", "c", "d")]
+    # a budget of 1: by pigeonhole, a row misses stems worth at most 1 word, so it holds one of 2 disjoint groups
+    assert enough(terms, 4, budget=1) == [("a", "c"), ("b", "d")]
+    assert enough(terms, 0) is None  # nothing to bound by
+    assert enough(terms, 6) == []  # more than the words: no row can hold them
+    # a stem of two words: a row holding 2 of the 3 words holds "a" or "b"
+    assert enough([("a", 1), ("b", 2)], 2, budget=0) == [("a",), ("b",)]
+
+
+def test_enough_matches_every_set_holding_the_need():
+    from tasks.prices.market_search import enough
+
+    rng = random.Random(3)
+    for _ in range(400):
+        size = rng.randint(1, 9)
+        terms = [(f"s{i}", rng.choice((1, 1, 1, 2))) for i in range(size)]
+        need = rng.randint(1, sum(c for _, c in terms))
+        budget = rng.choice((1, 4, 16, 64))
+        groups = enough(terms, need, budget)
+        assert groups is not None and len(groups) <= max(budget, size)
+        weight = dict(terms)
+        for held in itertools.chain.from_iterable(
+            itertools.combinations([t for t, _ in terms], k) for k in range(size + 1)
+        ):
+            if sum(weight[t] for t in held) >= need:  # a row holding that many of the words
+                assert any(set(g) <= set(held) for g in groups), (terms, need, budget, held)

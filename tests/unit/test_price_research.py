@@ -264,8 +264,8 @@ def test_an_empty_mapa_says_why():
     )
     assert [s["entrada"] for s in empty.filtros] == [0] * 5 and empty.n == 0
     assert (
-        "Nenhum preço coletado tem data entre 01/07/2023 e 30/06/2024; os preços coletados vão de 01/02/2016 a "
-        "26/01/2023." in empty.nota
+        "Nenhum preço coletado com data entre 01/07/2023 e 30/06/2024 tem descrição semelhante à do item; os preços "
+        "coletados vão de 01/02/2016 a 26/01/2023." in empty.nota
     )
     assert empty.to_dict()["periodo_dados"] == {"inicio": "2016-02-01", "fim": "2023-01-26"}
     assert "a partir de 02/05/2023" in empty.filtros[0]["descricao"]
