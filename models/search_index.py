@@ -38,21 +38,7 @@ SEPARATOR = " , "  # between the name's and the attributes' words in an item's `
 BATCH = 5000
 TS_CONFIG = "simple"  # PostgreSQL's configuration over the pre-stemmed ``termos`` (lower case, nothing dropped)
 
-# 0017's first version read folded words through nexora_pt: its columns are dropped and their termos emptied, so that
-# `nexora search reindex` refills them with stems and the columns below read them
-PG_FIRST_VERSION = """DO $$ BEGIN
-  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
-             AND table_name = 'pncp_itens' AND column_name = 'busca'
-             AND position('nexora_pt' IN generation_expression) > 0) THEN
-    ALTER TABLE pncp_itens DROP COLUMN busca;
-    ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS busca;
-    DROP INDEX IF EXISTS ix_pncp_contratacoes_objeto_trgm;
-    UPDATE pncp_itens SET termos = NULL;
-    UPDATE pncp_contratacoes SET termos = NULL;
-  END IF;
-END $$"""
 PG_BUILD = (
-    PG_FIRST_VERSION,
     "ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS termos text",
     "ALTER TABLE pncp_contratacoes ADD COLUMN IF NOT EXISTS termos text",
     "ALTER TABLE pncp_itens ADD COLUMN IF NOT EXISTS palavras integer",
@@ -68,7 +54,6 @@ PG_BUILD = (
 )
 PG_DROP = (
     "DROP INDEX IF EXISTS ix_pncp_contratacoes_publicacao",
-    "DROP INDEX IF EXISTS ix_pncp_contratacoes_objeto_trgm",  # built by 0017's first version
     "ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS busca",
     "ALTER TABLE pncp_itens DROP COLUMN IF EXISTS busca",
     "ALTER TABLE pncp_contratacoes DROP COLUMN IF EXISTS termos",

@@ -90,37 +90,3 @@ def test_reindex_says_why_it_cannot_run(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     failed = runner.invoke(app, ["search", "reindex"], terminal_width=200)
     assert failed.exit_code == 1 and "não foi possível reindexar" in failed.output
-
-
-@pytest.mark.parametrize("fresh", ["postgresql"], indirect=True)  # the first version differed on PostgreSQL only
-def test_reindex_replaces_the_first_versions_index(fresh, monkeypatch):
-    """A database indexed by 0017's first version (folded words through nexora_pt) gets the stemmed ``termos`` and
-    the 'simple' tsvector from `nexora search reindex`."""
-    from core.settings import settings
-
-    # given the first version's columns and words
-    upgrade(fresh)
-    with get_engine(fresh).begin() as conn:
-        conn.execute(text("ALTER TABLE pncp_itens DROP COLUMN busca"))
-        conn.execute(
-            text(
-                "ALTER TABLE pncp_itens ADD COLUMN busca tsvector GENERATED ALWAYS AS "
-                "(to_tsvector('nexora_pt'::regconfig, coalesce(termos, ''))) STORED"
-            )
-        )
-        conn.execute(text(ROW), {"n": 1, "d": "Canetas esferográficas, azuis"})
-        conn.execute(text("UPDATE pncp_itens SET termos = 'canetas esferograficas , azuis'"))
-    # when reindex runs
-    monkeypatch.setattr(settings, "DATABASE_URL", fresh)
-    result = runner.invoke(app, ["search", "reindex"], terminal_width=200)
-    # then the row holds the stems, read through 'simple', and is found by the research's lexemes
-    assert result.exit_code == 0 and "1 item(ns) indexado(s)" in result.output, result.output
-    with get_engine(fresh).connect() as conn:
-        termos, expression = conn.execute(
-            text(
-                "SELECT i.termos, c.generation_expression FROM pncp_itens i, information_schema.columns c "
-                "WHERE c.table_name = 'pncp_itens' AND c.column_name = 'busca'"
-            )
-        ).one()
-    assert termos == "canet esferograf , azu" and "simple" in expression
-    assert _found(fresh, "canetas") == [1] and _found(fresh, "azuis") == [1]
