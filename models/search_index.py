@@ -169,19 +169,32 @@ def pending(connection: Connection, table: str, everything: bool = False) -> int
     return int(connection.execute(text(f"SELECT count(*) FROM {table}{where}")).scalar_one())
 
 
-def _batch(connection: Connection, table: str, everything: bool, last: Any) -> tuple[int, Any]:
-    """Index the next BATCH rows of ``table`` after key ``last``: (how many, the last key)."""
+def _batch(connection: Connection, table: str, everything: bool, last: Any) -> tuple[int, Any, bool]:
+    """Index the rows still without ``termos`` (or all, ``everything``) among the next BATCH rows of ``table`` after
+    key ``last``: (how many were indexed, the last key read, whether the table is done). The rows are read by key
+    range alone, the key's index in order: with ``termos IS NULL`` in the query, PostgreSQL's planner (no statistics
+    for a column just added) chose to scan and sort the whole table for every batch: quadratic, 35 minutes for
+    5 million items (bench/bench_search_index.py)."""
     key, source, terms = SOURCES[table]
-    where = "" if everything else " AND termos IS NULL"
-    after = "" if last is None else f" AND {key} > :last"
-    rows = connection.execute(
-        text(f"SELECT {key}, {source} FROM {table} WHERE 1 = 1{where}{after} ORDER BY {key} LIMIT {BATCH}"),
+    after = "" if last is None else f" WHERE {key} > :last"
+    read = connection.execute(
+        text(f"SELECT {key}, {source}, termos IS NULL FROM {table}{after} ORDER BY {key} LIMIT {BATCH}"),
         {"last": last},
     ).all()
+    if not read:
+        return 0, last, True
+    rows = [(k, v) for k, v, pending in read if everything or pending]
+    if table == "pncp_itens":
+        indexed = [item_index(v) for _, v in rows]
+        values: dict[str, list[Any]] = {
+            "keys": [k for k, _ in rows],
+            "termos": [t for t, _ in indexed],
+            "palavras": [n for _, n in indexed],
+        }
+    else:
+        values = {"keys": [k for k, _ in rows], "termos": [terms(v) for _, v in rows]}
     if rows and connection.dialect.name == "postgresql":
         # one statement a batch (the rows' values as arrays), not one UPDATE a row
-        keys = [k for k, _ in rows]
-        values = [terms(v) for _, v in rows]
         if table == "pncp_itens":
             connection.execute(
                 text(
@@ -189,7 +202,7 @@ def _batch(connection: Connection, table: str, everything: bool, last: Any) -> t
                     "CAST(:keys AS bigint[]), CAST(:termos AS text[]), CAST(:palavras AS integer[])) "
                     "AS v(key, termos, palavras) WHERE t.id = v.key"
                 ),
-                {"keys": keys, "termos": values, "palavras": [item_size(v) for _, v in rows]},
+                values,
             )
         else:
             connection.execute(
@@ -197,20 +210,15 @@ def _batch(connection: Connection, table: str, everything: bool, last: Any) -> t
                     f"UPDATE {table} t SET termos = v.termos FROM unnest(CAST(:keys AS text[]), "
                     f"CAST(:termos AS text[])) AS v(key, termos) WHERE t.{key} = v.key"
                 ),
-                {"keys": keys, "termos": values},
+                values,
             )
     elif rows:
-        if table == "pncp_itens":
-            connection.execute(
-                text("UPDATE pncp_itens SET termos = :termos, palavras = :palavras WHERE id = :key"),
-                [{"key": k, "termos": terms(v), "palavras": item_size(v)} for k, v in rows],
-            )
-        else:
-            connection.execute(
-                text(f"UPDATE {table} SET termos = :termos WHERE {key} = :key"),
-                [{"key": k, "termos": terms(value)} for k, value in rows],
-            )
-    return len(rows), rows[-1][0] if rows else last
+        columns = "termos = :termos, palavras = :palavras" if table == "pncp_itens" else "termos = :termos"
+        connection.execute(
+            text(f"UPDATE {table} SET {columns} WHERE {key} = :key"),
+            [dict(zip(("key", *list(values)[1:]), row, strict=True)) for row in zip(*values.values(), strict=True)],
+        )
+    return len(rows), read[-1][0], False
 
 
 def reindex(connection: Connection, table: str, everything: bool = False) -> Iterator[int]:
@@ -219,10 +227,11 @@ def reindex(connection: Connection, table: str, everything: bool = False) -> Ite
     column and the triggers do the rest."""
     last: Any = None
     while True:
-        count, last = _batch(connection, table, everything, last)
-        if not count:
+        count, last, done = _batch(connection, table, everything, last)
+        if done:
             return
-        yield count
+        if count:
+            yield count
 
 
 def reindex_batches(engine: Engine, table: str, everything: bool = False) -> Iterator[int]:
@@ -231,7 +240,8 @@ def reindex_batches(engine: Engine, table: str, everything: bool = False) -> Ite
     last: Any = None
     while True:
         with engine.begin() as connection:
-            count, last = _batch(connection, table, everything, last)
-        if not count:
+            count, last, done = _batch(connection, table, everything, last)
+        if done:
             return
-        yield count
+        if count:
+            yield count

@@ -90,3 +90,26 @@ def test_reindex_says_why_it_cannot_run(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     failed = runner.invoke(app, ["search", "reindex"], terminal_width=200)
     assert failed.exit_code == 1 and "não foi possível reindexar" in failed.output
+
+
+def test_reindex_reads_by_key_range_and_indexes_only_the_rows_without_words(fresh, monkeypatch):
+    from models import search_index
+
+    # given 7 items, 3 of them without their words, and batches of 2 rows (a batch may hold none to index)
+    upgrade(fresh)
+    with get_engine(fresh).begin() as conn:
+        for n in range(1, 8):
+            conn.execute(text(ROW), {"n": n, "d": f"Grampeador de mesa modelo {n}, 26/6"})
+        conn.execute(text("UPDATE pncp_itens SET termos = NULL, palavras = NULL WHERE numero_item IN (3, 4, 7)"))
+        conn.execute(text("UPDATE pncp_itens SET termos = 'marca , ' WHERE numero_item IN (1, 2, 5, 6)"))
+    monkeypatch.setattr(search_index, "BATCH", 2)
+    # when the pending rows are indexed
+    counts = list(search_index.reindex_batches(get_engine(fresh), "pncp_itens"))
+    # then exactly those got their words, past the batches with none, and the others were left as they were
+    assert sum(counts) == 3 and _found(fresh, "grampeador") == [3, 4, 7]
+    with get_engine(fresh).connect() as conn:
+        kept = conn.execute(text("SELECT numero_item FROM pncp_itens WHERE termos = 'marca , ' ORDER BY 1")).all()
+    assert [n for (n,) in kept] == [1, 2, 5, 6]
+    # and --tudo indexes every row again
+    assert sum(search_index.reindex_batches(get_engine(fresh), "pncp_itens", everything=True)) == 7
+    assert _found(fresh, "grampeador") == [1, 2, 3, 4, 5, 6, 7]
