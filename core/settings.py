@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     NOTIFY_RETRY_MAX_SECONDS: float = Field(3600.0, ge=0)
     NOTIFY_LEASE_SECONDS: float = Field(300.0, gt=0)
     WEBHOOK_ALLOWED_NETWORKS: str = ""
+    WEBHOOK_CA_FILE: Path | None = None
 
     PNCP_BASE_URL: str = "https://pncp.gov.br"
     PNCP_TIMEOUT_SECONDS: float = Field(30.0, gt=0)

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -156,3 +157,22 @@ class NotificationPublic(SQLModel):
 class NotificationDetail(NotificationPublic):
     event: dict[str, Any]
     attempt_log: list[AttemptPublic]
+
+
+def masked_target(channel: Channel | str, target: str) -> str:
+    """A target as keys without admin see it: an e-mail's first letter and domain; a webhook's scheme, host without
+    its first label, and port (a token may be anywhere else: path, query, a per-receiver subdomain)."""
+    if channel == Channel.EMAIL:
+        local, _, domain = target.rpartition("@")
+        return f"{local[:1]}***@{domain}" if local and domain else "***"
+    try:
+        parts = urlsplit(target)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "***"
+    labels = host.split(".")
+    if len(labels) > 2 and not host.replace(".", "").isdigit():
+        host = ".".join(["***", *labels[1:]])
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}/***"

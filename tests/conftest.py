@@ -246,6 +246,14 @@ def receiver(webhook_server):
     webhook_server.reset()
 
 
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """A test resolver in front of the system's, for this test (tests/utils/dns.py)."""
+    from tests.utils.dns import install
+
+    return install(monkeypatch)
+
+
 @pytest.fixture(scope="session")
 def pncp_server():
     """The PNCP replay server at PNCP_BASE_URL (what the runner subprocess collects from)."""

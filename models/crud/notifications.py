@@ -360,6 +360,7 @@ def list_notifications(
     status: DeliveryStatus | None = None,
     event_type: str | None = None,
     target: str | None = None,
+    subscription_id: uuid.UUID | None = None,
     event_id: uuid.UUID | None = None,
     document_id: uuid.UUID | None = None,
     limit: int = 50,
@@ -374,6 +375,8 @@ def list_notifications(
         filters.append(Notification.event_type == event_type)
     if target:
         filters.append(func.lower(Notification.target).like(f"%{target.lower()}%"))
+    if subscription_id:
+        filters.append(Notification.subscription_id == subscription_id)
     if event_id:
         filters.append(Notification.event_id == event_id)
     total = session.exec(select(func.count()).select_from(Notification).where(*filters)).one()

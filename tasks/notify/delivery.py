@@ -1,5 +1,7 @@
 """Sending claimed notifications: webhooks with httpx, e-mail by file, SMTP or Amazon SES; each send becomes an
-Outcome (delivered, or failed with the receiver's answer and whether a later attempt may succeed).
+Outcome (delivered, or failed with the receiver's status, a short reason of ours and whether a later attempt may
+succeed). A webhook's answer is read up to ANSWER_BYTES and never kept: its text and any Location are the
+receiver's, not something an operator needs, and a hostile receiver could fill the records with them.
 
 Retry classification: timeouts, connection errors, 5xx, 408 and 429 (with Retry-After) are worth another
 attempt; any other 4xx, a redirect, an unsafe target or a secret that no longer opens is final.
@@ -8,6 +10,7 @@ attempt; any other 4xx, a redirect, an unsafe target or a secret that no longer 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import smtplib
 import ssl
@@ -23,7 +26,7 @@ from core.settings import settings
 from models.crud.notifications import Job, Outcome
 from models.db import utcnow
 from models.notification import Channel
-from tasks.notify import messages
+from tasks.notify import egress, messages
 
 RETRYABLE_HTTP = {408, 429}
 RETRYABLE_SES = {
@@ -36,7 +39,7 @@ RETRYABLE_SES = {
     "ServiceUnavailable",
     "RequestTimeout",
 }
-ANSWER_CHARS = 300
+ANSWER_BYTES = 64 * 1024  # read at most this much of a webhook's answer (none of it is kept)
 
 
 class SendError(Exception):
@@ -78,13 +81,7 @@ async def send_all(jobs: list[Job], concurrency: int | None = None) -> list[Outc
     """Send every job, at most ``concurrency`` at a time; never raises for a single job."""
     limit = concurrency or settings.NOTIFY_CONCURRENCY
     gate = asyncio.Semaphore(limit)
-    timeout = httpx.Timeout(settings.NOTIFY_TIMEOUT_SECONDS)
-    async with httpx.AsyncClient(
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-        limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-    ) as client:
+    async with egress.client(limit) as client:
 
         async def one(job: Job) -> Outcome:
             async with gate:
@@ -142,40 +139,65 @@ async def _send(client: httpx.AsyncClient, job: Job) -> Outcome:
 
 
 async def _webhook(client: httpx.AsyncClient, job: Job, secret: str) -> int:
+    """POST the event; the whole delivery (resolving, connecting, sending, reading) within NOTIFY_TIMEOUT_SECONDS,
+    at most ANSWER_BYTES of the answer read and none of it kept."""
     try:
-        await asyncio.to_thread(netguard.check_webhook_target, job.target)
-    except netguard.UnresolvableTarget as exc:
-        raise SendError(str(exc), retryable=True) from exc
+        netguard.check_url_shape(job.target)
     except netguard.UnsafeTarget as exc:
         raise SendError(f"destino recusado: {exc}", retryable=False) from exc
     body = messages.webhook_body(job)
     headers = messages.webhook_headers(job, secret, body, str(int(time.time())))
+    deadline = settings.NOTIFY_TIMEOUT_SECONDS
     try:
-        response = await client.post(job.target, content=body, headers=headers)
-    except httpx.TimeoutException as exc:
-        raise SendError(
-            f"tempo esgotado após {settings.NOTIFY_TIMEOUT_SECONDS:g} s ({type(exc).__name__})", retryable=True
-        ) from exc
-    except httpx.TransportError as exc:
-        raise SendError(f"falha de conexão: {type(exc).__name__}: {exc}", retryable=True) from exc
+        async with asyncio.timeout(deadline):
+            async with client.stream("POST", job.target, content=body, headers=headers) as response:
+                await _drain(response)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise SendError(f"tempo esgotado: a entrega passou de {deadline:g} s", retryable=True) from exc
+    except netguard.UnresolvableTarget as exc:
+        raise SendError(str(exc), retryable=True) from exc
+    except netguard.UnsafeTarget as exc:
+        raise SendError(f"destino recusado: {exc}", retryable=False) from exc
+    except httpx.ConnectError as exc:  # the system's or TLS's words (refused, unreachable, certificate)
+        raise SendError(f"falha de conexão: {str(exc)[:200]}", retryable=True) from exc
+    except httpx.TransportError as exc:  # a protocol error quotes the receiver's bytes: the kind alone
+        raise SendError(f"falha de conexão: {type(exc).__name__}", retryable=True) from exc
     code = response.status_code
     if 200 <= code < 300:
         return code
-    answer = response.text[:ANSWER_CHARS].strip()
-    message = f"HTTP {code}" + (f": {answer}" if answer else "")
-    if 300 <= code < 400:
-        raise SendError(
-            f"{message} (redirecionamento para {response.headers.get('location', '?')} não é seguido)",
-            retryable=False,
-            status_code=code,
-        )
     retryable = code >= 500 or code in RETRYABLE_HTTP
     raise SendError(
-        message,
+        f"HTTP {code}: {answer_reason(code)}",
         retryable=retryable,
         status_code=code,
         retry_after=retry_after_seconds(response.headers.get("retry-after")) if retryable else None,
     )
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the answer up to ANSWER_BYTES (raw: never decompressed), so a small one frees its connection for the
+    next delivery; a larger one is left unread and its connection closed."""
+    seen = 0
+    async with contextlib.aclosing(response.aiter_raw()) as chunks:
+        async for chunk in chunks:
+            seen += len(chunk)
+            if seen > ANSWER_BYTES:
+                return
+
+
+def answer_reason(code: int) -> str:
+    """What a receiver's status means for the operator, in our words (the answer's text is never kept)."""
+    if 300 <= code < 400:
+        return "redirecionamento não é seguido; cadastre a URL final do receptor"
+    if code in (401, 403):
+        return "o receptor recusou a autenticação; confira o segredo da assinatura"
+    if code in (404, 410):
+        return "o endereço não existe no receptor"
+    if code in RETRYABLE_HTTP:
+        return "o receptor pediu para tentar mais tarde"
+    if code >= 500:
+        return "erro no receptor; nova tentativa mais tarde"
+    return "o receptor recusou a notificação"
 
 
 def send_email(job: Job) -> int | None:

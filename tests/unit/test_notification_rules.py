@@ -109,6 +109,73 @@ def test_allow_list_opens_a_network_only(monkeypatch):
         netguard.check_webhook_target("https://nao-existe.invalid/hook")
 
 
+def test_the_host_is_read_as_the_http_client_sends_it():
+    assert netguard.check_url_shape("http://Straße.Example/x") == ("xn--strae-oqa.example", 80)  # IDNA2008
+    assert netguard.check_url_shape("https://xn--strae-oqa.example:8443/x") == ("xn--strae-oqa.example", 8443)
+    for url, reason in (
+        ("http://ｅｘａｍｐｌｅ.com/x", "IDNA2008"),  # IDNA2003 would map it to example.com; httpx refuses it
+        ("http://☃.net/x", "IDNA2008"),
+        ("http://a.gov.br\\@127.0.0.1/x", "credenciais"),  # httpx reads 'a.gov.br\\' as a user name
+    ):
+        with pytest.raises(netguard.UnsafeTarget, match=reason):
+            netguard.check_url_shape(url)
+
+
+def test_every_address_is_vetted_from_one_resolution(monkeypatch):
+    monkeypatch.setattr(settings, "WEBHOOK_ALLOWED_NETWORKS", "")
+    asked = []
+    answers = {
+        "pub.example": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+        "mixed.example": ["93.184.215.14", "10.1.2.3"],
+    }
+
+    def resolve(host, port):
+        asked.append(host)
+        return answers.get(host, [])
+
+    monkeypatch.setattr(netguard, "resolve", resolve)
+    assert netguard.vetted_addresses("pub.example", 443) == answers["pub.example"]
+    with pytest.raises(netguard.UnsafeTarget, match="endereço interno 10.1.2.3"):
+        netguard.vetted_addresses("mixed.example", 443)
+    with pytest.raises(netguard.UnresolvableTarget):
+        netguard.vetted_addresses("empty.example", 443)
+    assert asked == ["pub.example", "mixed.example", "empty.example"]
+
+
+def test_the_webhook_transport_connects_through_the_vetted_backend():
+    import httpx
+
+    from tasks.notify import egress
+
+    transport = egress.VettedTransport(httpx.Limits(max_connections=2))
+    assert isinstance(transport._pool._network_backend, egress.VettedBackend)  # an httpx upgrade must not drop it
+
+
+@pytest.mark.parametrize(
+    ("channel", "target", "shown"),
+    [
+        (Channel.WEBHOOK, "https://hooks.slack.com/services/T0/B0/segredo", "https://***.slack.com/***"),
+        (Channel.WEBHOOK, "https://a1b2c3.m.pipedream.net", "https://***.m.pipedream.net/***"),
+        (Channel.WEBHOOK, "http://127.0.0.1:8080/h?token=segredo", "http://127.0.0.1:8080/***"),
+        (Channel.WEBHOOK, "https://orgao.gov.br/h/segredo", "https://***.gov.br/***"),
+        (Channel.WEBHOOK, "https://exemplo.com/h/segredo", "https://exemplo.com/***"),
+        (Channel.WEBHOOK, "http://[::1/h", "***"),
+        (Channel.EMAIL, "fiscal.contratos@orgao.gov.br", "f***@orgao.gov.br"),
+    ],
+)
+def test_targets_are_masked_for_keys_without_admin(channel, target, shown):
+    from models.notification import masked_target
+
+    assert masked_target(channel, target) == shown
+
+
+def test_answer_reasons_are_ours():
+    from tasks.notify.delivery import answer_reason
+
+    assert "redirecionamento" in answer_reason(302) and "tentar mais tarde" in answer_reason(429)
+    assert "autenticação" in answer_reason(401) and "nova tentativa" in answer_reason(503)
+
+
 def test_event_types_are_checked():
     assert check_event_types(["document.approved", "*", "document.approved"]) == ["document.approved", "*"]
     with pytest.raises(ValueError, match="Tipos válidos"):

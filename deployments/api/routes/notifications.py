@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
 from deployments.api.deps import AdminKey, Offset, ReadKey, SessionDep, WriteKey
+from models.apikey import ApiKey
 from models.crud import notifications as crud
+from models.enums import Scope
 from models.events import EVENT_TYPES
 from models.notification import (
     AttemptPublic,
@@ -22,6 +24,7 @@ from models.notification import (
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionPublic,
+    masked_target,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
@@ -80,48 +83,73 @@ def delete_subscription(session: SessionDep, _: AdminKey, subscription_id: uuid.
     )
 
 
+def _admin(key: ApiKey) -> bool:
+    return Scope.ADMIN.value in key.scopes
+
+
+def _public(row: Notification, key: ApiKey) -> NotificationPublic:
+    """Without admin, the target masked (a webhook URL may hold a token; an e-mail is a person's) and no error text
+    (it names the receiver's addresses and failures)."""
+    public = NotificationPublic.model_validate(row, from_attributes=True)
+    if _admin(key):
+        return public
+    return public.model_copy(update={"target": masked_target(row.channel, row.target), "last_error": None})
+
+
+def _target_filter_refused(key: ApiKey) -> HTTPException:
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        f"A chave '{key.name}' não tem o escopo 'admin', exigido para filtrar por destino; filtre por subscription_id.",
+    )
+
+
 @router.get("/notifications", response_model=NotificationsPage)
 def list_notifications(
     session: SessionDep,
-    _: ReadKey,
+    key: ReadKey,
     status: DeliveryStatus | None = None,
     event: Annotated[str | None, Query(max_length=100, description="tipo de evento")] = None,
-    target: Annotated[str | None, Query(max_length=500, description="parte do e-mail ou da URL")] = None,
+    target: Annotated[
+        str | None, Query(max_length=500, description="parte do e-mail ou da URL (só com o escopo admin)")
+    ] = None,
+    subscription_id: uuid.UUID | None = None,
     event_id: uuid.UUID | None = None,
     document_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> NotificationsPage:
-    """Notifications, newest first, filtered by status, event type, target, event or document."""
+    """Notifications, newest first, filtered by status, event type, target (admin), subscription, event or
+    document. Without admin, targets are masked and `last_error` is empty."""
+    if target and not _admin(key):  # a substring filter would read a masked URL back one letter at a time
+        raise _target_filter_refused(key)
     rows, total = crud.list_notifications(
         session,
         status=status,
         event_type=event,
         target=target,
+        subscription_id=subscription_id,
         event_id=event_id,
         document_id=document_id,
         limit=limit,
         offset=offset,
     )
-    return NotificationsPage(
-        data=[NotificationPublic.model_validate(r, from_attributes=True) for r in rows], count=total
-    )
+    return NotificationsPage(data=[_public(r, key) for r in rows], count=total)
 
 
 # `:uuid`: /notifications/retry-dead is its own resource (a GET there is a 405, not a malformed id)
 @router.get("/notifications/{notification_id:uuid}", response_model=NotificationDetail)
-def read_notification(session: SessionDep, _: ReadKey, notification_id: uuid.UUID) -> NotificationDetail:
-    """One notification with its event and every attempt (time, status code, latency, error)."""
+def read_notification(session: SessionDep, key: ReadKey, notification_id: uuid.UUID) -> NotificationDetail:
+    """One notification with its event and every attempt (time, status code, latency; the error with admin)."""
     row, event, attempts = crud.get_notification(session, notification_id)
-    return _detail(row, event, attempts)
+    return _detail(row, event, attempts, key)
 
 
 @router.post("/notifications/{notification_id:uuid}/retry", response_model=NotificationDetail)
-def retry_notification(session: SessionDep, _: WriteKey, notification_id: uuid.UUID) -> NotificationDetail:
+def retry_notification(session: SessionDep, key: WriteKey, notification_id: uuid.UUID) -> NotificationDetail:
     """Re-drive: send again now with a fresh budget of attempts (dead, retrying or pending; not delivered)."""
     crud.redrive(session, notification_id)
     row, event, attempts = crud.get_notification(session, notification_id)
-    return _detail(row, event, attempts)
+    return _detail(row, event, attempts, key)
 
 
 @router.post("/notifications/retry-dead", response_model=Redriven)
@@ -130,10 +158,12 @@ def retry_dead(session: SessionDep, _: WriteKey) -> Redriven:
     return Redriven(requeued=crud.redrive_dead(session))
 
 
-def _detail(row: Notification, event: Event, attempts: list[DeliveryAttempt]) -> NotificationDetail:
-    public = NotificationPublic.model_validate(row, from_attributes=True).model_dump()
+def _detail(row: Notification, event: Event, attempts: list[DeliveryAttempt], key: ApiKey) -> NotificationDetail:
+    log = [AttemptPublic.model_validate(a, from_attributes=True) for a in attempts]
+    if not _admin(key):
+        log = [a.model_copy(update={"error": None}) for a in log]
     return NotificationDetail(
-        **public,
+        **_public(row, key).model_dump(),
         event={
             "id": str(event.id),
             "type": event.type,
@@ -142,5 +172,5 @@ def _detail(row: Notification, event: Event, attempts: list[DeliveryAttempt]) ->
             "occurred_at": event.occurred_at.isoformat(),
             "data": event.data,
         },
-        attempt_log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
+        attempt_log=log,
     )
