@@ -38,8 +38,17 @@ office:
 	@(test -x /usr/bin/soffice && /usr/bin/python3 -c "import uno" 2>/dev/null) || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui python3-uno >/dev/null)
 
+# The embedded mode on this machine: settings default to production (a placeholder SECRET_KEY is refused), so
+# `make demo` and `make up` ask for development, and say so, unless ENVIRONMENT is set (environment or .env).
+EMBEDDED = $(if $(or $(ENVIRONMENT),$(shell grep -s '^ *ENVIRONMENT *= *[a-z]' .env)),,ENVIRONMENT=development)
+define embedded_notice
+	@$(if $(EMBEDDED),echo "ENVIRONMENT=development (modo embutido nesta máquina: a SECRET_KEY de exemplo é aceita; \
+	em produção defina ENVIRONMENT e SECRET_KEY, veja docs/operations.md)")
+endef
+
 demo: install
-	@.venv/bin/nexora demo
+	$(embedded_notice)
+	@$(EMBEDDED) .venv/bin/nexora demo
 
 test: install browser office
 	.venv/bin/python -m pytest
@@ -57,7 +66,8 @@ fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_SEED=$${FUZZ_SEED:-1} .venv/bin/python -m pytest tests/e2e/test_fuzz_api.py
 
 up: install
-	.venv/bin/nexora up
+	$(embedded_notice)
+	$(EMBEDDED) .venv/bin/nexora up
 
 bench: install
 	for b in bench/bench_*.py; do .venv/bin/python $$b || exit 1; done

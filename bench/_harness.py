@@ -28,7 +28,7 @@ os.environ.update(
         "ENVIRONMENT": "test",
         "DATA_DIR": str(HOME / "data"),
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{HOME / 'data' / 'bench.db'}"),
-        "SECRET_KEY": "bench-secret-key",
+        "SECRET_KEY": "bench-secret-key-of-the-benchmarks-only",
         "OPENAI_API_KEY": "sk-bench-loopback",
         "OPENAI_BASE_URL": f"http://127.0.0.1:{LLM_PORT}/v1",
         "OPENAI_MODEL": "fake-gpt",

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, computed_field, model_validator
+from pydantic import Field, SecretStr, ValidationError, computed_field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = {"changethis", "change-me", "secret", "dev", ""}
+from core.validation import describe, summary
+
+# the values of .env.example and the usual stand-ins: refused as a key outside development, whatever their length
+PLACEHOLDER_SECRETS = {"changethis", "change-me", "changeme", "secret", "dev", "test", "password", ""}
+MIN_SECRET_CHARS = 32  # secrets.token_urlsafe(32) gives 43
+KEY_HOWTO = "gere uma com: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
 
-    ENVIRONMENT: Literal["development", "test", "production"] = "development"
+    # production unless development is asked for: outside development a weak SECRET_KEY is refused at start-up
+    ENVIRONMENT: Literal["development", "test", "production"] = "production"
     LOG_FORMAT: Literal["text", "json"] = "text"
     DATA_DIR: Path = Path("var")
     DATABASE_URL: str | None = None
     SECRET_KEY: SecretStr = SecretStr("changethis")
+    # keys SECRET_KEY replaced (comma-separated): stored secrets sealed with them still open, until
+    # `nexora secrets rotate` re-seals them with SECRET_KEY (docs/operations.md, "Security")
+    SECRET_KEY_PREVIOUS: SecretStr = SecretStr("")
+    # the key of the CPF pseudonyms (tasks/pncp/parse.mask_person); unset: derived from SECRET_KEY, and a rotation of
+    # SECRET_KEY then gives the same CPF a new pseudonym in the rows written afterwards
+    PSEUDONYM_KEY: SecretStr | None = None
 
     OPENAI_API_KEY: SecretStr | None = None
     OPENAI_BASE_URL: str | None = None
@@ -196,16 +208,23 @@ class Settings(BaseSettings):
     def mail_outbox_dir(self) -> Path:
         return self.DATA_DIR / "mail-outbox"
 
+    @property
+    def previous_secret_keys(self) -> list[str]:
+        return [key.strip() for key in self.SECRET_KEY_PREVIOUS.get_secret_value().split(",") if key.strip()]
+
     @model_validator(mode="after")
-    def _refuse_placeholders(self) -> Settings:
-        secret = self.SECRET_KEY.get_secret_value()
-        if secret.lower() in PLACEHOLDER_SECRETS:
-            message = (
-                "SECRET_KEY is a placeholder; set a random value "
-                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-            )
-            if self.ENVIRONMENT != "development":
-                raise ValueError(message)
+    def _refuse_weak_secrets(self) -> Settings:
+        if self.ENVIRONMENT == "development":
+            return self
+        problems = [
+            problem
+            for name, value in (("SECRET_KEY", self.SECRET_KEY), ("PSEUDONYM_KEY", self.PSEUDONYM_KEY))
+            if value is not None and (problem := weak_secret(name, value.get_secret_value()))
+        ]
+        if problems:
+            where = f"chave recusada com ENVIRONMENT={self.ENVIRONMENT}"
+            development = "numa máquina de desenvolvimento: ENVIRONMENT=development"
+            raise ValueError(f"{'; '.join(problems)} — {where}; {KEY_HOWTO} ({development})")
         return self
 
     @model_validator(mode="after")
@@ -259,8 +278,34 @@ def check_price_research_settings(min_prices: int, window_days: int) -> list[str
     return problems
 
 
+def weak_secret(name: str, value: str) -> str | None:
+    """Why a key may not be used outside development (None when it may)."""
+    if value.strip().lower() in PLACEHOLDER_SECRETS:
+        return f"{name} é um valor de exemplo (o de .env.example ou equivalente)"
+    if len(value) < MIN_SECRET_CHARS:
+        return f"{name} tem {len(value)} caracteres, menos que {MIN_SECRET_CHARS}"
+    return None
+
+
+class SettingsRefused(SystemExit):
+    """The process does not start with these settings: one line saying why (no traceback, no value of a setting)."""
+
+
+def _without_secret(error: Any) -> Any:
+    """A settings error with its input only when it is one plain setting's value (a model validator's input is
+    every setting read)."""
+    field = Settings.model_fields.get(str(error["loc"][0])) if error.get("loc") else None
+    if field is None or "SecretStr" in str(field.annotation):
+        return {key: value for key, value in error.items() if key != "input"}
+    return error
+
+
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:  # its text would echo the settings read, secrets included
+        errors = [_without_secret(error) for error in exc.errors(include_url=False)]
+        raise SettingsRefused(f"configuração recusada: {summary(describe(errors, root=''), limit=10)}") from None
 
 
 settings = get_settings()

@@ -1,5 +1,5 @@
-"""`nexora`: the operators' command line (stack, demo, templates, API keys, database, deployments), assembled from
-one module per sub-app."""
+"""`nexora`: the operators' command line (stack, demo, templates, API keys, secrets, database, deployments),
+assembled from one module per sub-app."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from core.settings import settings
 from deployments.cli.apikey import apikey_app
 from deployments.cli.db import db_app
 from deployments.cli.documents import documents_app
+from deployments.cli.keys import secrets_app
 from deployments.cli.model import model_app
 from deployments.cli.notifications import notifications_app, subscriptions_app
 from deployments.cli.operations import backup_command, restore_command, setup
@@ -46,6 +47,7 @@ for name, sub_app in (
     ("prices", prices_app),
     ("runs", runs_app),
     ("search", search_app),
+    ("secrets", secrets_app),
 ):
     app.add_typer(sub_app, name=name)
 

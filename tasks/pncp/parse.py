@@ -14,7 +14,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from core.settings import settings
+from core.crypto import pseudonym_key
 from models.personal_data import cpf_like
 
 CONTROL = re.compile(r"^(\d{14})-1-(\d{6})/(\d{4})$")
@@ -227,8 +227,9 @@ def item(raw: dict[str, Any], parent: dict[str, Any]) -> dict[str, Any]:
 
 
 def mask_person(identifier: str) -> str:
-    """A CPF as a keyed hash: the same supplier gives the same value, the number cannot be read back."""
-    key = hashlib.sha256(b"nexora/pncp-pf/v1:" + settings.SECRET_KEY.get_secret_value().encode()).digest()
+    """A CPF as a keyed hash: the same supplier gives the same value, the number cannot be read back (the key:
+    core.crypto.pseudonym_key)."""
+    key = pseudonym_key()
     digits = re.sub(r"\D", "", identifier)
     return "pf:" + hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()[:32]
 
