@@ -179,16 +179,18 @@ def test_the_mapa_says_which_filter_set_aside_what(client, sqlite_url):
     assert list(filters) == ["item", "preco", "janela", "unidade", "outliers"]
     assert filters["item"]["entrada"] == filters["janela"]["excluidos"] == of_code and today["mapa_de_precos"]["n"] == 0
     assert f"excluídos: {of_code} fora da janela" in today["mapa_de_precos"]["nota"] and today["confiavel"] is False
-    # and a pen in 2022: the prices read were of other items, and the similarity filter says so
+    # and a pen in 2022: no collected description is similar enough, so the search reads none of the window's prices
+    # (other items'), and the note says that no price of the window has a similar description
     pen = client.post(
         "/api/v1/prices/estimate",
         json={"descricao": "CANETA ESFEROGRÁFICA AZUL", "unidade": "UN", "data": "2022-06-30"},
     ).json()
     item = pen["mapa_de_precos"]["filtros"][0]
-    assert item["filtro"] == "item" and item["entrada"] == item["excluidos"] > 0 and pen["mapa_de_precos"]["n"] == 0
-    assert (
-        "sem_precos_na_janela" in pen["alertas"]
-        and "de outro item (descrição com similaridade" in pen["mapa_de_precos"]["nota"]
+    assert item["filtro"] == "item" and item["entrada"] == item["excluidos"] == 0 and pen["mapa_de_precos"]["n"] == 0
+    assert "a busca lê apenas os que podem atingir a similaridade" in item["descricao"]
+    assert "sem_precos_na_janela" in pen["alertas"] and (
+        "Nenhum preço coletado com data entre 30/06/2021 e 30/06/2022 tem descrição semelhante à do item"
+        in pen["mapa_de_precos"]["nota"]
     )
 
 
