@@ -40,6 +40,13 @@ os.environ.update(
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "RUN_RATE_PER_MINUTE": "1000000",  # the benchmarks start thousands of runs with one key
         "RUN_RATE_BURST": "100000",
+        "READ_RATE_PER_MINUTE": "10000000",  # and read and write with it as fast as the API answers
+        "READ_RATE_BURST": "1000000",
+        "WRITE_RATE_PER_MINUTE": "10000000",
+        "WRITE_RATE_BURST": "1000000",
+        "WAIT_MAX_PER_KEY": "1000",
+        "WAIT_MAX_TOTAL": "10000",
+        "LLM_DAILY_CALLS_PER_KEY": "100000000",
     }
 )
 

@@ -73,8 +73,20 @@ class Settings(BaseSettings):
     MAX_REQUEST_BYTES: int = Field(1_048_576, ge=1024)  # larger request bodies: 413
     # the evidence file of a price research (a supplier's scanned quote, a saved page): its upload route only
     MAX_UPLOAD_BYTES: int = Field(20 * 1_048_576, ge=1024)
-    RUN_RATE_PER_MINUTE: float = Field(120, gt=0)  # flow runs started per API key (and API process): 429 above
+    # per-key limits, one token bucket per key and class of route shared by every API process through the app
+    # database (deployments/api/limits.py, docs/operations.md "Abuse limits"): 429 with Retry-After above them
+    READ_RATE_PER_MINUTE: float = Field(600, gt=0)  # GET/HEAD requests
+    READ_RATE_BURST: int = Field(300, ge=0)  # 0: this API process answers no read of a key (429)
+    WRITE_RATE_PER_MINUTE: float = Field(120, gt=0)  # POST/PUT/PATCH/DELETE requests (those starting runs included)
+    WRITE_RATE_BURST: int = Field(60, ge=0)
+    RUN_RATE_PER_MINUTE: float = Field(120, gt=0)  # flow runs started
     RUN_RATE_BURST: int = Field(60, ge=0)  # 0: this API process starts no flow runs (429), e.g. a read replica
+    # requests waiting for a run's end (`wait`) at once in one API process: per key and in all; 429 above
+    WAIT_MAX_PER_KEY: int = Field(4, ge=0, le=1000)
+    WAIT_MAX_TOTAL: int = Field(64, ge=0, le=100_000)
+    WAIT_POLL_MAX_SECONDS: float = Field(2.0, ge=0.1, le=60)  # a waiter reads the run at 0.25 s, then less often
+    # language-model calls the drafting runs a key starts may make in a day (Brasília): 429 once spent; 0: none
+    LLM_DAILY_CALLS_PER_KEY: int = Field(1000, ge=0)
     RUNNER_POLL_SECONDS: float = Field(0.5, ge=0.1, le=60)
     SCHEDULES_PAUSED: str = ""  # deployments (comma-separated, or *) whose schedules `serve` registers inactive
     # flow runs at once per executor (the `serve` runner, each worker): each is a Python process (~150 MB, ~2 s of

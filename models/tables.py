@@ -3,6 +3,7 @@
 from models.apikey import ApiKey
 from models.artifact import Artifact
 from models.document import AuditLog, Document, DocumentField
+from models.key_limits import LlmBudgetDay, RateBucket
 from models.market import PncpCheckpoint, PncpContratacao, PncpDetailGap, PncpItem, PncpQuarantine, PncpResultado
 from models.notification import DeliveryAttempt, Event, Notification, Subscription
 from models.pncp_documents import PncpDocument, PncpDocumentSection
@@ -23,6 +24,7 @@ __all__ = [
     "DocumentSearch",
     "DocumentSignature",
     "Event",
+    "LlmBudgetDay",
     "Notification",
     "PncpCheckpoint",
     "PncpContratacao",
@@ -35,6 +37,7 @@ __all__ = [
     "PncpResultado",
     "PriceIndexValue",
     "PriceResearch",
+    "RateBucket",
     "ResearchItem",
     "ResearchPrice",
     "Subscription",

@@ -53,8 +53,16 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "testing-secret",
         # notifications: loopback receivers are allow-listed; short back-off, time-out and lease for the tests
         "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "RUN_RATE_PER_MINUTE": "60000",  # the limit's own test narrows it
+        # per-key limits generous for the session (each limit's own test narrows it: tests/e2e/test_api_limits.py)
+        "RUN_RATE_PER_MINUTE": "60000",
         "RUN_RATE_BURST": "10000",
+        "READ_RATE_PER_MINUTE": "600000",
+        "READ_RATE_BURST": "100000",
+        "WRITE_RATE_PER_MINUTE": "600000",
+        "WRITE_RATE_BURST": "100000",
+        "WAIT_MAX_PER_KEY": "200",
+        "WAIT_MAX_TOTAL": "1000",
+        "LLM_DAILY_CALLS_PER_KEY": "1000000",
         "NOTIFY_RETRY_BASE_SECONDS": "0.2",
         "NOTIFY_RETRY_MAX_SECONDS": "1",
         "NOTIFY_TIMEOUT_SECONDS": "2",

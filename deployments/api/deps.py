@@ -12,6 +12,7 @@ from prefect.client.orchestration import PrefectClient
 from sqlmodel import Session
 
 from core.logging import current_trace_id
+from deployments.api.limits import check_rate, request_class
 from models.apikey import ApiKey
 from models.crud.apikeys import authenticate
 from models.crud.documents import Acting
@@ -56,6 +57,7 @@ def malformed_authorization(header: str) -> HTTPException:
 def get_current_key(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> ApiKey:
+    """The caller's key, once its request is within the key's rate for its class (reads, writes: 429 above)."""
     if credentials is None:
         header = request.headers.get("authorization", "")
         if header.strip():
@@ -65,6 +67,7 @@ def get_current_key(
         key = authenticate(session, credentials.credentials)
     if key is None:
         raise _unauthorized("Chave de API inválida ou revogada.", "invalid_token")
+    check_rate(key.id, request_class(request.method))  # its own transaction, after the key's: see take_token
     return key
 
 

@@ -58,7 +58,8 @@ _WHY = {
     409: "Conflito com o estado atual",
     413: "Corpo da requisição grande demais",
     422: "Dados inválidos",
-    429: "Limite de execuções da chave atingido",
+    429: "Limite da chave atingido (requisições por minuto, execuções, esperas simultâneas ou chamadas ao modelo "
+    "no dia)",
     502: "Um serviço externo recusou a operação",
     503: "Serviço externo indisponível; tente de novo",
 }
@@ -67,7 +68,7 @@ _WHY = {
 def _error_codes(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     codes = {422} if operation.get("parameters") or operation.get("requestBody") else set()
     if operation.get("security"):
-        codes |= {401, 403}
+        codes |= {401, 403, 429}  # 429: the key's rate of requests (deployments/api/limits.py)
     if "{" in path:
         codes.add(404)
     if method in ("post", "put", "patch"):

@@ -1,9 +1,10 @@
-"""Abuse limits of the API: request bodies over MAX_REQUEST_BYTES (413) and, per API key, flow runs started over
-RUN_RATE_PER_MINUTE with a burst of RUN_RATE_BURST (429 with Retry-After).
+"""Abuse limits of the API: request bodies over MAX_REQUEST_BYTES (413) and, per API key, requests over the rate of
+their class of route — reads (GET/HEAD), writes (the other methods) and flow runs started — each a token bucket of
+X_RATE_PER_MINUTE with a burst of X_RATE_BURST (429 with Retry-After).
 
 The body limit is an ASGI middleware: it refuses a declared Content-Length at once and counts the bytes of a body
-sent without one (chunked), so no handler ever reads more than the limit. The run limit is a token bucket per key
-in this API process (each process of a multi-process deployment keeps its own: the effective limit is per process).
+sent without one (chunked), so no handler ever reads more than the limit. The buckets are rows of the app database
+(models/crud/key_limits.py), taken by one atomic upsert: every API process of a deployment shares them.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass
 
 from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logging import accept_trace_id
 from core.settings import settings
+from models.crud.key_limits import take_token
+from models.db import session_scope
 
 
 def _too_large_body(limit: int, trace_id: str, setting: str = "MAX_REQUEST_BYTES") -> bytes:
@@ -100,51 +104,55 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-@dataclass
-class TokenBucket:
-    rate_per_second: float
-    burst: int
-    tokens: dict[str, float] = field(default_factory=dict)
-    stamps: dict[str, float] = field(default_factory=dict)
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """Take a token for ``key``: 0 when granted, else the seconds until one is available."""
-        now = time.monotonic() if now is None else now
-        last = self.stamps.get(key, now)
-        tokens = min(self.burst, self.tokens.get(key, self.burst) + (now - last) * self.rate_per_second)
-        self.stamps[key] = now
-        if tokens >= 1:
-            self.tokens[key] = tokens - 1
-            return 0.0
-        self.tokens[key] = tokens
-        return (1 - tokens) / self.rate_per_second
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-_buckets: dict[tuple[float, int], TokenBucket] = {}
+@dataclass(frozen=True)
+class RouteClass:
+    name: str  # the bucket's route_class
+    noun: str  # what the message counts, in Portuguese
+    setting: str  # X in X_RATE_PER_MINUTE / X_RATE_BURST
+
+    @property
+    def per_minute(self) -> float:
+        return float(getattr(settings, f"{self.setting}_RATE_PER_MINUTE"))
+
+    @property
+    def burst(self) -> int:
+        return int(getattr(settings, f"{self.setting}_RATE_BURST"))
 
 
-def run_bucket() -> TokenBucket:
-    """The bucket of the current settings (a changed setting, as in tests, gets a fresh one)."""
-    shape = (settings.RUN_RATE_PER_MINUTE / 60, settings.RUN_RATE_BURST)
-    if shape not in _buckets:
-        _buckets[shape] = TokenBucket(*shape)
-    return _buckets[shape]
+READ = RouteClass("read", "leituras", "READ")
+WRITE = RouteClass("write", "escritas", "WRITE")
+RUN = RouteClass("run", "execuções", "RUN")
 
 
-def check_run_rate(key_id: str) -> None:
-    """Raise 429 with Retry-After when ``key_id`` has started its share of flow runs."""
-    if settings.RUN_RATE_BURST == 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "Esta instância da API não inicia execuções (RUN_RATE_BURST=0); use a instância de operação.",
-            headers={"Retry-After": "3600"},
-        )
-    wait = run_bucket().take(key_id)
+def request_class(method: str) -> RouteClass:
+    return READ if method.upper() in READ_METHODS else WRITE
+
+
+def check_rate(key_id: uuid.UUID, route: RouteClass) -> None:
+    """Raise 429 with Retry-After when the key has spent its share of ``route``'s requests (blocking: call it from a
+    worker thread)."""
+    burst = route.burst
+    if burst == 0:
+        if route is RUN:
+            message = "Esta instância da API não inicia execuções (RUN_RATE_BURST=0); use a instância de operação."
+        else:
+            message = f"Esta instância da API não atende {route.noun} ({route.setting}_RATE_BURST=0)."
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, message, headers={"Retry-After": "3600"})
+    with session_scope() as session:
+        wait = take_token(session, key_id, route.name, route.per_minute / 60, burst, time.time())
     if wait:
         seconds = max(1, math.ceil(wait))
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"Limite de {settings.RUN_RATE_PER_MINUTE} execuções por minuto por chave (rajada de "
-            f"{settings.RUN_RATE_BURST}) atingido; tente de novo em {seconds} s.",
+            f"Limite de {route.per_minute:g} {route.noun} por minuto por chave (rajada de {burst}) atingido; "
+            f"tente de novo em {seconds} s.",
             headers={"Retry-After": str(seconds)},
         )
+
+
+def check_run_rate(key_id: uuid.UUID) -> None:
+    """Raise 429 with Retry-After when the key has started its share of flow runs."""
+    check_rate(key_id, RUN)

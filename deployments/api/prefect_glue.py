@@ -16,6 +16,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, Settings
 
 from core.logging import trace_id_from_tags, trace_tag
+from core.settings import settings
 
 T = TypeVar("T")
 FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
@@ -120,17 +121,30 @@ async def read_run(client: PrefectClient, flow_run_id: uuid.UUID) -> FlowRun | N
         return None
 
 
-async def wait_for_run(client: PrefectClient, flow_run_id: uuid.UUID, seconds: float, poll: float = 0.25) -> FlowRun:
-    """Poll until the run reaches a final state or `seconds` pass; returns the last seen run."""
+def poll_delays(first: float = 0.25, factor: float = 1.5, longest: float = 2.0) -> Iterator[float]:
+    """The pauses between a waiter's reads of a run: quick at first (most drafting runs end within seconds), then
+    ever longer up to ``longest`` (WAIT_POLL_MAX_SECONDS): a waiter of 300 s reads the run ~160 times, not 1,200."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * factor, longest)
+
+
+async def wait_for_run(
+    client: PrefectClient, flow_run_id: uuid.UUID, seconds: float, longest_poll: float | None = None
+) -> FlowRun:
+    """Poll until the run reaches a final state or `seconds` pass (pauses of ``poll_delays``); returns the last seen
+    run."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
+    delays = poll_delays(longest=longest_poll or settings.WAIT_POLL_MAX_SECONDS)
     while True:
         flow_run = await client.read_flow_run(flow_run_id)
         if flow_run.state and flow_run.state.type in FINAL:
             return flow_run
         if loop.time() >= deadline:
             return flow_run
-        await asyncio.sleep(min(poll, max(0.0, deadline - loop.time())))
+        await asyncio.sleep(min(next(delays), max(0.0, deadline - loop.time())))
 
 
 async def describe_run(flow_run: FlowRun, ui_url: str) -> dict[str, Any]:

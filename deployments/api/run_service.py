@@ -1,5 +1,6 @@
-"""The one run-starting service of the API: start a deployment's run for a key (rate limit, idempotency, the
-Prefect server's time-out), answer 202 with its id, or 200 with its result when it ends within `wait`."""
+"""The one run-starting service of the API: start a deployment's run for a key (rate limit, the daily budget of
+language-model calls, the cap on waiters, idempotency, the Prefect server's time-out), answer 202 with its id, or
+200 with its result when it ends within `wait`."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from fastapi import Header, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.objects import FlowRun
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
+from deployments.api import llm_budget
 from deployments.api import prefect_glue as glue
 from deployments.api.deps import cleared_for_sigiloso
 from deployments.api.errors import error_body
 from deployments.api.limits import check_run_rate
+from deployments.api.waiters import waiters
 from deployments.catalog import DeploymentSpec
 from models import rules
 from models.apikey import ApiKey
@@ -63,12 +68,45 @@ async def launch(
     trace_id: str,
     idempotency_key: str | None,
     wait: float,
+    llm_calls: int = 0,
 ) -> JSONResponse:
-    check_run_rate(str(key.id))
+    """Start the run (``llm_calls``: the language-model calls it may make, counted against the key's daily budget
+    before it starts and given back when it does not); a waiter's slot is taken first, so a refused wait starts
+    nothing."""
+    with waiters.maybe(str(key.id), wait):
+        await run_in_threadpool(check_run_rate, key.id)
+        day = await run_in_threadpool(llm_budget.charge, key.id, llm_calls) if llm_calls else None
+        try:
+            started = await _start(
+                client, key, spec, parameters, name=name, tags=tags, trace_id=trace_id, idempotency_key=idempotency_key
+            )
+        except Exception:  # the Prefect server unreachable, the deployment gone (errors.py answers 503)
+            if day is not None:
+                await run_in_threadpool(llm_budget.refund, key.id, day, llm_calls)
+            raise
+        if isinstance(started, JSONResponse):  # 409, 503: no run
+            if day is not None:
+                await run_in_threadpool(llm_budget.refund, key.id, day, llm_calls)
+            return started
+        return await _answer(request, client, key, started, tags=tags, trace_id=trace_id, wait=wait)
+
+
+async def _start(
+    client: PrefectClient,
+    key: ApiKey,
+    spec: DeploymentSpec,
+    parameters: dict[str, Any],
+    *,
+    name: str,
+    tags: list[str],
+    trace_id: str,
+    idempotency_key: str | None,
+) -> FlowRun | JSONResponse:
+    """The run created, or the answer saying why it was not."""
     scoped_key = f"{key.id}:{spec.flow_name}:{idempotency_key}" if idempotency_key else None
     try:
         async with asyncio.timeout(settings.RUN_START_TIMEOUT):
-            flow_run = await glue.start_run(
+            return await glue.start_run(
                 client, spec.full_name, parameters, trace_id=trace_id, tags=tags, name=name, idempotency_key=scoped_key
             )
     except glue.IdempotencyConflict as exc:
@@ -82,6 +120,19 @@ async def launch(
             status_code=503,
             headers={"Retry-After": "10"},
         )
+
+
+async def _answer(
+    request: Request,
+    client: PrefectClient,
+    key: ApiKey,
+    flow_run: FlowRun,
+    *,
+    tags: list[str],
+    trace_id: str,
+    wait: float,
+) -> JSONResponse:
+    """202 with the run's id, or 200 with its result when it ends within ``wait``."""
     if wait:
         flow_run = await glue.wait_for_run(client, flow_run.id, wait)
         if flow_run.state and flow_run.state.type in glue.FINAL:

@@ -12,7 +12,7 @@ from models.db import session_scope
 from models.document import Document
 from models.enums import DocumentKind, DocumentStatus
 from models.errors import ConflictError, DomainError, InvalidError, NotFoundError
-from models.rules import FROZEN, SIGILOSO_RUN_TAG
+from models.rules import FROZEN, SIGILOSO_RUN_TAG, FieldState
 
 
 def slugify(text: str) -> str:
@@ -26,6 +26,8 @@ class RunnableDocument(TypedDict):
     sigiloso: bool  # the section asked for is one of a sigiloso estimate
     protected: list[str]  # every section of the document's sigiloso estimate
     secret: bool  # the document's estimate is sigiloso: its runs are tagged so (models.rules.run_message)
+    sections: int  # the template's sections: what generate-document drafts with only_empty=false
+    empty: int  # those neither filled nor justified: what it drafts by default (tasks/records load_drafting_contexts)
 
 
 def runnable_document(
@@ -42,6 +44,8 @@ def runnable_document(
         if slug is not None and view.template.section(slug) is None:
             raise NotFoundError(f"O {doc.kind} não tem a seção '{slug}'. Seções: {', '.join(view.template.slugs)}.")
         ensure_editable(doc)
+        states = {f.slug: FieldState(f.content, f.justification) for f in view.fields}
+        done = {name for name, state in states.items() if state.filled or state.justified}
         return {
             "id": str(doc.id),
             "kind": str(doc.kind),
@@ -49,6 +53,8 @@ def runnable_document(
             "sigiloso": slug is not None and slug in view.protected_slugs,
             "protected": sorted(view.protected_slugs),
             "secret": doc.estimate_secret,
+            "sections": len(view.template.sections),
+            "empty": sum(1 for section in view.template.sections if section["slug"] not in done),
         }
 
 

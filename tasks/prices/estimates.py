@@ -4,7 +4,6 @@ collected prices, the champion's estimate per the unit asked, and the verdict on
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlmodel import Session
@@ -26,12 +25,18 @@ def predictions(served, items: list[dict[str, Any]]) -> list[dict[str, float]] |
     return [{name: round(out[name][i] * factors[i], 4) for name in QUANTILES} for i in range(len(items))]
 
 
-def research_item(session: Session, item: dict[str, Any], reference: date) -> MapaDePrecos:
-    """The mapa de preços of one item at ``reference`` (ValueError, in Portuguese, for an item it cannot research)."""
-    collected = market_data.observations(
-        session, reference_date=reference, catalogue_code=item.get("codigo_catalogo"), description=item.get("descricao")
-    )
-    return mapa(collected, item, reference)
+def research_items(session: Session, items: list[dict[str, Any]]) -> list[MapaDePrecos | ValueError]:
+    """The mapa de preços of each item at its ``data``, the collected prices of the whole batch read together
+    (``market_data.observations_many``); the ValueError of an item it cannot research in its place."""
+    wanted = [market_data.Wanted(i["data"], i.get("codigo_catalogo"), i.get("descricao")) for i in items]
+    collected = market_data.observations_many(session, wanted)
+    answers: list[MapaDePrecos | ValueError] = []
+    for item, found in zip(items, collected, strict=True):
+        try:
+            answers.append(mapa(found, item, item["data"]))
+        except ValueError as exc:
+            answers.append(exc)
+    return answers
 
 
 def verdict(

@@ -10,13 +10,15 @@ own) and are set aside by the research.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
+from models.textsearch import planner
 from tasks.prices import market_search
 from tasks.prices.dataset import PRICE, SCHEMA
 from tasks.prices.likeness import coverage, head, parts
@@ -141,6 +143,24 @@ def _observation(row: dict[str, Any]) -> Observation | None:
     )
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """What a research asks of the collected prices: those of a catalogue code, else those like a description, in
+    the window before a reference date."""
+
+    reference_date: date
+    catalogue_code: str | None = None
+    description: str | None = None
+
+    @property
+    def code(self) -> str | None:
+        return self.catalogue_code.strip() if self.catalogue_code and self.catalogue_code.strip() else None
+
+    def start(self, window_days: int) -> datetime:
+        # a result's date may trail its publication
+        return datetime.combine(self.reference_date - timedelta(days=window_days + 60), datetime.min.time())
+
+
 def observations(
     session: Session,
     *,
@@ -152,33 +172,104 @@ def observations(
 ) -> Collected:
     """The collected prices the research may compare: those of the catalogue code when one is given (the older ones
     only counted); else those whose description the research's rule (Jaccard ≥ ``similarity``) accepts as the same
-    item as ``description``, found through the search index (``market_search.comparable``; the candidates it read
+    item as ``description``, found through the search index (``market_search.index_bounds``; the candidates it read
     and the rule turned down are counted as other items; the prices that cannot reach the similarity are not read,
     nor counted). The research itself then applies every rule again."""
-    start = reference_date - timedelta(days=window_days + 60)  # a result's date may trail its publication
-    where = " AND c.data_publicacao_pncp >= :start"
-    params: dict[str, Any] = {"start": datetime.combine(start, datetime.min.time())}
-    earlier, others = 0, 0
-    if catalogue_code:
-        where += " AND i.codigo_catalogo = :code"
-        params["code"] = catalogue_code.strip()
-        earlier = (
-            session.connection()
-            .execute(
-                text("SELECT count(*)" + PRICES + " AND i.codigo_catalogo = :code AND c.data_publicacao_pncp < :start"),
-                params,
+    wanted = Wanted(reference_date, catalogue_code, description)
+    return observations_many(session, [wanted], window_days=window_days, similarity=similarity)[0]
+
+
+def observations_many(
+    session: Session, wanted: list[Wanted], *, window_days: int = 365, similarity: float = SIMILARITY
+) -> list[Collected]:
+    """``observations`` of each of ``wanted`` (a batch of estimates), read together: the collected span once, every
+    catalogue code in one query (and one count of the older prices), the window read once for all the descriptions
+    the index cannot bound, each other description through the index; the same research asked twice is read once."""
+    span = collected_span(session)
+    found: dict[Wanted, Collected] = {}
+    unique = list(dict.fromkeys(wanted))
+    coded = [w for w in unique if w.code]
+    if coded:
+        found |= _by_codes(session, coded, window_days, span)
+    unbounded = []
+    for w in unique:
+        if w.code:
+            continue
+        start = w.start(window_days)
+        if not words(w.description):  # nothing to compare by: the research refuses the item (ValueError)
+            found[w] = Collected([], read_from=start.date(), span=span)
+            continue
+        sql = PRICES_SQL + " AND c.data_publicacao_pncp >= :start"
+        bounded = market_search.index_bounds(session, sql, w.description or "", similarity)
+        if bounded is None:
+            unbounded.append(w)
+            continue
+        rows: list[dict[str, Any]] = []
+        if bounded is not False:
+            bounded_sql, match = bounded
+            with planner(session, **market_search.PLANNER):
+                result = session.connection().execute(text(bounded_sql), {"start": start, **match})
+                rows = [dict(r._mapping) for r in result]
+        kept, others = market_search.judged(rows, w.description or "", similarity)
+        found[w] = _collected(kept, start, span, other_items=others)
+    if unbounded:  # every row of the window, read once for all of them
+        lowest = min(w.start(window_days) for w in unbounded)
+        rows = _rows(session, " AND c.data_publicacao_pncp >= :start", {"start": lowest})
+        for w in unbounded:
+            start = w.start(window_days)
+            kept, others = market_search.judged(
+                (r for r in rows if _published(r) >= start), w.description or "", similarity
             )
-            .scalar_one()
-        )
-        rows = _rows(session, where, params)
-    elif words(description):
-        rows, others = market_search.comparable(session, PRICES_SQL + where, params, description or "", similarity)
-    else:  # nothing to compare by: the research refuses the item (ValueError), nothing need be read
-        rows = []
-    out = [o for o in map(_observation, rows) if o is not None]
-    return Collected(
-        out, read_from=start, outside_window=int(earlier), other_items=others, span=collected_span(session)
+            found[w] = _collected(kept, start, span, other_items=others)
+    return [found[w] for w in wanted]
+
+
+def _by_codes(
+    session: Session, coded: list[Wanted], window_days: int, span: tuple[date, date] | None
+) -> dict[Wanted, Collected]:
+    """The prices of every catalogue code of ``coded`` from the earliest window's start (one query), and the count of
+    those published before it (one query); each research then takes its code's prices of its own window."""
+    lowest = min(w.start(window_days) for w in coded)
+    codes = sorted({w.code for w in coded if w.code})
+    params = {"start": lowest, "codes": codes}
+    where = " AND c.data_publicacao_pncp >= :start AND i.codigo_catalogo IN :codes"
+    result = session.connection().execute(
+        text(PRICES_SQL + where).bindparams(bindparam("codes", expanding=True)), params
     )
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for row in result:
+        by_code.setdefault(row.codigo_catalogo, []).append(dict(row._mapping))
+    older = text(
+        "SELECT i.codigo_catalogo, count(*)" + PRICES + " AND i.codigo_catalogo IN :codes "
+        "AND c.data_publicacao_pncp < :start GROUP BY i.codigo_catalogo"
+    ).bindparams(bindparam("codes", expanding=True))
+    earlier = {code: int(n) for code, n in session.connection().execute(older, params)}
+    out = {}
+    for w in coded:
+        start = w.start(window_days)
+        mine = by_code.get(w.code or "", [])
+        inside = [r for r in mine if _published(r) >= start]
+        out[w] = _collected(inside, start, span, outside_window=earlier.get(w.code or "", 0) + len(mine) - len(inside))
+    return out
+
+
+def _published(row: dict[str, Any]) -> datetime:
+    value = row["data_publicacao_pncp"]
+    if isinstance(value, str):  # SQLite hands datetimes back as text through a raw query
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _collected(
+    rows: list[dict[str, Any]],
+    start: datetime,
+    span: tuple[date, date] | None,
+    *,
+    outside_window: int = 0,
+    other_items: int = 0,
+) -> Collected:
+    out = [o for o in map(_observation, rows) if o is not None]
+    return Collected(out, read_from=start.date(), outside_window=outside_window, other_items=other_items, span=span)
 
 
 def scan_observations(session: Session, *, reference_date: date, window_days: int = 365) -> Collected:

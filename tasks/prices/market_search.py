@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -220,47 +220,51 @@ def _shared_bound(
     return f"{sql} AND {condition}", {**params, "t": threshold, **{f"shared{n}": f"'{t}'" for n, t in enumerate(terms)}}
 
 
-def comparable(
-    session: Session, sql: str, params: dict[str, Any], description: str, threshold: float
-) -> tuple[list[dict[str, Any]], int]:
-    """The rows of ``sql`` (``market_data.PRICES_SQL`` and its filters) whose description the research's rule
-    accepts as the same item as ``description``, and how many rows read the rule turned down. Through the index;
-    by reading every row when the index cannot bound the answer (see the module docstring)."""
+def judged(rows: Iterable[Mapping[str, Any]], description: str, threshold: float) -> tuple[list[dict[str, Any]], int]:
+    """The rows whose description the research's rule accepts as ``description``, and how many it turned down."""
     target = words(description)
-    match: dict[str, Any] = {}
-    if prefix_size(len(target), threshold) is not None:
-        held = lexemes(session, target)
-        low, high = size_bounds(len(target), threshold)
-        per_stem: dict[str, int] = {}
-        share: dict[str, float] = {}
-        for found in held.values():
-            if found is not None:
-                per_stem[found[0]] = per_stem.get(found[0], 0) + 1
-                share[found[0]] = found[1]
-        unchecked = sum(1 for found in held.values() if found is None)
-        ordered = sorted(per_stem, key=lambda t: (share[t], -len(t), t))
-        conjunctions = enough([(t, per_stem[t]) for t in ordered], low - unchecked)
-        if conjunctions == []:  # more words needed than the description has: no row can be similar enough
-            return [], 0
-        if conjunctions is not None:
-            condition, match["match"] = _match(session, conjunctions)
-            bounds = f"{condition} AND i.palavras BETWEEN {low} AND {high}"
-            if session.get_bind().dialect.name == "postgresql":
-                # the items first, from the index and their own row alone, then their prices: joined before, the
-                # planner reads every result of a candidate's contratação (8× the rows) to find the item's own
-                bounds, match = _shared_bound(bounds, match, held, len(target), threshold)
-                sql = f"WITH found AS MATERIALIZED (SELECT i.id FROM pncp_itens i WHERE {bounds})\n{sql}"
-                bounds = "i.id IN (SELECT id FROM found)"
-            sql = f"{sql} AND {bounds}"
     kept, turned_down = [], 0
-    with planner(session, **PLANNER):
-        rows = session.connection().execute(text(sql), {**params, **match}).all()
     for row in rows:
-        if jaccard(target, _words(row.descricao)) >= threshold:
-            kept.append(dict(row._mapping))
+        if jaccard(target, _words(row["descricao"])) >= threshold:
+            kept.append(dict(row))
         else:
             turned_down += 1
     return kept, turned_down
+
+
+def index_bounds(
+    session: Session, sql: str, description: str, threshold: float
+) -> tuple[str, dict[str, Any]] | bool | None:
+    """``sql`` narrowed by the index to the rows that may be similar enough to ``description``, with the parameters
+    of the narrowing; False when no row can be; None when the index cannot bound the answer (every row is read)."""
+    target = words(description)
+    if prefix_size(len(target), threshold) is None:
+        return None
+    held = lexemes(session, target)
+    low, high = size_bounds(len(target), threshold)
+    per_stem: dict[str, int] = {}
+    share: dict[str, float] = {}
+    for found in held.values():
+        if found is not None:
+            per_stem[found[0]] = per_stem.get(found[0], 0) + 1
+            share[found[0]] = found[1]
+    unchecked = sum(1 for found in held.values() if found is None)
+    ordered = sorted(per_stem, key=lambda t: (share[t], -len(t), t))
+    conjunctions = enough([(t, per_stem[t]) for t in ordered], low - unchecked)
+    if conjunctions == []:  # more words needed than the description has: no row can be similar enough
+        return False
+    if conjunctions is None:
+        return None
+    match: dict[str, Any] = {}
+    condition, match["match"] = _match(session, conjunctions)
+    bounds = f"{condition} AND i.palavras BETWEEN {low} AND {high}"
+    if session.get_bind().dialect.name == "postgresql":
+        # the items first, from the index and their own row alone, then their prices: joined before, the
+        # planner reads every result of a candidate's contratação (8× the rows) to find the item's own
+        bounds, match = _shared_bound(bounds, match, held, len(target), threshold)
+        sql = f"WITH found AS MATERIALIZED (SELECT i.id FROM pncp_itens i WHERE {bounds})\n{sql}"
+        bounds = "i.id IN (SELECT id FROM found)"
+    return f"{sql} AND {bounds}", match
 
 
 def similar_candidates(

@@ -214,3 +214,49 @@ def test_model_cli_lists_versions_and_refuses_a_rollback_without_previous():
     assert listed.exit_code == 0 and "preco-referencia" in listed.output and "IN 65" in listed.output
     refused = runner.invoke(app, ["model", "rollback"], terminal_width=200)
     assert refused.exit_code == 1 and "não há versão anterior" in refused.output
+
+
+@pytest.mark.usefixtures("collected")
+def test_a_batch_reads_the_collected_prices_once_and_answers_as_one_by_one(client, sqlite_url):
+    from sqlalchemy import event
+
+    from models.db import get_engine
+
+    # given items of several catalogue codes (one of them at two dates) and one description asked five times
+    with session_scope(sqlite_url) as session:
+        codes = [
+            row[0]
+            for row in session.exec(
+                text(
+                    "SELECT DISTINCT i.codigo_catalogo FROM pncp_itens i JOIN pncp_resultados r ON "
+                    "r.numero_controle_pncp = i.numero_controle_pncp AND r.numero_item = i.numero_item "
+                    "WHERE i.codigo_catalogo IS NOT NULL ORDER BY 1 LIMIT 6"
+                )
+            ).all()
+        ]
+    assert len(codes) == 6
+    items = [{"codigo_catalogo": code, "descricao": "ITEM", "data": "2022-03-01"} for code in codes]
+    items += [{**ITEM, "data": None}, ITEM] + [
+        {"descricao": "NOTEBOOK", "unidade": "UNIDADE", "data": "2022-03-01"}
+    ] * 5
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if "pncp_resultados" in statement:
+            reads.append(statement)
+
+    engine = get_engine(sqlite_url)  # the API in this process reads through it
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        batch = client.post("/api/v1/prices/estimate/batch", json={"itens": items})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # then the batch read the collected prices in a few statements, not a few per item
+    assert batch.status_code == 200 and batch.json()["count"] == len(items), batch.text
+    assert len(reads) <= 5, reads
+    # and each answer is the one the item gets alone
+    for item, answer in zip(items, batch.json()["data"], strict=True):
+        alone = client.post("/api/v1/prices/estimate", json=item).json()
+        assert answer["mapa_de_precos"] == alone["mapa_de_precos"], item
+    today = batch.json()["data"][6]["mapa_de_precos"]
+    assert today["n"] == 0 and {f["filtro"]: f for f in today["filtros"]}["janela"]["excluidos"] > 0

@@ -64,41 +64,40 @@ def estimate_items(items: list[dict[str, Any]], served: Served | None) -> list[d
     """Model estimate (when a champion is loaded) and the IN 65 mapa de preços of each item, each answer marked
     ``confiavel`` (with the ``motivo`` when not: tasks.prices.reliability); an unreliable model figure is given,
     marked so."""
-    from tasks.prices.estimates import predictions, research_item, verdict
+    from tasks.prices.estimates import predictions, research_items, verdict
 
     today = dates.today()
     items = [{**item, "data": item.get("data") or today} for item in items]
     predicted = predictions(served, items)
     answers = []
     with session_scope() as session:
-        for index, item in enumerate(items):
-            try:
-                research = research_item(session, item, item["data"])
-            except ValueError as exc:
-                raise HTTPException(422, f"item {index + 1}: {exc}") from exc
-            prediction = predicted[index] if predicted is not None else None
-            judged = verdict(research, item, prediction, served).to_dict()
-            answer: dict[str, Any] = {
-                "item": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in item.items() if v is not None},
-                "mapa_de_precos": research.to_dict(),
-                **judged,
+        researched = research_items(session, items)  # the batch's collected prices read together
+    for index, (item, research) in enumerate(zip(items, researched, strict=True)):
+        if isinstance(research, ValueError):
+            raise HTTPException(422, f"item {index + 1}: {research}") from research
+        prediction = predicted[index] if predicted is not None else None
+        judged = verdict(research, item, prediction, served).to_dict()
+        answer: dict[str, Any] = {
+            "item": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in item.items() if v is not None},
+            "mapa_de_precos": research.to_dict(),
+            **judged,
+        }
+        if prediction is not None:
+            assert served is not None  # only a served model predicts
+            answer["estimativa"] = {
+                **prediction,
+                "unidade": item.get("unidade") or "unidade do item",
+                "intervalo": "80% (P10–P90)",
+                "natureza": AUXILIARY,  # never the estimate of a contratação: the price research is
+                "modelo": "preco-referencia",
+                "versao": served.version,
+                "confiavel": judged["confiavel"],
+                "motivo": judged["motivo"],
             }
-            if prediction is not None:
-                assert served is not None  # only a served model predicts
-                answer["estimativa"] = {
-                    **prediction,
-                    "unidade": item.get("unidade") or "unidade do item",
-                    "intervalo": "80% (P10–P90)",
-                    "natureza": AUXILIARY,  # never the estimate of a contratação: the price research is
-                    "modelo": "preco-referencia",
-                    "versao": served.version,
-                    "confiavel": judged["confiavel"],
-                    "motivo": judged["motivo"],
-                }
-            else:
-                answer["estimativa"] = None
-                answer["nota"] = NO_MODEL
-            answers.append(answer)
+        else:
+            answer["estimativa"] = None
+            answer["nota"] = NO_MODEL
+        answers.append(answer)
     return answers
 
 

@@ -23,6 +23,7 @@ from deployments.api.deps import (
     sigiloso_section_refused,
 )
 from deployments.api.run_service import RESPONSES, IdempotencyKey, RunStatus, Wait, launch, redact_secret_run
+from deployments.api.waiters import waiters
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD
 from models import rules
 from models.apikey import ApiKey
@@ -77,6 +78,7 @@ async def _generate_field(
         idempotency_key=idempotency_key,
         name=f"generate-{kind}-{doc['processo']}-{body.field}",
         tags=triggers.run_tags(doc, acting),
+        llm_calls=1,
     )
     if doc["sigiloso"] and response.status_code == status.HTTP_200_OK:  # the drafted estimate is in the answer
         await run_in_threadpool(
@@ -153,6 +155,7 @@ async def generate_document(
         idempotency_key=idempotency_key,
         name=f"generate-{doc['kind']}-{doc['processo']}",
         tags=triggers.run_tags(doc, acting),
+        llm_calls=doc["empty"] if body.only_empty else doc["sections"],
     )
 
 
@@ -195,7 +198,8 @@ async def read_flow_run(
     if flow_run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Execução {flow_run_id} não encontrada.")
     if wait:
-        flow_run = await glue.wait_for_run(client, flow_run_id, wait)
+        with waiters.slot(str(key.id)):
+            flow_run = await glue.wait_for_run(client, flow_run_id, wait)
     described = await glue.describe_run(flow_run, settings.prefect_ui_url)
     result, parameters = described.get("result"), described.get("parameters") or {}
     estimate = (
