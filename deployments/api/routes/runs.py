@@ -23,8 +23,15 @@ from deployments.api.deps import (
     ensure_reaches,
     sigiloso_section_refused,
 )
-from deployments.api.run_service import RESPONSES, IdempotencyKey, RunStatus, Wait, launch, redact_secret_run
-from deployments.api.waiters import waiters
+from deployments.api.run_service import (
+    RESPONSES,
+    IdempotencyKey,
+    RunStatus,
+    Wait,
+    launch,
+    redact_secret_run,
+    shown_result,
+)
 from deployments.api.waiters import waiters
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD
 from models import rules
