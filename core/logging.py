@@ -16,20 +16,26 @@ from pathlib import Path
 from typing import Any
 
 TRACE_TAG_PREFIX = "trace:"
+REQUEST_TAG_PREFIX = "request:"
 PREFECT_JSON_LOGGING = Path(__file__).with_name("logging_json.yml")
 _TRACE_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 current_trace_id: ContextVar[str | None] = ContextVar("nexora_trace_id", default=None)
+# the caller's own X-Request-ID, kept apart: the trace id is always the server's (an audit row never carries an id
+# the client chose as its trace)
+current_request_id: ContextVar[str | None] = ContextVar("nexora_request_id", default=None)
 
 
 def new_trace_id() -> str:
     return uuid.uuid4().hex
 
 
-def accept_trace_id(candidate: str | None) -> str:
-    """The caller's X-Request-ID when it is a safe token, a fresh id otherwise."""
-    if candidate and _TRACE_ID_RE.match(candidate):
-        return candidate
-    return new_trace_id()
+def accept_request_id(candidate: str | None) -> str | None:
+    """The caller's X-Request-ID when it is a safe token (1–64 of A-Z a-z 0-9 . _ -), else none."""
+    return candidate if candidate and _TRACE_ID_RE.match(candidate) else None
+
+
+def request_tag(request_id: str) -> str:
+    return f"{REQUEST_TAG_PREFIX}{request_id}"
 
 
 def trace_tag(trace_id: str) -> str:

@@ -23,8 +23,15 @@ class ApiKey(SQLModel, table=True):
     prefix: str = Field(max_length=16, index=True, unique=True)
     key_hash: str = Field(max_length=64)
     scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # the órgãos whose documents the key reaches; empty: every órgão (issue 21)
+    orgaos: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+
+
+def reaches(key: ApiKey, orgao: str) -> bool:
+    """Whether the key reaches a document of this órgão (a key bound to no órgão reaches every one)."""
+    return not key.orgaos or " ".join(orgao.split()).lower() in {o.lower() for o in key.orgaos}
 
 
 def hash_key(raw: str) -> str:

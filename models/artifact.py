@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
+from pydantic import model_validator
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
@@ -52,7 +54,22 @@ class Artifact(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
+def public_storage_uri(uri: str, key: str) -> str:
+    """The address an answer shows: an S3 URI as it is; a file of the local store by its key (``local:<key>``),
+    never the server's absolute path."""
+    return f"local:{key}" if uri.startswith("file:") else uri
+
+
 class ArtifactPublic(SQLModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _public_uri(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("storage_uri"), str) and data.get("key"):
+            return {**data, "storage_uri": public_storage_uri(data["storage_uri"], data["key"])}
+        if isinstance(data, Artifact):
+            return {**data.model_dump(), "storage_uri": public_storage_uri(data.storage_uri, data.key)}
+        return data
+
     id: uuid.UUID
     document_id: uuid.UUID
     document_version: int

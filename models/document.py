@@ -354,7 +354,8 @@ class ConfidentialRead(SQLModel, table=True):
     )
     what: str = Field(max_length=300)
     actor: str = Field(max_length=120)
-    trace_id: str | None = Field(default=None, max_length=64)
+    trace_id: str | None = Field(default=None, max_length=64)  # the server's
+    request_id: str | None = Field(default=None, max_length=64)  # the caller's own X-Request-ID, as it came
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
@@ -362,6 +363,7 @@ class ConfidentialReadPublic(SQLModel):
     what: str
     actor: str
     trace_id: str | None
+    request_id: str | None = None
     created_at: datetime
 
 

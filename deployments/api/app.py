@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 from prefect.client.orchestration import get_client
 
-from core.logging import accept_trace_id, current_trace_id, install_logging
+from core.logging import accept_request_id, current_request_id, current_trace_id, install_logging, new_trace_id
 from deployments.api import errors
 from deployments.api.champion import Champion
 from deployments.api.limits import BodySizeLimit
@@ -58,13 +58,15 @@ def create_app() -> FastAPI:
 
     @app.middleware("http")
     async def trace(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        trace_id = accept_trace_id(request.headers.get("x-request-id"))
-        token = current_trace_id.set(trace_id)
+        trace_id, request_id = new_trace_id(), accept_request_id(request.headers.get("x-request-id"))
+        token, request_token = current_trace_id.set(trace_id), current_request_id.set(request_id)
         try:
             response = await call_next(request)
         finally:
             current_trace_id.reset(token)
-        response.headers["X-Request-ID"] = trace_id
+            current_request_id.reset(request_token)
+        response.headers["X-Trace-ID"] = trace_id
+        response.headers["X-Request-ID"] = request_id or trace_id
         return response
 
     app.add_middleware(BodySizeLimit)  # outermost: before anything reads the body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -13,12 +14,15 @@ from sqlmodel import Session
 
 from core.logging import current_trace_id
 from deployments.api.limits import check_rate, request_class
-from models.apikey import ApiKey
+from models.apikey import ApiKey, reaches
+from models.artifact import Artifact
 from models.crud.apikeys import authenticate
 from models.crud.documents import Acting
 from models.crud.people import ACTOR_HEADER, acting_person
 from models.db import session_scope
+from models.document import Document
 from models.enums import Scope
+from models.errors import NotFoundError
 
 bearer = HTTPBearer(auto_error=False, description="Chave de API: `Authorization: Bearer nxk_…`")
 
@@ -68,7 +72,50 @@ def get_current_key(
     if key is None:
         raise _unauthorized("Chave de API inválida ou revogada.", "invalid_token")
     check_rate(key.id, request_class(request.method))  # its own transaction, after the key's: see take_token
+    if key.orgaos:
+        _guard_path(key, request.path_params)
     return key
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None  # the route refuses it (422)
+
+
+def ensure_reaches(key: ApiKey, document_id: uuid.UUID, missing: str | None = None) -> None:
+    """A key bound to órgãos (`nexora apikey create --orgao`) meets another órgão's document as one that does not
+    exist: the same 404, so a key cannot even learn which ids exist elsewhere."""
+    if not key.orgaos:
+        return
+    with session_scope() as session:
+        document = session.get(Document, document_id)
+        if document is not None and not reaches(key, document.orgao):
+            raise NotFoundError(missing or f"Documento {document_id} não encontrado.")
+
+
+def _guard_path(key: ApiKey, params: dict[str, object]) -> None:
+    """Every route with a document (or one of its files) in its path, for a key bound to órgãos."""
+    document_id = _uuid(params["document_id"]) if "document_id" in params else None
+    if document_id is not None:
+        ensure_reaches(key, document_id)
+    artifact_id = _uuid(params["artifact_id"]) if "artifact_id" in params else None
+    if artifact_id is not None:
+        with session_scope() as session:
+            artifact = session.get(Artifact, artifact_id)
+            owner = artifact.document_id if artifact else None
+        if owner is not None:
+            ensure_reaches(key, owner, f"Artefato {artifact_id} não encontrado.")
+
+
+def refuse_other_orgao(key: ApiKey, orgao: str | None) -> None:
+    """Creating or moving a document into an órgão the key is not bound to: 403 (the client named the órgão)."""
+    if orgao is not None and not reaches(key, orgao):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"A chave '{key.name}' só alcança documentos de: {'; '.join(key.orgaos)}.",
+        )
 
 
 CurrentKey = Annotated[ApiKey, Depends(get_current_key)]

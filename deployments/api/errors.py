@@ -44,7 +44,7 @@ class ErrorBody(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     detail: str = Field(description="o que aconteceu, em português")
-    trace_id: str | None = Field(description="o identificador da requisição (X-Request-ID), para os logs")
+    trace_id: str | None = Field(description="o identificador da requisição, do servidor (X-Trace-ID), para os logs")
     erros: list[FieldError] | None = Field(None, description="422 de dados inválidos: cada campo recusado e por quê")
 
 

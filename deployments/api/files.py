@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from tasks.storage.store import StorageError, store_for_uri
+from tasks.storage.store import content_disposition as disposition
 
-
-def disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback name and the exact name (RFC 6266/5987): a name a person uploaded
-    ("proposta nº 3; revisão.pdf") never breaks or injects into the header."""
-    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "arquivo"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+__all__ = ["disposition", "stored_file"]
 
 
 def stored_file(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.logging import accept_trace_id
+from core.logging import accept_request_id, new_trace_id
 from core.settings import settings
 from models.crud.key_limits import take_token
 from models.db import session_scope
@@ -51,10 +51,11 @@ class BodySizeLimit:
         setting = "MAX_UPLOAD_BYTES" if upload and not self.limit else "MAX_REQUEST_BYTES"
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        # outside the trace middleware: the trace id the caller sent, or a new one, as that middleware would
-        trace_id = accept_trace_id((headers.get(b"x-request-id") or b"").decode("latin-1") or None)
+        # outside the trace middleware: a trace id of the server's and the caller's own id, as that middleware does
+        trace_id = new_trace_id()
+        request_id = accept_request_id((headers.get(b"x-request-id") or b"").decode("latin-1") or None) or trace_id
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await self._refuse(send, limit, trace_id, setting)
+            return await self._refuse(send, limit, trace_id, setting, request_id)
         seen = 0
         over = False
 
@@ -80,14 +81,16 @@ class BodySizeLimit:
                 return await send(message)
             if not refused:
                 refused = True
-                await self._refuse(send, limit, trace_id, setting)
+                await self._refuse(send, limit, trace_id, setting, request_id)
             return None
 
         await self.app(scope, counted_receive, guarded_send)
         return None
 
     @staticmethod
-    async def _refuse(send: Send, limit: int, trace_id: str, setting: str = "MAX_REQUEST_BYTES") -> None:
+    async def _refuse(
+        send: Send, limit: int, trace_id: str, setting: str = "MAX_REQUEST_BYTES", request_id: str | None = None
+    ) -> None:
         body = _too_large_body(limit, trace_id, setting)
         await send(
             {
@@ -96,7 +99,8 @@ class BodySizeLimit:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", trace_id.encode()),
+                    (b"x-request-id", (request_id or trace_id).encode()),
+                    (b"x-trace-id", trace_id.encode()),
                     (b"connection", b"close"),
                 ],
             }

@@ -15,7 +15,7 @@ from prefect.context import SettingsContext, get_settings_context
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, Settings
 
-from core.logging import trace_id_from_tags, trace_tag
+from core.logging import current_request_id, request_tag, trace_id_from_tags, trace_tag
 from core.settings import settings
 
 T = TypeVar("T")
@@ -95,6 +95,8 @@ async def start_run(
     """Create a flow run of the deployment and return at once (what `arun_deployment(timeout=0)` does,
     without its by-name lookup on every call: one request to the Prefect server per trigger)."""
     parameters = _jsonable(parameters)
+    request_id = current_request_id.get()  # the caller's X-Request-ID: a tag of its own, beside the server's trace
+    tags = [trace_tag(trace_id), *([request_tag(request_id)] if request_id else []), *tags]
     deployment_uuid = await deployment_id(client, deployment)
     try:
         flow_run = await retry_busy(
@@ -102,7 +104,7 @@ async def start_run(
                 deployment_uuid,
                 parameters=parameters,
                 name=name,
-                tags=[trace_tag(trace_id), *tags],
+                tags=tags,
                 idempotency_key=idempotency_key,
             )
         )

@@ -15,6 +15,7 @@ from prefect.client.schemas.objects import FlowRun
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from core.logging import current_request_id
 from core.settings import settings
 from deployments.api import llm_budget
 from deployments.api import prefect_glue as glue
@@ -35,6 +36,7 @@ class RunAccepted(BaseModel):
     name: str
     state: str | None
     trace_id: str
+    request_id: str | None = None
     status_url: str
     ui_url: str
 
@@ -137,6 +139,7 @@ async def _answer(
         flow_run = await glue.wait_for_run(client, flow_run.id, wait)
         if flow_run.state and flow_run.state.type in glue.FINAL:
             described = await glue.describe_run(flow_run, settings.prefect_ui_url)
+            described["result"] = shown_result(described.get("result"), cleared_for_sigiloso(key))
             if rules.SIGILOSO_RUN_TAG in tags and not cleared_for_sigiloso(key):
                 redact_secret_run(described)
             done = RunStatus(**described)
@@ -146,6 +149,7 @@ async def _answer(
         name=flow_run.name,
         state=flow_run.state.type.value if flow_run.state else None,
         trace_id=trace_id,
+        request_id=current_request_id.get(),
         status_url=str(request.url_for("read_flow_run", flow_run_id=flow_run.id)),
         ui_url=f"{settings.prefect_ui_url}/runs/flow-run/{flow_run.id}",
     )
@@ -156,6 +160,27 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": RunAccepted, "description": "Execução iniciada"},
     200: {"model": RunStatus, "description": "Execução terminada dentro de `wait`"},
 }
+
+
+def _public_path(value: str) -> str:
+    root = settings.artifacts_dir.resolve().as_uri().rstrip("/") + "/"
+    return f"local:{value.removeprefix(root)}" if value.startswith(root) else "local:[caminho do servidor omitido]"
+
+
+def shown_result(value: Any, cleared: bool) -> Any:
+    """A run's result as a key sees it: a stored file by its key in the store (``local:<key>``), never the server's
+    absolute ``file://`` path; a classified annex (its key, hash and size) only with the 'sigiloso' scope."""
+    if isinstance(value, list):
+        return [
+            shown_result(item, cleared)
+            for item in value
+            if cleared or not (isinstance(item, dict) and item.get("classified") is True)
+        ]
+    if isinstance(value, dict):
+        return {k: shown_result(v, cleared) for k, v in value.items()}
+    if isinstance(value, str) and value.startswith("file://"):
+        return _public_path(value)
+    return value
 
 
 def redact_secret_run(described: dict[str, Any]) -> None:

@@ -20,14 +20,21 @@ DEFAULT_SCOPES = ["read", "write", "run"]
 def apikey_create(
     name: str,
     scope: Annotated[list[str], typer.Option("--scope", "-s", help="read, write, run, admin")] = DEFAULT_SCOPES,
+    orgao: Annotated[
+        list[str] | None,
+        typer.Option("--orgao", "-o", help="órgão cujos documentos a chave alcança (repita; sem --orgao: todos)"),
+    ] = None,
 ) -> None:
-    """Create an API key; the key is shown once."""
+    """Create an API key; the key is shown once. With --orgao, it reaches only the documents of those órgãos."""
     from models.crud.apikeys import create_key
     from models.db import session_scope
 
     with session_scope() as session:
-        key, raw = create_key(session, name, scope)
-    console.print(f"chave '{key.name}' (escopos: {', '.join(key.scopes)}) — guarde-a, ela não será mostrada de novo:")
+        key, raw = create_key(session, name, scope, orgao)
+    reach = f"; órgãos: {', '.join(key.orgaos)}" if key.orgaos else ""
+    console.print(
+        f"chave '{key.name}' (escopos: {', '.join(key.scopes)}{reach}) — guarde-a, ela não será mostrada de novo:"
+    )
     print(raw)
 
 

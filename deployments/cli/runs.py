@@ -71,10 +71,10 @@ async def find_runs(
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
 
-    from core.logging import trace_tag
+    from core.logging import request_tag, trace_tag
 
-    run_filter = FlowRunFilter(
-        tags=FlowRunFilterTags(all_=[trace_tag(trace_id)]) if trace_id else None,
+    run_filter = FlowRunFilter(  # the server's trace id, or the caller's own X-Request-ID (tagged request:<id>)
+        tags=FlowRunFilterTags(any_=[trace_tag(trace_id), request_tag(trace_id)]) if trace_id else None,
         state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(s) for s in states])) if states else None,
         expected_start_time=FlowRunFilterExpectedStartTime(before_=until) if until else None,
     )
@@ -145,7 +145,9 @@ def _state_label(row: dict[str, Any]) -> str:
 @fails_on(httpx.HTTPError)
 def runs_list(
     ctx: typer.Context,
-    trace_id: Annotated[str | None, typer.Option("--trace-id", "-t", help="trace id (X-Request-ID) do pedido")] = None,
+    trace_id: Annotated[
+        str | None, typer.Option("--trace-id", "-t", help="trace id (X-Trace-ID) ou X-Request-ID")
+    ] = None,
     state: Annotated[
         list[str] | None, typer.Option("--state", "-s", help="estado, ex.: FAILED (repita ou separe por vírgula)")
     ] = None,

@@ -18,6 +18,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from core.settings import settings
 from models.rules import OFFLINE_BANNER
 from tasks.prices.outliers import brl
 
@@ -341,7 +342,8 @@ def research_path(client: httpx.Client, console: Console, document_id: str, peop
     ]
     for report in reports:
         console.print(
-            f"  Relatório de Pesquisa de Preços {report['format'].upper()}: {report['storage_uri']}", soft_wrap=True
+            f"  Relatório de Pesquisa de Preços {report['format'].upper()}: {_where(report['storage_uri'])}",
+            soft_wrap=True,
         )
     return {"valor_total": final["valor_total"], "metodo": item["metodo"], "relatorio": [r["format"] for r in reports]}
 
@@ -356,6 +358,14 @@ def _check(response: httpx.Response) -> dict[str, Any]:
             f"{response.request.method} {response.request.url.path} → {response.status_code}: {response.text[:500]}"
         )
     return response.json() if response.content else {}
+
+
+def _where(storage_uri: str) -> str:
+    """Where a stored file is on this host: the API shows a local file by its key (`local:<key>`), never the
+    server's path; the demo runs beside the server, in the same DATA_DIR."""
+    if storage_uri.startswith("local:"):
+        return (settings.artifacts_dir / storage_uri.removeprefix("local:")).resolve().as_uri()
+    return storage_uri
 
 
 def run_demo(
@@ -416,7 +426,7 @@ def run_demo(
                 f"Artefato {artifact['format'].upper()} ({_thousands(artifact['size_bytes'])} bytes, sha256 "
                 f"{artifact['sha256'][:12]}…):"
             )
-            console.print(f"  {artifact['storage_uri']}", soft_wrap=True)  # whole, to copy or click
+            console.print(f"  {_where(artifact['storage_uri'])}", soft_wrap=True)  # whole, to copy or click
         audit = _check(client.get(f"/api/v1/documents/{document['id']}/audit"))
         notices = _delivered(client, document["id"], expected=2)
     console.print(f"Status: [bold]{audit[-1]['to_status']}[/]")
@@ -435,7 +445,7 @@ def run_demo(
         "fields": len(document["fields"]),
         "drafting_seconds": round(elapsed, 1),
         "consolidation_flow_run_id": consolidation["flow_run_id"],
-        "artifacts": {a["format"]: a["storage_uri"] for a in artifacts},
+        "artifacts": {a["format"]: _where(a["storage_uri"]) for a in artifacts},
         "notifications": {n["event_type"]: n["status"] for n in notices},
         "review": review,
         "people": people,

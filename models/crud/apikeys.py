@@ -12,12 +12,16 @@ from models.enums import Scope
 from models.errors import InvalidError, NotFoundError
 
 
-def create_key(session: Session, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+def create_key(session: Session, name: str, scopes: list[str], orgaos: list[str] | None = None) -> tuple[ApiKey, str]:
+    """A new key with these scopes; ``orgaos``: the órgãos whose documents it reaches (none: every órgão)."""
     unknown = sorted(set(scopes) - {s.value for s in Scope})
     if unknown or not scopes:
         raise InvalidError(f"Escopos inválidos: {unknown or '(nenhum)'}; use {', '.join(s.value for s in Scope)}.")
+    bound = list(dict.fromkeys(" ".join(o.split()) for o in orgaos or []))
+    if any(not o or len(o) > 200 for o in bound):
+        raise InvalidError("Órgão inválido: cada --orgao precisa de 1 a 200 caracteres.")
     raw, prefix = generate_key()
-    key = ApiKey(name=name, prefix=prefix, key_hash=hash_key(raw), scopes=sorted(set(scopes)))
+    key = ApiKey(name=name, prefix=prefix, key_hash=hash_key(raw), scopes=sorted(set(scopes)), orgaos=bound)
     session.add(key)
     session.flush()
     return key, raw

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
+from core.logging import current_request_id
 from core.settings import settings
 from models import price_dates, rules
 from models.crud.notifications import record_document_event
@@ -222,8 +224,11 @@ def list_documents(
     text: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    orgaos: Sequence[str] = (),
 ) -> tuple[list[Document], int]:
     filters: list[Any] = []
+    if orgaos:  # the key is bound to these órgãos (issue 21)
+        filters.append(func.lower(Document.orgao).in_([o.strip().lower() for o in orgaos]))
     if kind:
         filters.append(Document.kind == kind)
     if status:
@@ -711,8 +716,17 @@ def audit_trail(session: Session, document_id: uuid.UUID) -> list[AuditLog]:
 def record_confidential_read(
     session: Session, document_id: uuid.UUID, what: str, actor: str, trace_id: str | None
 ) -> None:
-    """Audit one read of a sigiloso estimate (committed with the request's session)."""
-    session.add(ConfidentialRead(document_id=document_id, what=what[:300], actor=actor[:120], trace_id=trace_id))
+    """Audit one read of a sigiloso estimate (committed with the request's session): the server's trace id, and the
+    caller's own X-Request-ID apart (a client never chooses the trace id of an audit row)."""
+    session.add(
+        ConfidentialRead(
+            document_id=document_id,
+            what=what[:300],
+            actor=actor[:120],
+            trace_id=trace_id,
+            request_id=current_request_id.get(),
+        )
+    )
 
 
 def confidential_reads(session: Session, document_id: uuid.UUID) -> list[ConfidentialRead]:

@@ -63,7 +63,10 @@ def check_query(q: str | None) -> str:
 
 
 def _filters(
-    kind: DocumentKind | None, orgao: str | None, statuses: Sequence[DocumentStatus] = ()
+    kind: DocumentKind | None,
+    orgao: str | None,
+    statuses: Sequence[DocumentStatus] = (),
+    orgaos: Sequence[str] = (),
 ) -> tuple[str, dict[str, Any]]:
     sql, params = "", {}
     if kind:
@@ -74,6 +77,10 @@ def _filters(
         params |= {n: str(s) for n, s in zip(names, statuses, strict=True)}
     if orgao:
         sql, params["orgao"] = sql + " AND lower(d.orgao) = :orgao", orgao.strip().lower()
+    if orgaos:  # the key is bound to these órgãos (issue 21)
+        names = [f"key_orgao{i}" for i in range(len(orgaos))]
+        sql += f" AND lower(d.orgao) IN ({', '.join(f':{n}' for n in names)})"
+        params |= {n: o.strip().lower() for n, o in zip(names, orgaos, strict=True)}
     return sql, params
 
 
@@ -166,6 +173,7 @@ def search_documents(
     status: DocumentStatus | None = None,
     limit: int = 20,
     offset: int = 0,
+    orgaos: Sequence[str] = (),
 ) -> tuple[list[Hit], int, bool, bool]:
     """The documents matching ``q``, best first, with their snippets, the count of matches, whether that count is
     a lower bound (more than MAX_RANKED match), and whether the semantic ranking ordered them (EMBEDDINGS_MODEL set
@@ -188,6 +196,7 @@ def search_documents(
         statuses=(status,) if status else (),
         limit=limit,
         offset=offset,
+        orgaos=orgaos,
     )
     count, lower_bound = min(found, MAX_RANKED), found > MAX_RANKED
     documents = {d.id: d for d in session.exec(select(Document).where(col(Document.id).in_([i for i, _ in order])))}
@@ -207,6 +216,7 @@ def ranked_documents(
     limit: int = 20,
     offset: int = 0,
     match_all: bool = True,
+    orgaos: Sequence[str] = (),
 ) -> tuple[list[tuple[uuid.UUID, float]], int, bool]:
     """A page of (document id, rank) matching ``q`` (every word, or any with ``match_all=False``), best first, among
     the MAX_RANKED most recently indexed matches; the count of matches (up to MAX_RANKED + 1); and whether the
@@ -214,7 +224,7 @@ def ranked_documents(
     unless ``cleared``. ``q`` has a word to search (check_query, or the caller)."""
     dialect = session.get_bind().dialect.name
     query = _query(dialect, q, match_all)
-    where, params = _filters(kind, orgao, statuses)
+    where, params = _filters(kind, orgao, statuses, orgaos)
     common = dialect == "postgresql" and _common(session, query, where, params)
     candidates, candidate_params = _candidates_sql(dialect, query, cleared, where, common)
     # one more than the bound: whether there are more matches than are ranked, without counting them all

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import html
 import json
+import unicodedata
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
@@ -98,12 +99,20 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%d/%m/%Y %H:%M UTC")
 
 
+def header_text(value: str, limit: int = 200) -> str:
+    """A value fit for one header line: control characters (CR, LF, tab, …) become spaces, runs of spaces one, at
+    most ``limit`` characters. A CR/LF typed into a numero_processo made the e-mail library refuse the Subject, so
+    every e-mail about the document failed."""
+    text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in value)
+    return " ".join(text.split())[:limit]
+
+
 def subject(job: Job) -> str:
     name = EVENT_TYPES.get(job.event_type, job.event_type)
     what = " ".join(
         str(job.data[k]) for k in ("kind", "numero_processo", "flow_name", "flow_run_name") if job.data.get(k)
     )
-    return f"[NEXORA] {name}" + (f": {what}" if what else "")
+    return header_text(f"[NEXORA] {name}" + (f": {what}" if what else ""))
 
 
 def email_message(job: Job, sender: str | None = None) -> EmailMessage:

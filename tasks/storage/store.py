@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
+from urllib.parse import quote
 
 from core.settings import settings
 from tasks.render.pdfa import CONFORMANCE
@@ -29,6 +30,14 @@ class StorageError(RuntimeError):
     def __init__(self, message: str, retryable: bool = False):
         super().__init__(message)
         self.retryable = retryable
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact name (RFC 6266/5987): a name a person uploaded
+    ("proposta nº 3; revisão.pdf") or a numero_processo in any script never breaks or injects into the header, for
+    the file the API streams and for the one S3 serves from a presigned URL."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "arquivo"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -180,7 +189,7 @@ class S3Store:
             Params={
                 "Bucket": self.bucket,
                 "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentDisposition": content_disposition(filename),
             },
         )
 

@@ -493,7 +493,7 @@ def test_each_error_answer_is_in_portuguese_and_names_the_field(case, api_url, k
 
     assert response.status_code == case.status, response.text[:500]
     body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"] and body["trace_id"] == response.headers["X-Request-ID"]
+    assert isinstance(body["detail"], str) and body["detail"] and body["trace_id"] == response.headers["X-Trace-ID"]
     assert not english(json.dumps(body, ensure_ascii=False)), body
     for phrase in case.says:
         assert phrase in body["detail"], (phrase, body["detail"])

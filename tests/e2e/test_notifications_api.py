@@ -83,9 +83,9 @@ def test_approval_reaches_the_webhook_through_the_runner(admin, client, receiver
     page = wait_for(lambda: list(client.get("/api/v1/notifications", params=mine).json()["data"]))
     detail = client.get(f"/api/v1/notifications/{page[0]['id']}").json()
     assert detail["event"]["id"] == got.event_id and detail["attempt_log"][0]["status_code"] == 200
-    again = client.post(f"/api/v1/notifications/{page[0]['id']}/retry")
+    again = admin.post(f"/api/v1/notifications/{page[0]['id']}/retry")
     assert again.status_code == 409 and "já foi entregue" in again.json()["detail"]
-    assert client.post(f"/api/v1/notifications/{uuid.uuid4()}/retry").status_code == 404
+    assert admin.post(f"/api/v1/notifications/{uuid.uuid4()}/retry").status_code == 404
     assert client.get("/api/v1/notifications", params={"status": "perdida"}).status_code == 422
     admin.delete(f"/api/v1/subscriptions/{created['id']}")
 
@@ -106,7 +106,11 @@ def test_dead_letter_is_redriven_through_the_api(admin, client, receiver, sqlite
     )
     assert dead["last_status_code"] == 410 and "HTTP 410" in dead["last_error"]
     receiver.behaviours[path] = Behaviour()
-    redriven = client.post(f"/api/v1/notifications/{dead['id']}/retry")
+    for path_ in (f"/api/v1/notifications/{dead['id']}/retry", "/api/v1/notifications/retry-dead"):
+        refused = client.post(path_)  # a write key re-drives nothing: re-driving is the operators' (admin)
+        assert refused.status_code == 403 and "'admin'" in refused.json()["detail"], refused.text
+    assert client.get(f"/api/v1/notifications/{dead['id']}").json()["status"] == "dead"
+    redriven = admin.post(f"/api/v1/notifications/{dead['id']}/retry")
     assert redriven.status_code == 200 and redriven.json()["status"] == "pending"
     wait_for(lambda: receiver.events(path))
     final = wait_for(

@@ -93,7 +93,12 @@ def test_a_sigiloso_estimate_is_seen_only_with_the_scope_and_every_read_is_audit
         full = cleared.get(f"/api/v1/documents/{doc}", headers={"X-Request-ID": "leitura-pregoeiro-1"})
         assert field(full.json())["content"] == SECRET
         reads = cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json()
-        assert [(r["actor"], r["trace_id"]) for r in reads][-1] == ("pregoeiro-sigilo", "leitura-pregoeiro-1")
+        # the audit row's trace id is the server's; the caller's X-Request-ID is kept apart (issue 21)
+        assert [(r["actor"], r["request_id"], r["trace_id"]) for r in reads][-1] == (
+            "pregoeiro-sigilo",
+            "leitura-pregoeiro-1",
+            full.headers["X-Trace-ID"],
+        )
         assert "estimativa_valor" in reads[-1]["what"]
         assert plain.get(f"/api/v1/documents/{doc}/confidential-reads").status_code == 403
         # drafting the estimate: only with the scope; its result hides the text from others; the provider is outside
@@ -172,6 +177,14 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
         done = plain.post(f"/api/v1/documents/{doc}/consolidate", params={"wait": 120})
         assert done.json()["state"] == "COMPLETED", done.text
         assert SECRET not in done.text and "987.654,32" not in done.text  # the run's result: keys and hashes only
+        # issue 21: not even the annex's key, hash and size without the scope, and no path of the server's
+        assert [a["classified"] for a in done.json()["result"]["artifacts"]] == [False, False]
+        assert "classificado/" not in done.text and "file://" not in done.text
+        run_url = f"/api/v1/flow-runs/{done.json()['flow_run_id']}"
+        assert "classificado/" not in plain.get(run_url).text
+        shown = cleared.get(run_url).json()["result"]["artifacts"]
+        assert sorted(a["classified"] for a in shown) == [False, False, True, True]
+        assert all(a["storage_uri"].startswith("local:") for a in shown)
         # without the scope: the two public files, and the annex is refused by id
         public = plain.get(f"/api/v1/documents/{doc}/artifacts").json()
         assert sorted((a["format"], a["classified"]) for a in public) == [("docx", False), ("pdf", False)]
@@ -183,8 +196,8 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
         listed = cleared.get(f"/api/v1/documents/{doc}/artifacts", headers={"X-Request-ID": "anexo-lista-1"}).json()
         annex = {a["format"]: a for a in listed if a["classified"]}
         assert sorted(annex) == ["docx", "pdf"] and len(listed) == 4
-        assert all("/classificado/documents/" in a["storage_uri"] for a in annex.values())
-        assert all("/classificado/" not in a["storage_uri"] for a in public)
+        assert all(a["storage_uri"].startswith("local:classificado/documents/") for a in annex.values())
+        assert all(a["storage_uri"].startswith("local:documents/") for a in public)  # no server path (issue 21)
         refused = plain.get(f"/api/v1/artifacts/{annex['pdf']['id']}/download")
         assert refused.status_code == 403 and "sigiloso" in refused.json()["detail"]
         classified = {
@@ -196,7 +209,7 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
         assert all(r.status_code == 200 for r in classified.values())
         assert "anexo-classificado" in classified["pdf"].headers["content-disposition"]
         audit = cleared.get(f"/api/v1/documents/{doc}/confidential-reads").json()[reads:]
-        assert [(r["trace_id"], r["actor"]) for r in audit] == [
+        assert [(r["request_id"], r["actor"]) for r in audit] == [
             ("anexo-lista-1", "pregoeiro-sigilo"),
             ("anexo-docx", "pregoeiro-sigilo"),
             ("anexo-pdf", "pregoeiro-sigilo"),
@@ -247,7 +260,7 @@ def test_the_public_files_leave_the_estimate_out_and_the_classified_annex_is_sto
         assert opened.status_code == 200 and SECRET in text_of_pdf(opened.content)
         (audited,) = [a for a in plain.get(f"/api/v1/documents/{doc}/audit").json() if "sigilo" in (a["reason"] or "")]
         assert HOMOLOGACAO in audited["reason"] and "art. 18, §1º, VI" in audited["reason"]
-        assert (audited["person"], audited["trace_id"]) == (AUTHORITY, "fim-do-sigilo-1")
+        assert (audited["person"], audited["trace_id"]) == (AUTHORITY, ended.headers["X-Trace-ID"])  # the server's
         (told,) = wait_for(lambda: receiver.events(hook))
         assert told.signature_ok and told.body["type"] == "document.budget_disclosed"
         assert told.body["document_id"] == doc and HOMOLOGACAO in str(told.body)

@@ -14,6 +14,7 @@ from core.settings import Settings
 from deployments.catalog import DEPLOYMENTS
 from deployments.operations.stack import Stack
 from tests.conftest import ROOT, wait_http
+from tests.utils.builders import make_key
 from tests.utils.ports import free_port
 from tests.utils.waiting import wait_for
 
@@ -45,7 +46,8 @@ def test_up_serves_ui_api_and_deployments_then_stops_on_sigint(tmp_path: Path):
     )
     try:
         wait_http(f"http://127.0.0.1:{api_port}/api/v1/health", 150)
-        health = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/health").json()
+        admin = {"Authorization": f"Bearer {make_key(env['DATABASE_URL'], ['admin'])}"}
+        health = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/health", headers=admin).json()
         assert health["prefect"] == "ok" and health["database"] == "ok"
         ui = httpx.get(f"http://127.0.0.1:{prefect_port}/")
         assert ui.status_code == 200 and "<html" in ui.text.lower()

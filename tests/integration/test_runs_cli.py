@@ -160,7 +160,11 @@ def test_a_run_started_through_the_api_is_listed_under_its_trace_id(api, json_ru
     assert api.get(f"/api/v1/flow-runs/{run_id}", params={"wait": 60}).json()["state"] == "COMPLETED"
 
     (row,) = listed("--trace-id", trace)
-    assert row["flow_run_id"] == run_id and row["flow_name"] == "generate-field" and row["trace_id"] == trace
+    # found by the caller's X-Request-ID (tag request:<id>); its trace id is the server's own
+    assert accepted.json()["request_id"] == trace and accepted.json()["trace_id"] != trace
+    assert row["flow_run_id"] == run_id and row["flow_name"] == "generate-field"
+    assert row["trace_id"] == accepted.json()["trace_id"] == accepted.headers["X-Trace-ID"]
+    assert [r["flow_run_id"] for r in listed("--trace-id", row["trace_id"])] == [run_id]
     assert row["state"] == "COMPLETED" and row["name"] == accepted.json()["name"]
     assert row["start_time"] and row["end_time"] and row["end_time"] >= row["start_time"]
     table = nexora("runs", "--trace-id", trace)

@@ -17,6 +17,7 @@ from deployments.api.deps import (
     TraceId,
     WriteKey,
     cleared_for_sigiloso,
+    refuse_other_orgao,
     sigiloso_section_refused,
 )
 from models.apikey import ApiKey
@@ -76,7 +77,8 @@ def create_document(
     session: SessionDep, key: WriteKey, acting: ActingDep, trace_id: TraceId, body: DocumentCreate
 ) -> DocumentDetail:
     """Create an ETP or TR from a template (by id, or the current default of its kind); X-Actor: a member of the
-    planning team."""
+    planning team. A key bound to órgãos creates only in them (403)."""
+    refuse_other_orgao(key, body.orgao)
     document = crud.create_document(session, body, acting)
     return detail(session, document.id, key, trace_id)
 
@@ -94,7 +96,7 @@ def create_tr_from_etp(
 @router.get("", response_model=DocumentsPublic)
 def read_documents(
     session: SessionDep,
-    _: ReadKey,
+    key: ReadKey,
     kind: DocumentKind | None = None,
     status_: Annotated[DocumentStatus | None, Query(alias="status")] = None,
     orgao: Annotated[str | None, Query(max_length=200)] = None,
@@ -102,9 +104,9 @@ def read_documents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> DocumentsPublic:
-    """List documents, most recently changed first."""
+    """List documents, most recently changed first (a key bound to órgãos: only theirs)."""
     rows, count = crud.list_documents(
-        session, kind=kind, status=status_, orgao=orgao, text=q, limit=limit, offset=offset
+        session, kind=kind, status=status_, orgao=orgao, text=q, limit=limit, offset=offset, orgaos=key.orgaos
     )
     return DocumentsPublic(data=[public_document(d) for d in rows], count=count)
 
@@ -136,6 +138,7 @@ def search_documents(
         status=status_,
         limit=limit,
         offset=offset,
+        orgaos=key.orgaos,
     )
     return SearchResults(
         data=[
@@ -162,6 +165,7 @@ def clone_document(
     `cloned_from`/`cloned_from_version` and the audit log. Not copied: justifications, items, people, price
     research, signatures, artifacts; the sections of a sigiloso estimate only with the 'sigiloso' scope and into a
     document with `orcamento_sigiloso` too. X-Actor: the planning team."""
+    refuse_other_orgao(key, body.orgao)
     document = crud.clone_document(session, document_id, body, acting, cleared=cleared_for_sigiloso(key))
     return detail(session, document.id, key, trace_id)
 
@@ -191,6 +195,7 @@ def update_document(
 ) -> DocumentDetail:
     """Change the document's header data (only while rascunho or devolvido); withdrawing `orcamento_sigiloso`
     needs the 'sigiloso' scope."""
+    refuse_other_orgao(key, body.orgao)
     if (
         body.orcamento_sigiloso is False
         and not cleared_for_sigiloso(key)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
-from deployments.api.deps import AdminKey, Offset, ReadKey, SessionDep, WriteKey
+from deployments.api.deps import AdminKey, Offset, ReadKey, SessionDep
 from models.apikey import ApiKey
 from models.crud import notifications as crud
 from models.enums import Scope
@@ -145,16 +145,16 @@ def read_notification(session: SessionDep, key: ReadKey, notification_id: uuid.U
 
 
 @router.post("/notifications/{notification_id:uuid}/retry", response_model=NotificationDetail)
-def retry_notification(session: SessionDep, key: WriteKey, notification_id: uuid.UUID) -> NotificationDetail:
-    """Re-drive: send again now with a fresh budget of attempts (dead, retrying or pending; not delivered)."""
+def retry_notification(session: SessionDep, key: AdminKey, notification_id: uuid.UUID) -> NotificationDetail:
+    """Re-drive (admin): send again now with a fresh budget of attempts (dead, retrying or pending; not delivered)."""
     crud.redrive(session, notification_id)
     row, event, attempts = crud.get_notification(session, notification_id)
     return _detail(row, event, attempts, key)
 
 
 @router.post("/notifications/retry-dead", response_model=Redriven)
-def retry_dead(session: SessionDep, _: WriteKey) -> Redriven:
-    """Re-drive every dead notification."""
+def retry_dead(session: SessionDep, _: AdminKey) -> Redriven:
+    """Re-drive every dead notification (admin)."""
     return Redriven(requeued=crud.redrive_dead(session))
 
 

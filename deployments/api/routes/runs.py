@@ -20,9 +20,18 @@ from deployments.api.deps import (
     RunKey,
     TraceId,
     cleared_for_sigiloso,
+    ensure_reaches,
     sigiloso_section_refused,
 )
-from deployments.api.run_service import RESPONSES, IdempotencyKey, RunStatus, Wait, launch, redact_secret_run
+from deployments.api.run_service import (
+    RESPONSES,
+    IdempotencyKey,
+    RunStatus,
+    Wait,
+    launch,
+    redact_secret_run,
+    shown_result,
+)
 from deployments.api.waiters import waiters
 from deployments.catalog import CONSOLIDATE_DOCUMENT, GENERATE_DOCUMENT, GENERATE_FIELD
 from models import rules
@@ -58,6 +67,7 @@ async def _generate_field(
     wait: float,
 ) -> JSONResponse:
     rules.check_can_plan(acting.person)
+    await run_in_threadpool(ensure_reaches, key, body.document_id)
     doc = await run_in_threadpool(triggers.runnable_document, body.document_id, kind, body.field)
     if doc["sigiloso"] and not cleared_for_sigiloso(key):
         raise sigiloso_section_refused(body.field)
@@ -197,11 +207,21 @@ async def read_flow_run(
     flow_run = await glue.read_run(client, flow_run_id)
     if flow_run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Execução {flow_run_id} não encontrada.")
+    owner = (flow_run.parameters or {}).get("document_id")
+    if key.orgaos and owner:  # a run of another órgão's document: as if it did not exist
+        try:
+            owner_id = uuid.UUID(str(owner))
+        except ValueError:
+            owner_id = None
+        if owner_id is not None:
+            await run_in_threadpool(ensure_reaches, key, owner_id, f"Execução {flow_run_id} não encontrada.")
     if wait:
         with waiters.slot(str(key.id)):
             flow_run = await glue.wait_for_run(client, flow_run_id, wait)
     described = await glue.describe_run(flow_run, settings.prefect_ui_url)
-    result, parameters = described.get("result"), described.get("parameters") or {}
+    parameters = described.get("parameters") or {}
+    described["result"] = shown_result(described.get("result"), cleared_for_sigiloso(key))
+    result = described.get("result")
     estimate = (
         isinstance(result, dict)
         and result.get("content")

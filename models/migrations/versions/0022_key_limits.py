@@ -3,7 +3,7 @@ key"): a token bucket per key and class of route (read, write, run), taken by on
 language-model calls a key's drafting runs used per day in Brasília.
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021 (the keys bound to órgãos; both branches of issue 21 began at 0020)
 Create Date: 2026-12-04 08:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
