@@ -10,6 +10,7 @@ from pydantic import StringConstraints, field_validator
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
+from core.validation import JsonFloat, JsonInt
 from models.db import UtcDateTime, utcnow
 from models.enums import CriterioJulgamento, DocumentKind, DocumentStatus, FieldSource
 from models.price_dates import check_reference_date
@@ -21,7 +22,7 @@ class DocumentItem(SQLModel):
     descricao: str = Field(min_length=3, max_length=2000)
     codigo_catalogo: str | None = Field(default=None, max_length=40, description="código CATMAT/CATSER")
     unidade: str | None = Field(default=None, max_length=120, description="unidade de fornecimento")
-    quantidade: float | None = Field(default=None, gt=0, le=1e12)
+    quantidade: JsonFloat | None = Field(default=None, gt=0, le=1e12)
     material_ou_servico: Literal["M", "S"] | None = None
     data_referencia: date | None = Field(
         default=None,
@@ -65,7 +66,7 @@ class DocumentBase(SQLModel):
     criterio_julgamento: CriterioJulgamento | None = Field(
         default=None, sa_type=String(40), description="critério de julgamento (Lei 14.133/2021, art. 33)"
     )
-    pca_ano: int | None = Field(default=None, ge=2021, le=2100, description="ano do plano de contratações anual")
+    pca_ano: JsonInt | None = Field(default=None, ge=2021, le=2100, description="ano do plano de contratações anual")
     uf: str | None = Field(default=None, max_length=2, description=UF_DESCRIPTION)
 
     @field_validator("uf", mode="before")
@@ -117,7 +118,7 @@ class DocumentUpdate(SQLModel):
     )
     uasg: str | None = Field(default=None, regex=r"^\d{6}$")
     criterio_julgamento: CriterioJulgamento | None = None
-    pca_ano: int | None = Field(default=None, ge=2021, le=2100)
+    pca_ano: JsonInt | None = Field(default=None, ge=2021, le=2100)
     uf: str | None = Field(default=None, max_length=2, description=UF_DESCRIPTION)
     dfd_numeros: Codes | None = Field(default=None, max_length=20, description=DFD_DESCRIPTION)
     pca_itens: Codes | None = Field(default=None, max_length=50, description=PCA_ITEMS_DESCRIPTION)

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from core.validation import JsonInt
 from tasks.pncp.window import MAX_RUN_DAYS, SCHEMA_DATE, WindowError, check_window
 
 MODALIDADES = tuple(range(1, 14))
@@ -154,7 +155,7 @@ class DocumentsParams(BaseModel):
     start: date | None = Field(None, description="publicação a partir de, AAAA-MM-DD")
     end: date | None = Field(None, description="publicação até, AAAA-MM-DD")
     ufs: list[str] | None = Field(None, min_length=1, max_length=27, description="UFs (padrão: todas)")
-    limit: int | None = Field(None, ge=1, le=10000, description="no máximo quantas contratações listar")
+    limit: JsonInt | None = Field(None, ge=1, le=10000, description="no máximo quantas contratações listar")
 
     @field_validator("ufs")
     @classmethod

@@ -28,6 +28,8 @@ def test_people_are_registered_by_an_admin_and_never_by_cpf(admin, client):
     assert created.status_code == 201, created.text
     assert created.json()["active"] is True and created.json()["roles"] == ["equipe_planejamento"]
     assert admin.post("/api/v1/people", json=body).status_code == 200  # the same person again: unchanged
+    documented = admin.get("/openapi.json").json()["paths"]["/api/v1/people"]["post"]["responses"]
+    assert {"200", "201", "409", "422"} <= set(documented)  # each answer above is in the schema (found by make fuzz)
     other = admin.post("/api/v1/people", json={**body, "name": "Outra Pessoa"})
     assert other.status_code == 409 and "com outros dados" in other.json()["detail"]
     for cpf in ("52998224725", "529.982.247-25"):

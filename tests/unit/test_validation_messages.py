@@ -253,3 +253,40 @@ def test_our_own_error_types_keep_their_message():
     except Exception as exc:  # noqa: BLE001
         (found,) = describe(exc.errors(), root="corpo")
     assert "start 0394-01-01 é anterior a 2021-04-01" in str(found)
+
+
+def _body_models():
+    from deployments.api.routes.prices import PriceItem, TrainRequest
+    from deployments.api.routes.publications import PublishRequest
+    from models.document import DocumentCreate, DocumentItem
+    from tasks.pncp.params import DocumentsParams
+
+    item = {"descricao": "Papel A4 75 g/m2"}
+    document = {"titulo": "Papel", "numero_processo": "1/2026", "orgao": "Órgão"}
+    return [
+        (PriceItem, item, "quantidade", 2),
+        (PriceItem, item, "modalidade_id", 6),
+        (DocumentItem, item, "quantidade", 2.5),
+        (DocumentCreate, document, "pca_ano", 2026),
+        (PublishRequest, {"cnpj": "00394460000141", "ano": 2026, "sequencial": 1}, "sequencial", 7),
+        (TrainRequest, {}, "seed", 3),
+        (DocumentsParams, {}, "limit", 10),
+    ]
+
+
+@pytest.mark.parametrize(("model", "base", "campo", "good"), _body_models())
+def test_a_number_in_a_body_is_a_json_number_never_true_or_text(model, base, campo, good):
+    """The schema says number or integer: `true` is not 1 and "2" is not 2 (found by make fuzz: a batch estimate
+    with `"quantidade": true` priced one unit). An integer is a number."""
+    assert getattr(model.model_validate_json(json_of({**base, campo: good})), campo) == good
+    for bad in (True, False, str(good)):
+        with pytest.raises(ValidationError) as caught:
+            model.model_validate_json(json_of({**base, campo: bad}))
+        (error,) = describe(caught.value.errors())
+        assert error["campo"] == campo and error["mensagem"].startswith("deve ser um número"), error
+
+
+def json_of(data: dict) -> str:
+    import json
+
+    return json.dumps(data)

@@ -19,7 +19,12 @@ def public(person: Person) -> PersonPublic:
     return PersonPublic.model_validate(person, from_attributes=True)
 
 
-@router.post("", response_model=PersonPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=PersonPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": PersonPublic, "description": "A mesma pessoa já registrada: devolvida sem mudança"}},
+)
 def create_person(session: SessionDep, _: AdminKey, body: PersonCreate, response: Response) -> PersonPublic:
     """Register a person of the body: identifier (a SIAPE matrícula or another of the body's numbers, never a CPF),
     name, órgão, roles. The same person again: 200, unchanged; another person under the identifier: 409."""

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
+from core.validation import JsonFloat, JsonInt
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
 from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import TRAIN_PRICE_MODEL
@@ -31,14 +32,14 @@ class PriceItem(BaseModel):
     descricao: str | None = Field(None, max_length=2000, description="descrição do item")
     codigo_catalogo: str | None = Field(None, max_length=40, description="código CATMAT/CATSER")
     unidade: str | None = Field(None, max_length=120, description="unidade de fornecimento (UN, CX C/ 100 UN, KG…)")
-    quantidade: float | None = Field(None, gt=0, le=1e12)
+    quantidade: JsonFloat | None = Field(None, gt=0, le=1e12)
     uf: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     data: date | None = Field(
         None,
         description="data de referência, AAAA-MM-DD, de 1994-07-01 (início do real) "
         "até hoje (padrão: hoje, horário de Brasília)",
     )
-    modalidade_id: int | None = Field(None, ge=1, le=13)
+    modalidade_id: JsonInt | None = Field(None, ge=1, le=13)
     material_ou_servico: Literal["M", "S"] | None = None
 
     @model_validator(mode="after")
@@ -55,8 +56,8 @@ class PriceBatch(BaseModel):
 
 
 class TrainRequest(BaseModel):
-    test_months: int | None = Field(None, ge=1, le=60, description="meses mais recentes usados como teste")
-    seed: int = Field(0, ge=0)
+    test_months: JsonInt | None = Field(None, ge=1, le=60, description="meses mais recentes usados como teste")
+    seed: JsonInt = Field(0, ge=0)
     promote: bool = Field(True, description="aplicar o critério de promoção (champion) ao final")
 
 

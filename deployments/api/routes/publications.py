@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from core.validation import JsonInt
 from deployments.api import triggers
 from deployments.api.deps import ActingDep, PrefectDep, ReadKey, RunKey, SessionDep, TraceId
 from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
@@ -24,8 +25,8 @@ class PublishRequest(BaseModel):
     """The contratação on PNCP the files are attached to: `/v1/orgaos/{cnpj}/compras/{ano}/{sequencial}`."""
 
     cnpj: Annotated[str, Field(min_length=14, max_length=18, description="CNPJ do órgão (14 dígitos)")]
-    ano: Annotated[int, Field(ge=2021, le=2100, description="ano da contratação no PNCP")]
-    sequencial: Annotated[int, Field(ge=1, le=9_999_999, description="sequencial da contratação no PNCP")]
+    ano: Annotated[JsonInt, Field(ge=2021, le=2100, description="ano da contratação no PNCP")]
+    sequencial: Annotated[JsonInt, Field(ge=1, le=9_999_999, description="sequencial da contratação no PNCP")]
 
 
 class PublicationPublic(BaseModel):
