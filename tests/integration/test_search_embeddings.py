@@ -10,7 +10,15 @@ import pytest
 
 from core.settings import settings
 from models.crud.search import search_documents
-from tests.integration.test_document_search import new_document, token, write
+from tests.integration.test_document_search import new_document, write
+from tests.servers.llm import words_apart
+
+# Every word the tests' candidates hold beside the tokens (titles, headings, texts): the tokens never share a bucket
+# of the loopback server's hashed embedding with them.
+BESIDE = (
+    "Mobiliário Serviço especializado ETP servico 1. DESCRIÇÃO DA NECESSIDADE Aquisição de "
+    "Cadeiras giratórias, mesas de reunião, armários de aço, estantes, gaveteiros e divisórias para o prédio."
+)
 
 
 @pytest.fixture
@@ -25,7 +33,7 @@ def embeddings(llm, monkeypatch):
 
 def two_documents(session):
     """By text the title match comes first; by meaning the short text that is only about the query does."""
-    word = token()
+    (word,) = words_apart(1, BESIDE)
     wordy = new_document(session, titulo=f"Mobiliário {word}", context="")
     write(
         session, wordy.id, "requisitos_contratacao",
@@ -78,7 +86,7 @@ def test_the_library_search_is_reordered_by_meaning_too(session, db_url, embeddi
     from models.crud import pncp_documents as library
     from tests.integration.test_drafting_examples import in_library
 
-    word, other = token(), token()
+    word, other = words_apart(2, BESIDE)
     wordy = in_library(db_url, "servico", text=f"{word} {word} {word}")
     focused = in_library(db_url, f"{word} {other}", text=word)
 
@@ -100,7 +108,7 @@ def test_the_candidates_of_the_drafting_examples_are_reordered_by_meaning_too(se
     from tasks.llm.examples import own_candidates
     from tests.integration.test_drafting_examples import approved
 
-    word = token()
+    (word,) = words_apart(1, BESIDE)
     wordy = approved(
         db_url,
         f"Mobiliário {word}",

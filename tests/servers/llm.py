@@ -233,17 +233,40 @@ class FakeLLM:
         return None
 
 
+def _bucket(stem: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(stem.encode()).digest()[:4], "big") % EMBEDDING_DIMS
+
+
 def hashed_embedding(text: str) -> list[float]:
     """A hashed bag of the text's stems, normalised (all zeros but one for a text without words)."""
-    import hashlib
     import math
 
     from models.textsearch import stems
 
     vector = [0.0] * EMBEDDING_DIMS
     for stem in stems(text).split():
-        vector[int.from_bytes(hashlib.sha256(stem.encode()).digest()[:4], "big") % EMBEDDING_DIMS] += 1.0
+        vector[_bucket(stem)] += 1.0
     norm = math.sqrt(sum(x * x for x in vector))
     if not norm:
         vector[0] = norm = 1.0
     return [x / norm for x in vector]
+
+
+def words_apart(n: int, beside: str = "") -> list[str]:
+    """``n`` fresh words (letters then digits: no stemmer changes them) that share no bucket of the hashed embedding
+    with each other nor with any word of ``beside``: an order a test expects from these vectors never rests on a hash
+    collision (with 64 buckets, a random word met one of a few others' buckets in about 1 run in 12)."""
+    import random
+
+    from models.textsearch import stems
+
+    taken = {_bucket(stem) for stem in stems(beside).split()}
+    found: list[str] = []
+    while len(found) < n:
+        word = f"zeta{random.randrange(10**9):09d}"
+        if _bucket(word) not in taken:
+            taken.add(_bucket(word))
+            found.append(word)
+    return found
