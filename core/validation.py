@@ -12,12 +12,25 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
-from pydantic import Strict
+from pydantic import BeforeValidator
+from pydantic_core import PydanticKnownError
+from pydantic_core.core_schema import ErrorType
+
+
+def _json_number(error_type: ErrorType) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool | str):
+            raise PydanticKnownError(error_type)
+        return value
+
+    return BeforeValidator(check)
+
 
 # A number in a JSON body is a JSON number, as the OpenAPI schema says: pydantic's lax mode would read `true` as 1 and
-# "12" as 12 (`"quantidade": true` estimated one unit; found by `make fuzz`). A float also takes an integer.
-JsonInt = Annotated[int, Strict()]
-JsonFloat = Annotated[float, Strict()]
+# "12" as 12 (`"quantidade": true` estimated one unit; found by `make fuzz`). Otherwise lax: a float takes an
+# integer, an integer takes 2.0 and refuses 1.5 "sem casas decimais".
+JsonInt = Annotated[int, _json_number("int_type")]
+JsonFloat = Annotated[float, _json_number("float_type")]
 
 DATE = "AAAA-MM-DD"
 DATETIME = "AAAA-MM-DDTHH:MM:SS±HH:MM"

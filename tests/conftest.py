@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ os.environ.update(
         "LLM_CONCURRENCY": "13",
         "PREFECT_HOME": str(TMP / "prefect"),
         "PREFECT_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",  # the browser test's UI calls this server
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOCAL_STORAGE_PATH": str(TMP / "prefect" / "storage"),
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
@@ -148,7 +150,12 @@ SERVERS = {
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark each test with its folder's tier; a unit test may not ask for a server (the fast loop starts none)."""
+    """Mark each test with its folder's tier; a unit test may not ask for a server (the fast loop starts none). Two
+    tests under one id are refused: pytest-xdist (make test) would run one of them (pytest 9.2 gave Schemathesis'
+    120 fuzz tests two ids, and 118 of them silently did not run)."""
+    twice = [nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1]
+    if twice:
+        raise pytest.UsageError(f"{len(twice)} test ids name more than one test, e.g. {twice[0]}")
     for item in items:
         tier = next((t for t in TIERS if f"{os.sep}tests{os.sep}{t}{os.sep}" in str(item.path)), None)
         if tier is None:

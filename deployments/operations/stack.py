@@ -30,21 +30,25 @@ from deployments.catalog import DEPLOYMENT_NAME, WORK_POOL
 def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str]:
     """Prefect settings for every process of the embedded stack (set before prefect is imported)."""
     home = (settings.DATA_DIR / "prefect").resolve()
+    api_url = api_url or f"http://127.0.0.1:{settings.PREFECT_PORT}/api"
     return {
         "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": api_url or f"http://127.0.0.1:{settings.PREFECT_PORT}/api",
+        "PREFECT_API_URL": api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(settings.PREFECT_PORT),
-        "PREFECT_UI_API_URL": f"http://127.0.0.1:{settings.PREFECT_PORT}/api",
+        "PREFECT_UI_API_URL": api_url,  # what the browser calls: the same server
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(settings.FLOW_HEARTBEAT_SECONDS),
     }
 
 
 def apply_prefect_env(settings: Settings) -> None:
-    for key, value in prefect_env(settings).items():
+    """Each setting not already in the environment; a server this process starts then serves a UI that calls the
+    PREFECT_API_URL already set, not 127.0.0.1:PREFECT_PORT (a test session started its server on another port
+    after a command had run in its process, and its UI called port 4200)."""
+    for key, value in prefect_env(settings, os.environ.get("PREFECT_API_URL")).items():
         os.environ.setdefault(key, value)
 
 

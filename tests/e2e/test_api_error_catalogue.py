@@ -272,7 +272,7 @@ CATALOGUE = [
         json=doc(orcamento_sigiloso="talvez", itens=[item(quantidade="dez"), item(quantidade=0)]),
         fields=(
             ("orcamento_sigiloso", "corpo", "bool_parsing"),
-            ("itens[0].quantidade", "corpo", "float_parsing"),
+            ("itens[0].quantidade", "corpo", "float_type"),  # a JSON number, not text (core/validation.JsonFloat)
             ("itens[1].quantidade", "corpo", "greater_than"),
         ),
         says=("deve ser true ou false", "deve ser um número", "deve ser maior que 0"),

@@ -1,5 +1,6 @@
 """prefect.yaml and the `serve` runner come from one list: a test fails if they drift."""
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -132,3 +133,21 @@ def test_an_automation_is_the_same_whatever_the_order_of_its_trigger_sets():
         for seed in ("1", "2", "3")
     }
     assert len(seen) == 1 and '"expect"' in seen.pop()
+
+
+def test_a_command_run_in_process_leaves_the_ui_calling_the_api_already_set(monkeypatch):
+    """apply_prefect_env fills what is missing from PREFECT_API_URL when it is set: a Prefect server this process
+    starts afterwards serves a UI that calls that server, not 127.0.0.1:4200 (the browser test met it)."""
+    from core.settings import Settings
+    from deployments.operations.stack import apply_prefect_env
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # what it sets stays in this test
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4321/api")
+    for name in ("PREFECT_UI_API_URL", "PREFECT_HOME", "PREFECT_LOCAL_STORAGE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    apply_prefect_env(Settings(PREFECT_PORT=4200))
+    assert os.environ["PREFECT_UI_API_URL"] == "http://127.0.0.1:4321/api"
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.delenv("PREFECT_UI_API_URL")
+    apply_prefect_env(Settings(PREFECT_PORT=4300))
+    assert os.environ["PREFECT_API_URL"] == os.environ["PREFECT_UI_API_URL"] == "http://127.0.0.1:4300/api"
