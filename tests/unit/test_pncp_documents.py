@@ -114,6 +114,7 @@ def test_scanned_pages_are_counted_and_a_fully_scanned_file_has_no_text():
         (b"<html>erro</html>", "unsupported"),
         (b"PK\x03\x04 not really a zip", "failed"),
     ],
+    ids=["corrupt-pdf", "encrypted-pdf", "html", "broken-zip"],  # an encrypted PDF's bytes differ on each run
 )
 def test_unreadable_files_say_why(data, status):
     with pytest.raises(ExtractionError) as caught:
