@@ -438,7 +438,7 @@ REACHABLE = {
     "date_from_datetime_parsing",
     "date_from_datetime_inexact",
     "bool_parsing",
-    "float_parsing",
+    "float_type",  # a number in a JSON body is a JSON number (core/validation.JsonFloat): text gets float_type
     "int_parsing",
     "int_from_float",
     "greater_than",
