@@ -27,7 +27,7 @@ def embeddings(llm, monkeypatch):
     monkeypatch.setattr(settings, "EMBEDDINGS_URL", llm.base_url)
     monkeypatch.setattr(settings, "EMBEDDINGS_WEIGHT", 0.9)
     monkeypatch.setattr(settings, "EMBEDDINGS_RETRIES", 0)
-    monkeypatch.setattr(settings, "EMBEDDINGS_TIMEOUT_SECONDS", 2.0)
+    monkeypatch.setattr(settings, "EMBEDDINGS_TIMEOUT_SECONDS", 10.0)  # loopback, but two test processes share 2 cores
     return llm
 
 
@@ -71,8 +71,9 @@ def test_the_vectors_reorder_the_text_ranking_and_unchanged_texts_are_embedded_o
 
 
 @pytest.mark.parametrize("mode", ["status", "malformed", "hang"])
-def test_a_failing_endpoint_leaves_the_text_order_with_a_log_line(session, embeddings, caplog, mode):
+def test_a_failing_endpoint_leaves_the_text_order_with_a_log_line(session, embeddings, caplog, monkeypatch, mode):
     embeddings.set(mode=mode, status=503, hang_seconds=3)
+    monkeypatch.setattr(settings, "EMBEDDINGS_TIMEOUT_SECONDS", 1.0)  # the hang outlasts it
     word, wordy, focused = two_documents(session)
     with caplog.at_level(logging.WARNING, logger="tasks.search.embeddings"):
         assert order(session, word) == ([wordy.id, focused.id], False)
