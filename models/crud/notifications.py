@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -363,10 +363,16 @@ def list_notifications(
     subscription_id: uuid.UUID | None = None,
     event_id: uuid.UUID | None = None,
     document_id: uuid.UUID | None = None,
+    orgaos: Sequence[str] = (),
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Notification], int]:
+    """``orgaos``: a key bound to these órgãos sees only the notifications of their events (an event of no órgão, a
+    run that failed outside any document, is not theirs either)."""
     filters: list[Any] = []
+    if orgaos:
+        lowered = [o.strip().lower() for o in orgaos]
+        filters.append(col(Notification.event_id).in_(select(Event.id).where(func.lower(Event.orgao).in_(lowered))))
     if document_id:
         filters.append(col(Notification.event_id).in_(select(Event.id).where(Event.document_id == document_id)))
     if status:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import boto3
 import httpx
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from core.settings import settings
@@ -256,3 +257,35 @@ def test_a_line_break_in_the_numero_processo_does_not_stop_the_emails(api_url, k
     )
     assert message["Subject"] == "[NEXORA] Documento enviado para revisão: TR 23000.000123/2026 Bcc: todos@exemplo.com"
     assert message["Bcc"] is None and message["To"] == address
+
+
+def test_a_key_bound_to_an_orgao_sees_only_its_orgaos_notifications(api_url, keys, sqlite_url, receiver):
+    """The notifications of another órgão's events, or of an event of no órgão (a run that failed outside any
+    document), are not listed for a bound key, and reading or re-driving one answers as if it did not exist."""
+    from models.crud import notifications as events
+    from models.notification import Notification, Subscription
+
+    tag = uuid.uuid4().hex[:8]
+    with session_scope(sqlite_url) as session:
+        hook = Subscription(channel="webhook", target=f"{receiver.url}/orgaos-{tag}", event_types=["*"], active=True)
+        session.add(hook)
+        session.flush()
+        ids = {}
+        for orgao in (ORGAO, OTHER_ORGAO, None):
+            event = events.record_event(session, "flow_run.failed", orgao=orgao, data={"tag": tag})
+            (ids[orgao],) = session.exec(select(Notification.id).where(Notification.event_id == event.id)).all()
+        hook.active = False  # no other test's event reaches it
+        session.add(hook)
+    mine = {"subscription_id": str(hook.id)}
+    with as_key(api_url, keys["all"]) as unbound:
+        assert unbound.get("/api/v1/notifications", params=mine).json()["count"] == 3
+    bound = make_key(sqlite_url, ["read", "admin"], name=f"bound-{tag}", orgaos=[ORGAO.upper()])
+    with as_key(api_url, bound) as client:
+        listed = client.get("/api/v1/notifications", params=mine).json()
+        assert [n["id"] for n in listed["data"]] == [str(ids[ORGAO])] and listed["count"] == 1
+        assert client.get(f"/api/v1/notifications/{ids[ORGAO]}").status_code == 200
+        for orgao in (OTHER_ORGAO, None):
+            for method, path in (("GET", ""), ("POST", "/retry")):
+                answer = client.request(method, f"/api/v1/notifications/{ids[orgao]}{path}")
+                assert answer.status_code == 404, (orgao, method, answer.text)
+                assert answer.json()["detail"] == f"Notificação {ids[orgao]} não encontrada."

@@ -73,9 +73,9 @@ def make_document(url: str, kind: str = "ETP", **overrides: Any) -> uuid.UUID:
         return create_document(session, DocumentCreate(**data), acting(session)).id
 
 
-def make_key(url: str, scopes: list[str], name: str = "tests") -> str:
+def make_key(url: str, scopes: list[str], name: str = "tests", orgaos: list[str] | None = None) -> str:
     with session_scope(url) as session:
-        return create_key(session, name, scopes)[1]
+        return create_key(session, name, scopes, orgaos)[1]
 
 
 SAMPLE_TABLE = """Itens estimados:

@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
 from deployments.api.deps import AdminKey, Offset, ReadKey, SessionDep
-from models.apikey import ApiKey
+from models.apikey import ApiKey, reaches
 from models.crud import notifications as crud
 from models.enums import Scope
+from models.errors import NotFoundError
 from models.events import EVENT_TYPES
 from models.notification import (
     AttemptPublic,
@@ -119,7 +120,7 @@ def list_notifications(
     offset: Offset = 0,
 ) -> NotificationsPage:
     """Notifications, newest first, filtered by status, event type, target (admin), subscription, event or
-    document. Without admin, targets are masked and `last_error` is empty."""
+    document. Without admin, targets are masked and `last_error` is empty; a key bound to órgãos sees only theirs."""
     if target and not _admin(key):  # a substring filter would read a masked URL back one letter at a time
         raise _target_filter_refused(key)
     rows, total = crud.list_notifications(
@@ -130,6 +131,7 @@ def list_notifications(
         subscription_id=subscription_id,
         event_id=event_id,
         document_id=document_id,
+        orgaos=key.orgaos,
         limit=limit,
         offset=offset,
     )
@@ -139,17 +141,28 @@ def list_notifications(
 # `:uuid`: /notifications/retry-dead is its own resource (a GET there is a 405, not a malformed id)
 @router.get("/notifications/{notification_id:uuid}", response_model=NotificationDetail)
 def read_notification(session: SessionDep, key: ReadKey, notification_id: uuid.UUID) -> NotificationDetail:
-    """One notification with its event and every attempt (time, status code, latency; the error with admin)."""
-    row, event, attempts = crud.get_notification(session, notification_id)
-    return _detail(row, event, attempts, key)
+    """One notification with its event and every attempt (time, status code, latency; the error with admin). A key
+    bound to órgãos meets another órgão's notification as one that does not exist."""
+    return _detail(*_reached(session, key, notification_id), key)
 
 
 @router.post("/notifications/{notification_id:uuid}/retry", response_model=NotificationDetail)
 def retry_notification(session: SessionDep, key: AdminKey, notification_id: uuid.UUID) -> NotificationDetail:
     """Re-drive (admin): send again now with a fresh budget of attempts (dead, retrying or pending; not delivered)."""
+    _reached(session, key, notification_id)
     crud.redrive(session, notification_id)
+    return _detail(*crud.get_notification(session, notification_id), key)
+
+
+def _reached(
+    session: SessionDep, key: ApiKey, notification_id: uuid.UUID
+) -> tuple[Notification, Event, list[DeliveryAttempt]]:
+    """The notification with its event and attempts; for a key bound to órgãos, one of another órgão's events (or
+    of none) is a notification that does not exist."""
     row, event, attempts = crud.get_notification(session, notification_id)
-    return _detail(row, event, attempts, key)
+    if key.orgaos and (event.orgao is None or not reaches(key, event.orgao)):
+        raise NotFoundError(f"Notificação {notification_id} não encontrada.")
+    return row, event, attempts
 
 
 @router.post("/notifications/retry-dead", response_model=Redriven)
