@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ConfigDict
 from pydantic_core import PydanticKnownError
 from pydantic_core.core_schema import ErrorType
 
@@ -31,6 +31,10 @@ def _json_number(error_type: ErrorType) -> BeforeValidator:
 # integer, an integer takes 2.0 and refuses 1.5 "sem casas decimais".
 JsonInt = Annotated[int, _json_number("int_type")]
 JsonFloat = Annotated[float, _json_number("float_type")]
+
+# A request body's fields are the schema's: one it does not know is refused (422 `extra_forbidden`), never ignored. A
+# misspelled `orcamento_sigilos` would otherwise leave the estimate public and answer 201.
+REQUEST_BODY: Any = ConfigDict(extra="forbid")  # Any: SQLModel types model_config as a TypedDict of its own
 
 DATE = "AAAA-MM-DD"
 DATETIME = "AAAA-MM-DDTHH:MM:SS±HH:MM"

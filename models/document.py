@@ -10,7 +10,7 @@ from pydantic import StringConstraints, field_validator
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from core.validation import JsonFloat, JsonInt
+from core.validation import REQUEST_BODY, JsonFloat, JsonInt
 from models.db import UtcDateTime, utcnow
 from models.enums import CriterioJulgamento, DocumentKind, DocumentStatus, FieldSource
 from models.price_dates import check_reference_date
@@ -18,6 +18,8 @@ from models.price_dates import check_reference_date
 
 class DocumentItem(SQLModel):
     """An item the purchase plans to buy: what the price research and the estimate are made for."""
+
+    model_config = REQUEST_BODY
 
     descricao: str = Field(min_length=3, max_length=2000)
     codigo_catalogo: str | None = Field(default=None, max_length=40, description="código CATMAT/CATSER")
@@ -89,6 +91,7 @@ SIGILOSO_DESCRIPTION = (
 
 
 class DocumentCreate(DocumentBase):
+    model_config = REQUEST_BODY
     orcamento_sigiloso: bool = Field(default=False, description=SIGILOSO_DESCRIPTION)
     orcamento_sigiloso_justificativa: str | None = Field(
         default=None, max_length=4000, description=JUSTIFICATIVA_DESCRIPTION
@@ -101,6 +104,8 @@ class DocumentCreate(DocumentBase):
 
 
 class DocumentUpdate(SQLModel):
+    model_config = REQUEST_BODY
+
     @field_validator("uf", mode="before")
     @classmethod
     def _uf(cls, value: Any) -> str | None:
@@ -248,6 +253,7 @@ class AuditLog(SQLModel, table=True):
 
 
 class FieldWrite(SQLModel):
+    model_config = REQUEST_BODY
     content: str | None = None
     justification: str | None = None
 
@@ -315,6 +321,7 @@ class DocumentsPublic(SQLModel):
 
 
 class TransitionRequest(SQLModel):
+    model_config = REQUEST_BODY
     to: DocumentStatus
     reason: str | None = Field(default=None, max_length=4000)
 
@@ -324,6 +331,8 @@ Day = date  # the type of BudgetDisclosure.date (a field named like its type wou
 
 class BudgetDisclosure(SQLModel):
     """The act that ends the sigilo of the orçamento estimado after the licitação (art. 18, §1º, VI)."""
+
+    model_config = REQUEST_BODY
 
     act: str = Field(
         min_length=3,
@@ -370,6 +379,8 @@ class ConfidentialReadPublic(SQLModel):
 
 class DocumentClone(DocumentBase):
     """A new case from a past document: its own process data (as at creation); the sections come from the source."""
+
+    model_config = REQUEST_BODY
 
     orcamento_sigiloso: bool = Field(default=False, description=SIGILOSO_DESCRIPTION)
     orcamento_sigiloso_justificativa: str | None = Field(

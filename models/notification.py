@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.validation import REQUEST_BODY
 from models.db import UtcDateTime, utcnow
 
 
@@ -106,6 +107,7 @@ class DeliveryAttempt(SQLModel, table=True):
 
 
 class SubscriptionCreate(SQLModel):
+    model_config = REQUEST_BODY
     name: str = Field(default="", max_length=120)
     channel: Channel
     target: str = Field(min_length=3, max_length=1000)

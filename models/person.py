@@ -14,6 +14,7 @@ from pydantic import field_validator
 from sqlalchemy import JSON, Boolean, Column, true
 from sqlmodel import Field, SQLModel
 
+from core.validation import REQUEST_BODY
 from models.db import UtcDateTime, utcnow
 from models.enums import Role
 from models.personal_data import cpf_like
@@ -45,6 +46,7 @@ class PersonBase(SQLModel):
 
 
 class PersonCreate(PersonBase):
+    model_config = REQUEST_BODY
     roles: list[Role] = Field(
         min_length=1,
         max_length=2,

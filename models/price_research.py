@@ -14,6 +14,7 @@ from pydantic import field_validator
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.validation import REQUEST_BODY
 from models.db import UtcDateTime, utcnow
 
 MONEY = Numeric(18, 4)  # PNCP's precision: R$ 1,0003 stays itself
@@ -153,6 +154,7 @@ class ResearchPrice(SQLModel, table=True):
 
 
 class ResearchOpen(SQLModel):
+    model_config = REQUEST_BODY
     data_prevista_edital: date | None = Field(
         None, description="data prevista de divulgação do edital (as janelas do art. 5º contam dela), AAAA-MM-DD"
     )
@@ -168,6 +170,7 @@ class ResearchOpen(SQLModel):
 
 
 class ResearchUpdate(SQLModel):
+    model_config = REQUEST_BODY
     data_prevista_edital: date | None = None
     responsaveis: list[str] | None = Field(None, min_length=1, max_length=20)
     indice: Literal["IPCA", ""] | None = Field(None, description="'' retira a correção")
@@ -177,6 +180,7 @@ class ResearchUpdate(SQLModel):
 
 
 class NonResponder(SQLModel):
+    model_config = REQUEST_BODY
     cnpj: str = Field(min_length=14, max_length=18)
     nome: str = Field(min_length=2, max_length=300)
     solicitado_em: date
@@ -187,6 +191,7 @@ ResearchUpdate.model_rebuild()
 
 
 class PriceDecision(SQLModel):
+    model_config = REQUEST_BODY
     decisao: Literal["excluido", "mantido", "automatico"] = Field(
         description="excluir o preço, mantê-lo apesar do critério automático, ou voltar ao critério automático"
     )
@@ -194,6 +199,7 @@ class PriceDecision(SQLModel):
 
 
 class ItemDecision(SQLModel):
+    model_config = REQUEST_BODY
     metodo: Method | None = None
     metodo_justificativa: str | None = Field(None, max_length=4000)
     metodo_outro_descricao: str | None = Field(None, max_length=4000)
@@ -205,6 +211,7 @@ class ItemDecision(SQLModel):
 
 
 class ItemApproval(SQLModel):
+    model_config = REQUEST_BODY
     objeto: Literal["excecao", "metodo"] = Field(
         description="'excecao': menos de três preços (art. 6º, § 5º); 'metodo': outro método (art. 6º, § 1º)"
     )

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from core.validation import REQUEST_BODY
+
 DocumentId = Annotated[uuid.UUID, Field(description="id do documento (ETP ou TR)")]
 Slug = Annotated[str, Field(min_length=2, max_length=40, description="slug da seção no template")]
 RequestedBy = Annotated[
@@ -35,6 +37,8 @@ class GenerateFieldParams(BaseModel):
 
 class GenerateDocumentOptions(BaseModel):
     """How to draft a document's sections (the API's body: the document's id is in its path)."""
+
+    model_config = REQUEST_BODY
 
     force: Force = False
     only_empty: OnlyEmpty = True

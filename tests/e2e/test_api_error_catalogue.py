@@ -403,6 +403,18 @@ CATALOGUE = [
         says=("desconhecido(s): stauts", "status"),
     ),
     Case(
+        "422 campo desconhecido no corpo",
+        "POST",
+        "/api/v1/documents",
+        422,
+        json=doc(orcamento_sigilos=True, itens=[item(quantidad=10)]),  # misspelled: never ignored
+        fields=(
+            ("orcamento_sigilos", "corpo", "extra_forbidden"),
+            ("itens[0].quantidad", "corpo", "extra_forbidden"),
+        ),
+        says=("campo não previsto nesta operação", "confira a grafia"),
+    ),
+    Case(
         "422 parâmetro repetido",
         "GET",
         "/api/v1/documents",

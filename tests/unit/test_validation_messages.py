@@ -290,3 +290,37 @@ def json_of(data: dict) -> str:
     import json
 
     return json.dumps(data)
+
+
+def test_every_json_request_body_refuses_fields_it_does_not_know():
+    """Each object a JSON request body may hold says `additionalProperties: false` in the OpenAPI document: a
+    misspelled field (`orcamento_sigilos`) is a 422 naming it, never ignored with a 201. The template's body is a
+    free dict checked by its own parser; multipart forms are not JSON."""
+    from deployments.api.app import app
+
+    spec = app.openapi()
+    components = spec["components"]["schemas"]
+
+    def refs(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from [value.rsplit("/", 1)[-1]] if key == "$ref" else refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    pending = [
+        name
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+        for name in refs(operation.get("requestBody", {}).get("content", {}).get("application/json", {}))
+    ]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            pending.extend(refs(components[name]))
+    objects = {name for name in seen if components[name].get("type") == "object"}
+    assert len(objects) >= 25, sorted(objects)
+    assert [n for n in sorted(objects) if components[n].get("additionalProperties") is not False] == []

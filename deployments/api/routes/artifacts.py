@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from core.validation import REQUEST_BODY
 from deployments.api.deps import ActingDep, ReadKey, SessionDep, TraceId, WriteKey, cleared_for_sigiloso
 from deployments.api.files import stored_file
 from deployments.api.routes.documents import public_document
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["artifacts"])
 
 
 class NewVersionRequest(BaseModel):
+    model_config = REQUEST_BODY
     reason: str | None = Field(None, max_length=4000)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from core.validation import REQUEST_BODY
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, SessionDep, TraceId
 from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import COLLECT_PNCP, COLLECT_PNCP_DOCUMENTS
@@ -21,6 +22,8 @@ router = APIRouter(prefix="/api/v1/pncp", tags=["pncp"])
 
 class CollectRequest(CollectParams):
     """The collection's own parameter model (tasks/pncp/params.py), which the flow and the CLI use too."""
+
+    model_config = REQUEST_BODY
 
 
 @router.post("/collect", status_code=202, responses=RESPONSES, response_model=None)
@@ -53,6 +56,8 @@ async def collect(
 
 class DocumentsRequest(DocumentsParams):
     """The library collection's own parameter model (tasks/pncp/params.py), which the CLI uses too."""
+
+    model_config = REQUEST_BODY
 
 
 @router.post("/documentos/collect", status_code=202, responses=RESPONSES, response_model=None)

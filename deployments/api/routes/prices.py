@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from core.validation import JsonFloat, JsonInt
+from core.validation import REQUEST_BODY, JsonFloat, JsonInt
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
 from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import TRAIN_PRICE_MODEL
@@ -29,6 +29,7 @@ NO_MODEL = (
 
 
 class PriceItem(BaseModel):
+    model_config = REQUEST_BODY
     descricao: str | None = Field(None, max_length=2000, description="descrição do item")
     codigo_catalogo: str | None = Field(None, max_length=40, description="código CATMAT/CATSER")
     unidade: str | None = Field(None, max_length=120, description="unidade de fornecimento (UN, CX C/ 100 UN, KG…)")
@@ -52,10 +53,12 @@ class PriceItem(BaseModel):
 
 
 class PriceBatch(BaseModel):
+    model_config = REQUEST_BODY
     itens: list[PriceItem] = Field(..., min_length=1, max_length=100)
 
 
 class TrainRequest(BaseModel):
+    model_config = REQUEST_BODY
     test_months: JsonInt | None = Field(None, ge=1, le=60, description="meses mais recentes usados como teste")
     seed: JsonInt = Field(0, ge=0)
     promote: bool = Field(True, description="aplicar o critério de promoção (champion) ao final")

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from core.validation import JsonInt
+from core.validation import REQUEST_BODY, JsonInt
 from deployments.api import triggers
 from deployments.api.deps import ActingDep, PrefectDep, ReadKey, RunKey, SessionDep, TraceId
 from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
@@ -23,6 +23,8 @@ router = APIRouter(prefix="/api/v1", tags=["publication"])
 
 class PublishRequest(BaseModel):
     """The contratação on PNCP the files are attached to: `/v1/orgaos/{cnpj}/compras/{ano}/{sequencial}`."""
+
+    model_config = REQUEST_BODY
 
     cnpj: Annotated[str, Field(min_length=14, max_length=18, description="CNPJ do órgão (14 dígitos)")]
     ano: Annotated[JsonInt, Field(ge=2021, le=2100, description="ano da contratação no PNCP")]

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
+from core.validation import REQUEST_BODY
 from deployments.api import prefect_glue as glue
 from deployments.api import triggers
 from deployments.api.deps import (
@@ -45,6 +46,8 @@ router = APIRouter(prefix="/api/v1", tags=["flow runs"])
 
 class GenerateFieldRequest(BaseModel):
     """The flow's parameters (tasks/llm/params.py), the section named ``field`` as the API always called it."""
+
+    model_config = REQUEST_BODY
 
     document_id: DocumentId
     field: Slug

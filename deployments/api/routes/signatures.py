@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from core.settings import settings
+from core.validation import REQUEST_BODY
 from deployments.api import prefect_glue as glue
 from deployments.api import triggers
 from deployments.api.deps import ActingDep, PrefectDep, ReadKey, RunKey, SessionDep, TraceId
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["signatures"])
 
 
 class SignatureRequest(BaseModel):
+    model_config = REQUEST_BODY
     backend: Literal["pkcs12", "external"] = Field(
         "pkcs12",
         description="`pkcs12`: o certificado da pessoa instalado na plataforma; `external`: a execução pausa e "
@@ -43,6 +45,7 @@ class SignatureRequest(BaseModel):
 
 
 class CmsSubmission(BaseModel):
+    model_config = REQUEST_BODY
     cms_base64: str = Field(
         min_length=16,
         max_length=65_536,
