@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -58,13 +59,27 @@ def check_uf(value: Any) -> str | None:
     return uf
 
 
+def check_uasg(value: Any) -> Any:
+    """The UASG, the unit's code in Compras.gov.br: 6 digits (spaces around them dropped; empty: none). Checked on
+    what a caller sends (SQLModel's `regex=` is not applied under pydantic 2, so stored values were never checked: a
+    response reads them as they are)."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"\d{6}", value):
+        raise ValueError("o código UASG tem 6 dígitos")
+    return value
+
+
 class DocumentBase(SQLModel):
     titulo: str = Field(min_length=3, max_length=300)
     numero_processo: str = Field(min_length=1, max_length=60)
     orgao: str = Field(min_length=2, max_length=200)
     unidade: str = Field(default="", max_length=200)
     context: str = Field(default="", max_length=20_000)
-    uasg: str | None = Field(default=None, regex=r"^\d{6}$", description="código UASG da unidade (6 dígitos)")
+    uasg: str | None = Field(default=None, description="código UASG da unidade (6 dígitos)")
     criterio_julgamento: CriterioJulgamento | None = Field(
         default=None, sa_type=String(40), description="critério de julgamento (Lei 14.133/2021, art. 33)"
     )
@@ -92,6 +107,12 @@ SIGILOSO_DESCRIPTION = (
 
 class DocumentCreate(DocumentBase):
     model_config = REQUEST_BODY
+
+    @field_validator("uasg", mode="before")
+    @classmethod
+    def _uasg(cls, value: Any) -> Any:
+        return check_uasg(value)
+
     orcamento_sigiloso: bool = Field(default=False, description=SIGILOSO_DESCRIPTION)
     orcamento_sigiloso_justificativa: str | None = Field(
         default=None, max_length=4000, description=JUSTIFICATIVA_DESCRIPTION
@@ -105,6 +126,11 @@ class DocumentCreate(DocumentBase):
 
 class DocumentUpdate(SQLModel):
     model_config = REQUEST_BODY
+
+    @field_validator("uasg", mode="before")
+    @classmethod
+    def _uasg(cls, value: Any) -> Any:
+        return check_uasg(value)
 
     @field_validator("uf", mode="before")
     @classmethod
@@ -121,7 +147,7 @@ class DocumentUpdate(SQLModel):
     orcamento_sigiloso_justificativa: str | None = Field(
         default=None, max_length=4000, description=JUSTIFICATIVA_DESCRIPTION
     )
-    uasg: str | None = Field(default=None, regex=r"^\d{6}$")
+    uasg: str | None = Field(default=None, description="código UASG da unidade (6 dígitos)")
     criterio_julgamento: CriterioJulgamento | None = None
     pca_ano: JsonInt | None = Field(default=None, ge=2021, le=2100)
     uf: str | None = Field(default=None, max_length=2, description=UF_DESCRIPTION)
@@ -381,6 +407,11 @@ class DocumentClone(DocumentBase):
     """A new case from a past document: its own process data (as at creation); the sections come from the source."""
 
     model_config = REQUEST_BODY
+
+    @field_validator("uasg", mode="before")
+    @classmethod
+    def _uasg(cls, value: Any) -> Any:
+        return check_uasg(value)
 
     orcamento_sigiloso: bool = Field(default=False, description=SIGILOSO_DESCRIPTION)
     orcamento_sigiloso_justificativa: str | None = Field(

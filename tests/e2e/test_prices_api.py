@@ -134,6 +134,7 @@ def test_estimates_before_and_after_a_champion(client, sqlite_url):
     [
         ({"unidade": "UN"}, "descrição"),
         ({"descricao": "CADEIRA", "uf": "XYZ"}, "uf"),
+        ({"descricao": "CADEIRA", "uf": "AA"}, "UF desconhecida"),  # two letters, but no UF (make fuzz)
         ({"descricao": "CADEIRA", "quantidade": -1}, "quantidade"),
         ({"descricao": "CADEIRA", "unidade": "???"}, "unidade de referência não reconhecida"),
         ({"descricao": "CADEIRA", "data": "0001-01-01"}, "data: 01/01/0001 é anterior a 01/07/1994, início do real"),

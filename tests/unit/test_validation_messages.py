@@ -324,3 +324,45 @@ def test_every_json_request_body_refuses_fields_it_does_not_know():
     objects = {name for name in seen if components[name].get("type") == "object"}
     assert len(objects) >= 25, sorted(objects)
     assert [n for n in sorted(objects) if components[n].get("additionalProperties") is not False] == []
+
+
+@pytest.mark.parametrize(
+    ("identifier", "kept"),
+    [
+        ("siape.1234567", "siape.1234567"),
+        ("  mat-42  ", "mat-42"),  # spaces around it dropped, then the limits count what is kept
+        ("\f\U00066d22¾", None),  # passed the length limit, was stored with 2 characters and answered 500 (make fuzz)
+        ("\fab", None),
+        ("ab cd!!", None),  # SQLModel's `regex=` was never applied: this was stored as it came
+        ("joão.silva", None),
+        ("52998224725", None),  # a CPF: never (LGPD)
+    ],
+)
+def test_a_persons_identifier_is_checked_on_what_is_kept(identifier, kept):
+    from models.person import PersonCreate
+
+    data = {"identifier": identifier, "name": "Helena Prado", "orgao": "Órgão", "roles": ["equipe_planejamento"]}
+    if kept is not None:
+        assert PersonCreate.model_validate(data).identifier == kept
+        return
+    with pytest.raises(ValidationError) as caught:
+        PersonCreate.model_validate(data)
+    (error,) = describe(caught.value.errors())
+    assert error["campo"] == "identifier" and ("3 a 40 letras" in error["mensagem"] or "CPF" in error["mensagem"])
+
+
+@pytest.mark.parametrize(
+    ("uasg", "kept"), [("154034", "154034"), (" 154034 ", "154034"), ("", None), ("15403", "x"), ("15403a", "x")]
+)
+def test_the_uasg_is_six_digits_wherever_a_caller_sends_it(uasg, kept):
+    from models.document import DocumentClone, DocumentCreate, DocumentUpdate
+
+    base = {"titulo": "Papel", "numero_processo": "1/2026", "orgao": "Órgão"}
+    for model, data in ((DocumentCreate, base), (DocumentClone, base), (DocumentUpdate, {})):
+        if kept != "x":
+            assert model.model_validate({**data, "uasg": uasg}).uasg == kept
+            continue
+        with pytest.raises(ValidationError) as caught:
+            model.model_validate({**data, "uasg": uasg})
+        (error,) = describe(caught.value.errors())
+        assert error["campo"] == "uasg" and "6 dígitos" in error["mensagem"], (model, error)

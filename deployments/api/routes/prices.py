@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from core.validation import REQUEST_BODY, JsonFloat, JsonInt
 from deployments.api.deps import PrefectDep, ReadKey, RunKey, TraceId
@@ -16,6 +16,7 @@ from deployments.api.run_service import RESPONSES, IdempotencyKey, Wait, launch
 from deployments.catalog import TRAIN_PRICE_MODEL
 from models import price_dates as dates
 from models.db import session_scope
+from models.document import check_uf
 from tasks.prices.notes import AUXILIARY
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class PriceItem(BaseModel):
     codigo_catalogo: str | None = Field(None, max_length=40, description="código CATMAT/CATSER")
     unidade: str | None = Field(None, max_length=120, description="unidade de fornecimento (UN, CX C/ 100 UN, KG…)")
     quantidade: JsonFloat | None = Field(None, gt=0, le=1e12)
-    uf: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    uf: str | None = Field(None, max_length=2, description="sigla da UF (uma das 27), para o modelo de preços")
     data: date | None = Field(
         None,
         description="data de referência, AAAA-MM-DD, de 1994-07-01 (início do real) "
@@ -42,6 +43,11 @@ class PriceItem(BaseModel):
     )
     modalidade_id: JsonInt | None = Field(None, ge=1, le=13)
     material_ou_servico: Literal["M", "S"] | None = None
+
+    @field_validator("uf", mode="before")
+    @classmethod
+    def _uf(cls, value: Any) -> str | None:
+        return check_uf(value)  # "AA" is not a UF (make fuzz); "df" is DF, as in the documents
 
     @model_validator(mode="after")
     def _something(self) -> PriceItem:
