@@ -14,6 +14,7 @@ from pydantic import Field as PField
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.validation import REQUEST_BODY
 from models.db import UtcDateTime, utcnow
 from models.enums import DocumentKind, MarketData
 
@@ -44,15 +45,37 @@ class SectionSpec(BaseModel):
         return value
 
 
+READ_ONLY = frozenset({"id", "content_hash", "created_at"})  # TemplatePublic's keys that a new version does not take
+
+
+class SectionInput(SectionSpec):
+    """A section as a template file or the API gives it: a key it does not know (`guidence`) is refused, never
+    dropped. Stored sections are read back through the lax `SectionSpec`."""
+
+    model_config = REQUEST_BODY
+
+
 class TemplateSpec(BaseModel):
-    """A whole template definition; `validate_template` gives errors that name the section."""
+    """A whole template definition as given (unknown keys refused); `validate_template` gives errors that name the
+    section."""
+
+    model_config = REQUEST_BODY
 
     name: str = PField(min_length=3, max_length=200)
     kind: DocumentKind
     version: int | None = PField(default=None, ge=1)
     description: str = PField(default="", max_length=2000)
     legal_basis: str = PField(default="", max_length=300)
-    sections: list[SectionSpec] = PField(min_length=1, max_length=60)
+    sections: list[SectionInput] = PField(min_length=1, max_length=60)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_back(cls, raw: Any) -> Any:
+        """A template as `GET /templates/{id}` gives it may be edited and posted back: the keys only a read has are
+        dropped (they are the stored version's, not the new one's)."""
+        if isinstance(raw, dict):
+            return {key: value for key, value in raw.items() if key not in READ_ONLY}
+        return raw
 
     @model_validator(mode="after")
     def _unique_slugs(self) -> TemplateSpec:

@@ -36,6 +36,11 @@ def test_seeds_parse_and_keep_portuguese_text():
             "seção 2 ('alinhamento_plano_contratacoes'): market_data",
         ),
         (lambda r: r.update(kind="EDITAL"), "kind"),
+        (  # a misspelled key is refused, not dropped (the section would keep no guidance of its own)
+            lambda r: r["sections"][2].update(guidence="Descreva os requisitos."),
+            "seção 3 ('requisitos_contratacao'): guidence: campo não previsto nesta operação",
+        ),
+        (lambda r: r.update(descricao="Modelo"), "descricao: campo não previsto nesta operação"),
         (lambda r: r.update(sections=[]), "sections"),
     ],
 )
@@ -61,3 +66,9 @@ def test_content_hash_ignores_version_but_not_content():
     assert parse_spec(raw).content_hash() == a.content_hash()
     raw["sections"][0]["guidance"] += " Inclua a fonte dos dados."
     assert parse_spec(raw).content_hash() != a.content_hash()
+
+
+def test_a_template_as_read_can_be_posted_back():
+    """The keys only a read answers with (id, content_hash, created_at) are dropped; any other unknown key is not."""
+    raw = {**etp_raw(), "id": "5f0c…", "content_hash": "ab12", "created_at": "2026-12-04T10:00:00Z"}
+    assert parse_spec(raw).content_hash() == parse_spec(etp_raw()).content_hash()
