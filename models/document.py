@@ -105,7 +105,9 @@ SIGILOSO_DESCRIPTION = (
 )
 
 
-class DocumentCreate(DocumentBase):
+class DocumentInput(DocumentBase):
+    """What a caller gives for a new document, whether created or cloned (unknown fields refused)."""
+
     model_config = REQUEST_BODY
 
     @field_validator("uasg", mode="before")
@@ -119,9 +121,12 @@ class DocumentCreate(DocumentBase):
     )
     dfd_numeros: Codes = Field(default_factory=list, max_length=20, description=DFD_DESCRIPTION)
     pca_itens: Codes = Field(default_factory=list, max_length=50, description=PCA_ITEMS_DESCRIPTION)
+    itens: list[DocumentItem] = Field(default_factory=list, max_length=200)
+
+
+class DocumentCreate(DocumentInput):
     template_id: uuid.UUID | None = None
     kind: DocumentKind | None = None
-    itens: list[DocumentItem] = Field(default_factory=list, max_length=200)
 
 
 class DocumentUpdate(SQLModel):
@@ -403,23 +408,8 @@ class ConfidentialReadPublic(SQLModel):
     created_at: datetime
 
 
-class DocumentClone(DocumentBase):
+class DocumentClone(DocumentInput):
     """A new case from a past document: its own process data (as at creation); the sections come from the source."""
-
-    model_config = REQUEST_BODY
-
-    @field_validator("uasg", mode="before")
-    @classmethod
-    def _uasg(cls, value: Any) -> Any:
-        return check_uasg(value)
-
-    orcamento_sigiloso: bool = Field(default=False, description=SIGILOSO_DESCRIPTION)
-    orcamento_sigiloso_justificativa: str | None = Field(
-        default=None, max_length=4000, description=JUSTIFICATIVA_DESCRIPTION
-    )
-    dfd_numeros: Codes = Field(default_factory=list, max_length=20, description=DFD_DESCRIPTION)
-    pca_itens: Codes = Field(default_factory=list, max_length=50, description=PCA_ITEMS_DESCRIPTION)
-    itens: list[DocumentItem] = Field(default_factory=list, max_length=200)
 
 
 class SearchHit(SQLModel):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from deployments.api.deps import AdminKey, Offset, ReadKey, SessionDep
 from models.apikey import ApiKey, reaches
@@ -149,13 +150,14 @@ def read_notification(session: SessionDep, key: ReadKey, notification_id: uuid.U
 @router.post("/notifications/{notification_id:uuid}/retry", response_model=NotificationDetail)
 def retry_notification(session: SessionDep, key: AdminKey, notification_id: uuid.UUID) -> NotificationDetail:
     """Re-drive (admin): send again now with a fresh budget of attempts (dead, retrying or pending; not delivered)."""
-    _reached(session, key, notification_id)
+    if key.orgaos:
+        _reached(session, key, notification_id)
     crud.redrive(session, notification_id)
     return _detail(*crud.get_notification(session, notification_id), key)
 
 
 def _reached(
-    session: SessionDep, key: ApiKey, notification_id: uuid.UUID
+    session: Session, key: ApiKey, notification_id: uuid.UUID
 ) -> tuple[Notification, Event, list[DeliveryAttempt]]:
     """The notification with its event and attempts; for a key bound to órgãos, one of another órgão's events (or
     of none) is a notification that does not exist."""
